@@ -1,0 +1,1 @@
+//! jitgate: just-in-time, time-boxed membership of Microsoft Entra ID groups.
