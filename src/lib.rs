@@ -1,1 +1,5 @@
 //! jitgate: just-in-time, time-boxed membership of Microsoft Entra ID groups.
+
+pub mod auth;
+pub mod domain;
+pub mod store;

@@ -1,0 +1,1 @@
+pub mod session_store;

@@ -1,0 +1,32 @@
+//! The pure core: request lifecycle, packages and validation. No I/O here.
+
+pub mod audit;
+pub mod package;
+pub mod request;
+pub mod status;
+
+pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
+pub use package::Package;
+pub use request::{Approval, Decision, NewRequestInput, Request, UserRef};
+pub use status::{RequestStatus, Transition, TransitionError};
+
+/// A role granted through the `roles` claim of the user's token (Entra app roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Approver,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Approver, Role::Auditor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Approver => "approver",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+}

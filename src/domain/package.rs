@@ -1,0 +1,120 @@
+//! An access package: one Entra group plus the policy for requesting it.
+
+use chrono::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Object id of the Entra security group membership is granted in.
+    pub group_id: String,
+    pub min_duration: Duration,
+    pub default_duration: Duration,
+    pub max_duration: Duration,
+    /// Quick picks offered by forms; each lies within the limits.
+    pub duration_presets: Vec<Duration>,
+    /// How many distinct approvers must approve.
+    pub approvals_required: u32,
+    pub ticket_required: bool,
+    /// When set, only users holding this app role may request the package.
+    pub requester_role: Option<String>,
+    /// Whether the requester's manager (Graph `/users/{id}/manager`) may approve.
+    pub manager_may_approve: bool,
+    /// A pending request with no decision after this long times out.
+    pub approval_timeout: Duration,
+    /// How far ahead a requested later start may lie.
+    pub max_start_delay: Duration,
+}
+
+impl Package {
+    /// Whether a user holding `roles` (raw role values from the token) may request this package.
+    pub fn is_eligible(&self, roles: &[String]) -> bool {
+        match &self.requester_role {
+            None => true,
+            Some(required) => roles.iter().any(|r| r == required),
+        }
+    }
+
+    /// A package suitable for tests and the demo.
+    pub fn example(id: &str, group_id: &str) -> Package {
+        Package {
+            id: id.to_string(),
+            name: format!("Package {id}"),
+            description: String::new(),
+            group_id: group_id.to_string(),
+            min_duration: Duration::minutes(15),
+            default_duration: Duration::hours(2),
+            max_duration: Duration::hours(4),
+            duration_presets: vec![Duration::minutes(30), Duration::hours(1), Duration::hours(2), Duration::hours(4)],
+            approvals_required: 1,
+            ticket_required: false,
+            requester_role: None,
+            manager_may_approve: false,
+            approval_timeout: Duration::hours(24),
+            max_start_delay: Duration::days(7),
+        }
+    }
+}
+
+/// Formats a duration the way configuration spells it: `90m` → "1h 30m".
+pub fn format_duration(d: Duration) -> String {
+    let total = d.num_minutes();
+    let (days, hours, minutes) = (total / 1440, (total % 1440) / 60, total % 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days}d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours}h"));
+    }
+    if minutes > 0 || parts.is_empty() {
+        parts.push(format!("{minutes}m"));
+    }
+    parts.join(" ")
+}
+
+/// Parses `15m`, `2h`, `1h 30m`, `90s`, `1d`; whole seconds, positive.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let std = humantime::parse_duration(s.trim()).map_err(|e| format!("'{s}' is not a duration like 90m or 2h ({e})"))?;
+    if std.is_zero() {
+        return Err(format!("'{s}' must be longer than zero"));
+    }
+    Duration::from_std(std).map_err(|_| format!("'{s}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_config_durations() {
+        assert_eq!(parse_duration("90m").unwrap(), Duration::minutes(90));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::hours(2));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::minutes(90));
+        assert_eq!(parse_duration(" 45s ").unwrap(), Duration::seconds(45));
+        assert!(parse_duration("2 hours and a bit").is_err());
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-5m").is_err());
+    }
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(format_duration(Duration::minutes(90)), "1h 30m");
+        assert_eq!(format_duration(Duration::hours(2)), "2h");
+        assert_eq!(format_duration(Duration::minutes(5)), "5m");
+        assert_eq!(format_duration(Duration::hours(26)), "1d 2h");
+        assert_eq!(format_duration(Duration::zero()), "0m");
+    }
+
+    #[test]
+    fn eligibility_by_role() {
+        let mut p = Package::example("p", "g");
+        assert!(p.is_eligible(&[]));
+        p.requester_role = Some("Developer".into());
+        assert!(!p.is_eligible(&[]));
+        assert!(!p.is_eligible(&["Approver".into()]));
+        assert!(p.is_eligible(&["Approver".into(), "Developer".into()]));
+    }
+}

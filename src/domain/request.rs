@@ -1,0 +1,528 @@
+//! Requests for access, their validation and the approval rules.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::package::{Package, format_duration};
+use super::status::{RequestStatus, Transition};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRef {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+}
+
+impl UserRef {
+    pub fn system() -> UserRef {
+        UserRef { id: "system".into(), name: "jitgate".into(), username: "system".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Deny => "deny",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "deny" => Some(Decision::Deny),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub approver: UserRef,
+    pub decision: Decision,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: String,
+    pub package: String,
+    pub group_id: String,
+    pub requester: UserRef,
+    /// The requester's manager at request time, when the package lets managers approve.
+    pub manager_id: Option<String>,
+    pub status: RequestStatus,
+    pub duration_minutes: i64,
+    pub justification: String,
+    pub ticket: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// A later start the requester asked for; `None` means "as soon as approved".
+    pub requested_start: Option<DateTime<Utc>>,
+    /// When a pending request times out.
+    pub timeout_at: DateTime<Utc>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When the directory confirmed the membership, and when it confirmed its removal.
+    pub added_at: Option<DateTime<Utc>>,
+    pub removed_at: Option<DateTime<Utc>>,
+    /// Why a grant ended early, was revoked, or failed.
+    pub close_reason: Option<String>,
+    pub approvals: Vec<Approval>,
+}
+
+/// What a requester submits.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewRequestInput {
+    pub package: String,
+    pub duration_minutes: Option<i64>,
+    #[serde(default)]
+    pub justification: String,
+    pub ticket: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError { field, message: message.into() }
+    }
+}
+
+pub const JUSTIFICATION_MIN: usize = 10;
+pub const JUSTIFICATION_MAX: usize = 1000;
+pub const TICKET_MAX: usize = 100;
+pub const COMMENT_MAX: usize = 1000;
+/// A requested start this close to now (or slightly past, from clock skew) means "now".
+pub const START_SKEW: Duration = Duration::seconds(60);
+
+/// The validated fields of a new request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRequest {
+    pub duration_minutes: i64,
+    pub justification: String,
+    pub ticket: Option<String>,
+    pub requested_start: Option<DateTime<Utc>>,
+    pub timeout_at: DateTime<Utc>,
+}
+
+/// Checks a new request against its package. Every problem is reported, each against its field.
+pub fn validate_new_request(
+    pkg: &Package,
+    input: &NewRequestInput,
+    now: DateTime<Utc>,
+) -> Result<ValidRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+
+    let duration_minutes = input.duration_minutes.unwrap_or(pkg.default_duration.num_minutes());
+    let (min, max) = (pkg.min_duration.num_minutes(), pkg.max_duration.num_minutes());
+    if duration_minutes < min || duration_minutes > max {
+        errors.push(FieldError::new(
+            "duration_minutes",
+            format!(
+                "The duration must be between {} and {} for {} ({} minutes asked).",
+                format_duration(pkg.min_duration),
+                format_duration(pkg.max_duration),
+                pkg.name,
+                duration_minutes
+            ),
+        ));
+    }
+
+    let justification = input.justification.trim().to_string();
+    let len = justification.chars().count();
+    if len < JUSTIFICATION_MIN {
+        errors.push(FieldError::new(
+            "justification",
+            format!("Please explain why you need access in at least {JUSTIFICATION_MIN} characters."),
+        ));
+    } else if len > JUSTIFICATION_MAX {
+        errors.push(FieldError::new(
+            "justification",
+            format!("The justification is {len} characters long; at most {JUSTIFICATION_MAX} are allowed."),
+        ));
+    } else if has_control_chars(&justification) {
+        errors.push(FieldError::new("justification", "The justification contains control characters."));
+    }
+
+    let ticket = input.ticket.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    match &ticket {
+        None if pkg.ticket_required => {
+            errors.push(FieldError::new("ticket", format!("{} needs a ticket number.", pkg.name)))
+        }
+        Some(t) if t.chars().count() > TICKET_MAX => errors.push(FieldError::new(
+            "ticket",
+            format!("The ticket reference is too long (at most {TICKET_MAX} characters)."),
+        )),
+        Some(t) if t.chars().any(char::is_control) => {
+            errors.push(FieldError::new("ticket", "The ticket reference contains control characters."))
+        }
+        _ => {}
+    }
+
+    let requested_start = match input.starts_at {
+        None => None,
+        Some(at) if at < now - START_SKEW => {
+            errors.push(FieldError::new("starts_at", "The start time is in the past."));
+            None
+        }
+        Some(at) if at <= now + START_SKEW => None,
+        Some(at) if at > now + pkg.max_start_delay => {
+            errors.push(FieldError::new(
+                "starts_at",
+                format!("The start may be at most {} ahead.", format_duration(pkg.max_start_delay)),
+            ));
+            None
+        }
+        Some(at) => Some(at),
+    };
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidRequest {
+        duration_minutes,
+        justification,
+        ticket,
+        requested_start,
+        timeout_at: now + pkg.approval_timeout,
+    })
+}
+
+fn has_control_chars(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+}
+
+/// Normalises an optional decision comment.
+pub fn clean_comment(comment: Option<&str>, required: bool) -> Result<Option<String>, FieldError> {
+    let c = comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+    match &c {
+        None if required => Err(FieldError::new("comment", "Please give a reason.")),
+        Some(c) if c.chars().count() > COMMENT_MAX => Err(FieldError::new(
+            "comment",
+            format!("The comment is too long (at most {COMMENT_MAX} characters)."),
+        )),
+        Some(c) if has_control_chars(c) => Err(FieldError::new("comment", "The comment contains control characters.")),
+        _ => Ok(c),
+    }
+}
+
+/// Why someone may not decide a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionRefused {
+    #[error("You cannot decide your own request.")]
+    OwnRequest,
+    #[error("You are not an approver for this request.")]
+    NotAnApprover,
+    #[error("You have already decided this request.")]
+    AlreadyDecided,
+    #[error("This request is {0} and can no longer be decided.")]
+    NotPending(RequestStatus),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Request {
+    /// Whether the user with `user_id` may decide this request, given whether they hold the approver role.
+    pub fn may_be_decided_by(&self, user_id: &str, is_role_approver: bool, pkg: &Package) -> bool {
+        user_id != self.requester.id
+            && (is_role_approver || (pkg.manager_may_approve && self.manager_id.as_deref() == Some(user_id)))
+    }
+
+    pub fn check_decider(
+        &self,
+        user_id: &str,
+        is_role_approver: bool,
+        pkg: &Package,
+    ) -> Result<(), DecisionRefused> {
+        if user_id == self.requester.id {
+            return Err(DecisionRefused::OwnRequest);
+        }
+        if !self.may_be_decided_by(user_id, is_role_approver, pkg) {
+            return Err(DecisionRefused::NotAnApprover);
+        }
+        if self.status != RequestStatus::Pending {
+            return Err(DecisionRefused::NotPending(self.status));
+        }
+        if self.approvals.iter().any(|a| a.approver.id == user_id) {
+            return Err(DecisionRefused::AlreadyDecided);
+        }
+        Ok(())
+    }
+
+    /// The count of approvals recorded so far.
+    pub fn approval_count(&self) -> u32 {
+        self.approvals.iter().filter(|a| a.decision == Decision::Approve).count() as u32
+    }
+
+    /// Records an approval (already checked with [`Request::check_decider`]). Returns the transition it
+    /// completes, if the required number of approvals is now reached, and sets the access window.
+    ///
+    /// `shorten_to_minutes` lets the approver shorten (never lengthen) the duration.
+    pub fn approve(
+        &mut self,
+        approval: Approval,
+        pkg: &Package,
+        shorten_to_minutes: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Transition>, DecisionRefused> {
+        if let Some(minutes) = shorten_to_minutes {
+            if minutes > self.duration_minutes {
+                return Err(DecisionRefused::Invalid(format!(
+                    "An approver may shorten the duration but not lengthen it beyond the {} minutes requested.",
+                    self.duration_minutes
+                )));
+            }
+            if minutes < pkg.min_duration.num_minutes() {
+                return Err(DecisionRefused::Invalid(format!(
+                    "The duration cannot be shorter than {}.",
+                    format_duration(pkg.min_duration)
+                )));
+            }
+            self.duration_minutes = minutes;
+        }
+        self.approvals.push(approval);
+        if self.approval_count() < pkg.approvals_required.max(1) {
+            return Ok(None);
+        }
+        let start = match self.requested_start {
+            Some(at) if at > now => at,
+            _ => now,
+        };
+        self.decided_at = Some(now);
+        self.starts_at = Some(start);
+        self.ends_at = Some(start + Duration::minutes(self.duration_minutes));
+        let t = Transition::Approve { starts_now: start <= now };
+        self.status = self.status.apply(t).map_err(|e| DecisionRefused::Invalid(e.to_string()))?;
+        Ok(Some(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+    }
+
+    fn pkg() -> Package {
+        Package::example("device-code", "group")
+    }
+
+    fn input(minutes: i64, justification: &str) -> NewRequestInput {
+        NewRequestInput {
+            package: "device-code".into(),
+            duration_minutes: Some(minutes),
+            justification: justification.into(),
+            ..Default::default()
+        }
+    }
+
+    fn fields(errs: Vec<FieldError>) -> Vec<&'static str> {
+        errs.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_good_request_validates() {
+        let v = validate_new_request(&pkg(), &input(120, "  deploying the CI runner  "), now()).unwrap();
+        assert_eq!(v.duration_minutes, 120);
+        assert_eq!(v.justification, "deploying the CI runner");
+        assert_eq!(v.ticket, None);
+        assert_eq!(v.requested_start, None);
+        assert_eq!(v.timeout_at, now() + Duration::hours(24));
+    }
+
+    #[test]
+    fn default_duration_applies_when_missing() {
+        let mut i = input(0, "deploying the CI runner");
+        i.duration_minutes = None;
+        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().duration_minutes, 120);
+    }
+
+    #[test]
+    fn duration_bounds_are_inclusive() {
+        assert!(validate_new_request(&pkg(), &input(15, "0123456789"), now()).is_ok());
+        assert!(validate_new_request(&pkg(), &input(240, "0123456789"), now()).is_ok());
+        assert_eq!(fields(validate_new_request(&pkg(), &input(14, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
+        assert_eq!(fields(validate_new_request(&pkg(), &input(241, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
+        assert_eq!(fields(validate_new_request(&pkg(), &input(-5, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
+    }
+
+    #[test]
+    fn justification_is_trimmed_and_bounded() {
+        assert_eq!(fields(validate_new_request(&pkg(), &input(60, "   short   "), now()).unwrap_err()), ["justification"]);
+        assert!(validate_new_request(&pkg(), &input(60, "éééééééééé"), now()).is_ok(), "counts characters, not bytes");
+        let long = "x".repeat(1001);
+        assert_eq!(fields(validate_new_request(&pkg(), &input(60, &long), now()).unwrap_err()), ["justification"]);
+        assert!(validate_new_request(&pkg(), &input(60, &"x".repeat(1000)), now()).is_ok());
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(60, "bad \u{7} bell character"), now()).unwrap_err()),
+            ["justification"]
+        );
+        assert!(validate_new_request(&pkg(), &input(60, "line one\nline two"), now()).is_ok());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut p = pkg();
+        p.ticket_required = true;
+        let mut i = input(1, "short");
+        i.starts_at = Some(now() - Duration::hours(1));
+        assert_eq!(
+            fields(validate_new_request(&p, &i, now()).unwrap_err()),
+            ["duration_minutes", "justification", "ticket", "starts_at"]
+        );
+    }
+
+    #[test]
+    fn ticket_rules() {
+        let mut p = pkg();
+        p.ticket_required = true;
+        let mut i = input(60, "deploying the CI runner");
+        i.ticket = Some("   ".into());
+        assert_eq!(fields(validate_new_request(&p, &i, now()).unwrap_err()), ["ticket"]);
+        i.ticket = Some(" INC-42 ".into());
+        assert_eq!(validate_new_request(&p, &i, now()).unwrap().ticket.as_deref(), Some("INC-42"));
+        i.ticket = Some("x".repeat(101));
+        assert_eq!(fields(validate_new_request(&p, &i, now()).unwrap_err()), ["ticket"]);
+    }
+
+    #[test]
+    fn start_time_rules() {
+        let mut i = input(60, "deploying the CI runner");
+        i.starts_at = Some(now() + Duration::seconds(30));
+        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, None, "within skew = now");
+        i.starts_at = Some(now() - Duration::seconds(30));
+        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, None);
+        i.starts_at = Some(now() + Duration::hours(3));
+        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, Some(now() + Duration::hours(3)));
+        i.starts_at = Some(now() + Duration::days(8));
+        assert_eq!(fields(validate_new_request(&pkg(), &i, now()).unwrap_err()), ["starts_at"]);
+    }
+
+    fn user(id: &str) -> UserRef {
+        UserRef { id: id.into(), name: id.into(), username: format!("{id}@example.com") }
+    }
+
+    fn pending(requested_start: Option<DateTime<Utc>>) -> Request {
+        Request {
+            id: "r1".into(),
+            package: "device-code".into(),
+            group_id: "group".into(),
+            requester: user("dana"),
+            manager_id: Some("morgan".into()),
+            status: RequestStatus::Pending,
+            duration_minutes: 120,
+            justification: "deploying the CI runner".into(),
+            ticket: None,
+            created_at: now(),
+            requested_start,
+            timeout_at: now() + Duration::hours(24),
+            starts_at: None,
+            ends_at: None,
+            decided_at: None,
+            added_at: None,
+            removed_at: None,
+            close_reason: None,
+            approvals: vec![],
+        }
+    }
+
+    fn approval(id: &str) -> Approval {
+        Approval { approver: user(id), decision: Decision::Approve, comment: None, at: now() }
+    }
+
+    #[test]
+    fn nobody_decides_their_own_request() {
+        let r = pending(None);
+        assert_eq!(r.check_decider("dana", true, &pkg()), Err(DecisionRefused::OwnRequest));
+        assert_eq!(r.check_decider("alex", false, &pkg()), Err(DecisionRefused::NotAnApprover));
+        assert_eq!(r.check_decider("alex", true, &pkg()), Ok(()));
+    }
+
+    #[test]
+    fn manager_may_approve_only_when_the_package_says_so() {
+        let r = pending(None);
+        let mut p = pkg();
+        assert_eq!(r.check_decider("morgan", false, &p), Err(DecisionRefused::NotAnApprover));
+        p.manager_may_approve = true;
+        assert_eq!(r.check_decider("morgan", false, &p), Ok(()));
+        assert_eq!(r.check_decider("someone-else", false, &p), Err(DecisionRefused::NotAnApprover));
+    }
+
+    #[test]
+    fn approval_starts_the_clock_now() {
+        let mut r = pending(None);
+        let t = r.approve(approval("alex"), &pkg(), None, now() + Duration::minutes(5)).unwrap();
+        assert_eq!(t, Some(Transition::Approve { starts_now: true }));
+        assert_eq!(r.status, RequestStatus::Active);
+        assert_eq!(r.starts_at, Some(now() + Duration::minutes(5)));
+        assert_eq!(r.ends_at, Some(now() + Duration::minutes(125)));
+        assert_eq!(r.check_decider("sam", true, &pkg()), Err(DecisionRefused::NotPending(RequestStatus::Active)));
+    }
+
+    #[test]
+    fn approval_of_a_later_start_waits() {
+        let start = now() + Duration::hours(3);
+        let mut r = pending(Some(start));
+        let t = r.approve(approval("alex"), &pkg(), None, now()).unwrap();
+        assert_eq!(t, Some(Transition::Approve { starts_now: false }));
+        assert_eq!(r.status, RequestStatus::Approved);
+        assert_eq!((r.starts_at, r.ends_at), (Some(start), Some(start + Duration::hours(2))));
+    }
+
+    #[test]
+    fn a_late_approval_of_a_later_start_starts_now_with_the_full_duration() {
+        let mut r = pending(Some(now() + Duration::hours(1)));
+        let later = now() + Duration::hours(2);
+        r.approve(approval("alex"), &pkg(), None, later).unwrap();
+        assert_eq!(r.status, RequestStatus::Active);
+        assert_eq!(r.ends_at, Some(later + Duration::hours(2)));
+    }
+
+    #[test]
+    fn two_approvals_when_two_are_required() {
+        let mut p = pkg();
+        p.approvals_required = 2;
+        let mut r = pending(None);
+        assert_eq!(r.approve(approval("alex"), &p, None, now()).unwrap(), None);
+        assert_eq!(r.status, RequestStatus::Pending);
+        assert_eq!(r.check_decider("alex", true, &p), Err(DecisionRefused::AlreadyDecided));
+        assert_eq!(r.approve(approval("sam"), &p, None, now()).unwrap(), Some(Transition::Approve { starts_now: true }));
+        assert_eq!(r.status, RequestStatus::Active);
+    }
+
+    #[test]
+    fn approvers_may_shorten_but_not_lengthen() {
+        let mut r = pending(None);
+        assert!(matches!(r.approve(approval("alex"), &pkg(), Some(121), now()), Err(DecisionRefused::Invalid(_))));
+        assert!(matches!(r.approve(approval("alex"), &pkg(), Some(10), now()), Err(DecisionRefused::Invalid(_))));
+        assert!(r.approvals.is_empty(), "a refused approval records nothing");
+        r.approve(approval("alex"), &pkg(), Some(30), now()).unwrap();
+        assert_eq!(r.duration_minutes, 30);
+        assert_eq!(r.ends_at, Some(now() + Duration::minutes(30)));
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(clean_comment(Some("  ok  "), false).unwrap().as_deref(), Some("ok"));
+        assert_eq!(clean_comment(Some("   "), false).unwrap(), None);
+        assert!(clean_comment(None, true).is_err());
+        assert!(clean_comment(Some(&"x".repeat(1001)), false).is_err());
+    }
+}

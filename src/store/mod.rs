@@ -1,0 +1,218 @@
+//! Persistence: one trait, a SQLite and a PostgreSQL implementation (chosen by the URL scheme).
+//!
+//! Every state change goes through a [`StoreTx`], a unit of work that commits the request's new
+//! state, the directory operations it implies (the outbox) and its audit events together. Write
+//! transactions are serialized (SQLite `BEGIN IMMEDIATE`, PostgreSQL a transaction-scoped advisory
+//! lock), which keeps the audit chain linear and makes "was that the user's last active grant?"
+//! race-free across replicas.
+
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::domain::{Approval, AuditEvent, NewAuditEvent, Request, RequestStatus};
+
+pub use sql::{PgStore, SqliteStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    Add,
+    Remove,
+}
+
+impl OpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Add => "add",
+            OpKind::Remove => "remove",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Carried out (or found already in effect).
+    Done,
+    /// No longer needed when its turn came.
+    Skipped,
+    /// Gave up: the directory refused it for good.
+    Failed,
+}
+
+impl OpOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpOutcome::Done => "done",
+            OpOutcome::Skipped => "skipped",
+            OpOutcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDirectoryOp {
+    pub request_id: String,
+    pub kind: OpKind,
+    pub group_id: String,
+    pub user_id: String,
+    pub not_before: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DirectoryOp {
+    pub id: i64,
+    pub request_id: String,
+    pub kind: OpKind,
+    pub group_id: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    /// Attempts started so far, counting the one under way.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub outcome: Option<OpOutcome>,
+}
+
+/// Which requests to list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub statuses: Vec<RequestStatus>,
+    pub package: Option<String>,
+    pub requester_id: Option<String>,
+    pub created_since: Option<DateTime<Utc>>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Which audit events to list, newest first. `before_seq` is the paging cursor.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub request_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub subject_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub before_seq: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueKind {
+    /// An approved grant whose start time has come.
+    Start,
+    /// An active grant whose end time has come.
+    Expire,
+    /// A pending request nobody decided in time.
+    TimeOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueItem {
+    pub request_id: String,
+    pub kind: DueKind,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+    /// Starts a serialized write transaction.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    async fn get_request(&self, id: &str) -> StoreResult<Option<Request>>;
+    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<Request>>;
+    async fn count_requests(&self, filter: &RequestFilter) -> StoreResult<i64>;
+
+    /// Everything that has come due at `now`, oldest deadline first.
+    async fn due(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueItem>>;
+    /// The earliest deadline still ahead (or overdue): start, end or time-out.
+    async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Claims the next due directory operation under a lease (counting an attempt), keeping the
+    /// operations of one (group, user) pair in order.
+    async fn claim_op(&self, now: DateTime<Utc>, owner: &str, lease: Duration) -> StoreResult<Option<DirectoryOp>>;
+    /// When the next operation becomes claimable (its `not_before`, or its lease running out).
+    async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn list_ops(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
+    async fn ops_for_request(&self, request_id: &str) -> StoreResult<Vec<DirectoryOp>>;
+
+    /// Newest first.
+    async fn list_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+    /// Oldest first, for verification and export.
+    async fn events_after(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn heartbeat(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
+    /// The tower-sessions store on the same database.
+    fn session_store(&self) -> crate::auth::session_store::AnySessionStore;
+}
+
+#[async_trait]
+pub trait StoreTx: Send {
+    async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>>;
+    /// Fails with [`StoreError::Conflict`] when the user already has an open request for the package.
+    async fn insert_request(&mut self, r: &Request) -> StoreResult<()>;
+    /// Saves the request's mutable fields (status, window, duration, times, reason).
+    async fn update_request(&mut self, r: &Request, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_approval(&mut self, request_id: &str, a: &Approval) -> StoreResult<()>;
+    /// Active grants of `user_id` in `group_id`, other than `except_request`.
+    async fn count_other_active_grants(&mut self, user_id: &str, group_id: &str, except_request: &str) -> StoreResult<i64>;
+    async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn get_op(&mut self, id: i64) -> StoreResult<Option<DirectoryOp>>;
+    async fn finish_op(&mut self, id: i64, outcome: OpOutcome, at: DateTime<Utc>, error: Option<&str>) -> StoreResult<()>;
+    /// Releases the lease and schedules another attempt.
+    async fn retry_op(&mut self, id: i64, not_before: DateTime<Utc>, error: &str) -> StoreResult<()>;
+    async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Connects to the database named by `url` (`sqlite:` or `postgres:`/`postgresql:`).
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        anyhow::bail!("database.url must start with sqlite: or postgres:")
+    }
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
