@@ -1,0 +1,97 @@
+//! Fresh databases for tests: a temporary SQLite file, or a new PostgreSQL database per test.
+//!
+//! PostgreSQL comes from `JITGATE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When it cannot be reached the PostgreSQL half of a test is skipped with a loud message, except
+//! under CI (`CI=true`), where it fails.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use jitgate::store::{self, Store};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn admin_url() -> String {
+    std::env::var("JITGATE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl TestDb {
+    /// `None` when PostgreSQL is unavailable outside CI.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("jitgate.db").display());
+                Some(TestDb { backend, url, _dir: Some(dir), pg_name: None })
+            }
+            Backend::Postgres => {
+                let admin = admin_url();
+                let mut conn = match sqlx::PgConnection::connect(&admin).await {
+                    Ok(c) => c,
+                    Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                        eprintln!("SKIPPING the PostgreSQL half of this test: cannot reach {admin}: {e}");
+                        return None;
+                    }
+                    Err(e) => panic!("PostgreSQL is required under CI but {admin} cannot be reached: {e}"),
+                };
+                let name = format!("jitgate_t_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let mut url = url::Url::parse(&admin).unwrap();
+                url.set_path(&name);
+                Some(TestDb { backend, url: url.to_string(), _dir: None, pg_name: Some(name) })
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let s = store::connect(&self.url).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    }
+
+    /// Drops the PostgreSQL database (SQLite files go with their temporary directory).
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+            }
+        }
+    }
+}
+
+/// Runs `$body(db: &TestDb)` once on SQLite and once on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident => $body:path;)+) => {
+        $(
+            mod $name {
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let db = $crate::common::db::TestDb::new($crate::common::db::Backend::Sqlite).await.unwrap();
+                    $body(&db).await;
+                    db.cleanup().await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(db) = $crate::common::db::TestDb::new($crate::common::db::Backend::Postgres).await else { return };
+                    $body(&db).await;
+                    db.cleanup().await;
+                }
+            }
+        )+
+    };
+}
