@@ -3,3 +3,5 @@
 pub mod auth;
 pub mod domain;
 pub mod store;
+pub mod clock;
+pub mod config;
