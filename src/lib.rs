@@ -5,3 +5,8 @@ pub mod domain;
 pub mod store;
 pub mod clock;
 pub mod config;
+pub mod error;
+pub mod graph;
+pub mod service;
+pub mod scheduler;
+pub mod worker;

@@ -11,7 +11,7 @@ pub use request::{Approval, Decision, NewRequestInput, Request, UserRef};
 pub use status::{RequestStatus, Transition, TransitionError};
 
 /// A role granted through the `roles` claim of the user's token (Entra app roles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Approver,

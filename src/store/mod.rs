@@ -104,6 +104,8 @@ pub struct RequestFilter {
     pub statuses: Vec<RequestStatus>,
     pub package: Option<String>,
     pub requester_id: Option<String>,
+    /// Requests this user made or may decide as the requester's manager.
+    pub involving: Option<String>,
     pub created_since: Option<DateTime<Utc>>,
     /// Oldest first instead of newest first.
     pub oldest_first: bool,

@@ -253,6 +253,10 @@ macro_rules! sql_store {
             if let Some(r) = &f.requester_id {
                 qb.push(" AND requester_id = ").push_bind(r.clone());
             }
+            if let Some(u) = &f.involving {
+                qb.push(" AND (requester_id = ").push_bind(u.clone());
+                qb.push(" OR manager_id = ").push_bind(u.clone()).push(")");
+            }
             if let Some(t) = f.created_since {
                 qb.push(" AND created_at >= ").push_bind(ms(t));
             }

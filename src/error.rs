@@ -1,0 +1,144 @@
+//! One error type for the whole portal. It renders as the API's JSON error body
+//! `{"error": {"code", "message"}}`; pages wrap it in an HTML page.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::request::{DecisionRefused, FieldError};
+use crate::domain::status::TransitionError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that breaks a rule; each problem named against its field.
+    #[error("{message}")]
+    Invalid { message: String, fields: Vec<FieldError> },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(fields: Vec<FieldError>) -> AppError {
+        let message = fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ");
+        AppError::Invalid { message, fields }
+    }
+
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> AppError {
+        AppError::invalid(vec![FieldError { field, message: message.into() }])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { .. } => "invalid_request",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// What a person is shown. Internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "Something went wrong on our side; it has been logged.".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            AppError::Invalid { fields, .. } => fields,
+            _ => &[],
+        }
+    }
+
+    /// Logs server-side failures with their cause.
+    pub fn log(&self) {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Conflict(m) => AppError::Conflict(capitalise(&m)),
+            StoreError::NotFound(m) => AppError::NotFound(capitalise(&m)),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<TransitionError> for AppError {
+    fn from(e: TransitionError) -> AppError {
+        AppError::Conflict(format!("You cannot {} this request: it is {}.", e.transition.name(), e.from))
+    }
+}
+
+impl From<DecisionRefused> for AppError {
+    fn from(e: DecisionRefused) -> AppError {
+        match e {
+            DecisionRefused::OwnRequest | DecisionRefused::NotAnApprover => AppError::Forbidden(e.to_string()),
+            DecisionRefused::AlreadyDecided | DecisionRefused::NotPending(_) => AppError::Conflict(e.to_string()),
+            DecisionRefused::Invalid(m) => AppError::invalid_field("duration_minutes", m),
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
+        None => String::new(),
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let mut body = json!({"error": {"code": self.code(), "message": self.public_message()}});
+        if !self.fields().is_empty() {
+            body["error"]["fields"] = json!(self.fields());
+        }
+        let mut resp = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, AppError::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        resp
+    }
+}

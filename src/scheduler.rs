@@ -1,0 +1,76 @@
+//! The scheduler: carries out deadlines (later starts, expiries, time-outs) the moment they come.
+//!
+//! It sleeps until the earliest deadline in the database (woken early when a new request or
+//! grant appears) and also on the configured cron sweep, a safety net for deadlines that other
+//! replicas or manual changes created. On start it catches up with everything that came due
+//! while nothing was running.
+
+use chrono::{DateTime, Utc};
+
+use crate::service::Portal;
+
+pub struct Scheduler {
+    portal: Portal,
+}
+
+const BATCH: i64 = 200;
+
+impl Scheduler {
+    pub fn new(portal: Portal) -> Scheduler {
+        Scheduler { portal }
+    }
+
+    pub async fn run(self) {
+        tracing::info!("scheduler started");
+        loop {
+            let failed = self.catch_up().await.is_err();
+            if failed {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            let now = self.portal.now();
+            let wake_at = self.next_wake(now).await;
+            tokio::select! {
+                _ = self.portal.clock.sleep_until(wake_at) => {}
+                _ = self.portal.wake.scheduler.notified() => {}
+            }
+        }
+    }
+
+    /// Runs everything due now. Returns how many deadlines were carried out.
+    pub async fn catch_up(&self) -> Result<usize, ()> {
+        let p = &self.portal;
+        let now = p.now();
+        if let Err(e) = p.store.heartbeat("scheduler", now).await {
+            tracing::warn!(error = %e, "scheduler heartbeat failed");
+        }
+        let mut done = 0;
+        loop {
+            let due = p.store.due(p.now(), BATCH).await.map_err(|e| tracing::error!(error = %e, "listing deadlines failed"))?;
+            let mut progressed = false;
+            for item in &due {
+                match p.run_due(item).await {
+                    Ok(true) => {
+                        done += 1;
+                        progressed = true;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        e.log();
+                        tracing::error!(request = %item.request_id, error = %e, "deadline failed");
+                    }
+                }
+            }
+            if (due.len() as i64) < BATCH || !progressed {
+                return if progressed || due.is_empty() { Ok(done) } else { Err(()) };
+            }
+        }
+    }
+
+    /// The earliest of the next deadline and the next cron sweep.
+    async fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let sweep = self.portal.settings.scheduler.sweep.after(&now).next();
+        let deadline = self.portal.store.next_deadline().await.ok().flatten();
+        let fallback = now + chrono::Duration::minutes(1);
+        [sweep, deadline].into_iter().flatten().min().unwrap_or(fallback).max(now)
+    }
+}

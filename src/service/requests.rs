@@ -1,0 +1,288 @@
+//! Use cases on requests: create, decide, cancel, end, look up; and the deadlines that move them.
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::{Portal, Principal, event, lifecycle};
+use crate::domain::request::{ValidRequest, clean_comment, validate_new_request};
+use crate::domain::{Approval, AuditAction, Decision, NewRequestInput, Request, RequestStatus, Role, Transition};
+use crate::error::{AppError, AppResult};
+use crate::store::{DueItem, DueKind, RequestFilter};
+
+/// What an approver submits.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DecisionInput {
+    pub comment: Option<String>,
+    /// Approvals only: shorten the requested duration.
+    pub duration_minutes: Option<i64>,
+}
+
+/// Which requests a listing shows, before the caller's visibility is applied.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub statuses: Vec<RequestStatus>,
+    pub package: Option<String>,
+    pub mine: bool,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl Portal {
+    pub async fn create_request(&self, who: &Principal, input: NewRequestInput) -> AppResult<Request> {
+        let pkg = self
+            .package(input.package.trim())
+            .ok_or_else(|| AppError::invalid_field("package", format!("There is no package '{}'.", input.package.trim())))?;
+        if !pkg.is_eligible(&who.raw_roles) {
+            return Err(AppError::Forbidden(format!("You are not eligible to request {}.", pkg.name)));
+        }
+        let now = self.now();
+        let ValidRequest { duration_minutes, justification, ticket, requested_start, timeout_at } =
+            validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
+
+        let open = RequestFilter {
+            statuses: vec![RequestStatus::Pending, RequestStatus::Approved, RequestStatus::Active],
+            package: Some(pkg.id.clone()),
+            requester_id: Some(who.user.id.clone()),
+            ..Default::default()
+        };
+        if self.store.count_requests(&open).await? > 0 {
+            return Err(open_conflict(&pkg.name));
+        }
+
+        let manager_id = if pkg.manager_may_approve {
+            match self.directory.get_manager(&who.user.id).await {
+                Ok(m) => m.map(|m| m.id),
+                Err(e) => {
+                    tracing::warn!(user = %who.user.id, error = %e, "could not look up the requester's manager");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let r = Request {
+            id: uuid::Uuid::new_v4().to_string(),
+            package: pkg.id.clone(),
+            group_id: pkg.group_id.clone(),
+            requester: who.user_ref(),
+            manager_id,
+            status: RequestStatus::Pending,
+            duration_minutes,
+            justification,
+            ticket,
+            created_at: crate::domain::audit::truncate_millis(now),
+            requested_start,
+            timeout_at,
+            starts_at: None,
+            ends_at: None,
+            decided_at: None,
+            added_at: None,
+            removed_at: None,
+            close_reason: None,
+            approvals: vec![],
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_request(&r).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
+            other => other.into(),
+        })?;
+        tx.append_event(event(
+            Some(who),
+            AuditAction::RequestCreated,
+            &r,
+            now,
+            json!({
+                "package": r.package,
+                "group_id": r.group_id,
+                "duration_minutes": r.duration_minutes,
+                "justification": r.justification,
+                "ticket": r.ticket,
+                "requested_start": r.requested_start,
+                "manager_id": r.manager_id,
+            }),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.notify();
+        tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, "request created");
+        Ok(r)
+    }
+
+    pub async fn decide(&self, who: &Principal, id: &str, decision: Decision, input: DecisionInput) -> AppResult<Request> {
+        let comment = clean_comment(input.comment.as_deref(), decision == Decision::Deny)
+            .map_err(|f| AppError::invalid(vec![f]))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        if !self.may_view(who, &r) {
+            return Err(AppError::Forbidden("You are not an approver for this request.".into()));
+        }
+        let pkg = self
+            .package(&r.package)
+            .ok_or_else(|| AppError::Conflict(format!("The package '{}' is no longer configured.", r.package)))?;
+        r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg)?;
+        let approval = Approval { approver: who.user_ref(), decision, comment: comment.clone(), at: now };
+        match decision {
+            Decision::Deny => {
+                if input.duration_minutes.is_some() {
+                    return Err(AppError::invalid_field("duration_minutes", "Only an approval can change the duration."));
+                }
+                r.status = r.status.apply(Transition::Deny)?;
+                r.decided_at = Some(now);
+                r.approvals.push(approval.clone());
+                tx.insert_approval(&r.id, &approval).await?;
+                tx.update_request(&r, now).await?;
+                tx.append_event(event(Some(who), AuditAction::RequestDenied, &r, now, json!({"comment": comment})))
+                    .await?;
+            }
+            Decision::Approve => {
+                let requested = r.duration_minutes;
+                let transition = r.approve(approval.clone(), pkg, input.duration_minutes, now)?;
+                tx.insert_approval(&r.id, &approval).await?;
+                tx.update_request(&r, now).await?;
+                tx.append_event(event(
+                    Some(who),
+                    AuditAction::RequestApproved,
+                    &r,
+                    now,
+                    json!({
+                        "comment": comment,
+                        "approvals": r.approval_count(),
+                        "approvals_required": pkg.approvals_required,
+                        "duration_minutes": r.duration_minutes,
+                        "shortened_from": (r.duration_minutes != requested).then_some(requested),
+                        "starts_at": r.starts_at,
+                        "ends_at": r.ends_at,
+                    }),
+                ))
+                .await?;
+                if transition == Some(Transition::Approve { starts_now: true }) {
+                    lifecycle::open_window(&mut *tx, &r, now).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        self.notify();
+        tracing::info!(request = %r.id, decision = decision.as_str(), by = %who.user.id, status = %r.status, "request decided");
+        Ok(r)
+    }
+
+    pub async fn cancel(&self, who: &Principal, id: &str) -> AppResult<Request> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        if r.requester.id != who.user.id {
+            return Err(if self.may_view(who, &r) {
+                AppError::Forbidden("Only the requester can cancel a request.".into())
+            } else {
+                not_found(id)
+            });
+        }
+        lifecycle::close(&mut *tx, &mut r, Transition::Cancel, Some(who), None, now).await?;
+        tx.commit().await?;
+        self.notify();
+        Ok(r)
+    }
+
+    /// The requester ends their own active grant; an admin ending someone else's revokes it.
+    pub async fn end(&self, who: &Principal, id: &str, reason: Option<String>) -> AppResult<Request> {
+        let reason = clean_comment(reason.as_deref(), false).map_err(|f| AppError::invalid_field("reason", f.message))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        let transition = if r.requester.id == who.user.id {
+            Transition::End
+        } else if self.has_role(who, Role::Admin) {
+            if reason.is_none() {
+                return Err(AppError::invalid_field("reason", "Please give a reason for revoking this grant."));
+            }
+            Transition::Revoke
+        } else if self.may_view(who, &r) {
+            return Err(AppError::Forbidden("Only the requester or an admin can end a grant.".into()));
+        } else {
+            return Err(not_found(id));
+        };
+        lifecycle::close(&mut *tx, &mut r, transition, Some(who), reason, now).await?;
+        tx.commit().await?;
+        self.notify();
+        Ok(r)
+    }
+
+    pub async fn get_visible(&self, who: &Principal, id: &str) -> AppResult<Request> {
+        let r = self.store.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        if !self.may_view(who, &r) {
+            return Err(AppError::Forbidden("You may not see this request.".into()));
+        }
+        Ok(r)
+    }
+
+    /// Own requests; approvers also those they may decide; auditors and admins everything.
+    pub async fn list_visible(&self, who: &Principal, q: &ListQuery) -> AppResult<Vec<Request>> {
+        let sees_all = self.has_role(who, Role::Auditor) || self.has_role(who, Role::Admin) || self.has_role(who, Role::Approver);
+        let mut f = RequestFilter {
+            statuses: q.statuses.clone(),
+            package: q.package.clone(),
+            limit: q.limit,
+            offset: q.offset,
+            ..Default::default()
+        };
+        if q.mine {
+            f.requester_id = Some(who.user.id.clone());
+        } else if !sees_all {
+            f.involving = Some(who.user.id.clone());
+        }
+        Ok(self.store.list_requests(&f).await?)
+    }
+
+    /// Pending requests `who` may decide now, oldest first.
+    pub async fn decision_queue(&self, who: &Principal) -> AppResult<Vec<Request>> {
+        let q = ListQuery { statuses: vec![RequestStatus::Pending], limit: Some(1000), ..Default::default() };
+        let mut all = self.list_visible(who, &q).await?;
+        all.retain(|r| self.may_decide(who, r) && !r.approvals.iter().any(|a| a.approver.id == who.user.id));
+        all.reverse();
+        Ok(all)
+    }
+
+    /// Carries out one deadline (start, expiry, time-out) if it still applies.
+    pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(mut r) = tx.get_request(&item.request_id).await? else { return Ok(false) };
+        match item.kind {
+            DueKind::Start if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) => {
+                r.status = r.status.apply(Transition::Start)?;
+                tx.update_request(&r, now).await?;
+                lifecycle::open_window(&mut *tx, &r, now).await?;
+            }
+            DueKind::Expire if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) => {
+                lifecycle::close(&mut *tx, &mut r, Transition::Expire, None, None, now).await?;
+            }
+            DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
+                let waited = now - r.created_at;
+                lifecycle::close(
+                    &mut *tx,
+                    &mut r,
+                    Transition::TimeOut,
+                    None,
+                    Some(format!("No decision within {}.", crate::domain::package::format_duration(waited.max(Duration::zero())))),
+                    now,
+                )
+                .await?;
+            }
+            _ => return Ok(false),
+        }
+        tx.commit().await?;
+        self.wake.worker.notify_one();
+        tracing::info!(request = %r.id, status = %r.status, "deadline reached");
+        Ok(true)
+    }
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("There is no request '{id}'."))
+}
+
+fn open_conflict(package: &str) -> AppError {
+    AppError::Conflict(format!("You already have an open request or an active grant for {package}."))
+}
