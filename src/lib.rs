@@ -10,3 +10,4 @@ pub mod graph;
 pub mod service;
 pub mod scheduler;
 pub mod worker;
+pub mod web;

@@ -1,1 +1,9 @@
+//! Sign-in (OpenID Connect), bearer tokens for the API, and who is calling.
+
+pub mod bearer;
+pub mod extract;
+pub mod oidc;
 pub mod session_store;
+
+pub use extract::{Auth, MaybeAuth};
+pub use oidc::Oidc;

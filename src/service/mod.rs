@@ -2,6 +2,7 @@
 //! scheduler and the command line. Each state change commits together with the directory
 //! operation it implies and its audit events.
 
+pub mod audit;
 mod lifecycle;
 mod requests;
 

@@ -1,0 +1,70 @@
+//! Bearer access tokens for the JSON API: issued by the same tenant for the portal's own API
+//! (audience = client id or `api://{client id}`), checked against the tenant's signing keys.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::Deserialize;
+
+use super::oidc::Oidc;
+use crate::domain::UserRef;
+use crate::error::AppError;
+use crate::service::Principal;
+
+#[derive(Deserialize)]
+struct AccessClaims {
+    oid: Option<String>,
+    tid: Option<String>,
+    scp: Option<String>,
+    name: Option<String>,
+    preferred_username: Option<String>,
+    upn: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+fn unauthorized(m: &str) -> AppError {
+    AppError::Unauthorized(m.to_string())
+}
+
+impl Oidc {
+    pub async fn validate_bearer(&self, token: &str, tenant_id: &str, client_id: &str) -> Result<Principal, AppError> {
+        let header = decode_header(token).map_err(|_| unauthorized("The access token is malformed."))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(unauthorized("The access token is not signed with RS256."));
+        }
+        let kid = header.kid.ok_or_else(|| unauthorized("The access token names no signing key."))?;
+        let mut d = self.discovered(false).await?;
+        if d.jwks.find(&kid).is_none() {
+            d = self.discovered(true).await?;
+        }
+        let jwk = d.jwks.find(&kid).ok_or_else(|| unauthorized("The access token is signed by an unknown key."))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| unauthorized("The signing key cannot be used."))?;
+
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_audience(&[client_id.to_string(), format!("api://{client_id}")]);
+        v.set_issuer(&[self.issuer()]);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        v.validate_nbf = true;
+        v.leeway = 60;
+        let data = decode::<AccessClaims>(token, &key, &v).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            unauthorized(match e.kind() {
+                K::ExpiredSignature => "The access token has expired.",
+                K::ImmatureSignature => "The access token is not valid yet.",
+                K::InvalidAudience => "The access token was issued for another audience.",
+                K::InvalidIssuer => "The access token was issued by another issuer.",
+                K::InvalidSignature => "The access token's signature is not valid.",
+                _ => "The access token is not valid.",
+            })
+        })?;
+        let c = data.claims;
+        if c.tid.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case(tenant_id)) {
+            return Err(unauthorized("The access token belongs to another tenant."));
+        }
+        if c.scp.as_deref().unwrap_or("").trim().is_empty() {
+            return Err(unauthorized("The access token must be a delegated (user) token with a scope."));
+        }
+        let oid = c.oid.ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
+        let username = c.preferred_username.or(c.upn).unwrap_or_else(|| oid.clone());
+        Ok(Principal::new(UserRef { id: oid, name: c.name.unwrap_or_else(|| username.clone()), username }, c.roles))
+    }
+}

@@ -1,0 +1,111 @@
+//! `GET /api/v1/audit` (JSON, CSV or JSON Lines) and `GET /api/v1/audit/verify`.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::views;
+use crate::auth::Auth;
+use crate::domain::AuditAction;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, ExportFormat, parse_time};
+use crate::store::AuditFilter;
+use crate::web::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/audit", get(list)).route("/api/v1/audit/verify", get(verify))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    pub request: Option<String>,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<i64>,
+    pub format: Option<String>,
+}
+
+fn blank(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+impl AuditParams {
+    pub fn filter(&self) -> AppResult<AuditFilter> {
+        let action = blank(&self.action);
+        if let Some(a) = &action {
+            if AuditAction::parse(a).is_none() {
+                return Err(AppError::BadRequest(format!("Unknown action '{a}'.")));
+            }
+        }
+        if self.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+            return Err(AppError::BadRequest("limit must be between 1 and 1000.".into()));
+        }
+        Ok(AuditFilter {
+            request_id: blank(&self.request),
+            actor_id: blank(&self.actor),
+            subject_id: blank(&self.subject),
+            action,
+            since: blank(&self.since).map(|v| parse_time("since", &v)).transpose()?,
+            until: blank(&self.until).map(|v| parse_time("until", &v)).transpose()?,
+            before_seq: self.cursor,
+            limit: Some(self.limit.unwrap_or(100)),
+        })
+    }
+
+    pub fn export_format(&self) -> AppResult<Option<ExportFormat>> {
+        match blank(&self.format).as_deref() {
+            None | Some("json") => Ok(None),
+            Some("csv") => Ok(Some(ExportFormat::Csv)),
+            Some("jsonl") => Ok(Some(ExportFormat::JsonLines)),
+            Some(other) => Err(AppError::BadRequest(format!("Unknown format '{other}': use json, csv or jsonl."))),
+        }
+    }
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    app.portal.require_auditor(&who)?;
+    let Query(p) = params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
+    let mut filter = p.filter()?;
+    match p.export_format()? {
+        None => {
+            let events = app.portal.store.list_events(&filter).await?;
+            let next = (events.len() as i64 == filter.limit.unwrap_or(100)).then(|| events.last().map(|e| e.seq)).flatten();
+            Ok(Json(json!({"events": events.iter().map(views::event).collect::<Vec<_>>(), "next_cursor": next})).into_response())
+        }
+        Some(format) => {
+            if p.limit.is_none() {
+                filter.limit = None;
+            }
+            let mut events = audit::matching(app.portal.store.as_ref(), &filter).await?;
+            if let Some(l) = p.limit {
+                events.truncate(l as usize);
+            }
+            let body = audit::render(&events, format)?;
+            let (ctype, ext) = match format {
+                ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+                ExportFormat::JsonLines => ("application/x-ndjson", "jsonl"),
+            };
+            let name = format!("attachment; filename=\"jitgate-audit-{}.{ext}\"", app.portal.now().format("%Y%m%dT%H%M%SZ"));
+            Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, name)], body).into_response())
+        }
+    }
+}
+
+async fn verify(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Json<serde_json::Value>> {
+    app.portal.require_auditor(&who)?;
+    let v = audit::verify(app.portal.store.as_ref()).await?;
+    Ok(Json(json!(v)))
+}

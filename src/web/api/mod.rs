@@ -1,0 +1,17 @@
+//! The JSON API under `/api/v1`.
+
+mod audit;
+mod body;
+mod me;
+mod requests;
+pub mod views;
+
+use axum::Router;
+
+use super::AppState;
+
+pub use body::ApiJson;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(me::router()).merge(requests::router()).merge(audit::router())
+}
