@@ -11,3 +11,5 @@ pub mod service;
 pub mod scheduler;
 pub mod worker;
 pub mod web;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,101 @@
+//! Boots the portal: database, background loops, HTTP server. Tests use it with port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::auth::Oidc;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::graph::Directory;
+use crate::scheduler::Scheduler;
+use crate::service::Portal;
+use crate::store;
+use crate::web::{self, AppState};
+use crate::worker::Worker;
+
+pub struct App {
+    pub addr: SocketAddr,
+    pub portal: Portal,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    /// Connects and migrates the database, starts the worker and the scheduler, and serves on `listener`.
+    pub async fn build(settings: Settings, listener: TcpListener, clock: Arc<dyn Clock>, directory: Arc<dyn Directory>) -> anyhow::Result<App> {
+        let store = store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let sessions = store.session_store();
+        sessions.migrate().await?;
+        let settings = Arc::new(settings);
+        let portal = Portal::new(settings.clone(), store, directory, clock);
+        let oidc = Arc::new(Oidc::new(settings.clone())?);
+        let router = web::router(AppState { portal: portal.clone(), oidc });
+
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        let tasks = vec![
+            tokio::spawn(Worker::new(portal.clone()).run()),
+            tokio::spawn(Scheduler::new(portal.clone()).run()),
+            tokio::spawn(async move {
+                if let Err(e) = sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)).await {
+                    tracing::warn!(error = %e, "expired-session cleanup stopped");
+                }
+            }),
+        ];
+        tracing::info!(%addr, backend = portal.store.backend(), "jitgate is serving");
+        Ok(App { addr, portal, shutdown: Some(tx), server, tasks })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the background loops and the server. Work in flight is safe: it resumes on the next start.
+    pub async fn stop(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.server).await;
+        self.server.abort();
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
