@@ -1,0 +1,222 @@
+//! The command line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::graph::{Directory, GraphClient};
+use crate::service::audit::{self, ExportFormat, parse_time};
+use crate::startup::App;
+use crate::store::{self, AuditFilter};
+
+#[derive(Parser)]
+#[command(name = "jitgate", version, about = "Just-in-time, time-boxed membership of Microsoft Entra ID groups, with approvals and a tamper-evident audit trail.")]
+pub struct Cli {
+    /// The configuration file (TOML). Every key can be overridden with JITGATE_<SECTION>__<KEY>.
+    #[arg(long, env = "JITGATE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal: web UI, JSON API, the directory worker and the expiry scheduler.
+    Serve,
+    /// Run the whole portal against a built-in emulated Entra ID tenant, on SQLite, with demo users. Needs no configuration.
+    Demo {
+        /// Where the portal listens (loopback only).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the demo keeps its database and the emulated tenant's state.
+        #[arg(long, default_value = ".")]
+        data_dir: PathBuf,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Check the configuration, the database, the app's Graph token and permissions, each package's group and the Conditional Access policy.
+    Check,
+    /// Work with the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the SHA-256 chain from the first event; exit 1 if any event was altered, removed or reordered.
+    Verify,
+    /// Write events (newest first) as CSV or JSON Lines.
+    Export {
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Only events at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+fn load(config: &Option<PathBuf>) -> anyhow::Result<Settings> {
+    let path = config.as_ref().context("no configuration: pass --config PATH or set JITGATE_CONFIG")?;
+    Ok(Settings::load(path, std::env::vars())?)
+}
+
+pub async fn run() -> anyhow::Result<i32> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { listen, data_dir } => {
+            crate::demo::run(crate::demo::DemoOptions { listen, data_dir }).await?;
+            Ok(0)
+        }
+        Command::Serve => {
+            let settings = load(&cli.config)?;
+            let listener = tokio::net::TcpListener::bind(settings.server.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+            let directory = Arc::new(GraphClient::new(crate::demo::graph_settings(&settings), reqwest::Client::new()));
+            let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
+            app.run_until_stopped().await?;
+            Ok(0)
+        }
+        Command::Migrate => {
+            let settings = load(&cli.config)?;
+            let s = store::connect(&settings.database_url).await?;
+            s.migrate().await?;
+            s.session_store().migrate().await?;
+            println!("The {} database is up to date.", s.backend());
+            Ok(0)
+        }
+        Command::Check => check(load(&cli.config)?).await,
+        Command::Audit { command } => {
+            let settings = load(&cli.config)?;
+            let s = store::connect(&settings.database_url).await?;
+            s.migrate().await?;
+            match command {
+                AuditCommand::Verify => {
+                    let v = audit::verify(s.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("{}", serde_json::to_string(&v)?);
+                    if v.ok {
+                        eprintln!("The audit chain of {} events is intact.", v.events);
+                        Ok(0)
+                    } else {
+                        eprintln!("The audit chain is BROKEN at event {}.", v.first_bad_seq.unwrap_or_default());
+                        Ok(1)
+                    }
+                }
+                AuditCommand::Export { format, since, until, output } => {
+                    let filter = AuditFilter {
+                        since: since.map(|v| parse_time("since", &v)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?,
+                        until: until.map(|v| parse_time("until", &v)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?,
+                        ..Default::default()
+                    };
+                    let events = audit::matching(s.as_ref(), &filter).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let format = match format {
+                        Format::Csv => ExportFormat::Csv,
+                        Format::Jsonl => ExportFormat::JsonLines,
+                    };
+                    let body = audit::render(&events, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    match output {
+                        Some(p) => std::fs::write(&p, body).with_context(|| format!("cannot write {}", p.display()))?,
+                        None => std::io::stdout().write_all(body.as_bytes())?,
+                    }
+                    eprintln!("Exported {} events.", events.len());
+                    Ok(0)
+                }
+            }
+        }
+    }
+}
+
+/// `jitgate check`: every dependency the portal has, one line each.
+async fn check(settings: Settings) -> anyhow::Result<i32> {
+    let mut failures = 0;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        println!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            failures += 1;
+        }
+    };
+    report(true, "configuration", format!("{} package(s)", settings.packages.len()));
+    match store::connect(&settings.database_url).await {
+        Ok(s) => match s.ping().await {
+            Ok(()) => report(true, "database", format!("{} reachable", s.backend())),
+            Err(e) => report(false, "database", e.to_string()),
+        },
+        Err(e) => report(false, "database", format!("{e:#}")),
+    }
+    let oidc = crate::auth::Oidc::new(Arc::new(settings.clone()))?;
+    match oidc.discovered(false).await {
+        Ok(_) => report(true, "sign-in", format!("OpenID metadata and keys from {}", settings.entra.issuer())),
+        Err(e) => report(false, "sign-in", e.to_string()),
+    }
+    let graph = GraphClient::new(crate::demo::graph_settings(&settings), reqwest::Client::new());
+    for p in &settings.packages {
+        match graph.list_members(&p.group_id).await {
+            Ok(m) => report(true, &format!("group of {}", p.id), format!("{} readable, {} member(s)", p.group_id, m.len())),
+            Err(e) => report(false, &format!("group of {}", p.id), e.to_string()),
+        }
+    }
+    match graph.list_conditional_access_policies().await {
+        Ok(policies) => {
+            for p in &settings.packages {
+                let (ok, detail) = ca_posture(&policies, &p.group_id);
+                report(ok, &format!("conditional access for {}", p.id), detail);
+            }
+        }
+        Err(e) => report(false, "conditional access", format!("cannot read the policies (Policy.Read.All): {e}")),
+    }
+    Ok(if failures == 0 { 0 } else { 1 })
+}
+
+/// Whether an enabled policy blocks the device code flow and excludes `group`.
+pub fn ca_posture(policies: &serde_json::Value, group: &str) -> (bool, String) {
+    let list = policies.get("value").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let blocking: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|p| {
+            let flows = p.pointer("/conditions/authenticationFlows/transferMethods").and_then(|v| v.as_str()).unwrap_or("");
+            let block = p
+                .pointer("/grantControls/builtInControls")
+                .and_then(|v| v.as_array())
+                .is_some_and(|c| c.iter().any(|c| c == "block"));
+            flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
+        })
+        .collect();
+    let enabled: Vec<_> = blocking.iter().filter(|p| p["state"] == "enabled").collect();
+    if enabled.is_empty() {
+        return (false, format!("no enabled policy blocks the device code flow ({} in report-only or disabled)", blocking.len()));
+    }
+    let excluding: Vec<_> = enabled
+        .iter()
+        .filter(|p| {
+            p.pointer("/conditions/users/excludeGroups")
+                .and_then(|v| v.as_array())
+                .is_some_and(|g| g.iter().any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group))))
+        })
+        .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
+        .collect();
+    if excluding.len() == enabled.len() {
+        (true, format!("excluded from {}", excluding.join(", ")))
+    } else {
+        (false, format!("{} blocking polic(ies) do not exclude group {group}", enabled.len() - excluding.len()))
+    }
+}

@@ -1,0 +1,128 @@
+//! `jitgate demo`: the whole portal on an embedded SQLite database, signed in through a built-in
+//! emulated Entra ID tenant. Loopback only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, TENANT_ID};
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::graph::{GraphClient, GraphSettings};
+use crate::startup::App;
+
+pub struct DemoOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+}
+
+/// The demo's configuration: short durations so expiry can be watched.
+pub fn settings(portal_url: &str, emulator_url: &str, db_url: &str) -> anyhow::Result<Settings> {
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "{portal_url}"
+
+[database]
+url = "{db_url}"
+
+[entra]
+tenant_id = "{TENANT_ID}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+authority_host = "{emulator_url}"
+graph_url = "{emulator_url}"
+
+[scheduler]
+sweep = "*/30 * * * * *"
+
+[[package]]
+id = "device-code-exemption"
+name = "Device code flow exemption"
+description = "Membership of the group excluded from the Conditional Access policy that blocks the device code flow."
+group_id = "{EXCLUSION_GROUP_ID}"
+min_duration = "1m"
+default_duration = "2m"
+max_duration = "4h"
+duration_presets = ["1m", "2m", "5m", "15m", "1h", "2h", "4h"]
+manager_may_approve = true
+
+[[package]]
+id = "device-code-production"
+name = "Device code flow exemption, production change"
+description = "The same exemption for production work: needs a ticket and two approvals."
+group_id = "{EXCLUSION_GROUP_ID}"
+min_duration = "5m"
+default_duration = "1h"
+max_duration = "8h"
+approvals_required = 2
+ticket_required = true
+"#
+    );
+    let mut s = Settings::from_toml(&toml, [])?;
+    s.demo = true;
+    Ok(s)
+}
+
+pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        opts.listen.ip().is_loopback(),
+        "jitgate demo only listens on loopback (127.0.0.1 or ::1), not {}",
+        opts.listen
+    );
+    std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+    let data_dir = opts.data_dir.canonicalize()?;
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is it in use? pick another with --listen)", opts.listen))?;
+    let portal_url = format!("http://{}", listener.local_addr()?);
+
+    let mut cfg = EmulatorConfig::demo();
+    cfg.redirect_uris = vec![format!("{portal_url}/auth/callback")];
+    cfg.state_file = Some(data_dir.join("jitgate-demo-entra.json"));
+    let users = cfg.users.clone();
+    let emulator = Emulator::start(cfg, TcpListener::bind((opts.listen.ip(), 0)).await?).await?;
+
+    let db = data_dir.join("jitgate-demo.db");
+    let db_url = format!("sqlite://{}?mode=rwc", db.display());
+    let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
+    let directory = Arc::new(GraphClient::new(graph_settings(&settings), reqwest::Client::new()));
+    let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
+
+    let line = "=".repeat(78);
+    println!("{line}");
+    println!("  jitgate DEMO: an emulated Entra ID tenant, for trying things out only");
+    println!("{line}");
+    println!("  Open {portal_url} and sign in as one of the demo users:");
+    for u in &users {
+        let roles = if u.roles.is_empty() { "requester".to_string() } else { u.roles.join(", ") };
+        println!("    {:<18} {:<12} {}", u.name, roles, u.username);
+    }
+    println!();
+    println!("  Try it: sign in as Dana, request 1 minute of the device code flow exemption;");
+    println!("  sign out, sign in as Morgan (Dana's manager) and approve it; sign back in as");
+    println!("  Dana and watch the membership appear in the group and disappear when it ends.");
+    println!();
+    println!("  Data: {}", data_dir.display());
+    println!("  Emulated tenant: {} (loopback only)", emulator.base_url());
+    println!("  Stop with Ctrl-C.");
+    println!("{line}");
+    app.run_until_stopped().await?;
+    emulator.shutdown();
+    Ok(())
+}
+
+pub fn graph_settings(s: &Settings) -> GraphSettings {
+    GraphSettings {
+        authority_host: s.entra.authority_host.as_str().trim_end_matches('/').to_string(),
+        tenant_id: s.entra.tenant_id.clone(),
+        client_id: s.entra.client_id.clone(),
+        client_secret: s.entra.client_secret.clone(),
+        graph_url: s.entra.graph_url.as_str().trim_end_matches('/').to_string(),
+    }
+}

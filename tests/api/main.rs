@@ -1,0 +1,11 @@
+//! End-to-end: the real server on a random port, the built-in Entra emulator, both databases.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod helpers;
+
+mod auth;
+mod directory;
+mod lifecycle;
+mod reads;
+mod validation;
