@@ -1,1 +1,3 @@
 //! jitgate: just-in-time, time-boxed membership of Microsoft Entra ID groups.
+pub mod emulator;
+pub mod graph;
