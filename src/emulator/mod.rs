@@ -324,7 +324,10 @@ impl Emulator {
         }
     }
 
-    /// Queues a fault; faults are matched in queue order.
+    /// Queues a fault; faults are matched in queue order and each match consumes one of its
+    /// `times`. A fault without `path_contains` matches Graph requests only; one whose
+    /// `path_contains` matches `/{tenant}/oauth2/v2.0/token` also hits the token endpoint
+    /// (answered with an AADSTS body). Faulted requests change nothing.
     pub fn inject(&self, fault: Fault) {
         if fault.times > 0 {
             self.state().faults.push_back(fault);
