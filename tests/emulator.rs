@@ -1363,3 +1363,87 @@ async fn memberships_survive_a_restart_with_a_state_file() {
         .unwrap();
     assert_eq!(body["value"][0]["id"], demo::RILEY);
 }
+
+/// The portal signs in with the `openidconnect` crate: discovery, PKCE, code exchange with
+/// client_secret_basic and ID token verification must all work against the emulator.
+#[tokio::test]
+async fn openidconnect_crate_signs_in_against_the_emulator() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::{
+        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+        RedirectUrl, Scope, TokenResponse,
+    };
+
+    let emu = start(EmulatorConfig::demo()).await;
+    let http = http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(emu.issuer()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(demo::CLIENT_ID.to_owned()),
+        Some(ClientSecret::new(demo::CLIENT_SECRET.to_owned())),
+    )
+    .set_redirect_uri(RedirectUrl::new(demo::REDIRECT_URIS[0].to_owned()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let html = http
+        .get(auth_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form = hidden_fields(&html);
+    form.push(("user".to_owned(), demo::AVERY.to_owned()));
+    let resp = http
+        .post(authorize_url(&emu))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
+    let code = query_param(&location, "code").unwrap();
+
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = token.id_token().expect("an ID token");
+    let verified = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .unwrap();
+    assert_eq!(verified.issuer().as_str(), emu.issuer());
+    assert_eq!(
+        verified.preferred_username().map(|u| u.as_str().to_owned()),
+        Some(format!("avery@{}", demo::DOMAIN))
+    );
+    let raw = claims(&id_token.to_string());
+    assert_eq!(raw["oid"], demo::AVERY);
+    assert_eq!(raw["roles"], json!(["Auditor"]));
+
+    // A different nonce is refused.
+    assert!(
+        id_token
+            .claims(&client.id_token_verifier(), &Nonce::new("other".to_owned()))
+            .is_err()
+    );
+}
