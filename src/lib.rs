@@ -1,15 +1,18 @@
 //! jitgate: just-in-time, time-boxed membership of Microsoft Entra ID groups.
 
 pub mod auth;
-pub mod domain;
-pub mod store;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod emulator;
 pub mod error;
 pub mod graph;
-pub mod service;
 pub mod scheduler;
-pub mod worker;
-pub mod web;
+pub mod service;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
+pub mod web;
+pub mod worker;

@@ -1,6 +1,15 @@
-//! TEMPORARY: the Directory trait only; the real module (client + types) arrives from the entra branch.
+//! The directory jitgate acts on: Microsoft Graph group membership, users, managers and
+//! Conditional Access policies, behind the [`Directory`] trait so that the outbox worker, the
+//! scheduler and the handlers can be tested with fakes.
+
+mod client;
+
 use std::time::Duration;
 
+pub use client::{GraphClient, GraphSettings};
+
+/// Outcome of an idempotent membership change. Graph's "already a member" and "not a member"
+/// answers are successes too (wire doc §1.4, §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
     Added,
@@ -8,28 +17,57 @@ pub enum MemberChange {
     Removed,
     NotMember,
 }
+
+/// A user (or other directory object) as Graph lists it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryUser {
     pub id: String,
+    #[serde(default)]
     pub display_name: Option<String>,
+    #[serde(default)]
     pub user_principal_name: Option<String>,
+    /// `#microsoft.graph.user`, `#microsoft.graph.group`, ... when Graph says.
+    #[serde(rename = "@odata.type", default)]
     pub odata_type: Option<String>,
 }
+
+/// Why a directory call failed, classified for the retry policy of the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    #[error("throttled ({status})")]
-    Throttled { status: u16, retry_after: Option<Duration>, message: String },
-    #[error("transient: {0}")]
+    /// 429 / 503 / 504: retry later, honouring `retry_after` when Graph sent one.
+    #[error("Graph asked to slow down (HTTP {status}): {message}")]
+    Throttled {
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// Network errors and other 5xx: retry with backoff.
+    #[error("transient directory error: {0}")]
     Transient(String),
-    #[error("rejected ({status} {code}): {message}")]
-    Rejected { status: u16, code: String, message: String },
-    #[error("token: {message}")]
+    /// Any other 4xx from Graph (or an id that is not a GUID): retrying will not help.
+    #[error("Graph rejected the request (HTTP {status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The client-credentials token could not be obtained.
+    #[error("could not obtain a Graph access token: {message}")]
     Token { retriable: bool, message: String },
 }
+
 impl DirectoryError {
+    /// Whether the same call may succeed later.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, DirectoryError::Throttled { .. } | DirectoryError::Transient(_) | DirectoryError::Token { retriable: true, .. })
+        match self {
+            DirectoryError::Throttled { .. } | DirectoryError::Transient(_) => true,
+            DirectoryError::Rejected { .. } => false,
+            DirectoryError::Token { retriable, .. } => *retriable,
+        }
     }
+
+    /// The delay Graph asked for (`Retry-After`), if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             DirectoryError::Throttled { retry_after, .. } => *retry_after,
@@ -37,12 +75,33 @@ impl DirectoryError {
         }
     }
 }
+
+/// The directory operations jitgate needs.
 #[async_trait::async_trait]
 pub trait Directory: Send + Sync + 'static {
-    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<MemberChange, DirectoryError>;
-    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<MemberChange, DirectoryError>;
+    /// Adds `user_id` to `group_id`; "already a member" is [`MemberChange::AlreadyMember`].
+    async fn add_member(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<MemberChange, DirectoryError>;
+    /// Removes `user_id` from `group_id`; "not a member" is [`MemberChange::NotMember`].
+    async fn remove_member(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<MemberChange, DirectoryError>;
+    /// All direct members, following `@odata.nextLink` verbatim.
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
+    /// A user by object id (or user principal name); `None` when Graph answers 404.
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
+    /// The user's manager; `None` when no manager is set.
     async fn get_manager(&self, user_id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
+    /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
+}
+
+/// True for the 36-character hyphenated GUID form of directory object ids.
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }

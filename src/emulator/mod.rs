@@ -1,0 +1,538 @@
+//! A built-in, emulated Microsoft Entra ID tenant: OpenID Connect discovery and JWKS, an
+//! authorize page where a demo user is picked, the token endpoint (authorization code + PKCE
+//! and client credentials) and the Microsoft Graph endpoints jitgate uses.
+//!
+//! It only runs in `jitgate demo` and in tests, on a loopback listener it is handed. It
+//! behaves like Entra on the wire (status codes, error bodies, paging, throttling), see
+//! `entra-graph-wire.md`, and lets tests inject faults and inspect the Graph traffic.
+
+pub mod demo;
+mod graph_api;
+mod keys;
+mod login;
+mod wire;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+use keys::SigningKey;
+
+/// Audience of Microsoft Graph tokens (application id form).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Audience of Microsoft Graph tokens (URI form, used in app-only tokens).
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
+/// A user of the emulated tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoUser {
+    /// Object id (GUID), the `oid` claim and Graph `id`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// User principal name (`preferred_username`).
+    pub username: String,
+    /// App role values put in the `roles` claim of ID and access tokens.
+    pub roles: Vec<String>,
+    /// Object id of the user's manager, if any.
+    pub manager_id: Option<String>,
+}
+
+/// A security group of the emulated tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoGroup {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// What the emulated tenant contains and how its app registration is set up.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Registered redirect URIs; exact match at authorize and at code redemption.
+    pub redirect_uris: Vec<String>,
+    pub users: Vec<DemoUser>,
+    pub groups: Vec<DemoGroup>,
+    /// `roles` of app-only Graph tokens.
+    pub app_permissions: Vec<String>,
+    /// When set, group memberships are loaded from and saved to this JSON file on every change.
+    pub state_file: Option<PathBuf>,
+}
+
+/// A fault answered instead of a request (Graph, or the token endpoint, see [`Emulator::inject`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// HTTP method to match (case-insensitive); `None` matches any.
+    pub method: Option<String>,
+    /// Substring of the path with query to match; `None` matches any Graph request.
+    pub path_contains: Option<String>,
+    /// Status to answer with: 429 → `TooManyRequests`, 503 → `serviceNotAvailable`,
+    /// 504 → `gatewayTimeout`, 401 → `InvalidAuthenticationToken`, others a generic error.
+    pub status: u16,
+    /// `Retry-After` header value, e.g. `"0.25"` or `"1"`; omitted when `None`.
+    pub retry_after: Option<String>,
+    /// How many matching requests get this fault.
+    pub times: u32,
+}
+
+impl Fault {
+    /// A fault for every request, `times` times.
+    pub fn new(status: u16, times: u32) -> Self {
+        Fault {
+            method: None,
+            path_contains: None,
+            status,
+            retry_after: None,
+            times,
+        }
+    }
+
+    /// Restricts the fault to one HTTP method.
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.to_owned());
+        self
+    }
+
+    /// Restricts the fault to paths (with query) containing `fragment`.
+    pub fn path_contains(mut self, fragment: &str) -> Self {
+        self.path_contains = Some(fragment.to_owned());
+        self
+    }
+
+    /// Sets the `Retry-After` header value.
+    pub fn retry_after(mut self, value: &str) -> Self {
+        self.retry_after = Some(value.to_owned());
+        self
+    }
+}
+
+/// How Graph answers the removal of a user who is not a member (wire doc §3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NotMemberStyle {
+    /// 404 `Request_ResourceNotFound` naming the group id.
+    #[default]
+    NotFound404,
+    /// 400 `Request_BadRequest` "One or more removed object references do not exist…".
+    BadRequest400,
+}
+
+/// One logged Graph call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphCall {
+    pub method: String,
+    /// Path with query, as sent.
+    pub path: String,
+    pub status: u16,
+    /// The `client-request-id` header the caller sent, if any.
+    pub client_request_id: Option<String>,
+}
+
+/// Claims of a token minted directly by a test (see [`Emulator::mint_token`]).
+#[derive(Clone, Debug)]
+pub struct TokenSpec {
+    /// Object id of the user (`oid`); need not be a configured user.
+    pub user_id: String,
+    /// `aud` claim.
+    pub audience: String,
+    /// `iss` claim; defaults to [`Emulator::issuer`].
+    pub issuer: Option<String>,
+    /// Lifetime from now; negative for an already expired token.
+    pub expires_in_secs: i64,
+    /// `roles` claim; defaults to the user's roles (omitted when empty).
+    pub roles: Option<Vec<String>>,
+}
+
+impl TokenSpec {
+    /// A one-hour token for `user_id` with audience `audience`.
+    pub fn new(user_id: &str, audience: &str) -> Self {
+        TokenSpec {
+            user_id: user_id.to_owned(),
+            audience: audience.to_owned(),
+            issuer: None,
+            expires_in_secs: 3600,
+            roles: None,
+        }
+    }
+}
+
+/// A running emulated tenant. Cheap to clone.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    config: EmulatorConfig,
+    base_url: String,
+    key: SigningKey,
+    foreign_key: OnceLock<SigningKey>,
+    state: Mutex<State>,
+    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Authorize parameters carried from the sign-in page to its POST.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AuthorizeParams {
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: String,
+    nonce: String,
+    code_challenge: String,
+    code_challenge_method: String,
+}
+
+pub(crate) struct PendingPage {
+    params: AuthorizeParams,
+    created: chrono::DateTime<chrono::Utc>,
+}
+
+pub(crate) struct CodeGrant {
+    params: AuthorizeParams,
+    user_id: String,
+    issued: chrono::DateTime<chrono::Utc>,
+    redeemed: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    /// group id (lower case) → member ids, in insertion order.
+    members: BTreeMap<String, Vec<String>>,
+    faults: VecDeque<Fault>,
+    not_member_style: NotMemberStyle,
+    calls: Vec<GraphCall>,
+    pages: HashMap<String, PendingPage>,
+    codes: HashMap<String, CodeGrant>,
+    token_requests: u64,
+}
+
+impl Emulator {
+    /// Serves the emulated tenant on `listener` (which must be bound to a loopback address).
+    /// The signing key (RSA 2048) is generated here.
+    pub async fn start(
+        config: EmulatorConfig,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Emulator> {
+        let addr = listener.local_addr()?;
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "the Entra emulator only listens on loopback addresses, not {addr}"
+        );
+        let base_url = format!("http://{addr}");
+        let members = match &config.state_file {
+            Some(path) => load_state(path)?,
+            None => BTreeMap::new(),
+        };
+        let key = tokio::task::spawn_blocking(SigningKey::generate)
+            .await
+            .context("generating the emulator signing key")??;
+        let inner = Arc::new(Inner {
+            config,
+            base_url,
+            key,
+            foreign_key: OnceLock::new(),
+            state: Mutex::new(State {
+                members,
+                ..State::default()
+            }),
+            server: Mutex::new(None),
+        });
+        let emulator = Emulator { inner };
+        let app = emulator.router();
+        let handle = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::warn!(error = %err, "Entra emulator server stopped");
+            }
+        });
+        *emulator
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        tracing::debug!(base_url = %emulator.inner.base_url, tenant = %emulator.inner.config.tenant_id, "Entra emulator started");
+        Ok(emulator)
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+                get(login::discovery),
+            )
+            .route("/{tenant}/discovery/v2.0/keys", get(login::jwks))
+            .route(
+                "/{tenant}/oauth2/v2.0/authorize",
+                get(login::authorize_page).post(login::authorize_submit),
+            )
+            .route("/{tenant}/oauth2/v2.0/token", any(login::token))
+            .route("/v1.0/{*rest}", any(graph_api::handle))
+            .with_state(self.clone())
+    }
+
+    /// Stops serving (the state stays readable). Used by `jitgate demo` on shutdown.
+    pub fn shutdown(&self) {
+        if let Some(handle) = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            handle.abort();
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: both the authority host and the Graph base URL.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// The tenant's issuer, `{base}/{tenant}/v2.0`.
+    pub fn issuer(&self) -> String {
+        format!(
+            "{}/{}/v2.0",
+            self.inner.base_url, self.inner.config.tenant_id
+        )
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    /// Current member ids of a group.
+    pub fn members(&self, group_id: &str) -> Vec<String> {
+        self.state()
+            .members
+            .get(&group_id.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Adds or removes a member behind jitgate's back (persisted like any other change).
+    pub fn set_member(&self, group_id: &str, user_id: &str, member: bool) {
+        let mut state = self.state();
+        let changed = set_membership(&mut state, group_id, user_id, member);
+        if changed {
+            self.persist(&state);
+        }
+    }
+
+    /// Queues a fault; faults are matched in queue order and each match consumes one of its
+    /// `times`. A fault without `path_contains` matches Graph requests only; one whose
+    /// `path_contains` matches `/{tenant}/oauth2/v2.0/token` also hits the token endpoint
+    /// (answered with an AADSTS body). Faulted requests change nothing.
+    pub fn inject(&self, fault: Fault) {
+        if fault.times > 0 {
+            self.state().faults.push_back(fault);
+        }
+    }
+
+    /// Drops all queued faults.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    pub fn set_not_member_style(&self, style: NotMemberStyle) {
+        self.state().not_member_style = style;
+    }
+
+    /// All Graph calls so far, in order.
+    pub fn graph_requests(&self) -> Vec<GraphCall> {
+        self.state().calls.clone()
+    }
+
+    /// Number of requests made to the token endpoint so far (all grant types, failures included).
+    pub fn token_requests(&self) -> u64 {
+        self.state().token_requests
+    }
+
+    /// Signs a token with the tenant's key.
+    pub fn mint_token(&self, t: TokenSpec) -> String {
+        let claims = self.spec_claims(&t);
+        self.inner.key.sign(&claims)
+    }
+
+    /// Same claims as [`Emulator::mint_token`], signed by a key that is not in the JWKS.
+    pub fn mint_foreign_token(&self, t: TokenSpec) -> String {
+        let claims = self.spec_claims(&t);
+        let key = self.inner.foreign_key.get_or_init(|| {
+            SigningKey::generate().expect("generating a second RSA key cannot fail")
+        });
+        key.sign(&claims)
+    }
+
+    fn spec_claims(&self, t: &TokenSpec) -> Value {
+        let now = chrono::Utc::now().timestamp();
+        let user = self.user(&t.user_id);
+        let roles = t
+            .roles
+            .clone()
+            .or_else(|| user.map(|u| u.roles.clone()))
+            .unwrap_or_default();
+        // An already expired token was issued an hour before it expired.
+        let issued = if t.expires_in_secs < 0 {
+            now + t.expires_in_secs - 3600
+        } else {
+            now
+        };
+        let mut claims = json!({
+            "aud": t.audience,
+            "iss": t.issuer.clone().unwrap_or_else(|| self.issuer()),
+            "iat": issued,
+            "nbf": issued,
+            "exp": now + t.expires_in_secs,
+            "oid": t.user_id,
+            "sub": self.pairwise_sub(&t.user_id),
+            "tid": self.inner.config.tenant_id,
+            "azp": self.inner.config.client_id,
+            "ver": "2.0",
+            "uti": wire::random_token(16),
+        });
+        if let Some(u) = user {
+            claims["name"] = json!(u.name);
+            claims["preferred_username"] = json!(u.username);
+        }
+        if !roles.is_empty() {
+            claims["roles"] = json!(roles);
+        }
+        if t.audience.starts_with("api://") || t.audience == self.inner.config.client_id {
+            claims["scp"] = json!("access_as_user");
+        }
+        claims
+    }
+
+    // ---- internals shared by the handlers ----
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn user(&self, id_or_upn: &str) -> Option<&DemoUser> {
+        self.inner.config.users.iter().find(|u| {
+            u.id.eq_ignore_ascii_case(id_or_upn) || u.username.eq_ignore_ascii_case(id_or_upn)
+        })
+    }
+
+    pub(crate) fn group(&self, id: &str) -> Option<&DemoGroup> {
+        self.inner
+            .config
+            .groups
+            .iter()
+            .find(|g| g.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Stable pairwise subject: base64url(SHA-256(oid ‖ client id)).
+    pub(crate) fn pairwise_sub(&self, oid: &str) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(
+            format!(
+                "{}|{}",
+                oid.to_ascii_lowercase(),
+                self.inner.config.client_id
+            )
+            .as_bytes(),
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    }
+
+    /// Consumes one use of the first queued fault matching `method` and `path` (with query).
+    /// Faults without `path_contains` only match Graph requests (`graph`).
+    pub(crate) fn take_fault(&self, method: &str, path: &str, graph: bool) -> Option<Fault> {
+        let mut st = self.state();
+        let idx = st.faults.iter().position(|f| {
+            f.times > 0
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && match &f.path_contains {
+                    Some(fragment) => path.contains(fragment.as_str()),
+                    None => graph,
+                }
+        })?;
+        let fault = &mut st.faults[idx];
+        fault.times -= 1;
+        let out = fault.clone();
+        if fault.times == 0 {
+            st.faults.remove(idx);
+        }
+        Some(out)
+    }
+
+    pub(crate) fn persist(&self, state: &State) {
+        if let Some(path) = &self.inner.config.state_file
+            && let Err(err) = save_state(path, &state.members)
+        {
+            tracing::warn!(error = %err, path = %path.display(), "could not save emulator state");
+        }
+    }
+}
+
+/// Changes one membership; returns whether anything changed.
+pub(crate) fn set_membership(
+    state: &mut State,
+    group_id: &str,
+    user_id: &str,
+    member: bool,
+) -> bool {
+    let group = group_id.to_ascii_lowercase();
+    let user = user_id.to_ascii_lowercase();
+    let list = state.members.entry(group).or_default();
+    let present = list.iter().position(|m| m.eq_ignore_ascii_case(&user));
+    match (member, present) {
+        (true, None) => {
+            list.push(user);
+            true
+        }
+        (false, Some(i)) => {
+            list.remove(i);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    members: BTreeMap<String, Vec<String>>,
+}
+
+fn load_state(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let file: StateFile = serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading emulator state {}", path.display()))?;
+            Ok(file
+                .members
+                .into_iter()
+                .map(|(g, m)| {
+                    (
+                        g.to_ascii_lowercase(),
+                        m.into_iter().map(|u| u.to_ascii_lowercase()).collect(),
+                    )
+                })
+                .collect())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(err) => Err(err).with_context(|| format!("reading emulator state {}", path.display())),
+    }
+}
+
+fn save_state(path: &Path, members: &BTreeMap<String, Vec<String>>) -> anyhow::Result<()> {
+    let body = serde_json::to_vec_pretty(&StateFile {
+        members: members.clone(),
+    })?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, body)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

@@ -1,0 +1,601 @@
+//! [`GraphClient`]: the Microsoft Graph implementation of [`Directory`].
+
+use std::time::{Duration, Instant};
+
+type Bytes = Vec<u8>;
+
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Directory, DirectoryError, DirectoryUser, MemberChange, is_object_id};
+
+/// Renew the app token this long before it expires.
+const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// Inline retries of reads (not counting the first attempt).
+const READ_RETRIES: u32 = 3;
+/// Longest inline wait between read attempts, whatever `Retry-After` says.
+const MAX_READ_DELAY: Duration = Duration::from_secs(5);
+/// Guard against a directory that keeps handing out next links.
+const MAX_PAGES: usize = 10_000;
+const MEMBER_SELECT: &str = "id,displayName,userPrincipalName";
+
+/// Where and as whom jitgate talks to Microsoft Graph.
+#[derive(Clone, Debug)]
+pub struct GraphSettings {
+    /// `https://login.microsoftonline.com` (sovereign clouds and the emulator override it).
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `https://graph.microsoft.com`; requests go to `{graph_url}/v1.0/...`.
+    pub graph_url: String,
+}
+
+struct CachedToken {
+    value: SecretString,
+    refresh_at: Instant,
+}
+
+/// Microsoft Graph directory client with a client-credentials token cache.
+///
+/// Writes are never retried here (the outbox worker reschedules them); reads retry throttling
+/// and transient errors up to three times, honouring `Retry-After` capped at five seconds.
+pub struct GraphClient {
+    settings: GraphSettings,
+    http: reqwest::Client,
+    token_url: String,
+    graph_base: String,
+    scope: String,
+    page_size: u32,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("token_url", &self.token_url)
+            .field("graph_base", &self.graph_base)
+            .field("client_id", &self.settings.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphClient {
+    pub fn new(settings: GraphSettings, http: reqwest::Client) -> Self {
+        let authority = settings.authority_host.trim_end_matches('/');
+        let graph_base = settings.graph_url.trim_end_matches('/').to_owned();
+        GraphClient {
+            token_url: format!("{authority}/{}/oauth2/v2.0/token", settings.tenant_id),
+            scope: format!("{graph_base}/.default"),
+            graph_base,
+            settings,
+            http,
+            page_size: 999,
+            token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Page size (`$top`, 1..=999) used when listing group members. Default 999.
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.clamp(1, 999);
+        self
+    }
+
+    /// Drops the cached app token; the next call fetches a new one.
+    pub async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// The cached app token, or a new one. Concurrent callers share one refresh.
+    async fn token(&self) -> Result<SecretString, DirectoryError> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.value.clone());
+        }
+        let fresh = self.fetch_token().await?;
+        let value = fresh.value.clone();
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    /// Forgets `used` if it is still the cached token (another caller may have renewed it).
+    async fn invalidate(&self, used: &SecretString) {
+        let mut cached = self.token.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.value.expose_secret() == used.expose_secret())
+        {
+            *cached = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<CachedToken, DirectoryError> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("scope", self.scope.as_str()),
+        ];
+        let resp = self
+            .http
+            .post(&self.token_url)
+            .header(ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| DirectoryError::Token {
+                retriable: true,
+                message: format!("token request failed: {e}"),
+            })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| DirectoryError::Token {
+            retriable: true,
+            message: format!("reading the token response failed: {e}"),
+        })?;
+        tracing::debug!(status = status.as_u16(), "client-credentials token request");
+        if !status.is_success() {
+            let retriable = status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT;
+            return Err(DirectoryError::Token {
+                retriable,
+                message: token_error_message(status, &body),
+            });
+        }
+        #[derive(Deserialize)]
+        struct TokenResponse {
+            access_token: String,
+            #[serde(default)]
+            expires_in: Option<Value>,
+        }
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| DirectoryError::Token {
+                retriable: true,
+                message: format!("unexpected token response: {e}"),
+            })?;
+        // Entra sends an integer; some proxies turn it into a string.
+        let lifetime = parsed
+            .expires_in
+            .as_ref()
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(3599);
+        let lifetime = Duration::from_secs(lifetime);
+        let usable = if lifetime > TOKEN_REFRESH_MARGIN * 2 {
+            lifetime - TOKEN_REFRESH_MARGIN
+        } else {
+            lifetime / 2
+        };
+        Ok(CachedToken {
+            value: SecretString::from(parsed.access_token),
+            refresh_at: Instant::now() + usable,
+        })
+    }
+
+    /// One Graph request (plus one retry with a fresh token after an
+    /// `InvalidAuthenticationToken` 401). Returns the body of a 2xx response.
+    async fn execute(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Bytes, DirectoryError> {
+        let path = url
+            .strip_prefix(&self.graph_base)
+            .unwrap_or(url)
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let mut renewed = false;
+        loop {
+            let token = self.token().await?;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(token.expose_secret())
+                .header("client-request-id", &client_request_id)
+                .header(ACCEPT, "application/json");
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let started = Instant::now();
+            let resp = match req.send().await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::debug!(%method, %path, %client_request_id, error = %e, "Graph request failed");
+                    return Err(DirectoryError::Transient(format!("{method} {path}: {e}")));
+                }
+            };
+            let status = resp.status();
+            let retry_after = parse_retry_after(resp.headers());
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| {
+                    DirectoryError::Transient(format!("{method} {path}: reading the response: {e}"))
+                })?
+                .to_vec();
+            tracing::debug!(
+                %method,
+                %path,
+                status = status.as_u16(),
+                %client_request_id,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "Graph request"
+            );
+            if status.is_success() {
+                return Ok(bytes);
+            }
+            let error = classify(status, retry_after, &bytes);
+            if status == StatusCode::UNAUTHORIZED
+                && !renewed
+                && matches!(&error, DirectoryError::Rejected { code, .. } if code == "InvalidAuthenticationToken")
+            {
+                tracing::debug!(%path, "Graph refused the app token; renewing it once");
+                self.invalidate(&token).await;
+                renewed = true;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// A GET with inline retries of throttling and transient errors.
+    async fn read(&self, url: &str) -> Result<Bytes, DirectoryError> {
+        let mut attempt = 0;
+        loop {
+            match self.execute(Method::GET, url, None).await {
+                Ok(body) => return Ok(body),
+                Err(e) if e.is_retriable() && attempt < READ_RETRIES => {
+                    let delay = e
+                        .retry_after()
+                        .unwrap_or_else(|| backoff(attempt))
+                        .min(MAX_READ_DELAY);
+                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %e, "retrying a Graph read");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, DirectoryError> {
+        let body = self.read(url).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| DirectoryError::Transient(format!("unexpected Graph response: {e}")))
+    }
+
+    /// Follows `@odata.nextLink` verbatim, collecting every page's `value`.
+    async fn read_all(&self, first: String) -> Result<(Value, Vec<Value>), DirectoryError> {
+        let mut next = Some(first);
+        let mut first_page = None;
+        let mut items = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(DirectoryError::Transient(
+                    "too many result pages".to_owned(),
+                ));
+            }
+            let mut page: Value = self.read_json(&url).await?;
+            if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
+                items.extend(values);
+            }
+            if let Some(link) = page.get("@odata.nextLink").and_then(Value::as_str) {
+                self.check_next_link(link)?;
+                next = Some(link.to_owned());
+            }
+            first_page.get_or_insert(page);
+        }
+        Ok((first_page.unwrap_or_else(|| json!({})), items))
+    }
+
+    /// The bearer token must only ever go to the configured Graph origin.
+    fn check_next_link(&self, link: &str) -> Result<(), DirectoryError> {
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        match (origin(link), origin(&self.graph_base)) {
+            (Some(a), Some(b)) if a == b => Ok(()),
+            _ => Err(DirectoryError::Rejected {
+                status: 200,
+                code: "UnexpectedNextLink".to_owned(),
+                message: format!("Graph returned a next link outside {}", self.graph_base),
+            }),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1.0{path}", self.graph_base)
+    }
+}
+
+fn invalid_id(id: &str) -> DirectoryError {
+    DirectoryError::Rejected {
+        status: 400,
+        code: "Request_BadRequest".to_owned(),
+        message: format!("Invalid object identifier '{id}'."),
+    }
+}
+
+fn require_guid(id: &str) -> Result<(), DirectoryError> {
+    if is_object_id(id) {
+        Ok(())
+    } else {
+        Err(invalid_id(id))
+    }
+}
+
+/// A GUID, or a user principal name, percent-encoded as one path segment.
+fn user_segment(id: &str) -> Result<String, DirectoryError> {
+    if is_object_id(id) {
+        return Ok(id.to_owned());
+    }
+    let plausible_upn = id.len() <= 256
+        && id.contains('@')
+        && !id.starts_with('$')
+        && !id.chars().any(|c| c.is_control() || c.is_whitespace());
+    if !plausible_upn {
+        return Err(invalid_id(id));
+    }
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = Duration::from_millis(250 * 2u64.pow(attempt.min(5)));
+    base + Duration::from_millis(rand::thread_rng().gen_range(0..100))
+}
+
+/// `Retry-After` in (possibly fractional) seconds; HTTP dates and junk are ignored.
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let secs: f64 = value.parse().ok()?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// Graph's `error.code` and `error.message`, if the body is a Graph error.
+fn graph_error(body: &[u8]) -> Option<(String, String)> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let e = v.get("error")?;
+    let code = e.get("code")?.as_str()?.to_owned();
+    let message = e
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    Some((code, message))
+}
+
+fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> DirectoryError {
+    let (code, message) = graph_error(body).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let snippet: String = text.chars().take(200).collect();
+        (
+            status
+                .canonical_reason()
+                .unwrap_or("Unknown")
+                .replace(' ', ""),
+            snippet,
+        )
+    });
+    match status.as_u16() {
+        429 | 503 | 504 => DirectoryError::Throttled {
+            status: status.as_u16(),
+            retry_after,
+            message: format!("{code}: {message}"),
+        },
+        s if s >= 500 => DirectoryError::Transient(format!("HTTP {s} {code}: {message}")),
+        s => DirectoryError::Rejected {
+            status: s,
+            code,
+            message,
+        },
+    }
+}
+
+/// `error: AADSTS…: message` from a token-endpoint error, without trace/correlation ids.
+fn token_error_message(status: StatusCode, body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error = v
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown_error");
+    let description = v
+        .get("error_description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .split(" Trace ID:")
+        .next()
+        .unwrap_or("")
+        .split("\r\n")
+        .next()
+        .unwrap_or("")
+        .trim();
+    format!("HTTP {} {error}: {description}", status.as_u16())
+}
+
+#[async_trait::async_trait]
+impl Directory for GraphClient {
+    async fn add_member(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<MemberChange, DirectoryError> {
+        require_guid(group_id)?;
+        require_guid(user_id)?;
+        let url = self.url(&format!("/groups/{group_id}/members/$ref"));
+        let body =
+            json!({ "@odata.id": format!("{}/v1.0/directoryObjects/{user_id}", self.graph_base) });
+        match self.execute(Method::POST, &url, Some(&body)).await {
+            Ok(_) => Ok(MemberChange::Added),
+            Err(DirectoryError::Rejected {
+                status: 400,
+                message,
+                ..
+            }) if message.contains("already exist") => Ok(MemberChange::AlreadyMember),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove_member(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<MemberChange, DirectoryError> {
+        require_guid(group_id)?;
+        require_guid(user_id)?;
+        let url = self.url(&format!("/groups/{group_id}/members/{user_id}/$ref"));
+        match self.execute(Method::DELETE, &url, None).await {
+            Ok(_) => Ok(MemberChange::Removed),
+            // Both shapes Graph uses for "not a member" (wire doc §3).
+            Err(DirectoryError::Rejected {
+                status: 404, code, ..
+            }) if code == "Request_ResourceNotFound" => Ok(MemberChange::NotMember),
+            Err(DirectoryError::Rejected {
+                status: 400,
+                message,
+                ..
+            }) if message.contains("do not exist") => Ok(MemberChange::NotMember),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        require_guid(group_id)?;
+        let first = self.url(&format!(
+            "/groups/{group_id}/members?$select={MEMBER_SELECT}&$top={}",
+            self.page_size
+        ));
+        let (_, items) = self.read_all(first).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value(item).map_err(|e| {
+                    DirectoryError::Transient(format!("unexpected member in Graph response: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let segment = user_segment(id)?;
+        let url = self.url(&format!("/users/{segment}?$select={MEMBER_SELECT}"));
+        match self.read_json::<DirectoryUser>(&url).await {
+            Ok(user) => Ok(Some(user)),
+            Err(DirectoryError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_manager(&self, user_id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        require_guid(user_id)?;
+        let url = self.url(&format!("/users/{user_id}/manager?$select={MEMBER_SELECT}"));
+        match self.read_json::<DirectoryUser>(&url).await {
+            Ok(manager) => Ok(Some(manager)),
+            Err(DirectoryError::Rejected {
+                status: 404,
+                message,
+                ..
+            }) if message.contains("'manager'") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_conditional_access_policies(&self) -> Result<Value, DirectoryError> {
+        let (mut first, items) = self
+            .read_all(self.url("/identity/conditionalAccess/policies"))
+            .await?;
+        if let Some(obj) = first.as_object_mut() {
+            obj.remove("@odata.nextLink");
+            obj.insert("value".to_owned(), Value::Array(items));
+        }
+        Ok(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn retry_after(v: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        parse_retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(retry_after("2.128"), Some(Duration::from_millis(2128)));
+        assert_eq!(retry_after("-1"), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn classification() {
+        let body = br#"{"error":{"code":"Request_BadRequest","message":"nope"}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, None, body),
+            DirectoryError::Rejected { status: 400, ref code, ref message } if code == "Request_BadRequest" && message == "nope"
+        ));
+        assert!(matches!(
+            classify(StatusCode::GATEWAY_TIMEOUT, None, b"<html>"),
+            DirectoryError::Throttled {
+                status: 504,
+                retry_after: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, None, b""),
+            DirectoryError::Transient(_)
+        ));
+    }
+
+    #[test]
+    fn user_segments() {
+        assert_eq!(user_segment("a.b@contoso.com").unwrap(), "a.b@contoso.com");
+        assert_eq!(
+            user_segment("a#b@contoso.com").unwrap(),
+            "a%23b@contoso.com"
+        );
+        assert!(user_segment("../groups").is_err());
+        assert!(user_segment("$x@contoso.com").is_err());
+    }
+
+    #[test]
+    fn token_errors_drop_trace_ids() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2 Timestamp: 3"}"#;
+        assert_eq!(
+            token_error_message(StatusCode::UNAUTHORIZED, body),
+            "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."
+        );
+    }
+}

@@ -1,0 +1,415 @@
+//! The Graph directory client against the built-in Entra emulator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jitgate::emulator::{Emulator, EmulatorConfig, Fault, NotMemberStyle, demo};
+use jitgate::graph::{Directory, DirectoryError, GraphClient, GraphSettings, MemberChange};
+
+async fn start(config: EmulatorConfig) -> Emulator {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Emulator::start(config, listener).await.unwrap()
+}
+
+fn settings(emu: &Emulator) -> GraphSettings {
+    GraphSettings {
+        authority_host: emu.base_url(),
+        tenant_id: emu.config().tenant_id.clone(),
+        client_id: emu.config().client_id.clone(),
+        client_secret: emu.config().client_secret.clone().into(),
+        graph_url: emu.base_url(),
+    }
+}
+
+fn client(emu: &Emulator) -> GraphClient {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    GraphClient::new(settings(emu), http)
+}
+
+const G: &str = demo::EXCLUSION_GROUP_ID;
+
+#[tokio::test]
+async fn add_and_remove_are_idempotent_in_both_not_member_styles() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+
+    assert_eq!(
+        graph.add_member(G, demo::DANA).await.unwrap(),
+        MemberChange::Added
+    );
+    assert_eq!(emu.members(G), vec![demo::DANA.to_owned()]);
+    assert_eq!(
+        graph.add_member(G, demo::DANA).await.unwrap(),
+        MemberChange::AlreadyMember
+    );
+
+    assert_eq!(
+        graph.remove_member(G, demo::DANA).await.unwrap(),
+        MemberChange::Removed
+    );
+    assert!(emu.members(G).is_empty());
+    assert_eq!(
+        graph.remove_member(G, demo::DANA).await.unwrap(),
+        MemberChange::NotMember
+    );
+    emu.set_not_member_style(NotMemberStyle::BadRequest400);
+    assert_eq!(
+        graph.remove_member(G, demo::DANA).await.unwrap(),
+        MemberChange::NotMember
+    );
+
+    // Every call carried its own client-request-id.
+    let calls = emu.graph_requests();
+    assert_eq!(calls.len(), 5);
+    let ids: std::collections::HashSet<_> = calls
+        .iter()
+        .map(|c| c.client_request_id.clone().expect("client-request-id sent"))
+        .collect();
+    assert_eq!(ids.len(), calls.len());
+    assert_eq!(calls[0].method, "POST");
+    assert_eq!(calls[0].path, format!("/v1.0/groups/{G}/members/$ref"));
+    assert_eq!(calls[2].method, "DELETE");
+    assert_eq!(
+        calls[2].path,
+        format!("/v1.0/groups/{G}/members/{}/$ref", demo::DANA)
+    );
+    assert_eq!(
+        calls.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [204, 400, 204, 404, 400]
+    );
+
+    // A member that does not exist is a rejection, not a success.
+    let ghost = uuid::Uuid::new_v4().to_string();
+    match graph.add_member(G, &ghost).await {
+        Err(DirectoryError::Rejected {
+            status: 404,
+            code,
+            message,
+        }) => {
+            assert_eq!(code, "Request_ResourceNotFound");
+            assert!(message.contains(&ghost));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_classified_and_writes_not_retried() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+
+    emu.inject(Fault::new(429, 1).method("POST").retry_after("0.25"));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    match &err {
+        DirectoryError::Throttled {
+            status,
+            retry_after,
+            ..
+        } => {
+            assert_eq!(*status, 429);
+            assert_eq!(*retry_after, Some(Duration::from_millis(250)));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.is_retriable());
+    assert_eq!(err.retry_after(), Some(Duration::from_millis(250)));
+    assert_eq!(
+        emu.graph_requests().len(),
+        1,
+        "the client does not retry writes"
+    );
+    assert!(emu.members(G).is_empty());
+
+    emu.inject(Fault::new(503, 1).method("DELETE").retry_after("1"));
+    let err = graph.remove_member(G, demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Throttled { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+
+    emu.inject(Fault::new(503, 1));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DirectoryError::Throttled {
+                status: 503,
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    emu.inject(Fault::new(504, 1));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Throttled { status: 504, .. }),
+        "{err:?}"
+    );
+
+    emu.inject(Fault::new(500, 1));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    assert!(matches!(err, DirectoryError::Transient(_)), "{err:?}");
+    assert!(err.is_retriable());
+    assert_eq!(emu.graph_requests().len(), 5);
+
+    // Missing permission: will not heal.
+    let mut config = EmulatorConfig::demo();
+    config.app_permissions = vec!["User.Read.All".to_owned()];
+    let emu = start(config).await;
+    let err = client(&emu).add_member(G, demo::DANA).await.unwrap_err();
+    match &err {
+        DirectoryError::Rejected {
+            status: 403, code, ..
+        } => assert_eq!(code, "Authorization_RequestDenied"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(!err.is_retriable());
+}
+
+#[tokio::test]
+async fn reads_retry_throttling_inline() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+    emu.set_member(G, demo::DANA, true);
+
+    emu.inject(Fault::new(429, 1).method("GET").retry_after("0.05"));
+    emu.inject(Fault::new(503, 1).method("GET"));
+    let members = graph.list_members(G).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        emu.graph_requests()
+            .iter()
+            .map(|c| c.status)
+            .collect::<Vec<_>>(),
+        [429, 503, 200]
+    );
+
+    // Three retries at most, then the error is returned.
+    emu.inject(
+        Fault::new(429, 10)
+            .path_contains("/users/")
+            .retry_after("0.01"),
+    );
+    let err = graph.get_user(demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Throttled { status: 429, .. }),
+        "{err:?}"
+    );
+    assert_eq!(emu.graph_requests().len(), 3 + 4);
+    emu.clear_faults();
+    assert!(graph.get_user(demo::DANA).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_app_token_is_cached_and_renewed_after_a_401() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = Arc::new(client(&emu));
+
+    // Concurrent first calls share one token request.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let graph = graph.clone();
+        tasks.push(tokio::spawn(
+            async move { graph.get_user(demo::DANA).await },
+        ));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().is_some());
+    }
+    assert_eq!(emu.token_requests(), 1);
+    graph.list_members(G).await.unwrap();
+    graph.add_member(G, demo::DANA).await.unwrap();
+    assert_eq!(emu.token_requests(), 1);
+
+    // Graph refuses the token once: the client renews it and retries once.
+    emu.inject(Fault::new(401, 1));
+    assert_eq!(
+        graph.remove_member(G, demo::DANA).await.unwrap(),
+        MemberChange::Removed
+    );
+    assert_eq!(emu.token_requests(), 2);
+    let statuses: Vec<u16> = emu
+        .graph_requests()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, [204, 401]);
+
+    // Refused twice in a row: only one renewal, then the 401 is reported.
+    emu.inject(Fault::new(401, 2));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Rejected { status: 401, .. }),
+        "{err:?}"
+    );
+    assert_eq!(emu.token_requests(), 3);
+    assert!(emu.members(G).is_empty());
+}
+
+#[tokio::test]
+async fn list_members_follows_next_links() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let users = demo::users();
+    for u in &users {
+        emu.set_member(G, &u.id, true);
+    }
+    let graph = client(&emu).with_page_size(2);
+    let members = graph.list_members(G).await.unwrap();
+    assert_eq!(members.len(), users.len());
+    for (m, u) in members.iter().zip(&users) {
+        assert_eq!(m.id, u.id);
+        assert_eq!(m.display_name.as_deref(), Some(u.name.as_str()));
+        assert_eq!(m.user_principal_name.as_deref(), Some(u.username.as_str()));
+        assert_eq!(m.odata_type.as_deref(), Some("#microsoft.graph.user"));
+    }
+    let calls = emu.graph_requests();
+    assert_eq!(calls.len(), users.len().div_ceil(2));
+    assert!(calls[0].path.contains("$top=2"));
+    assert!(calls[1..].iter().all(|c| c.path.contains("$skiptoken=")));
+
+    // Empty group, default page size.
+    let empty = client(&emu)
+        .list_members(demo::APPROVERS_GROUP_ID)
+        .await
+        .unwrap();
+    assert!(empty.is_empty());
+}
+
+#[tokio::test]
+async fn users_managers_and_policies() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+
+    let dana = graph.get_user(demo::DANA).await.unwrap().unwrap();
+    assert_eq!(dana.id, demo::DANA);
+    assert_eq!(dana.display_name.as_deref(), Some("Dana Developer"));
+    let by_upn = graph
+        .get_user(&format!("dana@{}", demo::DOMAIN))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_upn.id, demo::DANA);
+    let ghost = uuid::Uuid::new_v4().to_string();
+    assert_eq!(graph.get_user(&ghost).await.unwrap(), None);
+
+    let manager = graph.get_manager(demo::DANA).await.unwrap().unwrap();
+    assert_eq!(manager.id, demo::MORGAN);
+    assert_eq!(manager.odata_type.as_deref(), Some("#microsoft.graph.user"));
+    assert_eq!(graph.get_manager(demo::RILEY).await.unwrap(), None);
+    // An unknown user is not "no manager".
+    let err = graph.get_manager(&ghost).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Rejected { status: 404, .. }),
+        "{err:?}"
+    );
+
+    let policies = graph.list_conditional_access_policies().await.unwrap();
+    let policy = &policies["value"][0];
+    assert_eq!(policy["state"], "enabled");
+    assert_eq!(
+        policy["conditions"]["users"]["excludeGroups"],
+        serde_json::json!([demo::EXCLUSION_GROUP_ID])
+    );
+}
+
+#[tokio::test]
+async fn malformed_ids_never_reach_the_network() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+    for result in [
+        graph.add_member("not-a-guid", demo::DANA).await,
+        graph.add_member(G, "dana").await,
+        graph.remove_member(G, "../../users").await,
+        graph.remove_member("", demo::DANA).await,
+    ] {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, DirectoryError::Rejected { status: 400, .. }),
+            "{err:?}"
+        );
+        assert!(!err.is_retriable());
+    }
+    assert!(matches!(
+        graph.list_members("x").await,
+        Err(DirectoryError::Rejected { status: 400, .. })
+    ));
+    assert!(matches!(
+        graph.get_manager("x").await,
+        Err(DirectoryError::Rejected { status: 400, .. })
+    ));
+    assert!(matches!(
+        graph.get_user("x/../y").await,
+        Err(DirectoryError::Rejected { status: 400, .. })
+    ));
+    assert!(emu.graph_requests().is_empty());
+    assert_eq!(emu.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn token_failures() {
+    let emu = start(EmulatorConfig::demo()).await;
+
+    let mut bad = settings(&emu);
+    bad.client_secret = "wrong-secret".to_owned().into();
+    let graph = GraphClient::new(bad, reqwest::Client::new());
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    match &err {
+        DirectoryError::Token { retriable, message } => {
+            assert!(!retriable);
+            assert!(message.contains("AADSTS7000215"), "{message}");
+            assert!(!message.contains("wrong-secret"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(!err.is_retriable());
+    assert!(emu.graph_requests().is_empty());
+
+    // The token endpoint is down for a moment: retriable.
+    let graph = client(&emu);
+    emu.inject(Fault::new(503, 1).path_contains("/oauth2/v2.0/token"));
+    let err = graph.add_member(G, demo::DANA).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DirectoryError::Token {
+                retriable: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        graph.add_member(G, demo::DANA).await.unwrap(),
+        MemberChange::Added
+    );
+
+    // Nothing listens at the authority: retriable.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut unreachable = settings(&emu);
+    unreachable.authority_host = format!("http://127.0.0.1:{port}");
+    let err = GraphClient::new(unreachable, reqwest::Client::new())
+        .add_member(G, demo::DANA)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DirectoryError::Token {
+                retriable: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
