@@ -173,11 +173,7 @@ impl Portal {
         let mut tx = self.store.begin().await?;
         let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
         if r.requester.id != who.user.id {
-            return Err(if self.may_view(who, &r) {
-                AppError::Forbidden("Only the requester can cancel a request.".into())
-            } else {
-                not_found(id)
-            });
+            return Err(AppError::Forbidden("Only the requester can cancel a request.".into()));
         }
         lifecycle::close(&mut *tx, &mut r, Transition::Cancel, Some(who), None, now).await?;
         tx.commit().await?;
@@ -198,10 +194,8 @@ impl Portal {
                 return Err(AppError::invalid_field("reason", "Please give a reason for revoking this grant."));
             }
             Transition::Revoke
-        } else if self.may_view(who, &r) {
-            return Err(AppError::Forbidden("Only the requester or an admin can end a grant.".into()));
         } else {
-            return Err(not_found(id));
+            return Err(AppError::Forbidden("Only the requester or an admin can end a grant.".into()));
         };
         lifecycle::close(&mut *tx, &mut r, transition, Some(who), reason, now).await?;
         tx.commit().await?;

@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+pub use jitgate::clock::Clock as _;
 pub use jitgate::emulator::demo::{ALEX, AVERY, DANA, JORDAN, MORGAN, RILEY};
 
 use crate::common::db::TestDb;
@@ -236,6 +237,11 @@ where
         assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(StdDuration::from_millis(10)).await;
     }
+}
+
+/// Waits until the worker has added the member and committed it.
+pub async fn wait_added(t: &TestApp, id: &str) {
+    eventually(&format!("request {id}'s member to be added"), || async { !t.status_of(id).await["membership"]["added_at"].is_null() }).await;
 }
 
 pub async fn wait_status(t: &TestApp, id: &str, status: &str) {

@@ -36,7 +36,7 @@ async fn visibility(t: &mut TestApp) {
 async fn audit_is_for_auditors(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
-    eventually("added", || async { t.is_member(DANA) }).await;
+    wait_added(t, &id).await;
     for who in [DANA, MORGAN, RILEY] {
         for path in ["/api/v1/audit", "/api/v1/audit/verify", "/api/v1/audit?format=csv"] {
             let (s, _) = t.call(Some(who), Method::GET, path, None).await;
