@@ -16,7 +16,11 @@ use crate::startup::App;
 use crate::store::{self, AuditFilter};
 
 #[derive(Parser)]
-#[command(name = "jitgate", version, about = "Just-in-time, time-boxed membership of Microsoft Entra ID groups, with approvals and a tamper-evident audit trail.")]
+#[command(
+    name = "jitgate",
+    version,
+    about = "Just-in-time, time-boxed membership of Microsoft Entra ID groups, with approvals and a tamper-evident audit trail."
+)]
 pub struct Cli {
     /// The configuration file (TOML). Every key can be overridden with JITGATE_<SECTION>__<KEY>.
     #[arg(long, env = "JITGATE_CONFIG", global = true)]
@@ -76,7 +80,9 @@ enum Format {
 }
 
 fn load(config: &Option<PathBuf>) -> anyhow::Result<Settings> {
-    let path = config.as_ref().context("no configuration: pass --config PATH or set JITGATE_CONFIG")?;
+    let path = config
+        .as_ref()
+        .context("no configuration: pass --config PATH or set JITGATE_CONFIG")?;
     Ok(Settings::load(path, std::env::vars())?)
 }
 
@@ -92,7 +98,10 @@ pub async fn run() -> anyhow::Result<i32> {
             let listener = tokio::net::TcpListener::bind(settings.server.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
-            let directory = Arc::new(GraphClient::new(crate::demo::graph_settings(&settings), reqwest::Client::new()));
+            let directory = Arc::new(GraphClient::new(
+                crate::demo::graph_settings(&settings),
+                reqwest::Client::new(),
+            ));
             let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
             app.run_until_stopped().await?;
             Ok(0)
@@ -112,30 +121,50 @@ pub async fn run() -> anyhow::Result<i32> {
             s.migrate().await?;
             match command {
                 AuditCommand::Verify => {
-                    let v = audit::verify(s.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let v = audit::verify(s.as_ref())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("{}", serde_json::to_string(&v)?);
                     if v.ok {
                         eprintln!("The audit chain of {} events is intact.", v.events);
                         Ok(0)
                     } else {
-                        eprintln!("The audit chain is BROKEN at event {}.", v.first_bad_seq.unwrap_or_default());
+                        eprintln!(
+                            "The audit chain is BROKEN at event {}.",
+                            v.first_bad_seq.unwrap_or_default()
+                        );
                         Ok(1)
                     }
                 }
-                AuditCommand::Export { format, since, until, output } => {
+                AuditCommand::Export {
+                    format,
+                    since,
+                    until,
+                    output,
+                } => {
                     let filter = AuditFilter {
-                        since: since.map(|v| parse_time("since", &v)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?,
-                        until: until.map(|v| parse_time("until", &v)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?,
+                        since: since
+                            .map(|v| parse_time("since", &v))
+                            .transpose()
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
+                        until: until
+                            .map(|v| parse_time("until", &v))
+                            .transpose()
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
                         ..Default::default()
                     };
-                    let events = audit::matching(s.as_ref(), &filter).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let events = audit::matching(s.as_ref(), &filter)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let format = match format {
                         Format::Csv => ExportFormat::Csv,
                         Format::Jsonl => ExportFormat::JsonLines,
                     };
-                    let body = audit::render(&events, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let body =
+                        audit::render(&events, format).map_err(|e| anyhow::anyhow!("{e}"))?;
                     match output {
-                        Some(p) => std::fs::write(&p, body).with_context(|| format!("cannot write {}", p.display()))?,
+                        Some(p) => std::fs::write(&p, body)
+                            .with_context(|| format!("cannot write {}", p.display()))?,
                         None => std::io::stdout().write_all(body.as_bytes())?,
                     }
                     eprintln!("Exported {} events.", events.len());
@@ -155,7 +184,11 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
             failures += 1;
         }
     };
-    report(true, "configuration", format!("{} package(s)", settings.packages.len()));
+    report(
+        true,
+        "configuration",
+        format!("{} package(s)", settings.packages.len()),
+    );
     match store::connect(&settings.database_url).await {
         Ok(s) => match s.ping().await {
             Ok(()) => report(true, "database", format!("{} reachable", s.backend())),
@@ -165,13 +198,24 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
     }
     let oidc = crate::auth::Oidc::new(Arc::new(settings.clone()))?;
     match oidc.discovered(false).await {
-        Ok(_) => report(true, "sign-in", format!("OpenID metadata and keys from {}", settings.entra.issuer())),
+        Ok(_) => report(
+            true,
+            "sign-in",
+            format!("OpenID metadata and keys from {}", settings.entra.issuer()),
+        ),
         Err(e) => report(false, "sign-in", e.to_string()),
     }
-    let graph = GraphClient::new(crate::demo::graph_settings(&settings), reqwest::Client::new());
+    let graph = GraphClient::new(
+        crate::demo::graph_settings(&settings),
+        reqwest::Client::new(),
+    );
     for p in &settings.packages {
         match graph.list_members(&p.group_id).await {
-            Ok(m) => report(true, &format!("group of {}", p.id), format!("{} readable, {} member(s)", p.group_id, m.len())),
+            Ok(m) => report(
+                true,
+                &format!("group of {}", p.id),
+                format!("{} readable, {} member(s)", p.group_id, m.len()),
+            ),
             Err(e) => report(false, &format!("group of {}", p.id), e.to_string()),
         }
     }
@@ -182,18 +226,29 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
                 report(ok, &format!("conditional access for {}", p.id), detail);
             }
         }
-        Err(e) => report(false, "conditional access", format!("cannot read the policies (Policy.Read.All): {e}")),
+        Err(e) => report(
+            false,
+            "conditional access",
+            format!("cannot read the policies (Policy.Read.All): {e}"),
+        ),
     }
     Ok(if failures == 0 { 0 } else { 1 })
 }
 
 /// Whether an enabled policy blocks the device code flow and excludes `group`.
 pub fn ca_posture(policies: &serde_json::Value, group: &str) -> (bool, String) {
-    let list = policies.get("value").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let list = policies
+        .get("value")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
     let blocking: Vec<&serde_json::Value> = list
         .iter()
         .filter(|p| {
-            let flows = p.pointer("/conditions/authenticationFlows/transferMethods").and_then(|v| v.as_str()).unwrap_or("");
+            let flows = p
+                .pointer("/conditions/authenticationFlows/transferMethods")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
             let block = p
                 .pointer("/grantControls/builtInControls")
                 .and_then(|v| v.as_array())
@@ -201,22 +256,40 @@ pub fn ca_posture(policies: &serde_json::Value, group: &str) -> (bool, String) {
             flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
         })
         .collect();
-    let enabled: Vec<_> = blocking.iter().filter(|p| p["state"] == "enabled").collect();
+    let enabled: Vec<_> = blocking
+        .iter()
+        .filter(|p| p["state"] == "enabled")
+        .collect();
     if enabled.is_empty() {
-        return (false, format!("no enabled policy blocks the device code flow ({} in report-only or disabled)", blocking.len()));
+        return (
+            false,
+            format!(
+                "no enabled policy blocks the device code flow ({} in report-only or disabled)",
+                blocking.len()
+            ),
+        );
     }
     let excluding: Vec<_> = enabled
         .iter()
         .filter(|p| {
             p.pointer("/conditions/users/excludeGroups")
                 .and_then(|v| v.as_array())
-                .is_some_and(|g| g.iter().any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group))))
+                .is_some_and(|g| {
+                    g.iter()
+                        .any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group)))
+                })
         })
         .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
         .collect();
     if excluding.len() == enabled.len() {
         (true, format!("excluded from {}", excluding.join(", ")))
     } else {
-        (false, format!("{} blocking polic(ies) do not exclude group {group}", enabled.len() - excluding.len()))
+        (
+            false,
+            format!(
+                "{} blocking polic(ies) do not exclude group {group}",
+                enabled.len() - excluding.len()
+            ),
+        )
     }
 }

@@ -39,7 +39,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock { now: watch::Sender::new(start) }
+        ManualClock {
+            now: watch::Sender::new(start),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -73,7 +75,9 @@ mod tests {
 
     #[tokio::test]
     async fn manual_clock_wakes_sleepers_when_advanced() {
-        let clock = std::sync::Arc::new(ManualClock::new(DateTime::from_timestamp(1_000, 0).unwrap()));
+        let clock = std::sync::Arc::new(ManualClock::new(
+            DateTime::from_timestamp(1_000, 0).unwrap(),
+        ));
         let c = clock.clone();
         let target = c.now() + Duration::minutes(5);
         let sleeper = tokio::spawn(async move { c.sleep_until(target).await });
@@ -82,6 +86,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
         clock.advance(Duration::minutes(1));
-        tokio::time::timeout(std::time::Duration::from_secs(5), sleeper).await.unwrap().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -47,7 +47,11 @@ pub struct EntraSettings {
 impl EntraSettings {
     /// `{authority_host}/{tenant_id}/v2.0`, the tenant-specific issuer.
     pub fn issuer(&self) -> String {
-        format!("{}/{}/v2.0", self.authority_host.as_str().trim_end_matches('/'), self.tenant_id)
+        format!(
+            "{}/{}/v2.0",
+            self.authority_host.as_str().trim_end_matches('/'),
+            self.tenant_id
+        )
     }
 }
 
@@ -91,7 +95,10 @@ pub struct ConfigError {
 }
 
 fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.into(), message: message.into() }
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 // ---- the file as written ----
@@ -175,7 +182,11 @@ fn default_admin() -> String {
 
 impl Default for RawRoles {
     fn default() -> Self {
-        RawRoles { approver: default_approver(), auditor: default_auditor(), admin: default_admin() }
+        RawRoles {
+            approver: default_approver(),
+            auditor: default_auditor(),
+            admin: default_admin(),
+        }
     }
 }
 
@@ -186,7 +197,10 @@ struct RawScheduler {
     sweep: String,
     #[serde(default = "default_lease")]
     lease: String,
-    #[serde(default = "default_max_add_attempts", deserialize_with = "lenient::u32")]
+    #[serde(
+        default = "default_max_add_attempts",
+        deserialize_with = "lenient::u32"
+    )]
     max_add_attempts: u32,
 }
 
@@ -202,7 +216,11 @@ fn default_max_add_attempts() -> u32 {
 
 impl Default for RawScheduler {
     fn default() -> Self {
-        RawScheduler { sweep: default_sweep(), lease: default_lease(), max_add_attempts: default_max_add_attempts() }
+        RawScheduler {
+            sweep: default_sweep(),
+            lease: default_lease(),
+            max_add_attempts: default_max_add_attempts(),
+        }
     }
 }
 
@@ -257,7 +275,10 @@ mod lenient {
     pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         match Either::<u32>::deserialize(d)? {
             Either::Native(v) => Ok(v),
-            Either::Text(s) => s.trim().parse().map_err(|_| D::Error::custom(format!("'{s}' is not a whole number"))),
+            Either::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| D::Error::custom(format!("'{s}' is not a whole number"))),
         }
     }
 
@@ -275,21 +296,40 @@ mod lenient {
 
 impl Settings {
     /// Reads the file and applies `JITGATE_*` overrides from `env`.
-    pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| err("--config", format!("cannot read {}: {e}", path.display())))?;
         Settings::from_toml(&text, env)
     }
 
-    pub fn from_toml(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
         let mut value: toml::Value = toml::from_str(text).map_err(|e| {
             let msg = e.message().to_string();
-            err(format!("line {}", line_of(text, e.span().map(|s| s.start).unwrap_or(0))), msg)
+            err(
+                format!(
+                    "line {}",
+                    line_of(text, e.span().map(|s| s.start).unwrap_or(0))
+                ),
+                msg,
+            )
         })?;
         apply_env(&mut value, env)?;
         let raw: RawSettings = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
-            err(if key == "." { "(top level)".to_string() } else { key }, e.into_inner().to_string())
+            err(
+                if key == "." {
+                    "(top level)".to_string()
+                } else {
+                    key
+                },
+                e.into_inner().to_string(),
+            )
         })?;
         raw.validate()
     }
@@ -300,12 +340,20 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// `JITGATE_ENTRA__CLIENT_SECRET=x` sets `entra.client_secret`; numeric segments index arrays.
-fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
-    let mut vars: Vec<(String, String)> =
-        env.into_iter().filter(|(k, _)| k.starts_with("JITGATE_") && k.contains("__")).collect();
+fn apply_env(
+    root: &mut toml::Value,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("JITGATE_") && k.contains("__"))
+        .collect();
     vars.sort();
     for (name, val) in vars {
-        let path: Vec<String> = name["JITGATE_".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+        let path: Vec<String> = name["JITGATE_".len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         if path.iter().any(String::is_empty) {
             return Err(err(name, "malformed override name"));
         }
@@ -313,7 +361,13 @@ fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, Stri
         for (i, seg) in path.iter().enumerate() {
             let last = i + 1 == path.len();
             let next_is_index = path.get(i + 1).is_some_and(|s| s.parse::<usize>().is_ok());
-            let fresh = || if next_is_index { toml::Value::Array(vec![]) } else { toml::Value::Table(Default::default()) };
+            let fresh = || {
+                if next_is_index {
+                    toml::Value::Array(vec![])
+                } else {
+                    toml::Value::Table(Default::default())
+                }
+            };
             cur = match cur {
                 toml::Value::Table(t) => {
                     if last {
@@ -323,9 +377,14 @@ fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, Stri
                     t.entry(seg.clone()).or_insert_with(fresh)
                 }
                 toml::Value::Array(a) => {
-                    let idx: usize = seg.parse().map_err(|_| err(&name, format!("'{seg}' is not an array index")))?;
+                    let idx: usize = seg
+                        .parse()
+                        .map_err(|_| err(&name, format!("'{seg}' is not an array index")))?;
                     if idx > a.len() {
-                        return Err(err(&name, format!("index {idx} skips entries (there are {})", a.len())));
+                        return Err(err(
+                            &name,
+                            format!("index {idx} skips entries (there are {})", a.len()),
+                        ));
                     }
                     if idx == a.len() {
                         a.push(fresh());
@@ -336,7 +395,12 @@ fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, Stri
                     }
                     &mut a[idx]
                 }
-                _ => return Err(err(&name, "overrides a plain value as if it were a section")),
+                _ => {
+                    return Err(err(
+                        &name,
+                        "overrides a plain value as if it were a section",
+                    ));
+                }
             };
         }
     }
@@ -348,7 +412,12 @@ fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
     match u.scheme() {
         "https" => {}
         "http" if is_loopback(&u) => {}
-        "http" => return Err(err(key, "must use https (plain http is allowed only on loopback, for tests)")),
+        "http" => {
+            return Err(err(
+                key,
+                "must use https (plain http is allowed only on loopback, for tests)",
+            ));
+        }
         s => return Err(err(key, format!("scheme '{s}' is not http or https"))),
     }
     if u.query().is_some() || u.fragment().is_some() {
@@ -385,16 +454,23 @@ fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
 
 impl RawSettings {
     fn validate(self) -> Result<Settings, ConfigError> {
-        let listen = self
-            .server
-            .listen
-            .parse()
-            .map_err(|_| err("server.listen", format!("'{}' is not an address like 127.0.0.1:8080", self.server.listen)))?;
+        let listen = self.server.listen.parse().map_err(|_| {
+            err(
+                "server.listen",
+                format!(
+                    "'{}' is not an address like 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            )
+        })?;
         let public_url = http_url("server.public_url", &self.server.public_url)?;
         let session_idle = duration("server.session_idle", &self.server.session_idle)?;
 
         let url = self.database.url.trim().to_string();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
             return Err(err("database.url", "must start with sqlite: or postgres:"));
         }
 
@@ -439,8 +515,14 @@ impl RawSettings {
         for (i, p) in self.package.into_iter().enumerate() {
             let k = |f: &str| format!("package[{i}].{f}");
             let id = non_empty(&k("id"), &p.id)?;
-            if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                return Err(err(k("id"), format!("'{id}' may hold only lower-case letters, digits and '-'")));
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(err(
+                    k("id"),
+                    format!("'{id}' may hold only lower-case letters, digits and '-'"),
+                ));
             }
             if !seen.insert(id.clone()) {
                 return Err(err(k("id"), format!("'{id}' is used by two packages")));
@@ -452,13 +534,19 @@ impl RawSettings {
                 return Err(err(k("min_duration"), "is longer than max_duration"));
             }
             if default < min || default > max {
-                return Err(err(k("default_duration"), "must lie between min_duration and max_duration"));
+                return Err(err(
+                    k("default_duration"),
+                    "must lie between min_duration and max_duration",
+                ));
             }
             let mut presets = Vec::new();
             for (j, s) in p.duration_presets.iter().enumerate() {
                 let d = minutes(&format!("package[{i}].duration_presets[{j}]"), s)?;
                 if d < min || d > max {
-                    return Err(err(format!("package[{i}].duration_presets[{j}]"), "lies outside min_duration..max_duration"));
+                    return Err(err(
+                        format!("package[{i}].duration_presets[{j}]"),
+                        "lies outside min_duration..max_duration",
+                    ));
                 }
                 presets.push(d);
             }
@@ -480,7 +568,10 @@ impl RawSettings {
                 duration_presets: presets,
                 approvals_required: p.approvals_required,
                 ticket_required: p.ticket_required,
-                requester_role: p.requester_role.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+                requester_role: p
+                    .requester_role
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
                 manager_may_approve: p.manager_may_approve,
                 approval_timeout: duration(&k("approval_timeout"), &p.approval_timeout)?,
                 max_start_delay: duration(&k("max_start_delay"), &p.max_start_delay)?,
@@ -488,7 +579,11 @@ impl RawSettings {
         }
 
         Ok(Settings {
-            server: ServerSettings { listen, public_url, session_idle },
+            server: ServerSettings {
+                listen,
+                public_url,
+                session_idle,
+            },
             database_url: url,
             entra,
             roles,
@@ -506,7 +601,10 @@ impl Settings {
 
     /// The redirect URI registered in Entra.
     pub fn redirect_uri(&self) -> String {
-        format!("{}/auth/callback", self.server.public_url.as_str().trim_end_matches('/'))
+        format!(
+            "{}/auth/callback",
+            self.server.public_url.as_str().trim_end_matches('/')
+        )
     }
 }
 
@@ -541,7 +639,10 @@ approvals_required = 1
 "#;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_toml(text, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        Settings::from_toml(
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
     }
 
     fn key_of(text: &str, env: &[(&str, &str)]) -> String {
@@ -552,13 +653,33 @@ approvals_required = 1
     fn the_contract_example_loads() {
         let s = load(GOOD, &[]).unwrap();
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.entra.issuer(), "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+        assert_eq!(
+            s.entra.issuer(),
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        );
         assert_eq!(s.entra.graph_url.as_str(), "https://graph.microsoft.com/");
         assert_eq!(s.roles.approver, "Approver");
         let p = s.package("device-code-exemption").unwrap();
-        assert_eq!((p.min_duration, p.default_duration, p.max_duration), (Duration::minutes(15), Duration::hours(2), Duration::hours(4)));
-        assert_eq!(p.duration_presets, vec![Duration::minutes(15), Duration::hours(2), Duration::hours(4)]);
-        assert_eq!(s.redirect_uri(), "https://jit.contoso.example/auth/callback");
+        assert_eq!(
+            (p.min_duration, p.default_duration, p.max_duration),
+            (
+                Duration::minutes(15),
+                Duration::hours(2),
+                Duration::hours(4)
+            )
+        );
+        assert_eq!(
+            p.duration_presets,
+            vec![
+                Duration::minutes(15),
+                Duration::hours(2),
+                Duration::hours(4)
+            ]
+        );
+        assert_eq!(
+            s.redirect_uri(),
+            "https://jit.contoso.example/auth/callback"
+        );
         assert!(s.server.secure_cookies());
     }
 
@@ -578,27 +699,84 @@ approvals_required = 1
         .unwrap();
         assert_eq!(s.entra.client_secret.expose_secret(), "12345");
         let p = &s.packages[0];
-        assert_eq!((p.max_duration, p.approvals_required, p.ticket_required), (Duration::hours(8), 2, true));
+        assert_eq!(
+            (p.max_duration, p.approvals_required, p.ticket_required),
+            (Duration::hours(8), 2, true)
+        );
         assert_eq!(s.roles.admin, "Portal.Admin");
     }
 
     #[test]
     fn errors_name_the_key() {
-        assert_eq!(key_of(GOOD, &[("JITGATE_SERVER__LISTEN", "nope")]), "server.listen");
-        assert_eq!(key_of(GOOD, &[("JITGATE_SERVER__PUBLIC_URL", "http://jit.contoso.example")]), "server.public_url");
-        assert_eq!(key_of(GOOD, &[("JITGATE_DATABASE__URL", "mysql://x")]), "database.url");
-        assert_eq!(key_of(GOOD, &[("JITGATE_ENTRA__TENANT_ID", "contoso")]), "entra.tenant_id");
-        assert_eq!(key_of(GOOD, &[("JITGATE_ENTRA__CLIENT_SECRET", " ")]), "entra.client_secret");
-        assert_eq!(key_of(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]), "scheduler.sweep");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__MAX_DURATION", "10m")]), "package[0].min_duration");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__DEFAULT_DURATION", "5h")]), "package[0].default_duration");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__MIN_DURATION", "2 fortnights")]), "package[0].min_duration");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__MIN_DURATION", "90s")]), "package[0].min_duration");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__GROUP_ID", "exclusion")]), "package[0].group_id");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__APPROVALS_REQUIRED", "many")]), "package[0].approvals_required");
-        assert_eq!(key_of(GOOD, &[("JITGATE_PACKAGE__0__ID", "Device Code")]), "package[0].id");
-        assert_eq!(key_of(&GOOD.replace("client_secret", "client_secrt"), &[]), "entra.client_secrt");
-        assert_eq!(key_of(&GOOD.replace("[database]\nurl = \"sqlite://jitgate.db?mode=rwc\"", ""), &[]), "(top level)");
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_SERVER__LISTEN", "nope")]),
+            "server.listen"
+        );
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_SERVER__PUBLIC_URL", "http://jit.contoso.example")]
+            ),
+            "server.public_url"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_DATABASE__URL", "mysql://x")]),
+            "database.url"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_ENTRA__TENANT_ID", "contoso")]),
+            "entra.tenant_id"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_ENTRA__CLIENT_SECRET", " ")]),
+            "entra.client_secret"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]),
+            "scheduler.sweep"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__MAX_DURATION", "10m")]),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__DEFAULT_DURATION", "5h")]),
+            "package[0].default_duration"
+        );
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_PACKAGE__0__MIN_DURATION", "2 fortnights")]
+            ),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__MIN_DURATION", "90s")]),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__GROUP_ID", "exclusion")]),
+            "package[0].group_id"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__APPROVALS_REQUIRED", "many")]),
+            "package[0].approvals_required"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__ID", "Device Code")]),
+            "package[0].id"
+        );
+        assert_eq!(
+            key_of(&GOOD.replace("client_secret", "client_secrt"), &[]),
+            "entra.client_secrt"
+        );
+        assert_eq!(
+            key_of(
+                &GOOD.replace("[database]\nurl = \"sqlite://jitgate.db?mode=rwc\"", ""),
+                &[]
+            ),
+            "(top level)"
+        );
         let e = load(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]).unwrap_err();
         assert!(e.to_string().contains("seconds first"), "{e}");
     }
@@ -620,11 +798,20 @@ approvals_required = 1
     fn plain_http_is_allowed_on_loopback_only() {
         let s = load(
             GOOD,
-            &[("JITGATE_SERVER__PUBLIC_URL", "http://127.0.0.1:8080"), ("JITGATE_ENTRA__AUTHORITY_HOST", "http://localhost:9000")],
+            &[
+                ("JITGATE_SERVER__PUBLIC_URL", "http://127.0.0.1:8080"),
+                ("JITGATE_ENTRA__AUTHORITY_HOST", "http://localhost:9000"),
+            ],
         )
         .unwrap();
         assert!(!s.server.secure_cookies());
-        assert_eq!(key_of(GOOD, &[("JITGATE_ENTRA__GRAPH_URL", "http://graph.example")]), "entra.graph_url");
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_ENTRA__GRAPH_URL", "http://graph.example")]
+            ),
+            "entra.graph_url"
+        );
     }
 
     #[test]

@@ -75,11 +75,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "jitgate demo only listens on loopback (127.0.0.1 or ::1), not {}",
         opts.listen
     );
-    std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
     let data_dir = opts.data_dir.canonicalize()?;
-    let listener = TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (is it in use? pick another with --listen)", opts.listen))?;
+    let listener = TcpListener::bind(opts.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is it in use? pick another with --listen)",
+            opts.listen
+        )
+    })?;
     let portal_url = format!("http://{}", listener.local_addr()?);
 
     let mut cfg = EmulatorConfig::demo();
@@ -91,7 +95,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let db = data_dir.join("jitgate-demo.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
-    let directory = Arc::new(GraphClient::new(graph_settings(&settings), reqwest::Client::new()));
+    let directory = Arc::new(GraphClient::new(
+        graph_settings(&settings),
+        reqwest::Client::new(),
+    ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
 
     let line = "=".repeat(78);
@@ -100,7 +107,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("{line}");
     println!("  Open {portal_url} and sign in as one of the demo users:");
     for u in &users {
-        let roles = if u.roles.is_empty() { "requester".to_string() } else { u.roles.join(", ") };
+        let roles = if u.roles.is_empty() {
+            "requester".to_string()
+        } else {
+            u.roles.join(", ")
+        };
         println!("    {:<18} {:<12} {}", u.name, roles, u.username);
     }
     println!();
@@ -119,7 +130,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
 pub fn graph_settings(s: &Settings) -> GraphSettings {
     GraphSettings {
-        authority_host: s.entra.authority_host.as_str().trim_end_matches('/').to_string(),
+        authority_host: s
+            .entra
+            .authority_host
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
         tenant_id: s.entra.tenant_id.clone(),
         client_id: s.entra.client_id.clone(),
         client_secret: s.entra.client_secret.clone(),

@@ -13,7 +13,10 @@ use crate::store::StoreError;
 pub enum AppError {
     /// Input that breaks a rule; each problem named against its field.
     #[error("{message}")]
-    Invalid { message: String, fields: Vec<FieldError> },
+    Invalid {
+        message: String,
+        fields: Vec<FieldError>,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -34,12 +37,19 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn invalid(fields: Vec<FieldError>) -> AppError {
-        let message = fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" ");
+        let message = fields
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         AppError::Invalid { message, fields }
     }
 
     pub fn invalid_field(field: &'static str, message: impl Into<String>) -> AppError {
-        AppError::invalid(vec![FieldError { field, message: message.into() }])
+        AppError::invalid(vec![FieldError {
+            field,
+            message: message.into(),
+        }])
     }
 
     pub fn status(&self) -> StatusCode {
@@ -71,7 +81,9 @@ impl AppError {
     /// What a person is shown. Internal details stay in the log.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => "Something went wrong on our side; it has been logged.".to_string(),
+            AppError::Internal(_) => {
+                "Something went wrong on our side; it has been logged.".to_string()
+            }
             other => other.to_string(),
         }
     }
@@ -103,15 +115,23 @@ impl From<StoreError> for AppError {
 
 impl From<TransitionError> for AppError {
     fn from(e: TransitionError) -> AppError {
-        AppError::Conflict(format!("You cannot {} this request: it is {}.", e.transition.name(), e.from))
+        AppError::Conflict(format!(
+            "You cannot {} this request: it is {}.",
+            e.transition.name(),
+            e.from
+        ))
     }
 }
 
 impl From<DecisionRefused> for AppError {
     fn from(e: DecisionRefused) -> AppError {
         match e {
-            DecisionRefused::OwnRequest | DecisionRefused::NotAnApprover => AppError::Forbidden(e.to_string()),
-            DecisionRefused::AlreadyDecided | DecisionRefused::NotPending(_) => AppError::Conflict(e.to_string()),
+            DecisionRefused::OwnRequest | DecisionRefused::NotAnApprover => {
+                AppError::Forbidden(e.to_string())
+            }
+            DecisionRefused::AlreadyDecided | DecisionRefused::NotPending(_) => {
+                AppError::Conflict(e.to_string())
+            }
             DecisionRefused::Invalid(m) => AppError::invalid_field("duration_minutes", m),
         }
     }

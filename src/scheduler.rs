@@ -45,7 +45,11 @@ impl Scheduler {
         }
         let mut done = 0;
         loop {
-            let due = p.store.due(p.now(), BATCH).await.map_err(|e| tracing::error!(error = %e, "listing deadlines failed"))?;
+            let due = p
+                .store
+                .due(p.now(), BATCH)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "listing deadlines failed"))?;
             let mut progressed = false;
             for item in &due {
                 match p.run_due(item).await {
@@ -61,7 +65,11 @@ impl Scheduler {
                 }
             }
             if (due.len() as i64) < BATCH || !progressed {
-                return if progressed || due.is_empty() { Ok(done) } else { Err(()) };
+                return if progressed || due.is_empty() {
+                    Ok(done)
+                } else {
+                    Err(())
+                };
             }
         }
     }
@@ -71,6 +79,11 @@ impl Scheduler {
         let sweep = self.portal.settings.scheduler.sweep.after(&now).next();
         let deadline = self.portal.store.next_deadline().await.ok().flatten();
         let fallback = now + chrono::Duration::minutes(1);
-        [sweep, deadline].into_iter().flatten().min().unwrap_or(fallback).max(now)
+        [sweep, deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(fallback)
+            .max(now)
     }
 }

@@ -28,7 +28,12 @@ pub struct App {
 
 impl App {
     /// Connects and migrates the database, starts the worker and the scheduler, and serves on `listener`.
-    pub async fn build(settings: Settings, listener: TcpListener, clock: Arc<dyn Clock>, directory: Arc<dyn Directory>) -> anyhow::Result<App> {
+    pub async fn build(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+        directory: Arc<dyn Directory>,
+    ) -> anyhow::Result<App> {
         let store = store::connect(&settings.database_url).await?;
         store.migrate().await?;
         let sessions = store.session_store();
@@ -36,28 +41,43 @@ impl App {
         let settings = Arc::new(settings);
         let portal = Portal::new(settings.clone(), store, directory, clock);
         let oidc = Arc::new(Oidc::new(settings.clone())?);
-        let router = web::router(AppState { portal: portal.clone(), oidc });
+        let router = web::router(AppState {
+            portal: portal.clone(),
+            oidc,
+        });
 
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
         });
         let tasks = vec![
             tokio::spawn(Worker::new(portal.clone()).run()),
             tokio::spawn(Scheduler::new(portal.clone()).run()),
             tokio::spawn(async move {
-                if let Err(e) = sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)).await {
+                if let Err(e) = sessions
+                    .continuously_delete_expired(tokio::time::Duration::from_secs(300))
+                    .await
+                {
                     tracing::warn!(error = %e, "expired-session cleanup stopped");
                 }
             }),
         ];
         tracing::info!(%addr, backend = portal.store.backend(), "jitgate is serving");
-        Ok(App { addr, portal, shutdown: Some(tx), server, tasks })
+        Ok(App {
+            addr,
+            portal,
+            shutdown: Some(tx),
+            server,
+            tasks,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -91,7 +111,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

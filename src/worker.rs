@@ -27,7 +27,10 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(portal: Portal) -> Worker {
-        Worker { portal, id: format!("worker-{}", uuid::Uuid::new_v4().simple()) }
+        Worker {
+            portal,
+            id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+        }
     }
 
     pub async fn run(self) {
@@ -67,7 +70,9 @@ impl Worker {
     pub async fn step(&self) -> AppResult<bool> {
         let now = self.portal.now();
         let lease = self.portal.settings.scheduler.lease;
-        let Some(op) = self.portal.store.claim_op(now, &self.id, lease).await? else { return Ok(false) };
+        let Some(op) = self.portal.store.claim_op(now, &self.id, lease).await? else {
+            return Ok(false);
+        };
         self.execute(op).await?;
         Ok(true)
     }
@@ -82,7 +87,13 @@ impl Worker {
             if !still_wanted {
                 let mut tx = p.store.begin().await?;
                 if self.still_ours(&mut *tx, op.id).await? {
-                    tx.finish_op(op.id, OpOutcome::Skipped, p.now(), Some("the grant was no longer active")).await?;
+                    tx.finish_op(
+                        op.id,
+                        OpOutcome::Skipped,
+                        p.now(),
+                        Some("the grant was no longer active"),
+                    )
+                    .await?;
                 }
                 tx.commit().await?;
                 return Ok(());
@@ -99,7 +110,10 @@ impl Worker {
 
         let mut tx = p.store.begin().await?;
         if !self.still_ours(&mut *tx, op.id).await? {
-            tracing::warn!(op = op.id, "lease lost while calling Graph; another worker carries on");
+            tracing::warn!(
+                op = op.id,
+                "lease lost while calling Graph; another worker carries on"
+            );
             return Ok(());
         }
         let request = tx.get_request(&op.request_id).await?;
@@ -126,7 +140,8 @@ impl Worker {
                         "graph_ms": took_ms,
                         "delay_ms": due_at.map(|d| (now - d).num_milliseconds()),
                     });
-                    tx.append_event(event(None, action, &r, now, details)).await?;
+                    tx.append_event(event(None, action, &r, now, details))
+                        .await?;
                 }
                 tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
             }
@@ -142,7 +157,8 @@ impl Worker {
                     "error": message,
                 });
                 if give_up {
-                    tx.finish_op(op.id, OpOutcome::Failed, now, Some(&message)).await?;
+                    tx.finish_op(op.id, OpOutcome::Failed, now, Some(&message))
+                        .await?;
                     details["final"] = json!(true);
                 } else {
                     let retry_at = now + retry_delay(&e, op.attempts);
@@ -151,10 +167,20 @@ impl Worker {
                 }
                 tracing::warn!(op = op.id, kind = op.kind.as_str(), attempt = op.attempts, error = %message, give_up, "directory operation failed");
                 if let Some(mut r) = request {
-                    tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details)).await?;
-                    if give_up && matches!(r.status, RequestStatus::Active | RequestStatus::Approved) {
+                    tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
+                        .await?;
+                    if give_up
+                        && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
+                    {
                         let reason = format!("The directory did not add the membership: {message}");
-                        crate::service::close_grant(&mut *tx, &mut r, Transition::Fail, Some(reason), now).await?;
+                        crate::service::close_grant(
+                            &mut *tx,
+                            &mut r,
+                            Transition::Fail,
+                            Some(reason),
+                            now,
+                        )
+                        .await?;
                     }
                 }
             }
@@ -165,10 +191,9 @@ impl Worker {
     }
 
     async fn still_ours(&self, tx: &mut dyn crate::store::StoreTx, op_id: i64) -> AppResult<bool> {
-        Ok(tx
-            .get_op(op_id)
-            .await?
-            .is_some_and(|o| o.done_at.is_none() && o.lease_owner.as_deref() == Some(self.id.as_str())))
+        Ok(tx.get_op(op_id).await?.is_some_and(|o| {
+            o.done_at.is_none() && o.lease_owner.as_deref() == Some(self.id.as_str())
+        }))
     }
 }
 
@@ -179,19 +204,22 @@ fn describe(e: &DirectoryError) -> String {
 /// Graph's Retry-After when it gave one, else exponential backoff with jitter.
 pub fn retry_delay(e: &DirectoryError, attempts: i64) -> Duration {
     if let Some(after) = e.retry_after() {
-        return Duration::from_std(after).unwrap_or(MAX_BACKOFF).min(Duration::hours(1));
+        return Duration::from_std(after)
+            .unwrap_or(MAX_BACKOFF)
+            .min(Duration::hours(1));
     }
     backoff(attempts)
 }
 
 pub fn backoff(attempts: i64) -> Duration {
     let exp = attempts.clamp(1, 20) - 1;
-    let base = Duration::seconds(2).num_milliseconds().saturating_mul(1 << exp);
+    let base = Duration::seconds(2)
+        .num_milliseconds()
+        .saturating_mul(1 << exp);
     let capped = base.min(MAX_BACKOFF.num_milliseconds());
     let jitter = rand::thread_rng().gen_range(0.8..1.2);
     Duration::milliseconds((capped as f64 * jitter) as i64)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -214,7 +242,10 @@ mod tests {
         let b4 = backoff(4).num_milliseconds();
         assert!((12_800..=19_200).contains(&b4), "{b4}");
         let far = backoff(30).num_milliseconds();
-        assert!(far <= (MAX_BACKOFF.num_milliseconds() as f64 * 1.2) as i64 && far >= (MAX_BACKOFF.num_milliseconds() as f64 * 0.8) as i64);
+        assert!(
+            far <= (MAX_BACKOFF.num_milliseconds() as f64 * 1.2) as i64
+                && far >= (MAX_BACKOFF.num_milliseconds() as f64 * 0.8) as i64
+        );
         let e = DirectoryError::Transient("connection reset".into());
         assert!(retry_delay(&e, 2) > Duration::seconds(3));
     }

@@ -5,16 +5,23 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::db::TestDb;
 use jitgate::domain::{
-    Approval, AuditAction, Decision, NewAuditEvent, Request, RequestStatus, UserRef, audit::verify_chain,
+    Approval, AuditAction, Decision, NewAuditEvent, Request, RequestStatus, UserRef,
+    audit::verify_chain,
 };
-use jitgate::store::{AuditFilter, DueKind, NewDirectoryOp, OpKind, OpOutcome, RequestFilter, StoreError};
+use jitgate::store::{
+    AuditFilter, DueKind, NewDirectoryOp, OpKind, OpOutcome, RequestFilter, StoreError,
+};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
 }
 
 fn user(id: &str) -> UserRef {
-    UserRef { id: id.into(), name: format!("User {id}"), username: format!("{id}@contoso.example") }
+    UserRef {
+        id: id.into(),
+        name: format!("User {id}"),
+        username: format!("{id}@contoso.example"),
+    }
 }
 
 fn request(id: &str, requester: &str, package: &str) -> Request {
@@ -64,7 +71,12 @@ async fn requests_round_trip(db: &TestDb) {
     assert_eq!(store.get_request("r1").await.unwrap(), Some(r.clone()));
     assert_eq!(store.get_request("nope").await.unwrap(), None);
 
-    let a = Approval { approver: user("alex"), decision: Decision::Approve, comment: Some("ok".into()), at: t0() };
+    let a = Approval {
+        approver: user("alex"),
+        decision: Decision::Approve,
+        comment: Some("ok".into()),
+        at: t0(),
+    };
     r.approvals.push(a.clone());
     r.status = RequestStatus::Active;
     r.starts_at = Some(t0());
@@ -73,34 +85,56 @@ async fn requests_round_trip(db: &TestDb) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_approval("r1", &a).await.unwrap();
     tx.update_request(&r, t0()).await.unwrap();
-    assert_eq!(tx.get_request("r1").await.unwrap(), Some(r.clone()), "reads its own writes");
+    assert_eq!(
+        tx.get_request("r1").await.unwrap(),
+        Some(r.clone()),
+        "reads its own writes"
+    );
     tx.commit().await.unwrap();
     assert_eq!(store.get_request("r1").await.unwrap(), Some(r.clone()));
 
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(tx.insert_approval("r1", &a).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        tx.insert_approval("r1", &a).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 async fn one_open_request_per_user_and_package(db: &TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&request("r1", "dana", "p1")).await.unwrap();
-    tx.insert_request(&request("r2", "dana", "p2")).await.unwrap();
-    tx.insert_request(&request("r3", "sam", "p1")).await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p1"))
+        .await
+        .unwrap();
+    tx.insert_request(&request("r2", "dana", "p2"))
+        .await
+        .unwrap();
+    tx.insert_request(&request("r3", "sam", "p1"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    let err = tx.insert_request(&request("r4", "dana", "p1")).await.unwrap_err();
+    let err = tx
+        .insert_request(&request("r4", "dana", "p1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     drop(tx);
-    assert_eq!(store.get_request("r4").await.unwrap(), None, "nothing of a failed transaction remains");
+    assert_eq!(
+        store.get_request("r4").await.unwrap(),
+        None,
+        "nothing of a failed transaction remains"
+    );
 
     // Once the first is closed a new one is allowed.
     let mut r1 = store.get_request("r1").await.unwrap().unwrap();
     r1.status = RequestStatus::Cancelled;
     let mut tx = store.begin().await.unwrap();
     tx.update_request(&r1, t0()).await.unwrap();
-    tx.insert_request(&request("r4", "dana", "p1")).await.unwrap();
+    tx.insert_request(&request("r4", "dana", "p1"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -108,31 +142,76 @@ async fn listing_and_counting(db: &TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
     for i in 0..5 {
-        let mut r = request(&format!("r{i}"), &format!("u{i}"), if i % 2 == 0 { "even" } else { "odd" });
+        let mut r = request(
+            &format!("r{i}"),
+            &format!("u{i}"),
+            if i % 2 == 0 { "even" } else { "odd" },
+        );
         r.created_at = t0() + Duration::minutes(i);
         if i == 4 {
             r.status = RequestStatus::Denied;
         }
         tx.insert_request(&r).await.unwrap();
     }
-    tx.insert_approval("r1", &Approval { approver: user("alex"), decision: Decision::Deny, comment: None, at: t0() })
-        .await
-        .unwrap();
+    tx.insert_approval(
+        "r1",
+        &Approval {
+            approver: user("alex"),
+            decision: Decision::Deny,
+            comment: None,
+            at: t0(),
+        },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
-    let all = store.list_requests(&RequestFilter::default()).await.unwrap();
-    assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r4", "r3", "r2", "r1", "r0"]);
+    let all = store
+        .list_requests(&RequestFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["r4", "r3", "r2", "r1", "r0"]
+    );
     assert_eq!(all[3].approvals.len(), 1, "approvals come along");
-    let f = RequestFilter { package: Some("even".into()), statuses: vec![RequestStatus::Pending], oldest_first: true, ..Default::default() };
-    let even: Vec<_> = store.list_requests(&f).await.unwrap().into_iter().map(|r| r.id).collect();
+    let f = RequestFilter {
+        package: Some("even".into()),
+        statuses: vec![RequestStatus::Pending],
+        oldest_first: true,
+        ..Default::default()
+    };
+    let even: Vec<_> = store
+        .list_requests(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(even, ["r0", "r2"]);
     assert_eq!(store.count_requests(&f).await.unwrap(), 2);
-    let f = RequestFilter { requester_id: Some("u3".into()), ..Default::default() };
+    let f = RequestFilter {
+        requester_id: Some("u3".into()),
+        ..Default::default()
+    };
     assert_eq!(store.count_requests(&f).await.unwrap(), 1);
-    let f = RequestFilter { limit: Some(2), offset: Some(1), ..Default::default() };
-    let page: Vec<_> = store.list_requests(&f).await.unwrap().into_iter().map(|r| r.id).collect();
+    let f = RequestFilter {
+        limit: Some(2),
+        offset: Some(1),
+        ..Default::default()
+    };
+    let page: Vec<_> = store
+        .list_requests(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(page, ["r3", "r2"]);
-    let f = RequestFilter { created_since: Some(t0() + Duration::minutes(3)), ..Default::default() };
+    let f = RequestFilter {
+        created_since: Some(t0() + Duration::minutes(3)),
+        ..Default::default()
+    };
     assert_eq!(store.count_requests(&f).await.unwrap(), 2);
 }
 
@@ -158,18 +237,46 @@ async fn due_items_and_deadlines(db: &TestDb) {
     }
     tx.commit().await.unwrap();
 
-    assert_eq!(store.next_deadline().await.unwrap(), Some(t0() + Duration::minutes(10)));
-    assert!(store.due(t0() + Duration::minutes(9), 100).await.unwrap().is_empty());
+    assert_eq!(
+        store.next_deadline().await.unwrap(),
+        Some(t0() + Duration::minutes(10))
+    );
+    assert!(
+        store
+            .due(t0() + Duration::minutes(9), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let due = store.due(t0() + Duration::minutes(30), 100).await.unwrap();
-    let got: Vec<_> = due.iter().map(|d| (d.request_id.as_str(), d.kind)).collect();
-    assert_eq!(got, [("approved", DueKind::Start), ("active", DueKind::Expire), ("pending", DueKind::TimeOut)]);
-    assert_eq!(store.due(t0() + Duration::minutes(30), 1).await.unwrap().len(), 1);
+    let got: Vec<_> = due
+        .iter()
+        .map(|d| (d.request_id.as_str(), d.kind))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("approved", DueKind::Start),
+            ("active", DueKind::Expire),
+            ("pending", DueKind::TimeOut)
+        ]
+    );
+    assert_eq!(
+        store
+            .due(t0() + Duration::minutes(30), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn outbox_claims_in_order_under_a_lease(db: &TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&request("r1", "dana", "p")).await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p"))
+        .await
+        .unwrap();
     let op = |kind, user: &str, at| NewDirectoryOp {
         request_id: "r1".into(),
         kind,
@@ -177,47 +284,107 @@ async fn outbox_claims_in_order_under_a_lease(db: &TestDb) {
         user_id: user.into(),
         not_before: at,
     };
-    let add = tx.enqueue_op(&op(OpKind::Add, "dana", t0()), t0()).await.unwrap();
-    let remove = tx.enqueue_op(&op(OpKind::Remove, "dana", t0()), t0()).await.unwrap();
-    let later = tx.enqueue_op(&op(OpKind::Add, "sam", t0() + Duration::minutes(5)), t0()).await.unwrap();
+    let add = tx
+        .enqueue_op(&op(OpKind::Add, "dana", t0()), t0())
+        .await
+        .unwrap();
+    let remove = tx
+        .enqueue_op(&op(OpKind::Remove, "dana", t0()), t0())
+        .await
+        .unwrap();
+    let later = tx
+        .enqueue_op(&op(OpKind::Add, "sam", t0() + Duration::minutes(5)), t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(store.next_op_at().await.unwrap(), Some(t0()));
     let lease = Duration::seconds(60);
     let claimed = store.claim_op(t0(), "w1", lease).await.unwrap().unwrap();
-    assert_eq!((claimed.id, claimed.kind, claimed.attempts), (add, OpKind::Add, 1));
+    assert_eq!(
+        (claimed.id, claimed.kind, claimed.attempts),
+        (add, OpKind::Add, 1)
+    );
     assert_eq!(claimed.lease_owner.as_deref(), Some("w1"));
     // The remove for the same member waits for the add; sam's op is not due yet.
     assert_eq!(store.claim_op(t0(), "w2", lease).await.unwrap(), None);
-    assert_eq!(store.next_op_at().await.unwrap(), Some(t0() + Duration::minutes(1)), "the lease of the add");
+    assert_eq!(
+        store.next_op_at().await.unwrap(),
+        Some(t0() + Duration::minutes(1)),
+        "the lease of the add"
+    );
 
     // The lease runs out: another worker takes the add over (a crash mid-call).
-    let again = store.claim_op(t0() + Duration::seconds(61), "w2", lease).await.unwrap().unwrap();
+    let again = store
+        .claim_op(t0() + Duration::seconds(61), "w2", lease)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((again.id, again.attempts), (add, 2));
 
     let mut tx = store.begin().await.unwrap();
-    tx.retry_op(add, t0() + Duration::minutes(2), "503 from Graph").await.unwrap();
+    tx.retry_op(add, t0() + Duration::minutes(2), "503 from Graph")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(store.claim_op(t0() + Duration::seconds(90), "w1", lease).await.unwrap(), None);
-    let again = store.claim_op(t0() + Duration::minutes(2), "w1", lease).await.unwrap().unwrap();
-    assert_eq!((again.id, again.attempts, again.last_error.as_deref()), (add, 3, Some("503 from Graph")));
+    assert_eq!(
+        store
+            .claim_op(t0() + Duration::seconds(90), "w1", lease)
+            .await
+            .unwrap(),
+        None
+    );
+    let again = store
+        .claim_op(t0() + Duration::minutes(2), "w1", lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.id, again.attempts, again.last_error.as_deref()),
+        (add, 3, Some("503 from Graph"))
+    );
 
     let mut tx = store.begin().await.unwrap();
-    tx.finish_op(add, OpOutcome::Done, t0() + Duration::minutes(2), None).await.unwrap();
+    tx.finish_op(add, OpOutcome::Done, t0() + Duration::minutes(2), None)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    let next = store.claim_op(t0() + Duration::minutes(2), "w1", lease).await.unwrap().unwrap();
+    let next = store
+        .claim_op(t0() + Duration::minutes(2), "w1", lease)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(next.id, remove);
     let mut tx = store.begin().await.unwrap();
-    tx.finish_op(remove, OpOutcome::Skipped, t0() + Duration::minutes(2), Some("no longer needed")).await.unwrap();
+    tx.finish_op(
+        remove,
+        OpOutcome::Skipped,
+        t0() + Duration::minutes(2),
+        Some("no longer needed"),
+    )
+    .await
+    .unwrap();
     let fetched = tx.get_op(remove).await.unwrap().unwrap();
     assert_eq!(fetched.outcome, Some(OpOutcome::Skipped));
     assert_eq!(fetched.lease_owner, None);
     tx.commit().await.unwrap();
 
-    assert_eq!(store.list_ops(true, 10).await.unwrap().iter().map(|o| o.id).collect::<Vec<_>>(), [later]);
+    assert_eq!(
+        store
+            .list_ops(true, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.id)
+            .collect::<Vec<_>>(),
+        [later]
+    );
     assert_eq!(store.list_ops(false, 10).await.unwrap().len(), 3);
     assert_eq!(store.ops_for_request("r1").await.unwrap().len(), 3);
-    assert_eq!(store.next_op_at().await.unwrap(), Some(t0() + Duration::minutes(5)));
+    assert_eq!(
+        store.next_op_at().await.unwrap(),
+        Some(t0() + Duration::minutes(5))
+    );
 }
 
 async fn active_grant_counting(db: &TestDb) {
@@ -233,25 +400,60 @@ async fn active_grant_counting(db: &TestDb) {
     for r in [&a, &b, &c] {
         tx.insert_request(r).await.unwrap();
     }
-    assert_eq!(tx.count_other_active_grants("dana", "g1", "a").await.unwrap(), 1);
-    assert_eq!(tx.count_other_active_grants("dana", "other-group", "c").await.unwrap(), 0);
-    assert_eq!(tx.count_other_active_grants("sam", "g1", "x").await.unwrap(), 0);
+    assert_eq!(
+        tx.count_other_active_grants("dana", "g1", "a")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tx.count_other_active_grants("dana", "other-group", "c")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tx.count_other_active_grants("sam", "g1", "x")
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn audit_chain_is_append_only(db: &TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    let first = tx.append_event(event(AuditAction::RequestCreated, "r1", "dana", t0())).await.unwrap();
-    let second = tx.append_event(event(AuditAction::RequestApproved, "r1", "alex", t0() + Duration::minutes(1))).await.unwrap();
+    let first = tx
+        .append_event(event(AuditAction::RequestCreated, "r1", "dana", t0()))
+        .await
+        .unwrap();
+    let second = tx
+        .append_event(event(
+            AuditAction::RequestApproved,
+            "r1",
+            "alex",
+            t0() + Duration::minutes(1),
+        ))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!((first.seq, second.seq), (1, 2));
     assert_eq!(second.prev_hash, first.hash);
     let mut tx = store.begin().await.unwrap();
-    tx.append_event(event(AuditAction::RequestCreated, "r2", "sam", t0() + Duration::minutes(2))).await.unwrap();
+    tx.append_event(event(
+        AuditAction::RequestCreated,
+        "r2",
+        "sam",
+        t0() + Duration::minutes(2),
+    ))
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     // A rolled back append leaves no gap.
     let mut tx = store.begin().await.unwrap();
-    tx.append_event(event(AuditAction::RequestDenied, "r2", "alex", t0())).await.unwrap();
+    tx.append_event(event(AuditAction::RequestDenied, "r2", "alex", t0()))
+        .await
+        .unwrap();
     drop(tx);
 
     let all = store.events_after(0, 100).await.unwrap();
@@ -259,30 +461,95 @@ async fn audit_chain_is_append_only(db: &TestDb) {
     assert!(verify_chain(&all).ok);
     assert_eq!(store.events_after(1, 1).await.unwrap()[0].seq, 2);
 
-    let newest: Vec<_> = store.list_events(&AuditFilter::default()).await.unwrap().into_iter().map(|e| e.seq).collect();
+    let newest: Vec<_> = store
+        .list_events(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
     assert_eq!(newest, [3, 2, 1]);
     let by = |f: AuditFilter| {
         let store = store.clone();
-        async move { store.list_events(&f).await.unwrap().into_iter().map(|e| e.seq).collect::<Vec<_>>() }
+        async move {
+            store
+                .list_events(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
     };
-    assert_eq!(by(AuditFilter { request_id: Some("r1".into()), ..Default::default() }).await, [2, 1]);
-    assert_eq!(by(AuditFilter { actor_id: Some("sam".into()), ..Default::default() }).await, [3]);
-    assert_eq!(by(AuditFilter { action: Some("request_approved".into()), ..Default::default() }).await, [2]);
-    assert_eq!(by(AuditFilter { since: Some(t0() + Duration::minutes(1)), ..Default::default() }).await, [3, 2]);
-    assert_eq!(by(AuditFilter { until: Some(t0() + Duration::minutes(1)), ..Default::default() }).await, [1]);
-    assert_eq!(by(AuditFilter { before_seq: Some(3), limit: Some(1), ..Default::default() }).await, [2]);
+    assert_eq!(
+        by(AuditFilter {
+            request_id: Some("r1".into()),
+            ..Default::default()
+        })
+        .await,
+        [2, 1]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            actor_id: Some("sam".into()),
+            ..Default::default()
+        })
+        .await,
+        [3]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            action: Some("request_approved".into()),
+            ..Default::default()
+        })
+        .await,
+        [2]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            since: Some(t0() + Duration::minutes(1)),
+            ..Default::default()
+        })
+        .await,
+        [3, 2]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            until: Some(t0() + Duration::minutes(1)),
+            ..Default::default()
+        })
+        .await,
+        [1]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            before_seq: Some(3),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await,
+        [2]
+    );
 
     // The database itself refuses to change history.
     let url = db.url.clone();
     let refused = if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1").execute(&pool).await;
-        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3").execute(&pool).await;
+        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
+            .execute(&pool)
+            .await;
+        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
+            .execute(&pool)
+            .await;
         [u.is_err(), d.is_err()]
     } else {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1").execute(&pool).await;
-        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3").execute(&pool).await;
+        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
+            .execute(&pool)
+            .await;
+        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
+            .execute(&pool)
+            .await;
         let t = sqlx::query("TRUNCATE audit_events").execute(&pool).await;
         assert!(t.is_err(), "TRUNCATE refused");
         [u.is_err(), d.is_err()]
@@ -295,11 +562,17 @@ async fn heartbeats_and_health(db: &TestDb) {
     let store = db.store().await;
     store.ping().await.unwrap();
     store.heartbeat("worker", t0()).await.unwrap();
-    store.heartbeat("worker", t0() + Duration::seconds(5)).await.unwrap();
+    store
+        .heartbeat("worker", t0() + Duration::seconds(5))
+        .await
+        .unwrap();
     store.heartbeat("scheduler", t0()).await.unwrap();
     assert_eq!(
         store.heartbeats().await.unwrap(),
-        vec![("scheduler".to_string(), t0()), ("worker".to_string(), t0() + Duration::seconds(5))]
+        vec![
+            ("scheduler".to_string(), t0()),
+            ("worker".to_string(), t0() + Duration::seconds(5))
+        ]
     );
     // Migrating twice is harmless.
     store.migrate().await.unwrap();
@@ -314,7 +587,14 @@ async fn concurrent_appends_keep_one_chain(db: &TestDb) {
         tasks.push(tokio::spawn(async move {
             for i in 0..10 {
                 let mut tx = store.begin().await.unwrap();
-                tx.append_event(event(AuditAction::DirectoryError, &format!("r{w}-{i}"), "system", t0())).await.unwrap();
+                tx.append_event(event(
+                    AuditAction::DirectoryError,
+                    &format!("r{w}-{i}"),
+                    "system",
+                    t0(),
+                ))
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
             }
         }));
@@ -324,7 +604,10 @@ async fn concurrent_appends_keep_one_chain(db: &TestDb) {
     }
     let all = store.events_after(0, 1000).await.unwrap();
     assert_eq!(all.len(), 40);
-    assert_eq!(jitgate::domain::audit::verify_chain(&all).first_bad_seq, None);
+    assert_eq!(
+        jitgate::domain::audit::verify_chain(&all).first_bad_seq,
+        None
+    );
 }
 
 on_both_databases! {

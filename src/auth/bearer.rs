@@ -26,18 +26,30 @@ fn unauthorized(m: &str) -> AppError {
 }
 
 impl Oidc {
-    pub async fn validate_bearer(&self, token: &str, tenant_id: &str, client_id: &str) -> Result<Principal, AppError> {
-        let header = decode_header(token).map_err(|_| unauthorized("The access token is malformed."))?;
+    pub async fn validate_bearer(
+        &self,
+        token: &str,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Principal, AppError> {
+        let header =
+            decode_header(token).map_err(|_| unauthorized("The access token is malformed."))?;
         if header.alg != Algorithm::RS256 {
             return Err(unauthorized("The access token is not signed with RS256."));
         }
-        let kid = header.kid.ok_or_else(|| unauthorized("The access token names no signing key."))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthorized("The access token names no signing key."))?;
         let mut d = self.discovered(false).await?;
         if d.jwks.find(&kid).is_none() {
             d = self.discovered(true).await?;
         }
-        let jwk = d.jwks.find(&kid).ok_or_else(|| unauthorized("The access token is signed by an unknown key."))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| unauthorized("The signing key cannot be used."))?;
+        let jwk = d
+            .jwks
+            .find(&kid)
+            .ok_or_else(|| unauthorized("The access token is signed by an unknown key."))?;
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|_| unauthorized("The signing key cannot be used."))?;
 
         let mut v = Validation::new(Algorithm::RS256);
         v.set_audience(&[client_id.to_string(), format!("api://{client_id}")]);
@@ -57,14 +69,31 @@ impl Oidc {
             })
         })?;
         let c = data.claims;
-        if c.tid.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case(tenant_id)) {
+        if c.tid
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case(tenant_id))
+        {
             return Err(unauthorized("The access token belongs to another tenant."));
         }
         if c.scp.as_deref().unwrap_or("").trim().is_empty() {
-            return Err(unauthorized("The access token must be a delegated (user) token with a scope."));
+            return Err(unauthorized(
+                "The access token must be a delegated (user) token with a scope.",
+            ));
         }
-        let oid = c.oid.ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
-        let username = c.preferred_username.or(c.upn).unwrap_or_else(|| oid.clone());
-        Ok(Principal::new(UserRef { id: oid, name: c.name.unwrap_or_else(|| username.clone()), username }, c.roles))
+        let oid = c
+            .oid
+            .ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
+        let username = c
+            .preferred_username
+            .or(c.upn)
+            .unwrap_or_else(|| oid.clone());
+        Ok(Principal::new(
+            UserRef {
+                id: oid,
+                name: c.name.unwrap_or_else(|| username.clone()),
+                username,
+            },
+            c.roles,
+        ))
     }
 }

@@ -18,18 +18,27 @@ pub struct MaybeAuth(pub Option<Principal>);
 
 async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal>, AppError> {
     let mut who = if let Some(h) = parts.headers.get(AUTHORIZATION) {
-        let h = h.to_str().map_err(|_| AppError::Unauthorized("The Authorization header is malformed.".into()))?;
+        let h = h
+            .to_str()
+            .map_err(|_| AppError::Unauthorized("The Authorization header is malformed.".into()))?;
         let token = h
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))
             .ok_or_else(|| AppError::Unauthorized("Only Bearer tokens are accepted.".into()))?;
         let e = &app.portal.settings.entra;
-        Some(app.oidc.validate_bearer(token.trim(), &e.tenant_id, &e.client_id).await?)
+        Some(
+            app.oidc
+                .validate_bearer(token.trim(), &e.tenant_id, &e.client_id)
+                .await?,
+        )
     } else {
         let session = Session::from_request_parts(parts, app)
             .await
             .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!(m)))?;
-        session.get::<Principal>(SESSION_USER).await.map_err(|e| AppError::Internal(e.into()))?
+        session
+            .get::<Principal>(SESSION_USER)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
     };
     if let Some(p) = who.as_mut() {
         p.client_ip = parts
@@ -48,7 +57,10 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
 impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         principal(parts, app)
             .await?
             .map(Auth)
@@ -59,7 +71,10 @@ impl FromRequestParts<AppState> for Auth {
 impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(MaybeAuth(principal(parts, app).await?))
     }
 }

@@ -9,8 +9,9 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -24,8 +25,14 @@ use crate::service::Principal;
 use crate::web::AppState;
 use crate::web::pages::{PageError, set_flash};
 
-pub type OidcClient =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type OidcClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 pub const SESSION_USER: &str = "user";
 const SESSION_LOGIN: &str = "login";
@@ -51,7 +58,11 @@ impl Oidc {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()?;
-        Ok(Oidc { settings, http, cache: RwLock::new(None) })
+        Ok(Oidc {
+            settings,
+            http,
+            cache: RwLock::new(None),
+        })
     }
 
     pub fn issuer(&self) -> String {
@@ -67,10 +78,10 @@ impl Oidc {
             }
         }
         let mut slot = self.cache.write().await;
-        if let Some(d) = slot.as_ref() {
-            if d.fetched.elapsed() < MIN_REFETCH {
-                return Ok(d.clone());
-            }
+        if let Some(d) = slot.as_ref()
+            && d.fetched.elapsed() < MIN_REFETCH
+        {
+            return Ok(d.clone());
         }
         let d = Arc::new(self.discover().await.map_err(|e| {
             tracing::error!(error = format!("{e:#}"), issuer = %self.issuer(), "OpenID discovery failed");
@@ -81,17 +92,31 @@ impl Oidc {
     }
 
     async fn discover(&self) -> anyhow::Result<Discovered> {
-        let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(self.issuer())?, &self.http).await?;
+        let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(self.issuer())?, &self.http)
+            .await?;
         let jwks_uri = meta.jwks_uri().url().clone();
-        let jwks: jsonwebtoken::jwk::JwkSet = self.http.get(jwks_uri).send().await?.error_for_status()?.json().await?;
+        let jwks: jsonwebtoken::jwk::JwkSet = self
+            .http
+            .get(jwks_uri)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         let e = &self.settings.entra;
         let client = CoreClient::from_provider_metadata(
             meta,
             ClientId::new(e.client_id.clone()),
-            Some(ClientSecret::new(e.client_secret.expose_secret().to_string())),
+            Some(ClientSecret::new(
+                e.client_secret.expose_secret().to_string(),
+            )),
         )
         .set_redirect_uri(RedirectUrl::new(self.settings.redirect_uri())?);
-        Ok(Discovered { client, jwks, fetched: Instant::now() })
+        Ok(Discovered {
+            client,
+            jwks,
+            fetched: Instant::now(),
+        })
     }
 }
 
@@ -125,12 +150,20 @@ pub fn safe_return_path(p: Option<&str>) -> String {
     }
 }
 
-pub async fn login(State(app): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Result<Response, PageError> {
+pub async fn login(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, PageError> {
     let d = app.oidc.discovered(false).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = d
         .client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .set_pkce_challenge(challenge)
@@ -141,7 +174,10 @@ pub async fn login(State(app): State<AppState>, session: Session, Query(q): Quer
         pkce_verifier: verifier.secret().clone(),
         return_to: safe_return_path(q.return_to.as_deref()),
     };
-    session.insert(SESSION_LOGIN, login).await.map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .insert(SESSION_LOGIN, login)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
@@ -165,23 +201,46 @@ struct EntraIdClaims {
     roles: Vec<String>,
 }
 
-pub async fn callback(State(app): State<AppState>, session: Session, Query(q): Query<CallbackQuery>) -> Result<Response, PageError> {
+pub async fn callback(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, PageError> {
     let fail = |status: u16, msg: String| PageError::sign_in(status, msg);
-    let login: Option<LoginState> = session.remove(SESSION_LOGIN).await.map_err(|e| AppError::Internal(e.into()))?;
+    let login: Option<LoginState> = session
+        .remove(SESSION_LOGIN)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     if let Some(err) = q.error {
         let desc = q.error_description.unwrap_or_default();
         tracing::warn!(error = %err, "the identity provider refused the sign-in");
-        return Err(fail(401, format!("The identity provider said: {err}{}{desc}", if desc.is_empty() { "" } else { ": " })));
+        return Err(fail(
+            401,
+            format!(
+                "The identity provider said: {err}{}{desc}",
+                if desc.is_empty() { "" } else { ": " }
+            ),
+        ));
     }
     let Some(login) = login else {
-        return Err(fail(400, "This sign-in link has expired or was already used. Please sign in again.".into()));
+        return Err(fail(
+            400,
+            "This sign-in link has expired or was already used. Please sign in again.".into(),
+        ));
     };
     let (Some(code), Some(state)) = (q.code, q.state) else {
-        return Err(fail(400, "The identity provider's answer was incomplete.".into()));
+        return Err(fail(
+            400,
+            "The identity provider's answer was incomplete.".into(),
+        ));
     };
     if state != login.state {
         tracing::warn!("sign-in callback with a state that does not match the session");
-        return Err(fail(400, "The sign-in answer does not belong to this browser session. Please sign in again.".into()));
+        return Err(fail(
+            400,
+            "The sign-in answer does not belong to this browser session. Please sign in again."
+                .into(),
+        ));
     }
     let d = app.oidc.discovered(false).await?;
     let token = d
@@ -195,35 +254,57 @@ pub async fn callback(State(app): State<AppState>, session: Session, Query(q): Q
             tracing::warn!(error = %e, "code redemption failed");
             fail(401, "The identity provider did not accept the sign-in code (it may have been used already).".into())
         })?;
-    let id_token = token.id_token().ok_or_else(|| fail(502, "The identity provider sent no ID token.".into()))?;
+    let id_token = token
+        .id_token()
+        .ok_or_else(|| fail(502, "The identity provider sent no ID token.".into()))?;
     let verifier = d.client.id_token_verifier();
-    id_token.claims(&verifier, &Nonce::new(login.nonce)).map_err(|e| {
-        tracing::warn!(error = %e, "ID token rejected");
-        fail(401, format!("The ID token was not valid: {e}."))
-    })?;
+    id_token
+        .claims(&verifier, &Nonce::new(login.nonce))
+        .map_err(|e| {
+            tracing::warn!(error = %e, "ID token rejected");
+            fail(401, format!("The ID token was not valid: {e}."))
+        })?;
     // Signature, issuer, audience, expiry and nonce are verified above; read the Entra claims.
     let claims: EntraIdClaims = decode_payload(&id_token.to_string())
         .map_err(|e| fail(401, format!("The ID token could not be read: {e}.")))?;
-    let oid = claims.oid.ok_or_else(|| fail(401, "The ID token carries no object id (oid).".into()))?;
-    if let Some(tid) = &claims.tid {
-        if !tid.eq_ignore_ascii_case(&app.portal.settings.entra.tenant_id) {
-            return Err(fail(403, "That account belongs to another tenant.".into()));
-        }
+    let oid = claims
+        .oid
+        .ok_or_else(|| fail(401, "The ID token carries no object id (oid).".into()))?;
+    if let Some(tid) = &claims.tid
+        && !tid.eq_ignore_ascii_case(&app.portal.settings.entra.tenant_id)
+    {
+        return Err(fail(403, "That account belongs to another tenant.".into()));
     }
-    let username = claims.preferred_username.or(claims.email).unwrap_or_else(|| oid.clone());
+    let username = claims
+        .preferred_username
+        .or(claims.email)
+        .unwrap_or_else(|| oid.clone());
     let principal = Principal::new(
-        UserRef { id: oid, name: claims.name.unwrap_or_else(|| username.clone()), username },
+        UserRef {
+            id: oid,
+            name: claims.name.unwrap_or_else(|| username.clone()),
+            username,
+        },
         claims.roles,
     );
-    session.cycle_id().await.map_err(|e| AppError::Internal(e.into()))?;
-    session.insert(SESSION_USER, &principal).await.map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .insert(SESSION_USER, &principal)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     tracing::info!(user = %principal.user.id, "signed in");
     set_flash(&session, format!("Signed in as {}.", principal.user.name)).await;
     Ok(Redirect::to(&login.return_to).into_response())
 }
 
 pub async fn logout(session: Session) -> Result<Response, PageError> {
-    session.flush().await.map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -243,8 +324,18 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_returned_to() {
-        assert_eq!(safe_return_path(Some("/requests/42?x=1")), "/requests/42?x=1");
-        for bad in ["https://evil.example", "//evil.example/x", "/\\evil.example", "evil", "/ok\r\nSet-Cookie: x", "/auth/callback"] {
+        assert_eq!(
+            safe_return_path(Some("/requests/42?x=1")),
+            "/requests/42?x=1"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example/x",
+            "/\\evil.example",
+            "evil",
+            "/ok\r\nSet-Cookie: x",
+            "/auth/callback",
+        ] {
             assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_return_path(None), "/");

@@ -172,7 +172,12 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier { expected_seq: 1, prev_hash: GENESIS_HASH.to_string(), events: 0, first_bad: None }
+        ChainVerifier {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_string(),
+            events: 0,
+            first_bad: None,
+        }
     }
 }
 
@@ -180,7 +185,9 @@ impl ChainVerifier {
     pub fn feed(&mut self, e: &AuditEvent) {
         self.events += 1;
         if self.first_bad.is_none()
-            && (e.seq != self.expected_seq || e.prev_hash != self.prev_hash || e.compute_hash() != e.hash)
+            && (e.seq != self.expected_seq
+                || e.prev_hash != self.prev_hash
+                || e.compute_hash() != e.hash)
         {
             self.first_bad = Some(e.seq);
         }
@@ -189,7 +196,11 @@ impl ChainVerifier {
     }
 
     pub fn finish(self) -> Verification {
-        Verification { ok: self.first_bad.is_none(), events: self.events, first_bad_seq: self.first_bad }
+        Verification {
+            ok: self.first_bad.is_none(),
+            events: self.events,
+            first_bad_seq: self.first_bad,
+        }
     }
 }
 
@@ -223,7 +234,10 @@ mod tests {
     fn chain(n: i64) -> Vec<AuditEvent> {
         let mut out: Vec<AuditEvent> = Vec::new();
         for i in 0..n {
-            let (seq, prev) = out.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
+            let (seq, prev) = out
+                .last()
+                .map(|e| (e.seq, e.hash.clone()))
+                .unwrap_or((0, GENESIS_HASH.into()));
             out.push(event(i).seal(seq, &prev));
         }
         out
@@ -234,8 +248,22 @@ mod tests {
         let c = chain(5);
         assert_eq!(c[0].prev_hash, GENESIS_HASH);
         assert_eq!(c[4].seq, 5);
-        assert_eq!(verify_chain(&c), Verification { ok: true, events: 5, first_bad_seq: None });
-        assert_eq!(verify_chain(&[]), Verification { ok: true, events: 0, first_bad_seq: None });
+        assert_eq!(
+            verify_chain(&c),
+            Verification {
+                ok: true,
+                events: 5,
+                first_bad_seq: None
+            }
+        );
+        assert_eq!(
+            verify_chain(&[]),
+            Verification {
+                ok: true,
+                events: 0,
+                first_bad_seq: None
+            }
+        );
     }
 
     #[test]
@@ -243,7 +271,7 @@ mod tests {
         let fields: Vec<fn(&mut AuditEvent)> = vec![
             |e| e.actor_id = "mallory".into(),
             |e| e.details = r#"{"i":99}"#.into(),
-            |e| e.at = e.at + chrono::Duration::milliseconds(1),
+            |e| e.at += chrono::Duration::milliseconds(1),
             |e| e.action = "request_denied".into(),
             |e| e.request_id = None,
             |e| e.client_ip = Some("10.0.0.1".into()),

@@ -46,7 +46,12 @@ impl Package {
             min_duration: Duration::minutes(15),
             default_duration: Duration::hours(2),
             max_duration: Duration::hours(4),
-            duration_presets: vec![Duration::minutes(30), Duration::hours(1), Duration::hours(2), Duration::hours(4)],
+            duration_presets: vec![
+                Duration::minutes(30),
+                Duration::hours(1),
+                Duration::hours(2),
+                Duration::hours(4),
+            ],
             approvals_required: 1,
             ticket_required: false,
             requester_role: None,
@@ -76,7 +81,8 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Parses `15m`, `2h`, `1h 30m`, `90s`, `1d`; whole seconds, positive.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let std = humantime::parse_duration(s.trim()).map_err(|e| format!("'{s}' is not a duration like 90m or 2h ({e})"))?;
+    let std = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration like 90m or 2h ({e})"))?;
     if std.is_zero() {
         return Err(format!("'{s}' must be longer than zero"));
     }

@@ -15,7 +15,11 @@ pub struct UserRef {
 
 impl UserRef {
     pub fn system() -> UserRef {
-        UserRef { id: "system".into(), name: "jitgate".into(), username: "system".into() }
+        UserRef {
+            id: "system".into(),
+            name: "jitgate".into(),
+            username: "system".into(),
+        }
     }
 }
 
@@ -98,7 +102,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: &'static str, message: impl Into<String>) -> FieldError {
-        FieldError { field, message: message.into() }
+        FieldError {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -127,8 +134,13 @@ pub fn validate_new_request(
 ) -> Result<ValidRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
 
-    let duration_minutes = input.duration_minutes.unwrap_or(pkg.default_duration.num_minutes());
-    let (min, max) = (pkg.min_duration.num_minutes(), pkg.max_duration.num_minutes());
+    let duration_minutes = input
+        .duration_minutes
+        .unwrap_or(pkg.default_duration.num_minutes());
+    let (min, max) = (
+        pkg.min_duration.num_minutes(),
+        pkg.max_duration.num_minutes(),
+    );
     if duration_minutes < min || duration_minutes > max {
         errors.push(FieldError::new(
             "duration_minutes",
@@ -147,7 +159,9 @@ pub fn validate_new_request(
     if len < JUSTIFICATION_MIN {
         errors.push(FieldError::new(
             "justification",
-            format!("Please explain why you need access in at least {JUSTIFICATION_MIN} characters."),
+            format!(
+                "Please explain why you need access in at least {JUSTIFICATION_MIN} characters."
+            ),
         ));
     } else if len > JUSTIFICATION_MAX {
         errors.push(FieldError::new(
@@ -155,35 +169,51 @@ pub fn validate_new_request(
             format!("The justification is {len} characters long; at most {JUSTIFICATION_MAX} are allowed."),
         ));
     } else if has_control_chars(&justification) {
-        errors.push(FieldError::new("justification", "The justification contains control characters."));
+        errors.push(FieldError::new(
+            "justification",
+            "The justification contains control characters.",
+        ));
     }
 
-    let ticket = input.ticket.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let ticket = input
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
     match &ticket {
-        None if pkg.ticket_required => {
-            errors.push(FieldError::new("ticket", format!("{} needs a ticket number.", pkg.name)))
-        }
+        None if pkg.ticket_required => errors.push(FieldError::new(
+            "ticket",
+            format!("{} needs a ticket number.", pkg.name),
+        )),
         Some(t) if t.chars().count() > TICKET_MAX => errors.push(FieldError::new(
             "ticket",
             format!("The ticket reference is too long (at most {TICKET_MAX} characters)."),
         )),
-        Some(t) if t.chars().any(char::is_control) => {
-            errors.push(FieldError::new("ticket", "The ticket reference contains control characters."))
-        }
+        Some(t) if t.chars().any(char::is_control) => errors.push(FieldError::new(
+            "ticket",
+            "The ticket reference contains control characters.",
+        )),
         _ => {}
     }
 
     let requested_start = match input.starts_at {
         None => None,
         Some(at) if at < now - START_SKEW => {
-            errors.push(FieldError::new("starts_at", "The start time is in the past."));
+            errors.push(FieldError::new(
+                "starts_at",
+                "The start time is in the past.",
+            ));
             None
         }
         Some(at) if at <= now + START_SKEW => None,
         Some(at) if at > now + pkg.max_start_delay => {
             errors.push(FieldError::new(
                 "starts_at",
-                format!("The start may be at most {} ahead.", format_duration(pkg.max_start_delay)),
+                format!(
+                    "The start may be at most {} ahead.",
+                    format_duration(pkg.max_start_delay)
+                ),
             ));
             None
         }
@@ -203,19 +233,26 @@ pub fn validate_new_request(
 }
 
 fn has_control_chars(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
 }
 
 /// Normalises an optional decision comment.
 pub fn clean_comment(comment: Option<&str>, required: bool) -> Result<Option<String>, FieldError> {
-    let c = comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+    let c = comment
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
     match &c {
         None if required => Err(FieldError::new("comment", "Please give a reason.")),
         Some(c) if c.chars().count() > COMMENT_MAX => Err(FieldError::new(
             "comment",
             format!("The comment is too long (at most {COMMENT_MAX} characters)."),
         )),
-        Some(c) if has_control_chars(c) => Err(FieldError::new("comment", "The comment contains control characters.")),
+        Some(c) if has_control_chars(c) => Err(FieldError::new(
+            "comment",
+            "The comment contains control characters.",
+        )),
         _ => Ok(c),
     }
 }
@@ -239,7 +276,8 @@ impl Request {
     /// Whether the user with `user_id` may decide this request, given whether they hold the approver role.
     pub fn may_be_decided_by(&self, user_id: &str, is_role_approver: bool, pkg: &Package) -> bool {
         user_id != self.requester.id
-            && (is_role_approver || (pkg.manager_may_approve && self.manager_id.as_deref() == Some(user_id)))
+            && (is_role_approver
+                || (pkg.manager_may_approve && self.manager_id.as_deref() == Some(user_id)))
     }
 
     pub fn check_decider(
@@ -265,7 +303,10 @@ impl Request {
 
     /// The count of approvals recorded so far.
     pub fn approval_count(&self) -> u32 {
-        self.approvals.iter().filter(|a| a.decision == Decision::Approve).count() as u32
+        self.approvals
+            .iter()
+            .filter(|a| a.decision == Decision::Approve)
+            .count() as u32
     }
 
     /// Records an approval (already checked with [`Request::check_decider`]). Returns the transition it
@@ -305,8 +346,13 @@ impl Request {
         self.decided_at = Some(now);
         self.starts_at = Some(start);
         self.ends_at = Some(start + Duration::minutes(self.duration_minutes));
-        let t = Transition::Approve { starts_now: start <= now };
-        self.status = self.status.apply(t).map_err(|e| DecisionRefused::Invalid(e.to_string()))?;
+        let t = Transition::Approve {
+            starts_now: start <= now,
+        };
+        self.status = self
+            .status
+            .apply(t)
+            .map_err(|e| DecisionRefused::Invalid(e.to_string()))?;
         Ok(Some(t))
     }
 }
@@ -339,7 +385,8 @@ mod tests {
 
     #[test]
     fn a_good_request_validates() {
-        let v = validate_new_request(&pkg(), &input(120, "  deploying the CI runner  "), now()).unwrap();
+        let v = validate_new_request(&pkg(), &input(120, "  deploying the CI runner  "), now())
+            .unwrap();
         assert_eq!(v.duration_minutes, 120);
         assert_eq!(v.justification, "deploying the CI runner");
         assert_eq!(v.ticket, None);
@@ -351,27 +398,53 @@ mod tests {
     fn default_duration_applies_when_missing() {
         let mut i = input(0, "deploying the CI runner");
         i.duration_minutes = None;
-        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().duration_minutes, 120);
+        assert_eq!(
+            validate_new_request(&pkg(), &i, now())
+                .unwrap()
+                .duration_minutes,
+            120
+        );
     }
 
     #[test]
     fn duration_bounds_are_inclusive() {
         assert!(validate_new_request(&pkg(), &input(15, "0123456789"), now()).is_ok());
         assert!(validate_new_request(&pkg(), &input(240, "0123456789"), now()).is_ok());
-        assert_eq!(fields(validate_new_request(&pkg(), &input(14, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
-        assert_eq!(fields(validate_new_request(&pkg(), &input(241, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
-        assert_eq!(fields(validate_new_request(&pkg(), &input(-5, "0123456789"), now()).unwrap_err()), ["duration_minutes"]);
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(14, "0123456789"), now()).unwrap_err()),
+            ["duration_minutes"]
+        );
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(241, "0123456789"), now()).unwrap_err()),
+            ["duration_minutes"]
+        );
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(-5, "0123456789"), now()).unwrap_err()),
+            ["duration_minutes"]
+        );
     }
 
     #[test]
     fn justification_is_trimmed_and_bounded() {
-        assert_eq!(fields(validate_new_request(&pkg(), &input(60, "   short   "), now()).unwrap_err()), ["justification"]);
-        assert!(validate_new_request(&pkg(), &input(60, "éééééééééé"), now()).is_ok(), "counts characters, not bytes");
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(60, "   short   "), now()).unwrap_err()),
+            ["justification"]
+        );
+        assert!(
+            validate_new_request(&pkg(), &input(60, "éééééééééé"), now()).is_ok(),
+            "counts characters, not bytes"
+        );
         let long = "x".repeat(1001);
-        assert_eq!(fields(validate_new_request(&pkg(), &input(60, &long), now()).unwrap_err()), ["justification"]);
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(60, &long), now()).unwrap_err()),
+            ["justification"]
+        );
         assert!(validate_new_request(&pkg(), &input(60, &"x".repeat(1000)), now()).is_ok());
         assert_eq!(
-            fields(validate_new_request(&pkg(), &input(60, "bad \u{7} bell character"), now()).unwrap_err()),
+            fields(
+                validate_new_request(&pkg(), &input(60, "bad \u{7} bell character"), now())
+                    .unwrap_err()
+            ),
             ["justification"]
         );
         assert!(validate_new_request(&pkg(), &input(60, "line one\nline two"), now()).is_ok());
@@ -395,28 +468,63 @@ mod tests {
         p.ticket_required = true;
         let mut i = input(60, "deploying the CI runner");
         i.ticket = Some("   ".into());
-        assert_eq!(fields(validate_new_request(&p, &i, now()).unwrap_err()), ["ticket"]);
+        assert_eq!(
+            fields(validate_new_request(&p, &i, now()).unwrap_err()),
+            ["ticket"]
+        );
         i.ticket = Some(" INC-42 ".into());
-        assert_eq!(validate_new_request(&p, &i, now()).unwrap().ticket.as_deref(), Some("INC-42"));
+        assert_eq!(
+            validate_new_request(&p, &i, now())
+                .unwrap()
+                .ticket
+                .as_deref(),
+            Some("INC-42")
+        );
         i.ticket = Some("x".repeat(101));
-        assert_eq!(fields(validate_new_request(&p, &i, now()).unwrap_err()), ["ticket"]);
+        assert_eq!(
+            fields(validate_new_request(&p, &i, now()).unwrap_err()),
+            ["ticket"]
+        );
     }
 
     #[test]
     fn start_time_rules() {
         let mut i = input(60, "deploying the CI runner");
         i.starts_at = Some(now() + Duration::seconds(30));
-        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, None, "within skew = now");
+        assert_eq!(
+            validate_new_request(&pkg(), &i, now())
+                .unwrap()
+                .requested_start,
+            None,
+            "within skew = now"
+        );
         i.starts_at = Some(now() - Duration::seconds(30));
-        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, None);
+        assert_eq!(
+            validate_new_request(&pkg(), &i, now())
+                .unwrap()
+                .requested_start,
+            None
+        );
         i.starts_at = Some(now() + Duration::hours(3));
-        assert_eq!(validate_new_request(&pkg(), &i, now()).unwrap().requested_start, Some(now() + Duration::hours(3)));
+        assert_eq!(
+            validate_new_request(&pkg(), &i, now())
+                .unwrap()
+                .requested_start,
+            Some(now() + Duration::hours(3))
+        );
         i.starts_at = Some(now() + Duration::days(8));
-        assert_eq!(fields(validate_new_request(&pkg(), &i, now()).unwrap_err()), ["starts_at"]);
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &i, now()).unwrap_err()),
+            ["starts_at"]
+        );
     }
 
     fn user(id: &str) -> UserRef {
-        UserRef { id: id.into(), name: id.into(), username: format!("{id}@example.com") }
+        UserRef {
+            id: id.into(),
+            name: id.into(),
+            username: format!("{id}@example.com"),
+        }
     }
 
     fn pending(requested_start: Option<DateTime<Utc>>) -> Request {
@@ -444,14 +552,25 @@ mod tests {
     }
 
     fn approval(id: &str) -> Approval {
-        Approval { approver: user(id), decision: Decision::Approve, comment: None, at: now() }
+        Approval {
+            approver: user(id),
+            decision: Decision::Approve,
+            comment: None,
+            at: now(),
+        }
     }
 
     #[test]
     fn nobody_decides_their_own_request() {
         let r = pending(None);
-        assert_eq!(r.check_decider("dana", true, &pkg()), Err(DecisionRefused::OwnRequest));
-        assert_eq!(r.check_decider("alex", false, &pkg()), Err(DecisionRefused::NotAnApprover));
+        assert_eq!(
+            r.check_decider("dana", true, &pkg()),
+            Err(DecisionRefused::OwnRequest)
+        );
+        assert_eq!(
+            r.check_decider("alex", false, &pkg()),
+            Err(DecisionRefused::NotAnApprover)
+        );
         assert_eq!(r.check_decider("alex", true, &pkg()), Ok(()));
     }
 
@@ -459,21 +578,32 @@ mod tests {
     fn manager_may_approve_only_when_the_package_says_so() {
         let r = pending(None);
         let mut p = pkg();
-        assert_eq!(r.check_decider("morgan", false, &p), Err(DecisionRefused::NotAnApprover));
+        assert_eq!(
+            r.check_decider("morgan", false, &p),
+            Err(DecisionRefused::NotAnApprover)
+        );
         p.manager_may_approve = true;
         assert_eq!(r.check_decider("morgan", false, &p), Ok(()));
-        assert_eq!(r.check_decider("someone-else", false, &p), Err(DecisionRefused::NotAnApprover));
+        assert_eq!(
+            r.check_decider("someone-else", false, &p),
+            Err(DecisionRefused::NotAnApprover)
+        );
     }
 
     #[test]
     fn approval_starts_the_clock_now() {
         let mut r = pending(None);
-        let t = r.approve(approval("alex"), &pkg(), None, now() + Duration::minutes(5)).unwrap();
+        let t = r
+            .approve(approval("alex"), &pkg(), None, now() + Duration::minutes(5))
+            .unwrap();
         assert_eq!(t, Some(Transition::Approve { starts_now: true }));
         assert_eq!(r.status, RequestStatus::Active);
         assert_eq!(r.starts_at, Some(now() + Duration::minutes(5)));
         assert_eq!(r.ends_at, Some(now() + Duration::minutes(125)));
-        assert_eq!(r.check_decider("sam", true, &pkg()), Err(DecisionRefused::NotPending(RequestStatus::Active)));
+        assert_eq!(
+            r.check_decider("sam", true, &pkg()),
+            Err(DecisionRefused::NotPending(RequestStatus::Active))
+        );
     }
 
     #[test]
@@ -483,7 +613,10 @@ mod tests {
         let t = r.approve(approval("alex"), &pkg(), None, now()).unwrap();
         assert_eq!(t, Some(Transition::Approve { starts_now: false }));
         assert_eq!(r.status, RequestStatus::Approved);
-        assert_eq!((r.starts_at, r.ends_at), (Some(start), Some(start + Duration::hours(2))));
+        assert_eq!(
+            (r.starts_at, r.ends_at),
+            (Some(start), Some(start + Duration::hours(2)))
+        );
     }
 
     #[test]
@@ -502,25 +635,41 @@ mod tests {
         let mut r = pending(None);
         assert_eq!(r.approve(approval("alex"), &p, None, now()).unwrap(), None);
         assert_eq!(r.status, RequestStatus::Pending);
-        assert_eq!(r.check_decider("alex", true, &p), Err(DecisionRefused::AlreadyDecided));
-        assert_eq!(r.approve(approval("sam"), &p, None, now()).unwrap(), Some(Transition::Approve { starts_now: true }));
+        assert_eq!(
+            r.check_decider("alex", true, &p),
+            Err(DecisionRefused::AlreadyDecided)
+        );
+        assert_eq!(
+            r.approve(approval("sam"), &p, None, now()).unwrap(),
+            Some(Transition::Approve { starts_now: true })
+        );
         assert_eq!(r.status, RequestStatus::Active);
     }
 
     #[test]
     fn approvers_may_shorten_but_not_lengthen() {
         let mut r = pending(None);
-        assert!(matches!(r.approve(approval("alex"), &pkg(), Some(121), now()), Err(DecisionRefused::Invalid(_))));
-        assert!(matches!(r.approve(approval("alex"), &pkg(), Some(10), now()), Err(DecisionRefused::Invalid(_))));
+        assert!(matches!(
+            r.approve(approval("alex"), &pkg(), Some(121), now()),
+            Err(DecisionRefused::Invalid(_))
+        ));
+        assert!(matches!(
+            r.approve(approval("alex"), &pkg(), Some(10), now()),
+            Err(DecisionRefused::Invalid(_))
+        ));
         assert!(r.approvals.is_empty(), "a refused approval records nothing");
-        r.approve(approval("alex"), &pkg(), Some(30), now()).unwrap();
+        r.approve(approval("alex"), &pkg(), Some(30), now())
+            .unwrap();
         assert_eq!(r.duration_minutes, 30);
         assert_eq!(r.ends_at, Some(now() + Duration::minutes(30)));
     }
 
     #[test]
     fn comments() {
-        assert_eq!(clean_comment(Some("  ok  "), false).unwrap().as_deref(), Some("ok"));
+        assert_eq!(
+            clean_comment(Some("  ok  "), false).unwrap().as_deref(),
+            Some("ok")
+        );
         assert_eq!(clean_comment(Some("   "), false).unwrap(), None);
         assert!(clean_comment(None, true).is_err());
         assert!(clean_comment(Some(&"x".repeat(1001)), false).is_err());

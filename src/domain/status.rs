@@ -91,7 +91,9 @@ impl FromStr for RequestStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
     /// An approval that completes the required number; `starts_now` when the access window opens at once.
-    Approve { starts_now: bool },
+    Approve {
+        starts_now: bool,
+    },
     Deny,
     Cancel,
     TimeOut,

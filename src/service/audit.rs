@@ -23,7 +23,9 @@ impl Portal {
         if self.has_role(who, Role::Auditor) || self.has_role(who, Role::Admin) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("The audit trail is for auditors and admins.".into()))
+            Err(AppError::Forbidden(
+                "The audit trail is for auditors and admins.".into(),
+            ))
         }
     }
 }
@@ -66,7 +68,10 @@ pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> 
         ExportFormat::JsonLines => {
             let mut s = String::new();
             for e in events {
-                s.push_str(&serde_json::to_string(&crate::web::api::views::event(e)).map_err(anyhow::Error::from)?);
+                s.push_str(
+                    &serde_json::to_string(&crate::web::api::views::event(e))
+                        .map_err(anyhow::Error::from)?,
+                );
                 s.push('\n');
             }
             Ok(s)
@@ -74,8 +79,18 @@ pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> 
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record([
-                "seq", "at", "actor_id", "actor_name", "action", "request_id", "subject_id", "details", "client_ip",
-                "user_agent", "prev_hash", "hash",
+                "seq",
+                "at",
+                "actor_id",
+                "actor_name",
+                "action",
+                "request_id",
+                "subject_id",
+                "details",
+                "client_ip",
+                "user_agent",
+                "prev_hash",
+                "hash",
             ])
             .map_err(anyhow::Error::from)?;
             for e in events {
@@ -104,5 +119,9 @@ pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> 
 pub fn parse_time(field: &'static str, v: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| AppError::BadRequest(format!("{field} must be an RFC 3339 time such as 2026-11-22T09:00:00Z.")))
+        .map_err(|_| {
+            AppError::BadRequest(format!(
+                "{field} must be an RFC 3339 time such as 2026-11-22T09:00:00Z."
+            ))
+        })
 }

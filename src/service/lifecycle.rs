@@ -9,7 +9,11 @@ use crate::error::AppResult;
 use crate::store::{NewDirectoryOp, OpKind, StoreTx};
 
 /// The access window opens: queue the membership addition.
-pub(crate) async fn open_window(tx: &mut dyn StoreTx, r: &Request, now: DateTime<Utc>) -> AppResult<()> {
+pub(crate) async fn open_window(
+    tx: &mut dyn StoreTx,
+    r: &Request,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let op = NewDirectoryOp {
         request_id: r.id.clone(),
         kind: OpKind::Add,
@@ -51,7 +55,9 @@ pub(crate) async fn close(
 
     let mut details = json!({"reason": reason});
     if was_active {
-        let others = tx.count_other_active_grants(&r.requester.id, &r.group_id, &r.id).await?;
+        let others = tx
+            .count_other_active_grants(&r.requester.id, &r.group_id, &r.id)
+            .await?;
         if others == 0 {
             let op = NewDirectoryOp {
                 request_id: r.id.clone(),
@@ -62,7 +68,8 @@ pub(crate) async fn close(
             };
             details["directory_op"] = json!(tx.enqueue_op(&op, now).await?);
         } else {
-            details["membership_kept"] = json!(format!("{others} other active grant(s) for the same group"));
+            details["membership_kept"] =
+                json!(format!("{others} other active grant(s) for the same group"));
         }
     }
     let action = match transition {
@@ -75,6 +82,7 @@ pub(crate) async fn close(
         Transition::Deny => AuditAction::RequestDenied,
         Transition::Approve { .. } | Transition::Start => AuditAction::GrantActivated,
     };
-    tx.append_event(event(actor, action, r, now, details)).await?;
+    tx.append_event(event(actor, action, r, now, details))
+        .await?;
     Ok(())
 }

@@ -53,7 +53,11 @@ pub struct PrincipalUser {
 impl Principal {
     pub fn new(user: UserRef, raw_roles: Vec<String>) -> Principal {
         Principal {
-            user: PrincipalUser { id: user.id, name: user.name, username: user.username },
+            user: PrincipalUser {
+                id: user.id,
+                name: user.name,
+                username: user.username,
+            },
             raw_roles,
             client_ip: None,
             user_agent: None,
@@ -61,13 +65,21 @@ impl Principal {
     }
 
     pub fn user_ref(&self) -> UserRef {
-        UserRef { id: self.user.id.clone(), name: self.user.name.clone(), username: self.user.username.clone() }
+        UserRef {
+            id: self.user.id.clone(),
+            name: self.user.name.clone(),
+            username: self.user.username.clone(),
+        }
     }
 
     /// The portal roles this principal holds under the configured role values.
     pub fn roles(&self, cfg: &RoleSettings) -> BTreeSet<Role> {
         let mut out = BTreeSet::new();
-        for (role, value) in [(Role::Approver, &cfg.approver), (Role::Auditor, &cfg.auditor), (Role::Admin, &cfg.admin)] {
+        for (role, value) in [
+            (Role::Approver, &cfg.approver),
+            (Role::Auditor, &cfg.auditor),
+            (Role::Admin, &cfg.admin),
+        ] {
             if self.raw_roles.iter().any(|r| r == value) {
                 out.insert(role);
             }
@@ -93,8 +105,19 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Portal {
-        Portal { settings, store, directory, clock, wake: Arc::new(Wakers::default()) }
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Arc<dyn Store>,
+        directory: Arc<dyn Directory>,
+        clock: Arc<dyn Clock>,
+    ) -> Portal {
+        Portal {
+            settings,
+            store,
+            directory,
+            clock,
+            wake: Arc::new(Wakers::default()),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -5,7 +5,9 @@ use serde_json::json;
 
 use super::{Portal, Principal, event, lifecycle};
 use crate::domain::request::{ValidRequest, clean_comment, validate_new_request};
-use crate::domain::{Approval, AuditAction, Decision, NewRequestInput, Request, RequestStatus, Role, Transition};
+use crate::domain::{
+    Approval, AuditAction, Decision, NewRequestInput, Request, RequestStatus, Role, Transition,
+};
 use crate::error::{AppError, AppResult};
 use crate::store::{DueItem, DueKind, RequestFilter};
 
@@ -28,19 +30,38 @@ pub struct ListQuery {
 }
 
 impl Portal {
-    pub async fn create_request(&self, who: &Principal, input: NewRequestInput) -> AppResult<Request> {
-        let pkg = self
-            .package(input.package.trim())
-            .ok_or_else(|| AppError::invalid_field("package", format!("There is no package '{}'.", input.package.trim())))?;
+    pub async fn create_request(
+        &self,
+        who: &Principal,
+        input: NewRequestInput,
+    ) -> AppResult<Request> {
+        let pkg = self.package(input.package.trim()).ok_or_else(|| {
+            AppError::invalid_field(
+                "package",
+                format!("There is no package '{}'.", input.package.trim()),
+            )
+        })?;
         if !pkg.is_eligible(&who.raw_roles) {
-            return Err(AppError::Forbidden(format!("You are not eligible to request {}.", pkg.name)));
+            return Err(AppError::Forbidden(format!(
+                "You are not eligible to request {}.",
+                pkg.name
+            )));
         }
         let now = self.now();
-        let ValidRequest { duration_minutes, justification, ticket, requested_start, timeout_at } =
-            validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
+        let ValidRequest {
+            duration_minutes,
+            justification,
+            ticket,
+            requested_start,
+            timeout_at,
+        } = validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
 
         let open = RequestFilter {
-            statuses: vec![RequestStatus::Pending, RequestStatus::Approved, RequestStatus::Active],
+            statuses: vec![
+                RequestStatus::Pending,
+                RequestStatus::Approved,
+                RequestStatus::Active,
+            ],
             package: Some(pkg.id.clone()),
             requester_id: Some(who.user.id.clone()),
             ..Default::default()
@@ -109,32 +130,57 @@ impl Portal {
         Ok(r)
     }
 
-    pub async fn decide(&self, who: &Principal, id: &str, decision: Decision, input: DecisionInput) -> AppResult<Request> {
+    pub async fn decide(
+        &self,
+        who: &Principal,
+        id: &str,
+        decision: Decision,
+        input: DecisionInput,
+    ) -> AppResult<Request> {
         let comment = clean_comment(input.comment.as_deref(), decision == Decision::Deny)
             .map_err(|f| AppError::invalid(vec![f]))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
         if !self.may_view(who, &r) {
-            return Err(AppError::Forbidden("You are not an approver for this request.".into()));
+            return Err(AppError::Forbidden(
+                "You are not an approver for this request.".into(),
+            ));
         }
-        let pkg = self
-            .package(&r.package)
-            .ok_or_else(|| AppError::Conflict(format!("The package '{}' is no longer configured.", r.package)))?;
+        let pkg = self.package(&r.package).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "The package '{}' is no longer configured.",
+                r.package
+            ))
+        })?;
         r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg)?;
-        let approval = Approval { approver: who.user_ref(), decision, comment: comment.clone(), at: now };
+        let approval = Approval {
+            approver: who.user_ref(),
+            decision,
+            comment: comment.clone(),
+            at: now,
+        };
         match decision {
             Decision::Deny => {
                 if input.duration_minutes.is_some() {
-                    return Err(AppError::invalid_field("duration_minutes", "Only an approval can change the duration."));
+                    return Err(AppError::invalid_field(
+                        "duration_minutes",
+                        "Only an approval can change the duration.",
+                    ));
                 }
                 r.status = r.status.apply(Transition::Deny)?;
                 r.decided_at = Some(now);
                 r.approvals.push(approval.clone());
                 tx.insert_approval(&r.id, &approval).await?;
                 tx.update_request(&r, now).await?;
-                tx.append_event(event(Some(who), AuditAction::RequestDenied, &r, now, json!({"comment": comment})))
-                    .await?;
+                tx.append_event(event(
+                    Some(who),
+                    AuditAction::RequestDenied,
+                    &r,
+                    now,
+                    json!({"comment": comment}),
+                ))
+                .await?;
             }
             Decision::Approve => {
                 let requested = r.duration_minutes;
@@ -173,7 +219,9 @@ impl Portal {
         let mut tx = self.store.begin().await?;
         let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
         if r.requester.id != who.user.id {
-            return Err(AppError::Forbidden("Only the requester can cancel a request.".into()));
+            return Err(AppError::Forbidden(
+                "Only the requester can cancel a request.".into(),
+            ));
         }
         lifecycle::close(&mut *tx, &mut r, Transition::Cancel, Some(who), None, now).await?;
         tx.commit().await?;
@@ -182,8 +230,14 @@ impl Portal {
     }
 
     /// The requester ends their own active grant; an admin ending someone else's revokes it.
-    pub async fn end(&self, who: &Principal, id: &str, reason: Option<String>) -> AppResult<Request> {
-        let reason = clean_comment(reason.as_deref(), false).map_err(|f| AppError::invalid_field("reason", f.message))?;
+    pub async fn end(
+        &self,
+        who: &Principal,
+        id: &str,
+        reason: Option<String>,
+    ) -> AppResult<Request> {
+        let reason = clean_comment(reason.as_deref(), false)
+            .map_err(|f| AppError::invalid_field("reason", f.message))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
@@ -191,11 +245,16 @@ impl Portal {
             Transition::End
         } else if self.has_role(who, Role::Admin) {
             if reason.is_none() {
-                return Err(AppError::invalid_field("reason", "Please give a reason for revoking this grant."));
+                return Err(AppError::invalid_field(
+                    "reason",
+                    "Please give a reason for revoking this grant.",
+                ));
             }
             Transition::Revoke
         } else {
-            return Err(AppError::Forbidden("Only the requester or an admin can end a grant.".into()));
+            return Err(AppError::Forbidden(
+                "Only the requester or an admin can end a grant.".into(),
+            ));
         };
         lifecycle::close(&mut *tx, &mut r, transition, Some(who), reason, now).await?;
         tx.commit().await?;
@@ -204,7 +263,11 @@ impl Portal {
     }
 
     pub async fn get_visible(&self, who: &Principal, id: &str) -> AppResult<Request> {
-        let r = self.store.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        let r = self
+            .store
+            .get_request(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden("You may not see this request.".into()));
         }
@@ -213,7 +276,9 @@ impl Portal {
 
     /// Own requests; approvers also those they may decide; auditors and admins everything.
     pub async fn list_visible(&self, who: &Principal, q: &ListQuery) -> AppResult<Vec<Request>> {
-        let sees_all = self.has_role(who, Role::Auditor) || self.has_role(who, Role::Admin) || self.has_role(who, Role::Approver);
+        let sees_all = self.has_role(who, Role::Auditor)
+            || self.has_role(who, Role::Admin)
+            || self.has_role(who, Role::Approver);
         let mut f = RequestFilter {
             statuses: q.statuses.clone(),
             package: q.package.clone(),
@@ -231,9 +296,15 @@ impl Portal {
 
     /// Pending requests `who` may decide now, oldest first.
     pub async fn decision_queue(&self, who: &Principal) -> AppResult<Vec<Request>> {
-        let q = ListQuery { statuses: vec![RequestStatus::Pending], limit: Some(1000), ..Default::default() };
+        let q = ListQuery {
+            statuses: vec![RequestStatus::Pending],
+            limit: Some(1000),
+            ..Default::default()
+        };
         let mut all = self.list_visible(who, &q).await?;
-        all.retain(|r| self.may_decide(who, r) && !r.approvals.iter().any(|a| a.approver.id == who.user.id));
+        all.retain(|r| {
+            self.may_decide(who, r) && !r.approvals.iter().any(|a| a.approver.id == who.user.id)
+        });
         all.reverse();
         Ok(all)
     }
@@ -242,14 +313,20 @@ impl Portal {
     pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let Some(mut r) = tx.get_request(&item.request_id).await? else { return Ok(false) };
+        let Some(mut r) = tx.get_request(&item.request_id).await? else {
+            return Ok(false);
+        };
         match item.kind {
-            DueKind::Start if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) => {
+            DueKind::Start
+                if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
+            {
                 r.status = r.status.apply(Transition::Start)?;
                 tx.update_request(&r, now).await?;
                 lifecycle::open_window(&mut *tx, &r, now).await?;
             }
-            DueKind::Expire if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) => {
+            DueKind::Expire
+                if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
+            {
                 lifecycle::close(&mut *tx, &mut r, Transition::Expire, None, None, now).await?;
             }
             DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
@@ -259,7 +336,10 @@ impl Portal {
                     &mut r,
                     Transition::TimeOut,
                     None,
-                    Some(format!("No decision within {}.", crate::domain::package::format_duration(waited.max(Duration::zero())))),
+                    Some(format!(
+                        "No decision within {}.",
+                        crate::domain::package::format_duration(waited.max(Duration::zero()))
+                    )),
                     now,
                 )
                 .await?;
@@ -278,5 +358,7 @@ fn not_found(id: &str) -> AppError {
 }
 
 fn open_conflict(package: &str) -> AppError {
-    AppError::Conflict(format!("You already have an open request or an active grant for {package}."))
+    AppError::Conflict(format!(
+        "You already have an open request or an active grant for {package}."
+    ))
 }

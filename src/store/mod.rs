@@ -163,7 +163,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims the next due directory operation under a lease (counting an attempt), keeping the
     /// operations of one (group, user) pair in order.
-    async fn claim_op(&self, now: DateTime<Utc>, owner: &str, lease: Duration) -> StoreResult<Option<DirectoryOp>>;
+    async fn claim_op(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+    ) -> StoreResult<Option<DirectoryOp>>;
     /// When the next operation becomes claimable (its `not_before`, or its lease running out).
     async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn list_ops(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
@@ -190,12 +195,28 @@ pub trait StoreTx: Send {
     async fn update_request(&mut self, r: &Request, now: DateTime<Utc>) -> StoreResult<()>;
     async fn insert_approval(&mut self, request_id: &str, a: &Approval) -> StoreResult<()>;
     /// Active grants of `user_id` in `group_id`, other than `except_request`.
-    async fn count_other_active_grants(&mut self, user_id: &str, group_id: &str, except_request: &str) -> StoreResult<i64>;
+    async fn count_other_active_grants(
+        &mut self,
+        user_id: &str,
+        group_id: &str,
+        except_request: &str,
+    ) -> StoreResult<i64>;
     async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn get_op(&mut self, id: i64) -> StoreResult<Option<DirectoryOp>>;
-    async fn finish_op(&mut self, id: i64, outcome: OpOutcome, at: DateTime<Utc>, error: Option<&str>) -> StoreResult<()>;
+    async fn finish_op(
+        &mut self,
+        id: i64,
+        outcome: OpOutcome,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
     /// Releases the lease and schedules another attempt.
-    async fn retry_op(&mut self, id: i64, not_before: DateTime<Utc>, error: &str) -> StoreResult<()>;
+    async fn retry_op(
+        &mut self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()>;
     async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

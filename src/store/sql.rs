@@ -4,8 +4,6 @@
 
 use std::str::FromStr;
 
-
-
 use super::{DirectoryOp, OpKind, OpOutcome, StoreError, from_ms};
 use crate::domain::{Approval, AuditEvent, Decision, Request, RequestStatus, UserRef};
 
@@ -15,11 +13,11 @@ pub use sqlite_impl::SqliteStore;
 const REQUEST_COLS: &str = "id, package, group_id, requester_id, requester_name, requester_username, manager_id, \
      status, duration_minutes, justification, ticket, created_at, requested_start, timeout_at, starts_at, ends_at, \
      decided_at, added_at, removed_at, close_reason";
-const APPROVAL_COLS: &str = "request_id, approver_id, approver_name, approver_username, decision, comment, at";
+const APPROVAL_COLS: &str =
+    "request_id, approver_id, approver_name, approver_username, decision, comment, at";
 const OP_COLS: &str = "id, request_id, kind, group_id, user_id, created_at, not_before, attempts, last_error, \
      lease_owner, lease_until, done_at, outcome";
-const EVENT_COLS: &str =
-    "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";
+const EVENT_COLS: &str = "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";
 
 /// An operation may be claimed only when no earlier unfinished operation exists for the same member.
 const HEAD_OF_QUEUE: &str = "NOT EXISTS (SELECT 1 FROM directory_ops p WHERE p.group_id = o.group_id \
@@ -51,12 +49,17 @@ struct RequestRow {
 
 impl RequestRow {
     fn into_request(self, approvals: Vec<Approval>) -> Result<Request, StoreError> {
-        let status = RequestStatus::from_str(&self.status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let status = RequestStatus::from_str(&self.status)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(Request {
             id: self.id,
             package: self.package,
             group_id: self.group_id,
-            requester: UserRef { id: self.requester_id, name: self.requester_name, username: self.requester_username },
+            requester: UserRef {
+                id: self.requester_id,
+                name: self.requester_name,
+                username: self.requester_username,
+            },
             manager_id: self.manager_id,
             status,
             duration_minutes: self.duration_minutes,
@@ -90,9 +93,14 @@ struct ApprovalRow {
 impl ApprovalRow {
     fn into_approval(self) -> Result<Approval, StoreError> {
         Ok(Approval {
-            approver: UserRef { id: self.approver_id, name: self.approver_name, username: self.approver_username },
-            decision: Decision::parse(&self.decision)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown decision '{}'", self.decision)))?,
+            approver: UserRef {
+                id: self.approver_id,
+                name: self.approver_name,
+                username: self.approver_username,
+            },
+            decision: Decision::parse(&self.decision).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown decision '{}'", self.decision))
+            })?,
             comment: self.comment,
             at: from_ms(self.at),
         })
@@ -100,10 +108,16 @@ impl ApprovalRow {
 }
 
 /// Joins requests with their approvals.
-fn assemble(rows: Vec<RequestRow>, approvals: Vec<ApprovalRow>) -> Result<Vec<Request>, StoreError> {
+fn assemble(
+    rows: Vec<RequestRow>,
+    approvals: Vec<ApprovalRow>,
+) -> Result<Vec<Request>, StoreError> {
     let mut by_request: std::collections::HashMap<String, Vec<Approval>> = Default::default();
     for a in approvals {
-        by_request.entry(a.request_id.clone()).or_default().push(a.into_approval()?);
+        by_request
+            .entry(a.request_id.clone())
+            .or_default()
+            .push(a.into_approval()?);
     }
     rows.into_iter()
         .map(|r| {
@@ -142,7 +156,9 @@ impl OpRow {
             Some("done") => Some(OpOutcome::Done),
             Some("skipped") => Some(OpOutcome::Skipped),
             Some("failed") => Some(OpOutcome::Failed),
-            Some(other) => return Err(StoreError::Corrupt(format!("unknown op outcome '{other}'"))),
+            Some(other) => {
+                return Err(StoreError::Corrupt(format!("unknown op outcome '{other}'")));
+            }
         };
         Ok(DirectoryOp {
             id: self.id,
@@ -199,11 +215,12 @@ impl From<EventRow> for AuditEvent {
 
 fn map_unique(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
         _ => StoreError::Database(e),
     }
 }
-
 
 macro_rules! sql_store {
     ($Store:ident, $Tx:ident, $Db:ty, $Conn:ty, $backend:literal, $migrations:literal) => {
@@ -643,12 +660,21 @@ macro_rules! sql_store {
 mod sqlite_impl {
     use std::str::FromStr;
 
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
     use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
     use crate::auth::session_store::AnySessionStore;
 
-    sql_store!(SqliteStore, SqliteTx, Sqlite, SqliteConnection, "sqlite", "./migrations/sqlite");
+    sql_store!(
+        SqliteStore,
+        SqliteTx,
+        Sqlite,
+        SqliteConnection,
+        "sqlite",
+        "./migrations/sqlite"
+    );
 
     /// The embedded default: one file, WAL journal, fully synchronous commits.
     #[derive(Clone)]
@@ -661,7 +687,11 @@ mod sqlite_impl {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
-                .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+                .journal_mode(if in_memory {
+                    SqliteJournalMode::Memory
+                } else {
+                    SqliteJournalMode::Wal
+                })
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(30))
                 .foreign_keys(true);
@@ -682,7 +712,9 @@ mod sqlite_impl {
         }
 
         fn session_store_impl(&self) -> AnySessionStore {
-            AnySessionStore::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(self.pool.clone()))
+            AnySessionStore::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(
+                self.pool.clone(),
+            ))
         }
     }
 }
@@ -693,10 +725,17 @@ mod postgres_impl {
 
     use crate::auth::session_store::AnySessionStore;
 
-    sql_store!(PgStore, PgTx, Postgres, PgConnection, "postgres", "./migrations/postgres");
+    sql_store!(
+        PgStore,
+        PgTx,
+        Postgres,
+        PgConnection,
+        "postgres",
+        "./migrations/postgres"
+    );
 
     /// Serializes writers across replicas; any constant will do, it only has to be the same everywhere.
-    const WRITE_LOCK: i64 = 0x6a69_7467_6174_65;
+    const WRITE_LOCK: i64 = 0x006a_6974_6761_7465;
 
     #[derive(Clone)]
     pub struct PgStore {
@@ -719,12 +758,17 @@ mod postgres_impl {
 
         async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
             let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
             Ok(tx)
         }
 
         fn session_store_impl(&self) -> AnySessionStore {
-            AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(self.pool.clone()))
+            AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(
+                self.pool.clone(),
+            ))
         }
     }
 }

@@ -15,7 +15,9 @@ use super::AppState;
 pub const HEARTBEAT_STALE: Duration = Duration::seconds(120);
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -27,9 +29,20 @@ async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let database = p.store.ping().await.is_ok();
     let now = p.now();
     let beats = p.store.heartbeats().await.unwrap_or_default();
-    let fresh = |name: &str| beats.iter().any(|(n, at)| n == name && now - *at <= HEARTBEAT_STALE);
+    let fresh = |name: &str| {
+        beats
+            .iter()
+            .any(|(n, at)| n == name && now - *at <= HEARTBEAT_STALE)
+    };
     let (worker, scheduler) = (fresh("worker"), fresh("scheduler"));
     let ok = database && worker && scheduler;
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": ok, "database": database, "worker": worker, "scheduler": scheduler})))
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"ready": ok, "database": database, "worker": worker, "scheduler": scheduler})),
+    )
 }

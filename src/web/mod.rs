@@ -48,7 +48,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(csrf)
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(settings.clone(), security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.clone(),
+            security::headers,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(security::span))
         .with_state(state)
 }

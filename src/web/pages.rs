@@ -37,7 +37,13 @@ async fn take_flash(session: &Session) -> Option<String> {
 }
 
 async fn css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../../assets/app.css"))
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/app.css"),
+    )
 }
 
 /// An error shown as a page.
@@ -49,7 +55,11 @@ pub struct PageError {
 
 impl PageError {
     pub fn sign_in(status: u16, message: String) -> PageError {
-        PageError { status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), title: "Sign-in failed".into(), message }
+        PageError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            title: "Sign-in failed".into(),
+            message,
+        }
     }
 }
 
@@ -63,7 +73,11 @@ impl From<AppError> for PageError {
             s if s.is_server_error() => "Something went wrong",
             _ => "That did not work",
         };
-        PageError { status: e.status(), title: title.into(), message: e.public_message() }
+        PageError {
+            status: e.status(),
+            title: title.into(),
+            message: e.public_message(),
+        }
     }
 }
 
@@ -77,13 +91,21 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page = ErrorPage { title: self.title, message: self.message, demo: false };
+        let page = ErrorPage {
+            title: self.title,
+            message: self.message,
+            demo: false,
+        };
         (self.status, page).into_response()
     }
 }
 
 pub async fn not_found() -> PageError {
-    PageError { status: StatusCode::NOT_FOUND, title: "Not found".into(), message: "There is no such page.".into() }
+    PageError {
+        status: StatusCode::NOT_FOUND,
+        title: "Not found".into(),
+        message: "There is no such page.".into(),
+    }
 }
 
 struct PackageView {
@@ -142,10 +164,17 @@ fn when(t: DateTime<Utc>) -> String {
 }
 
 fn view(app: &AppState, who: &Principal, r: &Request) -> RequestView {
-    let pkg_name = app.portal.package(&r.package).map_or(r.package.clone(), |p| p.name.clone());
+    let pkg_name = app
+        .portal
+        .package(&r.package)
+        .map_or(r.package.clone(), |p| p.name.clone());
     let window = match (r.starts_at, r.ends_at) {
         (Some(s), Some(e)) => format!("{} → {}", when(s), when(e)),
-        _ => r.requested_start.map_or("starts when approved".into(), |s| format!("asked to start {}", when(s))),
+        _ => r
+            .requested_start
+            .map_or("starts when approved".into(), |s| {
+                format!("asked to start {}", when(s))
+            }),
     };
     let membership = match (r.added_at, r.removed_at) {
         (_, Some(t)) => format!("removed {}", when(t)),
@@ -156,7 +185,18 @@ fn view(app: &AppState, who: &Principal, r: &Request) -> RequestView {
     let decided_by = r
         .approvals
         .iter()
-        .map(|a| format!("{} {} by {}", if a.decision == Decision::Approve { "approved" } else { "denied" }, when(a.at), a.approver.name))
+        .map(|a| {
+            format!(
+                "{} {} by {}",
+                if a.decision == Decision::Approve {
+                    "approved"
+                } else {
+                    "denied"
+                },
+                when(a.at),
+                a.approver.name
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     let own = r.requester.id == who.user.id;
@@ -174,17 +214,35 @@ fn view(app: &AppState, who: &Principal, r: &Request) -> RequestView {
         membership,
         decided_by,
         can_cancel: own && matches!(r.status, RequestStatus::Pending | RequestStatus::Approved),
-        can_end: r.status == RequestStatus::Active && (own || app.portal.has_role(who, Role::Admin)),
+        can_end: r.status == RequestStatus::Active
+            && (own || app.portal.has_role(who, Role::Admin)),
     }
 }
 
-async fn home(State(app): State<AppState>, session: Session, MaybeAuth(who): MaybeAuth) -> Result<HomePage, PageError> {
+async fn home(
+    State(app): State<AppState>,
+    session: Session,
+    MaybeAuth(who): MaybeAuth,
+) -> Result<HomePage, PageError> {
     let flash = take_flash(&session).await;
     let demo = app.portal.settings.demo;
     let Some(who) = who else {
-        return Ok(HomePage { demo, flash, user: None, packages: vec![], mine: vec![], queue: vec![], groups: vec![] });
+        return Ok(HomePage {
+            demo,
+            flash,
+            user: None,
+            packages: vec![],
+            mine: vec![],
+            queue: vec![],
+            groups: vec![],
+        });
     };
-    let roles = who.roles(&app.portal.settings.roles).into_iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let roles = who
+        .roles(&app.portal.settings.roles)
+        .into_iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let packages = app
         .portal
         .settings
@@ -201,7 +259,11 @@ async fn home(State(app): State<AppState>, session: Session, MaybeAuth(who): May
                 p.approvals_required,
                 if p.approvals_required == 1 { "" } else { "s" }
             ),
-            presets: p.duration_presets.iter().map(|d| (d.num_minutes(), format_duration(*d))).collect(),
+            presets: p
+                .duration_presets
+                .iter()
+                .map(|d| (d.num_minutes(), format_duration(*d)))
+                .collect(),
             default_minutes: p.default_duration.num_minutes(),
             ticket_required: p.ticket_required,
             may_request: p.is_eligible(&who.raw_roles),
@@ -209,12 +271,25 @@ async fn home(State(app): State<AppState>, session: Session, MaybeAuth(who): May
         .collect();
     let mine = app
         .portal
-        .list_visible(&who, &ListQuery { mine: true, limit: Some(50), ..Default::default() })
+        .list_visible(
+            &who,
+            &ListQuery {
+                mine: true,
+                limit: Some(50),
+                ..Default::default()
+            },
+        )
         .await?
         .iter()
         .map(|r| view(&app, &who, r))
         .collect();
-    let queue = app.portal.decision_queue(&who).await?.iter().map(|r| view(&app, &who, r)).collect();
+    let queue = app
+        .portal
+        .decision_queue(&who)
+        .await?
+        .iter()
+        .map(|r| view(&app, &who, r))
+        .collect();
     let mut groups = Vec::new();
     if demo {
         let mut seen = std::collections::BTreeSet::new();
@@ -223,9 +298,15 @@ async fn home(State(app): State<AppState>, session: Session, MaybeAuth(who): May
                 let members = match app.portal.directory.list_members(&p.group_id).await {
                     Ok(m) => m
                         .into_iter()
-                        .map(|u| MemberView { name: u.display_name.unwrap_or_else(|| u.id.clone()), id: u.id })
+                        .map(|u| MemberView {
+                            name: u.display_name.unwrap_or_else(|| u.id.clone()),
+                            id: u.id,
+                        })
                         .collect(),
-                    Err(e) => vec![MemberView { name: format!("(could not list members: {e})"), id: String::new() }],
+                    Err(e) => vec![MemberView {
+                        name: format!("(could not list members: {e})"),
+                        id: String::new(),
+                    }],
                 };
                 groups.push((format!("{} ({})", p.name, p.group_id), members));
             }
@@ -234,7 +315,11 @@ async fn home(State(app): State<AppState>, session: Session, MaybeAuth(who): May
     Ok(HomePage {
         demo,
         flash,
-        user: Some(UserView { name: who.user.name.clone(), username: who.user.username.clone(), roles }),
+        user: Some(UserView {
+            name: who.user.name.clone(),
+            username: who.user.username.clone(),
+            roles,
+        }),
         packages,
         mine,
         queue,
@@ -251,7 +336,12 @@ struct CreateForm {
     ticket: String,
 }
 
-async fn create(State(app): State<AppState>, session: Session, Auth(who): Auth, Form(f): Form<CreateForm>) -> Result<Response, PageError> {
+async fn create(
+    State(app): State<AppState>,
+    session: Session,
+    Auth(who): Auth,
+    Form(f): Form<CreateForm>,
+) -> Result<Response, PageError> {
     let minutes = f.duration_minutes.trim().parse::<i64>().ok();
     let input = NewRequestInput {
         package: f.package,
@@ -261,7 +351,11 @@ async fn create(State(app): State<AppState>, session: Session, Auth(who): Auth, 
         starts_at: None,
     };
     let msg = match app.portal.create_request(&who, input).await {
-        Ok(r) => format!("Requested {} of {}. An approver has been asked.", format_duration(chrono::Duration::minutes(r.duration_minutes)), r.package),
+        Ok(r) => format!(
+            "Requested {} of {}. An approver has been asked.",
+            format_duration(chrono::Duration::minutes(r.duration_minutes)),
+            r.package
+        ),
         Err(e) if e.status().is_client_error() => e.public_message(),
         Err(e) => return Err(e.into()),
     };
@@ -285,8 +379,30 @@ async fn act(
     let comment = Some(f.comment).filter(|c| !c.trim().is_empty());
     let p = &app.portal;
     let result = match action.as_str() {
-        "approve" => p.decide(&who, &id, Decision::Approve, DecisionInput { comment, duration_minutes: None }).await,
-        "deny" => p.decide(&who, &id, Decision::Deny, DecisionInput { comment, duration_minutes: None }).await,
+        "approve" => {
+            p.decide(
+                &who,
+                &id,
+                Decision::Approve,
+                DecisionInput {
+                    comment,
+                    duration_minutes: None,
+                },
+            )
+            .await
+        }
+        "deny" => {
+            p.decide(
+                &who,
+                &id,
+                Decision::Deny,
+                DecisionInput {
+                    comment,
+                    duration_minutes: None,
+                },
+            )
+            .await
+        }
         "cancel" => p.cancel(&who, &id).await,
         "end" => p.end(&who, &id, comment).await,
         _ => return Err(not_found().await),

@@ -15,15 +15,23 @@ async fn bad_tokens_are_refused(t: &mut TestApp) {
         let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
         use base64::Engine;
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let mut claims: serde_json::Value = serde_json::from_slice(&e.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&e.decode(&parts[1]).unwrap()).unwrap();
         claims["roles"] = serde_json::json!(["Admin"]);
         parts[1] = e.encode(claims.to_string());
         parts.join(".")
     };
-    let expired = t.emulator.mint_token(TokenSpec { expires_in_secs: -600, ..TokenSpec::new(DANA, &api) });
-    let other_audience = t.emulator.mint_token(TokenSpec::new(DANA, "https://graph.microsoft.com"));
+    let expired = t.emulator.mint_token(TokenSpec {
+        expires_in_secs: -600,
+        ..TokenSpec::new(DANA, &api)
+    });
+    let other_audience = t
+        .emulator
+        .mint_token(TokenSpec::new(DANA, "https://graph.microsoft.com"));
     let other_issuer = t.emulator.mint_token(TokenSpec {
-        issuer: Some("https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0".into()),
+        issuer: Some(
+            "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0".into(),
+        ),
         ..TokenSpec::new(DANA, &api)
     });
     let foreign_key = t.emulator.mint_foreign_token(TokenSpec::new(DANA, &api));
@@ -35,20 +43,47 @@ async fn bad_tokens_are_refused(t: &mut TestApp) {
         ("an unknown key", &foreign_key),
         ("garbage", "not-a-jwt"),
     ] {
-        let resp = t.http.get(format!("{}/api/v1/me", t.url)).bearer_auth(token).send().await.unwrap();
+        let resp = t
+            .http
+            .get(format!("{}/api/v1/me", t.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{what}");
         assert!(resp.headers().contains_key("www-authenticate"), "{what}");
         let v: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], "unauthorized", "{what}");
     }
-    let resp = t.http.get(format!("{}/api/v1/me", t.url)).send().await.unwrap();
+    let resp = t
+        .http
+        .get(format!("{}/api/v1/me", t.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "no token");
-    let resp = t.http.get(format!("{}/api/v1/me", t.url)).header("authorization", "Basic ZGFuYTp4").send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "not a bearer token");
+    let resp = t
+        .http
+        .get(format!("{}/api/v1/me", t.url))
+        .header("authorization", "Basic ZGFuYTp4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "not a bearer token"
+    );
     // Both audience spellings are accepted.
     for aud in [api.as_str(), CLIENT_ID] {
         let token = t.emulator.mint_token(TokenSpec::new(DANA, aud));
-        let resp = t.http.get(format!("{}/api/v1/me", t.url)).bearer_auth(token).send().await.unwrap();
+        let resp = t
+            .http
+            .get(format!("{}/api/v1/me", t.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{aud}");
     }
     // Nothing a refused token asked for happened.
@@ -65,12 +100,30 @@ async fn bad_tokens_are_refused(t: &mut TestApp) {
 }
 
 fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
     html.split("<input type=\"hidden\" ")
         .skip(1)
         .map(|chunk| {
-            let name = chunk.split("name=\"").nth(1).unwrap().split('"').next().unwrap();
-            let value = chunk.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
+            let name = chunk
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = chunk
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
             (name.to_string(), unescape(value))
         })
         .collect()
@@ -78,29 +131,66 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 
 /// A browser with a cookie jar that does not follow redirects.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 fn location(r: &reqwest::Response) -> String {
-    r.headers().get(LOCATION).expect("a redirect").to_str().unwrap().to_string()
+    r.headers()
+        .get(LOCATION)
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Signs in through the emulator's page as `user`; returns the callback URL (not yet visited).
 async fn authorize(t: &TestApp, b: &reqwest::Client, user: &str, return_to: &str) -> String {
-    let r = b.get(format!("{}/auth/login?return_to={return_to}", t.url)).send().await.unwrap();
+    let r = b
+        .get(format!("{}/auth/login?return_to={return_to}", t.url))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
     let authorize = location(&r);
     assert!(authorize.starts_with(&t.emulator.base_url()), "{authorize}");
-    assert!(authorize.contains("code_challenge_method=S256"), "PKCE S256");
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "PKCE S256"
+    );
     assert!(authorize.contains("nonce="), "nonce");
-    let page = b.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let mut form = hidden_fields(&page);
     form.push(("user".into(), user.into()));
-    let action = page.split("<form method=\"post\" action=\"").nth(1).unwrap().split('"').next().unwrap();
-    let r = b.post(format!("{}{action}", t.emulator.base_url())).form(&form).send().await.unwrap();
+    let action = page
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let r = b
+        .post(format!("{}{action}", t.emulator.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection());
     let callback = location(&r);
-    assert!(callback.starts_with(&format!("{}/auth/callback?", t.url)), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{}/auth/callback?", t.url)),
+        "{callback}"
+    );
     callback
 }
 
@@ -109,14 +199,44 @@ async fn sign_in_flow(t: &mut TestApp) {
     let callback = authorize(t, &b, DANA, "/requests").await;
     let r = b.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&r), "/requests", "back to the local path asked for");
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http on loopback: no Secure flag");
-    let me: serde_json::Value = b.get(format!("{}/api/v1/me", t.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        location(&r),
+        "/requests",
+        "back to the local path asked for"
+    );
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on loopback: no Secure flag"
+    );
+    let me: serde_json::Value = b
+        .get(format!("{}/api/v1/me", t.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["id"], DANA);
     assert_eq!(me["name"], "Dana Developer");
-    let home = b.get(format!("{}/", t.url)).send().await.unwrap().text().await.unwrap();
+    let home = b
+        .get(format!("{}/", t.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("Dana Developer"));
 
     // Replaying the callback: the login state was used up.
@@ -124,7 +244,11 @@ async fn sign_in_flow(t: &mut TestApp) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // Sign out ends the session.
-    let r = b.post(format!("{}/auth/logout", t.url)).send().await.unwrap();
+    let r = b
+        .post(format!("{}/auth/logout", t.url))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_redirection());
     let r = b.get(format!("{}/api/v1/me", t.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -133,22 +257,65 @@ async fn sign_in_flow(t: &mut TestApp) {
     let b = browser();
     let callback = authorize(t, &b, MORGAN, "/").await;
     b.get(&callback).send().await.unwrap();
-    let me: serde_json::Value = b.get(format!("{}/api/v1/me", t.url)).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = b
+        .get(format!("{}/api/v1/me", t.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["roles"], serde_json::json!(["approver"]));
 }
 
 async fn session_id_is_cycled(t: &mut TestApp) {
     let b = browser();
     let r = b.get(format!("{}/auth/login", t.url)).send().await.unwrap();
-    let before = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let before = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let authorize_url = location(&r);
-    let page = b.get(&authorize_url).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(&authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let mut form = hidden_fields(&page);
     form.push(("user".into(), DANA.into()));
-    let action = page.split("<form method=\"post\" action=\"").nth(1).unwrap().split('"').next().unwrap();
-    let r = b.post(format!("{}{action}", t.emulator.base_url())).form(&form).send().await.unwrap();
+    let action = page
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let r = b
+        .post(format!("{}{action}", t.emulator.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let r = b.get(location(&r)).send().await.unwrap();
-    let after = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let after = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     assert_ne!(before, after, "a new session id at sign-in");
 }
 
@@ -160,34 +327,75 @@ async fn wrong_state_and_replayed_code(t: &mut TestApp) {
     let r = b.get(&forged).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body = r.text().await.unwrap();
-    assert!(body.contains("does not belong to this browser session"), "{body}");
-    assert_eq!(b.get(format!("{}/api/v1/me", t.url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        body.contains("does not belong to this browser session"),
+        "{body}"
+    );
+    assert_eq!(
+        b.get(format!("{}/api/v1/me", t.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // A code that was already redeemed is refused by the provider, even with a fresh, valid state.
     let b = browser();
     let first = authorize(t, &b, DANA, "/").await;
-    assert_eq!(b.get(&first).send().await.unwrap().status(), StatusCode::SEE_OTHER);
-    let code = first.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    assert_eq!(
+        b.get(&first).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let code = first
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
     let attacker = browser();
     let second = authorize(t, &attacker, RILEY, "/").await;
-    let state = second.split("state=").nth(1).unwrap().split('&').next().unwrap();
+    let state = second
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
     let replay = format!("{}/auth/callback?code={code}&state={state}", t.url);
     let r = attacker.get(&replay).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(attacker.get(format!("{}/api/v1/me", t.url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        attacker
+            .get(format!("{}/api/v1/me", t.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // The provider's own error is shown safely.
     let r = browser().get(format!("{}/auth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E", t.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body = r.text().await.unwrap();
-    assert!(body.contains("access_denied") && !body.contains("<script>alert"), "{body}");
+    assert!(
+        body.contains("access_denied") && !body.contains("<script>alert"),
+        "{body}"
+    );
 }
 
 async fn cross_site_posts_are_refused(t: &mut TestApp) {
     let b = browser();
     let callback = authorize(t, &b, DANA, "/").await;
     b.get(&callback).send().await.unwrap();
-    let form = [("package", "device-code"), ("duration_minutes", "60"), ("justification", "deploying the CI runner")];
+    let form = [
+        ("package", "device-code"),
+        ("duration_minutes", "60"),
+        ("justification", "deploying the CI runner"),
+    ];
     let r = b
         .post(format!("{}/requests", t.url))
         .header("origin", "https://evil.example")
@@ -198,7 +406,13 @@ async fn cross_site_posts_are_refused(t: &mut TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(t.audit_count().await, 0);
-    let r = b.post(format!("{}/requests", t.url)).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap();
+    let r = b
+        .post(format!("{}/requests", t.url))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(t.audit_count().await, 1);
 }

@@ -8,32 +8,68 @@ use crate::api_test;
 use crate::helpers::*;
 
 async fn errors_of(t: &TestApp, id: &str) -> Vec<Value> {
-    let v = t.get(AVERY, &format!("/api/v1/audit?request={id}&action=directory_error")).await;
+    let v = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action=directory_error"),
+        )
+        .await;
     let mut e = v["events"].as_array().unwrap().clone();
     e.reverse();
     e
 }
 
 async fn throttling_and_outages_are_retried(t: &mut TestApp) {
-    t.emulator.inject(Fault::new(429, 1).method("POST").path_contains("/members/$ref").retry_after("0.25"));
-    t.emulator.inject(Fault::new(503, 1).method("POST").path_contains("/members/$ref"));
+    t.emulator.inject(
+        Fault::new(429, 1)
+            .method("POST")
+            .path_contains("/members/$ref")
+            .retry_after("0.25"),
+    );
+    t.emulator.inject(
+        Fault::new(503, 1)
+            .method("POST")
+            .path_contains("/members/$ref"),
+    );
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
 
-    eventually("the 429 to be recorded", || async { errors_of(t, &id).await.len() == 1 }).await;
+    eventually("the 429 to be recorded", || async {
+        errors_of(t, &id).await.len() == 1
+    })
+    .await;
     let e = &errors_of(t, &id).await[0];
     let at = chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
-    let retry = chrono::DateTime::parse_from_rfc3339(e["details"]["retry_at"].as_str().unwrap()).unwrap();
-    assert_eq!(retry - at, Duration::milliseconds(250), "Retry-After 0.25 is honoured exactly");
+    let retry =
+        chrono::DateTime::parse_from_rfc3339(e["details"]["retry_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        retry - at,
+        Duration::milliseconds(250),
+        "Retry-After 0.25 is honoured exactly"
+    );
     assert!(!t.is_member(DANA));
 
     t.advance(Duration::milliseconds(250));
-    eventually("the 503 to be recorded", || async { errors_of(t, &id).await.len() == 2 }).await;
+    eventually("the 503 to be recorded", || async {
+        errors_of(t, &id).await.len() == 2
+    })
+    .await;
     assert!(!t.is_member(DANA));
     t.advance(Duration::seconds(5)); // backoff after the second attempt: 4 s ± 20 %
-    eventually("the member to be added on the third attempt", || async { t.is_member(DANA) }).await;
-    eventually("the addition to be recorded", || async { !t.status_of(&id).await["membership"]["added_at"].is_null() }).await;
-    let v = t.get(AVERY, &format!("/api/v1/audit?request={id}&action=membership_added")).await;
+    eventually("the member to be added on the third attempt", || async {
+        t.is_member(DANA)
+    })
+    .await;
+    eventually("the addition to be recorded", || async {
+        !t.status_of(&id).await["membership"]["added_at"].is_null()
+    })
+    .await;
+    let v = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action=membership_added"),
+        )
+        .await;
     assert_eq!(v["events"][0]["details"]["attempts"], 3);
     assert_eq!(t.status_of(&id).await["status"], "active");
     assert_eq!(t.verify().await["ok"], true);
@@ -43,7 +79,8 @@ async fn removals_survive_throttling(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 15).await;
     t.approve(MORGAN, &id).await;
     wait_added(t, &id).await;
-    t.emulator.inject(Fault::new(429, 2).method("DELETE").retry_after("1"));
+    t.emulator
+        .inject(Fault::new(429, 2).method("DELETE").retry_after("1"));
     t.advance(Duration::minutes(15));
     wait_status(t, &id, "expired").await;
     for _ in 0..2 {
@@ -51,7 +88,10 @@ async fn removals_survive_throttling(t: &mut TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     t.advance(Duration::seconds(1));
-    eventually("removed despite throttling", || async { !t.is_member(DANA) }).await;
+    eventually("removed despite throttling", || async {
+        !t.is_member(DANA)
+    })
+    .await;
     assert_eq!(errors_of(t, &id).await.len(), 2);
 }
 
@@ -60,55 +100,100 @@ async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
     t.emulator.set_member(GROUP, DANA, true);
     let id = t.request(DANA, "device-code", 30).await;
     t.approve(MORGAN, &id).await;
-    eventually("added_at recorded", || async { !t.status_of(&id).await["membership"]["added_at"].is_null() }).await;
-    let v = t.get(AVERY, &format!("/api/v1/audit?request={id}&action=membership_added")).await;
+    eventually("added_at recorded", || async {
+        !t.status_of(&id).await["membership"]["added_at"].is_null()
+    })
+    .await;
+    let v = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action=membership_added"),
+        )
+        .await;
     assert_eq!(v["events"][0]["details"]["already_in_effect"], true);
 
     // Someone removed Dana behind our back: Graph answers 404 on removal.
     t.emulator.set_member(GROUP, DANA, false);
     t.advance(Duration::minutes(30));
-    eventually("removed_at recorded", || async { !t.status_of(&id).await["membership"]["removed_at"].is_null() }).await;
-    let v = t.get(AVERY, &format!("/api/v1/audit?request={id}&action=membership_removed")).await;
+    eventually("removed_at recorded", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
+    let v = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action=membership_removed"),
+        )
+        .await;
     assert_eq!(v["events"][0]["details"]["already_in_effect"], true);
     assert!(errors_of(t, &id).await.is_empty());
 
     // The other shape of "not a member": 400 "removed object references do not exist".
-    t.emulator.set_not_member_style(NotMemberStyle::BadRequest400);
+    t.emulator
+        .set_not_member_style(NotMemberStyle::BadRequest400);
     let id = t.request(RILEY, "device-code", 30).await;
     t.approve(MORGAN, &id).await;
     wait_added(t, &id).await;
     t.emulator.set_member(GROUP, RILEY, false);
     t.advance(Duration::minutes(30));
-    eventually("removed_at recorded", || async { !t.status_of(&id).await["membership"]["removed_at"].is_null() }).await;
+    eventually("removed_at recorded", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
     assert!(errors_of(t, &id).await.is_empty());
 }
 
 async fn a_refusal_fails_the_grant(t: &mut TestApp) {
-    t.emulator.inject(Fault::new(403, 1).method("POST").path_contains("/members/$ref"));
+    t.emulator.inject(
+        Fault::new(403, 1)
+            .method("POST")
+            .path_contains("/members/$ref"),
+    );
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
     wait_status(t, &id, "failed").await;
     let r = t.status_of(&id).await;
     assert!(r["close_reason"].as_str().unwrap().contains("403"), "{r}");
     // The safety removal runs and finds nothing to remove.
-    eventually("the safety removal", || async { !t.status_of(&id).await["membership"]["removed_at"].is_null() }).await;
+    eventually("the safety removal", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
     assert!(!t.is_member(DANA));
     assert_eq!(
         t.audit_actions(&id).await,
-        ["request_created", "request_approved", "grant_activated", "directory_error", "grant_failed", "membership_removed"]
+        [
+            "request_created",
+            "request_approved",
+            "grant_activated",
+            "directory_error",
+            "grant_failed",
+            "membership_removed"
+        ]
     );
 }
 
 async fn outages_beyond_the_limit_fail_the_grant(t: &mut TestApp) {
-    t.emulator.inject(Fault::new(503, 10).method("POST").path_contains("/members/$ref"));
+    t.emulator.inject(
+        Fault::new(503, 10)
+            .method("POST")
+            .path_contains("/members/$ref"),
+    );
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
     for n in 1..=4 {
-        eventually(&format!("attempt {n}"), || async { errors_of(t, &id).await.len() >= n }).await;
+        eventually(&format!("attempt {n}"), || async {
+            errors_of(t, &id).await.len() >= n
+        })
+        .await;
         t.advance(Duration::minutes(5));
     }
     wait_status(t, &id, "failed").await;
-    assert_eq!(errors_of(t, &id).await.len(), 4, "scheduler.max_add_attempts = 4");
+    assert_eq!(
+        errors_of(t, &id).await.len(),
+        4,
+        "scheduler.max_add_attempts = 4"
+    );
 }
 
 api_test! {

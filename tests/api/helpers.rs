@@ -98,14 +98,19 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mut cfg = EmulatorConfig::demo();
         cfg.redirect_uris = vec![format!("{url}/auth/callback")];
-        let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap()).await.unwrap();
+        let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap())
+            .await
+            .unwrap();
         let clock = Arc::new(ManualClock::new(start_time()));
         let mut t = TestApp {
             app: None,
             url: url.clone(),
             emulator,
             clock,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             db_url: db.url.clone(),
         };
         t.boot(listener).await;
@@ -113,7 +118,9 @@ impl TestApp {
     }
 
     async fn boot(&mut self, listener: TcpListener) {
-        let settings = Settings::from_toml(&settings_toml(&self.url, &self.emulator, &self.db_url), []).unwrap();
+        let settings =
+            Settings::from_toml(&settings_toml(&self.url, &self.emulator, &self.db_url), [])
+                .unwrap();
         let directory = Arc::new(GraphClient::new(
             GraphSettings {
                 authority_host: self.emulator.base_url(),
@@ -125,7 +132,11 @@ impl TestApp {
             reqwest::Client::new(),
         ));
         let clock: Arc<dyn Clock> = self.clock.clone();
-        self.app = Some(App::build(settings, listener, clock, directory).await.unwrap());
+        self.app = Some(
+            App::build(settings, listener, clock, directory)
+                .await
+                .unwrap(),
+        );
     }
 
     /// Stops the portal (as a crash would: background work just ends) and starts a new one on the same database.
@@ -150,11 +161,18 @@ impl TestApp {
     }
 
     pub fn token(&self, user: &str) -> String {
-        self.emulator.mint_token(TokenSpec::new(user, &format!("api://{CLIENT_ID}")))
+        self.emulator
+            .mint_token(TokenSpec::new(user, &format!("api://{CLIENT_ID}")))
     }
 
     /// Calls the API as `user` (None: anonymous). Returns the status and the JSON body (Null if none).
-    pub async fn call(&self, user: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        user: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(u) = user {
             req = req.bearer_auth(self.token(u));
@@ -188,7 +206,13 @@ impl TestApp {
     }
 
     pub async fn approve(&self, approver: &str, id: &str) -> Value {
-        let (s, v) = self.post(approver, &format!("/api/v1/requests/{id}/approve"), json!({"comment": "ok"})).await;
+        let (s, v) = self
+            .post(
+                approver,
+                &format!("/api/v1/requests/{id}/approve"),
+                json!({"comment": "ok"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v
     }
@@ -203,12 +227,26 @@ impl TestApp {
 
     /// Member additions and removals the emulator saw (method, path).
     pub fn member_writes(&self) -> usize {
-        self.emulator.graph_requests().iter().filter(|c| c.path.contains("/members") && c.method != "GET").count()
+        self.emulator
+            .graph_requests()
+            .iter()
+            .filter(|c| c.path.contains("/members") && c.method != "GET")
+            .count()
     }
 
     pub async fn audit_actions(&self, request: &str) -> Vec<String> {
-        let v = self.get(AVERY, &format!("/api/v1/audit?request={request}&limit=1000")).await;
-        let mut a: Vec<String> = v["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+        let v = self
+            .get(
+                AVERY,
+                &format!("/api/v1/audit?request={request}&limit=1000"),
+            )
+            .await;
+        let mut a: Vec<String> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
         a.reverse();
         a
     }
@@ -234,18 +272,27 @@ where
         if check().await {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
         tokio::time::sleep(StdDuration::from_millis(10)).await;
     }
 }
 
 /// Waits until the worker has added the member and committed it.
 pub async fn wait_added(t: &TestApp, id: &str) {
-    eventually(&format!("request {id}'s member to be added"), || async { !t.status_of(id).await["membership"]["added_at"].is_null() }).await;
+    eventually(&format!("request {id}'s member to be added"), || async {
+        !t.status_of(id).await["membership"]["added_at"].is_null()
+    })
+    .await;
 }
 
 pub async fn wait_status(t: &TestApp, id: &str, status: &str) {
-    eventually(&format!("request {id} to be {status}"), || async { t.status_of(id).await["status"] == status }).await;
+    eventually(&format!("request {id} to be {status}"), || async {
+        t.status_of(id).await["status"] == status
+    })
+    .await;
 }
 
 /// Runs `$body(t: TestApp)` on a fresh SQLite and a fresh PostgreSQL database.

@@ -20,10 +20,17 @@ async fn happy_path(t: &mut TestApp) {
     assert_eq!(r["approvals"][0]["approver"]["id"], MORGAN);
     assert_eq!(r["approvals"][0]["decision"], "approved");
     let ends_at = chrono::DateTime::parse_from_rfc3339(r["ends_at"].as_str().unwrap()).unwrap();
-    assert_eq!(ends_at, approved_at + Duration::minutes(120), "the clock starts at approval");
+    assert_eq!(
+        ends_at,
+        approved_at + Duration::minutes(120),
+        "the clock starts at approval"
+    );
 
     eventually("the member to be added", || async { t.is_member(DANA) }).await;
-    eventually("added_at to be recorded", || async { !t.status_of(&id).await["membership"]["added_at"].is_null() }).await;
+    eventually("added_at to be recorded", || async {
+        !t.status_of(&id).await["membership"]["added_at"].is_null()
+    })
+    .await;
 
     // Not a moment early.
     t.advance(Duration::minutes(119));
@@ -34,11 +41,21 @@ async fn happy_path(t: &mut TestApp) {
     t.advance(Duration::minutes(1));
     wait_status(t, &id, "expired").await;
     eventually("the member to be removed", || async { !t.is_member(DANA) }).await;
-    eventually("removed_at to be recorded", || async { !t.status_of(&id).await["membership"]["removed_at"].is_null() }).await;
+    eventually("removed_at to be recorded", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
 
     assert_eq!(
         t.audit_actions(&id).await,
-        ["request_created", "request_approved", "grant_activated", "membership_added", "grant_expired", "membership_removed"]
+        [
+            "request_created",
+            "request_approved",
+            "grant_activated",
+            "membership_added",
+            "grant_expired",
+            "membership_removed"
+        ]
     );
     let v = t.verify().await;
     assert_eq!(v["ok"], true, "{v}");
@@ -48,29 +65,65 @@ async fn happy_path(t: &mut TestApp) {
 
 async fn deny(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, v) = t.post(MORGAN, &format!("/api/v1/requests/{id}/deny"), json!({})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a denial needs a reason: {v}");
+    let (s, v) = t
+        .post(MORGAN, &format!("/api/v1/requests/{id}/deny"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a denial needs a reason: {v}"
+    );
     assert_eq!(v["error"]["code"], "invalid_request");
-    let (s, v) = t.post(MORGAN, &format!("/api/v1/requests/{id}/deny"), json!({"comment": "not during the freeze"})).await;
+    let (s, v) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/requests/{id}/deny"),
+            json!({"comment": "not during the freeze"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "denied");
     assert_eq!(v["approvals"][0]["decision"], "denied");
     assert_eq!(v["approvals"][0]["comment"], "not during the freeze");
-    let (s, _) = t.post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT, "a denied request cannot be approved");
+    let (s, _) = t
+        .post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a denied request cannot be approved"
+    );
     assert_eq!(t.member_writes(), 0);
-    assert_eq!(t.audit_actions(&id).await, ["request_created", "request_denied"]);
+    assert_eq!(
+        t.audit_actions(&id).await,
+        ["request_created", "request_denied"]
+    );
 }
 
 async fn cancel(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, _) = t.post(RILEY, &format!("/api/v1/requests/{id}/cancel"), json!({})).await;
+    let (s, _) = t
+        .post(RILEY, &format!("/api/v1/requests/{id}/cancel"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "someone else's request");
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/cancel"), json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "an approver cannot cancel it either");
-    let (s, v) = t.post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({})).await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("cancelled")));
-    let (s, _) = t.post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({})).await;
+    let (s, _) = t
+        .post(MORGAN, &format!("/api/v1/requests/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an approver cannot cancel it either"
+    );
+    let (s, v) = t
+        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    let (s, _) = t
+        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
 
     // An approved grant with a later start can be cancelled before it starts; nobody is ever added.
@@ -81,8 +134,13 @@ async fn cancel(t: &mut TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(t.approve(MORGAN, &id).await["status"], "approved");
-    let (s, v) = t.post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({})).await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+    let (s, v) = t
+        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
     t.advance(Duration::hours(4));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(t.member_writes(), 0);
@@ -97,12 +155,18 @@ async fn later_start(t: &mut TestApp) {
     let id = v["id"].as_str().unwrap().to_string();
     let r = t.approve(MORGAN, &id).await;
     assert_eq!(r["status"], "approved");
-    assert_eq!(chrono::DateTime::parse_from_rfc3339(r["starts_at"].as_str().unwrap()).unwrap(), starts);
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(r["starts_at"].as_str().unwrap()).unwrap(),
+        starts
+    );
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(!t.is_member(DANA));
     t.advance(Duration::hours(1));
     wait_status(t, &id, "active").await;
-    eventually("the member to be added at the start", || async { t.is_member(DANA) }).await;
+    eventually("the member to be added at the start", || async {
+        t.is_member(DANA)
+    })
+    .await;
     t.advance(Duration::minutes(30));
     wait_status(t, &id, "expired").await;
     eventually("the member to be removed", || async { !t.is_member(DANA) }).await;
@@ -113,29 +177,75 @@ async fn end_early_and_revoke(t: &mut TestApp) {
     t.approve(MORGAN, &id).await;
     wait_added(t, &id).await;
     t.advance(Duration::minutes(10));
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/end"), json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "an approver cannot end someone's grant");
-    let (s, v) = t.post(DANA, &format!("/api/v1/requests/{id}/end"), json!({"reason": "done already"})).await;
+    let (s, _) = t
+        .post(MORGAN, &format!("/api/v1/requests/{id}/end"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an approver cannot end someone's grant"
+    );
+    let (s, v) = t
+        .post(
+            DANA,
+            &format!("/api/v1/requests/{id}/end"),
+            json!({"reason": "done already"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "ended");
-    assert_eq!(chrono::DateTime::parse_from_rfc3339(v["ends_at"].as_str().unwrap()).unwrap(), t.clock.now(), "ends_at is when it ended");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(v["ends_at"].as_str().unwrap()).unwrap(),
+        t.clock.now(),
+        "ends_at is when it ended"
+    );
     eventually("removed", || async { !t.is_member(DANA) }).await;
-    assert!(t.audit_actions(&id).await.contains(&"grant_ended".to_string()));
+    assert!(
+        t.audit_actions(&id)
+            .await
+            .contains(&"grant_ended".to_string())
+    );
 
     let id = t.request(RILEY, "device-code", 120).await;
     t.approve(JORDAN, &id).await;
     wait_added(t, &id).await;
-    let (s, v) = t.post(ALEX, &format!("/api/v1/requests/{id}/end"), json!({})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a revocation needs a reason: {v}");
-    let (s, v) = t.post(ALEX, &format!("/api/v1/requests/{id}/end"), json!({"reason": "suspicious sign-ins"})).await;
+    let (s, v) = t
+        .post(ALEX, &format!("/api/v1/requests/{id}/end"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a revocation needs a reason: {v}"
+    );
+    let (s, v) = t
+        .post(
+            ALEX,
+            &format!("/api/v1/requests/{id}/end"),
+            json!({"reason": "suspicious sign-ins"}),
+        )
+        .await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
     assert_eq!(v["close_reason"], "suspicious sign-ins");
     eventually("removed", || async { !t.is_member(RILEY) }).await;
-    let (s, _) = t.post(ALEX, &format!("/api/v1/requests/{id}/end"), json!({"reason": "again"})).await;
+    let (s, _) = t
+        .post(
+            ALEX,
+            &format!("/api/v1/requests/{id}/end"),
+            json!({"reason": "again"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let events = t.get(AVERY, &format!("/api/v1/audit?request={id}&action=grant_revoked")).await;
+    let events = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action=grant_revoked"),
+        )
+        .await;
     assert_eq!(events["events"][0]["actor"]["id"], ALEX);
-    assert_eq!(events["events"][0]["details"]["reason"], "suspicious sign-ins");
+    assert_eq!(
+        events["events"][0]["details"]["reason"],
+        "suspicious sign-ins"
+    );
 }
 
 async fn pending_requests_time_out(t: &mut TestApp) {
@@ -145,22 +255,37 @@ async fn pending_requests_time_out(t: &mut TestApp) {
     assert_eq!(t.status_of(&id).await["status"], "pending");
     t.advance(Duration::hours(1));
     wait_status(t, &id, "timed_out").await;
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
+    let (s, _) = t
+        .post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(t.audit_actions(&id).await, ["request_created", "request_timed_out"]);
+    assert_eq!(
+        t.audit_actions(&id).await,
+        ["request_created", "request_timed_out"]
+    );
     // Closed, so a new request is welcome.
     t.request(DANA, "device-code", 60).await;
 }
 
 async fn nobody_approves_their_own_request(t: &mut TestApp) {
     let id = t.request(MORGAN, "device-code", 60).await;
-    let (s, v) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
+    let (s, v) = t
+        .post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["error"]["code"], "forbidden");
-    let (s, _) = t.post(RILEY, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
+    let (s, _) = t
+        .post(RILEY, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a plain requester may not decide");
-    let (s, _) = t.post(AVERY, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "an auditor sees it but may not decide");
+    let (s, _) = t
+        .post(AVERY, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an auditor sees it but may not decide"
+    );
     assert_eq!(t.status_of(&id).await["status"], "pending");
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);
     t.approve(JORDAN, &id).await;
@@ -174,12 +299,26 @@ async fn two_approvals_and_the_manager(t: &mut TestApp) {
     let id = v["id"].as_str().unwrap().to_string();
     let r = t.approve(JORDAN, &id).await;
     assert_eq!(r["status"], "pending", "one of two approvals");
-    let (s, _) = t.post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({})).await;
+    let (s, _) = t
+        .post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "the same approver twice");
     // Morgan is Dana's manager (and an approver); the approver may shorten, never lengthen.
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({"duration_minutes": 90})).await;
+    let (s, _) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/requests/{id}/approve"),
+            json!({"duration_minutes": 90}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, r) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({"duration_minutes": 30})).await;
+    let (s, r) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/requests/{id}/approve"),
+            json!({"duration_minutes": 30}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "active");
     assert_eq!(r["duration_minutes"], 30);
@@ -212,11 +351,19 @@ async fn membership_is_a_lease(t: &mut TestApp) {
     wait_status(t, &a, "expired").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(t.is_member(DANA), "the other grant keeps the membership");
-    let e = t.get(AVERY, &format!("/api/v1/audit?request={a}&action=grant_expired")).await;
+    let e = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={a}&action=grant_expired"),
+        )
+        .await;
     assert!(e["events"][0]["details"]["membership_kept"].is_string());
     t.advance(Duration::minutes(90));
     wait_status(t, &b, "expired").await;
-    eventually("removed with the last grant", || async { !t.is_member(DANA) }).await;
+    eventually("removed with the last grant", || async {
+        !t.is_member(DANA)
+    })
+    .await;
 }
 
 api_test! {

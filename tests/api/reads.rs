@@ -14,23 +14,62 @@ async fn me_and_packages(t: &mut TestApp) {
     let list = p["packages"].as_array().unwrap();
     assert_eq!(list.len(), 3);
     assert_eq!(list[0]["id"], "device-code");
-    assert_eq!((list[0]["min_duration_minutes"].as_i64(), list[0]["max_duration_minutes"].as_i64()), (Some(15), Some(240)));
+    assert_eq!(
+        (
+            list[0]["min_duration_minutes"].as_i64(),
+            list[0]["max_duration_minutes"].as_i64()
+        ),
+        (Some(15), Some(240))
+    );
     assert_eq!(list[0]["may_request"], true);
-    assert_eq!(list[2]["may_request"], false, "developers-only needs the Developer role");
+    assert_eq!(
+        list[2]["may_request"], false,
+        "developers-only needs the Developer role"
+    );
 }
 
 async fn visibility(t: &mut TestApp) {
     let dana = t.request(DANA, "device-code", 60).await;
     let riley = t.request(RILEY, "device-code", 60).await;
-    let ids = |v: serde_json::Value| v["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(ids(t.get(RILEY, "/api/v1/requests").await), [riley.clone()]);
-    let (s, _) = t.call(Some(RILEY), Method::GET, &format!("/api/v1/requests/{dana}"), None).await;
+    let ids = |v: serde_json::Value| {
+        v["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(t.get(RILEY, "/api/v1/requests").await), vec![riley]);
+    let (s, _) = t
+        .call(
+            Some(RILEY),
+            Method::GET,
+            &format!("/api/v1/requests/{dana}"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(ids(t.get(MORGAN, "/api/v1/requests").await).len(), 2, "approvers see what they may decide");
+    assert_eq!(
+        ids(t.get(MORGAN, "/api/v1/requests").await).len(),
+        2,
+        "approvers see what they may decide"
+    );
     assert_eq!(ids(t.get(AVERY, "/api/v1/requests").await).len(), 2);
-    assert_eq!(ids(t.get(AVERY, "/api/v1/requests?mine=true").await).len(), 0);
-    assert_eq!(ids(t.get(ALEX, "/api/v1/requests?status=pending&package=device-code").await).len(), 2);
-    assert_eq!(ids(t.get(ALEX, "/api/v1/requests?status=active").await).len(), 0);
+    assert_eq!(
+        ids(t.get(AVERY, "/api/v1/requests?mine=true").await).len(),
+        0
+    );
+    assert_eq!(
+        ids(t
+            .get(ALEX, "/api/v1/requests?status=pending&package=device-code")
+            .await)
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(t.get(ALEX, "/api/v1/requests?status=active").await).len(),
+        0
+    );
 }
 
 async fn audit_is_for_auditors(t: &mut TestApp) {
@@ -38,7 +77,11 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     t.approve(MORGAN, &id).await;
     wait_added(t, &id).await;
     for who in [DANA, MORGAN, RILEY] {
-        for path in ["/api/v1/audit", "/api/v1/audit/verify", "/api/v1/audit?format=csv"] {
+        for path in [
+            "/api/v1/audit",
+            "/api/v1/audit/verify",
+            "/api/v1/audit?format=csv",
+        ] {
             let (s, _) = t.call(Some(who), Method::GET, path, None).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{path} for {who}");
         }
@@ -55,7 +98,10 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     assert_eq!(created["action"], "request_created");
     assert_eq!(created["actor"]["id"], DANA);
     assert_eq!(created["subject"], DANA);
-    assert_eq!(created["details"]["justification"], "deploying the CI runner");
+    assert_eq!(
+        created["details"]["justification"],
+        "deploying the CI runner"
+    );
     assert_eq!(created["client_ip"], "127.0.0.1");
     assert_eq!(created["prev_hash"].as_str().unwrap().len(), 64);
     assert_eq!(events[2]["prev_hash"], created["hash"]);
@@ -63,17 +109,58 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     let page = t.get(AVERY, "/api/v1/audit?limit=2").await;
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_i64().unwrap();
-    let next = t.get(AVERY, &format!("/api/v1/audit?limit=2&cursor={cursor}")).await;
+    let next = t
+        .get(AVERY, &format!("/api/v1/audit?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(next["events"][0]["seq"], 2);
-    assert_eq!(t.get(AVERY, &format!("/api/v1/audit?actor={MORGAN}")).await["events"].as_array().unwrap().len(), 1);
-    assert_eq!(t.get(AVERY, &format!("/api/v1/audit?subject={DANA}&action=membership_added")).await["events"].as_array().unwrap().len(), 1);
-    let later = (t.clock.now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert_eq!(t.get(AVERY, &format!("/api/v1/audit?since={later}")).await["events"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        t.get(AVERY, &format!("/api/v1/audit?actor={MORGAN}")).await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        t.get(
+            AVERY,
+            &format!("/api/v1/audit?subject={DANA}&action=membership_added")
+        )
+        .await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let later = (t.clock.now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        t.get(AVERY, &format!("/api/v1/audit?since={later}")).await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
-    let r = t.http.get(format!("{}/api/v1/audit?format=csv", t.url)).bearer_auth(t.token(AVERY)).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/api/v1/audit?format=csv", t.url))
+        .bearer_auth(t.token(AVERY))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     let csv = r.text().await.unwrap();
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
     let headers = rows.headers().unwrap().clone();
@@ -81,30 +168,77 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     let recs: Vec<_> = rows.records().map(|r| r.unwrap()).collect();
     assert_eq!(recs.len(), 4);
     assert_eq!(&recs[3][4], "request_created");
-    assert!(recs[3][7].contains("deploying the CI runner"), "details as JSON");
+    assert!(
+        recs[3][7].contains("deploying the CI runner"),
+        "details as JSON"
+    );
 
-    let r = t.http.get(format!("{}/api/v1/audit?format=jsonl&action=request_approved", t.url)).bearer_auth(t.token(AVERY)).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!(
+            "{}/api/v1/audit?format=jsonl&action=request_approved",
+            t.url
+        ))
+        .bearer_auth(t.token(AVERY))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let body = r.text().await.unwrap();
-    let lines: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["action"], "request_approved");
 }
 
 async fn health(t: &mut TestApp) {
-    let r = t.http.get(format!("{}/healthz", t.url)).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/healthz", t.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    eventually("ready", || async { t.http.get(format!("{}/readyz", t.url)).send().await.unwrap().status() == StatusCode::OK }).await;
+    eventually("ready", || async {
+        t.http
+            .get(format!("{}/readyz", t.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == StatusCode::OK
+    })
+    .await;
     // The background loops stop: readiness notices once their heartbeats go stale.
-    let r = t.http.get(format!("{}/readyz", t.url)).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/readyz", t.url))
+        .send()
+        .await
+        .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(v, json!({"ready": true, "database": true, "worker": true, "scheduler": true}));
+    assert_eq!(
+        v,
+        json!({"ready": true, "database": true, "worker": true, "scheduler": true})
+    );
     let r = t.http.get(format!("{}/nope", t.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    for h in ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"] {
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+        "x-frame-options",
+    ] {
         assert!(r.headers().contains_key(h), "{h}");
     }
-    assert!(!r.headers()["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
+    assert!(
+        !r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("unsafe-inline")
+    );
 }
 
 api_test! {

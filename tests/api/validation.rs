@@ -21,35 +21,128 @@ async fn snapshot(t: &TestApp) -> Snapshot {
     }
 }
 
-async fn refused(t: &TestApp, user: &str, body: Value, status: StatusCode, code: &str, field: Option<&str>) {
+async fn refused(
+    t: &TestApp,
+    user: &str,
+    body: Value,
+    status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
     let before = snapshot(t).await;
     let (s, v) = t.post(user, "/api/v1/requests", body.clone()).await;
     assert_eq!(s, status, "{body} -> {v}");
     assert_eq!(v["error"]["code"], code, "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.len() > 10 && msg.ends_with('.'), "a sentence a person understands: {msg}");
+    assert!(
+        msg.len() > 10 && msg.ends_with('.'),
+        "a sentence a person understands: {msg}"
+    );
     if let Some(f) = field {
-        assert!(v["error"]["fields"].as_array().unwrap().iter().any(|e| e["field"] == f), "{v}");
+        assert!(
+            v["error"]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == f),
+            "{v}"
+        );
     }
     let after = snapshot(t).await;
-    assert_eq!((after.requests, after.events, after.graph_calls), (before.requests, before.events, before.graph_calls), "nothing changed for {body}");
+    assert_eq!(
+        (after.requests, after.events, after.graph_calls),
+        (before.requests, before.events, before.graph_calls),
+        "nothing changed for {body}"
+    );
 }
 
 async fn bad_requests_change_nothing(t: &mut TestApp) {
     let ok = "deploying the CI runner";
     let u = StatusCode::UNPROCESSABLE_ENTITY;
-    refused(t, DANA, json!({"package": "nope", "duration_minutes": 60, "justification": ok}), u, "invalid_request", Some("package")).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 14, "justification": ok}), u, "invalid_request", Some("duration_minutes")).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 241, "justification": ok}), u, "invalid_request", Some("duration_minutes")).await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "nope", "duration_minutes": 60, "justification": ok}),
+        u,
+        "invalid_request",
+        Some("package"),
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": 14, "justification": ok}),
+        u,
+        "invalid_request",
+        Some("duration_minutes"),
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": 241, "justification": ok}),
+        u,
+        "invalid_request",
+        Some("duration_minutes"),
+    )
+    .await;
     refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": "   too short   "}), u, "invalid_request", Some("justification")).await;
     refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": "x".repeat(1001)}), u, "invalid_request", Some("justification")).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60}), u, "invalid_request", Some("justification")).await;
-    refused(t, DANA, json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": ok}), u, "invalid_request", Some("ticket")).await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": 60}),
+        u,
+        "invalid_request",
+        Some("justification"),
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": ok}),
+        u,
+        "invalid_request",
+        Some("ticket"),
+    )
+    .await;
     refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "starts_at": "2001-01-01T00:00:00Z"}), u, "invalid_request", Some("starts_at")).await;
-    refused(t, DANA, json!({"package": "developers-only", "duration_minutes": 60, "justification": ok}), StatusCode::FORBIDDEN, "forbidden", None).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": "sixty", "justification": ok}), StatusCode::BAD_REQUEST, "bad_request", None).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "extra": 1}), StatusCode::BAD_REQUEST, "bad_request", None).await;
-    refused(t, DANA, json!({"duration_minutes": 60, "justification": ok}), StatusCode::BAD_REQUEST, "bad_request", None).await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "developers-only", "duration_minutes": 60, "justification": ok}),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": "sixty", "justification": ok}),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        None,
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "extra": 1}),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        None,
+    )
+    .await;
+    refused(
+        t,
+        DANA,
+        json!({"duration_minutes": 60, "justification": ok}),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        None,
+    )
+    .await;
 
     // Malformed JSON and a non-JSON body.
     let before = snapshot(t).await;
@@ -63,35 +156,98 @@ async fn bad_requests_change_nothing(t: &mut TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = t.http.post(format!("{}/api/v1/requests", t.url)).bearer_auth(t.token(DANA)).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    let resp = t
+        .http
+        .post(format!("{}/api/v1/requests", t.url))
+        .bearer_auth(t.token(DANA))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let after = snapshot(t).await;
-    assert_eq!((after.requests, after.events), (before.requests, before.events));
+    assert_eq!(
+        (after.requests, after.events),
+        (before.requests, before.events)
+    );
 
     // A second open request for the same package is a conflict.
     t.request(DANA, "device-code", 60).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": ok}), StatusCode::CONFLICT, "conflict", None).await;
+    refused(
+        t,
+        DANA,
+        json!({"package": "device-code", "duration_minutes": 60, "justification": ok}),
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    )
+    .await;
 }
 
 async fn bad_ids_and_queries(t: &mut TestApp) {
-    let (s, v) = t.call(Some(AVERY), Method::GET, "/api/v1/requests/does-not-exist", None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (s, _) = t.post(MORGAN, "/api/v1/requests/does-not-exist/approve", json!({})).await;
+    let (s, v) = t
+        .call(
+            Some(AVERY),
+            Method::GET,
+            "/api/v1/requests/does-not-exist",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, _) = t
+        .post(MORGAN, "/api/v1/requests/does-not-exist/approve", json!({}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = t.call(Some(AVERY), Method::GET, "/api/v1/requests?status=bogus", None).await;
+    let (s, _) = t
+        .call(
+            Some(AVERY),
+            Method::GET,
+            "/api/v1/requests?status=bogus",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t.call(Some(AVERY), Method::GET, "/api/v1/requests?limit=0", None).await;
+    let (s, _) = t
+        .call(Some(AVERY), Method::GET, "/api/v1/requests?limit=0", None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t.call(Some(AVERY), Method::GET, "/api/v1/audit?action=bogus", None).await;
+    let (s, _) = t
+        .call(Some(AVERY), Method::GET, "/api/v1/audit?action=bogus", None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t.call(Some(AVERY), Method::GET, "/api/v1/audit?since=yesterday", None).await;
+    let (s, _) = t
+        .call(
+            Some(AVERY),
+            Method::GET,
+            "/api/v1/audit?since=yesterday",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t.call(Some(AVERY), Method::GET, "/api/v1/audit?format=xml", None).await;
+    let (s, _) = t
+        .call(Some(AVERY), Method::GET, "/api/v1/audit?format=xml", None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({"comment": "x".repeat(1001)})).await;
+    let (s, _) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/requests/{id}/approve"),
+            json!({"comment": "x".repeat(1001)}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = t.post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({"verdict": "yes"})).await;
+    let (s, _) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/requests/{id}/approve"),
+            json!({"verdict": "yes"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(t.status_of(&id).await["status"], "pending");
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);

@@ -25,7 +25,8 @@ pub struct TestDb {
 }
 
 fn admin_url() -> String {
-    std::env::var("JITGATE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("JITGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl TestDb {
@@ -34,24 +35,44 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("jitgate.db").display());
-                Some(TestDb { backend, url, _dir: Some(dir), pg_name: None })
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("jitgate.db").display()
+                );
+                Some(TestDb {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
             }
             Backend::Postgres => {
                 let admin = admin_url();
                 let mut conn = match sqlx::PgConnection::connect(&admin).await {
                     Ok(c) => c,
                     Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-                        eprintln!("SKIPPING the PostgreSQL half of this test: cannot reach {admin}: {e}");
+                        eprintln!(
+                            "SKIPPING the PostgreSQL half of this test: cannot reach {admin}: {e}"
+                        );
                         return None;
                     }
-                    Err(e) => panic!("PostgreSQL is required under CI but {admin} cannot be reached: {e}"),
+                    Err(e) => {
+                        panic!("PostgreSQL is required under CI but {admin} cannot be reached: {e}")
+                    }
                 };
                 let name = format!("jitgate_t_{}", uuid::Uuid::new_v4().simple());
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 let mut url = url::Url::parse(&admin).unwrap();
                 url.set_path(&name);
-                Some(TestDb { backend, url: url.to_string(), _dir: None, pg_name: Some(name) })
+                Some(TestDb {
+                    backend,
+                    url: url.to_string(),
+                    _dir: None,
+                    pg_name: Some(name),
+                })
             }
         }
     }
@@ -64,10 +85,12 @@ impl TestDb {
 
     /// Drops the PostgreSQL database (SQLite files go with their temporary directory).
     pub async fn cleanup(self) {
-        if let Some(name) = &self.pg_name {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
-            }
+        if let Some(name) = &self.pg_name
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

@@ -17,7 +17,9 @@ use crate::store::AuditFilter;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/audit", get(list)).route("/api/v1/audit/verify", get(verify))
+    Router::new()
+        .route("/api/v1/audit", get(list))
+        .route("/api/v1/audit/verify", get(verify))
 }
 
 #[derive(Deserialize)]
@@ -35,27 +37,36 @@ pub struct AuditParams {
 }
 
 fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 impl AuditParams {
     pub fn filter(&self) -> AppResult<AuditFilter> {
         let action = blank(&self.action);
-        if let Some(a) = &action {
-            if AuditAction::parse(a).is_none() {
-                return Err(AppError::BadRequest(format!("Unknown action '{a}'.")));
-            }
+        if let Some(a) = &action
+            && AuditAction::parse(a).is_none()
+        {
+            return Err(AppError::BadRequest(format!("Unknown action '{a}'.")));
         }
         if self.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
-            return Err(AppError::BadRequest("limit must be between 1 and 1000.".into()));
+            return Err(AppError::BadRequest(
+                "limit must be between 1 and 1000.".into(),
+            ));
         }
         Ok(AuditFilter {
             request_id: blank(&self.request),
             actor_id: blank(&self.actor),
             subject_id: blank(&self.subject),
             action,
-            since: blank(&self.since).map(|v| parse_time("since", &v)).transpose()?,
-            until: blank(&self.until).map(|v| parse_time("until", &v)).transpose()?,
+            since: blank(&self.since)
+                .map(|v| parse_time("since", &v))
+                .transpose()?,
+            until: blank(&self.until)
+                .map(|v| parse_time("until", &v))
+                .transpose()?,
             before_seq: self.cursor,
             limit: Some(self.limit.unwrap_or(100)),
         })
@@ -66,7 +77,9 @@ impl AuditParams {
             None | Some("json") => Ok(None),
             Some("csv") => Ok(Some(ExportFormat::Csv)),
             Some("jsonl") => Ok(Some(ExportFormat::JsonLines)),
-            Some(other) => Err(AppError::BadRequest(format!("Unknown format '{other}': use json, csv or jsonl."))),
+            Some(other) => Err(AppError::BadRequest(format!(
+                "Unknown format '{other}': use json, csv or jsonl."
+            ))),
         }
     }
 }
@@ -77,12 +90,15 @@ async fn list(
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Response> {
     app.portal.require_auditor(&who)?;
-    let Query(p) = params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
+    let Query(p) =
+        params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
     let mut filter = p.filter()?;
     match p.export_format()? {
         None => {
             let events = app.portal.store.list_events(&filter).await?;
-            let next = (events.len() as i64 == filter.limit.unwrap_or(100)).then(|| events.last().map(|e| e.seq)).flatten();
+            let next = (events.len() as i64 == filter.limit.unwrap_or(100))
+                .then(|| events.last().map(|e| e.seq))
+                .flatten();
             Ok(Json(json!({"events": events.iter().map(views::event).collect::<Vec<_>>(), "next_cursor": next})).into_response())
         }
         Some(format) => {
@@ -98,13 +114,26 @@ async fn list(
                 ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
                 ExportFormat::JsonLines => ("application/x-ndjson", "jsonl"),
             };
-            let name = format!("attachment; filename=\"jitgate-audit-{}.{ext}\"", app.portal.now().format("%Y%m%dT%H%M%SZ"));
-            Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, name)], body).into_response())
+            let name = format!(
+                "attachment; filename=\"jitgate-audit-{}.{ext}\"",
+                app.portal.now().format("%Y%m%dT%H%M%SZ")
+            );
+            Ok((
+                [
+                    (header::CONTENT_TYPE, ctype.to_string()),
+                    (header::CONTENT_DISPOSITION, name),
+                ],
+                body,
+            )
+                .into_response())
         }
     }
 }
 
-async fn verify(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Json<serde_json::Value>> {
+async fn verify(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+) -> AppResult<Json<serde_json::Value>> {
     app.portal.require_auditor(&who)?;
     let v = audit::verify(app.portal.store.as_ref()).await?;
     Ok(Json(json!(v)))

@@ -13,16 +13,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("The request body could not be read: {e}.")))?;
-        if let Some(ct) = ct {
-            if !bytes.is_empty() && !ct.starts_with("application/json") {
-                return Err(AppError::BadRequest("The request body must be JSON (Content-Type: application/json).".into()));
-            }
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            AppError::BadRequest(format!("The request body could not be read: {e}."))
+        })?;
+        if let Some(ct) = ct
+            && !bytes.is_empty()
+            && !ct.starts_with("application/json")
+        {
+            return Err(AppError::BadRequest(
+                "The request body must be JSON (Content-Type: application/json).".into(),
+            ));
         }
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
         serde_json::from_slice(text)
             .map(ApiJson)
             .map_err(|e| AppError::BadRequest(format!("The request body is not valid: {e}.")))

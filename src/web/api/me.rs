@@ -9,11 +9,17 @@ use crate::auth::Auth;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(me)).route("/api/v1/packages", get(packages))
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/packages", get(packages))
 }
 
 async fn me(State(app): State<AppState>, Auth(who): Auth) -> Json<Value> {
-    let roles: Vec<&str> = who.roles(&app.portal.settings.roles).into_iter().map(|r| r.as_str()).collect();
+    let roles: Vec<&str> = who
+        .roles(&app.portal.settings.roles)
+        .into_iter()
+        .map(|r| r.as_str())
+        .collect();
     Json(json!({
         "id": who.user.id,
         "name": who.user.name,

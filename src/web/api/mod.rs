@@ -13,5 +13,8 @@ use super::AppState;
 pub use body::ApiJson;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(me::router()).merge(requests::router()).merge(audit::router())
+    Router::new()
+        .merge(me::router())
+        .merge(requests::router())
+        .merge(audit::router())
 }

@@ -36,7 +36,11 @@ struct CreateBody {
     starts_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-async fn create(State(app): State<AppState>, Auth(who): Auth, ApiJson(b): ApiJson<CreateBody>) -> AppResult<(StatusCode, Json<Value>)> {
+async fn create(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> AppResult<(StatusCode, Json<Value>)> {
     let input = NewRequestInput {
         package: b.package,
         duration_minutes: b.duration_minutes,
@@ -57,22 +61,53 @@ struct ListParams {
     offset: Option<i64>,
 }
 
-async fn list(State(app): State<AppState>, Auth(who): Auth, params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> AppResult<Json<Value>> {
-    let Query(p) = params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
+async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(p) =
+        params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
     let mut statuses = Vec::new();
-    for s in p.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(s.parse::<RequestStatus>().map_err(|e| AppError::BadRequest(format!("Invalid status filter: {e}.")))?);
+    for s in p
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        statuses.push(
+            s.parse::<RequestStatus>()
+                .map_err(|e| AppError::BadRequest(format!("Invalid status filter: {e}.")))?,
+        );
     }
     if p.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
-        return Err(AppError::BadRequest("limit must be between 1 and 1000.".into()));
+        return Err(AppError::BadRequest(
+            "limit must be between 1 and 1000.".into(),
+        ));
     }
-    let q = ListQuery { statuses, package: p.package, mine: p.mine.unwrap_or(false), limit: p.limit.or(Some(100)), offset: p.offset };
+    let q = ListQuery {
+        statuses,
+        package: p.package,
+        mine: p.mine.unwrap_or(false),
+        limit: p.limit.or(Some(100)),
+        offset: p.offset,
+    };
     let list = app.portal.list_visible(&who, &q).await?;
-    Ok(Json(json!({"requests": list.iter().map(views::request).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"requests": list.iter().map(views::request).collect::<Vec<_>>()}),
+    ))
 }
 
-async fn one(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    Ok(Json(views::request(&app.portal.get_visible(&who, &id).await?)))
+async fn one(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(views::request(
+        &app.portal.get_visible(&who, &id).await?,
+    )))
 }
 
 #[derive(Deserialize, Default)]
@@ -82,21 +117,48 @@ struct DecisionBody {
     duration_minutes: Option<i64>,
 }
 
-async fn approve(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>, ApiJson(b): ApiJson<DecisionBody>) -> AppResult<Json<Value>> {
-    let input = DecisionInput { comment: b.comment, duration_minutes: b.duration_minutes };
-    Ok(Json(views::request(&app.portal.decide(&who, &id, Decision::Approve, input).await?)))
+async fn approve(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<DecisionBody>,
+) -> AppResult<Json<Value>> {
+    let input = DecisionInput {
+        comment: b.comment,
+        duration_minutes: b.duration_minutes,
+    };
+    Ok(Json(views::request(
+        &app.portal
+            .decide(&who, &id, Decision::Approve, input)
+            .await?,
+    )))
 }
 
-async fn deny(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>, ApiJson(b): ApiJson<DecisionBody>) -> AppResult<Json<Value>> {
-    let input = DecisionInput { comment: b.comment, duration_minutes: b.duration_minutes };
-    Ok(Json(views::request(&app.portal.decide(&who, &id, Decision::Deny, input).await?)))
+async fn deny(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<DecisionBody>,
+) -> AppResult<Json<Value>> {
+    let input = DecisionInput {
+        comment: b.comment,
+        duration_minutes: b.duration_minutes,
+    };
+    Ok(Json(views::request(
+        &app.portal.decide(&who, &id, Decision::Deny, input).await?,
+    )))
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Empty {}
 
-async fn cancel(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>, ApiJson(_): ApiJson<Empty>) -> AppResult<Json<Value>> {
+async fn cancel(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(_): ApiJson<Empty>,
+) -> AppResult<Json<Value>> {
     Ok(Json(views::request(&app.portal.cancel(&who, &id).await?)))
 }
 
@@ -106,6 +168,13 @@ struct EndBody {
     reason: Option<String>,
 }
 
-async fn end(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>, ApiJson(b): ApiJson<EndBody>) -> AppResult<Json<Value>> {
-    Ok(Json(views::request(&app.portal.end(&who, &id, b.reason).await?)))
+async fn end(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<EndBody>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(views::request(
+        &app.portal.end(&who, &id, b.reason).await?,
+    )))
 }
