@@ -1,0 +1,202 @@
+//! Grant latency against the built-in Entra emulator, on the real clock:
+//! approval → member added, and `ends_at` → member removed, over N one-minute grants.
+//!
+//! `cargo bench --bench grant_latency` (SQLite); set `JITGATE_BENCH_POSTGRES=postgres://…/db` to
+//! measure PostgreSQL instead. `JITGATE_BENCH_GRANTS` sets N (default 50).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jitgate::clock::SystemClock;
+use jitgate::config::Settings;
+use jitgate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, MORGAN, TENANT_ID};
+use jitgate::emulator::{DemoUser, Emulator, EmulatorConfig, TokenSpec};
+use jitgate::graph::{GraphClient, GraphSettings};
+use jitgate::startup::App;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(name: &str, mut v: Vec<i64>) {
+    v.sort();
+    println!(
+        "{name}: n={} median={} ms p90={} ms worst={} ms best={} ms",
+        v.len(),
+        percentile(&v, 0.5),
+        percentile(&v, 0.9),
+        v[v.len() - 1],
+        v[0]
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let n: usize = std::env::var("JITGATE_BENCH_GRANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir()?;
+    let (db_url, backend) = match std::env::var("JITGATE_BENCH_POSTGRES") {
+        Ok(url) => (url, "postgres"),
+        Err(_) => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            ),
+            "sqlite",
+        ),
+    };
+
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let mut cfg = EmulatorConfig::demo();
+    cfg.redirect_uris = vec![format!("{url}/auth/callback")];
+    let users: Vec<String> = (0..n)
+        .map(|i| format!("00000000-0000-4000-8000-{:012}", i + 1))
+        .collect();
+    for (i, id) in users.iter().enumerate() {
+        cfg.users.push(DemoUser {
+            id: id.clone(),
+            name: format!("Bench {i}"),
+            username: format!("bench{i}@example.com"),
+            roles: vec![],
+            manager_id: None,
+        });
+    }
+    let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await?).await?;
+    let base = emulator.base_url();
+    let toml = format!(
+        r#"
+[server]
+public_url = "{url}"
+[database]
+url = "{db_url}"
+[entra]
+tenant_id = "{TENANT_ID}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+authority_host = "{base}"
+graph_url = "{base}"
+[[package]]
+id = "p"
+name = "Bench"
+group_id = "{EXCLUSION_GROUP_ID}"
+min_duration = "1m"
+default_duration = "1m"
+max_duration = "1h"
+"#
+    );
+    let settings = Settings::from_toml(&toml, [])?;
+    let directory = Arc::new(GraphClient::new(
+        GraphSettings {
+            authority_host: base.clone(),
+            tenant_id: TENANT_ID.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.to_string().into(),
+            graph_url: base.clone(),
+        },
+        reqwest::Client::new(),
+    ));
+    let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
+    let http = reqwest::Client::new();
+    let token = |u: &str| emulator.mint_token(TokenSpec::new(u, &format!("api://{CLIENT_ID}")));
+
+    println!("backend: {backend}, grants: {n}");
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for u in &users {
+        let r: Value = http
+            .post(format!("{url}/api/v1/requests"))
+            .bearer_auth(token(u))
+            .json(&json!({"package": "p", "duration_minutes": 1, "justification": "latency benchmark grant"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = r["id"].as_str().unwrap().to_string();
+        let r = http
+            .post(format!("{url}/api/v1/requests/{id}/approve"))
+            .bearer_auth(token(MORGAN))
+            .json(&json!({}))
+            .send()
+            .await?;
+        assert!(r.status().is_success());
+        ids.push(id);
+        // Spread the approvals over a few seconds, as people would.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let auditor = jitgate::emulator::demo::AVERY;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let v: Value = http
+            .get(format!(
+                "{url}/api/v1/audit?action=membership_removed&limit=1000"
+            ))
+            .bearer_auth(token(auditor))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if v["events"].as_array().map_or(0, |e| e.len()) >= n {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "not all grants were removed in time"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let delays = |action: &str| {
+        let http = http.clone();
+        let url = url.clone();
+        let t = token(auditor);
+        let action = action.to_string();
+        async move {
+            let v: Value = http
+                .get(format!("{url}/api/v1/audit?action={action}&limit=1000"))
+                .bearer_auth(t)
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(
+                v["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["details"]["delay_ms"].as_i64().unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    summary(
+        "approval -> member added",
+        delays("membership_added").await?,
+    );
+    summary(
+        "ends_at -> member removed",
+        delays("membership_removed").await?,
+    );
+    println!("total wall time: {:.1} s", started.elapsed().as_secs_f64());
+    let v: Value = http
+        .get(format!("{url}/api/v1/audit/verify"))
+        .bearer_auth(token(auditor))
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!("audit chain: {v}");
+    assert!(
+        emulator
+            .members(EXCLUSION_GROUP_ID)
+            .iter()
+            .all(|m| !users.contains(m)),
+        "every bench user removed"
+    );
+    app.stop().await;
+    Ok(())
+}
