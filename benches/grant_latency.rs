@@ -34,6 +34,10 @@ fn summary(name: &str, mut v: Vec<i64>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("grant_latency: run it with `cargo bench --bench grant_latency` (it takes about a minute of real time)");
+        return Ok(());
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let n: usize = std::env::var("JITGATE_BENCH_GRANTS")
         .ok()
