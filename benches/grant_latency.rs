@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use jitgate::clock::SystemClock;
 use jitgate::config::Settings;
-use jitgate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, MORGAN, TENANT_ID};
+use jitgate::emulator::demo::{CLIENT_ID, EXCLUSION_GROUP_ID, MORGAN};
 use jitgate::emulator::{DemoUser, Emulator, EmulatorConfig, TokenSpec};
-use jitgate::graph::{GraphClient, GraphSettings};
+use jitgate::graph::GraphClient;
 use jitgate::startup::App;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -35,7 +35,9 @@ fn summary(name: &str, mut v: Vec<i64>) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
-        println!("grant_latency: run it with `cargo bench --bench grant_latency` (it takes about a minute of real time)");
+        println!(
+            "grant_latency: run it with `cargo bench --bench grant_latency` (it takes about a minute of real time)"
+        );
         return Ok(());
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -73,18 +75,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await?).await?;
     let base = emulator.base_url();
+    let head = jitgate::demo::emulator_sections(&url, &base, &db_url);
     let toml = format!(
-        r#"
-[server]
-public_url = "{url}"
-[database]
-url = "{db_url}"
-[entra]
-tenant_id = "{TENANT_ID}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-authority_host = "{base}"
-graph_url = "{base}"
+        r#"{head}
 [[package]]
 id = "p"
 name = "Bench"
@@ -96,13 +89,7 @@ max_duration = "1h"
     );
     let settings = Settings::from_toml(&toml, [])?;
     let directory = Arc::new(GraphClient::new(
-        GraphSettings {
-            authority_host: base.clone(),
-            tenant_id: TENANT_ID.into(),
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.to_string().into(),
-            graph_url: base.clone(),
-        },
+        jitgate::demo::graph_settings(&settings),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;

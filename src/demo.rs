@@ -20,9 +20,10 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
 }
 
-/// The demo's configuration: short durations so expiry can be watched.
-pub fn settings(portal_url: &str, emulator_url: &str, db_url: &str) -> anyhow::Result<Settings> {
-    let toml = format!(
+/// The `[server]`, `[database]` and `[entra]` sections of a portal signed in through the emulator's
+/// demo tenant (the demo, the tests and the benchmarks).
+pub fn emulator_sections(portal_url: &str, emulator_url: &str, db_url: &str) -> String {
+    format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
@@ -37,7 +38,15 @@ client_id = "{CLIENT_ID}"
 client_secret = "{CLIENT_SECRET}"
 authority_host = "{emulator_url}"
 graph_url = "{emulator_url}"
+"#
+    )
+}
 
+/// The demo's configuration: short durations so expiry can be watched.
+pub fn settings(portal_url: &str, emulator_url: &str, db_url: &str) -> anyhow::Result<Settings> {
+    let head = emulator_sections(portal_url, emulator_url, db_url);
+    let toml = format!(
+        r#"{head}
 [scheduler]
 sweep = "*/30 * * * * *"
 

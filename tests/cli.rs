@@ -187,11 +187,11 @@ async fn demo_runs_from_an_empty_folder() {
     let http = reqwest::Client::new();
     let mut ready = false;
     for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
-            if r.status().is_success() {
-                ready = true;
-                break;
-            }
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -149,12 +149,32 @@ fn location(r: &reqwest::Response) -> String {
 
 /// Signs in through the emulator's page as `user`; returns the callback URL (not yet visited).
 async fn authorize(t: &TestApp, b: &reqwest::Client, user: &str, return_to: &str) -> String {
+    authorize_with_cookie(t, b, user, return_to).await.0
+}
+
+/// As [`authorize`], also returning the session cookie set when the sign-in started.
+async fn authorize_with_cookie(
+    t: &TestApp,
+    b: &reqwest::Client,
+    user: &str,
+    return_to: &str,
+) -> (String, String) {
     let r = b
         .get(format!("{}/auth/login?return_to={return_to}", t.url))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let authorize = location(&r);
     assert!(authorize.starts_with(&t.emulator.base_url()), "{authorize}");
     assert!(
@@ -191,7 +211,7 @@ async fn authorize(t: &TestApp, b: &reqwest::Client, user: &str, return_to: &str
         callback.starts_with(&format!("{}/auth/callback?", t.url)),
         "{callback}"
     );
-    callback
+    (callback, cookie)
 }
 
 async fn sign_in_flow(t: &mut TestApp) {
@@ -270,42 +290,8 @@ async fn sign_in_flow(t: &mut TestApp) {
 
 async fn session_id_is_cycled(t: &mut TestApp) {
     let b = browser();
-    let r = b.get(format!("{}/auth/login", t.url)).send().await.unwrap();
-    let before = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let authorize_url = location(&r);
-    let page = b
-        .get(&authorize_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form = hidden_fields(&page);
-    form.push(("user".into(), DANA.into()));
-    let action = page
-        .split("<form method=\"post\" action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let r = b
-        .post(format!("{}{action}", t.emulator.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let r = b.get(location(&r)).send().await.unwrap();
+    let (callback, before) = authorize_with_cookie(t, &b, DANA, "/").await;
+    let r = b.get(callback).send().await.unwrap();
     let after = r
         .headers()
         .get("set-cookie")

@@ -9,9 +9,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use jitgate::clock::{Clock, ManualClock};
 use jitgate::config::Settings;
-use jitgate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, TENANT_ID};
+use jitgate::emulator::demo::{CLIENT_ID, EXCLUSION_GROUP_ID};
 use jitgate::emulator::{Emulator, EmulatorConfig, TokenSpec};
-use jitgate::graph::{GraphClient, GraphSettings};
+use jitgate::graph::GraphClient;
 use jitgate::startup::App;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -26,23 +26,9 @@ use crate::common::db::TestDb;
 pub const GROUP: &str = EXCLUSION_GROUP_ID;
 
 pub fn settings_toml(portal_url: &str, emulator: &Emulator, db_url: &str) -> String {
-    let base = emulator.base_url();
+    let head = jitgate::demo::emulator_sections(portal_url, &emulator.base_url(), db_url);
     format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "{portal_url}"
-
-[database]
-url = "{db_url}"
-
-[entra]
-tenant_id = "{TENANT_ID}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-authority_host = "{base}"
-graph_url = "{base}"
-
+        r#"{head}
 [scheduler]
 sweep = "0 0 * * * *"
 max_add_attempts = 4
@@ -122,13 +108,7 @@ impl TestApp {
             Settings::from_toml(&settings_toml(&self.url, &self.emulator, &self.db_url), [])
                 .unwrap();
         let directory = Arc::new(GraphClient::new(
-            GraphSettings {
-                authority_host: self.emulator.base_url(),
-                tenant_id: TENANT_ID.into(),
-                client_id: CLIENT_ID.into(),
-                client_secret: CLIENT_SECRET.to_string().into(),
-                graph_url: self.emulator.base_url(),
-            },
+            jitgate::demo::graph_settings(&settings),
             reqwest::Client::new(),
         ));
         let clock: Arc<dyn Clock> = self.clock.clone();
