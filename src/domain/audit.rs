@@ -196,11 +196,20 @@ impl ChainVerifier {
     }
 
     pub fn finish(self) -> Verification {
+        self.status()
+    }
+
+    pub fn status(&self) -> Verification {
         Verification {
             ok: self.first_bad.is_none(),
             events: self.events,
             first_bad_seq: self.first_bad,
         }
+    }
+
+    /// The sequence number of the last event fed.
+    pub fn last_seq(&self) -> i64 {
+        self.expected_seq - 1
     }
 }
 

@@ -33,16 +33,58 @@ impl Portal {
 /// Walks the whole chain from the first event.
 pub async fn verify(store: &dyn Store) -> AppResult<Verification> {
     let mut v = ChainVerifier::default();
-    let mut after = 0;
+    extend(store, &mut v).await?;
+    Ok(v.finish())
+}
+
+/// Feeds `v` every event after the last one it has seen.
+async fn extend(store: &dyn Store, v: &mut ChainVerifier) -> AppResult<()> {
     loop {
-        let page = store.events_after(after, PAGE).await?;
+        let page = store.events_after(v.last_seq(), PAGE).await?;
         for e in &page {
             v.feed(e);
         }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = last.seq,
-            _ => return Ok(v.finish()),
+        if (page.len() as i64) < PAGE {
+            return Ok(());
         }
+    }
+}
+
+/// The chain's status as pages show it: extended with new events on every look, walked in full
+/// from the first event at least every [`FULL_WALK_EVERY`].
+#[derive(Default)]
+pub struct ChainWatch {
+    state: tokio::sync::Mutex<Option<(ChainVerifier, DateTime<Utc>)>>,
+}
+
+pub const FULL_WALK_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainStatus {
+    #[serde(flatten)]
+    pub verification: Verification,
+    /// When the whole chain was last walked from the first event.
+    pub full_walk_at: DateTime<Utc>,
+}
+
+impl ChainWatch {
+    pub async fn status(&self, store: &dyn Store, now: DateTime<Utc>) -> AppResult<ChainStatus> {
+        let mut guard = self.state.lock().await;
+        let stale = guard
+            .as_ref()
+            .is_none_or(|(_, at)| now - *at >= FULL_WALK_EVERY || *at > now);
+        if stale {
+            let mut v = ChainVerifier::default();
+            extend(store, &mut v).await?;
+            *guard = Some((v, now));
+        } else if let Some((v, _)) = guard.as_mut() {
+            extend(store, v).await?;
+        }
+        let (v, at) = guard.as_ref().expect("set above");
+        Ok(ChainStatus {
+            verification: v.status(),
+            full_walk_at: *at,
+        })
     }
 }
 
@@ -116,9 +158,15 @@ pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> 
     }
 }
 
+/// An RFC 3339 time, or a form's `YYYY-MM-DDTHH:MM[:SS]` taken as UTC.
 pub fn parse_time(field: &'static str, v: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v)
         .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M"))
+                .map(|t| t.and_utc())
+        })
         .map_err(|_| {
             AppError::BadRequest(format!(
                 "{field} must be an RFC 3339 time such as 2026-11-22T09:00:00Z."

@@ -102,6 +102,7 @@ pub struct Portal {
     pub directory: Arc<dyn Directory>,
     pub clock: Arc<dyn Clock>,
     pub wake: Arc<Wakers>,
+    pub chain: Arc<audit::ChainWatch>,
 }
 
 impl Portal {
@@ -117,6 +118,7 @@ impl Portal {
             directory,
             clock,
             wake: Arc::new(Wakers::default()),
+            chain: Arc::default(),
         }
     }
 

@@ -117,6 +117,10 @@ pub struct RequestFilter {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub request_id: Option<String>,
+    /// Events by or about this person (object id, or the actor's display name).
+    pub person: Option<String>,
+    /// Events of requests for this package.
+    pub package: Option<String>,
     pub actor_id: Option<String>,
     pub subject_id: Option<String>,
     pub action: Option<String>,

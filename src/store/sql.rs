@@ -291,6 +291,14 @@ macro_rules! sql_store {
                     qb.push(format!(" AND {col} = ")).push_bind(v.clone());
                 }
             }
+            if let Some(p) = &f.person {
+                qb.push(" AND (actor_id = ").push_bind(p.clone());
+                qb.push(" OR subject_id = ").push_bind(p.clone());
+                qb.push(" OR actor_name = ").push_bind(p.clone()).push(")");
+            }
+            if let Some(p) = &f.package {
+                qb.push(" AND request_id IN (SELECT id FROM requests WHERE package = ").push_bind(p.clone()).push(")");
+            }
             if let Some(t) = f.since {
                 qb.push(" AND at >= ").push_bind(ms(t));
             }

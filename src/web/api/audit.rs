@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     pub request: Option<String>,
+    pub person: Option<String>,
+    pub package: Option<String>,
     pub actor: Option<String>,
     pub subject: Option<String>,
     pub action: Option<String>,
@@ -58,6 +60,8 @@ impl AuditParams {
         }
         Ok(AuditFilter {
             request_id: blank(&self.request),
+            person: blank(&self.person),
+            package: blank(&self.package),
             actor_id: blank(&self.actor),
             subject_id: blank(&self.subject),
             action,

@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`.
 
-mod audit;
+pub mod audit;
 mod body;
 mod me;
 mod requests;
@@ -10,6 +10,7 @@ use axum::Router;
 
 use super::AppState;
 
+pub use audit::AuditParams;
 pub use body::ApiJson;
 
 pub fn router() -> Router<AppState> {

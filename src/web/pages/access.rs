@@ -1,0 +1,356 @@
+//! "My access": what I may request, my current requests and grants, my history.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{Duration, NaiveDateTime};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::chrome::chrome_for;
+use super::request::RequestView;
+use super::{Chrome, PageError, PageUser, minutes, set_flash};
+use crate::auth::MaybeAuth;
+use crate::auth::oidc::safe_return_path;
+use crate::domain::package::format_duration;
+use crate::domain::request::FieldError;
+use crate::domain::{NewRequestInput, RequestStatus};
+use crate::error::AppError;
+use crate::service::ListQuery;
+use crate::web::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/requests", post(create))
+        .route("/requests/{id}/cancel", post(cancel))
+        .route("/requests/{id}/end", post(end))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "access/landing.html")]
+struct Landing {
+    chrome: Chrome,
+}
+
+pub struct PackageForm {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub limits: String,
+    pub presets: Vec<(String, String)>,
+    pub min_minutes: i64,
+    pub max_minutes: i64,
+    pub ticket_required: bool,
+    pub may_request: bool,
+    /// What the user typed, when the form comes back with problems.
+    pub selected: String,
+    pub custom_minutes: String,
+    pub justification: String,
+    pub ticket: String,
+    pub starts_at: String,
+    pub errors: Vec<FieldError>,
+    pub problem: String,
+}
+
+impl PackageForm {
+    pub fn error(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "access/home.html")]
+struct Home {
+    chrome: Chrome,
+    packages: Vec<PackageForm>,
+    current: Vec<RequestView>,
+    history: Vec<RequestView>,
+}
+
+async fn home(
+    State(app): State<AppState>,
+    session: Session,
+    MaybeAuth(who): MaybeAuth,
+) -> Result<Response, PageError> {
+    let Some(who) = who else {
+        let chrome = chrome_for(&app, None, Some(&session), "access").await;
+        return Ok(Landing { chrome }.into_response());
+    };
+    let chrome = chrome_for(&app, Some(&who), Some(&session), "access").await;
+    let user = PageUser { who, chrome };
+    Ok(render(&app, user, None).await?.into_response())
+}
+
+async fn render(
+    app: &AppState,
+    user: PageUser,
+    submitted: Option<(CreateForm, Vec<FieldError>, String)>,
+) -> Result<Home, PageError> {
+    let p = &app.portal;
+    let now = p.now();
+    let mine = p
+        .list_visible(
+            &user.who,
+            &ListQuery {
+                mine: true,
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| user.page_error(e))?;
+    let (current, history): (Vec<_>, Vec<_>) = mine.iter().partition(|r| r.status.is_open());
+    let packages = p
+        .settings
+        .packages
+        .iter()
+        .map(|pkg| {
+            let mut f = PackageForm {
+                id: pkg.id.clone(),
+                name: pkg.name.clone(),
+                description: pkg.description.clone(),
+                limits: format!(
+                    "{} to {} · {} approval{} · {}",
+                    format_duration(pkg.min_duration),
+                    format_duration(pkg.max_duration),
+                    pkg.approvals_required,
+                    if pkg.approvals_required == 1 { "" } else { "s" },
+                    if pkg.ticket_required {
+                        "ticket required"
+                    } else {
+                        "no ticket needed"
+                    }
+                ),
+                presets: pkg
+                    .duration_presets
+                    .iter()
+                    .map(|d| (d.num_minutes().to_string(), format_duration(*d)))
+                    .collect(),
+                min_minutes: pkg.min_duration.num_minutes(),
+                max_minutes: pkg.max_duration.num_minutes(),
+                ticket_required: pkg.ticket_required,
+                may_request: pkg.is_eligible(&user.who.raw_roles),
+                selected: pkg.default_duration.num_minutes().to_string(),
+                custom_minutes: String::new(),
+                justification: String::new(),
+                ticket: String::new(),
+                starts_at: String::new(),
+                errors: vec![],
+                problem: String::new(),
+            };
+            if let Some((form, errors, problem)) = &submitted {
+                if form.package == pkg.id {
+                    f.selected = form.duration_minutes.clone();
+                    f.custom_minutes = form.custom_minutes.clone();
+                    f.justification = form.justification.clone();
+                    f.ticket = form.ticket.clone();
+                    f.starts_at = form.starts_at.clone();
+                    f.errors = errors.clone();
+                    f.problem = problem.clone();
+                }
+            }
+            f
+        })
+        .collect();
+    Ok(Home {
+        packages,
+        current: current
+            .into_iter()
+            .map(|r| RequestView::new(app, &user.who, r, now))
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|r| RequestView::new(app, &user.who, r, now))
+            .collect(),
+        chrome: user.chrome,
+    })
+}
+
+#[derive(Deserialize, Clone, Default)]
+pub struct CreateForm {
+    #[serde(default)]
+    package: String,
+    #[serde(default)]
+    duration_minutes: String,
+    #[serde(default)]
+    custom_minutes: String,
+    #[serde(default)]
+    justification: String,
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    starts_at: String,
+    /// The browser's `Date.getTimezoneOffset()`, set by script: minutes to add to local time for UTC.
+    #[serde(default)]
+    tz_offset: String,
+}
+
+fn parse_form(f: &CreateForm) -> Result<NewRequestInput, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let raw = if f.duration_minutes == "custom" {
+        f.custom_minutes.trim()
+    } else {
+        f.duration_minutes.trim()
+    };
+    let duration = match raw.parse::<i64>() {
+        Ok(m) => Some(m),
+        Err(_) => {
+            errors.push(FieldError {
+                field: "duration_minutes",
+                message: "Please give the duration in whole minutes.".into(),
+            });
+            None
+        }
+    };
+    let starts_at = match f.starts_at.trim() {
+        "" => None,
+        s => match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        {
+            Ok(local) => {
+                let offset = f
+                    .tz_offset
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap_or(0)
+                    .clamp(-24 * 60, 24 * 60);
+                Some(local.and_utc() + Duration::minutes(offset))
+            }
+            Err(_) => {
+                errors.push(FieldError {
+                    field: "starts_at",
+                    message: "Please give the start as a date and time.".into(),
+                });
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(NewRequestInput {
+        package: f.package.clone(),
+        duration_minutes: duration,
+        justification: f.justification.clone(),
+        ticket: Some(f.ticket.clone()),
+        starts_at,
+    })
+}
+
+async fn create(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Form(f): Form<CreateForm>,
+) -> Result<Response, PageError> {
+    let result = match parse_form(&f) {
+        Ok(input) => app.portal.create_request(&user.who, input).await,
+        Err(fields) => Err(AppError::invalid(fields)),
+    };
+    match result {
+        Ok(r) => {
+            let pkg = app
+                .portal
+                .package(&r.package)
+                .map_or(r.package.clone(), |p| p.name.clone());
+            set_flash(
+                &session,
+                format!(
+                    "You asked for {} of {pkg}. It is waiting for approval.",
+                    minutes(r.duration_minutes)
+                ),
+            )
+            .await;
+            Ok(Redirect::to("/").into_response())
+        }
+        Err(e) if e.status().is_client_error() => {
+            let status = e.status();
+            let (fields, problem) = match e {
+                AppError::Invalid { fields, .. } => (fields, String::new()),
+                other => (vec![], other.public_message()),
+            };
+            let status = if status == StatusCode::UNPROCESSABLE_ENTITY
+                || status == StatusCode::BAD_REQUEST
+            {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                status
+            };
+            Ok((
+                status,
+                render(&app, user, Some((f, fields, problem))).await?,
+            )
+                .into_response())
+        }
+        Err(e) => Err(user.page_error(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionForm {
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub back: String,
+}
+
+/// Runs an action and returns to where the form was, with what happened as a flash message.
+pub async fn after_action(
+    session: &Session,
+    back: &str,
+    result: Result<crate::domain::Request, AppError>,
+    done: impl FnOnce(&crate::domain::Request) -> String,
+) -> Result<Response, PageError> {
+    let msg = match result {
+        Ok(r) => done(&r),
+        Err(e) if e.status().is_client_error() => e.public_message(),
+        Err(e) => return Err(e.into()),
+    };
+    set_flash(session, msg).await;
+    Ok(Redirect::to(&safe_return_path(Some(back))).into_response())
+}
+
+async fn cancel(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let result = app.portal.cancel(&user.who, &id).await;
+    after_action(&session, &f.back, result, |_| {
+        "The request is cancelled.".into()
+    })
+    .await
+}
+
+async fn end(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let reason = Some(f.reason.clone()).filter(|r| !r.trim().is_empty());
+    let result = app.portal.end(&user.who, &id, reason).await;
+    after_action(&session, &f.back, result, |r| match r.status {
+        RequestStatus::Revoked => format!(
+            "{}'s grant is revoked; the membership is being removed.",
+            r.requester.name
+        ),
+        _ => "Your access has ended; the membership is being removed.".into(),
+    })
+    .await
+}

@@ -1,0 +1,170 @@
+//! Server-rendered pages, one module per feature. Every page enforces its role on the server;
+//! navigation only shows what the role may use.
+
+mod access;
+mod approvals;
+mod audit;
+mod chrome;
+mod operations;
+mod request;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::AppError;
+use crate::web::AppState;
+
+pub use chrome::{Chrome, PageUser, set_flash};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(access::router())
+        .merge(approvals::router())
+        .merge(request::router())
+        .merge(audit::router())
+        .merge(operations::router())
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../assets/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../assets/app.js"),
+    )
+}
+
+/// An error shown as a page.
+pub struct PageError {
+    status: StatusCode,
+    title: String,
+    message: String,
+    chrome: Option<Chrome>,
+}
+
+impl PageError {
+    pub fn sign_in(status: u16, message: String) -> PageError {
+        PageError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            title: "Sign-in failed".into(),
+            message,
+            chrome: None,
+        }
+    }
+
+    pub fn with_chrome(mut self, chrome: Chrome) -> PageError {
+        self.chrome = Some(chrome);
+        self
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> PageError {
+        e.log();
+        let title = match e.status() {
+            StatusCode::FORBIDDEN => "You may not see this",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::UNAUTHORIZED => "Please sign in",
+            StatusCode::CONFLICT => "That cannot be done now",
+            s if s.is_server_error() => "Something went wrong",
+            _ => "That did not work",
+        };
+        PageError {
+            status: e.status(),
+            title: title.into(),
+            message: e.public_message(),
+            chrome: None,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    title: String,
+    message: String,
+    status: u16,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let page = ErrorPage {
+            chrome: self.chrome.unwrap_or_default(),
+            title: self.title,
+            message: self.message,
+            status: status.as_u16(),
+        };
+        (status, page).into_response()
+    }
+}
+
+pub async fn not_found() -> PageError {
+    PageError {
+        status: StatusCode::NOT_FOUND,
+        title: "Not found".into(),
+        message: "There is no such page.".into(),
+        chrome: None,
+    }
+}
+
+/// `2026-11-22 14:05:09 UTC`
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// `3h 5m ago`, `in 12m`
+pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let d = now - t;
+    let (d, future) = if d < Duration::zero() {
+        (-d, true)
+    } else {
+        (d, false)
+    };
+    let text = if d < Duration::minutes(1) {
+        format!("{}s", d.num_seconds())
+    } else {
+        crate::domain::package::format_duration(d)
+    };
+    if future {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+pub fn minutes(m: i64) -> String {
+    crate::domain::package::format_duration(Duration::minutes(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        assert_eq!(relative(now - Duration::seconds(5), now), "5s ago");
+        assert_eq!(relative(now - Duration::minutes(90), now), "1h 30m ago");
+        assert_eq!(relative(now + Duration::minutes(12), now), "in 12m");
+    }
+}
