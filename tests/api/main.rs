@@ -5,7 +5,9 @@ mod common;
 mod helpers;
 
 mod auth;
+mod authz;
 mod directory;
 mod lifecycle;
+mod pages;
 mod reads;
 mod validation;

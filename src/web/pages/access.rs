@@ -315,6 +315,10 @@ pub async fn after_action(
 ) -> Result<Response, PageError> {
     let msg = match result {
         Ok(r) => done(&r),
+        // A role or ownership violation is an error page, never a quiet redirect.
+        Err(e @ (AppError::Forbidden(_) | AppError::Unauthorized(_) | AppError::NotFound(_))) => {
+            return Err(e.into());
+        }
         Err(e) if e.status().is_client_error() => e.public_message(),
         Err(e) => return Err(e.into()),
     };

@@ -1,0 +1,258 @@
+//! The server-rendered pages, read as HTML.
+
+use reqwest::{Method, StatusCode};
+
+use crate::api_test;
+use crate::helpers::*;
+
+async fn page(t: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
+    let r = t
+        .http
+        .get(format!("{}{path}", t.url))
+        .bearer_auth(t.token(user))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post_form(
+    t: &TestApp,
+    user: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = t
+        .http
+        .post(format!("{}{path}", t.url))
+        .bearer_auth(t.token(user))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status(), location, r.text().await.unwrap())
+}
+
+async fn output_is_escaped(t: &mut TestApp) {
+    let evil = "<script>alert(1)</script> needs the CLI";
+    let (s, _, _) = post_form(
+        t,
+        DANA,
+        "/requests",
+        &[
+            ("package", "device-code"),
+            ("duration_minutes", "60"),
+            ("justification", evil),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for (user, path) in [(MORGAN, "/approvals"), (DANA, "/"), (AVERY, "/audit")] {
+        let (s, html) = page(t, user, path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "{path} must escape the justification"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                || html.contains("&#60;script&#62;alert(1)"),
+            "{path} shows it as text"
+        );
+    }
+}
+
+async fn invalid_forms_come_back_with_the_input(t: &mut TestApp) {
+    let (s, _, html) = post_form(
+        t,
+        DANA,
+        "/requests",
+        &[
+            ("package", "device-code"),
+            ("duration_minutes", "custom"),
+            ("custom_minutes", "600"),
+            ("justification", "too short"),
+            ("ticket", "INC-9"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(r#"class="field-error" data-field="justification""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"class="field-error" data-field="duration_minutes""#));
+    assert!(
+        html.contains(">too short</textarea>"),
+        "the justification is kept"
+    );
+    assert!(html.contains(r#"value="INC-9""#), "the ticket is kept");
+    assert!(
+        html.contains(r#"value="600""#),
+        "the custom duration is kept"
+    );
+    assert_eq!(t.audit_count().await, 0, "nothing changed");
+    // A conflict is explained on the page too.
+    post_form(
+        t,
+        DANA,
+        "/requests",
+        &[
+            ("package", "device-code"),
+            ("duration_minutes", "60"),
+            ("justification", "deploying the CI runner"),
+        ],
+    )
+    .await;
+    let (s, _, html) = post_form(
+        t,
+        DANA,
+        "/requests",
+        &[
+            ("package", "device-code"),
+            ("duration_minutes", "60"),
+            ("justification", "deploying the CI runner"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(html.contains("already have an open request"), "{html}");
+}
+
+async fn actions_leave_a_flash_message(t: &mut TestApp) {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let id = t.request(DANA, "device-code", 60).await;
+    // Bearer-authenticated pages have no session; a flash needs the session, so use the form then read the page in one client.
+    let r = b
+        .post(format!("{}/requests/{id}/approve", t.url))
+        .bearer_auth(t.token(MORGAN))
+        .form(&[("comment", "go ahead"), ("back", "/approvals")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/approvals");
+    let html = b
+        .get(format!("{}/approvals", t.url))
+        .bearer_auth(t.token(MORGAN))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<p class="flash" role="status">You approved Dana Developer"#),
+        "{html}"
+    );
+    // A `back` that leaves the site is ignored.
+    let id2 = t.request(RILEY, "device-code", 60).await;
+    let r = b
+        .post(format!("{}/requests/{id2}/deny", t.url))
+        .bearer_auth(t.token(MORGAN))
+        .form(&[("comment", "no"), ("back", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+}
+
+async fn navigation_follows_the_role(t: &mut TestApp) {
+    let nav = |html: &str| {
+        ["access", "approvals", "audit", "operations"]
+            .into_iter()
+            .filter(|n| html.contains(&format!(r#"data-nav="{n}""#)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(nav(&page(t, DANA, "/").await.1), ["access"]);
+    assert_eq!(nav(&page(t, JORDAN, "/").await.1), ["access", "approvals"]);
+    assert_eq!(nav(&page(t, AVERY, "/").await.1), ["access", "audit"]);
+    assert_eq!(
+        nav(&page(t, ALEX, "/").await.1),
+        ["access", "audit", "operations"]
+    );
+    t.request(DANA, "device-code", 60).await;
+    let html = page(t, JORDAN, "/").await.1;
+    assert!(
+        html.contains(r#"<span class="badge" aria-label="1 waiting">1</span>"#),
+        "the approvals badge"
+    );
+    let (_, html) = page(t, DANA, "/").await;
+    assert!(html.contains(r#"data-testid="signed-in-as">Dana Developer<"#));
+}
+
+async fn friendly_error_pages(t: &mut TestApp) {
+    let (s, html) = page(t, DANA, "/operations").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("<h1>You may not see this</h1>") && html.contains("admin role"),
+        "{html}"
+    );
+    let (s, html) = page(t, DANA, "/requests/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(html.contains("There is no request"));
+    let (s, html) = page(t, DANA, "/no/such/page").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(html.contains("<!doctype html>"));
+    // Anonymous visitors are sent to sign in and brought back.
+    let r = t
+        .http
+        .get(format!("{}/audit?action=grant_expired", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/auth/login?return_to=%2Faudit%3Faction%3Dgrant_expired"
+    );
+    let (s, _) = t.call(None, Method::GET, "/", None).await;
+    assert_eq!(s, StatusCode::OK, "the landing page");
+}
+
+async fn timeline_and_audit_pages(t: &mut TestApp) {
+    let id = t.request(DANA, "device-code", 60).await;
+    t.approve(MORGAN, &id).await;
+    wait_added(t, &id).await;
+    let (s, html) = page(t, DANA, &format!("/requests/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    for a in [
+        "request_created",
+        "request_approved",
+        "grant_activated",
+        "membership_added",
+    ] {
+        assert!(html.contains(&format!(r#"data-action="{a}""#)), "{a}");
+    }
+    assert!(html.contains(r#"<time class="countdown""#));
+    let (_, html) = page(t, AVERY, "/audit?action=membership_added").await;
+    assert!(html.contains(r#"data-ok="true""#));
+    assert_eq!(html.matches("<tr data-seq=").count(), 1);
+    assert!(
+        html.contains(r#"href="/api/v1/audit?format=csv&amp;action=membership_added""#),
+        "export keeps the filters"
+    );
+    let (_, html) = page(t, AVERY, "/audit?limit=2").await;
+    assert!(html.contains(r#"id="next-page""#));
+    let (_, html) = page(t, ALEX, "/operations").await;
+    assert!(html.contains(&format!(r#"<tr data-request-id="{id}""#)));
+    assert!(html.contains(r#"data-heartbeat="worker" data-fresh="true""#));
+}
+
+api_test! {
+    escaping => output_is_escaped;
+    invalid_forms => invalid_forms_come_back_with_the_input;
+    flash => actions_leave_a_flash_message;
+    navigation => navigation_follows_the_role;
+    errors => friendly_error_pages;
+    timeline => timeline_and_audit_pages;
+}
