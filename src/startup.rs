@@ -58,7 +58,25 @@ impl App {
             })
             .await
         });
+        let watcher = portal.clone();
         let tasks = vec![
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = watcher
+                        .chain
+                        .walk(watcher.store.as_ref(), watcher.now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "audit chain walk failed");
+                    }
+                    tokio::time::sleep(
+                        crate::service::audit::FULL_WALK_EVERY
+                            .to_std()
+                            .unwrap_or_default(),
+                    )
+                    .await;
+                }
+            }),
             tokio::spawn(Worker::new(portal.clone()).run()),
             tokio::spawn(Scheduler::new(portal.clone()).run()),
             tokio::spawn(async move {

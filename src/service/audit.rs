@@ -68,23 +68,38 @@ pub struct ChainStatus {
 }
 
 impl ChainWatch {
+    /// The status, extended with events appended since the last look. Walks the whole chain only
+    /// the first time; [`ChainWatch::walk`] re-walks it in the background.
     pub async fn status(&self, store: &dyn Store, now: DateTime<Utc>) -> AppResult<ChainStatus> {
         let mut guard = self.state.lock().await;
-        let stale = guard
-            .as_ref()
-            .is_none_or(|(_, at)| now - *at >= FULL_WALK_EVERY || *at > now);
-        if stale {
-            let mut v = ChainVerifier::default();
-            extend(store, &mut v).await?;
-            *guard = Some((v, now));
-        } else if let Some((v, _)) = guard.as_mut() {
-            extend(store, v).await?;
+        match guard.as_mut() {
+            Some((v, _)) => extend(store, v).await?,
+            None => {
+                let mut v = ChainVerifier::default();
+                extend(store, &mut v).await?;
+                *guard = Some((v, now));
+            }
         }
         let (v, at) = guard.as_ref().expect("set above");
         Ok(ChainStatus {
             verification: v.status(),
             full_walk_at: *at,
         })
+    }
+
+    /// Walks the whole chain from the first event (without holding up page views) and keeps the result.
+    pub async fn walk(&self, store: &dyn Store, now: DateTime<Utc>) -> AppResult<ChainStatus> {
+        let mut v = ChainVerifier::default();
+        extend(store, &mut v).await?;
+        let status = ChainStatus {
+            verification: v.status(),
+            full_walk_at: now,
+        };
+        if !status.verification.ok {
+            tracing::error!(first_bad_seq = ?status.verification.first_bad_seq, "the audit chain is broken");
+        }
+        *self.state.lock().await = Some((v, now));
+        Ok(status)
     }
 }
 

@@ -106,6 +106,10 @@ pub struct RequestFilter {
     pub requester_id: Option<String>,
     /// Requests this user made or may decide as the requester's manager.
     pub involving: Option<String>,
+    /// Requests made by any of these users (empty: no filter).
+    pub requester_in: Vec<String>,
+    /// Leave the approvals out (lighter, for summaries).
+    pub without_approvals: bool,
     pub created_since: Option<DateTime<Utc>>,
     /// Oldest first instead of newest first.
     pub oldest_first: bool,

@@ -270,6 +270,14 @@ macro_rules! sql_store {
             if let Some(r) = &f.requester_id {
                 qb.push(" AND requester_id = ").push_bind(r.clone());
             }
+            if !f.requester_in.is_empty() {
+                qb.push(" AND requester_id IN (");
+                let mut sep = qb.separated(", ");
+                for u in &f.requester_in {
+                    sep.push_bind(u.clone());
+                }
+                qb.push(")");
+            }
             if let Some(u) = &f.involving {
                 qb.push(" AND (requester_id = ").push_bind(u.clone());
                 qb.push(" OR manager_id = ").push_bind(u.clone()).push(")");
@@ -342,8 +350,8 @@ macro_rules! sql_store {
                 qb.push(" LIMIT ").push_bind(f.limit.unwrap_or(500).clamp(1, 10_000));
                 qb.push(" OFFSET ").push_bind(f.offset.unwrap_or(0).max(0));
                 let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                if rows.is_empty() {
-                    return Ok(Vec::new());
+                if rows.is_empty() || f.without_approvals {
+                    return assemble(rows, Vec::new());
                 }
                 let mut aq = QueryBuilder::<$Db>::new(format!("SELECT {APPROVAL_COLS} FROM approvals WHERE request_id IN ("));
                 let mut sep = aq.separated(", ");

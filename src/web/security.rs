@@ -65,3 +65,64 @@ pub fn csrf_rejection(_err: ProtectionError) -> Response<Body> {
 pub fn span(req: &axum::http::Request<Body>) -> tracing::Span {
     tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn headers_for(public_url: &str) -> axum::http::HeaderMap {
+        let toml = format!(
+            r#"
+[server]
+public_url = "{public_url}"
+[database]
+url = "sqlite::memory:"
+[entra]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+client_id = "c"
+client_secret = "s"
+[[package]]
+id = "p"
+name = "P"
+group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
+min_duration = "15m"
+default_duration = "1h"
+max_duration = "2h"
+"#
+        );
+        let settings = Arc::new(Settings::from_toml(&toml, []).unwrap());
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(settings, headers));
+        app.oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .headers()
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn hsts_only_over_https() {
+        let h = headers_for("https://jit.contoso.example").await;
+        assert_eq!(
+            h[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000; includeSubDomains"
+        );
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && csp.contains("frame-ancestors 'none'")
+        );
+        let h = headers_for("http://127.0.0.1:8080").await;
+        assert!(!h.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    }
+}

@@ -61,26 +61,31 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
         .map_err(|e| user.page_error(e))?;
     pending.reverse();
     // The requesters' grants of the last 30 days, in one query.
-    let recent = p
-        .store
-        .list_requests(&RequestFilter {
-            statuses: vec![
-                RequestStatus::Active,
-                RequestStatus::Expired,
-                RequestStatus::Ended,
-                RequestStatus::Revoked,
-            ],
-            created_since: Some(now - Duration::days(30)),
-            limit: Some(10_000),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| user.page_error(e.into()))?;
+    let recent = if pending.is_empty() {
+        Vec::new()
+    } else {
+        p.store
+            .list_requests(&RequestFilter {
+                statuses: vec![
+                    RequestStatus::Active,
+                    RequestStatus::Expired,
+                    RequestStatus::Ended,
+                    RequestStatus::Revoked,
+                ],
+                created_since: Some(now - Duration::days(30)),
+                requester_in: pending.iter().map(|r| r.requester.id.clone()).collect(),
+                without_approvals: true,
+                limit: Some(10_000),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| user.page_error(e.into()))?
+    };
     let mut by_user: HashMap<&str, Vec<&crate::domain::Request>> = HashMap::new();
     for r in &recent {
         by_user.entry(r.requester.id.as_str()).or_default().push(r);
     }
-    let rows = pending
+    let rows: Vec<QueueRow> = pending
         .iter()
         .map(|r| {
             let grants = by_user
@@ -130,10 +135,15 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
             }
         })
         .collect();
-    Ok(QueuePage {
-        chrome: user.chrome,
-        rows,
-    })
+    let mut chrome = user.chrome;
+    chrome.badge = rows.iter().filter(|r| r.may_decide).count();
+    if !p.has_role(&user.who, crate::domain::Role::Approver) && chrome.badge == 0 {
+        return Err(
+            PageError::from(AppError::Forbidden("This page is for approvers.".into()))
+                .with_chrome(chrome),
+        );
+    }
+    Ok(QueuePage { chrome, rows })
 }
 
 async fn decide(

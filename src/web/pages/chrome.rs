@@ -121,7 +121,10 @@ pub async fn chrome_for(
         c.nav_audit = roles.contains(&Role::Auditor) || roles.contains(&Role::Admin);
         c.nav_operations = roles.contains(&Role::Admin);
         let is_manager = p.settings.packages.iter().any(|pk| pk.manager_may_approve);
-        if roles.contains(&Role::Approver) || is_manager {
+        // The approvals page counts its own queue; elsewhere the badge needs the queue here.
+        if active == "approvals" {
+            c.nav_approvals = roles.contains(&Role::Approver) || is_manager;
+        } else if roles.contains(&Role::Approver) || is_manager {
             let queue = p.decision_queue(who).await.map(|q| q.len()).unwrap_or(0);
             c.nav_approvals = roles.contains(&Role::Approver) || queue > 0;
             c.badge = queue;
