@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the store contract on SQLite and PostgreSQL, the API
-# end to end against the built-in Entra emulator.
+# end to end against the built-in Entra emulator, and sign-in against a real OpenID provider.
 #
 # PostgreSQL: JITGATE_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres). If it is
 # not answering, this script tries to start the local cluster. Under CI (CI=true) an unreachable
@@ -40,6 +40,24 @@ elif [ "${CI:-}" = "true" ]; then
     exit 1
 else
     echo "WARNING: PostgreSQL cannot be reached; PostgreSQL halves of the store tests will be skipped" >&2
+fi
+
+# The OpenID interoperability tests (tests/oidc_interop.rs) sign in against a real provider from
+# npm (tests/oidc). Install it from the committed lockfile when missing or out of date.
+OIDC_DIR=tests/oidc
+for tool in node npm; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "$tool is not installed: the OpenID interoperability tests ($OIDC_DIR) need Node.js 20 or later with npm" >&2
+        exit 1
+    fi
+done
+if [ ! -f "$OIDC_DIR/node_modules/.package-lock.json" ] ||
+    [ "$OIDC_DIR/package-lock.json" -nt "$OIDC_DIR/node_modules/.package-lock.json" ]; then
+    echo "Installing the OpenID provider for the interoperability tests (npm ci in $OIDC_DIR)"
+    if ! (cd "$OIDC_DIR" && npm ci --no-audit --no-fund); then
+        echo "npm ci failed in $OIDC_DIR: the OpenID interoperability tests cannot run" >&2
+        exit 1
+    fi
 fi
 
 cargo test --all-targets --locked "$@"
