@@ -185,6 +185,7 @@ pub async fn login(
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -207,34 +208,17 @@ pub async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, PageError> {
     let fail = |status: u16, msg: String| PageError::sign_in(status, msg);
-    let login: Option<LoginState> = session
-        .remove(SESSION_LOGIN)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    if let Some(err) = q.error {
-        let desc = q.error_description.unwrap_or_default();
-        tracing::warn!(error = %err, "the identity provider refused the sign-in");
-        return Err(fail(
-            401,
-            format!(
-                "The identity provider said: {err}{}{desc}",
-                if desc.is_empty() { "" } else { ": " }
-            ),
-        ));
-    }
+    let internal =
+        |e: tower_sessions::session::Error| PageError::from(AppError::Internal(e.into()));
+    let login: Option<LoginState> = session.get(SESSION_LOGIN).await.map_err(internal)?;
     let Some(login) = login else {
         return Err(fail(
             400,
             "This sign-in link has expired or was already used. Please sign in again.".into(),
         ));
     };
-    let (Some(code), Some(state)) = (q.code, q.state) else {
-        return Err(fail(
-            400,
-            "The identity provider's answer was incomplete.".into(),
-        ));
-    };
-    if state != login.state {
+    // Nothing in an answer is believed, not even an error to show, unless it belongs to this browser's sign-in.
+    if q.state.as_deref() != Some(login.state.as_str()) {
         tracing::warn!("sign-in callback with a state that does not match the session");
         return Err(fail(
             400,
@@ -242,6 +226,35 @@ pub async fn callback(
                 .into(),
         ));
     }
+    session
+        .remove::<LoginState>(SESSION_LOGIN)
+        .await
+        .map_err(internal)?;
+    // RFC 9207: a provider that names itself must be the one we sent the browser to.
+    if let Some(iss) = &q.iss {
+        if iss.trim_end_matches('/') != app.oidc.issuer().trim_end_matches('/') {
+            tracing::warn!(%iss, "sign-in answer from another issuer");
+            return Err(fail(
+                400,
+                "The sign-in answer came from another identity provider.".into(),
+            ));
+        }
+    }
+    if let Some(err) = q.error {
+        let desc = q.error_description.unwrap_or_default();
+        tracing::warn!(error = %err, "the identity provider refused the sign-in");
+        let sep = if desc.is_empty() { "" } else { ": " };
+        return Err(fail(
+            401,
+            format!("The identity provider said: {err}{sep}{desc}"),
+        ));
+    }
+    let Some(code) = q.code else {
+        return Err(fail(
+            400,
+            "The identity provider's answer was incomplete.".into(),
+        ));
+    };
     let d = app.oidc.discovered(false).await?;
     let token = d
         .client

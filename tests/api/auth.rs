@@ -363,13 +363,65 @@ async fn wrong_state_and_replayed_code(t: &mut TestApp) {
         StatusCode::UNAUTHORIZED
     );
 
-    // The provider's own error is shown safely.
-    let r = browser().get(format!("{}/auth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E", t.url)).send().await.unwrap();
+    // The provider's own error is shown safely, and only for this browser's own sign-in.
+    let b = browser();
+    let r = b.get(format!("{}/auth/login", t.url)).send().await.unwrap();
+    let state = location(&r)
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let evil = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let r = browser()
+        .get(format!(
+            "{}/auth/callback?error=access_denied&error_description={evil}&state={state}",
+            t.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "another browser cannot plant a message"
+    );
+    assert!(!r.text().await.unwrap().contains("alert"));
+    let r = b
+        .get(format!(
+            "{}/auth/callback?error=access_denied&error_description={evil}&state={state}",
+            t.url
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body = r.text().await.unwrap();
     assert!(
-        body.contains("access_denied") && !body.contains("<script>alert"),
+        body.contains("access_denied")
+            && !body.contains("<script>alert")
+            && body.contains("&#60;script&#62;"),
         "{body}"
+    );
+
+    // An answer naming another issuer is refused (RFC 9207).
+    let b = browser();
+    let callback = authorize(t, &b, DANA, "/").await;
+    let r = b
+        .get(format!("{callback}&iss=https%3A%2F%2Fevil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b.get(format!("{}/api/v1/me", t.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
     );
 }
 
