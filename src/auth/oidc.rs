@@ -231,14 +231,14 @@ pub async fn callback(
         .await
         .map_err(internal)?;
     // RFC 9207: a provider that names itself must be the one we sent the browser to.
-    if let Some(iss) = &q.iss {
-        if iss.trim_end_matches('/') != app.oidc.issuer().trim_end_matches('/') {
-            tracing::warn!(%iss, "sign-in answer from another issuer");
-            return Err(fail(
-                400,
-                "The sign-in answer came from another identity provider.".into(),
-            ));
-        }
+    if let Some(iss) = &q.iss
+        && iss.trim_end_matches('/') != app.oidc.issuer().trim_end_matches('/')
+    {
+        tracing::warn!(%iss, "sign-in answer from another issuer");
+        return Err(fail(
+            400,
+            "The sign-in answer came from another identity provider.".into(),
+        ));
     }
     if let Some(err) = q.error {
         let desc = q.error_description.unwrap_or_default();

@@ -148,16 +148,16 @@ async fn render(
                 errors: vec![],
                 problem: String::new(),
             };
-            if let Some((form, errors, problem)) = &submitted {
-                if form.package == pkg.id {
-                    f.selected = form.duration_minutes.clone();
-                    f.custom_minutes = form.custom_minutes.clone();
-                    f.justification = form.justification.clone();
-                    f.ticket = form.ticket.clone();
-                    f.starts_at = form.starts_at.clone();
-                    f.errors = errors.clone();
-                    f.problem = problem.clone();
-                }
+            if let Some((form, errors, problem)) = &submitted
+                && form.package == pkg.id
+            {
+                f.selected = form.duration_minutes.clone();
+                f.custom_minutes = form.custom_minutes.clone();
+                f.justification = form.justification.clone();
+                f.ticket = form.ticket.clone();
+                f.starts_at = form.starts_at.clone();
+                f.errors = errors.clone();
+                f.problem = problem.clone();
             }
             f
         })

@@ -57,7 +57,7 @@ pub struct PageError {
     status: StatusCode,
     title: String,
     message: String,
-    chrome: Option<Chrome>,
+    chrome: Option<Box<Chrome>>,
 }
 
 impl PageError {
@@ -71,7 +71,7 @@ impl PageError {
     }
 
     pub fn with_chrome(mut self, chrome: Chrome) -> PageError {
-        self.chrome = Some(chrome);
+        self.chrome = Some(Box::new(chrome));
         self
     }
 }
@@ -109,7 +109,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.status;
         let page = ErrorPage {
-            chrome: self.chrome.unwrap_or_default(),
+            chrome: self.chrome.map(|c| *c).unwrap_or_default(),
             title: self.title,
             message: self.message,
             status: status.as_u16(),
