@@ -28,7 +28,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(tick, 1000);
   for (const form of document.querySelectorAll("form.package")) {
     const select = form.querySelector("select[name=duration_minutes]");
-    const custom = form.querySelector("input[name=custom_minutes]");
+    const custom = form.querySelector(".custom");
     if (select && custom) {
       const sync = () => { custom.hidden = select.value !== "custom"; };
       select.addEventListener("change", sync);

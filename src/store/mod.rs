@@ -108,6 +108,8 @@ pub struct RequestFilter {
     pub involving: Option<String>,
     /// Requests made by any of these users (empty: no filter).
     pub requester_in: Vec<String>,
+    /// Only these requests (empty: no filter).
+    pub ids: Vec<String>,
     /// Leave the approvals out (lighter, for summaries).
     pub without_approvals: bool,
     pub created_since: Option<DateTime<Utc>>,

@@ -270,6 +270,14 @@ macro_rules! sql_store {
             if let Some(r) = &f.requester_id {
                 qb.push(" AND requester_id = ").push_bind(r.clone());
             }
+            if !f.ids.is_empty() {
+                qb.push(" AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &f.ids {
+                    sep.push_bind(id.clone());
+                }
+                qb.push(")");
+            }
             if !f.requester_in.is_empty() {
                 qb.push(" AND requester_id IN (");
                 let mut sep = qb.separated(", ");

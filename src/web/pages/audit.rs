@@ -24,6 +24,7 @@ pub struct EventRow {
     pub label: String,
     pub request_id: String,
     pub subject: String,
+    pub subject_name: String,
     pub note: String,
     pub client: String,
 }
@@ -79,9 +80,35 @@ async fn list(
             } else {
                 String::new()
             };
+            // The people the events are about, by name, from the requests they concern (one query).
+            let mut ids: Vec<String> = events.iter().filter_map(|e| e.request_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            let names: std::collections::HashMap<String, String> = if ids.is_empty() {
+                Default::default()
+            } else {
+                p.store
+                    .list_requests(&crate::store::RequestFilter {
+                        ids,
+                        without_approvals: true,
+                        limit: Some(1000),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| user.page_error(e.into()))?
+                    .into_iter()
+                    .map(|r| (r.requester.id, r.requester.name))
+                    .collect()
+            };
             let rows = events
                 .iter()
                 .map(|e| EventRow {
+                    subject_name: e
+                        .subject_id
+                        .as_ref()
+                        .and_then(|s| names.get(s))
+                        .cloned()
+                        .unwrap_or_default(),
                     seq: e.seq,
                     at: when(e.at),
                     actor: e.actor_name.clone(),
