@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the store contract on SQLite and PostgreSQL, the API
-# end to end against the built-in Entra emulator.
+# end to end against the built-in Entra emulator, and the pages in headless Chromium.
 #
 # PostgreSQL: JITGATE_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres). If it is
 # not answering, this script tries to start the local cluster. Under CI (CI=true) an unreachable
 # PostgreSQL fails the run; elsewhere the PostgreSQL half of each store test is skipped, loudly.
+#
+# Browser tests: Debian's chromium and chromium-driver, installed here when missing. Under CI a
+# failed install fails the run; elsewhere the browser tests are skipped, loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +43,29 @@ elif [ "${CI:-}" = "true" ]; then
     exit 1
 else
     echo "WARNING: PostgreSQL cannot be reached; PostgreSQL halves of the store tests will be skipped" >&2
+fi
+
+browser_ok() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+
+if ! browser_ok; then
+    echo "Chromium or chromedriver is missing; installing Debian's chromium and chromium-driver"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo -n"
+    fi
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
+        { $SUDO apt-get update &&
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; } ||
+            echo "Installing chromium and chromium-driver failed" >&2
+    fi
+fi
+if browser_ok; then
+    echo "Browser tests will use $(/usr/bin/chromium --version 2>/dev/null || echo chromium) and $(/usr/bin/chromedriver --version 2>/dev/null | cut -d' ' -f1-2)"
+elif [ "${CI:-}" = "true" ]; then
+    echo "Chromium and chromedriver are required under CI but could not be installed" >&2
+    exit 1
+else
+    echo "WARNING: Chromium or chromedriver could not be installed; the browser tests will be skipped" >&2
 fi
 
 cargo test --all-targets --locked "$@"
