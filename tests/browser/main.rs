@@ -9,4 +9,8 @@
 mod common;
 mod harness;
 
+mod escaping;
+mod navigation;
 mod sign_in;
+mod story;
+mod validation;
