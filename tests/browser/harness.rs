@@ -77,9 +77,32 @@ fn blocking_http(port: u16, method: &str, path: &str) -> Option<String> {
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
+    // chromedriver may keep the connection open: read the head, then exactly Content-Length bytes.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= head_end + 4 + length {
+                break;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 impl Driver {
@@ -171,11 +194,14 @@ impl Driver {
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await
             .expect("chromedriver could not start Chromium");
-        if let Ok(Some(id)) = client.session_id().await {
-            self.sessions.lock().unwrap().push(id);
+        let id = client.session_id().await.ok().flatten();
+        if let Some(id) = &id {
+            self.sessions.lock().unwrap().push(id.clone());
         }
         Browser {
             client,
+            id,
+            sessions: self.sessions.clone(),
             _profile: profile,
         }
     }
@@ -207,6 +233,9 @@ pub fn css(selector: &str) -> Locator<'_> {
 /// One Chromium window (its own profile, so its own sign-in).
 pub struct Browser {
     pub client: Client,
+    /// The WebDriver session, and the driver's list of sessions to end if the test does not.
+    id: Option<String>,
+    sessions: Arc<Mutex<Vec<String>>>,
     _profile: tempfile::TempDir,
 }
 
@@ -407,7 +436,11 @@ impl Browser {
 
     /// Ends the browser session (Chromium exits).
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        if self.client.clone().close().await.is_ok()
+            && let Some(id) = &self.id
+        {
+            self.sessions.lock().unwrap().retain(|s| s != id);
+        }
     }
 }
 
