@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the store contract on SQLite and PostgreSQL, the API
-# end to end against the built-in Entra emulator, and sign-in against a real OpenID provider.
+# and pages end to end against the built-in Entra emulator, sign-in against a real OpenID provider
+# (npm oidc-provider), and the portal in headless Chromium.
 #
 # PostgreSQL: JITGATE_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres). If it is
 # not answering, this script tries to start the local cluster. Under CI (CI=true) an unreachable
 # PostgreSQL fails the run; elsewhere the PostgreSQL half of each store test is skipped, loudly.
+#
+# Browser tests: Debian's chromium and chromium-driver, installed here when missing. Under CI a
+# failed install fails the run; elsewhere the browser tests are skipped, loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +49,18 @@ fi
 # The OpenID interoperability tests (tests/oidc_interop.rs) sign in against a real provider from
 # npm (tests/oidc). Install it from the committed lockfile when missing or out of date.
 OIDC_DIR=tests/oidc
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo -n"
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "Node.js or npm is missing; installing Debian's nodejs and npm"
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
+        { $SUDO apt-get update &&
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; } ||
+            echo "Installing nodejs and npm failed" >&2
+    fi
+fi
 for tool in node npm; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "$tool is not installed: the OpenID interoperability tests ($OIDC_DIR) need Node.js 20 or later with npm" >&2
@@ -58,6 +74,25 @@ if [ ! -f "$OIDC_DIR/node_modules/.package-lock.json" ] ||
         echo "npm ci failed in $OIDC_DIR: the OpenID interoperability tests cannot run" >&2
         exit 1
     fi
+fi
+
+browser_ok() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+
+if ! browser_ok; then
+    echo "Chromium or chromedriver is missing; installing Debian's chromium and chromium-driver"
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
+        { $SUDO apt-get update &&
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; } ||
+            echo "Installing chromium and chromium-driver failed" >&2
+    fi
+fi
+if browser_ok; then
+    echo "Browser tests will use $(/usr/bin/chromium --version 2>/dev/null || echo chromium) and $(/usr/bin/chromedriver --version 2>/dev/null | cut -d' ' -f1-2)"
+elif [ "${CI:-}" = "true" ]; then
+    echo "Chromium and chromedriver are required under CI but could not be installed" >&2
+    exit 1
+else
+    echo "WARNING: Chromium or chromedriver could not be installed; the browser tests will be skipped" >&2
 fi
 
 cargo test --all-targets --locked "$@"

@@ -1,0 +1,16 @@
+//! Real-browser end to end: headless Chromium driven through chromedriver (WebDriver) against the
+//! real portal, signed in through the built-in Entra emulator's sign-in page.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`scripts/test.sh` installs them). Without them
+//! each test is skipped with a message, except under CI (`CI=true`), where it fails.
+//! Screenshots of the main pages land in `<target dir>/screenshots/`.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
+
+mod escaping;
+mod navigation;
+mod sign_in;
+mod story;
+mod validation;

@@ -1,0 +1,74 @@
+//! The navigation offers each person only what their roles allow.
+
+use crate::common::db::Backend;
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn navigation_follows_the_roles() {
+    let _one = exclusive().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let portal = Portal::spawn(Backend::Sqlite).await.unwrap();
+    let b = driver.browser().await;
+
+    let cases: [(&str, &str, &[&str], &[&str]); 4] = [
+        (DANA, "Dana Developer", &["access"], &[]),
+        (
+            MORGAN,
+            "Morgan Manager",
+            &["access", "approvals"],
+            &["Approver"],
+        ),
+        (AVERY, "Avery Auditor", &["access", "audit"], &["Auditor"]),
+        (
+            ALEX,
+            "Alex Admin",
+            &["access", "audit", "operations"],
+            &["Admin"],
+        ),
+    ];
+    for (user, name, navs, roles) in cases {
+        b.sign_in(&portal, user).await;
+        assert_eq!(b.text(r#"[data-testid="signed-in-as"]"#).await.trim(), name);
+        let mut shown = Vec::new();
+        for a in b.find_all("nav a[data-nav]").await {
+            shown.push(a.attr("data-nav").await.unwrap().unwrap());
+        }
+        shown.sort();
+        let mut want: Vec<String> = navs.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(shown, want, "navigation for {name}");
+        if !roles.is_empty() {
+            let text = b.text(r#"[data-testid="roles"]"#).await;
+            for r in roles {
+                assert!(
+                    text.to_lowercase().contains(&r.to_lowercase()),
+                    "{name}'s roles read {text:?}"
+                );
+            }
+        }
+        // Each offered page opens.
+        for nav in navs {
+            let link = b.must(&format!(r#"nav a[data-nav="{nav}"]"#)).await;
+            b.click_and_load(&link).await;
+            assert_eq!(b.status().await, 200, "{name} opening {nav}");
+        }
+        b.sign_out().await;
+        b.wait_for("a#sign-in").await;
+        assert!(
+            b.find(r#"[data-testid="signed-in-as"]"#).await.is_none(),
+            "still signed in as {name} after signing out"
+        );
+    }
+
+    // What the navigation hides is closed too: Dana cannot open the admins' page.
+    b.sign_in(&portal, DANA).await;
+    b.goto(&format!("{}/operations", portal.url)).await;
+    assert_eq!(b.status().await, 403, "Dana opening /operations");
+    assert!(b.find("table#active-grants").await.is_none());
+
+    b.close().await;
+    drop(driver);
+    portal.stop().await;
+}

@@ -1,0 +1,57 @@
+//! The harness itself: Chromium starts, the portal answers, and the emulator's sign-in page signs
+//! a user in and back to the portal.
+
+use crate::common::db::Backend;
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_through_the_emulator_page() {
+    let _one = exclusive().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let portal = Portal::spawn(Backend::Sqlite).await.unwrap();
+    let b = driver.browser().await;
+
+    b.goto(&format!("{}/", portal.url)).await;
+    b.wait_for(".demo-banner").await;
+    assert_eq!(b.status().await, 200);
+
+    // Straight to the sign-in route: the portal sends the browser to the emulator.
+    b.goto(&format!("{}/auth/login", portal.url)).await;
+    b.wait_for(r#"button[name="user"]"#).await;
+    assert!(
+        b.url()
+            .await
+            .as_str()
+            .starts_with(&portal.emulator.base_url()),
+        "not on the emulator's page: {}",
+        b.url().await
+    );
+    for user in [DANA, RILEY, MORGAN, JORDAN, AVERY, ALEX] {
+        let button = b
+            .must(&format!(r#"button[name="user"][value="{user}"]"#))
+            .await;
+        let username = button.attr("data-username").await.unwrap();
+        assert!(
+            username.is_some_and(|u| u.contains('@')),
+            "the button for {user} has no data-username"
+        );
+    }
+    b.screenshot("emulator-sign-in").await;
+
+    b.choose_user(DANA).await;
+    assert!(
+        b.url().await.as_str().starts_with(&portal.url),
+        "not back on the portal: {}",
+        b.url().await
+    );
+    assert_eq!(
+        b.text(r#"[data-testid="signed-in-as"]"#).await.trim(),
+        "Dana Developer"
+    );
+
+    b.close().await;
+    drop(driver);
+    portal.stop().await;
+}
