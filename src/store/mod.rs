@@ -136,6 +136,13 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantCount {
+    pub requester_id: String,
+    pub grants: i64,
+    pub last_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueKind {
     /// An approved grant whose start time has come.
@@ -165,6 +172,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_request(&self, id: &str) -> StoreResult<Option<Request>>;
     async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<Request>>;
     async fn count_requests(&self, filter: &RequestFilter) -> StoreResult<i64>;
+    /// Per requester: how many grants (active or ended) they had since `since`, and when the last was asked for.
+    async fn grant_counts(
+        &self,
+        requester_ids: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantCount>>;
 
     /// Everything that has come due at `now`, oldest deadline first.
     async fn due(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueItem>>;

@@ -127,6 +127,49 @@ fn assemble(
         .collect()
 }
 
+const JOINED_APPROVAL_COLS: &str = "a.approver_id AS a_approver_id, a.approver_name AS a_approver_name, \
+     a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at";
+
+/// A request with one of its approvals (or none), from a LEFT JOIN.
+#[derive(sqlx::FromRow)]
+struct JoinedRow {
+    #[sqlx(flatten)]
+    request: RequestRow,
+    a_approver_id: Option<String>,
+    a_approver_name: Option<String>,
+    a_approver_username: Option<String>,
+    a_decision: Option<String>,
+    a_comment: Option<String>,
+    a_at: Option<i64>,
+}
+
+/// Folds joined rows (in request order, each request's approvals together) into requests.
+fn joined(rows: Vec<JoinedRow>) -> Result<Vec<Request>, StoreError> {
+    let mut out: Vec<Request> = Vec::new();
+    for row in rows {
+        let approval = match (row.a_approver_id, row.a_decision, row.a_at) {
+            (Some(approver_id), Some(decision), Some(at)) => Some(
+                ApprovalRow {
+                    request_id: row.request.id.clone(),
+                    approver_id,
+                    approver_name: row.a_approver_name.unwrap_or_default(),
+                    approver_username: row.a_approver_username.unwrap_or_default(),
+                    decision,
+                    comment: row.a_comment,
+                    at,
+                }
+                .into_approval()?,
+            ),
+            _ => None,
+        };
+        match out.last_mut() {
+            Some(last) if last.id == row.request.id => last.approvals.extend(approval),
+            _ => out.push(row.request.into_request(approval.into_iter().collect())?),
+        }
+    }
+    Ok(out)
+}
+
 #[derive(sqlx::FromRow)]
 struct OpRow {
     id: i64,
@@ -232,7 +275,7 @@ macro_rules! sql_store {
         use crate::domain::NewAuditEvent;
         use crate::domain::audit::GENESIS_HASH;
         use crate::store::{
-            AuditFilter, DueItem, DueKind, NewDirectoryOp, RequestFilter, Store, StoreResult, StoreTx, ms,
+            AuditFilter, DueItem, DueKind, GrantCount, NewDirectoryOp, RequestFilter, Store, StoreResult, StoreTx, ms,
         };
 
         pub struct $Tx {
@@ -295,6 +338,14 @@ macro_rules! sql_store {
             }
         }
 
+        fn push_request_page(qb: &mut QueryBuilder<'_, $Db>, f: &RequestFilter, order: &str) {
+            qb.push(format!("SELECT {REQUEST_COLS} FROM requests"));
+            push_request_filter(qb, f);
+            qb.push(format!(" ORDER BY {order}"));
+            qb.push(" LIMIT ").push_bind(f.limit.unwrap_or(500).clamp(1, 10_000));
+            qb.push(" OFFSET ").push_bind(f.offset.unwrap_or(0).max(0));
+        }
+
         fn push_event_filter(qb: &mut QueryBuilder<'_, $Db>, f: &AuditFilter) {
             qb.push(" WHERE 1 = 1");
             for (col, val) in [
@@ -352,29 +403,46 @@ macro_rules! sql_store {
             }
 
             async fn list_requests(&self, f: &RequestFilter) -> StoreResult<Vec<Request>> {
-                let mut qb = QueryBuilder::<$Db>::new(format!("SELECT {REQUEST_COLS} FROM requests"));
-                push_request_filter(&mut qb, f);
-                qb.push(if f.oldest_first { " ORDER BY created_at, id" } else { " ORDER BY created_at DESC, id DESC" });
-                qb.push(" LIMIT ").push_bind(f.limit.unwrap_or(500).clamp(1, 10_000));
-                qb.push(" OFFSET ").push_bind(f.offset.unwrap_or(0).max(0));
-                let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                if rows.is_empty() || f.without_approvals {
+                // One round trip: the page of requests, joined with their approvals.
+                let order = if f.oldest_first { "created_at, id" } else { "created_at DESC, id DESC" };
+                if f.without_approvals {
+                    let mut qb = QueryBuilder::<$Db>::new("");
+                    push_request_page(&mut qb, f, order);
+                    let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                     return assemble(rows, Vec::new());
                 }
-                let mut aq = QueryBuilder::<$Db>::new(format!("SELECT {APPROVAL_COLS} FROM approvals WHERE request_id IN ("));
-                let mut sep = aq.separated(", ");
-                for r in &rows {
-                    sep.push_bind(r.id.clone());
-                }
-                aq.push(") ORDER BY at, approver_id");
-                let approvals: Vec<ApprovalRow> = aq.build_query_as().fetch_all(&self.pool).await?;
-                assemble(rows, approvals)
+                let mut outer = QueryBuilder::<$Db>::new(format!("SELECT r.*, {JOINED_APPROVAL_COLS} FROM ("));
+                push_request_page(&mut outer, f, order);
+                outer.push(format!(") r LEFT JOIN approvals a ON a.request_id = r.id ORDER BY r.{}, a.at, a.approver_id", order.replace(", ", ", r.")));
+                let rows: Vec<JoinedRow> = outer.build_query_as().fetch_all(&self.pool).await?;
+                joined(rows)
             }
 
             async fn count_requests(&self, f: &RequestFilter) -> StoreResult<i64> {
                 let mut qb = QueryBuilder::<$Db>::new("SELECT COUNT(*) FROM requests");
                 push_request_filter(&mut qb, f);
                 Ok(qb.build_query_scalar().fetch_one(&self.pool).await?)
+            }
+
+            async fn grant_counts(&self, requester_ids: &[String], since: DateTime<Utc>) -> StoreResult<Vec<GrantCount>> {
+                if requester_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$Db>::new(
+                    "SELECT requester_id, COUNT(*), MAX(created_at) FROM requests \
+                     WHERE status IN ('active', 'expired', 'ended', 'revoked') AND created_at >= ",
+                );
+                qb.push_bind(ms(since)).push(" AND requester_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in requester_ids {
+                    sep.push_bind(id.clone());
+                }
+                qb.push(") GROUP BY requester_id");
+                let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(requester_id, grants, last)| GrantCount { requester_id, grants, last_at: from_ms(last) })
+                    .collect())
             }
 
             async fn due(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueItem>> {

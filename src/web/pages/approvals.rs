@@ -13,11 +13,10 @@ use tower_sessions::Session;
 
 use super::access::{ActionForm, after_action};
 use super::request::RequestView;
-use super::{Chrome, PageError, PageUser, minutes, relative};
+use super::{Chrome, PageError, PageUser, relative};
 use crate::domain::{Decision, RequestStatus};
 use crate::error::AppError;
 use crate::service::{DecisionInput, ListQuery};
-use crate::store::RequestFilter;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -60,48 +59,26 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
         .await
         .map_err(|e| user.page_error(e))?;
     pending.reverse();
-    // The requesters' grants of the last 30 days, in one query.
-    let recent = if pending.is_empty() {
-        Vec::new()
-    } else {
-        p.store
-            .list_requests(&RequestFilter {
-                statuses: vec![
-                    RequestStatus::Active,
-                    RequestStatus::Expired,
-                    RequestStatus::Ended,
-                    RequestStatus::Revoked,
-                ],
-                created_since: Some(now - Duration::days(30)),
-                requester_in: pending.iter().map(|r| r.requester.id.clone()).collect(),
-                without_approvals: true,
-                limit: Some(10_000),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| user.page_error(e.into()))?
-    };
-    let mut by_user: HashMap<&str, Vec<&crate::domain::Request>> = HashMap::new();
-    for r in &recent {
-        by_user.entry(r.requester.id.as_str()).or_default().push(r);
-    }
+    // The requesters' grants of the last 30 days, counted in one query.
+    let mut requesters: Vec<String> = pending.iter().map(|r| r.requester.id.clone()).collect();
+    requesters.sort();
+    requesters.dedup();
+    let counts: HashMap<String, (i64, chrono::DateTime<chrono::Utc>)> = p
+        .store
+        .grant_counts(&requesters, now - Duration::days(30))
+        .await
+        .map_err(|e| user.page_error(e.into()))?
+        .into_iter()
+        .map(|c| (c.requester_id, (c.grants, c.last_at)))
+        .collect();
     let rows: Vec<QueueRow> = pending
         .iter()
         .map(|r| {
-            let grants = by_user
-                .get(r.requester.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let recent = match grants {
-                [] => "none in the last 30 days".to_string(),
-                [last, ..] => format!(
-                    "{} in the last 30 days; last: {} of {} ({}, {})",
-                    grants.len(),
-                    minutes(last.duration_minutes),
-                    p.package(&last.package)
-                        .map_or(last.package.as_str(), |p| p.name.as_str()),
-                    last.status,
-                    relative(last.created_at, now)
+            let recent = match counts.get(&r.requester.id) {
+                None => "none in the last 30 days".to_string(),
+                Some((n, last)) => format!(
+                    "{n} in the last 30 days; the last asked for {}",
+                    relative(*last, now)
                 ),
             };
             let own = r.requester.id == user.who.user.id;
