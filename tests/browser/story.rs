@@ -179,6 +179,31 @@ async fn story(backend: Backend, screenshots: bool) {
     }
     assert_ne!(before, after, "the countdown does not tick");
     snap(&dana, screenshots, "my-access-active").await;
+    // Readable on a phone: nothing wider than the screen, the grant and its countdown still there.
+    dana.client.set_window_size(390, 844).await.unwrap();
+    let overflow = dana
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(0) <= 0,
+        "the page scrolls sideways on a phone: {overflow}"
+    );
+    assert!(
+        dana.client
+            .find(fantoccini::Locator::Css("time.countdown"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    snap(&dana, screenshots, "my-access-phone").await;
+    dana.client.set_window_size(1280, 900).await.unwrap();
 
     // --- Avery audits ------------------------------------------------------------------------
     let avery = driver.browser().await;
