@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use tower_http::csrf::ProtectionError;
 
 use crate::config::Settings;
@@ -47,6 +48,40 @@ pub async fn headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+/// `jitgate demo` only: a page asked for under another name of this machine (`localhost` for
+/// `127.0.0.1`) is redirected to the address the demo printed, so the session cookie and the
+/// sign-in's return address agree.
+pub async fn canonical_host(
+    State(settings): State<Arc<Settings>>,
+    req: Request,
+    next: Next,
+) -> axum::response::Response {
+    let public = &settings.server.public_url;
+    let expected = match (public.host_str(), public.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        _ => return next.run(req).await,
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if settings.demo
+        && req.method() == axum::http::Method::GET
+        && !host.is_empty()
+        && host != expected
+    {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let to = format!("{}{}", public.as_str().trim_end_matches('/'), path);
+        return axum::response::Redirect::temporary(&to).into_response();
+    }
+    next.run(req).await
 }
 
 /// A cross-site state-changing request is refused.
@@ -105,6 +140,48 @@ max_duration = "2h"
             .unwrap()
             .headers()
             .clone()
+    }
+
+    #[tokio::test]
+    async fn the_demo_sends_other_host_names_to_the_printed_address() {
+        let toml = r#"
+[server]
+public_url = "http://127.0.0.1:8080"
+[database]
+url = "sqlite::memory:"
+[entra]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+client_id = "c"
+client_secret = "s"
+[[package]]
+id = "p"
+name = "P"
+group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
+min_duration = "15m"
+default_duration = "1h"
+max_duration = "2h"
+"#;
+        let mut settings = Settings::from_toml(toml, []).unwrap();
+        let run = |settings: Settings, host: &'static str| async move {
+            let app = Router::new().route("/", get(|| async { "ok" })).layer(
+                axum::middleware::from_fn_with_state(Arc::new(settings), canonical_host),
+            );
+            app.oneshot(
+                Request::get("/?x=1")
+                    .header("host", host)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+        };
+        let r = run(settings.clone(), "localhost:8080").await;
+        assert_eq!(r.status(), 200, "only in the demo");
+        settings.demo = true;
+        let r = run(settings.clone(), "localhost:8080").await;
+        assert_eq!(r.status(), 307);
+        assert_eq!(r.headers()[header::LOCATION], "http://127.0.0.1:8080/?x=1");
+        assert_eq!(run(settings, "127.0.0.1:8080").await.status(), 200);
     }
 
     #[tokio::test]
