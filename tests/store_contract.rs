@@ -52,7 +52,7 @@ fn event(action: AuditAction, request: &str, actor: &str, at: DateTime<Utc>) -> 
     NewAuditEvent {
         at,
         actor_id: actor.into(),
-        actor_name: actor.into(),
+        actor_name: format!("Name of {actor}"),
         action,
         request_id: Some(request.into()),
         subject_id: Some("dana".into()),
@@ -213,6 +213,71 @@ async fn listing_and_counting(db: &TestDb) {
         ..Default::default()
     };
     assert_eq!(store.count_requests(&f).await.unwrap(), 2);
+
+    // By id, with or without their approvals.
+    let f = RequestFilter {
+        ids: vec!["r1".into(), "r3".into(), "nope".into()],
+        ..Default::default()
+    };
+    let full = store.list_requests(&f).await.unwrap();
+    assert_eq!(
+        full.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["r3", "r1"]
+    );
+    assert_eq!(full[1].approvals.len(), 1);
+    let light = store
+        .list_requests(&RequestFilter {
+            without_approvals: true,
+            ..f
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        light.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["r3", "r1"]
+    );
+    assert!(
+        light[1].approvals.is_empty(),
+        "approvals left out on request"
+    );
+
+    // Grants (not pending or denied requests) per requester since a time.
+    let mut tx = store.begin().await.unwrap();
+    for (i, status) in [
+        RequestStatus::Expired,
+        RequestStatus::Active,
+        RequestStatus::Denied,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = request(&format!("g{i}"), "u9", &format!("pkg{i}"));
+        r.status = status;
+        r.created_at = t0() + Duration::hours(i as i64);
+        tx.insert_request(&r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let counts = store
+        .grant_counts(&["u9".into(), "u4".into(), "nobody".into()], t0())
+        .await
+        .unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(
+        (
+            counts[0].requester_id.as_str(),
+            counts[0].grants,
+            counts[0].last_at
+        ),
+        ("u9", 2, t0() + Duration::hours(1))
+    );
+    assert!(
+        store
+            .grant_counts(&["u9".into()], t0() + Duration::hours(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.grant_counts(&[], t0()).await.unwrap().is_empty());
 }
 
 async fn due_items_and_deadlines(db: &TestDb) {
@@ -423,6 +488,10 @@ async fn active_grant_counting(db: &TestDb) {
 async fn audit_chain_is_append_only(db: &TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
+    // r1 is a request for package "p1"; r2 has no request row.
+    tx.insert_request(&request("r1", "dana", "p1"))
+        .await
+        .unwrap();
     let first = tx
         .append_event(event(AuditAction::RequestCreated, "r1", "dana", t0()))
         .await
@@ -530,6 +599,20 @@ async fn audit_chain_is_append_only(db: &TestDb) {
         .await,
         [2]
     );
+    let person = |p: &str| AuditFilter {
+        person: Some(p.into()),
+        ..Default::default()
+    };
+    assert_eq!(by(person("alex")).await, [2], "as actor id");
+    assert_eq!(by(person("Name of sam")).await, [3], "as actor name");
+    assert_eq!(by(person("dana")).await, [3, 2, 1], "as subject");
+    assert_eq!(by(person("nobody")).await, Vec::<i64>::new());
+    let package = |p: &str| AuditFilter {
+        package: Some(p.into()),
+        ..Default::default()
+    };
+    assert_eq!(by(package("p1")).await, [2, 1]);
+    assert_eq!(by(package("p2")).await, Vec::<i64>::new());
 
     // The database itself refuses to change history.
     let url = db.url.clone();

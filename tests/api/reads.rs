@@ -120,6 +120,28 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
             .len(),
         1
     );
+    let count = |v: serde_json::Value| v["events"].as_array().unwrap().len();
+    assert_eq!(
+        count(t.get(AVERY, &format!("/api/v1/audit?person={DANA}")).await),
+        4,
+        "Dana acted or was the subject"
+    );
+    assert_eq!(
+        count(t.get(AVERY, "/api/v1/audit?person=Morgan%20Manager").await),
+        1,
+        "by display name"
+    );
+    assert_eq!(
+        count(t.get(AVERY, "/api/v1/audit?package=device-code").await),
+        4
+    );
+    assert_eq!(
+        count(
+            t.get(AVERY, "/api/v1/audit?package=device-code-ticketed")
+                .await
+        ),
+        0
+    );
     assert_eq!(
         t.get(
             AVERY,
