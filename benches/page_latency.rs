@@ -176,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let directory = Arc::new(GraphClient::new(
-        jitgate::demo::graph_settings(&settings),
+        settings.entra.graph_settings(),
         reqwest::Client::new(),
     ));
     let portal = Portal::new(settings.clone(), st, directory, Arc::new(SystemClock));

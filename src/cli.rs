@@ -99,7 +99,7 @@ pub async fn run() -> anyhow::Result<i32> {
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             let directory = Arc::new(GraphClient::new(
-                crate::demo::graph_settings(&settings),
+                settings.entra.graph_settings(),
                 reqwest::Client::new(),
             ));
             let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
@@ -205,10 +205,7 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         ),
         Err(e) => report(false, "sign-in", e.to_string()),
     }
-    let graph = GraphClient::new(
-        crate::demo::graph_settings(&settings),
-        reqwest::Client::new(),
-    );
+    let graph = GraphClient::new(settings.entra.graph_settings(), reqwest::Client::new());
     for p in &settings.packages {
         match graph.list_members(&p.group_id).await {
             Ok(m) => report(

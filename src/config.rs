@@ -45,6 +45,21 @@ pub struct EntraSettings {
 }
 
 impl EntraSettings {
+    /// What the Graph client needs: the app registration and where to find the authority and Graph.
+    pub fn graph_settings(&self) -> crate::graph::GraphSettings {
+        crate::graph::GraphSettings {
+            authority_host: self
+                .authority_host
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            graph_url: self.graph_url.as_str().trim_end_matches('/').to_string(),
+        }
+    }
+
     /// `{authority_host}/{tenant_id}/v2.0`, the tenant-specific issuer.
     pub fn issuer(&self) -> String {
         format!(

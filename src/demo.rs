@@ -12,7 +12,7 @@ use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, TENANT_ID};
 use crate::emulator::{Emulator, EmulatorConfig};
-use crate::graph::{GraphClient, GraphSettings};
+use crate::graph::GraphClient;
 use crate::startup::App;
 
 pub struct DemoOptions {
@@ -105,7 +105,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
     let directory = Arc::new(GraphClient::new(
-        graph_settings(&settings),
+        settings.entra.graph_settings(),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
@@ -135,19 +135,4 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     app.run_until_stopped().await?;
     emulator.shutdown();
     Ok(())
-}
-
-pub fn graph_settings(s: &Settings) -> GraphSettings {
-    GraphSettings {
-        authority_host: s
-            .entra
-            .authority_host
-            .as_str()
-            .trim_end_matches('/')
-            .to_string(),
-        tenant_id: s.entra.tenant_id.clone(),
-        client_id: s.entra.client_id.clone(),
-        client_secret: s.entra.client_secret.clone(),
-        graph_url: s.entra.graph_url.as_str().trim_end_matches('/').to_string(),
-    }
 }

@@ -173,7 +173,7 @@ max_duration = "4h"
             "the portal's idea of the issuer"
         );
         let directory = Arc::new(GraphClient::new(
-            jitgate::demo::graph_settings(&settings),
+            settings.entra.graph_settings(),
             reqwest::Client::new(),
         ));
         let app = App::build(settings, listener, Arc::new(SystemClock), directory)

@@ -108,7 +108,7 @@ impl TestApp {
             Settings::from_toml(&settings_toml(&self.url, &self.emulator, &self.db_url), [])
                 .unwrap();
         let directory = Arc::new(GraphClient::new(
-            jitgate::demo::graph_settings(&settings),
+            settings.entra.graph_settings(),
             reqwest::Client::new(),
         ));
         let clock: Arc<dyn Clock> = self.clock.clone();

@@ -518,7 +518,7 @@ impl Portal {
             Settings::from_toml(&settings_toml(&url, &emulator, &db.url), []).unwrap();
         settings.demo = true;
         let directory = Arc::new(GraphClient::new(
-            jitgate::demo::graph_settings(&settings),
+            settings.entra.graph_settings(),
             reqwest::Client::new(),
         ));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
