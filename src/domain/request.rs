@@ -82,8 +82,9 @@ pub struct Request {
     pub approvals: Vec<Approval>,
 }
 
-/// What a requester submits.
+/// What a requester submits (also the API's request body: unknown fields are refused).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewRequestInput {
     pub package: String,
     pub duration_minutes: Option<i64>,

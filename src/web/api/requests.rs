@@ -25,29 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/requests/{id}/end", post(end))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    package: String,
-    duration_minutes: Option<i64>,
-    #[serde(default)]
-    justification: String,
-    ticket: Option<String>,
-    starts_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 async fn create(
     State(app): State<AppState>,
     Auth(who): Auth,
-    ApiJson(b): ApiJson<CreateBody>,
+    ApiJson(input): ApiJson<NewRequestInput>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let input = NewRequestInput {
-        package: b.package,
-        duration_minutes: b.duration_minutes,
-        justification: b.justification,
-        ticket: b.ticket,
-        starts_at: b.starts_at,
-    };
     let r = app.portal.create_request(&who, input).await?;
     Ok((StatusCode::CREATED, Json(views::request(&r))))
 }
