@@ -294,19 +294,28 @@ impl Portal {
         Ok(self.store.list_requests(&f).await?)
     }
 
-    /// Pending requests `who` may decide now, oldest first.
-    pub async fn decision_queue(&self, who: &Principal) -> AppResult<Vec<Request>> {
+    /// Pending requests `who` may see, oldest first.
+    pub async fn pending_for(&self, who: &Principal) -> AppResult<Vec<Request>> {
         let q = ListQuery {
             statuses: vec![RequestStatus::Pending],
             limit: Some(1000),
             ..Default::default()
         };
         let mut all = self.list_visible(who, &q).await?;
-        all.retain(|r| {
-            self.may_decide(who, r) && !r.approvals.iter().any(|a| a.approver.id == who.user.id)
-        });
         all.reverse();
         Ok(all)
+    }
+
+    /// Whether `r` waits for a decision by `who`: they may decide it and have not yet.
+    pub fn awaits_decision_by(&self, who: &Principal, r: &Request) -> bool {
+        self.may_decide(who, r) && !r.approvals.iter().any(|a| a.approver.id == who.user.id)
+    }
+
+    /// Pending requests `who` may decide now, oldest first.
+    pub async fn decision_queue(&self, who: &Principal) -> AppResult<Vec<Request>> {
+        let mut queue = self.pending_for(who).await?;
+        queue.retain(|r| self.awaits_decision_by(who, r));
+        Ok(queue)
     }
 
     /// Carries out one deadline (start, expiry, time-out) if it still applies.

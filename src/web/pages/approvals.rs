@@ -16,7 +16,7 @@ use super::request::RequestView;
 use super::{Chrome, PageError, PageUser, relative};
 use crate::domain::{Decision, RequestStatus};
 use crate::error::AppError;
-use crate::service::{DecisionInput, ListQuery};
+use crate::service::DecisionInput;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,18 +47,10 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
     }
     let p = &app.portal;
     let now = p.now();
-    let mut pending = p
-        .list_visible(
-            &user.who,
-            &ListQuery {
-                statuses: vec![RequestStatus::Pending],
-                limit: Some(1000),
-                ..Default::default()
-            },
-        )
+    let pending = p
+        .pending_for(&user.who)
         .await
         .map_err(|e| user.page_error(e))?;
-    pending.reverse();
     // The requesters' grants of the last 30 days, counted in one query.
     let mut requesters: Vec<String> = pending.iter().map(|r| r.requester.id.clone()).collect();
     requesters.sort();
@@ -86,7 +78,7 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
                 .approvals
                 .iter()
                 .any(|a| a.approver.id == user.who.user.id);
-            let may_decide = !own && !already && p.may_decide(&user.who, r);
+            let may_decide = p.awaits_decision_by(&user.who, r);
             let required = p.package(&r.package).map_or(1, |p| p.approvals_required);
             let note = if own {
                 "Your own request: someone else decides it.".to_string()
