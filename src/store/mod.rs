@@ -106,8 +106,6 @@ pub struct RequestFilter {
     pub requester_id: Option<String>,
     /// Requests this user made or may decide as the requester's manager.
     pub involving: Option<String>,
-    /// Requests made by any of these users (empty: no filter).
-    pub requester_in: Vec<String>,
     /// Only these requests (empty: no filter).
     pub ids: Vec<String>,
     /// Leave the approvals out (lighter, for summaries).

@@ -79,56 +79,10 @@ impl RequestRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ApprovalRow {
-    request_id: String,
-    approver_id: String,
-    approver_name: String,
-    approver_username: String,
-    decision: String,
-    comment: Option<String>,
-    at: i64,
-}
-
-impl ApprovalRow {
-    fn into_approval(self) -> Result<Approval, StoreError> {
-        Ok(Approval {
-            approver: UserRef {
-                id: self.approver_id,
-                name: self.approver_name,
-                username: self.approver_username,
-            },
-            decision: Decision::parse(&self.decision).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown decision '{}'", self.decision))
-            })?,
-            comment: self.comment,
-            at: from_ms(self.at),
-        })
-    }
-}
-
-/// Joins requests with their approvals.
-fn assemble(
-    rows: Vec<RequestRow>,
-    approvals: Vec<ApprovalRow>,
-) -> Result<Vec<Request>, StoreError> {
-    let mut by_request: std::collections::HashMap<String, Vec<Approval>> = Default::default();
-    for a in approvals {
-        by_request
-            .entry(a.request_id.clone())
-            .or_default()
-            .push(a.into_approval()?);
-    }
-    rows.into_iter()
-        .map(|r| {
-            let approvals = by_request.remove(&r.id).unwrap_or_default();
-            r.into_request(approvals)
-        })
-        .collect()
-}
-
-const JOINED_APPROVAL_COLS: &str = "a.approver_id AS a_approver_id, a.approver_name AS a_approver_name, \
-     a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at";
+/// Requests joined with their approvals: `{JOINED_SELECT} <a SELECT of REQUEST_COLS>) r {JOINED_TAIL} ORDER BY ...`.
+const JOINED_SELECT: &str = "SELECT r.*, a.approver_id AS a_approver_id, a.approver_name AS a_approver_name, \
+     a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at FROM (";
+const JOINED_TAIL: &str = "LEFT JOIN approvals a ON a.request_id = r.id";
 
 /// A request with one of its approvals (or none), from a LEFT JOIN.
 #[derive(sqlx::FromRow)]
@@ -148,18 +102,17 @@ fn joined(rows: Vec<JoinedRow>) -> Result<Vec<Request>, StoreError> {
     let mut out: Vec<Request> = Vec::new();
     for row in rows {
         let approval = match (row.a_approver_id, row.a_decision, row.a_at) {
-            (Some(approver_id), Some(decision), Some(at)) => Some(
-                ApprovalRow {
-                    request_id: row.request.id.clone(),
-                    approver_id,
-                    approver_name: row.a_approver_name.unwrap_or_default(),
-                    approver_username: row.a_approver_username.unwrap_or_default(),
-                    decision,
-                    comment: row.a_comment,
-                    at,
-                }
-                .into_approval()?,
-            ),
+            (Some(id), Some(decision), Some(at)) => Some(Approval {
+                approver: UserRef {
+                    id,
+                    name: row.a_approver_name.unwrap_or_default(),
+                    username: row.a_approver_username.unwrap_or_default(),
+                },
+                decision: Decision::parse(&decision)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown decision '{decision}'")))?,
+                comment: row.a_comment,
+                at: from_ms(at),
+            }),
             _ => None,
         };
         match out.last_mut() {
@@ -283,18 +236,13 @@ macro_rules! sql_store {
         }
 
         async fn fetch_request(conn: &mut $Conn, id: &str) -> StoreResult<Option<Request>> {
-            let row: Option<RequestRow> = sqlx::query_as(&format!("SELECT {REQUEST_COLS} FROM requests WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some(row) = row else { return Ok(None) };
-            let approvals: Vec<ApprovalRow> = sqlx::query_as(&format!(
-                "SELECT {APPROVAL_COLS} FROM approvals WHERE request_id = $1 ORDER BY at, approver_id"
+            let rows: Vec<JoinedRow> = sqlx::query_as(&format!(
+                "{JOINED_SELECT}SELECT {REQUEST_COLS} FROM requests WHERE id = $1) r {JOINED_TAIL} ORDER BY a.at, a.approver_id"
             ))
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-            Ok(Some(row.into_request(approvals.into_iter().map(|a| a.into_approval()).collect::<Result<_, _>>()?)?))
+            Ok(joined(rows)?.pop())
         }
 
         fn push_request_filter(qb: &mut QueryBuilder<'_, $Db>, f: &RequestFilter) {
@@ -318,14 +266,6 @@ macro_rules! sql_store {
                 let mut sep = qb.separated(", ");
                 for id in &f.ids {
                     sep.push_bind(id.clone());
-                }
-                qb.push(")");
-            }
-            if !f.requester_in.is_empty() {
-                qb.push(" AND requester_id IN (");
-                let mut sep = qb.separated(", ");
-                for u in &f.requester_in {
-                    sep.push_bind(u.clone());
                 }
                 qb.push(")");
             }
@@ -409,11 +349,11 @@ macro_rules! sql_store {
                     let mut qb = QueryBuilder::<$Db>::new("");
                     push_request_page(&mut qb, f, order);
                     let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                    return assemble(rows, Vec::new());
+                    return rows.into_iter().map(|r| r.into_request(Vec::new())).collect();
                 }
-                let mut outer = QueryBuilder::<$Db>::new(format!("SELECT r.*, {JOINED_APPROVAL_COLS} FROM ("));
+                let mut outer = QueryBuilder::<$Db>::new(JOINED_SELECT);
                 push_request_page(&mut outer, f, order);
-                outer.push(format!(") r LEFT JOIN approvals a ON a.request_id = r.id ORDER BY r.{}, a.at, a.approver_id", order.replace(", ", ", r.")));
+                outer.push(format!(") r {JOINED_TAIL} ORDER BY r.{}, a.at, a.approver_id", order.replace(", ", ", r.")));
                 let rows: Vec<JoinedRow> = outer.build_query_as().fetch_all(&self.pool).await?;
                 joined(rows)
             }
