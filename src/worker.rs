@@ -146,7 +146,7 @@ impl Worker {
                 tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
             }
             Err(e) => {
-                let message = describe(&e);
+                let message = e.to_string();
                 let give_up = op.kind == OpKind::Add
                     && (!e.is_retriable() || op.attempts >= p.settings.scheduler.max_add_attempts);
                 let mut details = json!({
@@ -173,10 +173,11 @@ impl Worker {
                         && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
                     {
                         let reason = format!("The directory did not add the membership: {message}");
-                        crate::service::close_grant(
+                        crate::service::lifecycle::close(
                             &mut *tx,
                             &mut r,
                             Transition::Fail,
+                            None,
                             Some(reason),
                             now,
                         )
@@ -195,10 +196,6 @@ impl Worker {
             o.done_at.is_none() && o.lease_owner.as_deref() == Some(self.id.as_str())
         }))
     }
-}
-
-fn describe(e: &DirectoryError) -> String {
-    e.to_string()
 }
 
 /// Graph's Retry-After when it gave one, else exponential backoff with jitter.

@@ -3,21 +3,10 @@
 //! operation it implies and its audit events.
 
 pub mod audit;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod requests;
 
 pub use requests::{DecisionInput, ListQuery};
-
-/// Closes a grant on the system's behalf (used by the worker when the directory refuses for good).
-pub(crate) async fn close_grant(
-    tx: &mut dyn crate::store::StoreTx,
-    r: &mut Request,
-    t: crate::domain::Transition,
-    reason: Option<String>,
-    now: DateTime<Utc>,
-) -> crate::error::AppResult<()> {
-    lifecycle::close(tx, r, t, None, reason, now).await
-}
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
