@@ -13,9 +13,8 @@ use tower_sessions::Session;
 
 use super::chrome::chrome_for;
 use super::request::RequestView;
-use super::{Chrome, PageError, PageUser, minutes, set_flash};
+use super::{ActionForm, Chrome, PageError, PageUser, after_action, minutes, set_flash};
 use crate::auth::MaybeAuth;
-use crate::auth::oidc::safe_return_path;
 use crate::domain::package::format_duration;
 use crate::domain::request::FieldError;
 use crate::domain::{NewRequestInput, RequestStatus};
@@ -294,36 +293,6 @@ async fn create(
         }
         Err(e) => Err(user.page_error(e)),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct ActionForm {
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub comment: String,
-    #[serde(default)]
-    pub back: String,
-}
-
-/// Runs an action and returns to where the form was, with what happened as a flash message.
-pub async fn after_action(
-    session: &Session,
-    back: &str,
-    result: Result<crate::domain::Request, AppError>,
-    done: impl FnOnce(&crate::domain::Request) -> String,
-) -> Result<Response, PageError> {
-    let msg = match result {
-        Ok(r) => done(&r),
-        // A role or ownership violation is an error page, never a quiet redirect.
-        Err(e @ (AppError::Forbidden(_) | AppError::Unauthorized(_) | AppError::NotFound(_))) => {
-            return Err(e.into());
-        }
-        Err(e) if e.status().is_client_error() => e.public_message(),
-        Err(e) => return Err(e.into()),
-    };
-    set_flash(session, msg).await;
-    Ok(Redirect::to(&safe_return_path(Some(back))).into_response())
 }
 
 async fn cancel(

@@ -11,9 +11,8 @@ use axum::{Form, Router};
 use chrono::Duration;
 use tower_sessions::Session;
 
-use super::access::{ActionForm, after_action};
 use super::request::RequestView;
-use super::{Chrome, PageError, PageUser, relative};
+use super::{ActionForm, Chrome, PageError, PageUser, after_action, relative};
 use crate::domain::{Decision, RequestStatus};
 use crate::error::AppError;
 use crate::service::DecisionInput;

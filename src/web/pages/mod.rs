@@ -12,7 +12,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::auth::oidc::safe_return_path;
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 
@@ -116,6 +120,36 @@ impl IntoResponse for PageError {
         };
         (status, page).into_response()
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionForm {
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub back: String,
+}
+
+/// Runs an action and returns to where the form was, with what happened as a flash message.
+pub async fn after_action(
+    session: &Session,
+    back: &str,
+    result: Result<crate::domain::Request, AppError>,
+    done: impl FnOnce(&crate::domain::Request) -> String,
+) -> Result<Response, PageError> {
+    let msg = match result {
+        Ok(r) => done(&r),
+        // A role or ownership violation is an error page, never a quiet redirect.
+        Err(e @ (AppError::Forbidden(_) | AppError::Unauthorized(_) | AppError::NotFound(_))) => {
+            return Err(e.into());
+        }
+        Err(e) if e.status().is_client_error() => e.public_message(),
+        Err(e) => return Err(e.into()),
+    };
+    set_flash(session, msg).await;
+    Ok(Redirect::to(&safe_return_path(Some(back))).into_response())
 }
 
 pub async fn not_found() -> PageError {
