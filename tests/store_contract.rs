@@ -48,6 +48,25 @@ fn request(id: &str, requester: &str, package: &str) -> Request {
     }
 }
 
+/// The ids of listed requests, in order.
+fn ids(list: &[Request]) -> Vec<&str> {
+    list.iter().map(|r| r.id.as_str()).collect()
+}
+
+/// The ids of the requests `f` lists, in order.
+async fn listed(
+    store: &std::sync::Arc<dyn jitgate::store::Store>,
+    f: &RequestFilter,
+) -> Vec<String> {
+    store
+        .list_requests(f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
 fn event(action: AuditAction, request: &str, actor: &str, at: DateTime<Utc>) -> NewAuditEvent {
     NewAuditEvent {
         at,
@@ -170,10 +189,7 @@ async fn listing_and_counting(db: &TestDb) {
         .list_requests(&RequestFilter::default())
         .await
         .unwrap();
-    assert_eq!(
-        all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["r4", "r3", "r2", "r1", "r0"]
-    );
+    assert_eq!(ids(&all), ["r4", "r3", "r2", "r1", "r0"]);
     assert_eq!(all[3].approvals.len(), 1, "approvals come along");
     let f = RequestFilter {
         package: Some("even".into()),
@@ -181,13 +197,7 @@ async fn listing_and_counting(db: &TestDb) {
         oldest_first: true,
         ..Default::default()
     };
-    let even: Vec<_> = store
-        .list_requests(&f)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let even = listed(&store, &f).await;
     assert_eq!(even, ["r0", "r2"]);
     assert_eq!(store.count_requests(&f).await.unwrap(), 2);
     let f = RequestFilter {
@@ -200,13 +210,7 @@ async fn listing_and_counting(db: &TestDb) {
         offset: Some(1),
         ..Default::default()
     };
-    let page: Vec<_> = store
-        .list_requests(&f)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let page = listed(&store, &f).await;
     assert_eq!(page, ["r3", "r2"]);
     let f = RequestFilter {
         created_since: Some(t0() + Duration::minutes(3)),
@@ -220,10 +224,7 @@ async fn listing_and_counting(db: &TestDb) {
         ..Default::default()
     };
     let full = store.list_requests(&f).await.unwrap();
-    assert_eq!(
-        full.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["r3", "r1"]
-    );
+    assert_eq!(ids(&full), ["r3", "r1"]);
     assert_eq!(full[1].approvals.len(), 1);
     let light = store
         .list_requests(&RequestFilter {
@@ -232,10 +233,7 @@ async fn listing_and_counting(db: &TestDb) {
         })
         .await
         .unwrap();
-    assert_eq!(
-        light.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["r3", "r1"]
-    );
+    assert_eq!(ids(&light), ["r3", "r1"]);
     assert!(
         light[1].approvals.is_empty(),
         "approvals left out on request"

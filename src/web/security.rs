@@ -111,7 +111,7 @@ mod tests {
 
     use super::*;
 
-    async fn headers_for(public_url: &str) -> axum::http::HeaderMap {
+    fn settings(public_url: &str) -> Settings {
         let toml = format!(
             r#"
 [server]
@@ -131,7 +131,11 @@ default_duration = "1h"
 max_duration = "2h"
 "#
         );
-        let settings = Arc::new(Settings::from_toml(&toml, []).unwrap());
+        Settings::from_toml(&toml, []).unwrap()
+    }
+
+    async fn headers_for(public_url: &str) -> axum::http::HeaderMap {
+        let settings = Arc::new(settings(public_url));
         let app = Router::new()
             .route("/", get(|| async { "ok" }))
             .layer(axum::middleware::from_fn_with_state(settings, headers));
@@ -144,24 +148,7 @@ max_duration = "2h"
 
     #[tokio::test]
     async fn the_demo_sends_other_host_names_to_the_printed_address() {
-        let toml = r#"
-[server]
-public_url = "http://127.0.0.1:8080"
-[database]
-url = "sqlite::memory:"
-[entra]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-client_id = "c"
-client_secret = "s"
-[[package]]
-id = "p"
-name = "P"
-group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
-min_duration = "15m"
-default_duration = "1h"
-max_duration = "2h"
-"#;
-        let mut settings = Settings::from_toml(toml, []).unwrap();
+        let mut settings = settings("http://127.0.0.1:8080");
         let run = |settings: Settings, host: &'static str| async move {
             let app = Router::new().route("/", get(|| async { "ok" })).layer(
                 axum::middleware::from_fn_with_state(Arc::new(settings), canonical_host),

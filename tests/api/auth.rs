@@ -138,6 +138,17 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The `name=value` of the cookie a response sets.
+fn session_cookie(r: &reqwest::Response) -> String {
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .expect("a cookie")
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
 fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get(LOCATION)
@@ -165,16 +176,7 @@ async fn authorize_with_cookie(
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&r);
     let authorize = location(&r);
     assert!(authorize.starts_with(&t.emulator.base_url()), "{authorize}");
     assert!(
@@ -292,16 +294,7 @@ async fn session_id_is_cycled(t: &mut TestApp) {
     let b = browser();
     let (callback, before) = authorize_with_cookie(t, &b, DANA, "/").await;
     let r = b.get(callback).send().await.unwrap();
-    let after = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let after = session_cookie(&r);
     assert_ne!(before, after, "a new session id at sign-in");
 }
 

@@ -60,17 +60,11 @@ async fn throttling_and_outages_are_retried(t: &mut TestApp) {
         t.is_member(DANA)
     })
     .await;
-    eventually("the addition to be recorded", || async {
-        !t.status_of(&id).await["membership"]["added_at"].is_null()
-    })
-    .await;
-    let v = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action=membership_added"),
-        )
-        .await;
-    assert_eq!(v["events"][0]["details"]["attempts"], 3);
+    wait_added(t, &id).await;
+    assert_eq!(
+        event_details(t, &id, "membership_added").await["attempts"],
+        3
+    );
     assert_eq!(t.status_of(&id).await["status"], "active");
     assert_eq!(t.verify().await["ok"], true);
 }
@@ -100,32 +94,20 @@ async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
     t.emulator.set_member(GROUP, DANA, true);
     let id = t.request(DANA, "device-code", 30).await;
     t.approve(MORGAN, &id).await;
-    eventually("added_at recorded", || async {
-        !t.status_of(&id).await["membership"]["added_at"].is_null()
-    })
-    .await;
-    let v = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action=membership_added"),
-        )
-        .await;
-    assert_eq!(v["events"][0]["details"]["already_in_effect"], true);
+    wait_added(t, &id).await;
+    assert_eq!(
+        event_details(t, &id, "membership_added").await["already_in_effect"],
+        true
+    );
 
     // Someone removed Dana behind our back: Graph answers 404 on removal.
     t.emulator.set_member(GROUP, DANA, false);
     t.advance(Duration::minutes(30));
-    eventually("removed_at recorded", || async {
-        !t.status_of(&id).await["membership"]["removed_at"].is_null()
-    })
-    .await;
-    let v = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action=membership_removed"),
-        )
-        .await;
-    assert_eq!(v["events"][0]["details"]["already_in_effect"], true);
+    wait_removed(t, &id).await;
+    assert_eq!(
+        event_details(t, &id, "membership_removed").await["already_in_effect"],
+        true
+    );
     assert!(errors_of(t, &id).await.is_empty());
 
     // The other shape of "not a member": 400 "removed object references do not exist".
@@ -136,10 +118,7 @@ async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
     wait_added(t, &id).await;
     t.emulator.set_member(GROUP, RILEY, false);
     t.advance(Duration::minutes(30));
-    eventually("removed_at recorded", || async {
-        !t.status_of(&id).await["membership"]["removed_at"].is_null()
-    })
-    .await;
+    wait_removed(t, &id).await;
     assert!(errors_of(t, &id).await.is_empty());
 }
 
@@ -155,10 +134,7 @@ async fn a_refusal_fails_the_grant(t: &mut TestApp) {
     let r = t.status_of(&id).await;
     assert!(r["close_reason"].as_str().unwrap().contains("403"), "{r}");
     // The safety removal runs and finds nothing to remove.
-    eventually("the safety removal", || async {
-        !t.status_of(&id).await["membership"]["removed_at"].is_null()
-    })
-    .await;
+    wait_removed(t, &id).await;
     assert!(!t.is_member(DANA));
     assert_eq!(
         t.audit_actions(&id).await,

@@ -268,6 +268,25 @@ pub async fn wait_added(t: &TestApp, id: &str) {
     .await;
 }
 
+/// Waits until the worker has removed the member and committed it.
+pub async fn wait_removed(t: &TestApp, id: &str) {
+    eventually(&format!("request {id}'s member to be removed"), || async {
+        !t.status_of(id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
+}
+
+/// The details of the newest `action` event about request `id`.
+pub async fn event_details(t: &TestApp, id: &str, action: &str) -> serde_json::Value {
+    let v = t
+        .get(
+            AVERY,
+            &format!("/api/v1/audit?request={id}&action={action}"),
+        )
+        .await;
+    v["events"][0]["details"].clone()
+}
+
 pub async fn wait_status(t: &TestApp, id: &str, status: &str) {
     eventually(&format!("request {id} to be {status}"), || async {
         t.status_of(id).await["status"] == status

@@ -27,10 +27,7 @@ async fn happy_path(t: &mut TestApp) {
     );
 
     eventually("the member to be added", || async { t.is_member(DANA) }).await;
-    eventually("added_at to be recorded", || async {
-        !t.status_of(&id).await["membership"]["added_at"].is_null()
-    })
-    .await;
+    wait_added(t, &id).await;
 
     // Not a moment early.
     t.advance(Duration::minutes(119));
@@ -41,10 +38,7 @@ async fn happy_path(t: &mut TestApp) {
     t.advance(Duration::minutes(1));
     wait_status(t, &id, "expired").await;
     eventually("the member to be removed", || async { !t.is_member(DANA) }).await;
-    eventually("removed_at to be recorded", || async {
-        !t.status_of(&id).await["membership"]["removed_at"].is_null()
-    })
-    .await;
+    wait_removed(t, &id).await;
 
     assert_eq!(
         t.audit_actions(&id).await,
@@ -351,13 +345,7 @@ async fn membership_is_a_lease(t: &mut TestApp) {
     wait_status(t, &a, "expired").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(t.is_member(DANA), "the other grant keeps the membership");
-    let e = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={a}&action=grant_expired"),
-        )
-        .await;
-    assert!(e["events"][0]["details"]["membership_kept"].is_string());
+    assert!(event_details(t, &a, "grant_expired").await["membership_kept"].is_string());
     t.advance(Duration::minutes(90));
     wait_status(t, &b, "expired").await;
     eventually("removed with the last grant", || async {
