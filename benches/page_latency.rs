@@ -42,6 +42,11 @@ fn user(i: usize) -> UserRef {
     }
 }
 
+/// Request ids are GUIDs.
+fn request_id(i: usize) -> String {
+    format!("00000000-0000-4000-9000-{i:012}")
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
@@ -89,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let started = status != RequestStatus::Pending && status != RequestStatus::Denied;
             let r = Req {
-                id: format!("r{i:05}"),
+                id: request_id(i),
                 package: "device-code".into(),
                 group_id: EXCLUSION_GROUP_ID.into(),
                 requester: user(u),
@@ -142,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     for e in 0..EVENTS {
-        let r = format!("r{:05}", e % REQUESTS);
+        let r = request_id(e % REQUESTS);
         let action = AuditAction::ALL[e % 12];
         tx.append_event(NewAuditEvent {
             at: now - Span::days(20) + Span::seconds(e as i64 * 150),
@@ -179,11 +184,16 @@ async fn main() -> anyhow::Result<()> {
         settings.entra.graph_settings(),
         reqwest::Client::new(),
     ));
+    let sessions = st.session_store();
     let portal = Portal::new(settings.clone(), st, directory, Arc::new(SystemClock));
-    let router = web::router(AppState {
-        portal,
-        oidc: Arc::new(Oidc::new(settings.clone())?),
-    });
+    let router = web::router(
+        AppState {
+            portal,
+            oidc: Arc::new(Oidc::new(settings.clone())?),
+        },
+        &settings,
+        sessions,
+    );
     let token = |u: &str| emulator.mint_token(TokenSpec::new(u, &format!("api://{CLIENT_ID}")));
     let pages = [
         ("My access (requester with history)", DANA, "/".to_string()),
@@ -194,7 +204,11 @@ async fn main() -> anyhow::Result<()> {
             AVERY,
             format!("/audit?person={DANA}&action=grant_expired"),
         ),
-        ("Request timeline", AVERY, "/requests/r00042".to_string()),
+        (
+            "Request timeline",
+            AVERY,
+            format!("/requests/{}", request_id(42)),
+        ),
         ("Operations (admin)", ALEX, "/operations".to_string()),
     ];
     println!("{:<40} {:>9} {:>9} {:>9}", "page", "median", "p95", "max");

@@ -153,21 +153,19 @@ pub async fn run() -> anyhow::Result<i32> {
                             .map_err(|e| anyhow::anyhow!("{e}"))?,
                         ..Default::default()
                     };
-                    let events = audit::matching(s.as_ref(), &filter)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let format = match format {
                         Format::Csv => ExportFormat::Csv,
                         Format::Jsonl => ExportFormat::JsonLines,
                     };
-                    let body =
-                        audit::render(&events, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let export = audit::export(s.as_ref(), &filter, format)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     match output {
-                        Some(p) => std::fs::write(&p, body)
+                        Some(p) => std::fs::write(&p, &export.body)
                             .with_context(|| format!("cannot write {}", p.display()))?,
-                        None => std::io::stdout().write_all(body.as_bytes())?,
+                        None => std::io::stdout().write_all(export.body.as_bytes())?,
                     }
-                    eprintln!("Exported {} events.", events.len());
+                    eprintln!("Exported {} events.", export.events);
                     Ok(0)
                 }
             }

@@ -1,4 +1,4 @@
-//! Boots the portal: database, background loops, HTTP server. Tests use it with port 0.
+//! Boots the portal: database, background jobs, HTTP server. Tests use it with port 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,24 +6,22 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower_sessions::session_store::ExpiredDeletion;
 
 use crate::auth::Oidc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::graph::Directory;
-use crate::scheduler::Scheduler;
+use crate::jobs::Jobs;
 use crate::service::Portal;
 use crate::store;
 use crate::web::{self, AppState};
-use crate::worker::Worker;
 
 pub struct App {
     pub addr: SocketAddr,
     pub portal: Portal,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
-    tasks: Vec<JoinHandle<()>>,
+    jobs: Jobs,
 }
 
 impl App {
@@ -39,12 +37,16 @@ impl App {
         let sessions = store.session_store();
         sessions.migrate().await?;
         let settings = Arc::new(settings);
-        let portal = Portal::new(settings.clone(), store, directory, clock);
+        let portal = Portal::new(settings.clone(), store, directory.clone(), clock);
         let oidc = Arc::new(Oidc::new(settings.clone())?);
-        let router = web::router(AppState {
-            portal: portal.clone(),
-            oidc,
-        });
+        let router = web::router(
+            AppState {
+                portal: portal.clone(),
+                oidc,
+            },
+            &settings,
+            sessions.clone(),
+        );
 
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
@@ -58,43 +60,14 @@ impl App {
             })
             .await
         });
-        let watcher = portal.clone();
-        let tasks = vec![
-            tokio::spawn(async move {
-                loop {
-                    if let Err(e) = watcher
-                        .chain
-                        .walk(watcher.store.as_ref(), watcher.now())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "audit chain walk failed");
-                    }
-                    tokio::time::sleep(
-                        crate::service::audit::FULL_WALK_EVERY
-                            .to_std()
-                            .unwrap_or_default(),
-                    )
-                    .await;
-                }
-            }),
-            tokio::spawn(Worker::new(portal.clone()).run()),
-            tokio::spawn(Scheduler::new(portal.clone()).run()),
-            tokio::spawn(async move {
-                if let Err(e) = sessions
-                    .continuously_delete_expired(tokio::time::Duration::from_secs(300))
-                    .await
-                {
-                    tracing::warn!(error = %e, "expired-session cleanup stopped");
-                }
-            }),
-        ];
-        tracing::info!(%addr, backend = portal.store.backend(), "jitgate is serving");
+        let jobs = Jobs::start(&portal, directory, sessions);
+        tracing::info!(%addr, backend = portal.backend(), "jitgate is serving");
         Ok(App {
             addr,
             portal,
             shutdown: Some(tx),
             server,
-            tasks,
+            jobs,
         })
     }
 
@@ -104,9 +77,7 @@ impl App {
 
     /// Stops the background loops and the server. Work in flight is safe: it resumes on the next start.
     pub async fn stop(mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.jobs.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

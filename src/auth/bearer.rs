@@ -4,10 +4,10 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
+use super::Principal;
 use super::oidc::Oidc;
 use crate::domain::UserRef;
 use crate::error::AppError;
-use crate::service::Principal;
 
 #[derive(Deserialize)]
 struct AccessClaims {
@@ -26,12 +26,13 @@ fn unauthorized(m: &str) -> AppError {
 }
 
 impl Oidc {
-    pub async fn validate_bearer(
-        &self,
-        token: &str,
-        tenant_id: &str,
-        client_id: &str,
-    ) -> Result<Principal, AppError> {
+    /// The caller named by a bearer access token, once its signature, issuer, audience, expiry,
+    /// tenant and delegated scope are checked.
+    pub async fn validate_bearer(&self, token: &str) -> Result<Principal, AppError> {
+        let (tenant_id, client_id) = (
+            &self.settings.entra.tenant_id,
+            &self.settings.entra.client_id,
+        );
         let header =
             decode_header(token).map_err(|_| unauthorized("The access token is malformed."))?;
         if header.alg != Algorithm::RS256 {

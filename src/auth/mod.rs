@@ -1,9 +1,11 @@
-//! Sign-in (OpenID Connect), bearer tokens for the API, and who is calling.
+//! Identity only: the OpenID Connect client (sign-in), bearer access tokens for the API, and the
+//! principal they establish. Nothing here knows about HTTP handlers; the sign-in routes and the
+//! request extractors live in the web layer.
 
 pub mod bearer;
-pub mod extract;
 pub mod oidc;
+pub mod principal;
 pub mod session_store;
 
-pub use extract::{Auth, MaybeAuth};
-pub use oidc::Oidc;
+pub use oidc::{CallbackParams, LoginState, Oidc, SignInFailure};
+pub use principal::Principal;

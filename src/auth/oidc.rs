@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
@@ -16,14 +14,11 @@ use openidconnect::{
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
-use tower_sessions::Session;
 
+use super::Principal;
 use crate::config::Settings;
 use crate::domain::UserRef;
 use crate::error::AppError;
-use crate::service::Principal;
-use crate::web::AppState;
-use crate::web::pages::{PageError, set_flash};
 
 pub type OidcClient = CoreClient<
     EndpointSet,
@@ -34,8 +29,6 @@ pub type OidcClient = CoreClient<
     EndpointMaybeSet,
 >;
 
-pub const SESSION_USER: &str = "user";
-const SESSION_LOGIN: &str = "login";
 const REFRESH_AFTER: Duration = Duration::from_secs(24 * 3600);
 const MIN_REFETCH: Duration = Duration::from_secs(30);
 
@@ -46,7 +39,7 @@ pub struct Discovered {
 }
 
 pub struct Oidc {
-    settings: Arc<Settings>,
+    pub(super) settings: Arc<Settings>,
     http: reqwest::Client,
     cache: RwLock<Option<Arc<Discovered>>>,
 }
@@ -120,74 +113,57 @@ impl Oidc {
     }
 }
 
-/// What we keep between sending the browser to the provider and its return.
+/// What the browser's session keeps between sending it to the provider and its return.
 #[derive(Serialize, Deserialize)]
-struct LoginState {
+pub struct LoginState {
     state: String,
     nonce: String,
     pkce_verifier: String,
     return_to: String,
 }
 
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    return_to: Option<String>,
-}
+impl LoginState {
+    /// Whether an answer carrying `state` belongs to this sign-in.
+    pub fn answers(&self, state: Option<&str>) -> bool {
+        state == Some(self.state.as_str())
+    }
 
-/// Only local paths are accepted as a post-sign-in destination (no open redirect).
-pub fn safe_return_path(p: Option<&str>) -> String {
-    match p {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && !p.contains(['\\', '\r', '\n'])
-                && !p.starts_with("/auth/") =>
-        {
-            p.to_string()
-        }
-        _ => "/".to_string(),
+    /// Where the browser goes once signed in (a local path, checked when the sign-in began).
+    pub fn return_to(&self) -> &str {
+        &self.return_to
     }
 }
 
-pub async fn login(
-    State(app): State<AppState>,
-    session: Session,
-    Query(q): Query<LoginQuery>,
-) -> Result<Response, PageError> {
-    let d = app.oidc.discovered(false).await?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = d
-        .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("email".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let login = LoginState {
-        state: state.secret().clone(),
-        nonce: nonce.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
-        return_to: safe_return_path(q.return_to.as_deref()),
-    };
-    session
-        .insert(SESSION_LOGIN, login)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Redirect::to(url.as_str()).into_response())
+/// The provider's answer at the redirect URI.
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+/// Why a sign-in did not produce a principal.
+#[derive(Debug)]
+pub enum SignInFailure {
+    /// The answer was refused: shown to the person as a failed sign-in with this status.
+    Refused { status: u16, message: String },
+    /// Something on our side (or the provider being unreachable).
+    Error(AppError),
+}
+
+impl From<AppError> for SignInFailure {
+    fn from(e: AppError) -> SignInFailure {
+        SignInFailure::Error(e)
+    }
+}
+
+fn refused(status: u16, message: impl Into<String>) -> SignInFailure {
+    SignInFailure::Refused {
+        status,
+        message: message.into(),
+    }
 }
 
 /// The claims we read from a verified ID token.
@@ -202,123 +178,111 @@ struct EntraIdClaims {
     roles: Vec<String>,
 }
 
-pub async fn callback(
-    State(app): State<AppState>,
-    session: Session,
-    Query(q): Query<CallbackQuery>,
-) -> Result<Response, PageError> {
-    let fail = |status: u16, msg: String| PageError::sign_in(status, msg);
-    let internal =
-        |e: tower_sessions::session::Error| PageError::from(AppError::Internal(e.into()));
-    let login: Option<LoginState> = session.get(SESSION_LOGIN).await.map_err(internal)?;
-    let Some(login) = login else {
-        return Err(fail(
-            400,
-            "This sign-in link has expired or was already used. Please sign in again.".into(),
-        ));
-    };
-    // Nothing in an answer is believed, not even an error to show, unless it belongs to this browser's sign-in.
-    if q.state.as_deref() != Some(login.state.as_str()) {
-        tracing::warn!("sign-in callback with a state that does not match the session");
-        return Err(fail(
-            400,
-            "The sign-in answer does not belong to this browser session. Please sign in again."
-                .into(),
-        ));
+impl Oidc {
+    /// Starts a sign-in: the provider's authorization URL (PKCE S256, `state`, `nonce`) and what
+    /// the session must keep until the browser comes back. `return_to` must already be a safe local path.
+    pub async fn begin_sign_in(&self, return_to: String) -> Result<(String, LoginState), AppError> {
+        let d = self.discovered(false).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = d
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let login = LoginState {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            return_to,
+        };
+        Ok((url.to_string(), login))
     }
-    session
-        .remove::<LoginState>(SESSION_LOGIN)
-        .await
-        .map_err(internal)?;
-    // RFC 9207: a provider that names itself must be the one we sent the browser to.
-    if let Some(iss) = &q.iss
-        && iss.trim_end_matches('/') != app.oidc.issuer().trim_end_matches('/')
-    {
-        tracing::warn!(%iss, "sign-in answer from another issuer");
-        return Err(fail(
-            400,
-            "The sign-in answer came from another identity provider.".into(),
-        ));
-    }
-    if let Some(err) = q.error {
-        let desc = q.error_description.unwrap_or_default();
-        tracing::warn!(error = %err, "the identity provider refused the sign-in");
-        let sep = if desc.is_empty() { "" } else { ": " };
-        return Err(fail(
-            401,
-            format!("The identity provider said: {err}{sep}{desc}"),
-        ));
-    }
-    let Some(code) = q.code else {
-        return Err(fail(
-            400,
-            "The identity provider's answer was incomplete.".into(),
-        ));
-    };
-    let d = app.oidc.discovered(false).await?;
-    let token = d
-        .client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| AppError::Internal(e.into()))?
-        .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier))
-        .request_async(&app.oidc.http)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "code redemption failed");
-            fail(401, "The identity provider did not accept the sign-in code (it may have been used already).".into())
-        })?;
-    let id_token = token
-        .id_token()
-        .ok_or_else(|| fail(502, "The identity provider sent no ID token.".into()))?;
-    let verifier = d.client.id_token_verifier();
-    id_token
-        .claims(&verifier, &Nonce::new(login.nonce))
-        .map_err(|e| {
-            tracing::warn!(error = %e, "ID token rejected");
-            fail(401, format!("The ID token was not valid: {e}."))
-        })?;
-    // Signature, issuer, audience, expiry and nonce are verified above; read the Entra claims.
-    let claims: EntraIdClaims = decode_payload(&id_token.to_string())
-        .map_err(|e| fail(401, format!("The ID token could not be read: {e}.")))?;
-    let oid = claims
-        .oid
-        .ok_or_else(|| fail(401, "The ID token carries no object id (oid).".into()))?;
-    if let Some(tid) = &claims.tid
-        && !tid.eq_ignore_ascii_case(&app.portal.settings.entra.tenant_id)
-    {
-        return Err(fail(403, "That account belongs to another tenant.".into()));
-    }
-    let username = claims
-        .preferred_username
-        .or(claims.email)
-        .unwrap_or_else(|| oid.clone());
-    let principal = Principal::new(
-        UserRef {
-            id: oid,
-            name: claims.name.unwrap_or_else(|| username.clone()),
-            username,
-        },
-        claims.roles,
-    );
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    session
-        .insert(SESSION_USER, &principal)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    tracing::info!(user = %principal.user.id, "signed in");
-    set_flash(&session, format!("Signed in as {}.", principal.user.name)).await;
-    Ok(Redirect::to(&login.return_to).into_response())
-}
 
-pub async fn logout(session: Session) -> Result<Response, PageError> {
-    session
-        .flush()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Redirect::to("/").into_response())
+    /// Finishes a sign-in whose `state` was already matched against `login`: checks the issuer
+    /// (RFC 9207), redeems the code with the PKCE verifier, verifies the ID token (signature,
+    /// issuer, audience, expiry, nonce) and the tenant, and returns who signed in.
+    pub async fn finish_sign_in(
+        &self,
+        login: LoginState,
+        q: CallbackParams,
+    ) -> Result<Principal, SignInFailure> {
+        // RFC 9207: a provider that names itself must be the one we sent the browser to.
+        if let Some(iss) = &q.iss
+            && iss.trim_end_matches('/') != self.issuer().trim_end_matches('/')
+        {
+            tracing::warn!(%iss, "sign-in answer from another issuer");
+            return Err(refused(
+                400,
+                "The sign-in answer came from another identity provider.",
+            ));
+        }
+        if let Some(err) = q.error {
+            let desc = q.error_description.unwrap_or_default();
+            tracing::warn!(error = %err, "the identity provider refused the sign-in");
+            let sep = if desc.is_empty() { "" } else { ": " };
+            return Err(refused(
+                401,
+                format!("The identity provider said: {err}{sep}{desc}"),
+            ));
+        }
+        let Some(code) = q.code else {
+            return Err(refused(
+                400,
+                "The identity provider's answer was incomplete.",
+            ));
+        };
+        let d = self.discovered(false).await?;
+        let token = d
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| AppError::Internal(e.into()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "code redemption failed");
+                refused(401, "The identity provider did not accept the sign-in code (it may have been used already).")
+            })?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| refused(502, "The identity provider sent no ID token."))?;
+        let verifier = d.client.id_token_verifier();
+        id_token
+            .claims(&verifier, &Nonce::new(login.nonce))
+            .map_err(|e| {
+                tracing::warn!(error = %e, "ID token rejected");
+                refused(401, format!("The ID token was not valid: {e}."))
+            })?;
+        // Signature, issuer, audience, expiry and nonce are verified above; read the Entra claims.
+        let claims: EntraIdClaims = decode_payload(&id_token.to_string())
+            .map_err(|e| refused(401, format!("The ID token could not be read: {e}.")))?;
+        let oid = claims
+            .oid
+            .ok_or_else(|| refused(401, "The ID token carries no object id (oid)."))?;
+        if let Some(tid) = &claims.tid
+            && !tid.eq_ignore_ascii_case(&self.settings.entra.tenant_id)
+        {
+            return Err(refused(403, "That account belongs to another tenant."));
+        }
+        let username = claims
+            .preferred_username
+            .or(claims.email)
+            .unwrap_or_else(|| oid.clone());
+        Ok(Principal::new(
+            UserRef {
+                id: oid,
+                name: claims.name.unwrap_or_else(|| username.clone()),
+                username,
+            },
+            claims.roles,
+        ))
+    }
 }
 
 /// The payload of a JWT whose signature has already been checked.
@@ -329,28 +293,4 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(jwt: &str) -> Result<T, St
         .decode(payload.trim_end_matches('='))
         .map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_return_path;
-
-    #[test]
-    fn only_local_paths_are_returned_to() {
-        assert_eq!(
-            safe_return_path(Some("/requests/42?x=1")),
-            "/requests/42?x=1"
-        );
-        for bad in [
-            "https://evil.example",
-            "//evil.example/x",
-            "/\\evil.example",
-            "evil",
-            "/ok\r\nSet-Cookie: x",
-            "/auth/callback",
-        ] {
-            assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
-        }
-        assert_eq!(safe_return_path(None), "/");
-    }
 }

@@ -1,11 +1,13 @@
 //! The pure core: request lifecycle, packages and validation. No I/O here.
 
 pub mod audit;
+pub mod ids;
 pub mod package;
 pub mod request;
 pub mod status;
 
 pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
+pub use ids::RequestId;
 pub use package::Package;
 pub use request::{Approval, Decision, NewRequestInput, Request, UserRef};
 pub use status::{RequestStatus, Transition, TransitionError};

@@ -1,12 +1,12 @@
 //! Requests for access, their validation and the approval rules.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::package::{Package, format_duration};
 use super::status::{RequestStatus, Transition};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRef {
     pub id: String,
     pub name: String,

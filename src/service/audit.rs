@@ -1,21 +1,36 @@
-//! Reading the audit trail: verification and export.
+//! Reading the audit trail: listing, the people events are about, verification, the chain's
+//! status as pages show it, and export. Every read is for auditors and admins.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Portal, Principal};
+use super::Portal;
+use crate::auth::Principal;
 use crate::domain::audit::{ChainVerifier, Verification};
 use crate::domain::{AuditEvent, Role};
 use crate::error::{AppError, AppResult};
-use crate::store::{AuditFilter, Store};
+use crate::store::{AuditFilter, RequestFilter, Store};
+
+pub use super::export::{EventRecord, ExportFormat, render};
 
 const PAGE: i64 = 1000;
 /// The most events one export carries.
 pub const EXPORT_MAX: usize = 1_000_000;
+/// How many events a listing shows when the caller does not say.
+pub const DEFAULT_LIMIT: i64 = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Csv,
-    JsonLines,
+/// One page of events, newest first, and the cursor of the next (older) page.
+pub struct EventPage {
+    pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<i64>,
+}
+
+/// An export, ready to be sent or written.
+pub struct AuditExport {
+    pub body: String,
+    pub format: ExportFormat,
+    pub events: usize,
 }
 
 impl Portal {
@@ -28,6 +43,107 @@ impl Portal {
             ))
         }
     }
+
+    /// Events matching `filter`, newest first, one page of `filter.limit` (default 100).
+    pub async fn audit_events(
+        &self,
+        who: &Principal,
+        filter: &AuditFilter,
+    ) -> AppResult<EventPage> {
+        self.require_auditor(who)?;
+        let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
+        let mut f = filter.clone();
+        f.limit = Some(limit);
+        let events = self.store.list_events(&f).await?;
+        let next_cursor = (events.len() as i64 == limit)
+            .then(|| events.last().map(|e| e.seq))
+            .flatten();
+        Ok(EventPage {
+            events,
+            next_cursor,
+        })
+    }
+
+    /// The names of the people `events` are about (subject id → display name), from the requests
+    /// they concern, in one query.
+    pub async fn subject_names(
+        &self,
+        who: &Principal,
+        events: &[AuditEvent],
+    ) -> AppResult<HashMap<String, String>> {
+        self.require_auditor(who)?;
+        let mut ids: Vec<String> = events.iter().filter_map(|e| e.request_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(self
+            .store
+            .list_requests(&RequestFilter {
+                ids,
+                without_approvals: true,
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|r| (r.requester.id, r.requester.name))
+            .collect())
+    }
+
+    /// All events matching `filter` (at most `limit`, else up to [`EXPORT_MAX`]) in `format`.
+    pub async fn export_audit(
+        &self,
+        who: &Principal,
+        filter: &AuditFilter,
+        limit: Option<i64>,
+        format: ExportFormat,
+    ) -> AppResult<AuditExport> {
+        self.require_auditor(who)?;
+        let mut f = filter.clone();
+        f.limit = limit;
+        export(self.store.as_ref(), &f, format).await
+    }
+
+    /// Walks the whole chain now.
+    pub async fn verify_audit(&self, who: &Principal) -> AppResult<Verification> {
+        self.require_auditor(who)?;
+        verify(self.store.as_ref()).await
+    }
+
+    /// The chain's status for the audit page: extended with new events on every look.
+    pub async fn audit_chain_status(&self, who: &Principal) -> AppResult<ChainStatus> {
+        self.require_auditor(who)?;
+        self.chain.status(self.store.as_ref(), self.now()).await
+    }
+
+    /// Walks the whole chain from the first event and keeps the result for the pages (the
+    /// audit-walk job calls this every [`FULL_WALK_EVERY`]).
+    pub async fn walk_audit_chain(&self) -> AppResult<ChainStatus> {
+        self.chain.walk(self.store.as_ref(), self.now()).await
+    }
+}
+
+/// All events matching `filter` in `format`: at most `filter.limit` when set, else up to [`EXPORT_MAX`].
+/// For the command line, which works on the database directly.
+pub async fn export(
+    store: &dyn Store,
+    filter: &AuditFilter,
+    format: ExportFormat,
+) -> AppResult<AuditExport> {
+    let limit = filter.limit;
+    let mut f = filter.clone();
+    f.limit = None;
+    let mut events = matching(store, &f).await?;
+    if let Some(l) = limit {
+        events.truncate(l.max(0) as usize);
+    }
+    Ok(AuditExport {
+        body: render(&events, format)?,
+        format,
+        events: events.len(),
+    })
 }
 
 /// Walks the whole chain from the first event.
@@ -104,7 +220,7 @@ impl ChainWatch {
 }
 
 /// All events matching `filter`, newest first, up to [`EXPORT_MAX`].
-pub async fn matching(store: &dyn Store, filter: &AuditFilter) -> AppResult<Vec<AuditEvent>> {
+async fn matching(store: &dyn Store, filter: &AuditFilter) -> AppResult<Vec<AuditEvent>> {
     let mut out = Vec::new();
     let mut f = filter.clone();
     f.limit = Some(PAGE);
@@ -116,59 +232,6 @@ pub async fn matching(store: &dyn Store, filter: &AuditFilter) -> AppResult<Vec<
         if (n as i64) < PAGE || out.len() >= EXPORT_MAX {
             out.truncate(EXPORT_MAX);
             return Ok(out);
-        }
-    }
-}
-
-pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> {
-    match format {
-        ExportFormat::JsonLines => {
-            let mut s = String::new();
-            for e in events {
-                s.push_str(
-                    &serde_json::to_string(&crate::web::api::views::event(e))
-                        .map_err(anyhow::Error::from)?,
-                );
-                s.push('\n');
-            }
-            Ok(s)
-        }
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
-                "seq",
-                "at",
-                "actor_id",
-                "actor_name",
-                "action",
-                "request_id",
-                "subject_id",
-                "details",
-                "client_ip",
-                "user_agent",
-                "prev_hash",
-                "hash",
-            ])
-            .map_err(anyhow::Error::from)?;
-            for e in events {
-                w.write_record([
-                    e.seq.to_string(),
-                    crate::web::api::views::ts(e.at),
-                    e.actor_id.clone(),
-                    e.actor_name.clone(),
-                    e.action.clone(),
-                    e.request_id.clone().unwrap_or_default(),
-                    e.subject_id.clone().unwrap_or_default(),
-                    e.details.clone(),
-                    e.client_ip.clone().unwrap_or_default(),
-                    e.user_agent.clone().unwrap_or_default(),
-                    e.prev_hash.clone(),
-                    e.hash.clone(),
-                ])
-                .map_err(anyhow::Error::from)?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
         }
     }
 }

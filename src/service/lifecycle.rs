@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Principal, event};
+use super::event;
+use crate::auth::Principal;
 use crate::domain::{AuditAction, Request, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::store::{NewDirectoryOp, OpKind, StoreTx};

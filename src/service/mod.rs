@@ -1,11 +1,23 @@
-//! The application service: every use case of the portal, shared by the JSON API, the pages, the
-//! scheduler and the command line. Each state change commits together with the directory
-//! operation it implies and its audit events.
+//! The application service: every use case of the portal, reads included, shared by the JSON
+//! API, the pages, the background jobs and the command line. Each use case checks the caller's
+//! role itself, so no entry point can forget it. Each state change commits together with the
+//! directory operation it implies and its audit events.
+//!
+//! The service's state (settings, store, directory) is private: callers above it go through
+//! these methods.
 
 pub mod audit;
+mod deadlines;
+pub mod directory;
+mod export;
 pub(crate) mod lifecycle;
+mod operations;
+mod queue;
 mod requests;
 
+pub use audit::{AuditExport, ChainStatus, EventPage, EventRecord, ExportFormat};
+pub use operations::{Heartbeat, Operations, Readiness};
+pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery};
 
 use std::collections::BTreeSet;
@@ -14,84 +26,29 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::auth::Principal;
 use crate::clock::Clock;
-use crate::config::{RoleSettings, Settings};
-use crate::domain::{AuditAction, NewAuditEvent, Package, Request, Role, UserRef};
+use crate::config::Settings;
+use crate::domain::{AuditAction, NewAuditEvent, Package, Request, Role};
+use crate::error::{AppError, AppResult};
 use crate::graph::Directory;
 use crate::store::Store;
 
-/// Who is acting, as established by sign-in or a bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Principal {
-    pub user: PrincipalUser,
-    /// App role values from the token, as issued.
-    pub raw_roles: Vec<String>,
-    #[serde(skip)]
-    pub client_ip: Option<String>,
-    #[serde(skip)]
-    pub user_agent: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PrincipalUser {
-    pub id: String,
-    pub name: String,
-    pub username: String,
-}
-
-impl Principal {
-    pub fn new(user: UserRef, raw_roles: Vec<String>) -> Principal {
-        Principal {
-            user: PrincipalUser {
-                id: user.id,
-                name: user.name,
-                username: user.username,
-            },
-            raw_roles,
-            client_ip: None,
-            user_agent: None,
-        }
-    }
-
-    pub fn user_ref(&self) -> UserRef {
-        UserRef {
-            id: self.user.id.clone(),
-            name: self.user.name.clone(),
-            username: self.user.username.clone(),
-        }
-    }
-
-    /// The portal roles this principal holds under the configured role values.
-    pub fn roles(&self, cfg: &RoleSettings) -> BTreeSet<Role> {
-        let mut out = BTreeSet::new();
-        for (role, value) in [
-            (Role::Approver, &cfg.approver),
-            (Role::Auditor, &cfg.auditor),
-            (Role::Admin, &cfg.admin),
-        ] {
-            if self.raw_roles.iter().any(|r| r == value) {
-                out.insert(role);
-            }
-        }
-        out
-    }
-}
-
-/// Wakes the background loops when there is new work.
+/// Wakes the background jobs when there is new work.
 #[derive(Default)]
-pub struct Wakers {
-    pub worker: Notify,
-    pub scheduler: Notify,
+pub(crate) struct Wakers {
+    pub(crate) worker: Notify,
+    pub(crate) scheduler: Notify,
 }
 
 #[derive(Clone)]
 pub struct Portal {
-    pub settings: Arc<Settings>,
-    pub store: Arc<dyn Store>,
-    pub directory: Arc<dyn Directory>,
-    pub clock: Arc<dyn Clock>,
-    pub wake: Arc<Wakers>,
-    pub chain: Arc<audit::ChainWatch>,
+    settings: Arc<Settings>,
+    store: Arc<dyn Store>,
+    directory: Arc<dyn Directory>,
+    clock: Arc<dyn Clock>,
+    pub(crate) wake: Arc<Wakers>,
+    chain: Arc<audit::ChainWatch>,
 }
 
 impl Portal {
@@ -115,12 +72,57 @@ impl Portal {
         self.clock.now()
     }
 
+    /// Sleeps until `t` on the portal's clock.
+    pub async fn sleep_until(&self, t: DateTime<Utc>) {
+        self.clock.sleep_until(t).await
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Whether this is `jitgate demo` (the pages show a banner).
+    pub fn is_demo(&self) -> bool {
+        self.settings.demo
+    }
+
+    /// The configured packages, in configuration order.
+    pub fn packages(&self) -> &[Package] {
+        &self.settings.packages
+    }
+
     pub fn package(&self, id: &str) -> Option<&Package> {
         self.settings.package(id)
     }
 
+    /// Whether any package lets the requester's manager decide (managers may then have approvals to see).
+    pub fn managers_may_approve(&self) -> bool {
+        self.settings.packages.iter().any(|p| p.manager_may_approve)
+    }
+
+    /// The portal roles `who` holds under the configured app role values.
+    pub fn roles_of(&self, who: &Principal) -> BTreeSet<Role> {
+        who.roles(&self.settings.roles)
+    }
+
     pub fn has_role(&self, who: &Principal, role: Role) -> bool {
-        who.roles(&self.settings.roles).contains(&role)
+        self.roles_of(who).contains(&role)
+    }
+
+    /// Refuses `who` unless they hold one of `roles`, naming the roles.
+    pub fn require_any(&self, who: &Principal, roles: &[Role], what: &str) -> AppResult<()> {
+        if roles.iter().any(|r| self.has_role(who, *r)) {
+            return Ok(());
+        }
+        let names = roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        Err(AppError::Forbidden(format!(
+            "{what} is for the {names} role."
+        )))
     }
 
     /// Whether `who` may see this request: its requester, anyone who may decide it, auditors and admins.

@@ -1,15 +1,16 @@
 //! Use cases on requests: create, decide, cancel, end, look up; and the deadlines that move them.
 
-use chrono::Duration;
 use serde_json::json;
 
-use super::{Portal, Principal, event, lifecycle};
+use super::{Portal, event, lifecycle};
+use crate::auth::Principal;
 use crate::domain::request::{ValidRequest, clean_comment, validate_new_request};
 use crate::domain::{
-    Approval, AuditAction, Decision, NewRequestInput, Request, RequestStatus, Role, Transition,
+    Approval, AuditAction, Decision, NewRequestInput, Request, RequestId, RequestStatus, Role,
+    Transition,
 };
 use crate::error::{AppError, AppResult};
-use crate::store::{DueItem, DueKind, RequestFilter};
+use crate::store::RequestFilter;
 
 /// What an approver submits.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -83,10 +84,10 @@ impl Portal {
         };
 
         let r = Request {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: RequestId::new().to_string(),
             package: pkg.id.clone(),
             group_id: pkg.group_id.clone(),
-            requester: who.user_ref(),
+            requester: who.user.clone(),
             manager_id,
             status: RequestStatus::Pending,
             duration_minutes,
@@ -133,7 +134,7 @@ impl Portal {
     pub async fn decide(
         &self,
         who: &Principal,
-        id: &str,
+        id: &RequestId,
         decision: Decision,
         input: DecisionInput,
     ) -> AppResult<Request> {
@@ -141,7 +142,10 @@ impl Portal {
             .map_err(|f| AppError::invalid(vec![f]))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        let mut r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden(
                 "You are not an approver for this request.".into(),
@@ -155,7 +159,7 @@ impl Portal {
         })?;
         r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg)?;
         let approval = Approval {
-            approver: who.user_ref(),
+            approver: who.user.clone(),
             decision,
             comment: comment.clone(),
             at: now,
@@ -214,10 +218,13 @@ impl Portal {
         Ok(r)
     }
 
-    pub async fn cancel(&self, who: &Principal, id: &str) -> AppResult<Request> {
+    pub async fn cancel(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        let mut r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
         if r.requester.id != who.user.id {
             return Err(AppError::Forbidden(
                 "Only the requester can cancel a request.".into(),
@@ -233,14 +240,17 @@ impl Portal {
     pub async fn end(
         &self,
         who: &Principal,
-        id: &str,
+        id: &RequestId,
         reason: Option<String>,
     ) -> AppResult<Request> {
         let reason = clean_comment(reason.as_deref(), false)
             .map_err(|f| AppError::invalid_field("reason", f.message))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut r = tx.get_request(id).await?.ok_or_else(|| not_found(id))?;
+        let mut r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
         let transition = if r.requester.id == who.user.id {
             Transition::End
         } else if self.has_role(who, Role::Admin) {
@@ -262,16 +272,35 @@ impl Portal {
         Ok(r)
     }
 
-    pub async fn get_visible(&self, who: &Principal, id: &str) -> AppResult<Request> {
+    pub async fn get_visible(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
         let r = self
             .store
-            .get_request(id)
+            .get_request(id.as_str())
             .await?
             .ok_or_else(|| not_found(id))?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden("You may not see this request.".into()));
         }
         Ok(r)
+    }
+
+    /// A request and its timeline (its audit events, oldest first), for whoever may see it.
+    pub async fn timeline(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+    ) -> AppResult<(Request, Vec<crate::domain::AuditEvent>)> {
+        let r = self.get_visible(who, id).await?;
+        let mut events = self
+            .store
+            .list_events(&crate::store::AuditFilter {
+                request_id: Some(r.id.clone()),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?;
+        events.reverse();
+        Ok((r, events))
     }
 
     /// Own requests; approvers also those they may decide; auditors and admins everything.
@@ -295,7 +324,7 @@ impl Portal {
     }
 
     /// Pending requests `who` may see, oldest first.
-    pub async fn pending_for(&self, who: &Principal) -> AppResult<Vec<Request>> {
+    pub(super) async fn pending_for(&self, who: &Principal) -> AppResult<Vec<Request>> {
         let q = ListQuery {
             statuses: vec![RequestStatus::Pending],
             limit: Some(1000),
@@ -317,52 +346,9 @@ impl Portal {
         queue.retain(|r| self.awaits_decision_by(who, r));
         Ok(queue)
     }
-
-    /// Carries out one deadline (start, expiry, time-out) if it still applies.
-    pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let Some(mut r) = tx.get_request(&item.request_id).await? else {
-            return Ok(false);
-        };
-        match item.kind {
-            DueKind::Start
-                if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
-            {
-                r.status = r.status.apply(Transition::Start)?;
-                tx.update_request(&r, now).await?;
-                lifecycle::open_window(&mut *tx, &r, now).await?;
-            }
-            DueKind::Expire
-                if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
-            {
-                lifecycle::close(&mut *tx, &mut r, Transition::Expire, None, None, now).await?;
-            }
-            DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
-                let waited = now - r.created_at;
-                lifecycle::close(
-                    &mut *tx,
-                    &mut r,
-                    Transition::TimeOut,
-                    None,
-                    Some(format!(
-                        "No decision within {}.",
-                        crate::domain::package::format_duration(waited.max(Duration::zero()))
-                    )),
-                    now,
-                )
-                .await?;
-            }
-            _ => return Ok(false),
-        }
-        tx.commit().await?;
-        self.wake.worker.notify_one();
-        tracing::info!(request = %r.id, status = %r.status, "deadline reached");
-        Ok(true)
-    }
 }
 
-fn not_found(id: &str) -> AppError {
+pub(super) fn not_found(id: impl std::fmt::Display) -> AppError {
     AppError::NotFound(format!("There is no request '{id}'."))
 }
 

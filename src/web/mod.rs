@@ -1,21 +1,34 @@
-//! HTTP: one router per feature, assembled here with the cross-cutting layers.
+//! HTTP: one router per feature, assembled here with the cross-cutting layers. Handlers parse
+//! the request, call one service use case and render its answer; the service checks roles.
 
 pub mod api;
+pub mod extract;
 pub mod health;
 pub mod pages;
 pub mod security;
+pub mod sign_in;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
 use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::auth::{Oidc, oidc};
+use crate::auth::Oidc;
+use crate::auth::session_store::AnySessionStore;
+use crate::config::Settings;
 use crate::service::Portal;
+
+pub use extract::{Auth, MaybeAuth};
+
+/// A request still unanswered after this long is cut off with 503 (a large audit export stays well inside it).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,10 +36,9 @@ pub struct AppState {
     pub oidc: Arc<Oidc>,
 }
 
-pub fn router(state: AppState) -> Router {
-    let settings = state.portal.settings.clone();
+pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionStore) -> Router {
     let idle = time::Duration::seconds(settings.server.session_idle.num_seconds());
-    let sessions = SessionManagerLayer::new(state.portal.store.session_store())
+    let sessions = SessionManagerLayer::new(sessions)
         .with_name("jitgate_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -38,13 +50,11 @@ pub fn router(state: AppState) -> Router {
         .unwrap_or_else(|_| CsrfLayer::new())
         .with_rejection_response(security::csrf_rejection as fn(_) -> _);
 
-    Router::new()
+    let app = Router::new()
         .merge(api::router())
         .merge(health::router())
         .merge(pages::router())
-        .route("/auth/login", get(oidc::login))
-        .route("/auth/callback", get(oidc::callback))
-        .route("/auth/logout", post(oidc::logout))
+        .merge(sign_in::router())
         .fallback(pages::not_found)
         .layer(csrf)
         .layer(sessions)
@@ -52,6 +62,23 @@ pub fn router(state: AppState) -> Router {
             settings.clone(),
             security::headers,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(security::span))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            settings.clone(),
+            security::canonical_host,
+        ))
+        .with_state(state);
+    with_request_layers(app)
+}
+
+/// What every request gets, outermost first: a request id (kept from `x-request-id` or made
+/// anew, returned in the response), a span carrying it so that every log line of the request
+/// names it, and a time limit.
+pub fn with_request_layers(app: Router) -> Router {
+    app.layer(TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        REQUEST_TIMEOUT,
+    ))
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(TraceLayer::new_for_http().make_span_with(security::span))
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -96,9 +96,15 @@ pub fn csrf_rejection(_err: ProtectionError) -> Response<Body> {
     r
 }
 
-/// The request span: method and path only (never the query, which may carry codes).
+/// The request span: the request id, method and path (never the query, which may carry codes).
+/// Every log line written while the request is handled carries these fields.
 pub fn span(req: &axum::http::Request<Body>) -> tracing::Span {
-    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+    let id = req
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
 
 #[cfg(test)]

@@ -6,15 +6,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::views;
-use crate::auth::Auth;
+use super::views::EventList;
 use crate::domain::AuditAction;
+use crate::domain::audit::Verification;
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, ExportFormat, parse_time};
+use crate::service::audit::parse_time;
+use crate::service::{EventRecord, ExportFormat};
 use crate::store::AuditFilter;
-use crate::web::AppState;
+use crate::web::{AppState, Auth};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,49 +96,39 @@ async fn list(
     app.portal.require_auditor(&who)?;
     let Query(p) =
         params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
-    let mut filter = p.filter()?;
+    let filter = p.filter()?;
     match p.export_format()? {
         None => {
-            let events = app.portal.store.list_events(&filter).await?;
-            let next = (events.len() as i64 == filter.limit.unwrap_or(100))
-                .then(|| events.last().map(|e| e.seq))
-                .flatten();
-            Ok(Json(json!({"events": events.iter().map(views::event).collect::<Vec<_>>(), "next_cursor": next})).into_response())
+            let page = app.portal.audit_events(&who, &filter).await?;
+            let events = page.events.iter().map(EventRecord::from).collect();
+            Ok(Json(EventList {
+                events,
+                next_cursor: page.next_cursor,
+            })
+            .into_response())
         }
         Some(format) => {
-            if p.limit.is_none() {
-                filter.limit = None;
-            }
-            let mut events = audit::matching(app.portal.store.as_ref(), &filter).await?;
-            if let Some(l) = p.limit {
-                events.truncate(l as usize);
-            }
-            let body = audit::render(&events, format)?;
-            let (ctype, ext) = match format {
-                ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-                ExportFormat::JsonLines => ("application/x-ndjson", "jsonl"),
-            };
+            let export = app
+                .portal
+                .export_audit(&who, &filter, p.limit, format)
+                .await?;
             let name = format!(
-                "attachment; filename=\"jitgate-audit-{}.{ext}\"",
-                app.portal.now().format("%Y%m%dT%H%M%SZ")
+                "attachment; filename=\"jitgate-audit-{}.{}\"",
+                app.portal.now().format("%Y%m%dT%H%M%SZ"),
+                format.extension()
             );
             Ok((
                 [
-                    (header::CONTENT_TYPE, ctype.to_string()),
+                    (header::CONTENT_TYPE, format.content_type().to_string()),
                     (header::CONTENT_DISPOSITION, name),
                 ],
-                body,
+                export.body,
             )
                 .into_response())
         }
     }
 }
 
-async fn verify(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-) -> AppResult<Json<serde_json::Value>> {
-    app.portal.require_auditor(&who)?;
-    let v = audit::verify(app.portal.store.as_ref()).await?;
-    Ok(Json(json!(v)))
+async fn verify(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Json<Verification>> {
+    Ok(Json(app.portal.verify_audit(&who).await?))
 }

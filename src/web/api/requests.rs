@@ -1,37 +1,41 @@
-//! Requests: create, list, read, approve, deny, cancel, end.
+//! Requests: create, list, read, approve or deny, cancel, end.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ApiJson;
-use super::views;
-use crate::auth::Auth;
-use crate::domain::{Decision, NewRequestInput, RequestStatus};
+use super::views::{RequestList, RequestView};
+use crate::domain::{Decision, NewRequestInput, Request, RequestStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::{DecisionInput, ListQuery};
-use crate::web::AppState;
+use crate::web::extract::parse_request_id;
+use crate::web::{AppState, Auth};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/requests", post(create).get(list))
         .route("/api/v1/requests/{id}", get(one))
-        .route("/api/v1/requests/{id}/approve", post(approve))
-        .route("/api/v1/requests/{id}/deny", post(deny))
         .route("/api/v1/requests/{id}/cancel", post(cancel))
         .route("/api/v1/requests/{id}/end", post(end))
+        // `approve` or `deny`
+        .route("/api/v1/requests/{id}/{decision}", post(decide))
+}
+
+fn answer(status: StatusCode, r: &Request) -> Response {
+    (status, Json(RequestView::from(r))).into_response()
 }
 
 async fn create(
     State(app): State<AppState>,
     Auth(who): Auth,
     ApiJson(input): ApiJson<NewRequestInput>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<Response> {
     let r = app.portal.create_request(&who, input).await?;
-    Ok((StatusCode::CREATED, Json(views::request(&r))))
+    Ok(answer(StatusCode::CREATED, &r))
 }
 
 #[derive(Deserialize)]
@@ -47,7 +51,7 @@ async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let Query(p) =
         params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
     let mut statuses = Vec::new();
@@ -77,19 +81,18 @@ async fn list(
         offset: p.offset,
     };
     let list = app.portal.list_visible(&who, &q).await?;
-    Ok(Json(
-        json!({"requests": list.iter().map(views::request).collect::<Vec<_>>()}),
-    ))
+    let requests = list.iter().map(RequestView::from).collect();
+    Ok(Json(RequestList { requests }).into_response())
 }
 
 async fn one(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(views::request(
-        &app.portal.get_visible(&who, &id).await?,
-    )))
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let r = app.portal.get_visible(&who, &id).await?;
+    Ok(answer(StatusCode::OK, &r))
 }
 
 #[derive(Deserialize, Default)]
@@ -99,36 +102,25 @@ struct DecisionBody {
     duration_minutes: Option<i64>,
 }
 
-async fn approve(
+/// `POST /api/v1/requests/{id}/approve` and `/deny`.
+async fn decide(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path(id): Path<String>,
+    Path((id, verb)): Path<(String, String)>,
     ApiJson(b): ApiJson<DecisionBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
+    let decision = match verb.as_str() {
+        "approve" => Decision::Approve,
+        "deny" => Decision::Deny,
+        _ => return Err(AppError::NotFound("There is no such action.".into())),
+    };
+    let id = parse_request_id(&id)?;
     let input = DecisionInput {
         comment: b.comment,
         duration_minutes: b.duration_minutes,
     };
-    Ok(Json(views::request(
-        &app.portal
-            .decide(&who, &id, Decision::Approve, input)
-            .await?,
-    )))
-}
-
-async fn deny(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<DecisionBody>,
-) -> AppResult<Json<Value>> {
-    let input = DecisionInput {
-        comment: b.comment,
-        duration_minutes: b.duration_minutes,
-    };
-    Ok(Json(views::request(
-        &app.portal.decide(&who, &id, Decision::Deny, input).await?,
-    )))
+    let r = app.portal.decide(&who, &id, decision, input).await?;
+    Ok(answer(StatusCode::OK, &r))
 }
 
 #[derive(Deserialize, Default)]
@@ -140,8 +132,10 @@ async fn cancel(
     Auth(who): Auth,
     Path(id): Path<String>,
     ApiJson(_): ApiJson<Empty>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(views::request(&app.portal.cancel(&who, &id).await?)))
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let r = app.portal.cancel(&who, &id).await?;
+    Ok(answer(StatusCode::OK, &r))
 }
 
 #[derive(Deserialize, Default)]
@@ -155,8 +149,8 @@ async fn end(
     Auth(who): Auth,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<EndBody>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(views::request(
-        &app.portal.end(&who, &id, b.reason).await?,
-    )))
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let r = app.portal.end(&who, &id, b.reason).await?;
+    Ok(answer(StatusCode::OK, &r))
 }

@@ -14,13 +14,13 @@ use tower_sessions::Session;
 use super::chrome::chrome_for;
 use super::request::RequestView;
 use super::{ActionForm, Chrome, PageError, PageUser, after_action, minutes, set_flash};
-use crate::auth::MaybeAuth;
 use crate::domain::package::format_duration;
 use crate::domain::request::FieldError;
 use crate::domain::{NewRequestInput, RequestStatus};
 use crate::error::AppError;
 use crate::service::ListQuery;
-use crate::web::AppState;
+use crate::web::extract::parse_request_id;
+use crate::web::{AppState, MaybeAuth};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -110,8 +110,7 @@ async fn render(
         .map_err(|e| user.page_error(e))?;
     let (current, history): (Vec<_>, Vec<_>) = mine.iter().partition(|r| r.status.is_open());
     let packages = p
-        .settings
-        .packages
+        .packages()
         .iter()
         .map(|pkg| {
             let mut f = PackageForm {
@@ -302,7 +301,10 @@ async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let result = app.portal.cancel(&user.who, &id).await;
+    let result = match parse_request_id(&id) {
+        Ok(id) => app.portal.cancel(&user.who, &id).await,
+        Err(e) => Err(e),
+    };
     after_action(&session, &f.back, result, |_| {
         "The request is cancelled.".into()
     })
@@ -317,7 +319,10 @@ async fn end(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
     let reason = Some(f.reason.clone()).filter(|r| !r.trim().is_empty());
-    let result = app.portal.end(&user.who, &id, reason).await;
+    let result = match parse_request_id(&id) {
+        Ok(id) => app.portal.end(&user.who, &id, reason).await,
+        Err(e) => Err(e),
+    };
     after_action(&session, &f.back, result, |r| match r.status {
         RequestStatus::Revoked => format!(
             "{}'s grant is revoked; the membership is being removed.",

@@ -1,28 +1,25 @@
 //! "Approvals": the requests waiting for me, with the context to decide them.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::Duration;
 use tower_sessions::Session;
 
 use super::request::RequestView;
-use super::{ActionForm, Chrome, PageError, PageUser, after_action, relative};
+use super::{ActionForm, Chrome, PageError, PageUser, after_action, not_found, relative};
 use crate::domain::{Decision, RequestStatus};
-use crate::error::AppError;
 use crate::service::DecisionInput;
 use crate::web::AppState;
+use crate::web::extract::parse_request_id;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/approvals", get(queue))
-        .route("/requests/{id}/approve", post(approve))
-        .route("/requests/{id}/deny", post(deny))
+        // `approve` or `deny`
+        .route("/requests/{id}/{decision}", post(decide))
 }
 
 pub struct QueueRow {
@@ -41,106 +38,93 @@ struct QueuePage {
 }
 
 async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage, PageError> {
-    if !user.chrome.nav_approvals {
-        return Err(user.page_error(AppError::Forbidden("This page is for approvers.".into())));
-    }
     let p = &app.portal;
     let now = p.now();
-    let pending = p
-        .pending_for(&user.who)
+    let entries = p
+        .approval_queue(&user.who)
         .await
         .map_err(|e| user.page_error(e))?;
-    // The requesters' grants of the last 30 days, counted in one query.
-    let mut requesters: Vec<String> = pending.iter().map(|r| r.requester.id.clone()).collect();
-    requesters.sort();
-    requesters.dedup();
-    let counts: HashMap<String, (i64, chrono::DateTime<chrono::Utc>)> = p
-        .store
-        .grant_counts(&requesters, now - Duration::days(30))
-        .await
-        .map_err(|e| user.page_error(e.into()))?
-        .into_iter()
-        .map(|c| (c.requester_id, (c.grants, c.last_at)))
-        .collect();
-    let rows: Vec<QueueRow> = pending
+    let rows: Vec<QueueRow> = entries
         .iter()
-        .map(|r| {
-            let recent = match counts.get(&r.requester.id) {
+        .map(|e| {
+            let r = &e.request;
+            let recent = match &e.recent {
                 None => "none in the last 30 days".to_string(),
-                Some((n, last)) => format!(
-                    "{n} in the last 30 days; the last asked for {}",
-                    relative(*last, now)
+                Some(c) => format!(
+                    "{} in the last 30 days; the last asked for {}",
+                    c.grants,
+                    relative(c.last_at, now)
                 ),
             };
-            let own = r.requester.id == user.who.user.id;
-            let already = r
-                .approvals
-                .iter()
-                .any(|a| a.approver.id == user.who.user.id);
-            let may_decide = p.awaits_decision_by(&user.who, r);
-            let required = p.package(&r.package).map_or(1, |p| p.approvals_required);
-            let note = if own {
+            let note = if e.own {
                 "Your own request: someone else decides it.".to_string()
-            } else if already {
+            } else if e.already_approved {
                 format!(
                     "You approved; {} of {} approvals so far.",
                     r.approval_count(),
-                    required
+                    e.approvals_required
                 )
-            } else if !may_decide {
+            } else if !e.may_decide {
                 "You may not decide this request.".to_string()
-            } else if required > 1 {
-                format!("{} of {} approvals so far.", r.approval_count(), required)
+            } else if e.approvals_required > 1 {
+                format!(
+                    "{} of {} approvals so far.",
+                    r.approval_count(),
+                    e.approvals_required
+                )
             } else {
                 String::new()
             };
             QueueRow {
                 r: RequestView::new(&app, &user.who, r, now),
                 recent,
-                own,
-                may_decide,
+                own: e.own,
+                may_decide: e.may_decide,
                 note,
             }
         })
         .collect();
     let mut chrome = user.chrome;
     chrome.badge = rows.iter().filter(|r| r.may_decide).count();
-    if !p.has_role(&user.who, crate::domain::Role::Approver) && chrome.badge == 0 {
-        return Err(
-            PageError::from(AppError::Forbidden("This page is for approvers.".into()))
-                .with_chrome(chrome),
-        );
-    }
     Ok(QueuePage { chrome, rows })
 }
 
+/// `POST /requests/{id}/approve` and `/deny` from the approvals page or a request's page.
 async fn decide(
-    app: &AppState,
-    session: &Session,
-    user: &PageUser,
-    id: &str,
-    decision: Decision,
-    f: ActionForm,
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Path((id, verb)): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
+    let decision = match verb.as_str() {
+        "approve" => Decision::Approve,
+        "deny" => Decision::Deny,
+        _ => return Err(not_found().await),
+    };
     let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
-    let result = app
-        .portal
-        .decide(
-            &user.who,
-            id,
-            decision,
-            DecisionInput {
-                comment,
-                duration_minutes: None,
-            },
-        )
-        .await;
+    let result = match parse_request_id(&id) {
+        Ok(id) => {
+            app.portal
+                .decide(
+                    &user.who,
+                    &id,
+                    decision,
+                    DecisionInput {
+                        comment,
+                        duration_minutes: None,
+                    },
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
     let back = if f.back.is_empty() {
         "/approvals"
     } else {
         f.back.as_str()
     };
-    after_action(session, back, result, |r| match (decision, r.status) {
+    after_action(&session, back, result, |r| match (decision, r.status) {
         (Decision::Deny, _) => format!("You denied {}'s request.", r.requester.name),
         (_, RequestStatus::Pending) => format!(
             "Your approval of {}'s request is recorded; more approvals are needed.",
@@ -157,24 +141,4 @@ async fn decide(
         ),
     })
     .await
-}
-
-async fn approve(
-    State(app): State<AppState>,
-    session: Session,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(f): Form<ActionForm>,
-) -> Result<Response, PageError> {
-    decide(&app, &session, &user, &id, Decision::Approve, f).await
-}
-
-async fn deny(
-    State(app): State<AppState>,
-    session: Session,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(f): Form<ActionForm>,
-) -> Result<Response, PageError> {
-    decide(&app, &session, &user, &id, Decision::Deny, f).await
 }

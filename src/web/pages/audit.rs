@@ -8,7 +8,7 @@ use axum::routing::get;
 
 use super::request::{describe, label};
 use super::{Chrome, PageError, PageUser, when};
-use crate::domain::{AuditAction, Role};
+use crate::domain::AuditAction;
 use crate::web::AppState;
 use crate::web::api::AuditParams;
 
@@ -59,48 +59,25 @@ async fn list(
     user: PageUser,
     Query(params): Query<AuditParams>,
 ) -> Result<AuditPage, PageError> {
-    user.require(&app, &[Role::Auditor, Role::Admin])?;
     let p = &app.portal;
     let chain = p
-        .chain
-        .status(p.store.as_ref(), p.now())
+        .audit_chain_status(&user.who)
         .await
         .map_err(|e| user.page_error(e))?;
     let mut params = params;
     params.limit = Some(params.limit.unwrap_or(50).clamp(1, 500));
     let (rows, next_cursor, problem) = match params.filter() {
         Ok(filter) => {
-            let events = p
-                .store
-                .list_events(&filter)
+            let page = p
+                .audit_events(&user.who, &filter)
                 .await
-                .map_err(|e| user.page_error(e.into()))?;
-            let next = if events.len() as i64 == filter.limit.unwrap_or(50) {
-                events.last().map(|e| e.seq.to_string()).unwrap_or_default()
-            } else {
-                String::new()
-            };
-            // The people the events are about, by name, from the requests they concern (one query).
-            let mut ids: Vec<String> = events.iter().filter_map(|e| e.request_id.clone()).collect();
-            ids.sort();
-            ids.dedup();
-            let names: std::collections::HashMap<String, String> = if ids.is_empty() {
-                Default::default()
-            } else {
-                p.store
-                    .list_requests(&crate::store::RequestFilter {
-                        ids,
-                        without_approvals: true,
-                        limit: Some(1000),
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| user.page_error(e.into()))?
-                    .into_iter()
-                    .map(|r| (r.requester.id, r.requester.name))
-                    .collect()
-            };
-            let rows = events
+                .map_err(|e| user.page_error(e))?;
+            let names = p
+                .subject_names(&user.who, &page.events)
+                .await
+                .map_err(|e| user.page_error(e))?;
+            let rows = page
+                .events
                 .iter()
                 .map(|e| EventRow {
                     subject_name: e
@@ -120,6 +97,7 @@ async fn list(
                     client: e.client_ip.clone().unwrap_or_default(),
                 })
                 .collect();
+            let next = page.next_cursor.map(|c| c.to_string()).unwrap_or_default();
             (rows, next, String::new())
         }
         Err(e) => (vec![], String::new(), e.public_message()),
@@ -152,8 +130,7 @@ async fn list(
         since: q(&params.since),
         until: q(&params.until),
         packages: p
-            .settings
-            .packages
+            .packages()
             .iter()
             .map(|p| (p.id.clone(), p.name.clone()))
             .collect(),

@@ -6,11 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::PageError;
-use crate::auth::MaybeAuth;
+use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::service::Principal;
-use crate::web::AppState;
+use crate::web::{AppState, MaybeAuth};
 
 const FLASH: &str = "flash";
 
@@ -46,22 +45,6 @@ pub struct PageUser {
 }
 
 impl PageUser {
-    pub fn require(&self, app: &AppState, roles: &[Role]) -> Result<(), PageError> {
-        if roles.iter().any(|r| app.portal.has_role(&self.who, *r)) {
-            Ok(())
-        } else {
-            let names = roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ");
-            Err(PageError::from(AppError::Forbidden(format!(
-                "This page is for the {names} role."
-            )))
-            .with_chrome(self.chrome.clone()))
-        }
-    }
-
     pub fn page_error(&self, e: AppError) -> PageError {
         PageError::from(e).with_chrome(self.chrome.clone())
     }
@@ -97,14 +80,14 @@ pub async fn chrome_for(
         None => None,
     };
     let mut c = Chrome {
-        demo: app.portal.settings.demo,
+        demo: app.portal.is_demo(),
         flash,
         active,
         ..Default::default()
     };
     if let Some(who) = who {
         let p = &app.portal;
-        let roles = who.roles(&p.settings.roles);
+        let roles = p.roles_of(who);
         c.user = Some(ChromeUser {
             name: who.user.name.clone(),
             username: who.user.username.clone(),
@@ -120,7 +103,7 @@ pub async fn chrome_for(
         });
         c.nav_audit = roles.contains(&Role::Auditor) || roles.contains(&Role::Admin);
         c.nav_operations = roles.contains(&Role::Admin);
-        let is_manager = p.settings.packages.iter().any(|pk| pk.manager_may_approve);
+        let is_manager = p.managers_may_approve();
         // The approvals page counts its own queue; elsewhere the badge needs the queue here.
         if active == "approvals" {
             c.nav_approvals = roles.contains(&Role::Approver) || is_manager;

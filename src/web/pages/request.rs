@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Chrome, PageError, PageUser, minutes, relative, when};
 use crate::domain::{Decision, Request, RequestStatus, Role};
-use crate::store::AuditFilter;
 use crate::web::AppState;
+use crate::web::extract::parse_request_id;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/requests/{id}", get(detail))
@@ -41,7 +41,7 @@ pub struct RequestView {
 impl RequestView {
     pub fn new(
         app: &AppState,
-        who: &crate::service::Principal,
+        who: &crate::auth::Principal,
         r: &Request,
         now: DateTime<Utc>,
     ) -> RequestView {
@@ -194,21 +194,12 @@ async fn detail(
     Path(id): Path<String>,
 ) -> Result<DetailPage, PageError> {
     let p = &app.portal;
-    let r = p
-        .get_visible(&user.who, &id)
-        .await
-        .map_err(|e| user.page_error(e))?;
+    let (r, events) = match parse_request_id(&id) {
+        Ok(id) => p.timeline(&user.who, &id).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| user.page_error(e))?;
     let now = p.now();
-    let mut events = p
-        .store
-        .list_events(&AuditFilter {
-            request_id: Some(id.clone()),
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| user.page_error(e.into()))?;
-    events.reverse();
     let timeline = events
         .iter()
         .map(|e| TimelineEntry {

@@ -5,10 +5,12 @@ use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
-use super::oidc::SESSION_USER;
+use super::AppState;
+use crate::auth::Principal;
 use crate::error::AppError;
-use crate::service::Principal;
-use crate::web::AppState;
+
+/// The session key under which the signed-in principal is kept.
+pub const SESSION_USER: &str = "user";
 
 /// A signed-in caller; 401 otherwise.
 pub struct Auth(pub Principal);
@@ -25,12 +27,7 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))
             .ok_or_else(|| AppError::Unauthorized("Only Bearer tokens are accepted.".into()))?;
-        let e = &app.portal.settings.entra;
-        Some(
-            app.oidc
-                .validate_bearer(token.trim(), &e.tenant_id, &e.client_id)
-                .await?,
-        )
+        Some(app.oidc.validate_bearer(token.trim()).await?)
     } else {
         let session = Session::from_request_parts(parts, app)
             .await
@@ -77,4 +74,10 @@ impl FromRequestParts<AppState> for MaybeAuth {
     ) -> Result<Self, Self::Rejection> {
         Ok(MaybeAuth(principal(parts, app).await?))
     }
+}
+
+/// A request id from a path: anything that is not a GUID names no request.
+pub fn parse_request_id(raw: &str) -> Result<crate::domain::RequestId, AppError> {
+    crate::domain::RequestId::parse(raw)
+        .ok_or_else(|| AppError::NotFound(format!("There is no request '{raw}'.")))
 }

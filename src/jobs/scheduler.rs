@@ -3,9 +3,7 @@
 //! It sleeps until the earliest deadline in the database (woken early when a new request or
 //! grant appears) and also on the configured cron sweep, a safety net for deadlines that other
 //! replicas or manual changes created. On start it catches up with everything that came due
-//! while nothing was running.
-
-use chrono::{DateTime, Utc};
+//! while nothing was running. What a deadline means is decided by `Portal::run_due`.
 
 use crate::service::Portal;
 
@@ -27,10 +25,9 @@ impl Scheduler {
             if failed {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            let now = self.portal.now();
-            let wake_at = self.next_wake(now).await;
+            let wake_at = self.portal.next_scheduler_wake(self.portal.now()).await;
             tokio::select! {
-                _ = self.portal.clock.sleep_until(wake_at) => {}
+                _ = self.portal.sleep_until(wake_at) => {}
                 _ = self.portal.wake.scheduler.notified() => {}
             }
         }
@@ -39,15 +36,11 @@ impl Scheduler {
     /// Runs everything due now. Returns how many deadlines were carried out.
     pub async fn catch_up(&self) -> Result<usize, ()> {
         let p = &self.portal;
-        let now = p.now();
-        if let Err(e) = p.store.heartbeat("scheduler", now).await {
-            tracing::warn!(error = %e, "scheduler heartbeat failed");
-        }
+        p.heartbeat("scheduler").await;
         let mut done = 0;
         loop {
             let due = p
-                .store
-                .due(p.now(), BATCH)
+                .due_deadlines(BATCH)
                 .await
                 .map_err(|e| tracing::error!(error = %e, "listing deadlines failed"))?;
             let mut progressed = false;
@@ -72,18 +65,5 @@ impl Scheduler {
                 };
             }
         }
-    }
-
-    /// The earliest of the next deadline and the next cron sweep.
-    async fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let sweep = self.portal.settings.scheduler.sweep.after(&now).next();
-        let deadline = self.portal.store.next_deadline().await.ok().flatten();
-        let fallback = now + chrono::Duration::minutes(1);
-        [sweep, deadline]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(fallback)
-            .max(now)
     }
 }

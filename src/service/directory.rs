@@ -1,115 +1,81 @@
-//! The outbox worker: carries queued directory operations out against Microsoft Graph.
-//!
-//! An operation is claimed under a lease, executed, and its result committed with the request's
-//! membership times and an audit event. A crash anywhere leaves the operation claimable again once
-//! its lease runs out; re-running it is safe because Graph's "already a member" and "not a member"
-//! answers count as success.
+//! The directory outbox, seen from the service: claiming queued operations, and what each
+//! outcome means (membership times, audit events, retries, failing a grant and its safety
+//! removal). The worker only claims, calls Graph and hands the answer back here.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::json;
 
+use super::{Portal, event, lifecycle};
 use crate::domain::{AuditAction, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::graph::{DirectoryError, MemberChange};
-use crate::service::{Portal, event};
-use crate::store::{DirectoryOp, OpKind, OpOutcome};
+use crate::store::{DirectoryOp, OpKind, OpOutcome, StoreTx};
 
 /// The longest wait between attempts when Graph gives no Retry-After.
 pub const MAX_BACKOFF: Duration = Duration::minutes(15);
-/// How often an idle worker looks around anyway (and refreshes its heartbeat).
-pub const IDLE_WAKE: Duration = Duration::seconds(15);
 
-pub struct Worker {
-    portal: Portal,
-    id: String,
+/// What a worker learned from carrying out one operation.
+pub struct Attempt {
+    pub result: Result<MemberChange, DirectoryError>,
+    /// How long the Graph call took.
+    pub graph_ms: u64,
 }
 
-impl Worker {
-    pub fn new(portal: Portal) -> Worker {
-        Worker {
-            portal,
-            id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
-        }
+impl Portal {
+    /// Claims the next due directory operation for `worker` under a lease (counting an attempt),
+    /// keeping each member's operations in order.
+    pub async fn claim_directory_op(&self, worker: &str) -> AppResult<Option<DirectoryOp>> {
+        let lease = self.settings.scheduler.lease;
+        Ok(self.store.claim_op(self.now(), worker, lease).await?)
     }
 
-    pub async fn run(self) {
-        tracing::info!(worker = %self.id, "directory worker started");
-        loop {
-            let now = self.portal.now();
-            if let Err(e) = self.portal.store.heartbeat("worker", now).await {
-                tracing::warn!(error = %e, "worker heartbeat failed");
-            }
-            let mut failed = false;
-            loop {
-                match self.step().await {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    Err(e) => {
-                        e.log();
-                        tracing::error!(error = %e, "directory worker step failed");
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if failed {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            let now = self.portal.now();
-            let next = self.portal.store.next_op_at().await.ok().flatten();
-            let wake_at = next.map_or(now + IDLE_WAKE, |n| n.min(now + IDLE_WAKE));
-            tokio::select! {
-                _ = self.portal.clock.sleep_until(wake_at) => {}
-                _ = self.portal.wake.worker.notified() => {}
-            }
-        }
+    /// When the next queued operation becomes claimable.
+    pub async fn next_directory_op_at(&self) -> Option<DateTime<Utc>> {
+        self.store.next_op_at().await.ok().flatten()
     }
 
-    /// Claims and carries out one operation. `Ok(false)` when nothing is due.
-    pub async fn step(&self) -> AppResult<bool> {
-        let now = self.portal.now();
-        let lease = self.portal.settings.scheduler.lease;
-        let Some(op) = self.portal.store.claim_op(now, &self.id, lease).await? else {
-            return Ok(false);
-        };
-        self.execute(op).await?;
-        Ok(true)
+    /// Whether `op` should still be carried out. An addition whose grant is no longer active is
+    /// not: it is finished as skipped here.
+    pub async fn directory_op_needed(&self, worker: &str, op: &DirectoryOp) -> AppResult<bool> {
+        if op.kind != OpKind::Add {
+            return Ok(true);
+        }
+        let r = self.store.get_request(&op.request_id).await?;
+        let now = self.now();
+        let wanted = r.is_some_and(|r| {
+            r.status == RequestStatus::Active && r.ends_at.is_none_or(|end| end > now)
+        });
+        if wanted {
+            return Ok(true);
+        }
+        let mut tx = self.store.begin().await?;
+        if still_ours(&mut *tx, worker, op.id).await? {
+            tx.finish_op(
+                op.id,
+                OpOutcome::Skipped,
+                now,
+                Some("the grant was no longer active"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(false)
     }
 
-    async fn execute(&self, op: DirectoryOp) -> AppResult<()> {
-        let p = &self.portal;
-        if op.kind == OpKind::Add {
-            let r = p.store.get_request(&op.request_id).await?;
-            let still_wanted = r.is_some_and(|r| {
-                r.status == RequestStatus::Active && r.ends_at.is_none_or(|end| end > p.now())
-            });
-            if !still_wanted {
-                let mut tx = p.store.begin().await?;
-                if self.still_ours(&mut *tx, op.id).await? {
-                    tx.finish_op(
-                        op.id,
-                        OpOutcome::Skipped,
-                        p.now(),
-                        Some("the grant was no longer active"),
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-                return Ok(());
-            }
-        }
-
-        let started = std::time::Instant::now();
-        let result = match op.kind {
-            OpKind::Add => p.directory.add_member(&op.group_id, &op.user_id).await,
-            OpKind::Remove => p.directory.remove_member(&op.group_id, &op.user_id).await,
-        };
-        let took_ms = started.elapsed().as_millis() as u64;
-        let now = p.now();
-
-        let mut tx = p.store.begin().await?;
-        if !self.still_ours(&mut *tx, op.id).await? {
+    /// Records what Graph answered for `op`: on success the request's membership time and an
+    /// audit event; on failure an audit event and either another attempt or, for an addition
+    /// refused for good or out of attempts, the grant failed (which queues the safety removal).
+    /// Nothing is recorded when `worker` no longer holds the operation's lease.
+    pub async fn record_directory_attempt(
+        &self,
+        worker: &str,
+        op: &DirectoryOp,
+        attempt: Attempt,
+    ) -> AppResult<()> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !still_ours(&mut *tx, worker, op.id).await? {
             tracing::warn!(
                 op = op.id,
                 "lease lost while calling Graph; another worker carries on"
@@ -117,7 +83,7 @@ impl Worker {
             return Ok(());
         }
         let request = tx.get_request(&op.request_id).await?;
-        match result {
+        match attempt.result {
             Ok(change) => {
                 tx.finish_op(op.id, OpOutcome::Done, now, None).await?;
                 if let Some(mut r) = request {
@@ -137,7 +103,7 @@ impl Worker {
                         "directory_op": op.id,
                         "attempts": op.attempts,
                         "already_in_effect": matches!(change, MemberChange::AlreadyMember | MemberChange::NotMember),
-                        "graph_ms": took_ms,
+                        "graph_ms": attempt.graph_ms,
                         "delay_ms": due_at.map(|d| (now - d).num_milliseconds()),
                     });
                     tx.append_event(event(None, action, &r, now, details))
@@ -148,7 +114,8 @@ impl Worker {
             Err(e) => {
                 let message = e.to_string();
                 let give_up = op.kind == OpKind::Add
-                    && (!e.is_retriable() || op.attempts >= p.settings.scheduler.max_add_attempts);
+                    && (!e.is_retriable()
+                        || op.attempts >= self.settings.scheduler.max_add_attempts);
                 let mut details = json!({
                     "group_id": op.group_id,
                     "directory_op": op.id,
@@ -173,7 +140,7 @@ impl Worker {
                         && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
                     {
                         let reason = format!("The directory did not add the membership: {message}");
-                        crate::service::lifecycle::close(
+                        lifecycle::close(
                             &mut *tx,
                             &mut r,
                             Transition::Fail,
@@ -187,15 +154,16 @@ impl Worker {
             }
         }
         tx.commit().await?;
-        p.wake.scheduler.notify_one();
+        self.wake.scheduler.notify_one();
         Ok(())
     }
+}
 
-    async fn still_ours(&self, tx: &mut dyn crate::store::StoreTx, op_id: i64) -> AppResult<bool> {
-        Ok(tx.get_op(op_id).await?.is_some_and(|o| {
-            o.done_at.is_none() && o.lease_owner.as_deref() == Some(self.id.as_str())
-        }))
-    }
+async fn still_ours(tx: &mut dyn StoreTx, worker: &str, op_id: i64) -> AppResult<bool> {
+    Ok(tx
+        .get_op(op_id)
+        .await?
+        .is_some_and(|o| o.done_at.is_none() && o.lease_owner.as_deref() == Some(worker)))
 }
 
 /// Graph's Retry-After when it gave one, else exponential backoff with jitter.

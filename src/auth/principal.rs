@@ -1,0 +1,47 @@
+//! Who is acting, as established by sign-in or a bearer token.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::RoleSettings;
+use crate::domain::{Role, UserRef};
+
+/// A signed-in person: their directory identity and the app roles their token carried.
+/// Kept in the browser session as JSON (`{"user": {...}, "raw_roles": [...]}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user: UserRef,
+    /// App role values from the token, as issued.
+    pub raw_roles: Vec<String>,
+    #[serde(skip)]
+    pub client_ip: Option<String>,
+    #[serde(skip)]
+    pub user_agent: Option<String>,
+}
+
+impl Principal {
+    pub fn new(user: UserRef, raw_roles: Vec<String>) -> Principal {
+        Principal {
+            user,
+            raw_roles,
+            client_ip: None,
+            user_agent: None,
+        }
+    }
+
+    /// The portal roles this principal holds under the configured role values.
+    pub fn roles(&self, cfg: &RoleSettings) -> BTreeSet<Role> {
+        let mut out = BTreeSet::new();
+        for (role, value) in [
+            (Role::Approver, &cfg.approver),
+            (Role::Auditor, &cfg.auditor),
+            (Role::Admin, &cfg.admin),
+        ] {
+            if self.raw_roles.iter().any(|r| r == value) {
+                out.insert(role);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,76 @@
+//! The background jobs. Each only finds work and hands it to the service:
+//! - `worker`: carries out queued directory operations against Microsoft Graph;
+//! - `scheduler`: carries out deadlines (later starts, expiries, time-outs);
+//! - `audit_walk`: re-verifies the whole audit chain periodically;
+//! - `session_cleanup`: deletes expired browser sessions.
+
+pub mod audit_walk;
+pub mod scheduler;
+pub mod worker;
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::auth::session_store::AnySessionStore;
+use crate::graph::Directory;
+use crate::service::Portal;
+
+pub use audit_walk::AuditWalk;
+pub use scheduler::Scheduler;
+pub use worker::Worker;
+
+/// How often expired browser sessions are deleted.
+const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The running jobs, by name.
+pub struct Jobs {
+    running: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Jobs {
+    /// Starts every background job.
+    pub fn start(
+        portal: &Portal,
+        directory: Arc<dyn Directory>,
+        sessions: AnySessionStore,
+    ) -> Jobs {
+        let running = vec![
+            (
+                "worker",
+                tokio::spawn(Worker::new(portal.clone(), directory).run()),
+            ),
+            (
+                "scheduler",
+                tokio::spawn(Scheduler::new(portal.clone()).run()),
+            ),
+            (
+                "audit_walk",
+                tokio::spawn(AuditWalk::new(portal.clone()).run()),
+            ),
+            (
+                "session_cleanup",
+                tokio::spawn(async move {
+                    if let Err(e) = sessions
+                        .continuously_delete_expired(SESSION_CLEANUP_EVERY)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "expired-session cleanup stopped");
+                    }
+                }),
+            ),
+        ];
+        for (name, _) in &running {
+            tracing::debug!(job = name, "background job started");
+        }
+        Jobs { running }
+    }
+
+    /// Ends every job at once (as a crash would: work in flight resumes on the next start).
+    pub fn abort(&self) {
+        for (_, job) in &self.running {
+            job.abort();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Deadlines: later starts, expiries and approval time-outs, carried out when they come due.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Portal, lifecycle};
+use crate::domain::{RequestStatus, Transition};
+use crate::error::AppResult;
+use crate::store::{DueItem, DueKind};
+
+impl Portal {
+    /// Deadlines that have come due, oldest first, at most `limit`.
+    pub async fn due_deadlines(&self, limit: i64) -> AppResult<Vec<DueItem>> {
+        Ok(self.store.due(self.now(), limit).await?)
+    }
+
+    /// When the scheduler should look again: the earliest of the next deadline and the next
+    /// cron sweep (a minute from now if neither is known), never in the past.
+    pub async fn next_scheduler_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let sweep = self.settings.scheduler.sweep.after(&now).next();
+        let deadline = self.store.next_deadline().await.ok().flatten();
+        let fallback = now + Duration::minutes(1);
+        [sweep, deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(fallback)
+            .max(now)
+    }
+
+    /// Carries out one deadline (start, expiry, time-out) if it still applies.
+    pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(mut r) = tx.get_request(&item.request_id).await? else {
+            return Ok(false);
+        };
+        match item.kind {
+            DueKind::Start
+                if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
+            {
+                r.status = r.status.apply(Transition::Start)?;
+                tx.update_request(&r, now).await?;
+                lifecycle::open_window(&mut *tx, &r, now).await?;
+            }
+            DueKind::Expire
+                if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
+            {
+                lifecycle::close(&mut *tx, &mut r, Transition::Expire, None, None, now).await?;
+            }
+            DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
+                let waited = now - r.created_at;
+                lifecycle::close(
+                    &mut *tx,
+                    &mut r,
+                    Transition::TimeOut,
+                    None,
+                    Some(format!(
+                        "No decision within {}.",
+                        crate::domain::package::format_duration(waited.max(Duration::zero()))
+                    )),
+                    now,
+                )
+                .await?;
+            }
+            _ => return Ok(false),
+        }
+        tx.commit().await?;
+        self.wake.worker.notify_one();
+        tracing::info!(request = %r.id, status = %r.status, "deadline reached");
+        Ok(true)
+    }
+}

@@ -1,0 +1,141 @@
+//! The sign-in routes: `/auth/login` sends the browser to the identity provider, `/auth/callback`
+//! takes its answer, `/auth/logout` ends the session. The OpenID Connect work itself is in `auth`.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::AppState;
+use super::extract::SESSION_USER;
+use super::pages::{PageError, set_flash};
+use crate::auth::{CallbackParams, LoginState, SignInFailure};
+use crate::error::AppError;
+
+const SESSION_LOGIN: &str = "login";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/auth/logout", post(logout))
+}
+
+/// Only local paths are accepted as a post-sign-in destination (no open redirect).
+pub fn safe_return_path(p: Option<&str>) -> String {
+    match p {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && !p.contains(['\\', '\r', '\n'])
+                && !p.starts_with("/auth/") =>
+        {
+            p.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+}
+
+fn internal(e: tower_sessions::session::Error) -> PageError {
+    PageError::from(AppError::Internal(e.into()))
+}
+
+async fn login(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let return_to = safe_return_path(q.return_to.as_deref());
+    let (url, login) = app.oidc.begin_sign_in(return_to).await?;
+    session
+        .insert(SESSION_LOGIN, login)
+        .await
+        .map_err(internal)?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+async fn callback(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<CallbackParams>,
+) -> Result<Response, PageError> {
+    let login: Option<LoginState> = session.get(SESSION_LOGIN).await.map_err(internal)?;
+    let Some(login) = login else {
+        return Err(PageError::sign_in(
+            400,
+            "This sign-in link has expired or was already used. Please sign in again.".into(),
+        ));
+    };
+    // Nothing in an answer is believed, not even an error to show, unless it belongs to this browser's sign-in.
+    if !login.answers(q.state.as_deref()) {
+        tracing::warn!("sign-in callback with a state that does not match the session");
+        return Err(PageError::sign_in(
+            400,
+            "The sign-in answer does not belong to this browser session. Please sign in again."
+                .into(),
+        ));
+    }
+    session
+        .remove::<LoginState>(SESSION_LOGIN)
+        .await
+        .map_err(internal)?;
+    let return_to = login.return_to().to_string();
+    let principal = match app.oidc.finish_sign_in(login, q).await {
+        Ok(p) => p,
+        Err(SignInFailure::Refused { status, message }) => {
+            return Err(PageError::sign_in(status, message));
+        }
+        Err(SignInFailure::Error(e)) => return Err(e.into()),
+    };
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .insert(SESSION_USER, &principal)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    tracing::info!(user = %principal.user.id, "signed in");
+    set_flash(&session, format!("Signed in as {}.", principal.user.name)).await;
+    Ok(Redirect::to(&return_to).into_response())
+}
+
+async fn logout(session: Session) -> Result<Response, PageError> {
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Redirect::to("/").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert_eq!(
+            safe_return_path(Some("/requests/42?x=1")),
+            "/requests/42?x=1"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example/x",
+            "/\\evil.example",
+            "evil",
+            "/ok\r\nSet-Cookie: x",
+            "/auth/callback",
+        ] {
+            assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_return_path(None), "/");
+    }
+}
