@@ -5,6 +5,7 @@ pub mod ids;
 pub mod package;
 pub mod request;
 pub mod status;
+pub mod validation;
 
 pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
 pub use ids::RequestId;
