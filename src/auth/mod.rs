@@ -3,7 +3,6 @@
 pub mod bearer;
 pub mod extract;
 pub mod oidc;
-pub mod session_store;
 
 pub use extract::{Auth, MaybeAuth};
 pub use oidc::Oidc;
