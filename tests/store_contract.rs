@@ -1,15 +1,18 @@
 //! The store contract: the same assertions against SQLite and PostgreSQL.
 
 mod common;
+#[path = "store_contract/schema.rs"]
+mod schema;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::db::TestDb;
+use common::db::{Backend, TestDb};
 use jitgate::domain::{
     Approval, AuditAction, Decision, NewAuditEvent, Request, RequestStatus, UserRef,
     audit::verify_chain,
 };
 use jitgate::store::{
-    AuditFilter, DueKind, NewDirectoryOp, OpKind, OpOutcome, RequestFilter, StoreError,
+    AuditFilter, DueKind, NewDirectoryOp, OpKind, OpOutcome, PgStore, RequestFilter, SqliteStore,
+    Store, StoreError,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -701,4 +704,107 @@ on_both_databases! {
     audit => audit_chain_is_append_only;
     heartbeats => heartbeats_and_health;
     concurrent_appends => concurrent_appends_keep_one_chain;
+}
+
+/// `(version, description)` of every migration in `migrations/<backend>`, from `NNNN_description.sql`.
+fn migration_versions(backend: &str) -> Vec<(u64, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut versions: Vec<(u64, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let stem = name
+                .strip_suffix(".sql")
+                .unwrap_or_else(|| panic!("{backend}: {name} is not a .sql migration"));
+            let (version, description) = stem
+                .split_once('_')
+                .unwrap_or_else(|| panic!("{backend}: {name} is not NNNN_description.sql"));
+            let version = version.parse().unwrap_or_else(|_| {
+                panic!("{backend}: {name} does not start with a version number")
+            });
+            (version, description.to_string())
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let sqlite = migration_versions("sqlite");
+    let postgres = migration_versions("postgres");
+    assert!(!sqlite.is_empty(), "no migrations found");
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres must hold the same versions"
+    );
+}
+
+/// Migrates a fresh database of each backend with `Store::migrate` and compares what came out;
+/// `schema` says what is compared and what is left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_migrate_to_the_same_schema() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let store = SqliteStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let sqlite = schema::sqlite(store.pool()).await;
+    store.pool().close().await;
+    db.cleanup().await;
+
+    // The introspection sees something (two empty schemas would compare equal).
+    assert!(!sqlite.indexes.is_empty(), "{sqlite:#?}");
+    assert!(
+        sqlite.indexes.values().any(|i| i.predicate.is_some()),
+        "{sqlite:#?}"
+    );
+    assert_eq!(sqlite.tables["requests"].primary_key, ["id"]);
+    for (name, table) in &sqlite.tables {
+        assert!(!table.columns.is_empty(), "{name} has no columns");
+        assert!(!table.primary_key.is_empty(), "{name} has no primary key");
+    }
+
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let store = PgStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let postgres = schema::postgres(store.pool()).await;
+    store.pool().close().await;
+    db.cleanup().await;
+
+    assert_eq!(
+        sqlite.tables.keys().collect::<Vec<_>>(),
+        postgres.tables.keys().collect::<Vec<_>>(),
+        "tables"
+    );
+    // Column by column first, for a readable message.
+    for (name, table) in &sqlite.tables {
+        let other = &postgres.tables[name];
+        assert_eq!(
+            table.columns.keys().collect::<Vec<_>>(),
+            other.columns.keys().collect::<Vec<_>>(),
+            "columns of {name}"
+        );
+        for (column, c) in &table.columns {
+            assert_eq!(
+                c, &other.columns[column],
+                "column {name}.{column} (SQLite left, PostgreSQL right)"
+            );
+        }
+        assert_eq!(table, other, "table {name} (SQLite left, PostgreSQL right)");
+    }
+    assert_eq!(
+        sqlite.indexes.keys().collect::<Vec<_>>(),
+        postgres.indexes.keys().collect::<Vec<_>>(),
+        "indexes"
+    );
+    for (name, index) in &sqlite.indexes {
+        assert_eq!(
+            index, &postgres.indexes[name],
+            "index {name} (SQLite left, PostgreSQL right)"
+        );
+    }
+    assert_eq!(sqlite, postgres);
 }

@@ -5,7 +5,6 @@
 pub mod bearer;
 pub mod oidc;
 pub mod principal;
-pub mod session_store;
 
 pub use oidc::{CallbackParams, LoginState, Oidc, SignInFailure};
 pub use principal::Principal;

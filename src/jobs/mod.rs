@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tower_sessions::session_store::ExpiredDeletion;
 
-use crate::auth::session_store::AnySessionStore;
+use crate::store::AnySessionStore;
 use crate::graph::Directory;
 use crate::service::Portal;
 

@@ -6,6 +6,7 @@
 //! lock), which keeps the audit chain linear and makes "was that the user's last active grant?"
 //! race-free across replicas.
 
+pub mod session;
 mod sql;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::domain::{Approval, AuditEvent, NewAuditEvent, Request, RequestStatus};
 
+pub use session::AnySessionStore;
 pub use sql::{PgStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +206,7 @@ pub trait Store: Send + Sync + 'static {
     async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
     /// The tower-sessions store on the same database.
-    fn session_store(&self) -> crate::auth::session_store::AnySessionStore;
+    fn session_store(&self) -> AnySessionStore;
 }
 
 #[async_trait]

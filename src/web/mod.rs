@@ -21,7 +21,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::Oidc;
-use crate::auth::session_store::AnySessionStore;
+use crate::store::AnySessionStore;
 use crate::config::Settings;
 use crate::service::Portal;
 

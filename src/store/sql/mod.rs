@@ -1,0 +1,50 @@
+//! The SQL behind both backends. The statements are the same for SQLite and PostgreSQL (both take
+//! `$n` placeholders, `RETURNING`, partial indexes and `ON CONFLICT`), so one macro writes both
+//! implementations; only connecting, beginning a write transaction and the migrations differ.
+//!
+//! - [`rows`]: what the queries read, and its conversion to domain types;
+//! - [`filters`]: the WHERE clauses and pages of request and audit listings;
+//! - [`reads`] and [`writes`]: the macros that write the [`Store`](super::Store) and
+//!   [`StoreTx`](super::StoreTx) implementations for a backend;
+//! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
+//!   sessions, migrations).
+
+mod filters;
+mod reads;
+mod rows;
+mod writes;
+
+mod postgres;
+mod sqlite;
+
+use super::StoreError;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+const REQUEST_COLS: &str = "id, package, group_id, requester_id, requester_name, requester_username, manager_id, \
+     status, duration_minutes, justification, ticket, created_at, requested_start, timeout_at, starts_at, ends_at, \
+     decided_at, added_at, removed_at, close_reason";
+const APPROVAL_COLS: &str =
+    "request_id, approver_id, approver_name, approver_username, decision, comment, at";
+const OP_COLS: &str = "id, request_id, kind, group_id, user_id, created_at, not_before, attempts, last_error, \
+     lease_owner, lease_until, done_at, outcome";
+const EVENT_COLS: &str = "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";
+
+/// An operation may be claimed only when no earlier unfinished operation exists for the same member.
+const HEAD_OF_QUEUE: &str = "NOT EXISTS (SELECT 1 FROM directory_ops p WHERE p.group_id = o.group_id \
+     AND p.user_id = o.user_id AND p.done_at IS NULL AND p.id < o.id)";
+
+/// Requests joined with their approvals: `{JOINED_SELECT} <a SELECT of REQUEST_COLS>) r {JOINED_TAIL} ORDER BY ...`.
+const JOINED_SELECT: &str = "SELECT r.*, a.approver_id AS a_approver_id, a.approver_name AS a_approver_name, \
+     a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at FROM (";
+const JOINED_TAIL: &str = "LEFT JOIN approvals a ON a.request_id = r.id";
+
+fn map_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::Database(e),
+    }
+}

@@ -1,0 +1,55 @@
+//! PostgreSQL: writers serialized across replicas by a transaction-scoped advisory lock.
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, PgPool, Postgres};
+
+use crate::store::StoreResult;
+use crate::store::session::AnySessionStore;
+
+super::reads::impl_store!(
+    PgStore,
+    PgTx,
+    Postgres,
+    PgConnection,
+    "postgres",
+    "./migrations/postgres"
+);
+super::writes::impl_store_tx!(PgTx, Postgres);
+
+/// Serializes writers across replicas; any constant will do, it only has to be the same everywhere.
+const WRITE_LOCK: i64 = 0x006a_6974_6761_7465;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> anyhow::Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    fn session_store_impl(&self) -> AnySessionStore {
+        AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(
+            self.pool.clone(),
+        ))
+    }
+}

@@ -1,0 +1,242 @@
+//! The reads: `impl Store` for a backend, written by a macro because the SQL is the same for both.
+
+/// Writes, in the backend's module, `fetch_request` (one request with its approvals, on a pooled
+/// connection or inside a write transaction) and `impl Store for $Store`.
+///
+/// `$Store` must have a `pool` and the methods `begin_serialized` (a write transaction holding the
+/// writers' lock) and `session_store_impl`; `$Tx` is the backend's [`StoreTx`](crate::store::StoreTx)
+/// (see `impl_store_tx!`).
+macro_rules! impl_store {
+    ($Store:ident, $Tx:ident, $Db:ty, $Conn:ty, $backend:literal, $migrations:literal) => {
+        async fn fetch_request(
+            conn: &mut $Conn,
+            id: &str,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Request>> {
+            let rows: Vec<$crate::store::sql::rows::JoinedRow> = sqlx::query_as(&format!(
+                "{}SELECT {} FROM requests WHERE id = $1) r {} ORDER BY a.at, a.approver_id",
+                $crate::store::sql::JOINED_SELECT,
+                $crate::store::sql::REQUEST_COLS,
+                $crate::store::sql::JOINED_TAIL,
+            ))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok($crate::store::sql::rows::joined(rows)?.pop())
+        }
+
+        const _: () = {
+            use async_trait::async_trait;
+            use chrono::{DateTime, Duration, Utc};
+            use sqlx::QueryBuilder;
+
+            use $crate::domain::{AuditEvent, Request};
+            use $crate::store::sql::filters::{push_event_filter, push_request_filter, push_request_page};
+            use $crate::store::sql::rows::{EventRow, JoinedRow, OpRow, RequestRow, joined};
+            use $crate::store::sql::{EVENT_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, OP_COLS};
+            use $crate::store::{
+                AuditFilter, DirectoryOp, DueItem, DueKind, GrantCount, RequestFilter, Store, StoreResult, StoreTx, from_ms, ms,
+            };
+
+            #[async_trait]
+            impl Store for $Store {
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+
+                async fn migrate(&self) -> StoreResult<()> {
+                    sqlx::migrate!($migrations).run(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn ping(&self) -> StoreResult<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+                    Ok(Box::new($Tx { tx: self.begin_serialized().await? }))
+                }
+
+                async fn get_request(&self, id: &str) -> StoreResult<Option<Request>> {
+                    let mut conn = self.pool.acquire().await?;
+                    fetch_request(&mut conn, id).await
+                }
+
+                async fn list_requests(&self, f: &RequestFilter) -> StoreResult<Vec<Request>> {
+                    // One round trip: the page of requests, joined with their approvals.
+                    let order = if f.oldest_first { "created_at, id" } else { "created_at DESC, id DESC" };
+                    if f.without_approvals {
+                        let mut qb = QueryBuilder::<$Db>::new("");
+                        push_request_page(&mut qb, f, order);
+                        let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        return rows.into_iter().map(|r| r.into_request(Vec::new())).collect();
+                    }
+                    let mut outer = QueryBuilder::<$Db>::new(JOINED_SELECT);
+                    push_request_page(&mut outer, f, order);
+                    outer.push(format!(") r {JOINED_TAIL} ORDER BY r.{}, a.at, a.approver_id", order.replace(", ", ", r.")));
+                    let rows: Vec<JoinedRow> = outer.build_query_as().fetch_all(&self.pool).await?;
+                    joined(rows)
+                }
+
+                async fn count_requests(&self, f: &RequestFilter) -> StoreResult<i64> {
+                    let mut qb = QueryBuilder::<$Db>::new("SELECT COUNT(*) FROM requests");
+                    push_request_filter(&mut qb, f);
+                    Ok(qb.build_query_scalar().fetch_one(&self.pool).await?)
+                }
+
+                async fn grant_counts(&self, requester_ids: &[String], since: DateTime<Utc>) -> StoreResult<Vec<GrantCount>> {
+                    if requester_ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = QueryBuilder::<$Db>::new(
+                        "SELECT requester_id, COUNT(*), MAX(created_at) FROM requests \
+                         WHERE status IN ('active', 'expired', 'ended', 'revoked') AND created_at >= ",
+                    );
+                    qb.push_bind(ms(since)).push(" AND requester_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in requester_ids {
+                        sep.push_bind(id.clone());
+                    }
+                    qb.push(") GROUP BY requester_id");
+                    let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(requester_id, grants, last)| GrantCount { requester_id, grants, last_at: from_ms(last) })
+                        .collect())
+                }
+
+                async fn due(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueItem>> {
+                    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                        "SELECT id, 'start' AS kind, starts_at AS at FROM requests WHERE status = 'approved' AND starts_at <= $1 \
+                         UNION ALL SELECT id, 'expire' AS kind, ends_at AS at FROM requests WHERE status = 'active' AND ends_at <= $1 \
+                         UNION ALL SELECT id, 'timeout' AS kind, timeout_at AS at FROM requests WHERE status = 'pending' AND timeout_at <= $1 \
+                         ORDER BY at LIMIT $2",
+                    )
+                    .bind(ms(now))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(request_id, kind, at)| DueItem {
+                            request_id,
+                            kind: match kind.as_str() {
+                                "start" => DueKind::Start,
+                                "expire" => DueKind::Expire,
+                                _ => DueKind::TimeOut,
+                            },
+                            at: from_ms(at),
+                        })
+                        .collect())
+                }
+
+                async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>> {
+                    let at: Option<i64> = sqlx::query_scalar(
+                        "SELECT MIN(at) FROM (SELECT starts_at AS at FROM requests WHERE status = 'approved' \
+                         UNION ALL SELECT ends_at AS at FROM requests WHERE status = 'active' \
+                         UNION ALL SELECT timeout_at AS at FROM requests WHERE status = 'pending') d",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(at.map(from_ms))
+                }
+
+                async fn claim_op(&self, now: DateTime<Utc>, owner: &str, lease: Duration) -> StoreResult<Option<DirectoryOp>> {
+                    let mut tx = self.begin_serialized().await?;
+                    let row: Option<OpRow> = sqlx::query_as(&format!(
+                        "SELECT {OP_COLS} FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
+                         AND (o.lease_until IS NULL OR o.lease_until <= $1) AND {HEAD_OF_QUEUE} \
+                         ORDER BY o.not_before, o.id LIMIT 1"
+                    ))
+                    .bind(ms(now))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        tx.commit().await?;
+                        return Ok(None);
+                    };
+                    let row: OpRow = sqlx::query_as(&format!(
+                        "UPDATE directory_ops SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+                         WHERE id = $3 RETURNING {OP_COLS}"
+                    ))
+                    .bind(owner)
+                    .bind(ms(now + lease))
+                    .bind(row.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Some(row.into_op()?))
+                }
+
+                async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+                    let at: Option<i64> = sqlx::query_scalar(&format!(
+                        "SELECT MIN(CASE WHEN o.lease_until IS NOT NULL AND o.lease_until > o.not_before \
+                         THEN o.lease_until ELSE o.not_before END) FROM directory_ops o \
+                         WHERE o.done_at IS NULL AND {HEAD_OF_QUEUE}"
+                    ))
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(at.map(from_ms))
+                }
+
+                async fn list_ops(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
+                    let filter = if pending_only { "WHERE done_at IS NULL" } else { "" };
+                    let rows: Vec<OpRow> =
+                        sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops {filter} ORDER BY id DESC LIMIT $1"))
+                            .bind(limit)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.into_iter().map(OpRow::into_op).collect()
+                }
+
+                async fn ops_for_request(&self, request_id: &str) -> StoreResult<Vec<DirectoryOp>> {
+                    let rows: Vec<OpRow> =
+                        sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops WHERE request_id = $1 ORDER BY id"))
+                            .bind(request_id)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.into_iter().map(OpRow::into_op).collect()
+                }
+
+                async fn list_events(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+                    let mut qb = QueryBuilder::<$Db>::new(format!("SELECT {EVENT_COLS} FROM audit_events"));
+                    push_event_filter(&mut qb, f);
+                    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(f.limit.unwrap_or(100).clamp(1, 100_000));
+                    let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(AuditEvent::from).collect())
+                }
+
+                async fn events_after(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+                    let rows: Vec<EventRow> =
+                        sqlx::query_as(&format!("SELECT {EVENT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                            .bind(after_seq)
+                            .bind(limit)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    Ok(rows.into_iter().map(AuditEvent::from).collect())
+                }
+
+                async fn heartbeat(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query("INSERT INTO heartbeats (name, at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET at = excluded.at")
+                        .bind(name)
+                        .bind(ms(at))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+                    let rows: Vec<(String, i64)> =
+                        sqlx::query_as("SELECT name, at FROM heartbeats ORDER BY name").fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(|(n, at)| (n, from_ms(at))).collect())
+                }
+
+                fn session_store(&self) -> $crate::store::session::AnySessionStore {
+                    self.session_store_impl()
+                }
+            }
+        };
+    };
+}
+
+pub(super) use impl_store;

@@ -1,0 +1,195 @@
+//! The writes: the backend's [`StoreTx`](crate::store::StoreTx), a serialized write transaction.
+
+/// Writes, in the backend's module, `pub struct $Tx` (a write transaction on `$Db`) and
+/// `impl StoreTx for $Tx`. Expects the `fetch_request` that `impl_store!` writes beside it.
+macro_rules! impl_store_tx {
+    ($Tx:ident, $Db:ty) => {
+        pub struct $Tx {
+            tx: sqlx::Transaction<'static, $Db>,
+        }
+
+        const _: () = {
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+
+            use $crate::domain::audit::GENESIS_HASH;
+            use $crate::domain::{Approval, AuditEvent, NewAuditEvent, Request};
+            use $crate::store::sql::rows::OpRow;
+            use $crate::store::sql::{APPROVAL_COLS, EVENT_COLS, OP_COLS, REQUEST_COLS, map_unique};
+            use $crate::store::{DirectoryOp, NewDirectoryOp, OpOutcome, StoreError, StoreResult, StoreTx, ms};
+
+            #[async_trait]
+            impl StoreTx for $Tx {
+                async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>> {
+                    fetch_request(&mut self.tx, id).await
+                }
+
+                async fn insert_request(&mut self, r: &Request) -> StoreResult<()> {
+                    sqlx::query(&format!(
+                        "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES \
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+                    ))
+                    .bind(&r.id)
+                    .bind(&r.package)
+                    .bind(&r.group_id)
+                    .bind(&r.requester.id)
+                    .bind(&r.requester.name)
+                    .bind(&r.requester.username)
+                    .bind(&r.manager_id)
+                    .bind(r.status.as_str())
+                    .bind(r.duration_minutes)
+                    .bind(&r.justification)
+                    .bind(&r.ticket)
+                    .bind(ms(r.created_at))
+                    .bind(r.requested_start.map(ms))
+                    .bind(ms(r.timeout_at))
+                    .bind(r.starts_at.map(ms))
+                    .bind(r.ends_at.map(ms))
+                    .bind(r.decided_at.map(ms))
+                    .bind(r.added_at.map(ms))
+                    .bind(r.removed_at.map(ms))
+                    .bind(&r.close_reason)
+                    .bind(ms(r.created_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| map_unique(e, "an open request for this package already exists"))?;
+                    Ok(())
+                }
+
+                async fn update_request(&mut self, r: &Request, now: DateTime<Utc>) -> StoreResult<()> {
+                    let done = sqlx::query(
+                        "UPDATE requests SET status = $2, duration_minutes = $3, starts_at = $4, ends_at = $5, \
+                         decided_at = $6, added_at = $7, removed_at = $8, close_reason = $9, updated_at = $10 WHERE id = $1",
+                    )
+                    .bind(&r.id)
+                    .bind(r.status.as_str())
+                    .bind(r.duration_minutes)
+                    .bind(r.starts_at.map(ms))
+                    .bind(r.ends_at.map(ms))
+                    .bind(r.decided_at.map(ms))
+                    .bind(r.added_at.map(ms))
+                    .bind(r.removed_at.map(ms))
+                    .bind(&r.close_reason)
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| map_unique(e, "an open request for this package already exists"))?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::NotFound(format!("request {}", r.id)));
+                    }
+                    Ok(())
+                }
+
+                async fn insert_approval(&mut self, request_id: &str, a: &Approval) -> StoreResult<()> {
+                    sqlx::query(&format!("INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                        .bind(request_id)
+                        .bind(&a.approver.id)
+                        .bind(&a.approver.name)
+                        .bind(&a.approver.username)
+                        .bind(a.decision.as_str())
+                        .bind(&a.comment)
+                        .bind(ms(a.at))
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(|e| map_unique(e, "this approver has already decided the request"))?;
+                    Ok(())
+                }
+
+                async fn count_other_active_grants(&mut self, user_id: &str, group_id: &str, except_request: &str) -> StoreResult<i64> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM requests WHERE requester_id = $1 AND group_id = $2 AND status = 'active' AND id <> $3",
+                    )
+                    .bind(user_id)
+                    .bind(group_id)
+                    .bind(except_request)
+                    .fetch_one(&mut *self.tx)
+                    .await?)
+                }
+
+                async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64> {
+                    Ok(sqlx::query_scalar(
+                        "INSERT INTO directory_ops (request_id, kind, group_id, user_id, created_at, not_before) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(&op.request_id)
+                    .bind(op.kind.as_str())
+                    .bind(&op.group_id)
+                    .bind(&op.user_id)
+                    .bind(ms(now))
+                    .bind(ms(op.not_before))
+                    .fetch_one(&mut *self.tx)
+                    .await?)
+                }
+
+                async fn get_op(&mut self, id: i64) -> StoreResult<Option<DirectoryOp>> {
+                    let row: Option<OpRow> = sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                    row.map(OpRow::into_op).transpose()
+                }
+
+                async fn finish_op(&mut self, id: i64, outcome: OpOutcome, at: DateTime<Utc>, error: Option<&str>) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE directory_ops SET done_at = $2, outcome = $3, last_error = COALESCE($4, last_error), \
+                         lease_owner = NULL, lease_until = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(ms(at))
+                    .bind(outcome.as_str())
+                    .bind(error)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn retry_op(&mut self, id: i64, not_before: DateTime<Utc>, error: &str) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE directory_ops SET not_before = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
+                         WHERE id = $1 AND done_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(ms(not_before))
+                    .bind(error)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent> {
+                    let last: Option<(i64, String)> =
+                        sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                            .fetch_optional(&mut *self.tx)
+                            .await?;
+                    let (seq, prev) = last.unwrap_or((0, GENESIS_HASH.to_string()));
+                    let ev = e.seal(seq, &prev);
+                    sqlx::query(&format!(
+                        "INSERT INTO audit_events ({EVENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    ))
+                    .bind(ev.seq)
+                    .bind(ms(ev.at))
+                    .bind(&ev.actor_id)
+                    .bind(&ev.actor_name)
+                    .bind(&ev.action)
+                    .bind(&ev.request_id)
+                    .bind(&ev.subject_id)
+                    .bind(&ev.details)
+                    .bind(&ev.client_ip)
+                    .bind(&ev.user_agent)
+                    .bind(&ev.prev_hash)
+                    .bind(&ev.hash)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(ev)
+                }
+
+                async fn commit(self: Box<Self>) -> StoreResult<()> {
+                    self.tx.commit().await?;
+                    Ok(())
+                }
+            }
+        };
+    };
+}
+
+pub(super) use impl_store_tx;
