@@ -13,9 +13,9 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tower_sessions::session_store::ExpiredDeletion;
 
-use crate::store::AnySessionStore;
 use crate::graph::Directory;
 use crate::service::Portal;
+use crate::store::AnySessionStore;
 
 pub use audit_walk::AuditWalk;
 pub use scheduler::Scheduler;

@@ -21,9 +21,9 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::Oidc;
-use crate::store::AnySessionStore;
 use crate::config::Settings;
 use crate::service::Portal;
+use crate::store::AnySessionStore;
 
 pub use extract::{Auth, MaybeAuth};
 
@@ -81,4 +81,113 @@ pub fn with_request_layers(app: Router) -> Router {
     .layer(PropagateRequestIdLayer::x_request_id())
     .layer(TraceLayer::new_for_http().make_span_with(security::span))
     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn handler() -> &'static str {
+        tracing::info!("inside the handler");
+        tracing::warn!(detail = 42, "a second line");
+        "ok"
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_log_line_of_a_request_names_its_request_id() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = with_request_layers(Router::new().route("/", get(handler)));
+
+        let resp = app
+            .clone()
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(
+            id.len(),
+            36,
+            "a UUID is made when the caller sent none: {id}"
+        );
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("handler") || l.contains("second line"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for l in lines {
+            assert!(
+                l.contains(&format!("request_id={id}")),
+                "no request id in: {l}"
+            );
+        }
+
+        // A request id sent by a proxy in front is kept, and returned.
+        let resp = app
+            .oneshot(
+                Request::get("/")
+                    .header("x-request-id", "proxy-7f3a")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["x-request-id"], "proxy-7f3a");
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("request_id=proxy-7f3a"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_takes_too_long_is_cut_off() {
+        let slow = || async {
+            tokio::time::sleep(REQUEST_TIMEOUT * 2).await;
+            "too late"
+        };
+        let app = with_request_layers(
+            Router::new()
+                .route("/slow", get(slow))
+                .route("/fast", get(|| async { "ok" })),
+        );
+        let resp = app
+            .clone()
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.headers().contains_key("x-request-id"));
+        let resp = app
+            .oneshot(Request::get("/fast").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
 }
