@@ -12,15 +12,15 @@ use std::time::Duration;
 
 use jitgate::clock::SystemClock;
 use jitgate::config::Settings;
-use jitgate::graph::GraphClient;
 use jitgate::startup::App;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use url::Url;
+
+mod common;
 
 const TENANT_ID: &str = "3c5d8e2a-7b1f-4e6a-9c0d-1f2e3a4b5c6d";
 const CLIENT_ID: &str = "jit-portal";
@@ -88,11 +88,8 @@ impl Interop {
             );
             return None;
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
-
         // The portal's address first: the provider must know the redirect URI.
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, url) = common::portal::bind().await;
 
         let mut provider = Command::new("node")
             .arg("provider.mjs")
@@ -172,13 +169,7 @@ max_duration = "4h"
             issuer,
             "the portal's idea of the issuer"
         );
-        let directory = Arc::new(GraphClient::new(
-            settings.entra.graph_settings(),
-            reqwest::Client::new(),
-        ));
-        let app = App::build(settings, listener, Arc::new(SystemClock), directory)
-            .await
-            .unwrap();
+        let app = common::portal::boot(listener, settings, Arc::new(SystemClock)).await;
         Some(Interop {
             app: Some(app),
             url,

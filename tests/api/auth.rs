@@ -5,8 +5,8 @@ use jitgate::emulator::demo::CLIENT_ID;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 async fn bad_tokens_are_refused(t: &mut TestApp) {
     let api = format!("api://{CLIENT_ID}");
@@ -448,7 +448,8 @@ async fn cross_site_posts_are_refused(t: &mut TestApp) {
     assert_eq!(t.audit_count().await, 1);
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     tokens => bad_tokens_are_refused;
     sign_in => sign_in_flow;
     session_cycle => session_id_is_cycled;

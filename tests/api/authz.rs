@@ -3,8 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -294,7 +294,8 @@ async fn own_requests(t: &mut TestApp) {
     );
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     matrix => every_route_with_every_role;
     own => own_requests;
 }

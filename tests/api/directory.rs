@@ -4,8 +4,8 @@ use chrono::Duration;
 use jitgate::emulator::{Fault, NotMemberStyle};
 use serde_json::Value;
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 async fn errors_of(t: &TestApp, id: &str) -> Vec<Value> {
     let v = t
@@ -172,7 +172,8 @@ async fn outages_beyond_the_limit_fail_the_grant(t: &mut TestApp) {
     );
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     retries => throttling_and_outages_are_retried;
     removal_retries => removals_survive_throttling;
     idempotent_answers => already_member_and_not_member_count_as_done;

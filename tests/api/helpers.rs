@@ -1,34 +1,32 @@
-//! Spawns the real portal on a random port against the built-in Entra emulator, with a hand-driven
-//! clock and a fresh database (SQLite or PostgreSQL).
+//! The API tests' fixture: the portal (started the one way tests start it) against the built-in
+//! Entra emulator, with a hand-driven clock, on a fresh database (SQLite or PostgreSQL), and the
+//! steps tests repeat.
 
 #![allow(dead_code)]
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use jitgate::clock::{Clock, ManualClock};
-use jitgate::config::Settings;
+use jitgate::clock::ManualClock;
+use jitgate::emulator::TokenSpec;
 use jitgate::emulator::demo::{CLIENT_ID, EXCLUSION_GROUP_ID};
-use jitgate::emulator::{Emulator, EmulatorConfig, TokenSpec};
-use jitgate::graph::GraphClient;
-use jitgate::startup::App;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 pub use jitgate::clock::Clock as _;
 pub use jitgate::emulator::demo::{ALEX, AVERY, DANA, JORDAN, MORGAN, RILEY};
 
-use crate::common::db::TestDb;
+use crate::common::db::{Fixture, TestDb};
+use crate::common::portal::EmulatedPortal;
 
 /// A second group for the lease test: two packages can grant the same group.
 pub const GROUP: &str = EXCLUSION_GROUP_ID;
 
-pub fn settings_toml(portal_url: &str, emulator: &Emulator, db_url: &str) -> String {
-    let head = jitgate::demo::emulator_sections(portal_url, &emulator.base_url(), db_url);
-    format!(
-        r#"{head}
+/// The configuration sections after `[entra]`: a sweep that never interferes, four attempts
+/// for additions, and three packages granting the same group.
+pub const SECTIONS: &str = r#"
 [scheduler]
 sweep = "0 0 * * * *"
 max_add_attempts = 4
@@ -36,7 +34,7 @@ max_add_attempts = 4
 [[package]]
 id = "device-code"
 name = "Device code flow exemption"
-group_id = "{GROUP}"
+group_id = "GROUP"
 min_duration = "15m"
 default_duration = "2h"
 max_duration = "4h"
@@ -44,7 +42,7 @@ max_duration = "4h"
 [[package]]
 id = "device-code-ticketed"
 name = "Device code flow exemption (ticketed, two approvals)"
-group_id = "{GROUP}"
+group_id = "GROUP"
 min_duration = "15m"
 default_duration = "1h"
 max_duration = "8h"
@@ -55,85 +53,65 @@ manager_may_approve = true
 [[package]]
 id = "developers-only"
 name = "Developers only"
-group_id = "{GROUP}"
+group_id = "GROUP"
 min_duration = "15m"
 default_duration = "1h"
 max_duration = "2h"
 requester_role = "Developer"
-"#
-    )
-}
+"#;
 
+/// The portal with the emulator, a hand-driven clock and an API client.
 pub struct TestApp {
-    pub app: Option<App>,
-    pub url: String,
-    pub emulator: Emulator,
+    portal: EmulatedPortal,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
-    db_url: String,
+}
+
+impl Deref for TestApp {
+    type Target = EmulatedPortal;
+    fn deref(&self) -> &EmulatedPortal {
+        &self.portal
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut EmulatedPortal {
+        &mut self.portal
+    }
 }
 
 pub fn start_time() -> DateTime<Utc> {
     jitgate::domain::audit::truncate_millis(Utc::now())
 }
 
+impl Fixture for TestApp {
+    async fn set_up(db: &TestDb) -> TestApp {
+        TestApp::spawn_with(db, false).await
+    }
+
+    async fn tear_down(mut self) {
+        self.portal.stop().await;
+    }
+}
+
 impl TestApp {
     pub async fn spawn(db: &TestDb) -> TestApp {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mut cfg = EmulatorConfig::demo();
-        cfg.redirect_uris = vec![format!("{url}/auth/callback")];
-        let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap())
-            .await
-            .unwrap();
+        TestApp::spawn_with(db, false).await
+    }
+
+    /// With `demo`, the portal runs as `jitgate demo` does.
+    pub async fn spawn_with(db: &TestDb, demo: bool) -> TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
-        let mut t = TestApp {
-            app: None,
-            url: url.clone(),
-            emulator,
+        let sections = SECTIONS.replace("\"GROUP\"", &format!("\"{GROUP}\""));
+        let portal = EmulatedPortal::spawn(&db.url, &sections, clock.clone(), demo).await;
+        TestApp {
+            portal,
             clock,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            db_url: db.url.clone(),
-        };
-        t.boot(listener).await;
-        t
-    }
-
-    async fn boot(&mut self, listener: TcpListener) {
-        let settings =
-            Settings::from_toml(&settings_toml(&self.url, &self.emulator, &self.db_url), [])
-                .unwrap();
-        let directory = Arc::new(GraphClient::new(
-            settings.entra.graph_settings(),
-            reqwest::Client::new(),
-        ));
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        self.app = Some(
-            App::build(settings, listener, clock, directory)
-                .await
-                .unwrap(),
-        );
-    }
-
-    /// Stops the portal (as a crash would: background work just ends) and starts a new one on the same database.
-    pub async fn stop(&mut self) {
-        if let Some(app) = self.app.take() {
-            app.stop().await;
         }
-    }
-
-    pub async fn start_again(&mut self) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        self.url = format!("http://{}", listener.local_addr().unwrap());
-        self.boot(listener).await;
-    }
-
-    pub fn portal(&self) -> &jitgate::service::Portal {
-        &self.app.as_ref().unwrap().portal
     }
 
     pub fn advance(&self, by: Duration) {
@@ -199,10 +177,6 @@ impl TestApp {
 
     pub async fn status_of(&self, id: &str) -> Value {
         self.get(AVERY, &format!("/api/v1/requests/{id}")).await
-    }
-
-    pub fn is_member(&self, user: &str) -> bool {
-        self.emulator.members(GROUP).iter().any(|m| m == user)
     }
 
     /// Member additions and removals the emulator saw (method, path).
@@ -292,32 +266,4 @@ pub async fn wait_status(t: &TestApp, id: &str, status: &str) {
         t.status_of(id).await["status"] == status
     })
     .await;
-}
-
-/// Runs `$body(t: TestApp)` on a fresh SQLite and a fresh PostgreSQL database.
-#[macro_export]
-macro_rules! api_test {
-    ($($name:ident => $body:path;)+) => {
-        $(
-            mod $name {
-                use super::*;
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let db = $crate::common::db::TestDb::new($crate::common::db::Backend::Sqlite).await.unwrap();
-                    let mut t = $crate::helpers::TestApp::spawn(&db).await;
-                    $body(&mut t).await;
-                    t.stop().await;
-                    db.cleanup().await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(db) = $crate::common::db::TestDb::new($crate::common::db::Backend::Postgres).await else { return };
-                    let mut t = $crate::helpers::TestApp::spawn(&db).await;
-                    $body(&mut t).await;
-                    t.stop().await;
-                    db.cleanup().await;
-                }
-            }
-        )+
-    };
 }

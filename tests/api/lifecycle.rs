@@ -4,8 +4,8 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 async fn happy_path(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 120).await;
@@ -354,7 +354,8 @@ async fn membership_is_a_lease(t: &mut TestApp) {
     .await;
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     happy => happy_path;
     denied => deny;
     cancelled => cancel;

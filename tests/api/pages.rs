@@ -2,8 +2,8 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 async fn page(t: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
     let r = t
@@ -248,11 +248,42 @@ async fn timeline_and_audit_pages(t: &mut TestApp) {
     assert!(html.contains(r#"data-heartbeat="worker" data-fresh="true""#));
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     escaping => output_is_escaped;
     invalid_forms => invalid_forms_come_back_with_the_input;
     flash => actions_leave_a_flash_message;
     navigation => navigation_follows_the_role;
     errors => friendly_error_pages;
     timeline => timeline_and_audit_pages;
+}
+
+/// `jitgate demo` sends a page asked for under another name of this machine to the address it
+/// printed (so the session cookie and the sign-in's return address agree); a real deployment
+/// does not.
+async fn the_demo_redirects_other_host_names(db: &crate::common::db::TestDb) {
+    let get_as = |t: &TestApp, host: String| {
+        t.http
+            .get(format!("{}/?x=1", t.url))
+            .header("host", host)
+            .send()
+    };
+    let mut t = TestApp::spawn_with(db, true).await;
+    let port = url::Url::parse(&t.url).unwrap().port().unwrap();
+    let r = get_as(&t, format!("localhost:{port}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(r.headers()["location"], format!("{}/?x=1", t.url));
+    let r = get_as(&t, format!("127.0.0.1:{port}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+
+    let mut t = TestApp::spawn(db).await;
+    let port = url::Url::parse(&t.url).unwrap().port().unwrap();
+    let r = get_as(&t, format!("localhost:{port}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "only the demo redirects");
+    t.stop().await;
+}
+
+on_both_databases! {
+    demo_host => the_demo_redirects_other_host_names;
 }

@@ -3,8 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 async fn me_and_packages(t: &mut TestApp) {
     let me = t.get(ALEX, "/api/v1/me").await;
@@ -263,7 +263,8 @@ async fn health(t: &mut TestApp) {
     );
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     me => me_and_packages;
     who_sees_what => visibility;
     audit => audit_is_for_auditors;

@@ -3,8 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::api_test;
 use crate::helpers::*;
+use crate::on_both_databases;
 
 struct Snapshot {
     requests: usize,
@@ -253,7 +253,8 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);
 }
 
-api_test! {
+on_both_databases! {
+    with TestApp;
     requests => bad_requests_change_nothing;
     ids_and_queries => bad_ids_and_queries;
 }

@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -13,17 +14,13 @@ use std::time::{Duration, Instant};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use jitgate::clock::{Clock, SystemClock};
-use jitgate::config::Settings;
 use jitgate::emulator::demo::EXCLUSION_GROUP_ID;
-use jitgate::emulator::{Emulator, EmulatorConfig};
-use jitgate::graph::GraphClient;
-use jitgate::startup::App;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 pub use jitgate::emulator::demo::{ALEX, AVERY, DANA, JORDAN, MORGAN, RILEY};
 
 use crate::common::db::{Backend, TestDb};
+use crate::common::portal::EmulatedPortal;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -478,18 +475,22 @@ where
 // ---------------------------------------------------------------------------------------------
 
 /// The real portal on a loopback port, signed in through the built-in Entra emulator, on the real
-/// clock, in demo mode.
+/// clock, in demo mode, with its own database.
 pub struct Portal {
-    app: Option<App>,
-    pub url: String,
-    pub emulator: Emulator,
+    portal: EmulatedPortal,
     db: Option<TestDb>,
 }
 
-fn settings_toml(portal_url: &str, emulator: &Emulator, db_url: &str) -> String {
-    let head = jitgate::demo::emulator_sections(portal_url, &emulator.base_url(), db_url);
+impl Deref for Portal {
+    type Target = EmulatedPortal;
+    fn deref(&self) -> &EmulatedPortal {
+        &self.portal
+    }
+}
+
+fn sections() -> String {
     format!(
-        r#"{head}
+        r#"
 [[package]]
 id = "{PACKAGE}"
 name = "{PACKAGE_NAME}"
@@ -507,43 +508,16 @@ impl Portal {
     /// `None` when the backend is PostgreSQL and it cannot be reached outside CI.
     pub async fn spawn(backend: Backend) -> Option<Portal> {
         let db = TestDb::new(backend).await?;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mut cfg = EmulatorConfig::demo();
-        cfg.redirect_uris = vec![format!("{url}/auth/callback")];
-        let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap())
-            .await
-            .unwrap();
-        let mut settings =
-            Settings::from_toml(&settings_toml(&url, &emulator, &db.url), []).unwrap();
-        settings.demo = true;
-        let directory = Arc::new(GraphClient::new(
-            settings.entra.graph_settings(),
-            reqwest::Client::new(),
-        ));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let app = App::build(settings, listener, clock, directory)
-            .await
-            .unwrap();
+        let portal = EmulatedPortal::spawn(&db.url, &sections(), clock, true).await;
         Some(Portal {
-            app: Some(app),
-            url,
-            emulator,
+            portal,
             db: Some(db),
         })
     }
 
-    pub fn is_member(&self, user: &str) -> bool {
-        self.emulator
-            .members(EXCLUSION_GROUP_ID)
-            .iter()
-            .any(|m| m == user)
-    }
-
     pub async fn stop(mut self) {
-        if let Some(app) = self.app.take() {
-            app.stop().await;
-        }
+        self.portal.stop().await;
         if let Some(db) = self.db.take() {
             db.cleanup().await;
         }

@@ -95,23 +95,50 @@ impl TestDb {
     }
 }
 
-/// Runs `$body(db: &TestDb)` once on SQLite and once on PostgreSQL, as two tests.
+/// What a test needs set up on a fresh database, and taken down after.
+pub trait Fixture: Sized {
+    async fn set_up(db: &TestDb) -> Self;
+    async fn tear_down(self);
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL, as two tests (`<name>::sqlite`,
+/// `<name>::postgres`), each on a fresh database that is dropped afterwards.
+///
+/// `on_both_databases! { name => body; }` calls `body(&TestDb)`;
+/// `on_both_databases! { with F; name => body; }` sets up the [`Fixture`] `F` on the database and
+/// calls `body(&mut F)`.
 #[macro_export]
 macro_rules! on_both_databases {
+    (with $fixture:ty; $($name:ident => $body:path;)+) => {
+        $crate::on_both_databases!(@each $($name => |db| async move {
+            let mut f = <$fixture as $crate::common::db::Fixture>::set_up(db).await;
+            $body(&mut f).await;
+            $crate::common::db::Fixture::tear_down(f).await;
+        };)+);
+    };
     ($($name:ident => $body:path;)+) => {
+        $crate::on_both_databases!(@each $($name => |db| $body(db);)+);
+    };
+    (@each $($name:ident => |$db:ident| $run:expr;)+) => {
         $(
             mod $name {
                 use super::*;
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let db = $crate::common::db::TestDb::new($crate::common::db::Backend::Sqlite).await.unwrap();
-                    $body(&db).await;
+                    {
+                        let $db = &db;
+                        $run.await;
+                    }
                     db.cleanup().await;
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let Some(db) = $crate::common::db::TestDb::new($crate::common::db::Backend::Postgres).await else { return };
-                    $body(&db).await;
+                    {
+                        let $db = &db;
+                        $run.await;
+                    }
                     db.cleanup().await;
                 }
             }

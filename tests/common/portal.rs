@@ -1,0 +1,118 @@
+//! One way to start the portal in tests (API, pages, browser, sign-in interoperability): the real
+//! server on a loopback port with its database, background jobs and every layer, most often
+//! signed in through the built-in Entra emulator.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use jitgate::clock::Clock;
+use jitgate::config::Settings;
+use jitgate::emulator::demo::EXCLUSION_GROUP_ID;
+use jitgate::emulator::{Emulator, EmulatorConfig};
+use jitgate::graph::GraphClient;
+use jitgate::service::Portal;
+use jitgate::startup::App;
+use tokio::net::TcpListener;
+
+/// A fresh loopback port for a portal, and the portal's URL on it.
+pub async fn bind() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Starts the portal with `settings` on `listener`, talking to the Graph its settings name.
+pub async fn boot(listener: TcpListener, settings: Settings, clock: Arc<dyn Clock>) -> App {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let directory = Arc::new(GraphClient::new(
+        settings.entra.graph_settings(),
+        reqwest::Client::new(),
+    ));
+    App::build(settings, listener, clock, directory)
+        .await
+        .unwrap()
+}
+
+/// The portal signed in through the built-in Entra emulator's demo tenant.
+pub struct EmulatedPortal {
+    app: Option<App>,
+    pub url: String,
+    pub emulator: Emulator,
+    db_url: String,
+    /// The configuration after `[server]`, `[database]` and `[entra]`: `[scheduler]`, `[[package]]`…
+    sections: String,
+    demo: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl EmulatedPortal {
+    /// Starts the emulator and the portal on `db_url`. `sections` are the configuration sections
+    /// after `[entra]`; `demo` turns on demo mode (banner, redirect of other host names).
+    pub async fn spawn(
+        db_url: &str,
+        sections: &str,
+        clock: Arc<dyn Clock>,
+        demo: bool,
+    ) -> EmulatedPortal {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (listener, url) = bind().await;
+        let mut cfg = EmulatorConfig::demo();
+        cfg.redirect_uris = vec![format!("{url}/auth/callback")];
+        let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap())
+            .await
+            .unwrap();
+        let mut p = EmulatedPortal {
+            app: None,
+            url,
+            emulator,
+            db_url: db_url.to_string(),
+            sections: sections.to_string(),
+            demo,
+            clock,
+        };
+        p.boot(listener).await;
+        p
+    }
+
+    /// The settings the portal runs with.
+    pub fn settings(&self) -> Settings {
+        let head =
+            jitgate::demo::emulator_sections(&self.url, &self.emulator.base_url(), &self.db_url);
+        let mut s = Settings::from_toml(&format!("{head}\n{}", self.sections), [])
+            .unwrap_or_else(|e| panic!("test configuration: {e}"));
+        s.demo = self.demo;
+        s
+    }
+
+    async fn boot(&mut self, listener: TcpListener) {
+        let settings = self.settings();
+        self.app = Some(boot(listener, settings, self.clock.clone()).await);
+    }
+
+    /// Stops the portal (as a crash would: background work just ends).
+    pub async fn stop(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+    }
+
+    /// Starts a new portal on the same database and emulator, on a new port.
+    pub async fn start_again(&mut self) {
+        let (listener, url) = bind().await;
+        self.url = url;
+        self.boot(listener).await;
+    }
+
+    pub fn portal(&self) -> &Portal {
+        &self.app.as_ref().expect("the portal is running").portal
+    }
+
+    /// Whether `user` is in the demo tenant's exclusion group now.
+    pub fn is_member(&self, user: &str) -> bool {
+        self.emulator
+            .members(EXCLUSION_GROUP_ID)
+            .iter()
+            .any(|m| m == user)
+    }
+}
