@@ -23,8 +23,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Approver, Role::Auditor, Role::Admin];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Approver => "approver",

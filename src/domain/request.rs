@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::ids::RequestId;
 use super::package::{Package, format_duration};
 use super::status::{RequestStatus, Transition};
 pub use super::validation::{
@@ -15,16 +16,6 @@ pub struct UserRef {
     pub id: String,
     pub name: String,
     pub username: String,
-}
-
-impl UserRef {
-    pub fn system() -> UserRef {
-        UserRef {
-            id: "system".into(),
-            name: "jitgate".into(),
-            username: "system".into(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +93,38 @@ pub enum DecisionRefused {
 }
 
 impl Request {
+    /// A new request, waiting for approval, from validated input.
+    pub fn pending(
+        id: RequestId,
+        pkg: &Package,
+        requester: UserRef,
+        manager_id: Option<String>,
+        valid: ValidRequest,
+        created_at: DateTime<Utc>,
+    ) -> Request {
+        Request {
+            id: id.to_string(),
+            package: pkg.id.clone(),
+            group_id: pkg.group_id.clone(),
+            requester,
+            manager_id,
+            status: RequestStatus::Pending,
+            duration_minutes: valid.duration_minutes,
+            justification: valid.justification,
+            ticket: valid.ticket,
+            created_at,
+            requested_start: valid.requested_start,
+            timeout_at: valid.timeout_at,
+            starts_at: None,
+            ends_at: None,
+            decided_at: None,
+            added_at: None,
+            removed_at: None,
+            close_reason: None,
+            approvals: vec![],
+        }
+    }
+
     /// Whether the user with `user_id` may decide this request, given whether they hold the approver role.
     pub fn may_be_decided_by(&self, user_id: &str, is_role_approver: bool, pkg: &Package) -> bool {
         user_id != self.requester.id

@@ -84,11 +84,6 @@ impl GraphClient {
         self
     }
 
-    /// Drops the cached app token; the next call fetches a new one.
-    pub async fn forget_token(&self) {
-        *self.token.lock().await = None;
-    }
-
     /// The cached app token, or a new one. Concurrent callers share one refresh.
     async fn token(&self) -> Result<SecretString, DirectoryError> {
         let mut cached = self.token.lock().await;

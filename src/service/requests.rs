@@ -4,13 +4,13 @@ use serde_json::json;
 
 use super::{Portal, event, lifecycle};
 use crate::auth::Principal;
-use crate::domain::request::{ValidRequest, clean_comment, validate_new_request};
+use crate::domain::request::{clean_comment, validate_new_request};
 use crate::domain::{
     Approval, AuditAction, Decision, NewRequestInput, Request, RequestId, RequestStatus, Role,
     Transition,
 };
 use crate::error::{AppError, AppResult};
-use crate::store::RequestFilter;
+use crate::store::{RequestFilter, StoreTx};
 
 /// What an approver submits.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -49,13 +49,7 @@ impl Portal {
             )));
         }
         let now = self.now();
-        let ValidRequest {
-            duration_minutes,
-            justification,
-            ticket,
-            requested_start,
-            timeout_at,
-        } = validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
+        let valid = validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
 
         let open = RequestFilter {
             statuses: vec![
@@ -83,27 +77,14 @@ impl Portal {
             None
         };
 
-        let r = Request {
-            id: RequestId::new().to_string(),
-            package: pkg.id.clone(),
-            group_id: pkg.group_id.clone(),
-            requester: who.user.clone(),
+        let r = Request::pending(
+            RequestId::new(),
+            pkg,
+            who.user.clone(),
             manager_id,
-            status: RequestStatus::Pending,
-            duration_minutes,
-            justification,
-            ticket,
-            created_at: crate::domain::audit::truncate_millis(now),
-            requested_start,
-            timeout_at,
-            starts_at: None,
-            ends_at: None,
-            decided_at: None,
-            added_at: None,
-            removed_at: None,
-            close_reason: None,
-            approvals: vec![],
-        };
+            valid,
+            crate::domain::audit::truncate_millis(now),
+        );
         let mut tx = self.store.begin().await?;
         tx.insert_request(&r).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
@@ -141,11 +122,7 @@ impl Portal {
         let comment = clean_comment(input.comment.as_deref(), decision == Decision::Deny)
             .map_err(|f| AppError::invalid(vec![f]))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx
-            .get_request(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (mut tx, mut r) = self.begin_change(id).await?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden(
                 "You are not an approver for this request.".into(),
@@ -220,11 +197,7 @@ impl Portal {
 
     pub async fn cancel(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx
-            .get_request(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (mut tx, mut r) = self.begin_change(id).await?;
         if r.requester.id != who.user.id {
             return Err(AppError::Forbidden(
                 "Only the requester can cancel a request.".into(),
@@ -246,11 +219,7 @@ impl Portal {
         let reason = clean_comment(reason.as_deref(), false)
             .map_err(|f| AppError::invalid_field("reason", f.message))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx
-            .get_request(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (mut tx, mut r) = self.begin_change(id).await?;
         let transition = if r.requester.id == who.user.id {
             Transition::End
         } else if self.has_role(who, Role::Admin) {
@@ -282,6 +251,16 @@ impl Portal {
             return Err(AppError::Forbidden("You may not see this request.".into()));
         }
         Ok(r)
+    }
+
+    /// Starts a write transaction on request `id` (404 when there is none).
+    async fn begin_change(&self, id: &RequestId) -> AppResult<(Box<dyn StoreTx>, Request)> {
+        let mut tx = self.store.begin().await?;
+        let r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok((tx, r))
     }
 
     /// A request and its timeline (its audit events, oldest first), for whoever may see it.
