@@ -301,10 +301,7 @@ async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let result = match parse_request_id(&id) {
-        Ok(id) => app.portal.cancel(&user.who, &id).await,
-        Err(e) => Err(e),
-    };
+    let result = async { app.portal.cancel(&user.who, &parse_request_id(&id)?).await }.await;
     after_action(&session, &f.back, result, |_| {
         "The request is cancelled.".into()
     })
@@ -319,10 +316,12 @@ async fn end(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
     let reason = Some(f.reason.clone()).filter(|r| !r.trim().is_empty());
-    let result = match parse_request_id(&id) {
-        Ok(id) => app.portal.end(&user.who, &id, reason).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        app.portal
+            .end(&user.who, &parse_request_id(&id)?, reason)
+            .await
+    }
+    .await;
     after_action(&session, &f.back, result, |r| match r.status {
         RequestStatus::Revoked => format!(
             "{}'s grant is revoked; the membership is being removed.",

@@ -103,22 +103,15 @@ async fn decide(
         _ => return Err(not_found().await),
     };
     let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
-    let result = match parse_request_id(&id) {
-        Ok(id) => {
-            app.portal
-                .decide(
-                    &user.who,
-                    &id,
-                    decision,
-                    DecisionInput {
-                        comment,
-                        duration_minutes: None,
-                    },
-                )
-                .await
-        }
-        Err(e) => Err(e),
+    let input = DecisionInput {
+        comment,
+        duration_minutes: None,
     };
+    let result = async {
+        let id = parse_request_id(&id)?;
+        app.portal.decide(&user.who, &id, decision, input).await
+    }
+    .await;
     let back = if f.back.is_empty() {
         "/approvals"
     } else {

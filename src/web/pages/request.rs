@@ -194,11 +194,9 @@ async fn detail(
     Path(id): Path<String>,
 ) -> Result<DetailPage, PageError> {
     let p = &app.portal;
-    let (r, events) = match parse_request_id(&id) {
-        Ok(id) => p.timeline(&user.who, &id).await,
-        Err(e) => Err(e),
-    }
-    .map_err(|e| user.page_error(e))?;
+    let (r, events) = async { p.timeline(&user.who, &parse_request_id(&id)?).await }
+        .await
+        .map_err(|e| user.page_error(e))?;
     let now = p.now();
     let timeline = events
         .iter()
