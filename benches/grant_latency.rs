@@ -11,7 +11,7 @@ use jitgate::clock::SystemClock;
 use jitgate::config::Settings;
 use jitgate::emulator::demo::{CLIENT_ID, EXCLUSION_GROUP_ID, MORGAN};
 use jitgate::emulator::{DemoUser, Emulator, EmulatorConfig, TokenSpec};
-use jitgate::graph::GraphClient;
+use jitgate::graph::{GraphClient, GraphSettings};
 use jitgate::startup::App;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -89,7 +89,7 @@ max_duration = "1h"
     );
     let settings = Settings::from_toml(&toml, [])?;
     let directory = Arc::new(GraphClient::new(
-        settings.entra.graph_settings(),
+        GraphSettings::from_entra(&settings.entra),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;

@@ -18,7 +18,7 @@ use jitgate::domain::{
 };
 use jitgate::emulator::demo::{ALEX, AVERY, CLIENT_ID, DANA, EXCLUSION_GROUP_ID, JORDAN};
 use jitgate::emulator::{Emulator, EmulatorConfig, TokenSpec};
-use jitgate::graph::GraphClient;
+use jitgate::graph::{GraphClient, GraphSettings};
 use jitgate::service::Portal;
 use jitgate::store;
 use jitgate::web::{self, AppState};
@@ -181,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let directory = Arc::new(GraphClient::new(
-        settings.entra.graph_settings(),
+        GraphSettings::from_entra(&settings.entra),
         reqwest::Client::new(),
     ));
     let sessions = st.session_store();

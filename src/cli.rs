@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::graph::{Directory, GraphClient};
+use crate::graph::posture::device_code_posture;
+use crate::graph::{Directory, GraphClient, GraphSettings};
 use crate::service::audit::{self, ExportFormat, parse_time};
 use crate::startup::App;
 use crate::store::{self, AuditFilter};
@@ -99,7 +100,7 @@ pub async fn run() -> anyhow::Result<i32> {
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             let directory = Arc::new(GraphClient::new(
-                settings.entra.graph_settings(),
+                GraphSettings::from_entra(&settings.entra),
                 reqwest::Client::new(),
             ));
             let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
@@ -203,7 +204,10 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         ),
         Err(e) => report(false, "sign-in", e.to_string()),
     }
-    let graph = GraphClient::new(settings.entra.graph_settings(), reqwest::Client::new());
+    let graph = GraphClient::new(
+        GraphSettings::from_entra(&settings.entra),
+        reqwest::Client::new(),
+    );
     for p in &settings.packages {
         match graph.list_members(&p.group_id).await {
             Ok(m) => report(
@@ -217,8 +221,12 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
     match graph.list_conditional_access_policies().await {
         Ok(policies) => {
             for p in &settings.packages {
-                let (ok, detail) = ca_posture(&policies, &p.group_id);
-                report(ok, &format!("conditional access for {}", p.id), detail);
+                let posture = device_code_posture(&policies, &p.group_id);
+                report(
+                    posture.ok,
+                    &format!("conditional access for {}", p.id),
+                    posture.detail,
+                );
             }
         }
         Err(e) => report(
@@ -228,63 +236,4 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         ),
     }
     Ok(if failures == 0 { 0 } else { 1 })
-}
-
-/// Whether an enabled policy blocks the device code flow and excludes `group`.
-pub fn ca_posture(policies: &serde_json::Value, group: &str) -> (bool, String) {
-    let list = policies
-        .get("value")
-        .and_then(|v| v.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let blocking: Vec<&serde_json::Value> = list
-        .iter()
-        .filter(|p| {
-            let flows = p
-                .pointer("/conditions/authenticationFlows/transferMethods")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            let block = p
-                .pointer("/grantControls/builtInControls")
-                .and_then(|v| v.as_array())
-                .is_some_and(|c| c.iter().any(|c| c == "block"));
-            flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
-        })
-        .collect();
-    let enabled: Vec<_> = blocking
-        .iter()
-        .filter(|p| p["state"] == "enabled")
-        .collect();
-    if enabled.is_empty() {
-        return (
-            false,
-            format!(
-                "no enabled policy blocks the device code flow ({} in report-only or disabled)",
-                blocking.len()
-            ),
-        );
-    }
-    let excluding: Vec<_> = enabled
-        .iter()
-        .filter(|p| {
-            p.pointer("/conditions/users/excludeGroups")
-                .and_then(|v| v.as_array())
-                .is_some_and(|g| {
-                    g.iter()
-                        .any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group)))
-                })
-        })
-        .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
-        .collect();
-    if excluding.len() == enabled.len() {
-        (true, format!("excluded from {}", excluding.join(", ")))
-    } else {
-        (
-            false,
-            format!(
-                "{} blocking polic(ies) do not exclude group {group}",
-                enabled.len() - excluding.len()
-            ),
-        )
-    }
 }

@@ -12,7 +12,7 @@ use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, TENANT_ID};
 use crate::emulator::{Emulator, EmulatorConfig};
-use crate::graph::GraphClient;
+use crate::graph::{GraphClient, GraphSettings};
 use crate::startup::App;
 
 pub struct DemoOptions {
@@ -105,7 +105,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
     let directory = Arc::new(GraphClient::new(
-        settings.entra.graph_settings(),
+        GraphSettings::from_entra(&settings.entra),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;

@@ -1,5 +1,6 @@
 //! jitgate: just-in-time, time-boxed membership of Microsoft Entra ID groups.
 
+pub mod architecture;
 pub mod auth;
 pub mod cli;
 pub mod clock;

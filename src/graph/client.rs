@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Directory, DirectoryError, DirectoryUser, MemberChange, is_object_id};
+use crate::config::EntraSettings;
 
 /// Renew the app token this long before it expires.
 const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -32,6 +33,19 @@ pub struct GraphSettings {
     pub client_secret: SecretString,
     /// `https://graph.microsoft.com`; requests go to `{graph_url}/v1.0/...`.
     pub graph_url: String,
+}
+
+impl GraphSettings {
+    /// The app registration from the `[entra]` section, and where to find the authority and Graph.
+    pub fn from_entra(e: &EntraSettings) -> GraphSettings {
+        GraphSettings {
+            authority_host: e.authority_host.as_str().trim_end_matches('/').to_string(),
+            tenant_id: e.tenant_id.clone(),
+            client_id: e.client_id.clone(),
+            client_secret: e.client_secret.clone(),
+            graph_url: e.graph_url.as_str().trim_end_matches('/').to_string(),
+        }
+    }
 }
 
 struct CachedToken {

@@ -3,6 +3,7 @@
 //! scheduler and the handlers can be tested with fakes.
 
 mod client;
+pub mod posture;
 
 use std::time::Duration;
 

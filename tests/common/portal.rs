@@ -10,7 +10,7 @@ use jitgate::clock::Clock;
 use jitgate::config::Settings;
 use jitgate::emulator::demo::EXCLUSION_GROUP_ID;
 use jitgate::emulator::{Emulator, EmulatorConfig};
-use jitgate::graph::GraphClient;
+use jitgate::graph::{GraphClient, GraphSettings};
 use jitgate::service::Portal;
 use jitgate::startup::App;
 use tokio::net::TcpListener;
@@ -26,7 +26,7 @@ pub async fn bind() -> (TcpListener, String) {
 pub async fn boot(listener: TcpListener, settings: Settings, clock: Arc<dyn Clock>) -> App {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let directory = Arc::new(GraphClient::new(
-        settings.entra.graph_settings(),
+        GraphSettings::from_entra(&settings.entra),
         reqwest::Client::new(),
     ));
     App::build(settings, listener, clock, directory)

@@ -1,0 +1,196 @@
+//! The configuration file as written: every section and key, with its default. Values that
+//! arrive as strings from the environment are accepted where numbers or booleans are expected.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSettings {
+    pub(super) server: RawServer,
+    pub(super) database: RawDatabase,
+    pub(super) entra: RawEntra,
+    #[serde(default)]
+    pub(super) roles: RawRoles,
+    #[serde(default)]
+    pub(super) scheduler: RawScheduler,
+    #[serde(default)]
+    pub(super) package: Vec<RawPackage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    #[serde(default = "default_listen")]
+    pub(super) listen: String,
+    pub(super) public_url: String,
+    #[serde(default = "default_session_idle")]
+    pub(super) session_idle: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_session_idle() -> String {
+    "8h".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub(super) url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEntra {
+    pub(super) tenant_id: String,
+    pub(super) client_id: String,
+    pub(super) client_secret: SecretString,
+    #[serde(default = "default_authority")]
+    pub(super) authority_host: String,
+    #[serde(default = "default_graph")]
+    pub(super) graph_url: String,
+}
+
+fn default_authority() -> String {
+    "https://login.microsoftonline.com".into()
+}
+fn default_graph() -> String {
+    "https://graph.microsoft.com".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoles {
+    #[serde(default = "default_approver")]
+    pub(super) approver: String,
+    #[serde(default = "default_auditor")]
+    pub(super) auditor: String,
+    #[serde(default = "default_admin")]
+    pub(super) admin: String,
+}
+
+fn default_approver() -> String {
+    "Approver".into()
+}
+fn default_auditor() -> String {
+    "Auditor".into()
+}
+fn default_admin() -> String {
+    "Admin".into()
+}
+
+impl Default for RawRoles {
+    fn default() -> Self {
+        RawRoles {
+            approver: default_approver(),
+            auditor: default_auditor(),
+            admin: default_admin(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScheduler {
+    #[serde(default = "default_sweep")]
+    pub(super) sweep: String,
+    #[serde(default = "default_lease")]
+    pub(super) lease: String,
+    #[serde(
+        default = "default_max_add_attempts",
+        deserialize_with = "lenient::u32"
+    )]
+    pub(super) max_add_attempts: u32,
+}
+
+fn default_sweep() -> String {
+    "*/30 * * * * *".into()
+}
+fn default_lease() -> String {
+    "60s".into()
+}
+fn default_max_add_attempts() -> u32 {
+    10
+}
+
+impl Default for RawScheduler {
+    fn default() -> Self {
+        RawScheduler {
+            sweep: default_sweep(),
+            lease: default_lease(),
+            max_add_attempts: default_max_add_attempts(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPackage {
+    pub(super) id: String,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: String,
+    pub(super) group_id: String,
+    pub(super) min_duration: String,
+    pub(super) default_duration: String,
+    pub(super) max_duration: String,
+    #[serde(default)]
+    pub(super) duration_presets: Vec<String>,
+    #[serde(default = "one", deserialize_with = "lenient::u32")]
+    pub(super) approvals_required: u32,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(super) ticket_required: bool,
+    #[serde(default)]
+    pub(super) requester_role: Option<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(super) manager_may_approve: bool,
+    #[serde(default = "default_approval_timeout")]
+    pub(super) approval_timeout: String,
+    #[serde(default = "default_max_start_delay")]
+    pub(super) max_start_delay: String,
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_approval_timeout() -> String {
+    "24h".into()
+}
+fn default_max_start_delay() -> String {
+    "7d".into()
+}
+
+/// Environment overrides arrive as strings; these accept either form.
+mod lenient {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        Native(T),
+        Text(String),
+    }
+
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        match Either::<u32>::deserialize(d)? {
+            Either::Native(v) => Ok(v),
+            Either::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| D::Error::custom(format!("'{s}' is not a whole number"))),
+        }
+    }
+
+    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match Either::<bool>::deserialize(d)? {
+            Either::Native(v) => Ok(v),
+            Either::Text(s) => match s.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(D::Error::custom(format!("'{s}' is not true or false"))),
+            },
+        }
+    }
+}

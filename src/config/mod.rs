@@ -1,0 +1,254 @@
+//! Configuration: one TOML file (`--config PATH` or `JITGATE_CONFIG`), every key overridable by an
+//! environment variable `JITGATE_<SECTION>__<KEY>` (`JITGATE_PACKAGE__0__MAX_DURATION` for arrays).
+//! Invalid configuration is refused at start with a message that names the key.
+//!
+//! - `file`: the file's schema as written (defaults, lenient values from the environment);
+//! - `env`: the environment overlay;
+//! - `validate`: turning the file into [`Settings`], naming the key of any problem.
+
+mod env;
+mod file;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use chrono::Duration;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::Package;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database_url: String,
+    pub entra: EntraSettings,
+    pub roles: RoleSettings,
+    pub scheduler: SchedulerSettings,
+    pub packages: Vec<Package>,
+    /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    /// Sessions end after this long without activity.
+    pub session_idle: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntraSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub authority_host: Url,
+    pub graph_url: Url,
+}
+
+impl EntraSettings {
+    /// `{authority_host}/{tenant_id}/v2.0`, the tenant-specific issuer.
+    pub fn issuer(&self) -> String {
+        format!(
+            "{}/{}/v2.0",
+            self.authority_host.as_str().trim_end_matches('/'),
+            self.tenant_id
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleSettings {
+    pub approver: String,
+    pub auditor: String,
+    pub admin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    pub sweep: cron::Schedule,
+    /// How long a worker owns a claimed directory operation before another may take it over.
+    pub lease: Duration,
+    /// Directory additions are given up (and the grant failed) after this many attempts.
+    pub max_add_attempts: i64,
+}
+
+impl ServerSettings {
+    /// Cookies are `Secure` unless the portal is served over plain http on loopback.
+    pub fn secure_cookies(&self) -> bool {
+        !(self.public_url.scheme() == "http" && is_loopback(&self.public_url))
+    }
+}
+
+pub(super) fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+pub(super) fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Reads the file and applies `JITGATE_*` overrides from `env`.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err("--config", format!("cannot read {}: {e}", path.display())))?;
+        Settings::from_toml(&text, env)
+    }
+
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            err(
+                format!(
+                    "line {}",
+                    line_of(text, e.span().map(|s| s.start).unwrap_or(0))
+                ),
+                msg,
+            )
+        })?;
+        env::apply(&mut value, env)?;
+        let raw: file::RawSettings = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            err(
+                if key == "." {
+                    "(top level)".to_string()
+                } else {
+                    key
+                },
+                e.into_inner().to_string(),
+            )
+        })?;
+        raw.validate()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Settings {
+    pub fn package(&self, id: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.id == id)
+    }
+
+    /// The redirect URI registered in Entra.
+    pub fn redirect_uri(&self) -> String {
+        format!(
+            "{}/auth/callback",
+            self.server.public_url.as_str().trim_end_matches('/')
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:8080"
+public_url = "https://jit.contoso.example"
+
+[database]
+url = "sqlite://jitgate.db?mode=rwc"
+
+[entra]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+client_id = "11111111-2222-3333-4444-555555555555"
+client_secret = "s3cr3t-value"
+
+[scheduler]
+sweep = "*/30 * * * * *"
+
+[[package]]
+id = "device-code-exemption"
+name = "Device code flow exemption"
+group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
+min_duration = "15m"
+default_duration = "2h"
+max_duration = "4h"
+approvals_required = 1
+"#;
+
+    pub(super) fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_toml(
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    pub(super) fn key_of(text: &str, env: &[(&str, &str)]) -> String {
+        load(text, env).unwrap_err().key
+    }
+
+    #[test]
+    fn the_contract_example_loads() {
+        let s = load(GOOD, &[]).unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.entra.issuer(),
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        );
+        assert_eq!(s.entra.graph_url.as_str(), "https://graph.microsoft.com/");
+        assert_eq!(s.roles.approver, "Approver");
+        let p = s.package("device-code-exemption").unwrap();
+        assert_eq!(
+            (p.min_duration, p.default_duration, p.max_duration),
+            (
+                Duration::minutes(15),
+                Duration::hours(2),
+                Duration::hours(4)
+            )
+        );
+        assert_eq!(
+            p.duration_presets,
+            vec![
+                Duration::minutes(15),
+                Duration::hours(2),
+                Duration::hours(4)
+            ]
+        );
+        assert_eq!(
+            s.redirect_uri(),
+            "https://jit.contoso.example/auth/callback"
+        );
+        assert!(s.server.secure_cookies());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = load(GOOD, &[]).unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("s3cr3t-value"), "{dbg}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let e = load("[server]\nlisten = \n", &[]).unwrap_err();
+        assert_eq!(e.key, "line 2");
+    }
+}

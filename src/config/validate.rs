@@ -1,0 +1,309 @@
+//! Turning the file as written into [`Settings`]: every value checked, every problem named by its key.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use chrono::Duration;
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::file::RawSettings;
+use super::{
+    ConfigError, EntraSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings, err,
+    is_loopback,
+};
+use crate::domain::Package;
+use crate::domain::package::parse_duration;
+
+fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
+    let u = Url::parse(v).map_err(|e| err(key, format!("'{v}' is not a URL ({e})")))?;
+    match u.scheme() {
+        "https" => {}
+        "http" if is_loopback(&u) => {}
+        "http" => {
+            return Err(err(
+                key,
+                "must use https (plain http is allowed only on loopback, for tests)",
+            ));
+        }
+        s => return Err(err(key, format!("scheme '{s}' is not http or https"))),
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(err(key, "must not carry a query or fragment"));
+    }
+    Ok(u)
+}
+
+fn duration(key: &str, v: &str) -> Result<Duration, ConfigError> {
+    parse_duration(v).map_err(|m| err(key, m))
+}
+
+fn minutes(key: &str, v: &str) -> Result<Duration, ConfigError> {
+    let d = duration(key, v)?;
+    if d.num_seconds() % 60 != 0 {
+        return Err(err(key, format!("'{v}' must be whole minutes")));
+    }
+    Ok(d)
+}
+
+fn guid(key: &str, v: &str) -> Result<String, ConfigError> {
+    uuid::Uuid::from_str(v.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| err(key, format!("'{v}' is not a GUID (an object id such as 00000000-0000-0000-0000-000000000000)")))
+}
+
+fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(err(key, "must not be empty"));
+    }
+    Ok(v.to_string())
+}
+
+impl RawSettings {
+    pub(super) fn validate(self) -> Result<Settings, ConfigError> {
+        let listen = self.server.listen.parse().map_err(|_| {
+            err(
+                "server.listen",
+                format!(
+                    "'{}' is not an address like 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            )
+        })?;
+        let public_url = http_url("server.public_url", &self.server.public_url)?;
+        let session_idle = duration("server.session_idle", &self.server.session_idle)?;
+
+        let url = self.database.url.trim().to_string();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
+            return Err(err("database.url", "must start with sqlite: or postgres:"));
+        }
+
+        let e = self.entra;
+        if e.client_secret.expose_secret().trim().is_empty() {
+            return Err(err("entra.client_secret", "must not be empty"));
+        }
+        let entra = EntraSettings {
+            tenant_id: guid("entra.tenant_id", &e.tenant_id)?,
+            client_id: non_empty("entra.client_id", &e.client_id)?,
+            client_secret: e.client_secret,
+            authority_host: http_url("entra.authority_host", &e.authority_host)?,
+            graph_url: http_url("entra.graph_url", &e.graph_url)?,
+        };
+
+        let roles = RoleSettings {
+            approver: non_empty("roles.approver", &self.roles.approver)?,
+            auditor: non_empty("roles.auditor", &self.roles.auditor)?,
+            admin: non_empty("roles.admin", &self.roles.admin)?,
+        };
+
+        let sweep = cron::Schedule::from_str(&self.scheduler.sweep).map_err(|e| {
+            err(
+                "scheduler.sweep",
+                format!("'{}' is not a cron expression with six fields, seconds first, like \"*/30 * * * * *\" ({e})", self.scheduler.sweep),
+            )
+        })?;
+        if self.scheduler.max_add_attempts == 0 {
+            return Err(err("scheduler.max_add_attempts", "must be at least 1"));
+        }
+        let scheduler = SchedulerSettings {
+            sweep,
+            lease: duration("scheduler.lease", &self.scheduler.lease)?,
+            max_add_attempts: self.scheduler.max_add_attempts.into(),
+        };
+
+        if self.package.is_empty() {
+            return Err(err("package", "at least one [[package]] is needed"));
+        }
+        let mut seen = HashSet::new();
+        let mut packages = Vec::new();
+        for (i, p) in self.package.into_iter().enumerate() {
+            let k = |f: &str| format!("package[{i}].{f}");
+            let id = non_empty(&k("id"), &p.id)?;
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(err(
+                    k("id"),
+                    format!("'{id}' may hold only lower-case letters, digits and '-'"),
+                ));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(err(k("id"), format!("'{id}' is used by two packages")));
+            }
+            let min = minutes(&k("min_duration"), &p.min_duration)?;
+            let default = minutes(&k("default_duration"), &p.default_duration)?;
+            let max = minutes(&k("max_duration"), &p.max_duration)?;
+            if min > max {
+                return Err(err(k("min_duration"), "is longer than max_duration"));
+            }
+            if default < min || default > max {
+                return Err(err(
+                    k("default_duration"),
+                    "must lie between min_duration and max_duration",
+                ));
+            }
+            let mut presets = Vec::new();
+            for (j, s) in p.duration_presets.iter().enumerate() {
+                let d = minutes(&format!("package[{i}].duration_presets[{j}]"), s)?;
+                if d < min || d > max {
+                    return Err(err(
+                        format!("package[{i}].duration_presets[{j}]"),
+                        "lies outside min_duration..max_duration",
+                    ));
+                }
+                presets.push(d);
+            }
+            if presets.is_empty() {
+                presets = vec![min, default, max];
+                presets.dedup();
+            }
+            if p.approvals_required == 0 {
+                return Err(err(k("approvals_required"), "must be at least 1"));
+            }
+            packages.push(Package {
+                id,
+                name: non_empty(&k("name"), &p.name)?,
+                description: p.description.trim().to_string(),
+                group_id: guid(&k("group_id"), &p.group_id)?,
+                min_duration: min,
+                default_duration: default,
+                max_duration: max,
+                duration_presets: presets,
+                approvals_required: p.approvals_required,
+                ticket_required: p.ticket_required,
+                requester_role: p
+                    .requester_role
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
+                manager_may_approve: p.manager_may_approve,
+                approval_timeout: duration(&k("approval_timeout"), &p.approval_timeout)?,
+                max_start_delay: duration(&k("max_start_delay"), &p.max_start_delay)?,
+            });
+        }
+
+        Ok(Settings {
+            server: ServerSettings {
+                listen,
+                public_url,
+                session_idle,
+            },
+            database_url: url,
+            entra,
+            roles,
+            scheduler,
+            packages,
+            demo: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{GOOD, key_of, load};
+
+    #[test]
+    fn errors_name_the_key() {
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_SERVER__LISTEN", "nope")]),
+            "server.listen"
+        );
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_SERVER__PUBLIC_URL", "http://jit.contoso.example")]
+            ),
+            "server.public_url"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_DATABASE__URL", "mysql://x")]),
+            "database.url"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_ENTRA__TENANT_ID", "contoso")]),
+            "entra.tenant_id"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_ENTRA__CLIENT_SECRET", " ")]),
+            "entra.client_secret"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]),
+            "scheduler.sweep"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__MAX_DURATION", "10m")]),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__DEFAULT_DURATION", "5h")]),
+            "package[0].default_duration"
+        );
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_PACKAGE__0__MIN_DURATION", "2 fortnights")]
+            ),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__MIN_DURATION", "90s")]),
+            "package[0].min_duration"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__GROUP_ID", "exclusion")]),
+            "package[0].group_id"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__APPROVALS_REQUIRED", "many")]),
+            "package[0].approvals_required"
+        );
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_PACKAGE__0__ID", "Device Code")]),
+            "package[0].id"
+        );
+        assert_eq!(
+            key_of(&GOOD.replace("client_secret", "client_secrt"), &[]),
+            "entra.client_secrt"
+        );
+        assert_eq!(
+            key_of(
+                &GOOD.replace("[database]\nurl = \"sqlite://jitgate.db?mode=rwc\"", ""),
+                &[]
+            ),
+            "(top level)"
+        );
+        let e = load(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]).unwrap_err();
+        assert!(e.to_string().contains("seconds first"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_packages_are_refused() {
+        let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[package]]").unwrap()..]);
+        assert_eq!(key_of(&twice, &[]), "package[1].id");
+    }
+
+    #[test]
+    fn plain_http_is_allowed_on_loopback_only() {
+        let s = load(
+            GOOD,
+            &[
+                ("JITGATE_SERVER__PUBLIC_URL", "http://127.0.0.1:8080"),
+                ("JITGATE_ENTRA__AUTHORITY_HOST", "http://localhost:9000"),
+            ],
+        )
+        .unwrap();
+        assert!(!s.server.secure_cookies());
+        assert_eq!(
+            key_of(
+                GOOD,
+                &[("JITGATE_ENTRA__GRAPH_URL", "http://graph.example")]
+            ),
+            "entra.graph_url"
+        );
+    }
+}

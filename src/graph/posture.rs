@@ -1,0 +1,171 @@
+//! The Conditional Access posture: does an enabled policy block the device code flow for
+//! everyone but the exclusion group? Read from Graph's policy list; `jitgate check` reports it,
+//! and the portal can show it.
+
+/// The verdict for one group, and a sentence explaining it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Posture {
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Whether an enabled policy blocks the device code flow and excludes `group`, from the
+/// policies as `GET /identity/conditionalAccess/policies` lists them.
+pub fn device_code_posture(policies: &serde_json::Value, group: &str) -> Posture {
+    let list = policies
+        .get("value")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let blocking: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|p| {
+            let flows = p
+                .pointer("/conditions/authenticationFlows/transferMethods")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let block = p
+                .pointer("/grantControls/builtInControls")
+                .and_then(|v| v.as_array())
+                .is_some_and(|c| c.iter().any(|c| c == "block"));
+            flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
+        })
+        .collect();
+    let enabled: Vec<_> = blocking
+        .iter()
+        .filter(|p| p["state"] == "enabled")
+        .collect();
+    if enabled.is_empty() {
+        return Posture {
+            ok: false,
+            detail: format!(
+                "no enabled policy blocks the device code flow ({} in report-only or disabled)",
+                blocking.len()
+            ),
+        };
+    }
+    let excluding: Vec<_> = enabled
+        .iter()
+        .filter(|p| {
+            p.pointer("/conditions/users/excludeGroups")
+                .and_then(|v| v.as_array())
+                .is_some_and(|g| {
+                    g.iter()
+                        .any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group)))
+                })
+        })
+        .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
+        .collect();
+    if excluding.len() == enabled.len() {
+        Posture {
+            ok: true,
+            detail: format!("excluded from {}", excluding.join(", ")),
+        }
+    } else {
+        Posture {
+            ok: false,
+            detail: format!(
+                "{} blocking polic(ies) do not exclude group {group}",
+                enabled.len() - excluding.len()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const GROUP: &str = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b";
+
+    fn policy(name: &str, state: &str, flows: &str, exclude: &[&str]) -> Value {
+        json!({
+            "displayName": name,
+            "state": state,
+            "conditions": {
+                "authenticationFlows": {"transferMethods": flows},
+                "users": {"includeUsers": ["All"], "excludeGroups": exclude},
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]},
+        })
+    }
+
+    fn posture(policies: Vec<Value>) -> Posture {
+        device_code_posture(&json!({"value": policies}), GROUP)
+    }
+
+    #[test]
+    fn an_enabled_block_that_excludes_the_group_is_right() {
+        let p = posture(vec![policy(
+            "Block device code",
+            "enabled",
+            "deviceCodeFlow",
+            &[GROUP],
+        )]);
+        assert_eq!(
+            p,
+            Posture {
+                ok: true,
+                detail: "excluded from Block device code".into()
+            }
+        );
+        // Group ids compare case-insensitively; other transfer methods may be listed too.
+        let upper = GROUP.to_uppercase();
+        let p = posture(vec![policy(
+            "Block flows",
+            "enabled",
+            "authenticationTransfer, deviceCodeFlow",
+            &[upper.as_str()],
+        )]);
+        assert!(p.ok, "{p:?}");
+    }
+
+    #[test]
+    fn a_block_that_does_not_exclude_the_group_is_named() {
+        let p = posture(vec![
+            policy("Block device code", "enabled", "deviceCodeFlow", &[GROUP]),
+            policy("Block again", "enabled", "deviceCodeFlow", &[]),
+        ]);
+        assert!(!p.ok);
+        assert_eq!(
+            p.detail,
+            format!("1 blocking polic(ies) do not exclude group {GROUP}")
+        );
+    }
+
+    #[test]
+    fn report_only_disabled_or_missing_policies_do_not_count() {
+        let p = posture(vec![policy(
+            "Block device code",
+            "enabledForReportingButNotEnforced",
+            "deviceCodeFlow",
+            &[GROUP],
+        )]);
+        assert_eq!(
+            p,
+            Posture {
+                ok: false,
+                detail:
+                    "no enabled policy blocks the device code flow (1 in report-only or disabled)"
+                        .into()
+            }
+        );
+        let p = posture(vec![]);
+        assert!(!p.ok);
+        assert_eq!(
+            p.detail,
+            "no enabled policy blocks the device code flow (0 in report-only or disabled)"
+        );
+        // A policy that blocks something else is not a device code block.
+        let p = posture(vec![policy(
+            "Other",
+            "enabled",
+            "authenticationTransfer",
+            &[GROUP],
+        )]);
+        assert!(!p.ok);
+        assert!(!device_code_posture(&json!({}), GROUP).ok);
+    }
+}
