@@ -4,6 +4,7 @@
 
 mod client;
 pub mod posture;
+mod wire;
 
 use std::time::Duration;
 

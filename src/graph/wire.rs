@@ -1,0 +1,193 @@
+//! Reading Graph's answers on the wire: `Retry-After`, error bodies and their classification
+//! for the retry policy, token-endpoint errors, and the id forms Graph accepts in a path.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+
+use super::{DirectoryError, is_object_id};
+
+pub(super) fn invalid_id(id: &str) -> DirectoryError {
+    DirectoryError::Rejected {
+        status: 400,
+        code: "Request_BadRequest".to_owned(),
+        message: format!("Invalid object identifier '{id}'."),
+    }
+}
+
+pub(super) fn require_guid(id: &str) -> Result<(), DirectoryError> {
+    if is_object_id(id) {
+        Ok(())
+    } else {
+        Err(invalid_id(id))
+    }
+}
+
+/// A GUID, or a user principal name, percent-encoded as one path segment.
+pub(super) fn user_segment(id: &str) -> Result<String, DirectoryError> {
+    if is_object_id(id) {
+        return Ok(id.to_owned());
+    }
+    let plausible_upn = id.len() <= 256
+        && id.contains('@')
+        && !id.starts_with('$')
+        && !id.chars().any(|c| c.is_control() || c.is_whitespace());
+    if !plausible_upn {
+        return Err(invalid_id(id));
+    }
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = Duration::from_millis(250 * 2u64.pow(attempt.min(5)));
+    base + Duration::from_millis(rand::thread_rng().gen_range(0..100))
+}
+
+/// `Retry-After` in (possibly fractional) seconds; HTTP dates and junk are ignored.
+pub(super) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let secs: f64 = value.parse().ok()?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// Graph's `error.code` and `error.message`, if the body is a Graph error.
+pub(super) fn graph_error(body: &[u8]) -> Option<(String, String)> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let e = v.get("error")?;
+    let code = e.get("code")?.as_str()?.to_owned();
+    let message = e
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    Some((code, message))
+}
+
+pub(super) fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> DirectoryError {
+    let (code, message) = graph_error(body).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let snippet: String = text.chars().take(200).collect();
+        (
+            status
+                .canonical_reason()
+                .unwrap_or("Unknown")
+                .replace(' ', ""),
+            snippet,
+        )
+    });
+    match status.as_u16() {
+        429 | 503 | 504 => DirectoryError::Throttled {
+            status: status.as_u16(),
+            retry_after,
+            message: format!("{code}: {message}"),
+        },
+        s if s >= 500 => DirectoryError::Transient(format!("HTTP {s} {code}: {message}")),
+        s => DirectoryError::Rejected {
+            status: s,
+            code,
+            message,
+        },
+    }
+}
+
+/// `error: AADSTS…: message` from a token-endpoint error, without trace/correlation ids.
+pub(super) fn token_error_message(status: StatusCode, body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error = v
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown_error");
+    let description = v
+        .get("error_description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .split(" Trace ID:")
+        .next()
+        .unwrap_or("")
+        .split("\r\n")
+        .next()
+        .unwrap_or("")
+        .trim();
+    format!("HTTP {} {error}: {description}", status.as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn retry_after(v: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        parse_retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(retry_after("2.128"), Some(Duration::from_millis(2128)));
+        assert_eq!(retry_after("-1"), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn classification() {
+        let body = br#"{"error":{"code":"Request_BadRequest","message":"nope"}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, None, body),
+            DirectoryError::Rejected { status: 400, ref code, ref message } if code == "Request_BadRequest" && message == "nope"
+        ));
+        assert!(matches!(
+            classify(StatusCode::GATEWAY_TIMEOUT, None, b"<html>"),
+            DirectoryError::Throttled {
+                status: 504,
+                retry_after: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, None, b""),
+            DirectoryError::Transient(_)
+        ));
+    }
+
+    #[test]
+    fn user_segments() {
+        assert_eq!(user_segment("a.b@contoso.com").unwrap(), "a.b@contoso.com");
+        assert_eq!(
+            user_segment("a#b@contoso.com").unwrap(),
+            "a%23b@contoso.com"
+        );
+        assert!(user_segment("../groups").is_err());
+        assert!(user_segment("$x@contoso.com").is_err());
+    }
+
+    #[test]
+    fn token_errors_drop_trace_ids() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2 Timestamp: 3"}"#;
+        assert_eq!(
+            token_error_message(StatusCode::UNAUTHORIZED, body),
+            "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."
+        );
+    }
+}
