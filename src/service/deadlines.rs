@@ -28,6 +28,7 @@ impl Portal {
     }
 
     /// Carries out one deadline (start, expiry, time-out) if it still applies.
+    #[tracing::instrument(skip_all, fields(request = %item.request_id, deadline = ?item.kind))]
     pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
         let now = self.now();
         let mut tx = self.store.begin().await?;

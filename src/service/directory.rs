@@ -67,6 +67,7 @@ impl Portal {
     /// audit event; on failure an audit event and either another attempt or, for an addition
     /// refused for good or out of attempts, the grant failed (which queues the safety removal).
     /// Nothing is recorded when `worker` no longer holds the operation's lease.
+    #[tracing::instrument(skip_all, fields(op = op.id, kind = op.kind.as_str(), worker = %worker))]
     pub async fn record_directory_attempt(
         &self,
         worker: &str,

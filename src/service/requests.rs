@@ -31,6 +31,7 @@ pub struct ListQuery {
 }
 
 impl Portal {
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, package = %input.package))]
     pub async fn create_request(
         &self,
         who: &Principal,
@@ -112,6 +113,7 @@ impl Portal {
         Ok(r)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id, decision = decision.as_str()))]
     pub async fn decide(
         &self,
         who: &Principal,
@@ -195,6 +197,7 @@ impl Portal {
         Ok(r)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
     pub async fn cancel(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
         let now = self.now();
         let (mut tx, mut r) = self.begin_change(id).await?;
@@ -210,6 +213,7 @@ impl Portal {
     }
 
     /// The requester ends their own active grant; an admin ending someone else's revokes it.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
     pub async fn end(
         &self,
         who: &Principal,
