@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::domain::request::{DecisionRefused, FieldError};
 use crate::domain::status::TransitionError;
@@ -145,13 +145,31 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// The API's error body: `{"error": {"code", "message", "fields"?}}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail<'a> {
+    pub code: &'static str,
+    pub message: String,
+    /// For invalid input: each problem against its field.
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    pub fields: &'a [FieldError],
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let mut body = json!({"error": {"code": self.code(), "message": self.public_message()}});
-        if !self.fields().is_empty() {
-            body["error"]["fields"] = json!(self.fields());
-        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.public_message(),
+                fields: self.fields(),
+            },
+        };
         let mut resp = (self.status(), axum::Json(body)).into_response();
         if matches!(self, AppError::Unauthorized(_)) {
             resp.headers_mut().insert(

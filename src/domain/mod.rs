@@ -31,3 +31,19 @@ impl Role {
         }
     }
 }
+
+/// What the domain's tests share: a fixed "now" and an example package.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::Package;
+
+    pub fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+    }
+
+    pub fn pkg() -> Package {
+        Package::example("device-code", "group")
+    }
+}

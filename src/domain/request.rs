@@ -212,15 +212,7 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
-    }
-
-    fn pkg() -> Package {
-        Package::example("device-code", "group")
-    }
+    use crate::domain::fixtures::{now, pkg};
 
     fn user(id: &str) -> UserRef {
         UserRef {
@@ -231,27 +223,21 @@ mod tests {
     }
 
     fn pending(requested_start: Option<DateTime<Utc>>) -> Request {
-        Request {
-            id: "r1".into(),
-            package: "device-code".into(),
-            group_id: "group".into(),
-            requester: user("dana"),
-            manager_id: Some("morgan".into()),
-            status: RequestStatus::Pending,
+        let valid = ValidRequest {
             duration_minutes: 120,
             justification: "deploying the CI runner".into(),
             ticket: None,
-            created_at: now(),
             requested_start,
             timeout_at: now() + Duration::hours(24),
-            starts_at: None,
-            ends_at: None,
-            decided_at: None,
-            added_at: None,
-            removed_at: None,
-            close_reason: None,
-            approvals: vec![],
-        }
+        };
+        Request::pending(
+            RequestId::new(),
+            &pkg(),
+            user("dana"),
+            Some("morgan".into()),
+            valid,
+            now(),
+        )
     }
 
     fn approval(id: &str) -> Approval {

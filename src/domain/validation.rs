@@ -185,15 +185,7 @@ pub fn clean_comment(comment: Option<&str>, required: bool) -> Result<Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
-    }
-
-    fn pkg() -> Package {
-        Package::example("device-code", "group")
-    }
+    use crate::domain::fixtures::{now, pkg};
 
     fn input(minutes: i64, justification: &str) -> NewRequestInput {
         NewRequestInput {

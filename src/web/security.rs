@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use tower_http::csrf::ProtectionError;
 
 use crate::config::Settings;
+use crate::error::{ErrorBody, ErrorDetail};
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -86,8 +87,15 @@ pub async fn canonical_host(
 
 /// A cross-site state-changing request is refused.
 pub fn csrf_rejection(_err: ProtectionError) -> Response<Body> {
-    let body = serde_json::json!({"error": {"code": "cross_site_request", "message": "Cross-site requests that change state are refused."}});
-    let mut r = Response::new(Body::from(body.to_string()));
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "cross_site_request",
+            message: "Cross-site requests that change state are refused.".into(),
+            fields: &[],
+        },
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut r = Response::new(Body::from(text));
     *r.status_mut() = StatusCode::FORBIDDEN;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
