@@ -91,7 +91,7 @@ impl Portal {
             })
             .await?;
         grants.sort_by_key(|r| r.ends_at);
-        let pending_ops = self.store.list_ops(true, 200).await?;
+        let pending_ops = self.store.pending_ops(200).await?;
         let directory_errors = self
             .store
             .list_events(&AuditFilter {

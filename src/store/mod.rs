@@ -112,9 +112,6 @@ pub struct RequestFilter {
     pub ids: Vec<String>,
     /// Leave the approvals out (lighter, for summaries).
     pub without_approvals: bool,
-    pub created_since: Option<DateTime<Utc>>,
-    /// Oldest first instead of newest first.
-    pub oldest_first: bool,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -194,8 +191,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<DirectoryOp>>;
     /// When the next operation becomes claimable (its `not_before`, or its lease running out).
     async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn list_ops(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
-    async fn ops_for_request(&self, request_id: &str) -> StoreResult<Vec<DirectoryOp>>;
+    /// Operations not carried out yet, newest first, at most `limit`.
+    async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
 
     /// Newest first.
     async fn list_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;

@@ -40,9 +40,6 @@ where
         qb.push(" AND (requester_id = ").push_bind(u.clone());
         qb.push(" OR manager_id = ").push_bind(u.clone()).push(")");
     }
-    if let Some(t) = f.created_since {
-        qb.push(" AND created_at >= ").push_bind(ms(t));
-    }
 }
 
 /// Appends a `SELECT` of one page of the requests `f` asks for, in `order`.

@@ -64,7 +64,7 @@ macro_rules! impl_store {
 
                 async fn list_requests(&self, f: &RequestFilter) -> StoreResult<Vec<Request>> {
                     // One round trip: the page of requests, joined with their approvals.
-                    let order = if f.oldest_first { "created_at, id" } else { "created_at DESC, id DESC" };
+                    let order = "created_at DESC, id DESC";
                     if f.without_approvals {
                         let mut qb = QueryBuilder::<$Db>::new("");
                         push_request_page(&mut qb, f, order);
@@ -179,22 +179,13 @@ macro_rules! impl_store {
                     Ok(at.map(from_ms))
                 }
 
-                async fn list_ops(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
-                    let filter = if pending_only { "WHERE done_at IS NULL" } else { "" };
-                    let rows: Vec<OpRow> =
-                        sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops {filter} ORDER BY id DESC LIMIT $1"))
-                            .bind(limit)
-                            .fetch_all(&self.pool)
-                            .await?;
-                    rows.into_iter().map(OpRow::into_op).collect()
-                }
-
-                async fn ops_for_request(&self, request_id: &str) -> StoreResult<Vec<DirectoryOp>> {
-                    let rows: Vec<OpRow> =
-                        sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops WHERE request_id = $1 ORDER BY id"))
-                            .bind(request_id)
-                            .fetch_all(&self.pool)
-                            .await?;
+                async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
+                    let rows: Vec<OpRow> = sqlx::query_as(&format!(
+                        "SELECT {OP_COLS} FROM directory_ops WHERE done_at IS NULL ORDER BY id DESC LIMIT $1"
+                    ))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
                     rows.into_iter().map(OpRow::into_op).collect()
                 }
 

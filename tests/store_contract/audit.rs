@@ -1,0 +1,201 @@
+//! The audit trail: append-only, one chain even under concurrent appends.
+
+use chrono::Duration;
+use jitgate::domain::{AuditAction, audit::verify_chain};
+use jitgate::store::AuditFilter;
+
+use crate::common::db::TestDb;
+use crate::fixtures::*;
+use crate::on_both_databases;
+
+async fn audit_chain_is_append_only(db: &TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    // r1 is a request for package "p1"; r2 has no request row.
+    tx.insert_request(&request("r1", "dana", "p1"))
+        .await
+        .unwrap();
+    let first = tx
+        .append_event(event(AuditAction::RequestCreated, "r1", "dana", t0()))
+        .await
+        .unwrap();
+    let second = tx
+        .append_event(event(
+            AuditAction::RequestApproved,
+            "r1",
+            "alex",
+            t0() + Duration::minutes(1),
+        ))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(second.prev_hash, first.hash);
+    let mut tx = store.begin().await.unwrap();
+    tx.append_event(event(
+        AuditAction::RequestCreated,
+        "r2",
+        "sam",
+        t0() + Duration::minutes(2),
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // A rolled back append leaves no gap.
+    let mut tx = store.begin().await.unwrap();
+    tx.append_event(event(AuditAction::RequestDenied, "r2", "alex", t0()))
+        .await
+        .unwrap();
+    drop(tx);
+
+    let all = store.events_after(0, 100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(verify_chain(&all).ok);
+    assert_eq!(store.events_after(1, 1).await.unwrap()[0].seq, 2);
+
+    let newest: Vec<_> = store
+        .list_events(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(newest, [3, 2, 1]);
+    let by = |f: AuditFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .list_events(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        by(AuditFilter {
+            request_id: Some("r1".into()),
+            ..Default::default()
+        })
+        .await,
+        [2, 1]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            actor_id: Some("sam".into()),
+            ..Default::default()
+        })
+        .await,
+        [3]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            action: Some("request_approved".into()),
+            ..Default::default()
+        })
+        .await,
+        [2]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            since: Some(t0() + Duration::minutes(1)),
+            ..Default::default()
+        })
+        .await,
+        [3, 2]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            until: Some(t0() + Duration::minutes(1)),
+            ..Default::default()
+        })
+        .await,
+        [1]
+    );
+    assert_eq!(
+        by(AuditFilter {
+            before_seq: Some(3),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await,
+        [2]
+    );
+    let person = |p: &str| AuditFilter {
+        person: Some(p.into()),
+        ..Default::default()
+    };
+    assert_eq!(by(person("alex")).await, [2], "as actor id");
+    assert_eq!(by(person("Name of sam")).await, [3], "as actor name");
+    assert_eq!(by(person("dana")).await, [3, 2, 1], "as subject");
+    assert_eq!(by(person("nobody")).await, Vec::<i64>::new());
+    let package = |p: &str| AuditFilter {
+        package: Some(p.into()),
+        ..Default::default()
+    };
+    assert_eq!(by(package("p1")).await, [2, 1]);
+    assert_eq!(by(package("p2")).await, Vec::<i64>::new());
+
+    // The database itself refuses to change history.
+    let url = db.url.clone();
+    let refused = if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
+            .execute(&pool)
+            .await;
+        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
+            .execute(&pool)
+            .await;
+        [u.is_err(), d.is_err()]
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
+            .execute(&pool)
+            .await;
+        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
+            .execute(&pool)
+            .await;
+        let t = sqlx::query("TRUNCATE audit_events").execute(&pool).await;
+        assert!(t.is_err(), "TRUNCATE refused");
+        [u.is_err(), d.is_err()]
+    };
+    assert_eq!(refused, [true, true]);
+    assert!(verify_chain(&store.events_after(0, 100).await.unwrap()).ok);
+}
+
+async fn concurrent_appends_keep_one_chain(db: &TestDb) {
+    let store = db.store().await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let mut tx = store.begin().await.unwrap();
+                tx.append_event(event(
+                    AuditAction::DirectoryError,
+                    &format!("r{w}-{i}"),
+                    "system",
+                    t0(),
+                ))
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store.events_after(0, 1000).await.unwrap();
+    assert_eq!(all.len(), 40);
+    assert_eq!(
+        jitgate::domain::audit::verify_chain(&all).first_bad_seq,
+        None
+    );
+}
+
+on_both_databases! {
+    audit => audit_chain_is_append_only;
+    concurrent_appends => concurrent_appends_keep_one_chain;
+}

@@ -1,0 +1,77 @@
+//! What the store contract tests share: a fixed time, users, requests and events.
+
+#![allow(dead_code)]
+
+use chrono::Duration;
+use chrono::{DateTime, TimeZone, Utc};
+use jitgate::domain::{AuditAction, NewAuditEvent, Request, RequestStatus, UserRef};
+use jitgate::store::RequestFilter;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+}
+
+pub fn user(id: &str) -> UserRef {
+    UserRef {
+        id: id.into(),
+        name: format!("User {id}"),
+        username: format!("{id}@contoso.example"),
+    }
+}
+
+pub fn request(id: &str, requester: &str, package: &str) -> Request {
+    Request {
+        id: id.into(),
+        package: package.into(),
+        group_id: "g1".into(),
+        requester: user(requester),
+        manager_id: None,
+        status: RequestStatus::Pending,
+        duration_minutes: 120,
+        justification: "deploying the CI runner".into(),
+        ticket: Some("INC-1".into()),
+        created_at: t0(),
+        requested_start: None,
+        timeout_at: t0() + Duration::hours(24),
+        starts_at: None,
+        ends_at: None,
+        decided_at: None,
+        added_at: None,
+        removed_at: None,
+        close_reason: None,
+        approvals: vec![],
+    }
+}
+
+/// The ids of listed requests, in order.
+pub fn ids(list: &[Request]) -> Vec<&str> {
+    list.iter().map(|r| r.id.as_str()).collect()
+}
+
+/// The ids of the requests `f` lists, in order.
+pub async fn listed(
+    store: &std::sync::Arc<dyn jitgate::store::Store>,
+    f: &RequestFilter,
+) -> Vec<String> {
+    store
+        .list_requests(f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+pub fn event(action: AuditAction, request: &str, actor: &str, at: DateTime<Utc>) -> NewAuditEvent {
+    NewAuditEvent {
+        at,
+        actor_id: actor.into(),
+        actor_name: format!("Name of {actor}"),
+        action,
+        request_id: Some(request.into()),
+        subject_id: Some("dana".into()),
+        details: serde_json::json!({"note": "x"}),
+        client_ip: None,
+        user_agent: None,
+    }
+}
