@@ -173,16 +173,11 @@ async fn tidy(t: &TestApp) {
         let owner = req["requester"]["id"].as_str().unwrap();
         match req["status"].as_str().unwrap() {
             "active" => {
-                t.post(
-                    ALEX,
-                    &format!("/api/v1/requests/{id}/end"),
-                    json!({"reason": "matrix tidy"}),
-                )
-                .await;
+                t.act(ALEX, &id, "end", json!({"reason": "matrix tidy"}))
+                    .await;
             }
             _ => {
-                t.post(owner, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-                    .await;
+                t.act(owner, &id, "cancel", json!({})).await;
             }
         }
     }
@@ -268,28 +263,18 @@ async fn every_route_with_every_role(t: &mut TestApp) {
 async fn own_requests(t: &mut TestApp) {
     // What a requester may do with their own request, and what nobody may do with it.
     let id = t.request(DANA, "device-code", 60).await;
+    let path = format!("/requests/{id}");
+    let page = |user| t.call(Some(user), Method::GET, &path, None);
+    assert_eq!(page(DANA).await.0, StatusCode::OK);
+    let (s, _) = t.act(DANA, &id, "approve", json!({})).await;
     assert_eq!(
-        t.call(Some(DANA), Method::GET, &format!("/requests/{id}"), None)
-            .await
-            .0,
-        StatusCode::OK
+        s,
+        StatusCode::FORBIDDEN,
+        "nobody approves their own request"
     );
+    assert_eq!(page(RILEY).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
-        t.post(DANA, &format!("/api/v1/requests/{id}/approve"), json!({}))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        t.call(Some(RILEY), Method::GET, &format!("/requests/{id}"), None)
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        t.post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-            .await
-            .0,
+        t.act(DANA, &id, "cancel", json!({})).await.0,
         StatusCode::OK
     );
 }

@@ -154,6 +154,18 @@ impl TestApp {
         self.call(Some(user), Method::POST, path, Some(body)).await
     }
 
+    /// `POST /api/v1/requests/{id}/{action}` (approve, deny, cancel, end) as `user`.
+    pub async fn act(
+        &self,
+        user: &str,
+        id: &str,
+        action: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.post(user, &format!("/api/v1/requests/{id}/{action}"), body)
+            .await
+    }
+
     /// Creates a request as `user` and returns its id.
     pub async fn request(&self, user: &str, package: &str, minutes: i64) -> String {
         let (s, v) = self
@@ -165,11 +177,7 @@ impl TestApp {
 
     pub async fn approve(&self, approver: &str, id: &str) -> Value {
         let (s, v) = self
-            .post(
-                approver,
-                &format!("/api/v1/requests/{id}/approve"),
-                json!({"comment": "ok"}),
-            )
+            .act(approver, id, "approve", json!({"comment": "ok"}))
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v
@@ -212,6 +220,17 @@ impl TestApp {
 
     pub async fn verify(&self) -> Value {
         self.get(AVERY, "/api/v1/audit/verify").await
+    }
+}
+
+/// Sending a request and reading its body as text, in one step.
+pub trait BodyText {
+    fn body_text(self) -> impl std::future::Future<Output = String> + Send;
+}
+
+impl BodyText for reqwest::RequestBuilder {
+    async fn body_text(self) -> String {
+        self.send().await.unwrap().text().await.unwrap()
     }
 }
 

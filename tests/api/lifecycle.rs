@@ -59,9 +59,7 @@ async fn happy_path(t: &mut TestApp) {
 
 async fn deny(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, v) = t
-        .post(MORGAN, &format!("/api/v1/requests/{id}/deny"), json!({}))
-        .await;
+    let (s, v) = t.act(MORGAN, &id, "deny", json!({})).await;
     assert_eq!(
         s,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -69,9 +67,10 @@ async fn deny(t: &mut TestApp) {
     );
     assert_eq!(v["error"]["code"], "invalid_request");
     let (s, v) = t
-        .post(
+        .act(
             MORGAN,
-            &format!("/api/v1/requests/{id}/deny"),
+            &id,
+            "deny",
             json!({"comment": "not during the freeze"}),
         )
         .await;
@@ -79,9 +78,7 @@ async fn deny(t: &mut TestApp) {
     assert_eq!(v["status"], "denied");
     assert_eq!(v["approvals"][0]["decision"], "denied");
     assert_eq!(v["approvals"][0]["comment"], "not during the freeze");
-    let (s, _) = t
-        .post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, _) = t.act(JORDAN, &id, "approve", json!({})).await;
     assert_eq!(
         s,
         StatusCode::CONFLICT,
@@ -96,28 +93,20 @@ async fn deny(t: &mut TestApp) {
 
 async fn cancel(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, _) = t
-        .post(RILEY, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-        .await;
+    let (s, _) = t.act(RILEY, &id, "cancel", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "someone else's request");
-    let (s, _) = t
-        .post(MORGAN, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-        .await;
+    let (s, _) = t.act(MORGAN, &id, "cancel", json!({})).await;
     assert_eq!(
         s,
         StatusCode::FORBIDDEN,
         "an approver cannot cancel it either"
     );
-    let (s, v) = t
-        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-        .await;
+    let (s, v) = t.act(DANA, &id, "cancel", json!({})).await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("cancelled"))
     );
-    let (s, _) = t
-        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-        .await;
+    let (s, _) = t.act(DANA, &id, "cancel", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
 
     // An approved grant with a later start can be cancelled before it starts; nobody is ever added.
@@ -128,9 +117,7 @@ async fn cancel(t: &mut TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(t.approve(MORGAN, &id).await["status"], "approved");
-    let (s, v) = t
-        .post(DANA, &format!("/api/v1/requests/{id}/cancel"), json!({}))
-        .await;
+    let (s, v) = t.act(DANA, &id, "cancel", json!({})).await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("cancelled"))
@@ -171,20 +158,14 @@ async fn end_early_and_revoke(t: &mut TestApp) {
     t.approve(MORGAN, &id).await;
     wait_added(t, &id).await;
     t.advance(Duration::minutes(10));
-    let (s, _) = t
-        .post(MORGAN, &format!("/api/v1/requests/{id}/end"), json!({}))
-        .await;
+    let (s, _) = t.act(MORGAN, &id, "end", json!({})).await;
     assert_eq!(
         s,
         StatusCode::FORBIDDEN,
         "an approver cannot end someone's grant"
     );
     let (s, v) = t
-        .post(
-            DANA,
-            &format!("/api/v1/requests/{id}/end"),
-            json!({"reason": "done already"}),
-        )
+        .act(DANA, &id, "end", json!({"reason": "done already"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "ended");
@@ -203,31 +184,19 @@ async fn end_early_and_revoke(t: &mut TestApp) {
     let id = t.request(RILEY, "device-code", 120).await;
     t.approve(JORDAN, &id).await;
     wait_added(t, &id).await;
-    let (s, v) = t
-        .post(ALEX, &format!("/api/v1/requests/{id}/end"), json!({}))
-        .await;
+    let (s, v) = t.act(ALEX, &id, "end", json!({})).await;
     assert_eq!(
         s,
         StatusCode::UNPROCESSABLE_ENTITY,
         "a revocation needs a reason: {v}"
     );
     let (s, v) = t
-        .post(
-            ALEX,
-            &format!("/api/v1/requests/{id}/end"),
-            json!({"reason": "suspicious sign-ins"}),
-        )
+        .act(ALEX, &id, "end", json!({"reason": "suspicious sign-ins"}))
         .await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
     assert_eq!(v["close_reason"], "suspicious sign-ins");
     eventually("removed", || async { !t.is_member(RILEY) }).await;
-    let (s, _) = t
-        .post(
-            ALEX,
-            &format!("/api/v1/requests/{id}/end"),
-            json!({"reason": "again"}),
-        )
-        .await;
+    let (s, _) = t.act(ALEX, &id, "end", json!({"reason": "again"})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     let events = t
         .get(
@@ -249,9 +218,7 @@ async fn pending_requests_time_out(t: &mut TestApp) {
     assert_eq!(t.status_of(&id).await["status"], "pending");
     t.advance(Duration::hours(1));
     wait_status(t, &id, "timed_out").await;
-    let (s, _) = t
-        .post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, _) = t.act(MORGAN, &id, "approve", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(
         t.audit_actions(&id).await,
@@ -263,18 +230,12 @@ async fn pending_requests_time_out(t: &mut TestApp) {
 
 async fn nobody_approves_their_own_request(t: &mut TestApp) {
     let id = t.request(MORGAN, "device-code", 60).await;
-    let (s, v) = t
-        .post(MORGAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, v) = t.act(MORGAN, &id, "approve", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["error"]["code"], "forbidden");
-    let (s, _) = t
-        .post(RILEY, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, _) = t.act(RILEY, &id, "approve", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a plain requester may not decide");
-    let (s, _) = t
-        .post(AVERY, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, _) = t.act(AVERY, &id, "approve", json!({})).await;
     assert_eq!(
         s,
         StatusCode::FORBIDDEN,
@@ -293,25 +254,15 @@ async fn two_approvals_and_the_manager(t: &mut TestApp) {
     let id = v["id"].as_str().unwrap().to_string();
     let r = t.approve(JORDAN, &id).await;
     assert_eq!(r["status"], "pending", "one of two approvals");
-    let (s, _) = t
-        .post(JORDAN, &format!("/api/v1/requests/{id}/approve"), json!({}))
-        .await;
+    let (s, _) = t.act(JORDAN, &id, "approve", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "the same approver twice");
     // Morgan is Dana's manager (and an approver); the approver may shorten, never lengthen.
     let (s, _) = t
-        .post(
-            MORGAN,
-            &format!("/api/v1/requests/{id}/approve"),
-            json!({"duration_minutes": 90}),
-        )
+        .act(MORGAN, &id, "approve", json!({"duration_minutes": 90}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, r) = t
-        .post(
-            MORGAN,
-            &format!("/api/v1/requests/{id}/approve"),
-            json!({"duration_minutes": 30}),
-        )
+        .act(MORGAN, &id, "approve", json!({"duration_minutes": 30}))
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "active");

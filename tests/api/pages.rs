@@ -98,28 +98,13 @@ async fn invalid_forms_come_back_with_the_input(t: &mut TestApp) {
     );
     assert_eq!(t.audit_count().await, 0, "nothing changed");
     // A conflict is explained on the page too.
-    post_form(
-        t,
-        DANA,
-        "/requests",
-        &[
-            ("package", "device-code"),
-            ("duration_minutes", "60"),
-            ("justification", "deploying the CI runner"),
-        ],
-    )
-    .await;
-    let (s, _, html) = post_form(
-        t,
-        DANA,
-        "/requests",
-        &[
-            ("package", "device-code"),
-            ("duration_minutes", "60"),
-            ("justification", "deploying the CI runner"),
-        ],
-    )
-    .await;
+    let form = [
+        ("package", "device-code"),
+        ("duration_minutes", "60"),
+        ("justification", "deploying the CI runner"),
+    ];
+    post_form(t, DANA, "/requests", &form).await;
+    let (s, _, html) = post_form(t, DANA, "/requests", &form).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(html.contains("already have an open request"), "{html}");
 }
@@ -144,12 +129,8 @@ async fn actions_leave_a_flash_message(t: &mut TestApp) {
     let html = b
         .get(format!("{}/approvals", t.url))
         .bearer_auth(t.token(MORGAN))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     assert!(
         html.contains(r#"<p class="flash" role="status">You approved Dana Developer"#),
         "{html}"

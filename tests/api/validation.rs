@@ -58,91 +58,69 @@ async fn refused(
 
 async fn bad_requests_change_nothing(t: &mut TestApp) {
     let ok = "deploying the CI runner";
-    let u = StatusCode::UNPROCESSABLE_ENTITY;
-    refused(
-        t,
-        DANA,
-        json!({"package": "nope", "duration_minutes": 60, "justification": ok}),
-        u,
-        "invalid_request",
-        Some("package"),
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code", "duration_minutes": 14, "justification": ok}),
-        u,
-        "invalid_request",
-        Some("duration_minutes"),
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code", "duration_minutes": 241, "justification": ok}),
-        u,
-        "invalid_request",
-        Some("duration_minutes"),
-    )
-    .await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": "   too short   "}), u, "invalid_request", Some("justification")).await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": "x".repeat(1001)}), u, "invalid_request", Some("justification")).await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code", "duration_minutes": 60}),
-        u,
-        "invalid_request",
-        Some("justification"),
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": ok}),
-        u,
-        "invalid_request",
-        Some("ticket"),
-    )
-    .await;
-    refused(t, DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "starts_at": "2001-01-01T00:00:00Z"}), u, "invalid_request", Some("starts_at")).await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "developers-only", "duration_minutes": 60, "justification": ok}),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        None,
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code", "duration_minutes": "sixty", "justification": ok}),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        None,
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "extra": 1}),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        None,
-    )
-    .await;
-    refused(
-        t,
-        DANA,
-        json!({"duration_minutes": 60, "justification": ok}),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        None,
-    )
-    .await;
+    // Each breaks one rule, named against its field.
+    for (body, field) in [
+        (
+            json!({"package": "nope", "duration_minutes": 60, "justification": ok}),
+            "package",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 14, "justification": ok}),
+            "duration_minutes",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 241, "justification": ok}),
+            "duration_minutes",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 60, "justification": "   too short   "}),
+            "justification",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 60, "justification": "x".repeat(1001)}),
+            "justification",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 60}),
+            "justification",
+        ),
+        (
+            json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": ok}),
+            "ticket",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "starts_at": "2001-01-01T00:00:00Z"}),
+            "starts_at",
+        ),
+    ] {
+        let u = StatusCode::UNPROCESSABLE_ENTITY;
+        refused(t, DANA, body, u, "invalid_request", Some(field)).await;
+    }
+    // Not eligible; not JSON of the right shape.
+    for (body, status, code) in [
+        (
+            json!({"package": "developers-only", "duration_minutes": 60, "justification": ok}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": "sixty", "justification": ok}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            json!({"package": "device-code", "duration_minutes": 60, "justification": ok, "extra": 1}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            json!({"duration_minutes": 60, "justification": ok}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+    ] {
+        refused(t, DANA, body, status, code, None).await;
+    }
 
     // Malformed JSON and a non-JSON body.
     let before = snapshot(t).await;
@@ -202,51 +180,23 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
         .post(MORGAN, "/api/v1/requests/does-not-exist/approve", json!({}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = t
-        .call(
-            Some(AVERY),
-            Method::GET,
-            "/api/v1/requests?status=bogus",
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t
-        .call(Some(AVERY), Method::GET, "/api/v1/requests?limit=0", None)
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t
-        .call(Some(AVERY), Method::GET, "/api/v1/audit?action=bogus", None)
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t
-        .call(
-            Some(AVERY),
-            Method::GET,
-            "/api/v1/audit?since=yesterday",
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = t
-        .call(Some(AVERY), Method::GET, "/api/v1/audit?format=xml", None)
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    for bad in [
+        "/api/v1/requests?status=bogus",
+        "/api/v1/requests?limit=0",
+        "/api/v1/audit?action=bogus",
+        "/api/v1/audit?since=yesterday",
+        "/api/v1/audit?format=xml",
+    ] {
+        let (s, _) = t.call(Some(AVERY), Method::GET, bad, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
     let id = t.request(DANA, "device-code", 60).await;
     let (s, _) = t
-        .post(
-            MORGAN,
-            &format!("/api/v1/requests/{id}/approve"),
-            json!({"comment": "x".repeat(1001)}),
-        )
+        .act(MORGAN, &id, "approve", json!({"comment": "x".repeat(1001)}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = t
-        .post(
-            MORGAN,
-            &format!("/api/v1/requests/{id}/approve"),
-            json!({"verdict": "yes"}),
-        )
+        .act(MORGAN, &id, "approve", json!({"verdict": "yes"}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(t.status_of(&id).await["status"], "pending");

@@ -1,0 +1,153 @@
+//! The machinery of the browser tests: chromedriver and headless Chromium, the portal with its
+//! Entra emulator, signing in through the emulator's page, waiting and screenshots.
+
+#![allow(dead_code)]
+
+mod browser;
+mod driver;
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jitgate::clock::{Clock, SystemClock};
+use jitgate::emulator::demo::EXCLUSION_GROUP_ID;
+
+pub use browser::{Browser, eventually};
+pub use driver::Driver;
+pub use jitgate::emulator::demo::{ALEX, AVERY, DANA, JORDAN, MORGAN, RILEY};
+
+use crate::common::db::{Backend, TestDb};
+use crate::common::portal::EmulatedPortal;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long any single wait for the page may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// The package every flow requests: 15 minutes to 4 hours, 2 hours by default.
+pub const PACKAGE: &str = "device-code";
+pub const PACKAGE_NAME: &str = "Device code flow exemption";
+
+/// One browser test at a time: each runs up to three Chromium instances, and CI has two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
+fn under_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The portal
+// ---------------------------------------------------------------------------------------------
+
+/// The real portal on a loopback port, signed in through the built-in Entra emulator, on the real
+/// clock, in demo mode, with its own database.
+pub struct Portal {
+    portal: EmulatedPortal,
+    db: Option<TestDb>,
+}
+
+impl Deref for Portal {
+    type Target = EmulatedPortal;
+    fn deref(&self) -> &EmulatedPortal {
+        &self.portal
+    }
+}
+
+fn sections() -> String {
+    format!(
+        r#"
+[[package]]
+id = "{PACKAGE}"
+name = "{PACKAGE_NAME}"
+description = "Membership of the group excluded from the policy that blocks the device code flow."
+group_id = "{EXCLUSION_GROUP_ID}"
+min_duration = "15m"
+default_duration = "2h"
+max_duration = "4h"
+duration_presets = ["30m", "1h", "2h", "4h"]
+"#
+    )
+}
+
+impl Portal {
+    /// `None` when the backend is PostgreSQL and it cannot be reached outside CI.
+    pub async fn spawn(backend: Backend) -> Option<Portal> {
+        let db = TestDb::new(backend).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let portal = EmulatedPortal::spawn(&db.url, &sections(), clock, true).await;
+        Some(Portal {
+            portal,
+            db: Some(db),
+        })
+    }
+
+    pub async fn stop(mut self) {
+        self.portal.stop().await;
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The "My access" form
+// ---------------------------------------------------------------------------------------------
+
+pub fn package_form(package: &str) -> String {
+    format!(r#"form[data-package="{package}"]"#)
+}
+
+/// Fills the request form of `package` (duration as a preset value in minutes) without submitting.
+pub async fn fill_request(
+    b: &Browser,
+    package: &str,
+    minutes: &str,
+    justification: &str,
+    ticket: &str,
+) {
+    let form = package_form(package);
+    b.must(&format!(r#"{form} select[name="duration_minutes"]"#))
+        .await
+        .select_by_value(minutes)
+        .await
+        .unwrap_or_else(|e| panic!("no duration option with value {minutes}: {e}"));
+    b.fill(
+        &format!(r#"{form} textarea[name="justification"]"#),
+        justification,
+    )
+    .await;
+    b.fill(&format!(r#"{form} input[name="ticket"]"#), ticket)
+        .await;
+}
+
+/// Fills and submits the request form, and waits for the page that answers.
+pub async fn request_access(
+    b: &Browser,
+    package: &str,
+    minutes: &str,
+    justification: &str,
+    ticket: &str,
+) {
+    fill_request(b, package, minutes, justification, ticket).await;
+    let submit = b
+        .must(&format!(
+            r#"{} button[type="submit"]"#,
+            package_form(package)
+        ))
+        .await;
+    b.click_and_load(&submit).await;
+}
+
+/// The id of the only request on "My access" (an `article.grant`), waiting for it to appear.
+pub async fn only_request_id(b: &Browser) -> String {
+    b.wait_for("article.grant[data-request-id]").await;
+    let all = b.find_all("article.grant[data-request-id]").await;
+    assert_eq!(all.len(), 1, "expected exactly one request on My access");
+    all[0].attr("data-request-id").await.unwrap().unwrap()
+}
