@@ -10,4 +10,5 @@ mod directory;
 mod lifecycle;
 mod pages;
 mod reads;
+mod service;
 mod validation;

@@ -12,11 +12,9 @@ const MARKUP: &str = r#""><b id="injected">bold</b>"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn justification_markup_is_shown_as_text() {
-    let _one = exclusive().await;
-    let Some(driver) = Driver::start().await else {
+    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
         return;
     };
-    let portal = Portal::spawn(Backend::Sqlite).await.unwrap();
 
     let riley = driver.browser().await;
     riley.sign_in(&portal, RILEY).await;
@@ -46,7 +44,7 @@ async fn justification_markup_is_shown_as_text() {
         "the approver does not read the literal ticket: {text}"
     );
     assert!(
-        morgan.find("#injected").await.is_none(),
+        !morgan.has("#injected").await,
         "the ticket was parsed as markup"
     );
     let scripts_with_alert = morgan

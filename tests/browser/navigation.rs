@@ -5,11 +5,9 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn navigation_follows_the_roles() {
-    let _one = exclusive().await;
-    let Some(driver) = Driver::start().await else {
+    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
         return;
     };
-    let portal = Portal::spawn(Backend::Sqlite).await.unwrap();
     let b = driver.browser().await;
 
     let cases: [(&str, &str, &[&str], &[&str]); 4] = [
@@ -57,7 +55,7 @@ async fn navigation_follows_the_roles() {
         b.sign_out().await;
         b.wait_for("a#sign-in").await;
         assert!(
-            b.find(r#"[data-testid="signed-in-as"]"#).await.is_none(),
+            !b.has(r#"[data-testid="signed-in-as"]"#).await,
             "still signed in as {name} after signing out"
         );
     }
@@ -66,7 +64,7 @@ async fn navigation_follows_the_roles() {
     b.sign_in(&portal, DANA).await;
     b.goto(&format!("{}/operations", portal.url)).await;
     assert_eq!(b.status().await, 403, "Dana opening /operations");
-    assert!(b.find("table#active-grants").await.is_none());
+    assert!(!b.has("table#active-grants").await);
 
     b.close().await;
     drop(driver);

@@ -6,11 +6,9 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signs_in_through_the_emulator_page() {
-    let _one = exclusive().await;
-    let Some(driver) = Driver::start().await else {
+    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
         return;
     };
-    let portal = Portal::spawn(Backend::Sqlite).await.unwrap();
     let b = driver.browser().await;
 
     b.goto(&format!("{}/", portal.url)).await;

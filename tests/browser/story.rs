@@ -21,11 +21,7 @@ async fn request_approve_watch_audit_on_postgres() {
 }
 
 async fn story(backend: Backend, screenshots: bool) {
-    let _one = exclusive().await;
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let Some(portal) = Portal::spawn(backend).await else {
+    let Some((_one, driver, portal)) = start(backend).await else {
         return;
     };
 
@@ -64,9 +60,7 @@ async fn story(backend: Backend, screenshots: bool) {
         "a new request waits for an approver"
     );
     assert!(
-        dana.find(&format!("{grant} form.cancel button"))
-            .await
-            .is_some(),
+        dana.has(&format!("{grant} form.cancel button")).await,
         "a pending request can be cancelled"
     );
     snap(&dana, screenshots, "my-access-pending").await;
@@ -108,11 +102,10 @@ async fn story(backend: Backend, screenshots: bool) {
         .await;
     assert!(
         morgan
-            .find(&format!(
+            .has(&format!(
                 r#"{row} form.deny input[name="comment"][required]"#
             ))
-            .await
-            .is_some(),
+            .await,
         "denying needs a comment"
     );
     snap(&morgan, screenshots, "approvals").await;
@@ -126,21 +119,20 @@ async fn story(backend: Backend, screenshots: bool) {
     morgan.click_and_load(&approve).await;
     morgan.wait_for(r#"p.flash[role="status"]"#).await;
     assert!(
-        morgan.find(&row).await.is_none(),
+        !morgan.has(&row).await,
         "a decided request leaves the queue"
     );
     assert!(
-        morgan
-            .find(r#"nav a[data-nav="approvals"] span.badge"#)
-            .await
-            .is_none(),
+        !morgan
+            .has(r#"nav a[data-nav="approvals"] span.badge"#)
+            .await,
         "no badge once nothing waits"
     );
 
     // --- Dana sees her grant counting down ---------------------------------------------------
     let active = format!(r#"{grant}[data-status="active"]"#);
     eventually(&dana, "Dana's grant to be active", || async {
-        dana.find(&active).await.is_some()
+        dana.has(&active).await
     })
     .await;
     let countdown = dana.must(&format!("{active} time.countdown")).await;
@@ -165,9 +157,7 @@ async fn story(backend: Backend, screenshots: bool) {
         "who approved is shown: {decided}"
     );
     assert!(
-        dana.find(&format!("{active} form.end button"))
-            .await
-            .is_some(),
+        dana.has(&format!("{active} form.end button")).await,
         "an active grant can be ended early"
     );
     // The script ticks: the text changes within two seconds and reads "… left".
@@ -243,7 +233,7 @@ async fn story(backend: Backend, screenshots: bool) {
     for action in ["request_created", "request_approved", "membership_added"] {
         let sel = format!(r#"ol#timeline li[data-action="{action}"]"#);
         eventually(&avery, &format!("{action} on the timeline"), || async {
-            avery.find(&sel).await.is_some()
+            avery.has(&sel).await
         })
         .await;
     }

@@ -73,55 +73,53 @@ async fn audit_chain_is_append_only(db: &TestDb) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(
-        by(AuditFilter {
-            request_id: Some("r1".into()),
-            ..Default::default()
-        })
-        .await,
-        [2, 1]
-    );
-    assert_eq!(
-        by(AuditFilter {
-            actor_id: Some("sam".into()),
-            ..Default::default()
-        })
-        .await,
-        [3]
-    );
-    assert_eq!(
-        by(AuditFilter {
-            action: Some("request_approved".into()),
-            ..Default::default()
-        })
-        .await,
-        [2]
-    );
-    assert_eq!(
-        by(AuditFilter {
-            since: Some(t0() + Duration::minutes(1)),
-            ..Default::default()
-        })
-        .await,
-        [3, 2]
-    );
-    assert_eq!(
-        by(AuditFilter {
-            until: Some(t0() + Duration::minutes(1)),
-            ..Default::default()
-        })
-        .await,
-        [1]
-    );
-    assert_eq!(
-        by(AuditFilter {
-            before_seq: Some(3),
-            limit: Some(1),
-            ..Default::default()
-        })
-        .await,
-        [2]
-    );
+    for (filter, expected) in [
+        (
+            AuditFilter {
+                request_id: Some("r1".into()),
+                ..Default::default()
+            },
+            vec![2, 1],
+        ),
+        (
+            AuditFilter {
+                actor_id: Some("sam".into()),
+                ..Default::default()
+            },
+            vec![3],
+        ),
+        (
+            AuditFilter {
+                action: Some("request_approved".into()),
+                ..Default::default()
+            },
+            vec![2],
+        ),
+        (
+            AuditFilter {
+                since: Some(t0() + Duration::minutes(1)),
+                ..Default::default()
+            },
+            vec![3, 2],
+        ),
+        (
+            AuditFilter {
+                until: Some(t0() + Duration::minutes(1)),
+                ..Default::default()
+            },
+            vec![1],
+        ),
+        (
+            AuditFilter {
+                before_seq: Some(3),
+                limit: Some(1),
+                ..Default::default()
+            },
+            vec![2],
+        ),
+    ] {
+        assert_eq!(by(filter.clone()).await, expected, "{filter:?}");
+    }
     let person = |p: &str| AuditFilter {
         person: Some(p.into()),
         ..Default::default()

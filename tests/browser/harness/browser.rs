@@ -64,6 +64,11 @@ impl Browser {
         }
     }
 
+    /// Whether the page shows `selector` now.
+    pub async fn has(&self, selector: &str) -> bool {
+        self.find(selector).await.is_some()
+    }
+
     pub async fn find_all(&self, selector: &str) -> Vec<Element> {
         self.client.find_all(css(selector)).await.unwrap()
     }

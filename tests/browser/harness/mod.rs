@@ -37,6 +37,18 @@ pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().await
 }
 
+/// What every browser test starts with: its turn (one test at a time), chromedriver, and the
+/// portal on `backend`. `None` (after saying why) when the browser or PostgreSQL is missing
+/// outside CI.
+pub async fn start(
+    backend: Backend,
+) -> Option<(tokio::sync::MutexGuard<'static, ()>, Driver, Portal)> {
+    let turn = exclusive().await;
+    let driver = Driver::start().await?;
+    let portal = Portal::spawn(backend).await?;
+    Some((turn, driver, portal))
+}
+
 fn under_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
