@@ -173,11 +173,11 @@ async fn tidy(t: &TestApp) {
         let owner = req["requester"]["id"].as_str().unwrap();
         match req["status"].as_str().unwrap() {
             "active" => {
-                t.act(ALEX, &id, "end", json!({"reason": "matrix tidy"}))
+                t.act(ALEX, id, "end", json!({"reason": "matrix tidy"}))
                     .await;
             }
             _ => {
-                t.act(owner, &id, "cancel", json!({})).await;
+                t.act(owner, id, "cancel", json!({})).await;
             }
         }
     }
