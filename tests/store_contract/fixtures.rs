@@ -4,7 +4,8 @@
 
 use chrono::Duration;
 use chrono::{DateTime, TimeZone, Utc};
-use jitgate::domain::{AuditAction, NewAuditEvent, Request, RequestStatus, UserRef};
+use jitgate::domain::request::ValidRequest;
+use jitgate::domain::{AuditAction, NewAuditEvent, Package, Request, RequestId, UserRef};
 use jitgate::store::RequestFilter;
 
 pub fn t0() -> DateTime<Utc> {
@@ -20,27 +21,18 @@ pub fn user(id: &str) -> UserRef {
 }
 
 pub fn request(id: &str, requester: &str, package: &str) -> Request {
-    Request {
-        id: id.into(),
-        package: package.into(),
-        group_id: "g1".into(),
-        requester: user(requester),
-        manager_id: None,
-        status: RequestStatus::Pending,
+    let valid = ValidRequest {
         duration_minutes: 120,
         justification: "deploying the CI runner".into(),
         ticket: Some("INC-1".into()),
-        created_at: t0(),
         requested_start: None,
         timeout_at: t0() + Duration::hours(24),
-        starts_at: None,
-        ends_at: None,
-        decided_at: None,
-        added_at: None,
-        removed_at: None,
-        close_reason: None,
-        approvals: vec![],
-    }
+    };
+    let pkg = Package::example(package, "g1");
+    let mut r = Request::pending(RequestId::new(), &pkg, user(requester), None, valid, t0());
+    // Short, readable ids: the store takes any text.
+    r.id = id.into();
+    r
 }
 
 /// The ids of listed requests, in order.
