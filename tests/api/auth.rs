@@ -3,8 +3,8 @@
 use jitgate::emulator::TokenSpec;
 use jitgate::emulator::demo::CLIENT_ID;
 use reqwest::StatusCode;
-use reqwest::header::LOCATION;
 
+use crate::common::html::{browser, form_in, location, query_param, session_cookie};
 use crate::helpers::*;
 use crate::on_both_databases;
 
@@ -82,36 +82,6 @@ async fn bad_tokens_are_refused(t: &mut TestApp) {
     assert_eq!(t.audit_count().await, 0);
 }
 
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|chunk| {
-            let name = chunk
-                .split("name=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            let value = chunk
-                .split("value=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            (name.to_string(), unescape(value))
-        })
-        .collect()
-}
-
 /// `GET /api/v1/me` as `b` (its session cookie, or `token`): the answer.
 async fn me(t: &TestApp, b: &reqwest::Client, token: Option<&str>) -> reqwest::Response {
     let mut req = b.get(format!("{}/api/v1/me", t.url));
@@ -121,44 +91,9 @@ async fn me(t: &TestApp, b: &reqwest::Client, token: Option<&str>) -> reqwest::R
     req.send().await.unwrap()
 }
 
-/// The value of query parameter `name` in `url`.
+/// The value of query parameter `name` in `url`, which must be there.
 fn param(url: &str, name: &str) -> String {
-    url.split(&format!("{name}="))
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {name} in {url}"))
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-/// A browser with a cookie jar that does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The `name=value` of the cookie a response sets.
-fn session_cookie(r: &reqwest::Response) -> String {
-    let set = r
-        .headers()
-        .get("set-cookie")
-        .expect("a cookie")
-        .to_str()
-        .unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(LOCATION)
-        .expect("a redirect")
-        .to_str()
-        .unwrap()
-        .to_string()
+    query_param(url, name).unwrap_or_else(|| panic!("no {name} in {url}"))
 }
 
 /// Signs in through the emulator's page as `user`; returns the callback URL (not yet visited).
@@ -179,7 +114,7 @@ async fn authorize_with_cookie(
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
-    let cookie = session_cookie(&r);
+    let cookie = session_cookie(&r).expect("a session cookie when the sign-in starts");
     let authorize = location(&r);
     assert!(authorize.starts_with(&t.emulator.base_url()), "{authorize}");
     assert!(
@@ -188,15 +123,8 @@ async fn authorize_with_cookie(
     );
     assert!(authorize.contains("nonce="), "nonce");
     let page = b.get(&authorize).body_text().await;
-    let mut form = hidden_fields(&page);
+    let (action, mut form) = form_in(&page).expect("the sign-in form");
     form.push(("user".into(), user.into()));
-    let action = page
-        .split("<form method=\"post\" action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
     let r = b
         .post(format!("{}{action}", t.emulator.base_url()))
         .form(&form)
@@ -210,6 +138,15 @@ async fn authorize_with_cookie(
         "{callback}"
     );
     (callback, cookie)
+}
+
+/// A fresh browser signed in as `user`: the callback answered with a redirect into the portal.
+async fn signed_in(t: &TestApp, user: &str) -> reqwest::Client {
+    let b = browser();
+    let callback = authorize(t, &b, user, "/").await;
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "signing in as {user}");
+    b
 }
 
 async fn sign_in_flow(t: &mut TestApp) {
@@ -257,9 +194,7 @@ async fn sign_in_flow(t: &mut TestApp) {
     assert_eq!(me(t, &b, None).await.status(), StatusCode::UNAUTHORIZED);
 
     // Roles come from the token.
-    let b = browser();
-    let callback = authorize(t, &b, MORGAN, "/").await;
-    b.get(&callback).send().await.unwrap();
+    let b = signed_in(t, MORGAN).await;
     let who: serde_json::Value = me(t, &b, None).await.json().await.unwrap();
     assert_eq!(who["roles"], serde_json::json!(["approver"]));
 }
@@ -268,7 +203,7 @@ async fn session_id_is_cycled(t: &mut TestApp) {
     let b = browser();
     let (callback, before) = authorize_with_cookie(t, &b, DANA, "/").await;
     let r = b.get(callback).send().await.unwrap();
-    let after = session_cookie(&r);
+    let after = session_cookie(&r).expect("a session cookie at sign-in");
     assert_ne!(before, after, "a new session id at sign-in");
 }
 
@@ -344,9 +279,7 @@ async fn wrong_state_and_replayed_code(t: &mut TestApp) {
 }
 
 async fn cross_site_posts_are_refused(t: &mut TestApp) {
-    let b = browser();
-    let callback = authorize(t, &b, DANA, "/").await;
-    b.get(&callback).send().await.unwrap();
+    let b = signed_in(t, DANA).await;
     let form = [
         ("package", "device-code"),
         ("duration_minutes", "60"),

@@ -16,12 +16,11 @@ use tokio::process::{Child, Command};
 use url::Url;
 
 use crate::common;
-use crate::html::{form_in, location, session_cookie};
+use crate::common::html::{form_in, location, query_param, session_cookie};
 
 pub const TENANT_ID: &str = "3c5d8e2a-7b1f-4e6a-9c0d-1f2e3a4b5c6d";
 pub const CLIENT_ID: &str = "jit-portal";
 pub const CLIENT_SECRET: &str = "jit-portal-secret";
-pub const SESSION_COOKIE: &str = "jitgate_session";
 
 /// The accounts provider.mjs knows.
 pub const ALICE_OID: &str = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
@@ -55,6 +54,17 @@ fn provider_missing() -> Option<String> {
             "node cannot be run ({e}): install Node.js 20 or later"
         )),
     }
+}
+
+/// Submits a form found on `page` (its `action`, its `fields`); the answer, redirects not followed.
+async fn submit(
+    b: &reqwest::Client,
+    page: &Url,
+    action: &str,
+    fields: &[(String, String)],
+) -> reqwest::Response {
+    let to = page.join(action).unwrap();
+    b.post(to).form(fields).send().await.unwrap()
 }
 
 /// The portal plus its OpenID provider. The provider process is killed when this is dropped.
@@ -249,9 +259,15 @@ max_duration = "4h"
         (authorize, cookie)
     }
 
-    /// Opens the provider's sign-in page for `authorize`; returns (page URL, HTML).
-    pub async fn provider_login_page(&self, b: &reqwest::Client, authorize: &str) -> (Url, String) {
-        let mut at = Url::parse(authorize).unwrap();
+    /// Starts a sign-in at the portal (see [`Self::start_login`]) and opens the provider's sign-in
+    /// page; returns (page URL, HTML, the session cookie the portal set).
+    pub async fn open_login_page(
+        &self,
+        b: &reqwest::Client,
+        return_to: &str,
+    ) -> (Url, String, String) {
+        let (authorize, cookie) = self.start_login(b, return_to).await;
+        let mut at = Url::parse(&authorize).unwrap();
         for _ in 0..5 {
             let r = b.get(at.clone()).send().await.unwrap();
             if r.status().is_redirection() {
@@ -264,7 +280,7 @@ max_duration = "4h"
                 html.contains("name=\"login\""),
                 "a login form at {at}:\n{html}"
             );
-            return (at, html);
+            return (at, html, cookie);
         }
         panic!("no sign-in page reached from {authorize}");
     }
@@ -290,12 +306,7 @@ max_duration = "4h"
             assert_eq!(r.status(), StatusCode::OK, "{at}");
             let html = r.text().await.unwrap();
             let (action, fields) = form_in(&html).unwrap_or_else(|| panic!("{at}:\n{html}"));
-            r = b
-                .post(at.join(&action).unwrap())
-                .form(&fields)
-                .send()
-                .await
-                .unwrap();
+            r = submit(b, &at, &action, &fields).await;
         }
         panic!("the provider never sent the browser back to the portal");
     }
@@ -308,18 +319,12 @@ max_duration = "4h"
         login: &str,
         return_to: &str,
     ) -> (String, String) {
-        let (authorize, cookie) = self.start_login(b, return_to).await;
-        let (page, html) = self.provider_login_page(b, &authorize).await;
+        let (page, html, cookie) = self.open_login_page(b, return_to).await;
         let (action, mut fields) = form_in(&html).expect("the sign-in form");
         fields.retain(|(k, _)| k != "login" && k != "password");
         fields.push(("login".into(), login.into()));
         fields.push(("password".into(), "any password will do".into()));
-        let r = b
-            .post(page.join(&action).unwrap())
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
+        let r = submit(b, &page, &action, &fields).await;
         let callback = self.follow_provider(b, r).await;
         (callback, cookie)
     }
@@ -339,6 +344,22 @@ max_duration = "4h"
         let r = b.get(self.portal("/api/v1/me")).send().await.unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Follows the provider's answer `r` back to the portal: the answer must carry `access_denied`
+    /// and no code, and the portal must refuse it (see [`Self::refused`]) and name the error.
+    /// Returns the portal's page.
+    pub async fn refused_denial(&self, b: &reqwest::Client, r: reqwest::Response) -> String {
+        let callback = self.follow_provider(b, r).await;
+        assert_eq!(
+            query_param(&callback, "error").as_deref(),
+            Some("access_denied"),
+            "{callback}"
+        );
+        assert!(query_param(&callback, "code").is_none(), "{callback}");
+        let body = self.refused(b, &callback, StatusCode::UNAUTHORIZED).await;
+        assert!(body.contains("access_denied"), "{body}");
+        body
     }
 
     /// Visits `url` (an answer at the callback) and checks the portal refused the sign-in with

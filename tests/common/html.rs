@@ -1,11 +1,15 @@
-//! Reading what a browser gets: redirects, cookies, query parameters and HTML forms.
+//! Reading what a browser gets from the portal or a sign-in page: redirects, cookies, query
+//! parameters and HTML forms.
+
+#![allow(dead_code)]
 
 use std::time::Duration;
 
 use reqwest::header::{LOCATION, SET_COOKIE};
 use url::Url;
 
-use crate::provider::SESSION_COOKIE;
+/// The name of the portal's session cookie.
+pub const SESSION_COOKIE: &str = "jitgate_session";
 
 /// A browser: a cookie jar, and redirects followed by hand.
 pub fn browser() -> reqwest::Client {
@@ -37,6 +41,7 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The (decoded) value of query parameter `name` in `url`.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     Url::parse(url)
         .unwrap()
