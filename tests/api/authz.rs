@@ -63,6 +63,22 @@ fn r(method: Method, path: &'static str, subject: Subject, allowed: &'static [Wh
     }
 }
 
+impl Route {
+    /// Posted as a form (as the pages post), with `body`'s fields.
+    fn form(self, body: serde_json::Value) -> Route {
+        Route {
+            form: true,
+            body,
+            ..self
+        }
+    }
+
+    /// Posted as JSON, with `body`.
+    fn json(self, body: serde_json::Value) -> Route {
+        Route { body, ..self }
+    }
+}
+
 const SIGNED_IN: &[Who] = &[Who::Requester, Who::Approver, Who::Auditor, Who::Admin];
 const EVERYONE: &[Who] = &[
     Who::Anonymous,
@@ -88,37 +104,15 @@ fn routes() -> Vec<Route> {
         r(M::GET, "/audit", S::None, AUDIT),
         r(M::GET, "/operations", S::None, ADMIN),
         r(M::GET, "/requests/{id}", S::Pending, READERS),
-        Route {
-            form: true,
-            body: create.clone(),
-            ..r(M::POST, "/requests", S::None, SIGNED_IN)
-        },
-        Route {
-            form: true,
-            body: json!({"comment": "ok"}),
-            ..r(M::POST, "/requests/{id}/approve", S::Pending, DECIDERS)
-        },
-        Route {
-            form: true,
-            body: json!({"comment": "no"}),
-            ..r(M::POST, "/requests/{id}/deny", S::Pending, DECIDERS)
-        },
-        Route {
-            form: true,
-            ..r(M::POST, "/requests/{id}/cancel", S::Pending, NOBODY)
-        },
-        Route {
-            form: true,
-            body: json!({"reason": "matrix"}),
-            ..r(M::POST, "/requests/{id}/end", S::Active, ADMIN)
-        },
+        r(M::POST, "/requests", S::None, SIGNED_IN).form(create.clone()),
+        r(M::POST, "/requests/{id}/approve", S::Pending, DECIDERS).form(json!({"comment": "ok"})),
+        r(M::POST, "/requests/{id}/deny", S::Pending, DECIDERS).form(json!({"comment": "no"})),
+        r(M::POST, "/requests/{id}/cancel", S::Pending, NOBODY).form(json!({})),
+        r(M::POST, "/requests/{id}/end", S::Active, ADMIN).form(json!({"reason": "matrix"})),
         // JSON API.
         r(M::GET, "/api/v1/me", S::None, SIGNED_IN),
         r(M::GET, "/api/v1/packages", S::None, SIGNED_IN),
-        Route {
-            body: create,
-            ..r(M::POST, "/api/v1/requests", S::None, SIGNED_IN)
-        },
+        r(M::POST, "/api/v1/requests", S::None, SIGNED_IN).json(create),
         r(M::GET, "/api/v1/requests", S::None, SIGNED_IN),
         r(M::GET, "/api/v1/requests/{id}", S::Pending, READERS),
         r(
@@ -127,15 +121,10 @@ fn routes() -> Vec<Route> {
             S::Pending,
             DECIDERS,
         ),
-        Route {
-            body: json!({"comment": "no"}),
-            ..r(M::POST, "/api/v1/requests/{id}/deny", S::Pending, DECIDERS)
-        },
+        r(M::POST, "/api/v1/requests/{id}/deny", S::Pending, DECIDERS)
+            .json(json!({"comment": "no"})),
         r(M::POST, "/api/v1/requests/{id}/cancel", S::Pending, NOBODY),
-        Route {
-            body: json!({"reason": "matrix"}),
-            ..r(M::POST, "/api/v1/requests/{id}/end", S::Active, ADMIN)
-        },
+        r(M::POST, "/api/v1/requests/{id}/end", S::Active, ADMIN).json(json!({"reason": "matrix"})),
         r(M::GET, "/api/v1/audit", S::None, AUDIT),
         r(M::GET, "/api/v1/audit?format=csv", S::None, AUDIT),
         r(M::GET, "/api/v1/audit/verify", S::None, AUDIT),
@@ -172,14 +161,9 @@ async fn tidy(t: &TestApp) {
         let id = req["id"].as_str().unwrap();
         let owner = req["requester"]["id"].as_str().unwrap();
         match req["status"].as_str().unwrap() {
-            "active" => {
-                t.act(ALEX, id, "end", json!({"reason": "matrix tidy"}))
-                    .await;
-            }
-            _ => {
-                t.act(owner, id, "cancel", json!({})).await;
-            }
-        }
+            "active" => t.end(ALEX, id, Some("matrix tidy")).await,
+            _ => t.cancel(owner, id).await,
+        };
     }
 }
 
@@ -193,12 +177,7 @@ async fn every_route_with_every_role(t: &mut TestApp) {
                 Some(id) => route.path.replace("{id}", id),
                 None => route.path.to_string(),
             };
-            let mut req = t
-                .http
-                .request(route.method.clone(), format!("{}{path}", t.url));
-            if let Some(u) = who.user() {
-                req = req.bearer_auth(t.token(u));
-            }
+            let mut req = t.http_as(who.user(), route.method.clone(), &path);
             if route.method == Method::POST {
                 req = if route.form {
                     let pairs: Vec<(String, String)> = route
@@ -222,11 +201,7 @@ async fn every_route_with_every_role(t: &mut TestApp) {
             }
             let resp = req.send().await.unwrap();
             let status = resp.status();
-            let location = resp
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_string())
-                .unwrap_or_default();
+            let location = redirect_to(&resp);
             let to_sign_in = status.is_redirection() && location.starts_with("/auth/login");
             let cell = format!(
                 "{} {} as {who:?}: {status} {location}",
@@ -263,20 +238,19 @@ async fn every_route_with_every_role(t: &mut TestApp) {
 async fn own_requests(t: &mut TestApp) {
     // What a requester may do with their own request, and what nobody may do with it.
     let id = t.request(DANA, "device-code", 60).await;
-    let path = format!("/requests/{id}");
-    let page = |user| t.call(Some(user), Method::GET, &path, None);
-    assert_eq!(page(DANA).await.0, StatusCode::OK);
-    let (s, _) = t.act(DANA, &id, "approve", json!({})).await;
-    assert_eq!(
-        s,
-        StatusCode::FORBIDDEN,
-        "nobody approves their own request"
-    );
-    assert_eq!(page(RILEY).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(
-        t.act(DANA, &id, "cancel", json!({})).await.0,
-        StatusCode::OK
-    );
+    let page = format!("/requests/{id}");
+    t.try_get(Some(DANA), &page)
+        .await
+        .expect_status(StatusCode::OK, "the requester's own request");
+    t.try_approve(DANA, &id)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "nobody approves their own request");
+    t.try_get(Some(RILEY), &page)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "someone else's request");
+    t.cancel(DANA, &id)
+        .await
+        .expect_status(StatusCode::OK, "the requester cancels");
 }
 
 on_both_databases! {

@@ -7,30 +7,25 @@ use serde_json::Value;
 use crate::helpers::*;
 use crate::on_both_databases;
 
+/// `status`, `times` times, on the next member additions.
+fn on_additions(status: u16, times: u32) -> Fault {
+    Fault::new(status, times)
+        .method("POST")
+        .path_contains("/members/$ref")
+}
+
+/// The directory errors recorded about request `id`, oldest first.
 async fn errors_of(t: &TestApp, id: &str) -> Vec<Value> {
-    let v = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action=directory_error"),
-        )
+    let mut e = t
+        .events(&format!("request={id}&action=directory_error"))
         .await;
-    let mut e = v["events"].as_array().unwrap().clone();
     e.reverse();
     e
 }
 
 async fn throttling_and_outages_are_retried(t: &mut TestApp) {
-    t.emulator.inject(
-        Fault::new(429, 1)
-            .method("POST")
-            .path_contains("/members/$ref")
-            .retry_after("0.25"),
-    );
-    t.emulator.inject(
-        Fault::new(503, 1)
-            .method("POST")
-            .path_contains("/members/$ref"),
-    );
+    t.emulator.inject(on_additions(429, 1).retry_after("0.25"));
+    t.emulator.inject(on_additions(503, 1));
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
 
@@ -39,11 +34,8 @@ async fn throttling_and_outages_are_retried(t: &mut TestApp) {
     })
     .await;
     let e = &errors_of(t, &id).await[0];
-    let at = chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
-    let retry =
-        chrono::DateTime::parse_from_rfc3339(e["details"]["retry_at"].as_str().unwrap()).unwrap();
     assert_eq!(
-        retry - at,
+        at(&e["details"]["retry_at"]) - at(&e["at"]),
         Duration::milliseconds(250),
         "Retry-After 0.25 is honoured exactly"
     );
@@ -56,10 +48,8 @@ async fn throttling_and_outages_are_retried(t: &mut TestApp) {
     .await;
     assert!(!t.is_member(DANA));
     t.advance(Duration::seconds(5)); // backoff after the second attempt: 4 s ± 20 %
-    eventually("the member to be added on the third attempt", || async {
-        t.is_member(DANA)
-    })
-    .await;
+    // Added on the third attempt.
+    wait_in_group(t, DANA).await;
     wait_added(t, &id).await;
     assert_eq!(
         event_details(t, &id, "membership_added").await["attempts"],
@@ -70,9 +60,7 @@ async fn throttling_and_outages_are_retried(t: &mut TestApp) {
 }
 
 async fn removals_survive_throttling(t: &mut TestApp) {
-    let id = t.request(DANA, "device-code", 15).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(DANA, "device-code", 15, MORGAN).await;
     t.emulator
         .inject(Fault::new(429, 2).method("DELETE").retry_after("1"));
     t.advance(Duration::minutes(15));
@@ -82,19 +70,15 @@ async fn removals_survive_throttling(t: &mut TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     t.advance(Duration::seconds(1));
-    eventually("removed despite throttling", || async {
-        !t.is_member(DANA)
-    })
-    .await;
+    // Removed despite the throttling.
+    wait_out_of_group(t, DANA).await;
     assert_eq!(errors_of(t, &id).await.len(), 2);
 }
 
 async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
     // Someone added Dana behind our back: Graph answers 400 "already exist".
     t.emulator.set_member(GROUP, DANA, true);
-    let id = t.request(DANA, "device-code", 30).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(DANA, "device-code", 30, MORGAN).await;
     assert_eq!(
         event_details(t, &id, "membership_added").await["already_in_effect"],
         true
@@ -113,9 +97,7 @@ async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
     // The other shape of "not a member": 400 "removed object references do not exist".
     t.emulator
         .set_not_member_style(NotMemberStyle::BadRequest400);
-    let id = t.request(RILEY, "device-code", 30).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(RILEY, "device-code", 30, MORGAN).await;
     t.emulator.set_member(GROUP, RILEY, false);
     t.advance(Duration::minutes(30));
     wait_removed(t, &id).await;
@@ -123,11 +105,7 @@ async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
 }
 
 async fn a_refusal_fails_the_grant(t: &mut TestApp) {
-    t.emulator.inject(
-        Fault::new(403, 1)
-            .method("POST")
-            .path_contains("/members/$ref"),
-    );
+    t.emulator.inject(on_additions(403, 1));
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
     wait_status(t, &id, "failed").await;
@@ -150,11 +128,7 @@ async fn a_refusal_fails_the_grant(t: &mut TestApp) {
 }
 
 async fn outages_beyond_the_limit_fail_the_grant(t: &mut TestApp) {
-    t.emulator.inject(
-        Fault::new(503, 10)
-            .method("POST")
-            .path_contains("/members/$ref"),
-    );
+    t.emulator.inject(on_additions(503, 10));
     let id = t.request(DANA, "device-code", 60).await;
     t.approve(MORGAN, &id).await;
     for n in 1..=4 {

@@ -8,7 +8,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use jitgate::clock::ManualClock;
 use jitgate::emulator::TokenSpec;
 use jitgate::emulator::demo::{CLIENT_ID, EXCLUSION_GROUP_ID};
@@ -123,6 +123,36 @@ impl TestApp {
             .mint_token(TokenSpec::new(user, &format!("api://{CLIENT_ID}")))
     }
 
+    /// A call to `path` as `user` (None: anonymous) through `client`, not yet sent.
+    pub fn on(
+        &self,
+        client: &reqwest::Client,
+        user: Option<&str>,
+        method: Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let req = client.request(method, format!("{}{path}", self.url));
+        match user {
+            Some(u) => req.bearer_auth(self.token(u)),
+            None => req,
+        }
+    }
+
+    /// As [`Self::on`], through the fixture's own client (no cookies, redirects not followed).
+    pub fn http_as(
+        &self,
+        user: Option<&str>,
+        method: Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.on(&self.http, user, method, path)
+    }
+
+    /// `GET path` as `user` (None: anonymous): the whole response, for its headers.
+    pub async fn fetch(&self, user: Option<&str>, path: &str) -> reqwest::Response {
+        self.http_as(user, Method::GET, path).send().await.unwrap()
+    }
+
     /// Calls the API as `user` (None: anonymous). Returns the status and the JSON body (Null if none).
     pub async fn call(
         &self,
@@ -131,10 +161,7 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(u) = user {
-            req = req.bearer_auth(self.token(u));
-        }
+        let mut req = self.http_as(user, method, path);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -144,10 +171,16 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `GET path` as `user` (None: anonymous), whatever the answer.
+    pub async fn try_get(&self, user: Option<&str>, path: &str) -> (StatusCode, Value) {
+        self.call(user, Method::GET, path, None).await
+    }
+
+    /// `GET path` as `user`, which must answer 200; the body.
     pub async fn get(&self, user: &str, path: &str) -> Value {
-        let (s, v) = self.call(Some(user), Method::GET, path, None).await;
-        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
-        v
+        self.try_get(Some(user), path)
+            .await
+            .expect_status(StatusCode::OK, &format!("GET {path}"))
     }
 
     pub async fn post(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
@@ -166,21 +199,54 @@ impl TestApp {
             .await
     }
 
-    /// Creates a request as `user` and returns its id.
-    pub async fn request(&self, user: &str, package: &str, minutes: i64) -> String {
-        let (s, v) = self
-            .post(user, "/api/v1/requests", json!({"package": package, "duration_minutes": minutes, "justification": "deploying the CI runner", "ticket": "INC-1"}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+    /// Creates a request as `user` from the JSON `body` (it must be created); returns its id.
+    pub async fn create(&self, user: &str, body: Value) -> String {
+        let v = self
+            .post(user, "/api/v1/requests", body)
+            .await
+            .expect_status(StatusCode::CREATED, "creating a request");
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// Creates a request as `user` and returns its id.
+    pub async fn request(&self, user: &str, package: &str, minutes: i64) -> String {
+        self.create(user, json!({"package": package, "duration_minutes": minutes, "justification": "deploying the CI runner", "ticket": "INC-1"}))
+            .await
+    }
+
+    /// Approves as `approver` (it must succeed); the request as it is now.
     pub async fn approve(&self, approver: &str, id: &str) -> Value {
-        let (s, v) = self
-            .act(approver, id, "approve", json!({"comment": "ok"}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+        self.act(approver, id, "approve", json!({"comment": "ok"}))
+            .await
+            .expect_status(StatusCode::OK, "approving")
+    }
+
+    /// A request of `user`'s, approved by `approver`, with the member added to the group.
+    pub async fn granted(&self, user: &str, package: &str, minutes: i64, approver: &str) -> String {
+        let id = self.request(user, package, minutes).await;
+        self.approve(approver, &id).await;
+        wait_added(self, &id).await;
+        id
+    }
+
+    /// Approving as `user` without a comment, whatever the answer.
+    pub async fn try_approve(&self, user: &str, id: &str) -> (StatusCode, Value) {
+        self.act(user, id, "approve", json!({})).await
+    }
+
+    /// Denying as `user`, with `comment` if any.
+    pub async fn deny(&self, user: &str, id: &str, comment: Option<&str>) -> (StatusCode, Value) {
+        self.act(user, id, "deny", field("comment", comment)).await
+    }
+
+    /// Cancelling as `user`.
+    pub async fn cancel(&self, user: &str, id: &str) -> (StatusCode, Value) {
+        self.act(user, id, "cancel", json!({})).await
+    }
+
+    /// Ending (or, as an admin, revoking) as `user`, with `reason` if any.
+    pub async fn end(&self, user: &str, id: &str, reason: Option<&str>) -> (StatusCode, Value) {
+        self.act(user, id, "end", field("reason", reason)).await
     }
 
     pub async fn status_of(&self, id: &str) -> Value {
@@ -196,31 +262,70 @@ impl TestApp {
             .count()
     }
 
+    /// The audit events `GET /api/v1/audit?{query}` lists (to Avery, an auditor), newest first.
+    pub async fn events(&self, query: &str) -> Vec<Value> {
+        let path = match query {
+            "" => "/api/v1/audit".to_string(),
+            q => format!("/api/v1/audit?{q}"),
+        };
+        let v = self.get(AVERY, &path).await;
+        v["events"].as_array().unwrap().clone()
+    }
+
+    /// The actions of the audit events about `request`, oldest first.
     pub async fn audit_actions(&self, request: &str) -> Vec<String> {
-        let v = self
-            .get(
-                AVERY,
-                &format!("/api/v1/audit?request={request}&limit=1000"),
-            )
-            .await;
-        let mut a: Vec<String> = v["events"]
-            .as_array()
-            .unwrap()
+        let events = self.events(&format!("request={request}&limit=1000")).await;
+        events
             .iter()
+            .rev()
             .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect();
-        a.reverse();
-        a
+            .collect()
     }
 
     pub async fn audit_count(&self) -> usize {
-        let v = self.get(AVERY, "/api/v1/audit?limit=1000").await;
-        v["events"].as_array().unwrap().len()
+        self.events("limit=1000").await.len()
     }
 
     pub async fn verify(&self) -> Value {
         self.get(AVERY, "/api/v1/audit/verify").await
     }
+}
+
+/// `{key: value}`, or `{}` without a value.
+fn field(key: &str, value: Option<&str>) -> Value {
+    match value {
+        Some(v) => json!({ key: v }),
+        None => json!({}),
+    }
+}
+
+/// Checking an answer's status in one step.
+pub trait Answer {
+    /// Asserts the status (`what` says what was done); returns the body.
+    fn expect_status(self, status: StatusCode, what: &str) -> Value;
+}
+
+impl Answer for (StatusCode, Value) {
+    #[track_caller]
+    fn expect_status(self, status: StatusCode, what: &str) -> Value {
+        let (s, v) = self;
+        assert_eq!(s, status, "{what}: {v}");
+        v
+    }
+}
+
+/// The `Location` a response sends the client to (empty when none).
+pub fn redirect_to(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A time in an answer (RFC 3339).
+pub fn at(v: &Value) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap_or_else(|e| panic!("not RFC 3339: {v}: {e}"))
 }
 
 /// Sending a request and reading its body as text, in one step.
@@ -269,15 +374,29 @@ pub async fn wait_removed(t: &TestApp, id: &str) {
     .await;
 }
 
+/// Waits until `user` is in the demo tenant's exclusion group.
+pub async fn wait_in_group(t: &TestApp, user: &str) {
+    eventually(&format!("{user} to be added to the group"), || async {
+        t.is_member(user)
+    })
+    .await;
+}
+
+/// Waits until `user` is out of the demo tenant's exclusion group.
+pub async fn wait_out_of_group(t: &TestApp, user: &str) {
+    eventually(&format!("{user} to be removed from the group"), || async {
+        !t.is_member(user)
+    })
+    .await;
+}
+
 /// The details of the newest `action` event about request `id`.
-pub async fn event_details(t: &TestApp, id: &str, action: &str) -> serde_json::Value {
-    let v = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action={action}"),
-        )
-        .await;
-    v["events"][0]["details"].clone()
+pub async fn event_details(t: &TestApp, id: &str, action: &str) -> Value {
+    let events = t.events(&format!("request={id}&action={action}")).await;
+    let newest = events
+        .first()
+        .unwrap_or_else(|| panic!("no {action} event about request {id}"));
+    newest["details"].clone()
 }
 
 pub async fn wait_status(t: &TestApp, id: &str, status: &str) {

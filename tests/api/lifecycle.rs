@@ -19,14 +19,13 @@ async fn happy_path(t: &mut TestApp) {
     assert_eq!(r["status"], "active");
     assert_eq!(r["approvals"][0]["approver"]["id"], MORGAN);
     assert_eq!(r["approvals"][0]["decision"], "approved");
-    let ends_at = chrono::DateTime::parse_from_rfc3339(r["ends_at"].as_str().unwrap()).unwrap();
     assert_eq!(
-        ends_at,
+        at(&r["ends_at"]),
         approved_at + Duration::minutes(120),
         "the clock starts at approval"
     );
 
-    eventually("the member to be added", || async { t.is_member(DANA) }).await;
+    wait_in_group(t, DANA).await;
     wait_added(t, &id).await;
 
     // Not a moment early.
@@ -37,7 +36,7 @@ async fn happy_path(t: &mut TestApp) {
 
     t.advance(Duration::minutes(1));
     wait_status(t, &id, "expired").await;
-    eventually("the member to be removed", || async { !t.is_member(DANA) }).await;
+    wait_out_of_group(t, DANA).await;
     wait_removed(t, &id).await;
 
     assert_eq!(
@@ -59,31 +58,21 @@ async fn happy_path(t: &mut TestApp) {
 
 async fn deny(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, v) = t.act(MORGAN, &id, "deny", json!({})).await;
-    assert_eq!(
-        s,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "a denial needs a reason: {v}"
-    );
+    let v = t
+        .deny(MORGAN, &id, None)
+        .await
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY, "a denial needs a reason");
     assert_eq!(v["error"]["code"], "invalid_request");
-    let (s, v) = t
-        .act(
-            MORGAN,
-            &id,
-            "deny",
-            json!({"comment": "not during the freeze"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = t
+        .deny(MORGAN, &id, Some("not during the freeze"))
+        .await
+        .expect_status(StatusCode::OK, "denying with a reason");
     assert_eq!(v["status"], "denied");
     assert_eq!(v["approvals"][0]["decision"], "denied");
     assert_eq!(v["approvals"][0]["comment"], "not during the freeze");
-    let (s, _) = t.act(JORDAN, &id, "approve", json!({})).await;
-    assert_eq!(
-        s,
-        StatusCode::CONFLICT,
-        "a denied request cannot be approved"
-    );
+    t.try_approve(JORDAN, &id)
+        .await
+        .expect_status(StatusCode::CONFLICT, "a denied request cannot be approved");
     assert_eq!(t.member_writes(), 0);
     assert_eq!(
         t.audit_actions(&id).await,
@@ -93,35 +82,32 @@ async fn deny(t: &mut TestApp) {
 
 async fn cancel(t: &mut TestApp) {
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, _) = t.act(RILEY, &id, "cancel", json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "someone else's request");
-    let (s, _) = t.act(MORGAN, &id, "cancel", json!({})).await;
-    assert_eq!(
-        s,
-        StatusCode::FORBIDDEN,
-        "an approver cannot cancel it either"
-    );
-    let (s, v) = t.act(DANA, &id, "cancel", json!({})).await;
-    assert_eq!(
-        (s, v["status"].as_str()),
-        (StatusCode::OK, Some("cancelled"))
-    );
-    let (s, _) = t.act(DANA, &id, "cancel", json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    t.cancel(RILEY, &id)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "someone else's request");
+    t.cancel(MORGAN, &id)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "an approver cannot cancel it either");
+    let v = t
+        .cancel(DANA, &id)
+        .await
+        .expect_status(StatusCode::OK, "the requester cancels");
+    assert_eq!(v["status"], "cancelled");
+    t.cancel(DANA, &id)
+        .await
+        .expect_status(StatusCode::CONFLICT, "cancelled twice");
 
     // An approved grant with a later start can be cancelled before it starts; nobody is ever added.
     let starts = t.clock.now() + Duration::hours(3);
-    let (s, v) = t
-        .post(DANA, "/api/v1/requests", json!({"package": "device-code", "duration_minutes": 60, "justification": "maintenance window tonight", "starts_at": starts}))
+    let id = t
+        .create(DANA, json!({"package": "device-code", "duration_minutes": 60, "justification": "maintenance window tonight", "starts_at": starts}))
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(t.approve(MORGAN, &id).await["status"], "approved");
-    let (s, v) = t.act(DANA, &id, "cancel", json!({})).await;
-    assert_eq!(
-        (s, v["status"].as_str()),
-        (StatusCode::OK, Some("cancelled"))
-    );
+    let v = t
+        .cancel(DANA, &id)
+        .await
+        .expect_status(StatusCode::OK, "cancelled before the start");
+    assert_eq!(v["status"], "cancelled");
     t.advance(Duration::hours(4));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(t.member_writes(), 0);
@@ -130,85 +116,62 @@ async fn cancel(t: &mut TestApp) {
 
 async fn later_start(t: &mut TestApp) {
     let starts = t.clock.now() + Duration::hours(1);
-    let (_, v) = t
-        .post(DANA, "/api/v1/requests", json!({"package": "device-code", "duration_minutes": 30, "justification": "maintenance window tonight", "starts_at": starts}))
+    let id = t
+        .create(DANA, json!({"package": "device-code", "duration_minutes": 30, "justification": "maintenance window tonight", "starts_at": starts}))
         .await;
-    let id = v["id"].as_str().unwrap().to_string();
     let r = t.approve(MORGAN, &id).await;
     assert_eq!(r["status"], "approved");
-    assert_eq!(
-        chrono::DateTime::parse_from_rfc3339(r["starts_at"].as_str().unwrap()).unwrap(),
-        starts
-    );
+    assert_eq!(at(&r["starts_at"]), starts);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(!t.is_member(DANA));
     t.advance(Duration::hours(1));
     wait_status(t, &id, "active").await;
-    eventually("the member to be added at the start", || async {
-        t.is_member(DANA)
-    })
-    .await;
+    wait_in_group(t, DANA).await;
     t.advance(Duration::minutes(30));
     wait_status(t, &id, "expired").await;
-    eventually("the member to be removed", || async { !t.is_member(DANA) }).await;
+    wait_out_of_group(t, DANA).await;
 }
 
 async fn end_early_and_revoke(t: &mut TestApp) {
-    let id = t.request(DANA, "device-code", 120).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(DANA, "device-code", 120, MORGAN).await;
     t.advance(Duration::minutes(10));
-    let (s, _) = t.act(MORGAN, &id, "end", json!({})).await;
-    assert_eq!(
-        s,
+    t.end(MORGAN, &id, None).await.expect_status(
         StatusCode::FORBIDDEN,
-        "an approver cannot end someone's grant"
+        "an approver cannot end someone's grant",
     );
-    let (s, v) = t
-        .act(DANA, &id, "end", json!({"reason": "done already"}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = t
+        .end(DANA, &id, Some("done already"))
+        .await
+        .expect_status(StatusCode::OK, "the requester ends it");
     assert_eq!(v["status"], "ended");
-    assert_eq!(
-        chrono::DateTime::parse_from_rfc3339(v["ends_at"].as_str().unwrap()).unwrap(),
-        t.clock.now(),
-        "ends_at is when it ended"
-    );
-    eventually("removed", || async { !t.is_member(DANA) }).await;
+    assert_eq!(at(&v["ends_at"]), t.clock.now(), "ends_at is when it ended");
+    wait_out_of_group(t, DANA).await;
     assert!(
         t.audit_actions(&id)
             .await
             .contains(&"grant_ended".to_string())
     );
 
-    let id = t.request(RILEY, "device-code", 120).await;
-    t.approve(JORDAN, &id).await;
-    wait_added(t, &id).await;
-    let (s, v) = t.act(ALEX, &id, "end", json!({})).await;
-    assert_eq!(
-        s,
+    let id = t.granted(RILEY, "device-code", 120, JORDAN).await;
+    t.end(ALEX, &id, None).await.expect_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "a revocation needs a reason: {v}"
+        "a revocation needs a reason",
     );
-    let (s, v) = t
-        .act(ALEX, &id, "end", json!({"reason": "suspicious sign-ins"}))
-        .await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
+    let v = t
+        .end(ALEX, &id, Some("suspicious sign-ins"))
+        .await
+        .expect_status(StatusCode::OK, "an admin revokes it");
+    assert_eq!(v["status"], "revoked");
     assert_eq!(v["close_reason"], "suspicious sign-ins");
-    eventually("removed", || async { !t.is_member(RILEY) }).await;
-    let (s, _) = t.act(ALEX, &id, "end", json!({"reason": "again"})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    let events = t
-        .get(
-            AVERY,
-            &format!("/api/v1/audit?request={id}&action=grant_revoked"),
-        )
+    wait_out_of_group(t, RILEY).await;
+    t.end(ALEX, &id, Some("again"))
+        .await
+        .expect_status(StatusCode::CONFLICT, "revoked twice");
+    let revoked = t
+        .events(&format!("request={id}&action=grant_revoked"))
         .await;
-    assert_eq!(events["events"][0]["actor"]["id"], ALEX);
-    assert_eq!(
-        events["events"][0]["details"]["reason"],
-        "suspicious sign-ins"
-    );
+    assert_eq!(revoked[0]["actor"]["id"], ALEX);
+    assert_eq!(revoked[0]["details"]["reason"], "suspicious sign-ins");
 }
 
 async fn pending_requests_time_out(t: &mut TestApp) {
@@ -218,8 +181,10 @@ async fn pending_requests_time_out(t: &mut TestApp) {
     assert_eq!(t.status_of(&id).await["status"], "pending");
     t.advance(Duration::hours(1));
     wait_status(t, &id, "timed_out").await;
-    let (s, _) = t.act(MORGAN, &id, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    t.try_approve(MORGAN, &id).await.expect_status(
+        StatusCode::CONFLICT,
+        "a timed out request cannot be approved",
+    );
     assert_eq!(
         t.audit_actions(&id).await,
         ["request_created", "request_timed_out"]
@@ -230,16 +195,17 @@ async fn pending_requests_time_out(t: &mut TestApp) {
 
 async fn nobody_approves_their_own_request(t: &mut TestApp) {
     let id = t.request(MORGAN, "device-code", 60).await;
-    let (s, v) = t.act(MORGAN, &id, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let v = t
+        .try_approve(MORGAN, &id)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "approving one's own request");
     assert_eq!(v["error"]["code"], "forbidden");
-    let (s, _) = t.act(RILEY, &id, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "a plain requester may not decide");
-    let (s, _) = t.act(AVERY, &id, "approve", json!({})).await;
-    assert_eq!(
-        s,
+    t.try_approve(RILEY, &id)
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "a plain requester may not decide");
+    t.try_approve(AVERY, &id).await.expect_status(
         StatusCode::FORBIDDEN,
-        "an auditor sees it but may not decide"
+        "an auditor sees it but may not decide",
     );
     assert_eq!(t.status_of(&id).await["status"], "pending");
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);
@@ -247,40 +213,39 @@ async fn nobody_approves_their_own_request(t: &mut TestApp) {
 }
 
 async fn two_approvals_and_the_manager(t: &mut TestApp) {
-    let (s, v) = t
-        .post(DANA, "/api/v1/requests", json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": "prod incident, need az cli on the jump box", "ticket": "INC-77"}))
+    let id = t
+        .create(DANA, json!({"package": "device-code-ticketed", "duration_minutes": 60, "justification": "prod incident, need az cli on the jump box", "ticket": "INC-77"}))
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().unwrap().to_string();
     let r = t.approve(JORDAN, &id).await;
     assert_eq!(r["status"], "pending", "one of two approvals");
-    let (s, _) = t.act(JORDAN, &id, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT, "the same approver twice");
+    t.try_approve(JORDAN, &id)
+        .await
+        .expect_status(StatusCode::CONFLICT, "the same approver twice");
     // Morgan is Dana's manager (and an approver); the approver may shorten, never lengthen.
-    let (s, _) = t
-        .act(MORGAN, &id, "approve", json!({"duration_minutes": 90}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, r) = t
+    t.act(MORGAN, &id, "approve", json!({"duration_minutes": 90}))
+        .await
+        .expect_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "approving longer than asked",
+        );
+    let r = t
         .act(MORGAN, &id, "approve", json!({"duration_minutes": 30}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
+        .await
+        .expect_status(StatusCode::OK, "approving shorter than asked");
     assert_eq!(r["status"], "active");
     assert_eq!(r["duration_minutes"], 30);
     assert_eq!(r["approvals"].as_array().unwrap().len(), 2);
 }
 
 async fn a_restart_catches_up(t: &mut TestApp) {
-    let id = t.request(DANA, "device-code", 60).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(DANA, "device-code", 60, MORGAN).await;
     t.stop().await;
     // The grant expires while nothing is running.
     t.advance(Duration::hours(3));
     assert!(t.is_member(DANA));
     t.start_again().await;
     wait_status(t, &id, "expired").await;
-    eventually("removed after the restart", || async { !t.is_member(DANA) }).await;
+    wait_out_of_group(t, DANA).await;
     assert_eq!(t.verify().await["ok"], true);
 }
 
@@ -299,10 +264,8 @@ async fn membership_is_a_lease(t: &mut TestApp) {
     assert!(event_details(t, &a, "grant_expired").await["membership_kept"].is_string());
     t.advance(Duration::minutes(90));
     wait_status(t, &b, "expired").await;
-    eventually("removed with the last grant", || async {
-        !t.is_member(DANA)
-    })
-    .await;
+    // Removed with the last grant.
+    wait_out_of_group(t, DANA).await;
 }
 
 on_both_databases! {

@@ -2,20 +2,17 @@
 
 use reqwest::{Method, StatusCode};
 
+use crate::common::html::browser;
 use crate::helpers::*;
 use crate::on_both_databases;
 
+/// `GET path` as `user`: the status and the page.
 async fn page(t: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
-    let r = t
-        .http
-        .get(format!("{}{path}", t.url))
-        .bearer_auth(t.token(user))
-        .send()
-        .await
-        .unwrap();
+    let r = t.fetch(Some(user), path).await;
     (r.status(), r.text().await.unwrap())
 }
 
+/// Posts `form` to `path` as `user`: the status, where it redirects to (if anywhere) and the page.
 async fn post_form(
     t: &TestApp,
     user: &str,
@@ -23,18 +20,12 @@ async fn post_form(
     form: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
     let r = t
-        .http
-        .post(format!("{}{path}", t.url))
-        .bearer_auth(t.token(user))
+        .http_as(Some(user), Method::POST, path)
         .form(form)
         .send()
         .await
         .unwrap();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
+    let location = redirect_to(&r);
     (r.status(), location, r.text().await.unwrap())
 }
 
@@ -110,25 +101,23 @@ async fn invalid_forms_come_back_with_the_input(t: &mut TestApp) {
 }
 
 async fn actions_leave_a_flash_message(t: &mut TestApp) {
-    let b = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    // Bearer-authenticated pages have no session; a flash needs the session, so use the form then
+    // read the page in one client with a cookie jar.
+    let b = browser();
+    let decide = |id: &str, action: &str, comment: &'static str, back: &'static str| {
+        let path = format!("/requests/{id}/{action}");
+        t.on(&b, Some(MORGAN), Method::POST, &path)
+            .form(&[("comment", comment), ("back", back)])
+            .send()
+    };
     let id = t.request(DANA, "device-code", 60).await;
-    // Bearer-authenticated pages have no session; a flash needs the session, so use the form then read the page in one client.
-    let r = b
-        .post(format!("{}/requests/{id}/approve", t.url))
-        .bearer_auth(t.token(MORGAN))
-        .form(&[("comment", "go ahead"), ("back", "/approvals")])
-        .send()
+    let r = decide(&id, "approve", "go ahead", "/approvals")
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/approvals");
-    let html = b
-        .get(format!("{}/approvals", t.url))
-        .bearer_auth(t.token(MORGAN))
+    let html = t
+        .on(&b, Some(MORGAN), Method::GET, "/approvals")
         .body_text()
         .await;
     assert!(
@@ -137,11 +126,7 @@ async fn actions_leave_a_flash_message(t: &mut TestApp) {
     );
     // A `back` that leaves the site is ignored.
     let id2 = t.request(RILEY, "device-code", 60).await;
-    let r = b
-        .post(format!("{}/requests/{id2}/deny", t.url))
-        .bearer_auth(t.token(MORGAN))
-        .form(&[("comment", "no"), ("back", "https://evil.example/")])
-        .send()
+    let r = decide(&id2, "deny", "no", "https://evil.example/")
         .await
         .unwrap();
     assert_eq!(r.headers()["location"], "/");
@@ -185,25 +170,19 @@ async fn friendly_error_pages(t: &mut TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(html.contains("<!doctype html>"));
     // Anonymous visitors are sent to sign in and brought back.
-    let r = t
-        .http
-        .get(format!("{}/audit?action=grant_expired", t.url))
-        .send()
-        .await
-        .unwrap();
+    let r = t.fetch(None, "/audit?action=grant_expired").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         r.headers()["location"],
         "/auth/login?return_to=%2Faudit%3Faction%3Dgrant_expired"
     );
-    let (s, _) = t.call(None, Method::GET, "/", None).await;
-    assert_eq!(s, StatusCode::OK, "the landing page");
+    t.try_get(None, "/")
+        .await
+        .expect_status(StatusCode::OK, "the landing page");
 }
 
 async fn timeline_and_audit_pages(t: &mut TestApp) {
-    let id = t.request(DANA, "device-code", 60).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    let id = t.granted(DANA, "device-code", 60, MORGAN).await;
     let (s, html) = page(t, DANA, &format!("/requests/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     for a in [

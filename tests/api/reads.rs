@@ -1,6 +1,6 @@
 //! Reading: me, packages, who sees which request, the audit trail and its exports, health.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -40,15 +40,9 @@ async fn visibility(t: &mut TestApp) {
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(t.get(RILEY, "/api/v1/requests").await), vec![riley]);
-    let (s, _) = t
-        .call(
-            Some(RILEY),
-            Method::GET,
-            &format!("/api/v1/requests/{dana}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    t.try_get(Some(RILEY), &format!("/api/v1/requests/{dana}"))
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "someone else's request");
     assert_eq!(
         ids(t.get(MORGAN, "/api/v1/requests").await).len(),
         2,
@@ -73,25 +67,24 @@ async fn visibility(t: &mut TestApp) {
 }
 
 async fn audit_is_for_auditors(t: &mut TestApp) {
-    let id = t.request(DANA, "device-code", 60).await;
-    t.approve(MORGAN, &id).await;
-    wait_added(t, &id).await;
+    t.granted(DANA, "device-code", 60, MORGAN).await;
     for who in [DANA, MORGAN, RILEY] {
         for path in [
             "/api/v1/audit",
             "/api/v1/audit/verify",
             "/api/v1/audit?format=csv",
         ] {
-            let (s, _) = t.call(Some(who), Method::GET, path, None).await;
-            assert_eq!(s, StatusCode::FORBIDDEN, "{path} for {who}");
+            t.try_get(Some(who), path)
+                .await
+                .expect_status(StatusCode::FORBIDDEN, &format!("{path} for {who}"));
         }
     }
-    let (s, _) = t.call(None, Method::GET, "/api/v1/audit", None).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    t.try_get(None, "/api/v1/audit")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED, "anonymous");
     assert_eq!(t.get(ALEX, "/api/v1/audit/verify").await["ok"], true);
 
-    let all = t.get(AVERY, "/api/v1/audit").await;
-    let events = all["events"].as_array().unwrap();
+    let events = t.events("").await;
     assert_eq!(events.len(), 4);
     assert_eq!(events[0]["seq"], 4, "newest first");
     let created = &events[3];
@@ -113,76 +106,34 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
         .get(AVERY, &format!("/api/v1/audit?limit=2&cursor={cursor}"))
         .await;
     assert_eq!(next["events"][0]["seq"], 2);
+    let t = &*t;
+    let count = |query: String| async move { t.events(&query).await.len() };
+    assert_eq!(count(format!("actor={MORGAN}")).await, 1);
     assert_eq!(
-        t.get(AVERY, &format!("/api/v1/audit?actor={MORGAN}")).await["events"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    let count = |v: serde_json::Value| v["events"].as_array().unwrap().len();
-    assert_eq!(
-        count(t.get(AVERY, &format!("/api/v1/audit?person={DANA}")).await),
+        count(format!("person={DANA}")).await,
         4,
         "Dana acted or was the subject"
     );
     assert_eq!(
-        count(t.get(AVERY, "/api/v1/audit?person=Morgan%20Manager").await),
+        count("person=Morgan%20Manager".into()).await,
         1,
         "by display name"
     );
+    assert_eq!(count("package=device-code".into()).await, 4);
+    assert_eq!(count("package=device-code-ticketed".into()).await, 0);
     assert_eq!(
-        count(t.get(AVERY, "/api/v1/audit?package=device-code").await),
-        4
-    );
-    assert_eq!(
-        count(
-            t.get(AVERY, "/api/v1/audit?package=device-code-ticketed")
-                .await
-        ),
-        0
-    );
-    assert_eq!(
-        t.get(
-            AVERY,
-            &format!("/api/v1/audit?subject={DANA}&action=membership_added")
-        )
-        .await["events"]
-            .as_array()
-            .unwrap()
-            .len(),
+        count(format!("subject={DANA}&action=membership_added")).await,
         1
     );
     let later = (t.clock.now() + chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert_eq!(
-        t.get(AVERY, &format!("/api/v1/audit?since={later}")).await["events"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(count(format!("since={later}")).await, 0);
 
-    let r = t
-        .http
-        .get(format!("{}/api/v1/audit?format=csv", t.url))
-        .bearer_auth(t.token(AVERY))
-        .send()
-        .await
-        .unwrap();
+    let r = t.fetch(Some(AVERY), "/api/v1/audit?format=csv").await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    assert!(
-        r.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment")
-    );
+    let header = |name: &str| r.headers()[name].to_str().unwrap().to_string();
+    assert!(header("content-type").starts_with("text/csv"));
+    assert!(header("content-disposition").starts_with("attachment"));
     let csv = r.text().await.unwrap();
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
     let headers = rows.headers().unwrap().clone();
@@ -196,15 +147,11 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     );
 
     let r = t
-        .http
-        .get(format!(
-            "{}/api/v1/audit?format=jsonl&action=request_approved",
-            t.url
-        ))
-        .bearer_auth(t.token(AVERY))
-        .send()
-        .await
-        .unwrap();
+        .fetch(
+            Some(AVERY),
+            "/api/v1/audit?format=jsonl&action=request_approved",
+        )
+        .await;
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let body = r.text().await.unwrap();
     let lines: Vec<serde_json::Value> = body
@@ -216,36 +163,20 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
 }
 
 async fn health(t: &mut TestApp) {
-    let r = t
-        .http
-        .get(format!("{}/healthz", t.url))
-        .send()
-        .await
-        .unwrap();
+    let r = t.fetch(None, "/healthz").await;
     assert_eq!(r.status(), StatusCode::OK);
     eventually("ready", || async {
-        t.http
-            .get(format!("{}/readyz", t.url))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == StatusCode::OK
+        t.fetch(None, "/readyz").await.status() == StatusCode::OK
     })
     .await;
     // The background loops stop: readiness notices once their heartbeats go stale.
-    let r = t
-        .http
-        .get(format!("{}/readyz", t.url))
-        .send()
-        .await
-        .unwrap();
+    let r = t.fetch(None, "/readyz").await;
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         v,
         json!({"ready": true, "database": true, "worker": true, "scheduler": true})
     );
-    let r = t.http.get(format!("{}/nope", t.url)).send().await.unwrap();
+    let r = t.fetch(None, "/nope").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     for h in [
         "content-security-policy",

@@ -124,26 +124,19 @@ async fn bad_requests_change_nothing(t: &mut TestApp) {
 
     // Malformed JSON and a non-JSON body.
     let before = snapshot(t).await;
-    let resp = t
-        .http
-        .post(format!("{}/api/v1/requests", t.url))
-        .bearer_auth(t.token(DANA))
-        .header("content-type", "application/json")
-        .body("{\"package\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = t
-        .http
-        .post(format!("{}/api/v1/requests", t.url))
-        .bearer_auth(t.token(DANA))
-        .header("content-type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    for (content_type, body) in [
+        ("application/json", "{\"package\": "),
+        ("text/plain", "hello"),
+    ] {
+        let resp = t
+            .http_as(Some(DANA), Method::POST, "/api/v1/requests")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{content_type}");
+    }
     let after = snapshot(t).await;
     assert_eq!(
         (after.requests, after.events),
@@ -164,22 +157,14 @@ async fn bad_requests_change_nothing(t: &mut TestApp) {
 }
 
 async fn bad_ids_and_queries(t: &mut TestApp) {
-    let (s, v) = t
-        .call(
-            Some(AVERY),
-            Method::GET,
-            "/api/v1/requests/does-not-exist",
-            None,
-        )
-        .await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (s, _) = t
-        .post(MORGAN, "/api/v1/requests/does-not-exist/approve", json!({}))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let v = t
+        .try_get(Some(AVERY), "/api/v1/requests/does-not-exist")
+        .await
+        .expect_status(StatusCode::NOT_FOUND, "an unknown request");
+    assert_eq!(v["error"]["code"], "not_found");
+    t.try_approve(MORGAN, "does-not-exist")
+        .await
+        .expect_status(StatusCode::NOT_FOUND, "approving an unknown request");
     for bad in [
         "/api/v1/requests?status=bogus",
         "/api/v1/requests?limit=0",
@@ -187,18 +172,17 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
         "/api/v1/audit?since=yesterday",
         "/api/v1/audit?format=xml",
     ] {
-        let (s, _) = t.call(Some(AVERY), Method::GET, bad, None).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        t.try_get(Some(AVERY), bad)
+            .await
+            .expect_status(StatusCode::BAD_REQUEST, bad);
     }
     let id = t.request(DANA, "device-code", 60).await;
-    let (s, _) = t
-        .act(MORGAN, &id, "approve", json!({"comment": "x".repeat(1001)}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = t
-        .act(MORGAN, &id, "approve", json!({"verdict": "yes"}))
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    t.act(MORGAN, &id, "approve", json!({"comment": "x".repeat(1001)}))
+        .await
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY, "a comment too long");
+    t.act(MORGAN, &id, "approve", json!({"verdict": "yes"}))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST, "an unknown field");
     assert_eq!(t.status_of(&id).await["status"], "pending");
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);
 }
