@@ -12,20 +12,18 @@ const MARKUP: &str = r#""><b id="injected">bold</b>"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn justification_markup_is_shown_as_text() {
-    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
+    let Some(s) = start(Backend::Sqlite).await else {
         return;
     };
 
-    let riley = driver.browser().await;
-    riley.sign_in(&portal, RILEY).await;
+    let riley = s.signed_in(RILEY).await;
     let justification = format!("Testing the runner {SCRIPT} today");
     request_access(&riley, PACKAGE, "60", &justification, MARKUP).await;
     let id = only_request_id(&riley).await;
     assert!(riley.alert().await.is_none(), "an alert opened for Riley");
 
-    let morgan = driver.browser().await;
-    morgan.sign_in(&portal, MORGAN).await;
-    morgan.goto(&format!("{}/approvals", portal.url)).await;
+    let morgan = s.signed_in(MORGAN).await;
+    morgan.goto(&s.url("/approvals")).await;
     let row = format!(r#"table#queue tbody tr[data-request-id="{id}"]"#);
     morgan.wait_for(&row).await;
     assert_eq!(morgan.status().await, 200);
@@ -59,8 +57,5 @@ async fn justification_markup_is_shown_as_text() {
     );
     morgan.screenshot("approvals-escaped").await;
 
-    riley.close().await;
-    morgan.close().await;
-    drop(driver);
-    portal.stop().await;
+    s.finish([riley, morgan]).await;
 }

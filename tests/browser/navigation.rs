@@ -5,10 +5,10 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn navigation_follows_the_roles() {
-    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
+    let Some(s) = start(Backend::Sqlite).await else {
         return;
     };
-    let b = driver.browser().await;
+    let b = s.browser().await;
 
     let cases: [(&str, &str, &[&str], &[&str]); 4] = [
         (DANA, "Dana Developer", &["access"], &[]),
@@ -27,12 +27,9 @@ async fn navigation_follows_the_roles() {
         ),
     ];
     for (user, name, navs, roles) in cases {
-        b.sign_in(&portal, user).await;
-        assert_eq!(b.text(r#"[data-testid="signed-in-as"]"#).await.trim(), name);
-        let mut shown = Vec::new();
-        for a in b.find_all("nav a[data-nav]").await {
-            shown.push(a.attr("data-nav").await.unwrap().unwrap());
-        }
+        b.sign_in(&s.portal, user).await;
+        assert_eq!(b.signed_in_as().await, name);
+        let mut shown = b.attrs("nav a[data-nav]", "data-nav").await;
         shown.sort();
         let mut want: Vec<String> = navs.iter().map(|s| s.to_string()).collect();
         want.sort();
@@ -48,9 +45,7 @@ async fn navigation_follows_the_roles() {
         }
         // Each offered page opens.
         for nav in navs {
-            let link = b.must(&format!(r#"nav a[data-nav="{nav}"]"#)).await;
-            b.click_and_load(&link).await;
-            assert_eq!(b.status().await, 200, "{name} opening {nav}");
+            b.open_nav(nav).await;
         }
         b.sign_out().await;
         b.wait_for("a#sign-in").await;
@@ -61,12 +56,10 @@ async fn navigation_follows_the_roles() {
     }
 
     // What the navigation hides is closed too: Dana cannot open the admins' page.
-    b.sign_in(&portal, DANA).await;
-    b.goto(&format!("{}/operations", portal.url)).await;
+    b.sign_in(&s.portal, DANA).await;
+    b.goto(&s.url("/operations")).await;
     assert_eq!(b.status().await, 403, "Dana opening /operations");
     assert!(!b.has("table#active-grants").await);
 
-    b.close().await;
-    drop(driver);
-    portal.stop().await;
+    s.finish([b]).await;
 }

@@ -6,23 +6,23 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signs_in_through_the_emulator_page() {
-    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
+    let Some(s) = start(Backend::Sqlite).await else {
         return;
     };
-    let b = driver.browser().await;
+    let b = s.browser().await;
 
-    b.goto(&format!("{}/", portal.url)).await;
+    b.goto(&s.url("/")).await;
     b.wait_for(".demo-banner").await;
     assert_eq!(b.status().await, 200);
 
     // Straight to the sign-in route: the portal sends the browser to the emulator.
-    b.goto(&format!("{}/auth/login", portal.url)).await;
+    b.goto(&s.url("/auth/login")).await;
     b.wait_for(r#"button[name="user"]"#).await;
     assert!(
         b.url()
             .await
             .as_str()
-            .starts_with(&portal.emulator.base_url()),
+            .starts_with(&s.portal.emulator.base_url()),
         "not on the emulator's page: {}",
         b.url().await
     );
@@ -40,16 +40,11 @@ async fn signs_in_through_the_emulator_page() {
 
     b.choose_user(DANA).await;
     assert!(
-        b.url().await.as_str().starts_with(&portal.url),
+        b.url().await.as_str().starts_with(&s.portal.url),
         "not back on the portal: {}",
         b.url().await
     );
-    assert_eq!(
-        b.text(r#"[data-testid="signed-in-as"]"#).await.trim(),
-        "Dana Developer"
-    );
+    assert_eq!(b.signed_in_as().await, "Dana Developer");
 
-    b.close().await;
-    drop(driver);
-    portal.stop().await;
+    s.finish([b]).await;
 }

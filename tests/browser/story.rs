@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::common::db::Backend;
+use crate::common::html::SESSION_COOKIE;
 use crate::harness::*;
 
 const JUSTIFICATION: &str = "Registering the build runner with the device code flow";
@@ -21,13 +22,13 @@ async fn request_approve_watch_audit_on_postgres() {
 }
 
 async fn story(backend: Backend, screenshots: bool) {
-    let Some((_one, driver, portal)) = start(backend).await else {
+    let Some(s) = start(backend).await else {
         return;
     };
 
     // --- Dana asks for two hours -------------------------------------------------------------
-    let dana = driver.browser().await;
-    dana.goto(&format!("{}/", portal.url)).await;
+    let dana = s.browser().await;
+    dana.goto(&s.url("/")).await;
     dana.wait_for(".demo-banner").await;
     let sign_in = dana.wait_for("a#sign-in").await;
     assert_eq!(
@@ -40,22 +41,14 @@ async fn story(backend: Backend, screenshots: bool) {
         .await;
     snap(&dana, screenshots, "emulator-sign-in").await;
     dana.choose_user(DANA).await;
-    assert_eq!(
-        dana.text(r#"[data-testid="signed-in-as"]"#).await.trim(),
-        "Dana Developer"
-    );
+    assert_eq!(dana.signed_in_as().await, "Dana Developer");
 
     request_access(&dana, PACKAGE, "120", JUSTIFICATION, "INC-4711").await;
     dana.wait_for(r#"p.flash[role="status"]"#).await;
     let id = only_request_id(&dana).await;
     let grant = format!(r#"article.grant[data-request-id="{id}"]"#);
     assert_eq!(
-        dana.must(&grant)
-            .await
-            .attr("data-status")
-            .await
-            .unwrap()
-            .as_deref(),
+        dana.attr(&grant, "data-status").await.as_deref(),
         Some("pending"),
         "a new request waits for an approver"
     );
@@ -66,12 +59,8 @@ async fn story(backend: Backend, screenshots: bool) {
     snap(&dana, screenshots, "my-access-pending").await;
 
     // --- Morgan approves, in a browser of his own ----------------------------------------------
-    let morgan = driver.browser().await;
-    morgan.sign_in(&portal, MORGAN).await;
-    assert_eq!(
-        morgan.text(r#"[data-testid="signed-in-as"]"#).await.trim(),
-        "Morgan Manager"
-    );
+    let morgan = s.signed_in(MORGAN).await;
+    assert_eq!(morgan.signed_in_as().await, "Morgan Manager");
     assert_eq!(
         morgan
             .text(r#"nav a[data-nav="approvals"] span.badge"#)
@@ -80,9 +69,7 @@ async fn story(backend: Backend, screenshots: bool) {
         "1",
         "the approvals badge counts the one waiting request"
     );
-    let nav = morgan.must(r#"nav a[data-nav="approvals"]"#).await;
-    morgan.click_and_load(&nav).await;
-    assert_eq!(morgan.url().await.path(), "/approvals");
+    assert_eq!(morgan.open_nav("approvals").await, "/approvals");
     let row = format!(r#"table#queue tbody tr[data-request-id="{id}"]"#);
     let row_text = morgan.text(&row).await;
     for expected in ["Dana Developer", JUSTIFICATION, "INC-4711"] {
@@ -196,11 +183,8 @@ async fn story(backend: Backend, screenshots: bool) {
     dana.client.set_window_size(1280, 900).await.unwrap();
 
     // --- Avery audits ------------------------------------------------------------------------
-    let avery = driver.browser().await;
-    avery.sign_in(&portal, AVERY).await;
-    let nav = avery.must(r#"nav a[data-nav="audit"]"#).await;
-    avery.click_and_load(&nav).await;
-    assert_eq!(avery.url().await.path(), "/audit");
+    let avery = s.signed_in(AVERY).await;
+    assert_eq!(avery.open_nav("audit").await, "/audit");
     let chain = avery.must("#chain-status").await;
     assert_eq!(
         chain.attr("data-ok").await.unwrap().as_deref(),
@@ -237,13 +221,9 @@ async fn story(backend: Backend, screenshots: bool) {
         })
         .await;
     }
-    let order: Vec<String> = {
-        let mut v = Vec::new();
-        for li in avery.find_all("ol#timeline li[data-action]").await {
-            v.push(li.attr("data-action").await.unwrap().unwrap());
-        }
-        v
-    };
+    let order = avery
+        .attrs("ol#timeline li[data-action]", "data-action")
+        .await;
     let pos = |a: &str| order.iter().position(|x| x == a).unwrap();
     assert!(
         pos("request_created") < pos("request_approved")
@@ -251,10 +231,10 @@ async fn story(backend: Backend, screenshots: bool) {
         "the timeline is in order: {order:?}"
     );
     snap(&avery, screenshots, "timeline").await;
-    assert!(portal.is_member(DANA), "Dana is in the group");
+    assert!(s.portal.is_member(DANA), "Dana is in the group");
 
     // Filter to approvals and export them as CSV.
-    avery.goto(&format!("{}/audit", portal.url)).await;
+    avery.goto(&s.url("/audit")).await;
     avery
         .must(r#"form#audit-filters select[name="action"]"#)
         .await
@@ -268,12 +248,9 @@ async fn story(backend: Backend, screenshots: bool) {
         )
         .await;
     let href = avery
-        .must("a#export-csv")
+        .attr("a#export-csv", "href")
         .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
+        .expect("the CSV export link has an href");
     let csv_url = avery.url().await.join(&href).unwrap();
     assert_eq!(csv_url.path(), "/api/v1/audit", "export link {href}");
     let params: Vec<(String, String)> = csv_url.query_pairs().into_owned().collect();
@@ -286,18 +263,18 @@ async fn story(backend: Backend, screenshots: bool) {
         "the export link carries the filter: {href}"
     );
     let jsonl = avery
-        .must("a#export-jsonl")
+        .attr("a#export-jsonl", "href")
         .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
+        .expect("the JSON Lines export link has an href");
     assert!(jsonl.contains("format=jsonl"), "JSON Lines link {jsonl}");
 
     let cookie = avery.session_cookie().await;
     let resp = reqwest::Client::new()
         .get(csv_url.as_str())
-        .header(reqwest::header::COOKIE, format!("jitgate_session={cookie}"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{SESSION_COOKIE}={cookie}"),
+        )
         .send()
         .await
         .unwrap();
@@ -331,11 +308,8 @@ async fn story(backend: Backend, screenshots: bool) {
     );
 
     // --- Alex sees the grant among the active ones --------------------------------------------
-    let alex = driver.browser().await;
-    alex.sign_in(&portal, ALEX).await;
-    let nav = alex.must(r#"nav a[data-nav="operations"]"#).await;
-    alex.click_and_load(&nav).await;
-    assert_eq!(alex.url().await.path(), "/operations");
+    let alex = s.signed_in(ALEX).await;
+    assert_eq!(alex.open_nav("operations").await, "/operations");
     let row = format!(r#"table#active-grants tr[data-request-id="{id}"]"#);
     alex.must(&row).await;
     alex.must(&format!(
@@ -348,11 +322,7 @@ async fn story(backend: Backend, screenshots: bool) {
     }
     snap(&alex, screenshots, "operations").await;
 
-    for b in [dana, morgan, avery, alex] {
-        b.close().await;
-    }
-    drop(driver);
-    portal.stop().await;
+    s.finish([dana, morgan, avery, alex]).await;
 }
 
 async fn snap(b: &Browser, enabled: bool, name: &str) {

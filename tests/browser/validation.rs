@@ -6,11 +6,10 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_short_justification_keeps_the_input_and_marks_the_field() {
-    let Some((_one, driver, portal)) = start(Backend::Sqlite).await else {
+    let Some(s) = start(Backend::Sqlite).await else {
         return;
     };
-    let dana = driver.browser().await;
-    dana.sign_in(&portal, DANA).await;
+    let dana = s.signed_in(DANA).await;
 
     let form = package_form(PACKAGE);
     fill_request(&dana, PACKAGE, "60", "too short", "INC-42").await;
@@ -21,8 +20,7 @@ async fn too_short_justification_keeps_the_input_and_marks_the_field() {
         vec![form.clone().into()],
     )
     .await;
-    let submit = dana.must(&format!(r#"{form} button[type="submit"]"#)).await;
-    dana.click_and_load(&submit).await;
+    submit_request(&dana, PACKAGE).await;
 
     assert_eq!(dana.status().await, 422, "a refused form answers 422");
     let field = format!(r#"{form} textarea[name="justification"]"#);
@@ -77,7 +75,5 @@ async fn too_short_justification_keeps_the_input_and_marks_the_field() {
     );
     dana.screenshot("my-access-invalid").await;
 
-    dana.close().await;
-    drop(driver);
-    portal.stop().await;
+    s.finish([dana]).await;
 }

@@ -9,6 +9,7 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 use super::{Portal, WAIT};
+use crate::common::html::SESSION_COOKIE;
 
 pub fn css(selector: &str) -> Locator<'_> {
     Locator::Css(selector)
@@ -83,6 +84,21 @@ impl Browser {
                 self.body_text().await
             ),
         }
+    }
+
+    /// Attribute `name` of the element `selector`, which must be on the page now.
+    pub async fn attr(&self, selector: &str, name: &str) -> Option<String> {
+        self.must(selector).await.attr(name).await.unwrap()
+    }
+
+    /// Attribute `name` of every element `selector` finds, in page order; each must have it.
+    pub async fn attrs(&self, selector: &str, name: &str) -> Vec<String> {
+        let mut values = Vec::new();
+        for e in self.find_all(selector).await {
+            let value = e.attr(name).await.unwrap();
+            values.push(value.unwrap_or_else(|| panic!("`{selector}` without {name}")));
+        }
+        values
     }
 
     pub async fn text(&self, selector: &str) -> String {
@@ -182,9 +198,9 @@ impl Browser {
     /// The value of the portal's session cookie in this browser.
     pub async fn session_cookie(&self) -> String {
         self.client
-            .get_named_cookie("jitgate_session")
+            .get_named_cookie(SESSION_COOKIE)
             .await
-            .expect("the browser holds no jitgate_session cookie")
+            .unwrap_or_else(|e| panic!("the browser holds no {SESSION_COOKIE} cookie: {e}"))
             .value()
             .to_string()
     }
@@ -216,6 +232,23 @@ impl Browser {
             .await;
         self.click_and_load(&button).await;
         self.wait_for(r#"[data-testid="signed-in-as"]"#).await;
+    }
+
+    /// Whom the portal's header says is signed in.
+    pub async fn signed_in_as(&self) -> String {
+        self.text(r#"[data-testid="signed-in-as"]"#)
+            .await
+            .trim()
+            .to_string()
+    }
+
+    /// Follows the navigation link `nav` (`data-nav`); the page must open (200). Returns its path.
+    pub async fn open_nav(&self, nav: &str) -> String {
+        let link = self.must(&format!(r#"nav a[data-nav="{nav}"]"#)).await;
+        self.click_and_load(&link).await;
+        let url = self.url().await;
+        assert_eq!(self.status().await, 200, "opening {nav}: {url}");
+        url.path().to_string()
     }
 
     pub async fn sign_out(&self) {

@@ -40,13 +40,55 @@ pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
 /// What every browser test starts with: its turn (one test at a time), chromedriver, and the
 /// portal on `backend`. `None` (after saying why) when the browser or PostgreSQL is missing
 /// outside CI.
-pub async fn start(
-    backend: Backend,
-) -> Option<(tokio::sync::MutexGuard<'static, ()>, Driver, Portal)> {
+pub async fn start(backend: Backend) -> Option<Session> {
     let turn = exclusive().await;
     let driver = Driver::start().await?;
     let portal = Portal::spawn(backend).await?;
-    Some((turn, driver, portal))
+    Some(Session {
+        driver,
+        portal,
+        _turn: turn,
+    })
+}
+
+/// One browser test's chromedriver and portal, for as long as it has its turn.
+pub struct Session {
+    driver: Driver,
+    pub portal: Portal,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Session {
+    /// A new Chromium window, not signed in.
+    pub async fn browser(&self) -> Browser {
+        self.driver.browser().await
+    }
+
+    /// A new Chromium window, signed in as `user` from the landing page.
+    pub async fn signed_in(&self, user: &str) -> Browser {
+        let b = self.browser().await;
+        b.sign_in(&self.portal, user).await;
+        b
+    }
+
+    /// The portal's address for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.portal.url)
+    }
+
+    /// Closes the windows, ends chromedriver, stops the portal and gives the turn to the next test.
+    pub async fn finish(self, browsers: impl IntoIterator<Item = Browser>) {
+        let Session {
+            driver,
+            portal,
+            _turn,
+        } = self;
+        for b in browsers {
+            b.close().await;
+        }
+        drop(driver);
+        portal.stop().await;
+    }
 }
 
 fn under_ci() -> bool {
@@ -147,6 +189,11 @@ pub async fn request_access(
     ticket: &str,
 ) {
     fill_request(b, package, minutes, justification, ticket).await;
+    submit_request(b, package).await;
+}
+
+/// Submits the request form of `package` as it is, and waits for the page that answers.
+pub async fn submit_request(b: &Browser, package: &str) {
     let submit = b
         .must(&format!(
             r#"{} button[type="submit"]"#,
@@ -159,7 +206,9 @@ pub async fn request_access(
 /// The id of the only request on "My access" (an `article.grant`), waiting for it to appear.
 pub async fn only_request_id(b: &Browser) -> String {
     b.wait_for("article.grant[data-request-id]").await;
-    let all = b.find_all("article.grant[data-request-id]").await;
+    let all = b
+        .attrs("article.grant[data-request-id]", "data-request-id")
+        .await;
     assert_eq!(all.len(), 1, "expected exactly one request on My access");
-    all[0].attr("data-request-id").await.unwrap().unwrap()
+    all[0].clone()
 }
