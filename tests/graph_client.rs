@@ -32,6 +32,14 @@ fn client(emu: &Emulator) -> GraphClient {
 
 const G: &str = demo::EXCLUSION_GROUP_ID;
 
+/// Asserts that the error `err` matches `pattern`, and shows it if it does not.
+macro_rules! assert_err {
+    ($err:expr, $pattern:pat) => {{
+        let err = &$err;
+        assert!(matches!(err, $pattern), "{err:?}");
+    }};
+}
+
 #[tokio::test]
 async fn add_and_remove_are_idempotent_in_both_not_member_styles() {
     let emu = start(EmulatorConfig::demo()).await;
@@ -126,36 +134,27 @@ async fn throttling_and_server_errors_are_classified_and_writes_not_retried() {
 
     emu.inject(Fault::new(503, 1).method("DELETE").retry_after("1"));
     let err = graph.remove_member(G, demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(err, DirectoryError::Throttled { status: 503, .. }),
-        "{err:?}"
-    );
+    assert_err!(err, DirectoryError::Throttled { status: 503, .. });
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
 
     emu.inject(Fault::new(503, 1));
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DirectoryError::Throttled {
-                status: 503,
-                retry_after: None,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        err,
+        DirectoryError::Throttled {
+            status: 503,
+            retry_after: None,
+            ..
+        }
     );
 
     emu.inject(Fault::new(504, 1));
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(err, DirectoryError::Throttled { status: 504, .. }),
-        "{err:?}"
-    );
+    assert_err!(err, DirectoryError::Throttled { status: 504, .. });
 
     emu.inject(Fault::new(500, 1));
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
-    assert!(matches!(err, DirectoryError::Transient(_)), "{err:?}");
+    assert_err!(err, DirectoryError::Transient(_));
     assert!(err.is_retriable());
     assert_eq!(emu.graph_requests().len(), 5);
 
@@ -198,10 +197,7 @@ async fn reads_retry_throttling_inline() {
             .retry_after("0.01"),
     );
     let err = graph.get_user(demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(err, DirectoryError::Throttled { status: 429, .. }),
-        "{err:?}"
-    );
+    assert_err!(err, DirectoryError::Throttled { status: 429, .. });
     assert_eq!(emu.graph_requests().len(), 3 + 4);
     emu.clear_faults();
     assert!(graph.get_user(demo::DANA).await.unwrap().is_some());
@@ -247,10 +243,7 @@ async fn the_app_token_is_cached_and_renewed_after_a_401() {
     // Refused twice in a row: only one renewal, then the 401 is reported.
     emu.inject(Fault::new(401, 2));
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(err, DirectoryError::Rejected { status: 401, .. }),
-        "{err:?}"
-    );
+    assert_err!(err, DirectoryError::Rejected { status: 401, .. });
     assert_eq!(emu.token_requests(), 3);
     assert!(emu.members(G).is_empty());
 }
@@ -307,10 +300,7 @@ async fn users_managers_and_policies() {
     assert_eq!(graph.get_manager(demo::RILEY).await.unwrap(), None);
     // An unknown user is not "no manager".
     let err = graph.get_manager(&ghost).await.unwrap_err();
-    assert!(
-        matches!(err, DirectoryError::Rejected { status: 404, .. }),
-        "{err:?}"
-    );
+    assert_err!(err, DirectoryError::Rejected { status: 404, .. });
 
     let policies = graph.list_conditional_access_policies().await.unwrap();
     let policy = &policies["value"][0];
@@ -332,24 +322,21 @@ async fn malformed_ids_never_reach_the_network() {
         graph.remove_member("", demo::DANA).await,
     ] {
         let err = result.unwrap_err();
-        assert!(
-            matches!(err, DirectoryError::Rejected { status: 400, .. }),
-            "{err:?}"
-        );
+        assert_err!(err, DirectoryError::Rejected { status: 400, .. });
         assert!(!err.is_retriable());
     }
-    assert!(matches!(
-        graph.list_members("x").await,
-        Err(DirectoryError::Rejected { status: 400, .. })
-    ));
-    assert!(matches!(
-        graph.get_manager("x").await,
-        Err(DirectoryError::Rejected { status: 400, .. })
-    ));
-    assert!(matches!(
-        graph.get_user("x/../y").await,
-        Err(DirectoryError::Rejected { status: 400, .. })
-    ));
+    assert_err!(
+        graph.list_members("x").await.unwrap_err(),
+        DirectoryError::Rejected { status: 400, .. }
+    );
+    assert_err!(
+        graph.get_manager("x").await.unwrap_err(),
+        DirectoryError::Rejected { status: 400, .. }
+    );
+    assert_err!(
+        graph.get_user("x/../y").await.unwrap_err(),
+        DirectoryError::Rejected { status: 400, .. }
+    );
     assert!(emu.graph_requests().is_empty());
     assert_eq!(emu.token_requests(), 0);
 }
@@ -377,15 +364,12 @@ async fn token_failures() {
     let graph = client(&emu);
     emu.inject(Fault::new(503, 1).path_contains("/oauth2/v2.0/token"));
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DirectoryError::Token {
-                retriable: true,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        err,
+        DirectoryError::Token {
+            retriable: true,
+            ..
+        }
     );
     assert_eq!(
         graph.add_member(G, demo::DANA).await.unwrap(),
@@ -402,14 +386,11 @@ async fn token_failures() {
         .add_member(G, demo::DANA)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DirectoryError::Token {
-                retriable: true,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        err,
+        DirectoryError::Token {
+            retriable: true,
+            ..
+        }
     );
 }

@@ -13,6 +13,9 @@ mod requests;
 #[path = "store_contract/schema.rs"]
 mod schema;
 
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
 use common::db::{Backend, TestDb};
 use jitgate::store::{PgStore, SqliteStore, Store};
 
@@ -84,37 +87,33 @@ async fn both_backends_migrate_to_the_same_schema() {
     store.pool().close().await;
     db.cleanup().await;
 
-    assert_eq!(
-        sqlite.tables.keys().collect::<Vec<_>>(),
-        postgres.tables.keys().collect::<Vec<_>>(),
-        "tables"
-    );
+    assert_eq!(names(&sqlite.tables), names(&postgres.tables), "tables");
     // Column by column first, for a readable message.
     for (name, table) in &sqlite.tables {
         let other = &postgres.tables[name];
-        assert_eq!(
-            table.columns.keys().collect::<Vec<_>>(),
-            other.columns.keys().collect::<Vec<_>>(),
-            "columns of {name}"
-        );
-        for (column, c) in &table.columns {
-            assert_eq!(
-                c, &other.columns[column],
-                "column {name}.{column} (SQLite left, PostgreSQL right)"
-            );
-        }
+        same_by_name(&format!("{name}: column"), &table.columns, &other.columns);
         assert_eq!(table, other, "table {name} (SQLite left, PostgreSQL right)");
     }
-    assert_eq!(
-        sqlite.indexes.keys().collect::<Vec<_>>(),
-        postgres.indexes.keys().collect::<Vec<_>>(),
-        "indexes"
-    );
-    for (name, index) in &sqlite.indexes {
+    same_by_name("index", &sqlite.indexes, &postgres.indexes);
+    assert_eq!(sqlite, postgres);
+}
+
+fn names<V>(map: &BTreeMap<String, V>) -> Vec<&String> {
+    map.keys().collect()
+}
+
+/// Both backends have the same `what`s by name, and each is the same (SQLite left, PostgreSQL
+/// right): one at a time, for a readable message.
+fn same_by_name<V: PartialEq + Debug>(
+    what: &str,
+    sqlite: &BTreeMap<String, V>,
+    postgres: &BTreeMap<String, V>,
+) {
+    assert_eq!(names(sqlite), names(postgres), "{what} names");
+    for (name, v) in sqlite {
         assert_eq!(
-            index, &postgres.indexes[name],
-            "index {name} (SQLite left, PostgreSQL right)"
+            v, &postgres[name],
+            "{what} {name} (SQLite left, PostgreSQL right)"
         );
     }
-    assert_eq!(sqlite, postgres);
 }

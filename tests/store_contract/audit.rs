@@ -31,16 +31,16 @@ async fn audit_chain_is_append_only(db: &TestDb) {
     tx.commit().await.unwrap();
     assert_eq!((first.seq, second.seq), (1, 2));
     assert_eq!(second.prev_hash, first.hash);
-    let mut tx = store.begin().await.unwrap();
-    tx.append_event(event(
-        AuditAction::RequestCreated,
-        "r2",
-        "sam",
-        t0() + Duration::minutes(2),
-    ))
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    append(
+        &store,
+        event(
+            AuditAction::RequestCreated,
+            "r2",
+            "sam",
+            t0() + Duration::minutes(2),
+        ),
+    )
+    .await;
     // A rolled back append leaves no gap.
     let mut tx = store.begin().await.unwrap();
     tx.append_event(event(AuditAction::RequestDenied, "r2", "alex", t0()))
@@ -139,27 +139,32 @@ async fn audit_chain_is_append_only(db: &TestDb) {
     let url = db.url.clone();
     let refused = if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
-            .execute(&pool)
-            .await;
-        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
-            .execute(&pool)
-            .await;
-        [u.is_err(), d.is_err()]
+        rewrite_history(&pool).await
     } else {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
-            .execute(&pool)
-            .await;
-        let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
-            .execute(&pool)
-            .await;
+        let refused = rewrite_history(&pool).await;
         let t = sqlx::query("TRUNCATE audit_events").execute(&pool).await;
         assert!(t.is_err(), "TRUNCATE refused");
-        [u.is_err(), d.is_err()]
+        refused
     };
     assert_eq!(refused, [true, true]);
     assert!(verify_chain(&store.events_after(0, 100).await.unwrap()).ok);
+}
+
+/// Tries to update and to delete an audit event behind the store's back; whether each was refused.
+async fn rewrite_history<DB>(pool: &sqlx::Pool<DB>) -> [bool; 2]
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let u = sqlx::query("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 1")
+        .execute(pool)
+        .await;
+    let d = sqlx::query("DELETE FROM audit_events WHERE seq = 3")
+        .execute(pool)
+        .await;
+    [u.is_err(), d.is_err()]
 }
 
 async fn concurrent_appends_keep_one_chain(db: &TestDb) {
@@ -169,16 +174,13 @@ async fn concurrent_appends_keep_one_chain(db: &TestDb) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..10 {
-                let mut tx = store.begin().await.unwrap();
-                tx.append_event(event(
+                let e = event(
                     AuditAction::DirectoryError,
                     &format!("r{w}-{i}"),
                     "system",
                     t0(),
-                ))
-                .await
-                .unwrap();
-                tx.commit().await.unwrap();
+                );
+                append(&store, e).await;
             }
         }));
     }

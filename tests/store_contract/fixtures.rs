@@ -2,11 +2,15 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use jitgate::domain::request::ValidRequest;
-use jitgate::domain::{AuditAction, NewAuditEvent, Package, Request, RequestId, UserRef};
-use jitgate::store::RequestFilter;
+use jitgate::domain::{
+    AuditAction, AuditEvent, NewAuditEvent, Package, Request, RequestId, UserRef,
+};
+use jitgate::store::{RequestFilter, Store};
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
@@ -35,16 +39,30 @@ pub fn request(id: &str, requester: &str, package: &str) -> Request {
     r
 }
 
+/// Saves `requests` in one transaction.
+pub async fn insert<'a>(store: &Arc<dyn Store>, requests: impl IntoIterator<Item = &'a Request>) {
+    let mut tx = store.begin().await.unwrap();
+    for r in requests {
+        tx.insert_request(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Appends `e` to the audit trail in a transaction of its own.
+pub async fn append(store: &Arc<dyn Store>, e: NewAuditEvent) -> AuditEvent {
+    let mut tx = store.begin().await.unwrap();
+    let appended = tx.append_event(e).await.unwrap();
+    tx.commit().await.unwrap();
+    appended
+}
+
 /// The ids of listed requests, in order.
 pub fn ids(list: &[Request]) -> Vec<&str> {
     list.iter().map(|r| r.id.as_str()).collect()
 }
 
 /// The ids of the requests `f` lists, in order.
-pub async fn listed(
-    store: &std::sync::Arc<dyn jitgate::store::Store>,
-    f: &RequestFilter,
-) -> Vec<String> {
+pub async fn listed(store: &Arc<dyn Store>, f: &RequestFilter) -> Vec<String> {
     store
         .list_requests(f)
         .await

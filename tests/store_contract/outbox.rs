@@ -24,11 +24,7 @@ async fn due_items_and_deadlines(db: &TestDb) {
     let mut closed = request("closed", "d", "p");
     closed.status = RequestStatus::Expired;
     closed.ends_at = Some(t0());
-    let mut tx = store.begin().await.unwrap();
-    for r in [&pending, &approved, &active, &closed] {
-        tx.insert_request(r).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    insert(&store, [&pending, &approved, &active, &closed]).await;
 
     assert_eq!(
         store.next_deadline().await.unwrap(),

@@ -11,9 +11,7 @@ use crate::on_both_databases;
 async fn requests_round_trip(db: &TestDb) {
     let store = db.store().await;
     let mut r = request("r1", "dana", "p1");
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&r).await.unwrap();
-    tx.commit().await.unwrap();
+    insert(&store, [&r]).await;
     assert_eq!(store.get_request("r1").await.unwrap(), Some(r.clone()));
     assert_eq!(store.get_request("nope").await.unwrap(), None);
 
@@ -48,17 +46,15 @@ async fn requests_round_trip(db: &TestDb) {
 
 async fn one_open_request_per_user_and_package(db: &TestDb) {
     let store = db.store().await;
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&request("r1", "dana", "p1"))
-        .await
-        .unwrap();
-    tx.insert_request(&request("r2", "dana", "p2"))
-        .await
-        .unwrap();
-    tx.insert_request(&request("r3", "sam", "p1"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    insert(
+        &store,
+        &[
+            request("r1", "dana", "p1"),
+            request("r2", "dana", "p2"),
+            request("r3", "sam", "p1"),
+        ],
+    )
+    .await;
 
     let mut tx = store.begin().await.unwrap();
     let err = tx
@@ -161,21 +157,21 @@ async fn listing_and_counting(db: &TestDb) {
     );
 
     // Grants (not pending or denied requests) per requester since a time.
-    let mut tx = store.begin().await.unwrap();
-    for (i, status) in [
+    let grants: Vec<_> = [
         RequestStatus::Expired,
         RequestStatus::Active,
         RequestStatus::Denied,
     ]
     .into_iter()
     .enumerate()
-    {
+    .map(|(i, status)| {
         let mut r = request(&format!("g{i}"), "u9", &format!("pkg{i}"));
         r.status = status;
         r.created_at = t0() + Duration::hours(i as i64);
-        tx.insert_request(&r).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+        r
+    })
+    .collect();
+    insert(&store, &grants).await;
     let counts = store
         .grant_counts(&["u9".into(), "u4".into(), "nobody".into()], t0())
         .await
