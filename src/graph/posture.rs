@@ -152,6 +152,17 @@ mod tests {
                         .into()
             }
         );
+        let p = posture(vec![policy(
+            "Block device code",
+            "disabled",
+            "deviceCodeFlow",
+            &[GROUP],
+        )]);
+        assert!(!p.ok);
+        assert_eq!(
+            p.detail,
+            "no enabled policy blocks the device code flow (1 in report-only or disabled)"
+        );
         let p = posture(vec![]);
         assert!(!p.ok);
         assert_eq!(
