@@ -82,7 +82,7 @@ impl ServerSettings {
     }
 }
 
-pub(super) fn is_loopback(u: &Url) -> bool {
+fn is_loopback(u: &Url) -> bool {
     match u.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -98,7 +98,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-pub(super) fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.into(),
         message: message.into(),
