@@ -12,7 +12,8 @@ use crate::domain::{AuditEvent, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::{AuditFilter, RequestFilter, Store};
 
-pub use super::export::{EventRecord, ExportFormat, render};
+use super::export::render;
+pub use super::export::{EventRecord, ExportFormat};
 
 const PAGE: i64 = 1000;
 /// The most events one export carries.
@@ -29,7 +30,6 @@ pub struct EventPage {
 /// An export, ready to be sent or written.
 pub struct AuditExport {
     pub body: String,
-    pub format: ExportFormat,
     pub events: usize,
 }
 
@@ -132,16 +132,12 @@ pub async fn export(
     filter: &AuditFilter,
     format: ExportFormat,
 ) -> AppResult<AuditExport> {
-    let limit = filter.limit;
-    let mut f = filter.clone();
-    f.limit = None;
-    let mut events = matching(store, &f).await?;
-    if let Some(l) = limit {
-        events.truncate(l.max(0) as usize);
-    }
+    let cap = filter
+        .limit
+        .map_or(EXPORT_MAX, |l| (l.max(0) as usize).min(EXPORT_MAX));
+    let events = matching(store, filter, cap).await?;
     Ok(AuditExport {
         body: render(&events, format)?,
-        format,
         events: events.len(),
     })
 }
@@ -219,18 +215,26 @@ impl ChainWatch {
     }
 }
 
-/// All events matching `filter`, newest first, up to [`EXPORT_MAX`].
-async fn matching(store: &dyn Store, filter: &AuditFilter) -> AppResult<Vec<AuditEvent>> {
+/// The first `cap` events matching `filter`, newest first, read a page at a time (no more pages
+/// than `cap` needs).
+async fn matching(
+    store: &dyn Store,
+    filter: &AuditFilter,
+    cap: usize,
+) -> AppResult<Vec<AuditEvent>> {
     let mut out = Vec::new();
     let mut f = filter.clone();
-    f.limit = Some(PAGE);
     loop {
+        let want = PAGE.min((cap - out.len()) as i64);
+        if want == 0 {
+            return Ok(out);
+        }
+        f.limit = Some(want);
         let page = store.list_events(&f).await?;
-        let n = page.len();
+        let got = page.len() as i64;
         f.before_seq = page.last().map(|e| e.seq);
         out.extend(page);
-        if (n as i64) < PAGE || out.len() >= EXPORT_MAX {
-            out.truncate(EXPORT_MAX);
+        if got < want {
             return Ok(out);
         }
     }

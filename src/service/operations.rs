@@ -12,9 +12,6 @@ use crate::store::{AuditFilter, DirectoryOp, RequestFilter};
 /// A job whose heartbeat is older than this is taken as stopped: the portal is not ready.
 pub const HEARTBEAT_STALE: Duration = Duration::seconds(120);
 
-/// The jobs whose heartbeats readiness requires.
-const REQUIRED_JOBS: [&str; 2] = ["worker", "scheduler"];
-
 /// Whether the portal can do its work: the database answers and the worker and scheduler are alive.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {
@@ -70,7 +67,7 @@ impl Portal {
         let database = self.store.ping().await.is_ok();
         let beats = self.heartbeats().await.unwrap_or_default();
         let fresh = |job: &str| beats.iter().any(|b| b.job == job && b.fresh);
-        let (worker, scheduler) = (fresh(REQUIRED_JOBS[0]), fresh(REQUIRED_JOBS[1]));
+        let (worker, scheduler) = (fresh("worker"), fresh("scheduler"));
         Readiness {
             ready: database && worker && scheduler,
             database,

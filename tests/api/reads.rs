@@ -160,6 +160,25 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
         .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["action"], "request_approved");
+
+    // An export with a limit carries the newest events up to it, and a cursor starts it older.
+    let seqs = |body: String| -> Vec<i64> {
+        body.lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let r = t
+        .fetch(Some(AVERY), "/api/v1/audit?format=jsonl&limit=3")
+        .await;
+    assert_eq!(seqs(r.text().await.unwrap()), [4, 3, 2]);
+    let r = t
+        .fetch(Some(AVERY), "/api/v1/audit?format=jsonl&limit=3&cursor=3")
+        .await;
+    assert_eq!(seqs(r.text().await.unwrap()), [2, 1]);
 }
 
 async fn health(t: &mut TestApp) {
