@@ -165,6 +165,13 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
     t.try_approve(MORGAN, "does-not-exist")
         .await
         .expect_status(StatusCode::NOT_FOUND, "approving an unknown request");
+    let id = t.request(RILEY, "device-code", 60).await;
+    t.act(MORGAN, &id, "bless", json!({}))
+        .await
+        .expect_status(StatusCode::NOT_FOUND, "an action that does not exist");
+    t.cancel(RILEY, &id)
+        .await
+        .expect_status(StatusCode::OK, "the request was left as it was");
     for bad in [
         "/api/v1/requests?status=bogus",
         "/api/v1/requests?limit=0",

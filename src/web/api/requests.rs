@@ -109,11 +109,8 @@ async fn decide(
     Path((id, verb)): Path<(String, String)>,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> AppResult<Response> {
-    let decision = match verb.as_str() {
-        "approve" => Decision::Approve,
-        "deny" => Decision::Deny,
-        _ => return Err(AppError::NotFound("There is no such action.".into())),
-    };
+    let decision = Decision::parse(&verb)
+        .ok_or_else(|| AppError::NotFound("There is no such action.".into()))?;
     let id = parse_request_id(&id)?;
     let input = DecisionInput {
         comment: b.comment,

@@ -97,10 +97,8 @@ async fn decide(
     Path((id, verb)): Path<(String, String)>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let decision = match verb.as_str() {
-        "approve" => Decision::Approve,
-        "deny" => Decision::Deny,
-        _ => return Err(not_found().await),
+    let Some(decision) = Decision::parse(&verb) else {
+        return Err(not_found().await);
     };
     let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
     let input = DecisionInput {
