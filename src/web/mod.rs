@@ -62,11 +62,16 @@ pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionSto
             settings.clone(),
             security::headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
+        .with_state(state);
+    // Only `jitgate demo` redirects other names of this machine; nothing else pays for the check.
+    let app = if settings.demo {
+        app.layer(axum::middleware::from_fn_with_state(
             settings.clone(),
             security::canonical_host,
         ))
-        .with_state(state);
+    } else {
+        app
+    };
     with_request_layers(app)
 }
 
