@@ -89,7 +89,7 @@ max_duration = "1h"
     );
     let settings = Settings::from_toml(&toml, [])?;
     let directory = Arc::new(GraphClient::new(
-        GraphSettings::from_entra(&settings.entra),
+        GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;

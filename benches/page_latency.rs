@@ -181,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let directory = Arc::new(GraphClient::new(
-        GraphSettings::from_entra(&settings.entra),
+        GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
     ));
     let sessions = st.session_store();

@@ -100,7 +100,7 @@ pub async fn run() -> anyhow::Result<i32> {
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             let directory = Arc::new(GraphClient::new(
-                GraphSettings::from_entra(&settings.entra),
+                GraphSettings::from_settings(&settings),
                 reqwest::Client::new(),
             ));
             let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
@@ -205,7 +205,7 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         Err(e) => report(false, "sign-in", e.to_string()),
     }
     let graph = GraphClient::new(
-        GraphSettings::from_entra(&settings.entra),
+        GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
     );
     for p in &settings.packages {

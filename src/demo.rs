@@ -105,7 +105,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
     let directory = Arc::new(GraphClient::new(
-        GraphSettings::from_entra(&settings.entra),
+        GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;

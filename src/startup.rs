@@ -22,6 +22,7 @@ pub struct App {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     jobs: Jobs,
+    _jobs_lock: store::JobsLock,
 }
 
 impl App {
@@ -34,6 +35,7 @@ impl App {
     ) -> anyhow::Result<App> {
         let store = store::connect(&settings.database_url).await?;
         store.migrate().await?;
+        let jobs_lock = store.lock_jobs()?;
         let sessions = store.session_store();
         sessions.migrate().await?;
         let settings = Arc::new(settings);
@@ -60,6 +62,17 @@ impl App {
             })
             .await
         });
+        if portal.backend() == "sqlite" {
+            // The one process on this file: whatever leases remain were held by a predecessor
+            // that died, so its work is taken up at once rather than after the leases run out.
+            let freed = portal.release_all_directory_leases().await?;
+            if freed > 0 {
+                tracing::info!(
+                    freed,
+                    "took over directory operations a stopped process had claimed"
+                );
+            }
+        }
         let jobs = Jobs::start(&portal, directory, sessions);
         tracing::info!(%addr, backend = portal.backend(), "jitgate is serving");
         Ok(App {
@@ -68,6 +81,7 @@ impl App {
             shutdown: Some(tx),
             server,
             jobs,
+            _jobs_lock: jobs_lock,
         })
     }
 

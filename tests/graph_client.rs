@@ -19,6 +19,8 @@ fn settings(emu: &Emulator) -> GraphSettings {
         client_id: emu.config().client_id.clone(),
         client_secret: emu.config().client_secret.clone().into(),
         graph_url: emu.base_url(),
+        timeout: std::time::Duration::from_secs(10),
+        write_budget: None,
     }
 }
 

@@ -15,6 +15,8 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub(super) scheduler: RawScheduler,
     #[serde(default)]
+    pub(super) directory: RawDirectory,
+    #[serde(default)]
     pub(super) package: Vec<RawPackage>,
 }
 
@@ -109,7 +111,7 @@ fn default_sweep() -> String {
     "*/30 * * * * *".into()
 }
 fn default_lease() -> String {
-    "60s".into()
+    "15s".into()
 }
 fn default_max_add_attempts() -> u32 {
     10
@@ -121,6 +123,37 @@ impl Default for RawScheduler {
             sweep: default_sweep(),
             lease: default_lease(),
             max_add_attempts: default_max_add_attempts(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirectory {
+    #[serde(default = "default_concurrency", deserialize_with = "lenient::u32")]
+    pub(super) concurrency: u32,
+    #[serde(default = "default_write_budget")]
+    pub(super) write_budget: String,
+    #[serde(default = "default_timeout")]
+    pub(super) timeout: String,
+}
+
+fn default_concurrency() -> u32 {
+    8
+}
+fn default_write_budget() -> String {
+    "3000/150s".into()
+}
+fn default_timeout() -> String {
+    "10s".into()
+}
+
+impl Default for RawDirectory {
+    fn default() -> Self {
+        RawDirectory {
+            concurrency: default_concurrency(),
+            write_budget: default_write_budget(),
+            timeout: default_timeout(),
         }
     }
 }

@@ -26,6 +26,7 @@ pub struct Settings {
     pub entra: EntraSettings,
     pub roles: RoleSettings,
     pub scheduler: SchedulerSettings,
+    pub directory: DirectorySettings,
     pub packages: Vec<Package>,
     /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
     pub demo: bool,
@@ -70,9 +71,48 @@ pub struct RoleSettings {
 pub struct SchedulerSettings {
     pub sweep: cron::Schedule,
     /// How long a worker owns a claimed directory operation before another may take it over.
+    /// The worker renews it every third of this while a call runs, so a live worker keeps it and
+    /// a dead one frees it within this long.
     pub lease: Duration,
     /// Directory additions are given up (and the grant failed) after this many attempts.
     pub max_add_attempts: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectorySettings {
+    /// Directory operations carried out at once (for different members; one member's stay in order).
+    pub concurrency: usize,
+    /// Client-side pace of Graph writes, kept under Graph's write limit.
+    pub write_budget: WriteBudget,
+    /// Every Graph call (connect included) fails after this long.
+    pub timeout: std::time::Duration,
+}
+
+/// `writes` Graph writes per `per`, as in `"3000/150s"` (Graph's limit per app and tenant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteBudget {
+    pub writes: u32,
+    pub per: std::time::Duration,
+}
+
+impl std::str::FromStr for WriteBudget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<WriteBudget, String> {
+        let bad = || format!("'{s}' is not a budget like \"3000/150s\" (writes per duration)");
+        let (writes, per) = s.split_once('/').ok_or_else(bad)?;
+        let writes: u32 = writes.trim().parse().map_err(|_| bad())?;
+        let per = crate::domain::package::parse_duration(per.trim()).map_err(|_| bad())?;
+        if writes == 0 || per <= Duration::zero() {
+            return Err(format!(
+                "'{s}' must allow at least one write in a positive time"
+            ));
+        }
+        Ok(WriteBudget {
+            writes,
+            per: per.to_std().map_err(|_| bad())?,
+        })
+    }
 }
 
 impl ServerSettings {

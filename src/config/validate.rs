@@ -9,8 +9,8 @@ use url::Url;
 
 use super::file::RawSettings;
 use super::{
-    ConfigError, EntraSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings, err,
-    is_loopback,
+    ConfigError, DirectorySettings, EntraSettings, RoleSettings, SchedulerSettings, ServerSettings,
+    Settings, err, is_loopback,
 };
 use crate::domain::Package;
 use crate::domain::package::parse_duration;
@@ -114,6 +114,27 @@ impl RawSettings {
             lease: duration("scheduler.lease", &self.scheduler.lease)?,
             max_add_attempts: self.scheduler.max_add_attempts.into(),
         };
+        if scheduler.lease < Duration::seconds(3) {
+            return Err(err("scheduler.lease", "must be at least 3s"));
+        }
+        let d = &self.directory;
+        if !(1..=64).contains(&d.concurrency) {
+            return Err(err("directory.concurrency", "must be between 1 and 64"));
+        }
+        let timeout = duration("directory.timeout", &d.timeout)?;
+        if timeout < Duration::seconds(1) || timeout > Duration::minutes(5) {
+            return Err(err("directory.timeout", "must be between 1s and 5m"));
+        }
+        let directory = DirectorySettings {
+            concurrency: d.concurrency as usize,
+            write_budget: d
+                .write_budget
+                .parse()
+                .map_err(|m: String| err("directory.write_budget", m))?,
+            timeout: timeout
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(10)),
+        };
 
         if self.package.is_empty() {
             return Err(err("package", "at least one [[package]] is needed"));
@@ -196,6 +217,7 @@ impl RawSettings {
             entra,
             roles,
             scheduler,
+            directory,
             packages,
             demo: false,
         })
@@ -279,6 +301,44 @@ mod tests {
         );
         let e = load(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]).unwrap_err();
         assert!(e.to_string().contains("seconds first"), "{e}");
+    }
+
+    #[test]
+    fn directory_settings_have_defaults_and_are_checked() {
+        let s = load(GOOD, &[]).unwrap();
+        assert_eq!(s.directory.concurrency, 8);
+        assert_eq!(s.directory.write_budget.writes, 3000);
+        assert_eq!(s.directory.write_budget.per.as_secs(), 150);
+        assert_eq!(s.directory.timeout.as_secs(), 10);
+        assert_eq!(s.scheduler.lease.num_seconds(), 15);
+        for (var, value, key) in [
+            (
+                "JITGATE_DIRECTORY__CONCURRENCY",
+                "0",
+                "directory.concurrency",
+            ),
+            (
+                "JITGATE_DIRECTORY__WRITE_BUDGET",
+                "3000",
+                "directory.write_budget",
+            ),
+            (
+                "JITGATE_DIRECTORY__WRITE_BUDGET",
+                "0/10s",
+                "directory.write_budget",
+            ),
+            (
+                "JITGATE_DIRECTORY__WRITE_BUDGET",
+                "ten/10s",
+                "directory.write_budget",
+            ),
+            ("JITGATE_DIRECTORY__TIMEOUT", "10m", "directory.timeout"),
+            ("JITGATE_SCHEDULER__LEASE", "1s", "scheduler.lease"),
+        ] {
+            assert_eq!(key_of(GOOD, &[(var, value)]), key, "{var}={value}");
+        }
+        let s = load(GOOD, &[("JITGATE_DIRECTORY__WRITE_BUDGET", "600/30s")]).unwrap();
+        assert_eq!(s.directory.write_budget.writes, 600);
     }
 
     #[test]

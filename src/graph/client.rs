@@ -10,11 +10,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::pacer::Pacer;
 use super::wire::{
     backoff, classify, parse_retry_after, require_guid, token_error_message, user_segment,
 };
 use super::{Directory, DirectoryError, DirectoryUser, MemberChange};
-use crate::config::EntraSettings;
+use crate::config::{Settings, WriteBudget};
 
 /// Renew the app token this long before it expires.
 const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -36,12 +37,20 @@ pub struct GraphSettings {
     pub client_secret: SecretString,
     /// `https://graph.microsoft.com`; requests go to `{graph_url}/v1.0/...`.
     pub graph_url: String,
+    /// Every call (token requests included) fails after this long, connecting included.
+    pub timeout: Duration,
+    /// Client-side pace of writes; `None` leaves them unpaced.
+    pub write_budget: Option<WriteBudget>,
 }
 
 impl GraphSettings {
-    /// The app registration from the `[entra]` section, and where to find the authority and Graph.
-    pub fn from_entra(e: &EntraSettings) -> GraphSettings {
+    /// The app registration from the `[entra]` section, where to find the authority and Graph, and
+    /// the call timeout from `[directory]`.
+    pub fn from_settings(s: &Settings) -> GraphSettings {
+        let e = &s.entra;
         GraphSettings {
+            timeout: s.directory.timeout,
+            write_budget: Some(s.directory.write_budget),
             authority_host: e.authority_host.as_str().trim_end_matches('/').to_string(),
             tenant_id: e.tenant_id.clone(),
             client_id: e.client_id.clone(),
@@ -68,6 +77,7 @@ pub struct GraphClient {
     scope: String,
     page_size: u32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    pacer: Option<Pacer>,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -88,10 +98,11 @@ impl GraphClient {
             token_url: format!("{authority}/{}/oauth2/v2.0/token", settings.tenant_id),
             scope: format!("{graph_base}/.default"),
             graph_base,
-            settings,
             http,
             page_size: 999,
             token: tokio::sync::Mutex::new(None),
+            pacer: settings.write_budget.map(Pacer::new),
+            settings,
         }
     }
 
@@ -136,6 +147,7 @@ impl GraphClient {
         let resp = self
             .http
             .post(&self.token_url)
+            .timeout(self.settings.timeout)
             .header(ACCEPT, "application/json")
             .form(&form)
             .send()
@@ -206,13 +218,18 @@ impl GraphClient {
             .next()
             .unwrap_or("")
             .to_owned();
+        let pacer = self.pacer.as_ref().filter(|_| is_write(&method, &path));
         let mut renewed = false;
         loop {
+            if let Some(p) = pacer {
+                p.acquire(1).await;
+            }
             let token = self.token().await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let mut req = self
                 .http
                 .request(method.clone(), url)
+                .timeout(self.settings.timeout)
                 .bearer_auth(token.expose_secret())
                 .header("client-request-id", &client_request_id)
                 .header(ACCEPT, "application/json");
@@ -224,6 +241,12 @@ impl GraphClient {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::debug!(%method, %path, %client_request_id, error = %e, "Graph request failed");
+                    if e.is_timeout() {
+                        return Err(DirectoryError::Transient(format!(
+                            "{method} {path}: no answer within {:?}",
+                            self.settings.timeout
+                        )));
+                    }
                     return Err(DirectoryError::Transient(format!("{method} {path}: {e}")));
                 }
             };
@@ -246,6 +269,11 @@ impl GraphClient {
             );
             if status.is_success() {
                 return Ok(bytes);
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS
+                && let Some(p) = pacer
+            {
+                p.throttled(retry_after);
             }
             let error = classify(status, retry_after, &bytes);
             if status == StatusCode::UNAUTHORIZED
@@ -332,6 +360,12 @@ impl GraphClient {
     fn url(&self, path: &str) -> String {
         format!("{}/v1.0{path}", self.graph_base)
     }
+}
+
+/// Whether a call spends Graph's write budget (every POST, PATCH, PUT and DELETE except the
+/// read-only `checkMemberGroups`).
+fn is_write(method: &Method, path: &str) -> bool {
+    *method != Method::GET && !path.ends_with("/checkMemberGroups")
 }
 
 #[async_trait::async_trait]

@@ -3,12 +3,14 @@
 //! scheduler and the handlers can be tested with fakes.
 
 mod client;
+mod pacer;
 pub mod posture;
 mod wire;
 
 use std::time::Duration;
 
 pub use client::{GraphClient, GraphSettings};
+pub use pacer::Pacer;
 
 /// Outcome of an idempotent membership change. Graph's "already a member" and "not a member"
 /// answers are successes too (wire doc §1.4, §3).

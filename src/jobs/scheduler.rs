@@ -43,17 +43,28 @@ impl Scheduler {
                 .due_deadlines(BATCH)
                 .await
                 .map_err(|e| tracing::error!(error = %e, "listing deadlines failed"))?;
+            // All together first; one by one only when that fails (so one bad request cannot
+            // hold up the rest).
             let mut progressed = false;
-            for item in &due {
-                match p.run_due(item).await {
-                    Ok(true) => {
-                        done += 1;
-                        progressed = true;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        e.log();
-                        tracing::error!(request = %item.request_id, error = %e, "deadline failed");
+            match p.run_due_together(&due).await {
+                Ok(n) => {
+                    done += n;
+                    progressed = n > 0;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, deadlines = due.len(), "deadlines together failed; one by one");
+                    for item in &due {
+                        match p.run_due(item).await {
+                            Ok(true) => {
+                                done += 1;
+                                progressed = true;
+                            }
+                            Ok(false) => {}
+                            Err(e) => {
+                                e.log();
+                                tracing::error!(request = %item.request_id, error = %e, "deadline failed");
+                            }
+                        }
                     }
                 }
             }

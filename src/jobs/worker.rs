@@ -1,22 +1,32 @@
 //! The directory worker: claims queued directory operations, carries them out against Microsoft
-//! Graph and hands each answer to the service, which decides what it means.
+//! Graph, several at once, and hands each answer to the service, which decides what it means.
 //!
-//! An operation is claimed under a lease. A crash anywhere leaves it claimable again once the
-//! lease runs out; re-running it is safe because Graph's "already a member" and "not a member"
-//! answers count as success.
+//! - Up to `[directory] concurrency` calls run at once, each for a different member (the store
+//!   hands out only the oldest unfinished operation of a member, so one member's operations stay
+//!   in order). A slow or hanging call holds one slot, never the others.
+//! - Claimed operations are leased. While calls run the worker renews its leases every third of
+//!   the lease, so a live worker keeps them however long Graph takes and a dead one frees them
+//!   within one lease. Re-running an operation is safe: Graph's "already a member" and "not a
+//!   member" answers count as success.
+//! - Answers are recorded by one task in as few transactions as they arrive in; a recording that
+//!   fails is retried, so no answer is dropped while the process lives.
 
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::task::JoinSet;
 
-use crate::error::AppResult;
-use crate::graph::Directory;
+use crate::graph::{Directory, DirectoryError};
 use crate::service::Portal;
 use crate::service::directory::Attempt;
 use crate::store::{DirectoryOp, OpKind};
 
 /// How often an idle worker looks around anyway (and refreshes its heartbeat).
 pub const IDLE_WAKE: Duration = Duration::seconds(15);
+/// Answers recorded in one transaction at most.
+const RECORD_BATCH: usize = 500;
 
 pub struct Worker {
     portal: Portal,
@@ -34,24 +44,64 @@ impl Worker {
     }
 
     pub async fn run(self) {
-        tracing::info!(worker = %self.id, "directory worker started");
+        let concurrency = self.portal.directory_concurrency();
+        tracing::info!(worker = %self.id, concurrency, "directory worker started");
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let freed = Arc::new(Notify::new());
+        let (answers, inbox) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record(
+            self.portal.clone(),
+            self.id.clone(),
+            inbox,
+            freed.clone(),
+        ));
+        let renewer = tokio::spawn(renew(self.portal.clone(), self.id.clone()));
+        let _stop = AbortOnDrop(vec![recorder, renewer]);
+        // The calls in flight end with the worker (as they would in a crash).
+        let mut calls = JoinSet::new();
+        let mut last_heartbeat = None;
         loop {
-            self.portal.heartbeat("worker").await;
-            let mut failed = false;
-            loop {
-                match self.step().await {
-                    Ok(true) => continue,
-                    Ok(false) => break,
+            let now = self.portal.now();
+            if last_heartbeat.is_none_or(|t| now - t >= Duration::seconds(5)) {
+                self.portal.heartbeat("worker").await;
+                last_heartbeat = Some(now);
+            }
+            while calls.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            let claimed = if free == 0 {
+                0
+            } else {
+                match self.portal.claim_directory_ops(&self.id, free).await {
+                    Ok(ops) => {
+                        let n = ops.len();
+                        for op in ops {
+                            let Ok(slot) = slots.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let directory = self.directory.clone();
+                            let answers = answers.clone();
+                            let freed = freed.clone();
+                            calls.spawn(async move {
+                                let attempt = carry_out(directory, &op).await;
+                                let _ = answers.send((op, attempt));
+                                drop(slot);
+                                freed.notify_one();
+                            });
+                        }
+                        n
+                    }
                     Err(e) => {
                         e.log();
-                        tracing::error!(error = %e, "directory worker step failed");
-                        failed = true;
-                        break;
+                        tracing::error!(error = %e, "claiming directory operations failed");
+                        tokio::time::sleep(StdDuration::from_secs(1)).await;
+                        continue;
                     }
                 }
-            }
-            if failed {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            };
+            if claimed > 0 && claimed == free {
+                // Every slot was filled: wait for one to free up.
+                freed.notified().await;
+                continue;
             }
             let now = self.portal.now();
             let next = self.portal.next_directory_op_at().await;
@@ -59,37 +109,93 @@ impl Worker {
             tokio::select! {
                 _ = self.portal.sleep_until(wake_at) => {}
                 _ = self.portal.wake.worker.notified() => {}
+                _ = freed.notified() => {}
             }
         }
     }
+}
 
-    /// Claims and carries out one operation. `Ok(false)` when nothing is due.
-    pub async fn step(&self) -> AppResult<bool> {
-        let Some(op) = self.portal.claim_directory_op(&self.id).await? else {
-            return Ok(false);
-        };
-        if self.portal.directory_op_needed(&self.id, &op).await? {
-            let attempt = self.call(&op).await;
-            self.portal
-                .record_directory_attempt(&self.id, &op, attempt)
-                .await?;
+/// One Graph call for `op`. A panic in the call is an answer too, so the lease is not renewed
+/// forever for an operation nobody carries out.
+async fn carry_out(directory: Arc<dyn Directory>, op: &DirectoryOp) -> Attempt {
+    let started = std::time::Instant::now();
+    let (kind, group, user) = (op.kind, op.group_id.clone(), op.user_id.clone());
+    // A set of one: aborted with the worker, and a panic comes back as an error.
+    let mut call = JoinSet::new();
+    call.spawn(async move {
+        match kind {
+            OpKind::Add => directory.add_member(&group, &user).await,
+            OpKind::Remove => directory.remove_member(&group, &user).await,
         }
-        Ok(true)
+    });
+    let result = match call.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(DirectoryError::Transient(format!(
+            "the directory call failed: {e}"
+        ))),
+        None => Err(DirectoryError::Transient(
+            "the directory call was lost".into(),
+        )),
+    };
+    Attempt {
+        result,
+        graph_ms: started.elapsed().as_millis() as u64,
     }
+}
 
-    async fn call(&self, op: &DirectoryOp) -> Attempt {
-        let started = std::time::Instant::now();
-        let result = match op.kind {
-            OpKind::Add => self.directory.add_member(&op.group_id, &op.user_id).await,
-            OpKind::Remove => {
-                self.directory
-                    .remove_member(&op.group_id, &op.user_id)
-                    .await
+/// Records answers as they come, as many per transaction as have arrived. A failed recording is
+/// retried with the same answers (the leases stay renewed meanwhile).
+async fn record(
+    portal: Portal,
+    worker: String,
+    mut inbox: mpsc::UnboundedReceiver<(DirectoryOp, Attempt)>,
+    freed: Arc<Notify>,
+) {
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match inbox.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
             }
-        };
-        Attempt {
-            result,
-            graph_ms: started.elapsed().as_millis() as u64,
+        }
+        loop {
+            match portal.record_directory_attempts(&worker, &batch).await {
+                Ok(()) => break,
+                Err(e) => {
+                    e.log();
+                    tracing::error!(error = %e, answers = batch.len(), "recording directory answers failed; retrying");
+                    tokio::time::sleep(StdDuration::from_secs(1)).await;
+                }
+            }
+        }
+        // The member's next operation may be claimable now.
+        freed.notify_one();
+    }
+}
+
+/// Renews the worker's leases every third of the lease, by the wall clock or the portal's clock
+/// (tests move the latter by hand), whichever comes first.
+async fn renew(portal: Portal, worker: String) {
+    let third = portal.directory_lease() / 3;
+    let every = third.to_std().unwrap_or(StdDuration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = portal.sleep_until(portal.now() + third) => {}
+        }
+        if let Err(e) = portal.renew_directory_leases(&worker).await {
+            tracing::warn!(error = %e, "renewing directory leases failed");
+        }
+    }
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
         }
     }
 }

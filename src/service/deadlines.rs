@@ -3,9 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Portal, lifecycle};
+use crate::domain::Request;
 use crate::domain::{RequestStatus, Transition};
 use crate::error::AppResult;
-use crate::store::{DueItem, DueKind};
+use crate::store::{DueItem, DueKind, StoreTx};
 
 impl Portal {
     /// Deadlines that have come due, oldest first, at most `limit`.
@@ -30,44 +31,73 @@ impl Portal {
     /// Carries out one deadline (start, expiry, time-out) if it still applies.
     #[tracing::instrument(skip_all, fields(request = %item.request_id, deadline = ?item.kind))]
     pub async fn run_due(&self, item: &DueItem) -> AppResult<bool> {
+        self.run_due_together(std::slice::from_ref(item))
+            .await
+            .map(|n| n > 0)
+    }
+
+    /// Carries out deadlines that came due together in one transaction (a mass expiry commits
+    /// once, not once per grant). Returns how many still applied. When the transaction fails,
+    /// nothing of it is kept: the caller retries them one by one.
+    pub async fn run_due_together(&self, items: &[DueItem]) -> AppResult<usize> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let Some(mut r) = tx.get_request(&item.request_id).await? else {
-            return Ok(false);
-        };
-        match item.kind {
-            DueKind::Start
-                if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
-            {
-                r.status = r.status.apply(Transition::Start)?;
-                tx.update_request(&r, now).await?;
-                lifecycle::open_window(&mut *tx, &r, now).await?;
+        let mut done = Vec::new();
+        for item in items {
+            if let Some(r) = apply_due(&mut *tx, item, now).await? {
+                done.push(r);
             }
-            DueKind::Expire
-                if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
-            {
-                lifecycle::close(&mut *tx, &mut r, Transition::Expire, None, None, now).await?;
-            }
-            DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
-                let waited = now - r.created_at;
-                lifecycle::close(
-                    &mut *tx,
-                    &mut r,
-                    Transition::TimeOut,
-                    None,
-                    Some(format!(
-                        "No decision within {}.",
-                        crate::domain::package::format_duration(waited.max(Duration::zero()))
-                    )),
-                    now,
-                )
-                .await?;
-            }
-            _ => return Ok(false),
+        }
+        if done.is_empty() {
+            return Ok(0);
         }
         tx.commit().await?;
         self.wake.worker.notify_one();
-        tracing::info!(request = %r.id, status = %r.status, "deadline reached");
-        Ok(true)
+        for r in &done {
+            tracing::info!(request = %r.id, status = %r.status, "deadline reached");
+        }
+        Ok(done.len())
     }
+}
+
+/// One deadline inside `tx`: the request as it became, or `None` when the deadline no longer applies.
+async fn apply_due(
+    tx: &mut dyn StoreTx,
+    item: &DueItem,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Request>> {
+    let Some(mut r) = tx.get_request(&item.request_id).await? else {
+        return Ok(None);
+    };
+    match item.kind {
+        DueKind::Start
+            if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
+        {
+            r.status = r.status.apply(Transition::Start)?;
+            tx.update_request(&r, now).await?;
+            lifecycle::open_window(tx, &r, now).await?;
+        }
+        DueKind::Expire
+            if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
+        {
+            lifecycle::close(tx, &mut r, Transition::Expire, None, None, now).await?;
+        }
+        DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
+            let waited = now - r.created_at;
+            lifecycle::close(
+                tx,
+                &mut r,
+                Transition::TimeOut,
+                None,
+                Some(format!(
+                    "No decision within {}.",
+                    crate::domain::package::format_duration(waited.max(Duration::zero()))
+                )),
+                now,
+            )
+            .await?;
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(r))
 }

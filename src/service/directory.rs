@@ -1,6 +1,9 @@
 //! The directory outbox, seen from the service: claiming queued operations, and what each
 //! outcome means (membership times, audit events, retries, failing a grant and its safety
-//! removal). The worker only claims, calls Graph and hands the answer back here.
+//! removal, converging after a lost lease). The worker only claims, calls Graph and hands the
+//! answers back here.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -10,7 +13,7 @@ use super::{Portal, event, lifecycle};
 use crate::domain::{AuditAction, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::graph::{DirectoryError, MemberChange};
-use crate::store::{DirectoryOp, OpKind, OpOutcome, StoreTx};
+use crate::store::{DirectoryOp, NewDirectoryOp, OpKind, OpOutcome, RequestFilter, StoreTx};
 
 /// The longest wait between attempts when Graph gives no Retry-After.
 pub const MAX_BACKOFF: Duration = Duration::minutes(15);
@@ -22,12 +25,113 @@ pub struct Attempt {
     pub graph_ms: u64,
 }
 
+impl Attempt {
+    /// Whether Graph throttled the call (429): such an attempt never counts toward giving up and
+    /// is not an audit event of its own.
+    fn throttled(&self) -> bool {
+        matches!(
+            self.result,
+            Err(DirectoryError::Throttled { status: 429, .. })
+        )
+    }
+
+    /// Whether the change may have been made in the directory, whatever the answer said.
+    fn may_have_taken_effect(&self) -> bool {
+        match &self.result {
+            Ok(_) => true,
+            Err(e) => e.is_retriable(),
+        }
+    }
+}
+
 impl Portal {
-    /// Claims the next due directory operation for `worker` under a lease (counting an attempt),
-    /// keeping each member's operations in order.
-    pub async fn claim_directory_op(&self, worker: &str) -> AppResult<Option<DirectoryOp>> {
-        let lease = self.settings.scheduler.lease;
-        Ok(self.store.claim_op(self.now(), worker, lease).await?)
+    /// How long a claimed operation stays ours without renewal.
+    pub fn directory_lease(&self) -> Duration {
+        self.settings.scheduler.lease
+    }
+
+    /// Directory operations carried out at once by this process.
+    pub fn directory_concurrency(&self) -> usize {
+        self.settings.directory.concurrency
+    }
+
+    /// Claims up to `limit` due directory operations for `worker` under a lease (counting an
+    /// attempt each), at most one per member so that each member's operations stay in order.
+    /// Additions whose grant is no longer active are finished as skipped here and not returned.
+    pub async fn claim_directory_ops(
+        &self,
+        worker: &str,
+        limit: usize,
+    ) -> AppResult<Vec<DirectoryOp>> {
+        let lease = self.directory_lease();
+        let now = self.now();
+        let ops = self
+            .store
+            .claim_ops(now, worker, lease, limit as i64)
+            .await?;
+        let active = self.active_grants_among(&ops, now).await?;
+        let (wanted, skipped): (Vec<_>, Vec<_>) = ops
+            .into_iter()
+            .partition(|op| op.kind == OpKind::Remove || active.contains(&op.request_id));
+        if !skipped.is_empty() {
+            let mut tx = self.store.begin().await?;
+            for op in &skipped {
+                if still_ours(&mut *tx, worker, op.id).await? {
+                    tx.finish_op(
+                        op.id,
+                        OpOutcome::Skipped,
+                        now,
+                        Some("the grant was no longer active"),
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(wanted)
+    }
+
+    /// Of the requests behind `ops`' additions, those whose grant is active at `now` (one query).
+    async fn active_grants_among(
+        &self,
+        ops: &[DirectoryOp],
+        now: DateTime<Utc>,
+    ) -> AppResult<HashSet<String>> {
+        let ids: Vec<String> = ops
+            .iter()
+            .filter(|op| op.kind == OpKind::Add)
+            .map(|op| op.request_id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let filter = RequestFilter {
+            statuses: vec![RequestStatus::Active],
+            limit: Some(ids.len() as i64),
+            ids,
+            without_approvals: true,
+            ..RequestFilter::default()
+        };
+        Ok(self
+            .store
+            .list_requests(&filter)
+            .await?
+            .into_iter()
+            .filter(|r| r.ends_at.is_none_or(|end| end > now))
+            .map(|r| r.id)
+            .collect())
+    }
+
+    /// Keeps `worker`'s leases alive while its calls run. Returns how many it holds.
+    pub async fn renew_directory_leases(&self, worker: &str) -> AppResult<u64> {
+        let until = self.now() + self.directory_lease();
+        Ok(self.store.renew_leases(worker, until).await?)
+    }
+
+    /// Frees every lease at start, for a single process (SQLite) whose predecessor died holding
+    /// some: the restarted worker carries them out at once instead of waiting the leases out.
+    pub async fn release_all_directory_leases(&self) -> AppResult<u64> {
+        Ok(self.store.release_all_leases().await?)
     }
 
     /// When the next queued operation becomes claimable.
@@ -35,56 +139,42 @@ impl Portal {
         self.store.next_op_at().await.ok().flatten()
     }
 
-    /// Whether `op` should still be carried out. An addition whose grant is no longer active is
-    /// not: it is finished as skipped here.
-    pub async fn directory_op_needed(&self, worker: &str, op: &DirectoryOp) -> AppResult<bool> {
-        if op.kind != OpKind::Add {
-            return Ok(true);
-        }
-        let r = self.store.get_request(&op.request_id).await?;
-        let now = self.now();
-        let wanted = r.is_some_and(|r| {
-            r.status == RequestStatus::Active && r.ends_at.is_none_or(|end| end > now)
-        });
-        if wanted {
-            return Ok(true);
-        }
-        let mut tx = self.store.begin().await?;
-        if still_ours(&mut *tx, worker, op.id).await? {
-            tx.finish_op(
-                op.id,
-                OpOutcome::Skipped,
-                now,
-                Some("the grant was no longer active"),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(false)
-    }
-
-    /// Records what Graph answered for `op`: on success the request's membership time and an
-    /// audit event; on failure an audit event and either another attempt or, for an addition
-    /// refused for good or out of attempts, the grant failed (which queues the safety removal).
-    /// Nothing is recorded when `worker` no longer holds the operation's lease.
-    #[tracing::instrument(skip_all, fields(op = op.id, kind = op.kind.as_str(), worker = %worker))]
-    pub async fn record_directory_attempt(
+    /// Records what Graph answered for each operation, all in one transaction: on success the
+    /// request's membership time and an audit event summarising the attempts; on a throttled
+    /// answer only another attempt; on another failure an audit event and either another attempt
+    /// or, for an addition refused for good or out of attempts, the grant failed (which queues
+    /// the safety removal). An answer that comes back after `worker` lost the lease is recorded
+    /// as a `directory_error`, and an addition that may have landed after its grant ended is
+    /// followed by a removal.
+    #[tracing::instrument(skip_all, fields(ops = results.len(), worker = %worker))]
+    pub async fn record_directory_attempts(
         &self,
         worker: &str,
-        op: &DirectoryOp,
-        attempt: Attempt,
+        results: &[(DirectoryOp, Attempt)],
     ) -> AppResult<()> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if !still_ours(&mut *tx, worker, op.id).await? {
-            tracing::warn!(
-                op = op.id,
-                "lease lost while calling Graph; another worker carries on"
-            );
-            return Ok(());
+        for (op, attempt) in results {
+            if still_ours(&mut *tx, worker, op.id).await? {
+                self.record_one(&mut *tx, op, attempt, now).await?;
+            } else {
+                late_answer(&mut *tx, op, attempt, now).await?;
+            }
         }
+        tx.commit().await?;
+        self.wake.scheduler.notify_one();
+        Ok(())
+    }
+
+    async fn record_one(
+        &self,
+        tx: &mut dyn StoreTx,
+        op: &DirectoryOp,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
         let request = tx.get_request(&op.request_id).await?;
-        match attempt.result {
+        let e = match &attempt.result {
             Ok(change) => {
                 tx.finish_op(op.id, OpOutcome::Done, now, None).await?;
                 if let Some(mut r) = request {
@@ -103,6 +193,7 @@ impl Portal {
                         "group_id": op.group_id,
                         "directory_op": op.id,
                         "attempts": op.attempts,
+                        "throttled": op.throttled,
                         "already_in_effect": matches!(change, MemberChange::AlreadyMember | MemberChange::NotMember),
                         "graph_ms": attempt.graph_ms,
                         "delay_ms": due_at.map(|d| (now - d).num_milliseconds()),
@@ -111,53 +202,93 @@ impl Portal {
                         .await?;
                 }
                 tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
+                return Ok(());
             }
-            Err(e) => {
-                let message = e.to_string();
-                let give_up = op.kind == OpKind::Add
-                    && (!e.is_retriable()
-                        || op.attempts >= self.settings.scheduler.max_add_attempts);
-                let mut details = json!({
-                    "group_id": op.group_id,
-                    "directory_op": op.id,
-                    "operation": op.kind.as_str(),
-                    "attempt": op.attempts,
-                    "error": message,
-                });
-                if give_up {
-                    tx.finish_op(op.id, OpOutcome::Failed, now, Some(&message))
-                        .await?;
-                    details["final"] = json!(true);
-                } else {
-                    let retry_at = now + retry_delay(&e, op.attempts);
-                    tx.retry_op(op.id, retry_at, &message).await?;
-                    details["retry_at"] = json!(retry_at);
-                }
-                tracing::warn!(op = op.id, kind = op.kind.as_str(), attempt = op.attempts, error = %message, give_up, "directory operation failed");
-                if let Some(mut r) = request {
-                    tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
-                        .await?;
-                    if give_up
-                        && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
-                    {
-                        let reason = format!("The directory did not add the membership: {message}");
-                        lifecycle::close(
-                            &mut *tx,
-                            &mut r,
-                            Transition::Fail,
-                            None,
-                            Some(reason),
-                            now,
-                        )
-                        .await?;
-                    }
-                }
+            Err(e) => e,
+        };
+        let message = e.to_string();
+        if attempt.throttled() {
+            // Routine under a burst: another attempt, no audit event, no warning.
+            let retry_at = now + retry_delay(e, op.throttled + 1);
+            tx.retry_op(op.id, retry_at, &message, true).await?;
+            tracing::debug!(op = op.id, kind = op.kind.as_str(), %retry_at, "directory operation throttled");
+            return Ok(());
+        }
+        let give_up = op.kind == OpKind::Add
+            && (!e.is_retriable()
+                || op.counted_attempts() >= self.settings.scheduler.max_add_attempts);
+        let mut details = json!({
+            "group_id": op.group_id,
+            "directory_op": op.id,
+            "operation": op.kind.as_str(),
+            "attempt": op.attempts,
+            "throttled": op.throttled,
+            "error": message,
+        });
+        if give_up {
+            tx.finish_op(op.id, OpOutcome::Failed, now, Some(&message))
+                .await?;
+            details["final"] = json!(true);
+        } else {
+            let retry_at = now + retry_delay(e, op.counted_attempts());
+            tx.retry_op(op.id, retry_at, &message, false).await?;
+            details["retry_at"] = json!(retry_at);
+        }
+        tracing::warn!(op = op.id, kind = op.kind.as_str(), attempt = op.attempts, error = %message, give_up, "directory operation failed");
+        if let Some(mut r) = request {
+            tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
+                .await?;
+            if give_up && matches!(r.status, RequestStatus::Active | RequestStatus::Approved) {
+                let reason = format!("The directory did not add the membership: {message}");
+                lifecycle::close(tx, &mut r, Transition::Fail, None, Some(reason), now).await?;
             }
         }
-        tx.commit().await?;
-        self.wake.scheduler.notify_one();
         Ok(())
     }
+}
+
+/// An answer that arrived after the lease ran out (another worker may have carried the
+/// operation on meanwhile). It is recorded, and an addition that may have landed while the user
+/// no longer has an active grant for the group is followed by a removal, so the group converges.
+async fn late_answer(
+    tx: &mut dyn StoreTx,
+    op: &DirectoryOp,
+    attempt: &Attempt,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let outcome = match &attempt.result {
+        Ok(change) => format!("{change:?}"),
+        Err(e) => e.to_string(),
+    };
+    let mut details = json!({
+        "group_id": op.group_id,
+        "directory_op": op.id,
+        "operation": op.kind.as_str(),
+        "attempt": op.attempts,
+        "error": format!("the lease ran out while Graph was called; its late answer: {outcome}"),
+        "lease_lost": true,
+    });
+    if op.kind == OpKind::Add && attempt.may_have_taken_effect() {
+        let active = tx
+            .count_other_active_grants(&op.user_id, &op.group_id, "")
+            .await?;
+        if active == 0 {
+            let removal = NewDirectoryOp {
+                request_id: op.request_id.clone(),
+                kind: OpKind::Remove,
+                group_id: op.group_id.clone(),
+                user_id: op.user_id.clone(),
+                not_before: now,
+            };
+            details["follow_up_op"] = json!(tx.enqueue_op(&removal, now).await?);
+        }
+    }
+    tracing::warn!(op = op.id, kind = op.kind.as_str(), %outcome, "lease lost while calling Graph; answer recorded");
+    if let Some(r) = tx.get_request(&op.request_id).await? {
+        tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
+            .await?;
+    }
+    Ok(())
 }
 
 async fn still_ours(tx: &mut dyn StoreTx, worker: &str, op_id: i64) -> AppResult<bool> {
@@ -199,6 +330,34 @@ mod tests {
             message: "Please retry again later.".into(),
         };
         assert_eq!(retry_delay(&e, 1), Duration::milliseconds(2128));
+    }
+
+    #[test]
+    fn only_a_429_is_a_throttled_attempt() {
+        let attempt = |status| Attempt {
+            result: Err(DirectoryError::Throttled {
+                status,
+                retry_after: None,
+                message: String::new(),
+            }),
+            graph_ms: 1,
+        };
+        assert!(attempt(429).throttled());
+        assert!(!attempt(503).throttled());
+        let timed_out = Attempt {
+            result: Err(DirectoryError::Transient("no answer within 10s".into())),
+            graph_ms: 10_000,
+        };
+        assert!(!timed_out.throttled() && timed_out.may_have_taken_effect());
+        let refused = Attempt {
+            result: Err(DirectoryError::Rejected {
+                status: 403,
+                code: "Authorization_RequestDenied".into(),
+                message: String::new(),
+            }),
+            graph_ms: 1,
+        };
+        assert!(!refused.may_have_taken_effect());
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Locked(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -98,6 +100,15 @@ pub struct DirectoryOp {
     pub lease_until: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
     pub outcome: Option<OpOutcome>,
+    /// Of the attempts, how many Graph throttled (429); they never count toward giving up.
+    pub throttled: i64,
+}
+
+impl DirectoryOp {
+    /// Attempts that failed or may fail for a reason other than throttling.
+    pub fn counted_attempts(&self) -> i64 {
+        self.attempts - self.throttled
+    }
 }
 
 /// Which requests to list. Empty fields do not filter.
@@ -188,7 +199,23 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         owner: &str,
         lease: Duration,
-    ) -> StoreResult<Option<DirectoryOp>>;
+    ) -> StoreResult<Option<DirectoryOp>> {
+        Ok(self.claim_ops(now, owner, lease, 1).await?.pop())
+    }
+    /// Claims up to `limit` due operations in one transaction, at most one per (group, user) pair
+    /// (the oldest unfinished one), oldest due first.
+    async fn claim_ops(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<DirectoryOp>>;
+    /// Extends every lease `owner` holds on unfinished operations to `until`; returns how many.
+    async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> StoreResult<u64>;
+    /// Frees every lease at once. Only for a single process starting up (SQLite), whose
+    /// predecessor can no longer be working on anything.
+    async fn release_all_leases(&self) -> StoreResult<u64>;
     /// When the next operation becomes claimable (its `not_before`, or its lease running out).
     async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Operations not carried out yet, newest first, at most `limit`.
@@ -204,6 +231,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tower-sessions store on the same database.
     fn session_store(&self) -> AnySessionStore;
+
+    /// Taken by the process that runs the background jobs. SQLite allows one such process per
+    /// database file (a second is refused with a message naming the file); PostgreSQL any number.
+    fn lock_jobs(&self) -> StoreResult<JobsLock>;
+}
+
+/// Held while this process runs the background jobs; dropping it (or the process ending,
+/// however it ends) lets another process take them.
+pub struct JobsLock {
+    _file: Option<std::fs::File>,
+}
+
+impl JobsLock {
+    /// No lock needed (PostgreSQL, or an in-memory SQLite database no other process can open).
+    pub fn none() -> JobsLock {
+        JobsLock { _file: None }
+    }
+
+    /// An exclusive lock on `path` (created if missing), refused while another process holds it.
+    pub fn file(path: &std::path::Path, database: &str) -> StoreResult<JobsLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(JobsLock { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+                "another jitgate process is already running the background jobs on {database}; \
+                 SQLite allows one process per database file (use PostgreSQL to run replicas)"
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Locked(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 #[async_trait]
@@ -230,12 +295,13 @@ pub trait StoreTx: Send {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> StoreResult<()>;
-    /// Releases the lease and schedules another attempt.
+    /// Releases the lease and schedules another attempt; `throttled` when Graph answered 429.
     async fn retry_op(
         &mut self,
         id: i64,
         not_before: DateTime<Utc>,
         error: &str,
+        throttled: bool,
     ) -> StoreResult<()>;
     async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;

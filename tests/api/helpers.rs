@@ -339,6 +339,18 @@ impl BodyText for reqwest::RequestBuilder {
     }
 }
 
+/// Someone signed in, as the service sees them (for calling it without HTTP in front).
+pub fn principal(id: &str, roles: &[&str]) -> jitgate::auth::Principal {
+    jitgate::auth::Principal::new(
+        jitgate::domain::UserRef {
+            id: id.into(),
+            name: id.into(),
+            username: format!("{id}@contoso.example"),
+        },
+        roles.iter().map(|r| r.to_string()).collect(),
+    )
+}
+
 /// Waits (bounded) for background work to reach a state. Time in the portal only moves with the clock.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -380,6 +392,23 @@ pub async fn wait_in_group(t: &TestApp, user: &str) {
         t.is_member(user)
     })
     .await;
+}
+
+/// Moves the clock on by `step` until `check` holds (bounded): for retries whose exact schedule
+/// the test does not know (they are recorded a moment after Graph answers).
+pub async fn advance_until<F, Fut>(t: &TestApp, step: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if check().await {
+            return;
+        }
+        t.advance(step);
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
 }
 
 /// Waits until `user` is out of the demo tenant's exclusion group.

@@ -1,25 +1,12 @@
 //! The service is the gate: its reads refuse the wrong roles by themselves, with no HTTP layer in
 //! front, so a future endpoint or command cannot forget the check.
 
-use jitgate::auth::Principal;
-use jitgate::domain::UserRef;
 use jitgate::error::AppError;
 use jitgate::service::ExportFormat;
 use jitgate::store::AuditFilter;
 
 use crate::helpers::*;
 use crate::on_both_databases;
-
-fn principal(id: &str, roles: &[&str]) -> Principal {
-    Principal::new(
-        UserRef {
-            id: id.into(),
-            name: id.into(),
-            username: format!("{id}@contoso.example"),
-        },
-        roles.iter().map(|r| r.to_string()).collect(),
-    )
-}
 
 fn forbidden<T>(what: &str, r: Result<T, AppError>) {
     assert!(

@@ -26,7 +26,7 @@ pub async fn bind() -> (TcpListener, String) {
 pub async fn boot(listener: TcpListener, settings: Settings, clock: Arc<dyn Clock>) -> App {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let directory = Arc::new(GraphClient::new(
-        GraphSettings::from_entra(&settings.entra),
+        GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
     ));
     App::build(settings, listener, clock, directory)

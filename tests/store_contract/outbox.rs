@@ -4,7 +4,7 @@ use chrono::Duration;
 use jitgate::domain::RequestStatus;
 use jitgate::store::{DueKind, NewDirectoryOp, OpKind, OpOutcome};
 
-use crate::common::db::TestDb;
+use crate::common::db::{Backend, TestDb};
 use crate::fixtures::*;
 use crate::on_both_databases;
 
@@ -112,7 +112,7 @@ async fn outbox_claims_in_order_under_a_lease(db: &TestDb) {
     assert_eq!((again.id, again.attempts), (add, 2));
 
     let mut tx = store.begin().await.unwrap();
-    tx.retry_op(add, t0() + Duration::minutes(2), "503 from Graph")
+    tx.retry_op(add, t0() + Duration::minutes(2), "503 from Graph", false)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -174,6 +174,107 @@ async fn outbox_claims_in_order_under_a_lease(db: &TestDb) {
     );
 }
 
+async fn many_claimed_at_once_one_per_member_with_renewed_leases(db: &TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    // Two operations for each of five members.
+    for kind in [OpKind::Add, OpKind::Remove] {
+        for n in 0..5 {
+            let op = NewDirectoryOp {
+                request_id: "r1".into(),
+                kind,
+                group_id: "g1".into(),
+                user_id: format!("user{n}"),
+                not_before: t0(),
+            };
+            ids.push(tx.enqueue_op(&op, t0()).await.unwrap());
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let lease = Duration::seconds(15);
+    let first = store.claim_ops(t0(), "w1", lease, 3).await.unwrap();
+    assert_eq!(first.iter().map(|o| o.id).collect::<Vec<_>>(), ids[..3]);
+    // The rest of the heads of queue; each member's removal waits for its addition.
+    let second = store.claim_ops(t0(), "w2", lease, 100).await.unwrap();
+    assert_eq!(second.iter().map(|o| o.id).collect::<Vec<_>>(), ids[3..5]);
+    assert!(
+        second
+            .iter()
+            .all(|o| o.kind == OpKind::Add && o.attempts == 1)
+    );
+    assert!(
+        store
+            .claim_ops(t0(), "w3", lease, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // w1 renews: its three stay its own past the first lease; w2's run out.
+    let later = t0() + Duration::seconds(10);
+    assert_eq!(store.renew_leases("w1", later + lease).await.unwrap(), 3);
+    let taken = store
+        .claim_ops(t0() + Duration::seconds(16), "w3", lease, 100)
+        .await
+        .unwrap();
+    assert_eq!(taken.iter().map(|o| o.id).collect::<Vec<_>>(), ids[3..5]);
+    assert!(taken.iter().all(|o| o.attempts == 2));
+
+    // A throttled retry counts apart from the attempts that may give an addition up.
+    let mut tx = store.begin().await.unwrap();
+    tx.retry_op(ids[0], t0(), "429", true).await.unwrap();
+    tx.retry_op(ids[1], t0(), "503", false).await.unwrap();
+    let throttled = tx.get_op(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            throttled.attempts,
+            throttled.throttled,
+            throttled.counted_attempts()
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(tx.get_op(ids[1]).await.unwrap().unwrap().throttled, 0);
+    tx.commit().await.unwrap();
+
+    // A single process starting up frees every lease at once.
+    assert_eq!(store.release_all_leases().await.unwrap(), 3);
+    let all = store
+        .claim_ops(t0() + Duration::seconds(17), "w4", lease, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+}
+
+async fn one_process_per_sqlite_file_runs_the_jobs(db: &TestDb) {
+    let first = db.store().await;
+    let second = db.store().await;
+    let held = first.lock_jobs().unwrap();
+    match db.backend {
+        Backend::Sqlite => {
+            let refused = second
+                .lock_jobs()
+                .err()
+                .expect("a second process is refused");
+            let message = refused.to_string();
+            assert!(
+                message.contains("another jitgate process") && message.contains("jitgate.db"),
+                "{message}"
+            );
+            drop(held);
+            second
+                .lock_jobs()
+                .expect("free again once the first lets go");
+        }
+        // Replicas share the work through leases.
+        Backend::Postgres => drop(second.lock_jobs().unwrap()),
+    }
+}
+
 async fn heartbeats_and_health(db: &TestDb) {
     let store = db.store().await;
     store.ping().await.unwrap();
@@ -198,5 +299,7 @@ async fn heartbeats_and_health(db: &TestDb) {
 on_both_databases! {
     due => due_items_and_deadlines;
     outbox => outbox_claims_in_order_under_a_lease;
+    outbox_many => many_claimed_at_once_one_per_member_with_renewed_leases;
+    jobs_lock => one_process_per_sqlite_file_runs_the_jobs;
     heartbeats => heartbeats_and_health;
 }

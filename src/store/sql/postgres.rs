@@ -47,6 +47,11 @@ impl PgStore {
         Ok(tx)
     }
 
+    /// Replicas share the work through leases; nothing to lock.
+    fn lock_jobs_impl(&self) -> StoreResult<crate::store::JobsLock> {
+        Ok(crate::store::JobsLock::none())
+    }
+
     fn session_store_impl(&self) -> AnySessionStore {
         AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(
             self.pool.clone(),

@@ -141,31 +141,54 @@ macro_rules! impl_store {
                     Ok(at.map(from_ms))
                 }
 
-                async fn claim_op(&self, now: DateTime<Utc>, owner: &str, lease: Duration) -> StoreResult<Option<DirectoryOp>> {
+                async fn claim_ops(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
                     let mut tx = self.begin_serialized().await?;
-                    let row: Option<OpRow> = sqlx::query_as(&format!(
-                        "SELECT {OP_COLS} FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
+                    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+                        "SELECT o.id FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
                          AND (o.lease_until IS NULL OR o.lease_until <= $1) AND {HEAD_OF_QUEUE} \
-                         ORDER BY o.not_before, o.id LIMIT 1"
+                         ORDER BY o.not_before, o.id LIMIT $2"
                     ))
                     .bind(ms(now))
-                    .fetch_optional(&mut *tx)
+                    .bind(limit.max(1))
+                    .fetch_all(&mut *tx)
                     .await?;
-                    let Some(row) = row else {
+                    if ids.is_empty() {
                         tx.commit().await?;
-                        return Ok(None);
-                    };
-                    let row: OpRow = sqlx::query_as(&format!(
-                        "UPDATE directory_ops SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-                         WHERE id = $3 RETURNING {OP_COLS}"
-                    ))
-                    .bind(owner)
-                    .bind(ms(now + lease))
-                    .bind(row.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = QueryBuilder::<$Db>::new("UPDATE directory_ops SET lease_owner = ");
+                    qb.push_bind(owner.to_string())
+                        .push(", lease_until = ")
+                        .push_bind(ms(now + lease))
+                        .push(", attempts = attempts + 1 WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in &ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(format!(") RETURNING {OP_COLS}"));
+                    let rows: Vec<OpRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     tx.commit().await?;
-                    Ok(Some(row.into_op()?))
+                    let mut ops = rows.into_iter().map(OpRow::into_op).collect::<StoreResult<Vec<_>>>()?;
+                    ops.sort_by_key(|o| (o.not_before, o.id));
+                    Ok(ops)
+                }
+
+                async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> StoreResult<u64> {
+                    let done = sqlx::query("UPDATE directory_ops SET lease_until = $2 WHERE lease_owner = $1 AND done_at IS NULL")
+                        .bind(owner)
+                        .bind(ms(until))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn release_all_leases(&self) -> StoreResult<u64> {
+                    let done = sqlx::query(
+                        "UPDATE directory_ops SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND done_at IS NULL",
+                    )
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected())
                 }
 
                 async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
@@ -224,6 +247,10 @@ macro_rules! impl_store {
 
                 fn session_store(&self) -> $crate::store::session::AnySessionStore {
                     self.session_store_impl()
+                }
+
+                fn lock_jobs(&self) -> StoreResult<$crate::store::JobsLock> {
+                    self.lock_jobs_impl()
                 }
             }
         };

@@ -115,6 +115,7 @@ pub(super) struct OpRow {
     lease_until: Option<i64>,
     done_at: Option<i64>,
     outcome: Option<String>,
+    throttled: i64,
 }
 
 impl OpRow {
@@ -147,6 +148,7 @@ impl OpRow {
             lease_until: self.lease_until.map(from_ms),
             done_at: self.done_at.map(from_ms),
             outcome,
+            throttled: self.throttled,
         })
     }
 }

@@ -5,8 +5,8 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
-use crate::store::StoreResult;
 use crate::store::session::AnySessionStore;
+use crate::store::{JobsLock, StoreResult};
 
 super::reads::impl_store!(
     SqliteStore,
@@ -22,6 +22,8 @@ super::writes::impl_store_tx!(SqliteTx, Sqlite);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file, unless in memory.
+    file: Option<std::path::PathBuf>,
 }
 
 impl SqliteStore {
@@ -38,11 +40,12 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(30))
             .foreign_keys(true);
         // Each connection to an in-memory database is a database of its own: keep one.
+        let file = (!in_memory).then(|| opts.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .connect_with(opts)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, file })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -51,6 +54,17 @@ impl SqliteStore {
 
     async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// One process per database file runs the jobs: a lock on `<file>.jobs.lock`, freed by the
+    /// operating system however the process ends.
+    fn lock_jobs_impl(&self) -> StoreResult<JobsLock> {
+        let Some(file) = &self.file else {
+            return Ok(JobsLock::none());
+        };
+        let mut lock = file.clone().into_os_string();
+        lock.push(".jobs.lock");
+        JobsLock::file(std::path::Path::new(&lock), &file.display().to_string())
     }
 
     fn session_store_impl(&self) -> AnySessionStore {

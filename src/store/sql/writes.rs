@@ -143,14 +143,15 @@ macro_rules! impl_store_tx {
                     Ok(())
                 }
 
-                async fn retry_op(&mut self, id: i64, not_before: DateTime<Utc>, error: &str) -> StoreResult<()> {
+                async fn retry_op(&mut self, id: i64, not_before: DateTime<Utc>, error: &str, throttled: bool) -> StoreResult<()> {
                     sqlx::query(
-                        "UPDATE directory_ops SET not_before = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
-                         WHERE id = $1 AND done_at IS NULL",
+                        "UPDATE directory_ops SET not_before = $2, last_error = $3, lease_owner = NULL, lease_until = NULL, \
+                         throttled = throttled + $4 WHERE id = $1 AND done_at IS NULL",
                     )
                     .bind(id)
                     .bind(ms(not_before))
                     .bind(error)
+                    .bind(i64::from(throttled))
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
