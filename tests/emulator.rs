@@ -9,6 +9,9 @@ use reqwest::{Client, StatusCode, redirect::Policy};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+#[path = "emulator/conditions.rs"]
+mod conditions;
+
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -710,7 +713,8 @@ async fn client_credentials_grant() {
         json!([
             "GroupMember.ReadWrite.All",
             "User.Read.All",
-            "Policy.Read.All"
+            "Policy.Read.All",
+            "User.RevokeSessions.All"
         ])
     );
 

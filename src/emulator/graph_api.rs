@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::wire::{GraphCtx, graph_error, is_guid, odata_json, percent_decode, throttled_error};
 use super::{
     DemoUser, Emulator, Fault, GRAPH_APP_ID, GRAPH_RESOURCE, GraphCall, NotMemberStyle,
-    set_membership,
+    graph_users, set_membership,
 };
 
 const WRITE_MEMBERS: &[&str] = &[
@@ -23,7 +23,7 @@ const WRITE_MEMBERS: &[&str] = &[
     "Group.ReadWrite.All",
     "Directory.ReadWrite.All",
 ];
-const READ_MEMBERS: &[&str] = &[
+pub(crate) const READ_MEMBERS: &[&str] = &[
     "GroupMember.Read.All",
     "Group.Read.All",
     "Directory.Read.All",
@@ -31,7 +31,7 @@ const READ_MEMBERS: &[&str] = &[
     "Group.ReadWrite.All",
     "Directory.ReadWrite.All",
 ];
-const READ_USERS: &[&str] = &[
+pub(crate) const READ_USERS: &[&str] = &[
     "User.Read.All",
     "User.ReadWrite.All",
     "Directory.Read.All",
@@ -85,14 +85,17 @@ pub(crate) async fn handle(
     body: Bytes,
 ) -> Response {
     let ctx = GraphCtx::new(&headers);
-    let path_q = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| uri.path().to_owned());
-    let mut resp = match emu.take_fault(method.as_str(), &path_q, true) {
-        Some(fault) => fault_response(&ctx, &fault),
-        None => route(&emu, &ctx, &method, &uri, &headers, &body),
-    };
+    // Carried out to the end even when the caller hangs up (a timed-out call may still land).
+    let task_ctx = ctx.clone();
+    let resp =
+        tokio::spawn(async move { answer(&emu, &task_ctx, &method, &uri, &headers, &body).await })
+            .await
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    decorate(&ctx, resp)
+}
+
+/// Graph's headers on every answer.
+pub(crate) fn decorate(ctx: &GraphCtx, mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         h.insert("request-id", v);
@@ -109,6 +112,48 @@ pub(crate) async fn handle(
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
+    resp
+}
+
+/// One Graph request (on its own or inside a `$batch`): the tenant's latency, an injected fault
+/// or delay, the write budget, then the request itself. Logged in the call list.
+pub(crate) async fn answer(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let path_q = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| uri.path().to_owned());
+    let fault = emu.take_fault(method.as_str(), &path_q, true);
+    let delay =
+        emu.state().conditions.latency + fault.as_ref().and_then(|f| f.delay).unwrap_or_default();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let resp = match fault.filter(|f| f.status != 0) {
+        Some(fault) => fault_response(ctx, &fault),
+        None => match spend_write(emu, method, uri.path()) {
+            Err(wait) => {
+                let mut resp = throttled_error(ctx);
+                // Graph sends whole or fractional seconds.
+                let secs = format!("{:.3}", wait.as_secs_f64().max(0.001));
+                if let Ok(v) = HeaderValue::from_str(&secs) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                resp.headers_mut().insert(
+                    "x-ms-throttle-information",
+                    HeaderValue::from_static("WriteLimitExceeded"),
+                );
+                resp
+            }
+            Ok(()) => route(emu, ctx, method, uri, headers, body),
+        },
+    };
     let status = resp.status().as_u16();
     tracing::debug!(
         method = %method,
@@ -125,6 +170,29 @@ pub(crate) async fn handle(
         client_request_id: ctx.sent_client_request_id.clone(),
     });
     resp
+}
+
+/// Spends one write of the tenant's budget when `method` on `path` is a write (any POST, PATCH,
+/// PUT or DELETE but `checkMemberGroups`); `Err` with the wait when the budget is spent.
+fn spend_write(emu: &Emulator, method: &Method, path: &str) -> Result<(), std::time::Duration> {
+    if *method == Method::GET || path.ends_with("/checkMemberGroups") {
+        return Ok(());
+    }
+    let mut st = emu.state();
+    let c = &mut st.conditions;
+    let Some(bucket) = c.budget.as_mut() else {
+        return Ok(());
+    };
+    match bucket.spend() {
+        Ok(()) => {
+            c.accepted_writes += 1;
+            Ok(())
+        }
+        Err(wait) => {
+            c.throttled_writes += 1;
+            Err(wait)
+        }
+    }
 }
 
 fn fault_response(ctx: &GraphCtx, fault: &Fault) -> Response {
@@ -183,7 +251,7 @@ fn unauthorized(ctx: &GraphCtx, message: &str) -> Response {
     resp
 }
 
-fn forbidden(ctx: &GraphCtx) -> Response {
+pub(crate) fn forbidden(ctx: &GraphCtx) -> Response {
     graph_error(
         ctx,
         StatusCode::FORBIDDEN,
@@ -192,11 +260,11 @@ fn forbidden(ctx: &GraphCtx) -> Response {
     )
 }
 
-fn bad_request(ctx: &GraphCtx, code: &str, message: &str) -> Response {
+pub(crate) fn bad_request(ctx: &GraphCtx, code: &str, message: &str) -> Response {
     graph_error(ctx, StatusCode::BAD_REQUEST, code, message)
 }
 
-fn invalid_id(ctx: &GraphCtx, id: &str) -> Response {
+pub(crate) fn invalid_id(ctx: &GraphCtx, id: &str) -> Response {
     bad_request(
         ctx,
         "Request_BadRequest",
@@ -204,7 +272,7 @@ fn invalid_id(ctx: &GraphCtx, id: &str) -> Response {
     )
 }
 
-fn not_found(ctx: &GraphCtx, what: &str) -> Response {
+pub(crate) fn not_found(ctx: &GraphCtx, what: &str) -> Response {
     graph_error(
         ctx,
         StatusCode::NOT_FOUND,
@@ -343,6 +411,12 @@ fn route(
         }
         (&Method::GET, ["identity", "conditionalAccess", "policies"]) => {
             ca_policies(emu, ctx, &caller)
+        }
+        (&Method::POST, ["users" | "directoryObjects", id, "checkMemberGroups"]) => {
+            graph_users::check_member_groups(emu, ctx, &caller.permissions, id, body)
+        }
+        (&Method::POST, ["users", id, "revokeSignInSessions"]) => {
+            graph_users::revoke_sign_in_sessions(emu, ctx, &caller.permissions, id)
         }
         (
             _,
@@ -629,7 +703,7 @@ fn list_members(
         },
     };
     let page_size = top.unwrap_or(DEFAULT_PAGE);
-    let members = emu.members(group);
+    let members = emu.visible_members(group);
     let end = (offset + page_size).min(members.len());
     let value: Vec<Value> = members
         .get(offset.min(members.len())..end)

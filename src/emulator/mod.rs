@@ -6,8 +6,11 @@
 //! behaves like Entra on the wire (status codes, error bodies, paging, throttling), see
 //! `entra-graph-wire.md`, and lets tests inject faults and inspect the Graph traffic.
 
+mod batch;
+mod conditions;
 pub mod demo;
 mod graph_api;
+mod graph_users;
 mod keys;
 mod login;
 mod wire;
@@ -80,6 +83,8 @@ pub struct Fault {
     pub retry_after: Option<String>,
     /// How many matching requests get this fault.
     pub times: u32,
+    /// Wait this long before answering (with `status`, or normally when `status` is 0).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Fault {
@@ -91,6 +96,16 @@ impl Fault {
             status,
             retry_after: None,
             times,
+            delay: None,
+        }
+    }
+
+    /// A call that hangs for `delay` and is then carried out normally (the caller may have given
+    /// up by then: its change still happens, as with a real timeout).
+    pub fn hang(delay: std::time::Duration, times: u32) -> Self {
+        Fault {
+            delay: Some(delay),
+            ..Fault::new(0, times)
         }
     }
 
@@ -211,6 +226,9 @@ pub(crate) struct State {
     pages: HashMap<String, PendingPage>,
     codes: HashMap<String, CodeGrant>,
     token_requests: u64,
+    conditions: conditions::Conditions,
+    /// `revokeSignInSessions` calls: user id and when.
+    revocations: Vec<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Emulator {
@@ -272,6 +290,7 @@ impl Emulator {
                 get(login::authorize_page).post(login::authorize_submit),
             )
             .route("/{tenant}/oauth2/v2.0/token", any(login::token))
+            .route("/v1.0/$batch", any(batch::handle))
             .route("/v1.0/{*rest}", any(graph_api::handle))
             .with_state(self.clone())
     }
@@ -315,6 +334,38 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Member ids of a group as reads see them (older than the read lag).
+    pub(crate) fn visible_members(&self, group_id: &str) -> Vec<String> {
+        let mut st = self.state();
+        let group = group_id.to_ascii_lowercase();
+        let current = st.members.get(&group).cloned().unwrap_or_default();
+        let mut seen: Vec<String> = current
+            .iter()
+            .filter(|u| st.conditions.seen(&group, u, true))
+            .cloned()
+            .collect();
+        let now = tokio::time::Instant::now();
+        seen.extend(
+            st.conditions
+                .unseen
+                .iter()
+                .filter(|((g, u), (before, at))| {
+                    *g == group && *before && now < *at && !current.contains(u)
+                })
+                .map(|((_, u), _)| u.clone()),
+        );
+        seen
+    }
+
+    /// Whether reads show `user_id` in `group_id`.
+    pub(crate) fn visible_member(&self, group_id: &str, user_id: &str) -> bool {
+        let mut st = self.state();
+        let group = group_id.to_ascii_lowercase();
+        let user = user_id.to_ascii_lowercase();
+        let now = st.members.get(&group).is_some_and(|m| m.contains(&user));
+        st.conditions.seen(&group, &user, now)
+    }
+
     /// Adds or removes a member behind jitgate's back (persisted like any other change).
     pub fn set_member(&self, group_id: &str, user_id: &str, member: bool) {
         let mut state = self.state();
@@ -332,6 +383,40 @@ impl Emulator {
         if fault.times > 0 {
             self.state().faults.push_back(fault);
         }
+    }
+
+    /// Every Graph call waits this long before it is answered (Graph's round-trip time).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state().conditions.latency = latency;
+    }
+
+    /// Enforces Graph's write limit per app and tenant: `writes` per `per` as a token bucket;
+    /// a write beyond it is answered 429 with Graph's body and a `Retry-After`.
+    pub fn set_write_budget(&self, writes: u32, per: std::time::Duration) {
+        self.state().conditions.budget = Some(conditions::WriteBucket::new(writes, per));
+    }
+
+    /// Membership changes stay invisible to reads (member lists, `checkMemberGroups`) this long.
+    pub fn set_read_lag(&self, lag: std::time::Duration) {
+        self.state().conditions.read_lag = lag;
+    }
+
+    /// Writes the budget let through, and writes it answered 429.
+    pub fn write_counts(&self) -> (u64, u64) {
+        let st = self.state();
+        (
+            st.conditions.accepted_writes,
+            st.conditions.throttled_writes,
+        )
+    }
+
+    /// Users whose sign-in sessions were revoked, in order.
+    pub fn revocations(&self) -> Vec<String> {
+        self.state()
+            .revocations
+            .iter()
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     /// Drops all queued faults.
@@ -486,9 +571,9 @@ pub(crate) fn set_membership(
     let user = user_id.to_ascii_lowercase();
     let list = state.members.entry(group).or_default();
     let present = list.iter().position(|m| m.eq_ignore_ascii_case(&user));
-    match (member, present) {
+    let changed = match (member, present) {
         (true, None) => {
-            list.push(user);
+            list.push(user.clone());
             true
         }
         (false, Some(i)) => {
@@ -496,7 +581,11 @@ pub(crate) fn set_membership(
             true
         }
         _ => false,
+    };
+    if changed {
+        state.conditions.changed(group_id, &user, !member);
     }
+    changed
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,92 @@
+//! Graph actions on a user: `checkMemberGroups` (reads, subject to the read lag) and
+//! `revokeSignInSessions` (wire doc §4.3, §15.1).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::graph_api::{READ_MEMBERS, READ_USERS, bad_request, forbidden, invalid_id, not_found};
+use super::wire::{GraphCtx, is_guid, odata_json};
+
+const REVOKE: &[&str] = &[
+    "User.RevokeSessions.All",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+
+fn has_any(permissions: &[String], needed: &[&str]) -> bool {
+    permissions
+        .iter()
+        .any(|p| needed.iter().any(|n| n.eq_ignore_ascii_case(p)))
+}
+
+/// `POST /users/{id}/checkMemberGroups` `{"groupIds": [...]}`: those of the groups (at most 20)
+/// the user is a member of, as reads see it.
+pub(crate) fn check_member_groups(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    permissions: &[String],
+    user: &str,
+    body: &[u8],
+) -> Response {
+    if !has_any(permissions, READ_MEMBERS) || !has_any(permissions, READ_USERS) {
+        return forbidden(ctx);
+    }
+    if !is_guid(user) {
+        return invalid_id(ctx, user);
+    }
+    let ids: Option<Vec<String>> = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("groupIds").cloned())
+        .and_then(|v| serde_json::from_value(v).ok());
+    let Some(ids) = ids else {
+        return bad_request(
+            ctx,
+            "Request_BadRequest",
+            "The request payload must contain 'groupIds'.",
+        );
+    };
+    if ids.is_empty() || ids.len() > 20 {
+        return bad_request(
+            ctx,
+            "Request_BadRequest",
+            "The number of groupIds must be between 1 and 20.",
+        );
+    }
+    if emu.user(user).is_none() {
+        return not_found(ctx, user);
+    }
+    let value: Vec<&String> = ids.iter().filter(|g| emu.visible_member(g, user)).collect();
+    odata_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/v1.0/$metadata#Collection(Edm.String)", emu.base_url()),
+            "value": value,
+        }),
+    )
+}
+
+/// `POST /users/{id}/revokeSignInSessions`: 200 `{"value": true}`, recorded.
+pub(crate) fn revoke_sign_in_sessions(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    permissions: &[String],
+    user: &str,
+) -> Response {
+    if !has_any(permissions, REVOKE) {
+        return forbidden(ctx);
+    }
+    let Some(u) = emu.user(user) else {
+        return not_found(ctx, user);
+    };
+    let id = u.id.clone();
+    emu.state().revocations.push((id, chrono::Utc::now()));
+    odata_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/v1.0/$metadata#Edm.Boolean", emu.base_url()),
+            "value": true,
+        }),
+    )
+}
