@@ -105,16 +105,12 @@ async fn one(emu: &Emulator, outer: &HeaderMap, item: Item) -> Value {
     let resp = answer(emu, &ctx, &item.method, &uri, outer, &body).await;
     let status = resp.status().as_u16();
     let mut headers = Map::new();
-    for (name, value) in resp.headers() {
-        if name == header::RETRY_AFTER || name == header::CONTENT_TYPE {
-            if let Ok(v) = value.to_str() {
-                let key = if name == header::RETRY_AFTER {
-                    "Retry-After"
-                } else {
-                    "Content-Type"
-                };
-                headers.insert(key.into(), json!(v));
-            }
+    for (name, key) in [
+        (header::RETRY_AFTER, "Retry-After"),
+        (header::CONTENT_TYPE, "Content-Type"),
+    ] {
+        if let Some(v) = resp.headers().get(&name).and_then(|v| v.to_str().ok()) {
+            headers.insert(key.into(), json!(v));
         }
     }
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
