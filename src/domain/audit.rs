@@ -26,10 +26,13 @@ pub enum AuditAction {
     GrantFailed,
     DirectoryError,
     DriftDetected,
+    MembershipVerified,
+    DriftRemoved,
+    SessionsRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -44,6 +47,9 @@ impl AuditAction {
         AuditAction::GrantFailed,
         AuditAction::DirectoryError,
         AuditAction::DriftDetected,
+        AuditAction::MembershipVerified,
+        AuditAction::DriftRemoved,
+        AuditAction::SessionsRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +68,9 @@ impl AuditAction {
             AuditAction::GrantFailed => "grant_failed",
             AuditAction::DirectoryError => "directory_error",
             AuditAction::DriftDetected => "drift_detected",
+            AuditAction::MembershipVerified => "membership_verified",
+            AuditAction::DriftRemoved => "drift_removed",
+            AuditAction::SessionsRevoked => "sessions_revoked",
         }
     }
 

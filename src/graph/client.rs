@@ -14,7 +14,7 @@ use super::pacer::Pacer;
 use super::wire::{
     backoff, classify, parse_retry_after, require_guid, token_error_message, user_segment,
 };
-use super::{Directory, DirectoryError, DirectoryUser, MemberChange};
+use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp};
 use crate::config::{Settings, WriteBudget};
 
 /// Renew the app token this long before it expires.
@@ -70,14 +70,14 @@ struct CachedToken {
 /// Writes are never retried here (the outbox worker reschedules them); reads retry throttling
 /// and transient errors up to three times, honouring `Retry-After` capped at five seconds.
 pub struct GraphClient {
-    settings: GraphSettings,
-    http: reqwest::Client,
+    pub(super) settings: GraphSettings,
+    pub(super) http: reqwest::Client,
     token_url: String,
-    graph_base: String,
+    pub(super) graph_base: String,
     scope: String,
     page_size: u32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
-    pacer: Option<Pacer>,
+    pub(super) pacer: Option<Pacer>,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -113,7 +113,7 @@ impl GraphClient {
     }
 
     /// The cached app token, or a new one. Concurrent callers share one refresh.
-    async fn token(&self) -> Result<SecretString, DirectoryError> {
+    pub(super) async fn token(&self) -> Result<SecretString, DirectoryError> {
         let mut cached = self.token.lock().await;
         if let Some(t) = cached.as_ref()
             && Instant::now() < t.refresh_at
@@ -205,7 +205,7 @@ impl GraphClient {
 
     /// One Graph request (plus one retry with a fresh token after an
     /// `InvalidAuthenticationToken` 401). Returns the body of a 2xx response.
-    async fn execute(
+    pub(super) async fn execute(
         &self,
         method: Method,
         url: &str,
@@ -357,15 +357,58 @@ impl GraphClient {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}/v1.0{path}", self.graph_base)
     }
 }
 
+/// What an addition's answer means: "already a member" is success too (wire doc §1.4).
+pub(super) fn added(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
+    match answer {
+        Ok(()) => Ok(MemberChange::Added),
+        Err(DirectoryError::Rejected {
+            status: 400,
+            message,
+            ..
+        }) if message.contains("already exist") => Ok(MemberChange::AlreadyMember),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a removal's answer means: both shapes of "not a member" are success too (wire doc §3).
+pub(super) fn removed(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
+    match answer {
+        Ok(()) => Ok(MemberChange::Removed),
+        Err(DirectoryError::Rejected {
+            status: 404, code, ..
+        }) if code == "Request_ResourceNotFound" => Ok(MemberChange::NotMember),
+        Err(DirectoryError::Rejected {
+            status: 400,
+            message,
+            ..
+        }) if message.contains("do not exist") => Ok(MemberChange::NotMember),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a `checkMemberGroups` answer lists `group_id`.
+pub(super) fn member_groups_contain(body: &[u8], group_id: &str) -> Result<bool, DirectoryError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| DirectoryError::Transient(format!("unexpected Graph response: {e}")))?;
+    let groups = v.get("value").and_then(Value::as_array).ok_or_else(|| {
+        DirectoryError::Transient("unexpected Graph response: no value".to_owned())
+    })?;
+    Ok(groups
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|g| g.eq_ignore_ascii_case(group_id)))
+}
+
 /// Whether a call spends Graph's write budget (every POST, PATCH, PUT and DELETE except the
 /// read-only `checkMemberGroups`).
-fn is_write(method: &Method, path: &str) -> bool {
-    *method != Method::GET && !path.ends_with("/checkMemberGroups")
+pub(super) fn is_write(method: &Method, path: &str) -> bool {
+    // A `$batch` is paced by the writes inside it.
+    *method != Method::GET && !path.ends_with("/checkMemberGroups") && !path.ends_with("/$batch")
 }
 
 #[async_trait::async_trait]
@@ -380,15 +423,11 @@ impl Directory for GraphClient {
         let url = self.url(&format!("/groups/{group_id}/members/$ref"));
         let body =
             json!({ "@odata.id": format!("{}/v1.0/directoryObjects/{user_id}", self.graph_base) });
-        match self.execute(Method::POST, &url, Some(&body)).await {
-            Ok(_) => Ok(MemberChange::Added),
-            Err(DirectoryError::Rejected {
-                status: 400,
-                message,
-                ..
-            }) if message.contains("already exist") => Ok(MemberChange::AlreadyMember),
-            Err(e) => Err(e),
-        }
+        added(
+            self.execute(Method::POST, &url, Some(&body))
+                .await
+                .map(drop),
+        )
     }
 
     async fn remove_member(
@@ -399,19 +438,44 @@ impl Directory for GraphClient {
         require_guid(group_id)?;
         require_guid(user_id)?;
         let url = self.url(&format!("/groups/{group_id}/members/{user_id}/$ref"));
-        match self.execute(Method::DELETE, &url, None).await {
-            Ok(_) => Ok(MemberChange::Removed),
-            // Both shapes Graph uses for "not a member" (wire doc §3).
-            Err(DirectoryError::Rejected {
-                status: 404, code, ..
-            }) if code == "Request_ResourceNotFound" => Ok(MemberChange::NotMember),
-            Err(DirectoryError::Rejected {
-                status: 400,
-                message,
-                ..
-            }) if message.contains("do not exist") => Ok(MemberChange::NotMember),
-            Err(e) => Err(e),
+        removed(self.execute(Method::DELETE, &url, None).await.map(drop))
+    }
+
+    async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, DirectoryError> {
+        require_guid(group_id)?;
+        require_guid(user_id)?;
+        let url = self.url(&format!("/users/{user_id}/checkMemberGroups"));
+        let body = json!({ "groupIds": [group_id] });
+        // A read: retried inline like the others.
+        let mut attempt = 0;
+        loop {
+            match self.execute(Method::POST, &url, Some(&body)).await {
+                Ok(bytes) => return member_groups_contain(&bytes, group_id),
+                Err(e) if e.is_retriable() && attempt < READ_RETRIES => {
+                    let delay = e
+                        .retry_after()
+                        .unwrap_or_else(|| backoff(attempt))
+                        .min(MAX_READ_DELAY);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
+    }
+
+    async fn change_members(&self, ops: &[MemberOp]) -> Vec<Result<MemberChange, DirectoryError>> {
+        self.change_members_batched(ops).await
+    }
+
+    async fn are_members(&self, pairs: &[(String, String)]) -> Vec<Result<bool, DirectoryError>> {
+        self.are_members_batched(pairs).await
+    }
+
+    async fn revoke_sign_in_sessions(&self, user_id: &str) -> Result<(), DirectoryError> {
+        require_guid(user_id)?;
+        let url = self.url(&format!("/users/{user_id}/revokeSignInSessions"));
+        self.execute(Method::POST, &url, None).await.map(drop)
     }
 
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError> {

@@ -2,6 +2,7 @@
 //! Conditional Access policies, behind the [`Directory`] trait so that the outbox worker, the
 //! scheduler and the handlers can be tested with fakes.
 
+mod batch;
 mod client;
 mod pacer;
 pub mod posture;
@@ -22,6 +23,15 @@ pub enum MemberChange {
     NotMember,
 }
 
+/// One membership change, as a batch carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberOp {
+    /// `true` to add, `false` to remove.
+    pub add: bool,
+    pub group_id: String,
+    pub user_id: String,
+}
+
 /// A user (or other directory object) as Graph lists it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -37,7 +47,7 @@ pub struct DirectoryUser {
 }
 
 /// Why a directory call failed, classified for the retry policy of the caller.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
     /// 429 / 503 / 504: retry later, honouring `retry_after` when Graph sent one.
     #[error("Graph asked to slow down (HTTP {status}): {message}")]
@@ -95,6 +105,32 @@ pub trait Directory: Send + Sync + 'static {
         group_id: &str,
         user_id: &str,
     ) -> Result<MemberChange, DirectoryError>;
+    /// Several membership changes at once (Graph's JSON batching where the directory has it),
+    /// one answer per change, in order. By default one call each.
+    async fn change_members(&self, ops: &[MemberOp]) -> Vec<Result<MemberChange, DirectoryError>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(if op.add {
+                self.add_member(&op.group_id, &op.user_id).await
+            } else {
+                self.remove_member(&op.group_id, &op.user_id).await
+            });
+        }
+        out
+    }
+    /// Whether reads show `user_id` as a member of `group_id` now (Graph is eventually
+    /// consistent: a change may take a moment to show).
+    async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, DirectoryError>;
+    /// [`Directory::is_member`] for several (group, user) pairs, in order.
+    async fn are_members(&self, pairs: &[(String, String)]) -> Vec<Result<bool, DirectoryError>> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (g, u) in pairs {
+            out.push(self.is_member(g, u).await);
+        }
+        out
+    }
+    /// Ends every sign-in session of the user (`revokeSignInSessions`).
+    async fn revoke_sign_in_sessions(&self, user_id: &str) -> Result<(), DirectoryError>;
     /// All direct members, following `@odata.nextLink` verbatim.
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// A user by object id (or user principal name); `None` when Graph answers 404.

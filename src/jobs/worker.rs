@@ -18,13 +18,15 @@ use chrono::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::graph::{Directory, DirectoryError};
+use crate::graph::{Directory, DirectoryError, MemberChange, MemberOp};
 use crate::service::Portal;
-use crate::service::directory::Attempt;
+use crate::service::directory::{Attempt, ReadBack};
 use crate::store::{DirectoryOp, OpKind};
 
 /// How often an idle worker looks around anyway (and refreshes its heartbeat).
 pub const IDLE_WAKE: Duration = Duration::seconds(15);
+/// Operations carried out in one JSON batch at most (Graph's limit).
+const MAX_BATCH: usize = 20;
 /// Answers recorded in one transaction at most.
 const RECORD_BATCH: usize = 500;
 
@@ -71,10 +73,14 @@ impl Worker {
             let claimed = if free == 0 {
                 0
             } else {
-                match self.portal.claim_directory_ops(&self.id, free).await {
+                match self
+                    .portal
+                    .claim_directory_ops(&self.id, free * MAX_BATCH)
+                    .await
+                {
                     Ok(ops) => {
                         let n = ops.len();
-                        for op in ops {
+                        for group in split(ops, free) {
                             let Ok(slot) = slots.clone().acquire_owned().await else {
                                 return;
                             };
@@ -82,8 +88,9 @@ impl Worker {
                             let answers = answers.clone();
                             let freed = freed.clone();
                             calls.spawn(async move {
-                                let attempt = carry_out(directory, &op).await;
-                                let _ = answers.send((op, attempt));
+                                for answer in carry_out(directory, group).await {
+                                    let _ = answers.send(answer);
+                                }
                                 drop(slot);
                                 freed.notify_one();
                             });
@@ -98,7 +105,7 @@ impl Worker {
                     }
                 }
             };
-            if claimed > 0 && claimed == free {
+            if claimed > 0 && claimed >= free {
                 // Every slot was filled: wait for one to free up.
                 freed.notified().await;
                 continue;
@@ -115,32 +122,136 @@ impl Worker {
     }
 }
 
-/// One Graph call for `op`. A panic in the call is an answer too, so the lease is not renewed
-/// forever for an operation nobody carries out.
-async fn carry_out(directory: Arc<dyn Directory>, op: &DirectoryOp) -> Attempt {
-    let started = std::time::Instant::now();
-    let (kind, group, user) = (op.kind, op.group_id.clone(), op.user_id.clone());
+/// Carries out `ops` (one call each, or JSON batches when there are several), then reads back
+/// the memberships that changed. A panic is an answer too, so no lease is renewed forever for
+/// an operation nobody carries out.
+async fn carry_out(
+    directory: Arc<dyn Directory>,
+    ops: Vec<DirectoryOp>,
+) -> Vec<(DirectoryOp, Attempt)> {
+    let changes: Vec<MemberOp> = ops
+        .iter()
+        .map(|op| MemberOp {
+            add: op.kind == OpKind::Add,
+            group_id: op.group_id.clone(),
+            user_id: op.user_id.clone(),
+        })
+        .collect();
     // A set of one: aborted with the worker, and a panic comes back as an error.
-    let mut call = JoinSet::new();
-    call.spawn(async move {
-        match kind {
-            OpKind::Add => directory.add_member(&group, &user).await,
-            OpKind::Remove => directory.remove_member(&group, &user).await,
-        }
+    let mut work = JoinSet::new();
+    let n = ops.len();
+    work.spawn(async move {
+        let started = std::time::Instant::now();
+        let results = if changes.len() == 1 {
+            let c = &changes[0];
+            vec![if c.add {
+                directory.add_member(&c.group_id, &c.user_id).await
+            } else {
+                directory.remove_member(&c.group_id, &c.user_id).await
+            }]
+        } else {
+            directory.change_members(&changes).await
+        };
+        let graph_ms = started.elapsed().as_millis() as u64;
+        let read_backs = read_back(directory.as_ref(), &changes, &results).await;
+        results
+            .into_iter()
+            .zip(read_backs)
+            .map(|(result, read_back)| Attempt {
+                result,
+                graph_ms,
+                read_back,
+            })
+            .collect::<Vec<_>>()
     });
-    let result = match call.join_next().await {
-        Some(Ok(result)) => result,
-        Some(Err(e)) => Err(DirectoryError::Transient(format!(
-            "the directory call failed: {e}"
-        ))),
-        None => Err(DirectoryError::Transient(
-            "the directory call was lost".into(),
-        )),
+    let attempts = match work.join_next().await {
+        Some(Ok(attempts)) if attempts.len() == n => attempts,
+        other => {
+            let why = match other {
+                Some(Err(e)) => format!("the directory call failed: {e}"),
+                _ => "the directory call was lost".to_string(),
+            };
+            (0..n)
+                .map(|_| Attempt::unverified(Err(DirectoryError::Transient(why.clone())), 0))
+                .collect()
+        }
     };
-    Attempt {
-        result,
-        graph_ms: started.elapsed().as_millis() as u64,
+    ops.into_iter().zip(attempts).collect()
+}
+
+/// Shares `ops` among at most `slots` calls: one operation each while they fit, else batches of
+/// at most [`MAX_BATCH`] as even as can be.
+fn split(ops: Vec<DirectoryOp>, slots: usize) -> Vec<Vec<DirectoryOp>> {
+    if ops.len() <= slots {
+        return ops.into_iter().map(|op| vec![op]).collect();
     }
+    let groups = ops
+        .len()
+        .div_ceil(MAX_BATCH)
+        .max(slots.min(ops.len()))
+        .max(1);
+    let mut out: Vec<Vec<DirectoryOp>> = (0..groups).map(|_| Vec::new()).collect();
+    for (i, op) in ops.into_iter().enumerate() {
+        out[i % groups].push(op);
+    }
+    out
+}
+
+/// Pauses between read-backs of a change that does not show yet (Graph is eventually consistent).
+const READ_BACK_PAUSES_MS: [u64; 6] = [0, 250, 500, 1000, 1000, 2000];
+
+/// Reads back each membership that changed successfully, a few times until it shows as expected.
+async fn read_back(
+    directory: &dyn Directory,
+    changes: &[MemberOp],
+    results: &[Result<MemberChange, DirectoryError>],
+) -> Vec<Option<ReadBack>> {
+    let mut out: Vec<Option<ReadBack>> = results
+        .iter()
+        .map(|r| {
+            r.is_ok().then_some(ReadBack {
+                member_seen: None,
+                reads: 0,
+                error: None,
+            })
+        })
+        .collect();
+    let mut pending: Vec<usize> = (0..changes.len()).filter(|i| out[*i].is_some()).collect();
+    for pause in READ_BACK_PAUSES_MS {
+        if pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(pause)).await;
+        let pairs: Vec<(String, String)> = pending
+            .iter()
+            .map(|i| (changes[*i].group_id.clone(), changes[*i].user_id.clone()))
+            .collect();
+        let seen = if pairs.len() == 1 {
+            vec![directory.is_member(&pairs[0].0, &pairs[0].1).await]
+        } else {
+            directory.are_members(&pairs).await
+        };
+        let mut still = Vec::new();
+        for (i, answer) in pending.into_iter().zip(seen) {
+            let rb = out[i].as_mut().expect("read back only what changed");
+            rb.reads += 1;
+            match answer {
+                Ok(member) => {
+                    rb.member_seen = Some(member);
+                    rb.error = None;
+                    if member != changes[i].add {
+                        still.push(i);
+                    }
+                }
+                Err(e) => {
+                    rb.error = Some(e.to_string());
+                    still.push(i);
+                }
+            }
+        }
+        pending = still;
+    }
+    out
 }
 
 /// Records answers as they come, as many per transaction as have arrived. A failed recording is

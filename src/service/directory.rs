@@ -23,6 +23,31 @@ pub struct Attempt {
     pub result: Result<MemberChange, DirectoryError>,
     /// How long the Graph call took.
     pub graph_ms: u64,
+    /// What reading the membership back showed, when the change succeeded and was read back.
+    pub read_back: Option<ReadBack>,
+}
+
+/// Reading a membership back after changing it (Graph is eventually consistent, so a few reads
+/// may be needed before the change shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBack {
+    /// Whether the last successful read showed the member; `None` when every read failed.
+    pub member_seen: Option<bool>,
+    /// Reads made.
+    pub reads: u32,
+    /// The last read's error, if it failed.
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    /// An attempt not read back (the change failed, or the directory cannot read back).
+    pub fn unverified(result: Result<MemberChange, DirectoryError>, graph_ms: u64) -> Attempt {
+        Attempt {
+            result,
+            graph_ms,
+            read_back: None,
+        }
+    }
 }
 
 impl Attempt {
@@ -174,8 +199,22 @@ impl Portal {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let request = tx.get_request(&op.request_id).await?;
-        let e = match &attempt.result {
-            Ok(change) => {
+        let disagreement;
+        let e = match (&attempt.result, &attempt.read_back) {
+            (Ok(change), Some(rb)) if rb.member_seen == Some(op.kind != OpKind::Add) => {
+                // Graph said yes, but reads still show the opposite after a few tries: do it again.
+                disagreement = DirectoryError::Transient(format!(
+                    "Graph answered {change:?}, but {} reads later the member is still {}",
+                    rb.reads,
+                    if op.kind == OpKind::Add {
+                        "missing"
+                    } else {
+                        "listed"
+                    }
+                ));
+                &disagreement
+            }
+            (Ok(change), read_back) => {
                 tx.finish_op(op.id, OpOutcome::Done, now, None).await?;
                 if let Some(mut r) = request {
                     let (action, due_at) = match op.kind {
@@ -197,14 +236,33 @@ impl Portal {
                         "already_in_effect": matches!(change, MemberChange::AlreadyMember | MemberChange::NotMember),
                         "graph_ms": attempt.graph_ms,
                         "delay_ms": due_at.map(|d| (now - d).num_milliseconds()),
+                        "verified": read_back.as_ref().is_some_and(|rb| rb.member_seen.is_some()),
                     });
                     tx.append_event(event(None, action, &r, now, details))
                         .await?;
+                    if let Some(rb) = read_back {
+                        let details = json!({
+                            "group_id": op.group_id,
+                            "directory_op": op.id,
+                            "operation": op.kind.as_str(),
+                            "member_seen": rb.member_seen,
+                            "reads": rb.reads,
+                            "read_error": rb.error,
+                        });
+                        tx.append_event(event(
+                            None,
+                            AuditAction::MembershipVerified,
+                            &r,
+                            now,
+                            details,
+                        ))
+                        .await?;
+                    }
                 }
                 tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
                 return Ok(());
             }
-            Err(e) => e,
+            (Err(e), _) => e,
         };
         let message = e.to_string();
         if attempt.throttled() {
@@ -334,29 +392,31 @@ mod tests {
 
     #[test]
     fn only_a_429_is_a_throttled_attempt() {
-        let attempt = |status| Attempt {
-            result: Err(DirectoryError::Throttled {
-                status,
-                retry_after: None,
-                message: String::new(),
-            }),
-            graph_ms: 1,
+        let attempt = |status| {
+            Attempt::unverified(
+                Err(DirectoryError::Throttled {
+                    status,
+                    retry_after: None,
+                    message: String::new(),
+                }),
+                1,
+            )
         };
         assert!(attempt(429).throttled());
         assert!(!attempt(503).throttled());
-        let timed_out = Attempt {
-            result: Err(DirectoryError::Transient("no answer within 10s".into())),
-            graph_ms: 10_000,
-        };
+        let timed_out = Attempt::unverified(
+            Err(DirectoryError::Transient("no answer within 10s".into())),
+            10_000,
+        );
         assert!(!timed_out.throttled() && timed_out.may_have_taken_effect());
-        let refused = Attempt {
-            result: Err(DirectoryError::Rejected {
+        let refused = Attempt::unverified(
+            Err(DirectoryError::Rejected {
                 status: 403,
                 code: "Authorization_RequestDenied".into(),
                 message: String::new(),
             }),
-            graph_ms: 1,
-        };
+            1,
+        );
         assert!(!refused.may_have_taken_effect());
     }
 

@@ -148,20 +148,14 @@ async fn a_late_addition_after_the_end_is_followed_by_a_removal(t: &mut TestApp)
         .pop()
         .unwrap();
     assert_eq!(remove.kind, OpKind::Remove);
-    let not_member = Attempt {
-        result: Ok(MemberChange::NotMember),
-        graph_ms: 5,
-    };
+    let not_member = Attempt::unverified(Ok(MemberChange::NotMember), 5);
     p.record_directory_attempts("w2", &[(remove, not_member)])
         .await
         .unwrap();
 
     // Then w1's addition lands after all, and its answer comes back.
     t.emulator.set_member(GROUP, DANA, true);
-    let added = Attempt {
-        result: Ok(MemberChange::Added),
-        graph_ms: 20_000,
-    };
+    let added = Attempt::unverified(Ok(MemberChange::Added), 20_000);
     p.record_directory_attempts("w1", &[(add, added)])
         .await
         .unwrap();
@@ -173,6 +167,47 @@ async fn a_late_addition_after_the_end_is_followed_by_a_removal(t: &mut TestApp)
     // The follow-up removal converges the group.
     wait_out_of_group(t, DANA).await;
     assert_eq!(t.verify().await["ok"], true);
+}
+
+async fn changes_are_read_back_until_graph_shows_them(t: &mut TestApp) {
+    // Reads lag 600 ms behind writes: the addition shows on a later read.
+    t.emulator
+        .set_read_lag(std::time::Duration::from_millis(600));
+    let id = t.granted(DANA, "device-code", 30, MORGAN).await;
+    let seen = event_details(t, &id, "membership_verified").await;
+    assert_eq!(seen["member_seen"], true, "{seen}");
+    assert!(seen["reads"].as_u64().unwrap() > 1, "{seen}");
+    assert_eq!(
+        event_details(t, &id, "membership_added").await["verified"],
+        true
+    );
+
+    // Reads lag longer than the read-back waits (about 5 s): the change counts as not done and
+    // is made again, then shows.
+    t.emulator.set_read_lag(std::time::Duration::from_secs(8));
+    t.end(DANA, &id, None).await;
+    eventually("the disagreement to be recorded", || async {
+        !errors_of(t, &id).await.is_empty()
+    })
+    .await;
+    let e = &errors_of(t, &id).await[0];
+    assert!(
+        e["details"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("still listed"),
+        "{e}"
+    );
+    assert!(t.status_of(&id).await["membership"]["removed_at"].is_null());
+    t.emulator.set_read_lag(std::time::Duration::ZERO);
+    advance_until(t, Duration::seconds(1), "the removal verified", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
+    assert_eq!(
+        event_details(t, &id, "membership_verified").await["member_seen"],
+        false
+    );
 }
 
 async fn already_member_and_not_member_count_as_done(t: &mut TestApp) {
@@ -222,7 +257,8 @@ async fn a_refusal_fails_the_grant(t: &mut TestApp) {
             "grant_activated",
             "directory_error",
             "grant_failed",
-            "membership_removed"
+            "membership_removed",
+            "membership_verified"
         ]
     );
 }
@@ -252,6 +288,7 @@ on_both_databases! {
     removal_retries => removals_survive_throttling;
     throttling_is_not_failure => throttling_never_gives_an_addition_up;
     late_answer => a_late_addition_after_the_end_is_followed_by_a_removal;
+    read_back => changes_are_read_back_until_graph_shows_them;
     idempotent_answers => already_member_and_not_member_count_as_done;
     refusal => a_refusal_fails_the_grant;
     exhausted => outages_beyond_the_limit_fail_the_grant;

@@ -46,14 +46,27 @@ async fn happy_path(t: &mut TestApp) {
             "request_approved",
             "grant_activated",
             "membership_added",
+            "membership_verified",
             "grant_expired",
-            "membership_removed"
+            "membership_removed",
+            "membership_verified"
         ]
+    );
+    let verified = t
+        .events(&format!("request={id}&action=membership_verified"))
+        .await;
+    assert_eq!(
+        verified[0]["details"]["member_seen"], false,
+        "after the removal"
+    );
+    assert_eq!(
+        verified[1]["details"]["member_seen"], true,
+        "after the addition"
     );
     let v = t.verify().await;
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["first_bad_seq"], serde_json::Value::Null);
-    assert_eq!(v["events"], 6);
+    assert_eq!(v["events"], 8);
 }
 
 async fn deny(t: &mut TestApp) {

@@ -85,9 +85,10 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     assert_eq!(t.get(ALEX, "/api/v1/audit/verify").await["ok"], true);
 
     let events = t.events("").await;
-    assert_eq!(events.len(), 4);
-    assert_eq!(events[0]["seq"], 4, "newest first");
-    let created = &events[3];
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[0]["seq"], 5, "newest first");
+    assert_eq!(events[0]["action"], "membership_verified");
+    let created = &events[4];
     assert_eq!(created["action"], "request_created");
     assert_eq!(created["actor"]["id"], DANA);
     assert_eq!(created["subject"], DANA);
@@ -97,7 +98,7 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     );
     assert_eq!(created["client_ip"], "127.0.0.1");
     assert_eq!(created["prev_hash"].as_str().unwrap().len(), 64);
-    assert_eq!(events[2]["prev_hash"], created["hash"]);
+    assert_eq!(events[3]["prev_hash"], created["hash"]);
 
     let page = t.get(AVERY, "/api/v1/audit?limit=2").await;
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
@@ -105,13 +106,13 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     let next = t
         .get(AVERY, &format!("/api/v1/audit?limit=2&cursor={cursor}"))
         .await;
-    assert_eq!(next["events"][0]["seq"], 2);
+    assert_eq!(next["events"][0]["seq"], 3);
     let t = &*t;
     let count = |query: String| async move { t.events(&query).await.len() };
     assert_eq!(count(format!("actor={MORGAN}")).await, 1);
     assert_eq!(
         count(format!("person={DANA}")).await,
-        4,
+        5,
         "Dana acted or was the subject"
     );
     assert_eq!(
@@ -119,7 +120,7 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
         1,
         "by display name"
     );
-    assert_eq!(count("package=device-code".into()).await, 4);
+    assert_eq!(count("package=device-code".into()).await, 5);
     assert_eq!(count("package=device-code-ticketed".into()).await, 0);
     assert_eq!(
         count(format!("subject={DANA}&action=membership_added")).await,
@@ -139,10 +140,10 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     let headers = rows.headers().unwrap().clone();
     assert_eq!(&headers[0], "seq");
     let recs: Vec<_> = rows.records().map(|r| r.unwrap()).collect();
-    assert_eq!(recs.len(), 4);
-    assert_eq!(&recs[3][4], "request_created");
+    assert_eq!(recs.len(), 5);
+    assert_eq!(&recs[4][4], "request_created");
     assert!(
-        recs[3][7].contains("deploying the CI runner"),
+        recs[4][7].contains("deploying the CI runner"),
         "details as JSON"
     );
 
@@ -174,7 +175,7 @@ async fn audit_is_for_auditors(t: &mut TestApp) {
     let r = t
         .fetch(Some(AVERY), "/api/v1/audit?format=jsonl&limit=3")
         .await;
-    assert_eq!(seqs(r.text().await.unwrap()), [4, 3, 2]);
+    assert_eq!(seqs(r.text().await.unwrap()), [5, 4, 3]);
     let r = t
         .fetch(Some(AVERY), "/api/v1/audit?format=jsonl&limit=3&cursor=3")
         .await;

@@ -1,0 +1,214 @@
+//! JSON batching (`POST /v1.0/$batch`, wire doc §5): up to 20 requests in one call, each with
+//! its own status. Used when many membership changes or read-backs are due at once. A batch's
+//! writes are paced like single writes, and a 429 inside it slows the pacer like any other.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::client::{GraphClient, added, member_groups_contain, removed};
+use super::wire::{classify, require_guid};
+use super::{DirectoryError, MemberChange, MemberOp};
+
+/// Graph's limit of requests in one batch.
+pub const MAX_BATCH: usize = 20;
+
+struct Sub {
+    method: Method,
+    /// Relative to `/v1.0`.
+    url: String,
+    body: Option<Value>,
+}
+
+impl GraphClient {
+    pub(super) async fn change_members_batched(
+        &self,
+        ops: &[MemberOp],
+    ) -> Vec<Result<MemberChange, DirectoryError>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for chunk in ops.chunks(MAX_BATCH) {
+            let subs: Vec<Result<Sub, DirectoryError>> =
+                chunk.iter().map(|op| self.change(op)).collect();
+            let answers = self.send(subs).await;
+            for (op, answer) in chunk.iter().zip(answers) {
+                let answer = answer.map(drop);
+                out.push(if op.add {
+                    added(answer)
+                } else {
+                    removed(answer)
+                });
+            }
+        }
+        out
+    }
+
+    pub(super) async fn are_members_batched(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Vec<Result<bool, DirectoryError>> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for chunk in pairs.chunks(MAX_BATCH) {
+            let subs = chunk
+                .iter()
+                .map(|(g, u)| {
+                    require_guid(g)?;
+                    require_guid(u)?;
+                    Ok(Sub {
+                        method: Method::POST,
+                        url: format!("/users/{u}/checkMemberGroups"),
+                        body: Some(json!({ "groupIds": [g] })),
+                    })
+                })
+                .collect();
+            let answers = self.send(subs).await;
+            for ((g, _), answer) in chunk.iter().zip(answers) {
+                out.push(answer.and_then(|body| member_groups_contain(&body, g)));
+            }
+        }
+        out
+    }
+
+    fn change(&self, op: &MemberOp) -> Result<Sub, DirectoryError> {
+        require_guid(&op.group_id)?;
+        require_guid(&op.user_id)?;
+        let (g, u) = (&op.group_id, &op.user_id);
+        Ok(if op.add {
+            Sub {
+                method: Method::POST,
+                url: format!("/groups/{g}/members/$ref"),
+                body: Some(
+                    json!({ "@odata.id": format!("{}/v1.0/directoryObjects/{u}", self.graph_base) }),
+                ),
+            }
+        } else {
+            Sub {
+                method: Method::DELETE,
+                url: format!("/groups/{g}/members/{u}/$ref"),
+                body: None,
+            }
+        })
+    }
+
+    /// Sends the valid requests of `subs` (at most 20) as one batch; the body of each 2xx answer,
+    /// or its error classified as a single call's would be. Invalid ones are answered at once.
+    async fn send(
+        &self,
+        subs: Vec<Result<Sub, DirectoryError>>,
+    ) -> Vec<Result<Vec<u8>, DirectoryError>> {
+        let mut out: Vec<Option<Result<Vec<u8>, DirectoryError>>> = Vec::with_capacity(subs.len());
+        let mut requests = Vec::new();
+        let mut writes = 0;
+        for (i, sub) in subs.into_iter().enumerate() {
+            match sub {
+                Err(e) => out.push(Some(Err(e))),
+                Ok(sub) => {
+                    out.push(None);
+                    if super::client::is_write(&sub.method, &sub.url) {
+                        writes += 1;
+                    }
+                    let mut r =
+                        json!({"id": i.to_string(), "method": sub.method.as_str(), "url": sub.url});
+                    if let Some(b) = sub.body {
+                        r["headers"] = json!({"Content-Type": "application/json"});
+                        r["body"] = b;
+                    }
+                    requests.push(r);
+                }
+            }
+        }
+        if requests.is_empty() {
+            return out.into_iter().flatten().collect();
+        }
+        if let (Some(p), true) = (&self.pacer, writes > 0) {
+            p.acquire(writes).await;
+        }
+        let url = self.url("/$batch");
+        let answered = self
+            .execute(Method::POST, &url, Some(&json!({ "requests": requests })))
+            .await
+            .and_then(|bytes| {
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                    DirectoryError::Transient(format!("unexpected $batch response: {e}"))
+                })
+            });
+        let responses = match answered {
+            Ok(v) => v
+                .get("responses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            Err(e) => {
+                // The batch as a whole failed (424 included, which Graph sends when requests in it
+                // were throttled): every request in it may be retried.
+                let e = match e {
+                    DirectoryError::Rejected {
+                        status: 424,
+                        message,
+                        ..
+                    } => DirectoryError::Transient(message),
+                    e => e,
+                };
+                return out
+                    .into_iter()
+                    .map(|o| o.unwrap_or_else(|| Err(e.clone())))
+                    .collect();
+            }
+        };
+        let mut slowest: Option<Duration> = None;
+        for r in &responses {
+            let Some(i) = r
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = out.get_mut(i).filter(|s| s.is_none()) else {
+                continue;
+            };
+            let status = r
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|s| StatusCode::from_u16(s as u16).ok())
+                .unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = r
+                .get("body")
+                .filter(|b| !b.is_null())
+                .map(|b| b.to_string())
+                .unwrap_or_default();
+            if status.is_success() {
+                *slot = Some(Ok(body.into_bytes()));
+                continue;
+            }
+            let retry_after = header(r, "retry-after")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .and_then(|s| Duration::try_from_secs_f64(s).ok());
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                slowest = slowest.max(retry_after).or(Some(Duration::from_secs(1)));
+            }
+            *slot = Some(Err(classify(status, retry_after, body.as_bytes())));
+        }
+        if let (Some(p), Some(wait)) = (&self.pacer, slowest) {
+            p.throttled(Some(wait));
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(DirectoryError::Transient(
+                        "no answer for this request in the $batch response".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// A header of a batch answer, whatever its case.
+fn header<'a>(r: &'a Value, name: &str) -> Option<&'a str> {
+    r.get("headers")?
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
