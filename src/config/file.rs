@@ -17,6 +17,8 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub(super) directory: RawDirectory,
     #[serde(default)]
+    pub(super) reconcile: RawReconcile,
+    #[serde(default)]
     pub(super) package: Vec<RawPackage>,
 }
 
@@ -160,6 +162,31 @@ impl Default for RawDirectory {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawReconcile {
+    #[serde(default = "default_reconcile_every")]
+    pub(super) every: String,
+    #[serde(default = "default_reconcile_mode")]
+    pub(super) mode: String,
+}
+
+fn default_reconcile_every() -> String {
+    "5m".into()
+}
+fn default_reconcile_mode() -> String {
+    "remove".into()
+}
+
+impl Default for RawReconcile {
+    fn default() -> Self {
+        RawReconcile {
+            every: default_reconcile_every(),
+            mode: default_reconcile_mode(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawPackage {
     pub(super) id: String,
     pub(super) name: String,
@@ -183,6 +210,8 @@ pub(super) struct RawPackage {
     pub(super) approval_timeout: String,
     #[serde(default = "default_max_start_delay")]
     pub(super) max_start_delay: String,
+    #[serde(default)]
+    pub(super) standing_members: Vec<String>,
 }
 
 fn one() -> u32 {

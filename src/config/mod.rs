@@ -13,7 +13,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use url::Url;
 
@@ -27,6 +27,7 @@ pub struct Settings {
     pub roles: RoleSettings,
     pub scheduler: SchedulerSettings,
     pub directory: DirectorySettings,
+    pub reconcile: ReconcileSettings,
     pub packages: Vec<Package>,
     /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
     pub demo: bool,
@@ -86,6 +87,56 @@ pub struct DirectorySettings {
     pub write_budget: WriteBudget,
     /// Every Graph call (connect included) fails after this long.
     pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconcileSettings {
+    pub every: Every,
+    pub mode: ReconcileMode,
+}
+
+/// When a periodic job runs: a fixed interval (`"5m"`) or a cron expression (six fields,
+/// seconds first).
+#[derive(Debug, Clone)]
+pub enum Every {
+    Interval(Duration),
+    Cron(Box<cron::Schedule>),
+}
+
+impl Every {
+    /// The next run after one at `last` (or the first, at `now`, when there was none).
+    pub fn next_after(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self, last) {
+            (_, None) => now,
+            (Every::Interval(d), Some(last)) => last + *d,
+            (Every::Cron(c), Some(last)) => {
+                c.after(&last).next().unwrap_or(last + Duration::hours(1))
+            }
+        }
+    }
+
+    /// About how long one period is (for the reconciler's turn across replicas).
+    pub fn period(&self, now: DateTime<Utc>) -> Duration {
+        match self {
+            Every::Interval(d) => *d,
+            Every::Cron(c) => {
+                let mut upcoming = c.after(&now);
+                match (upcoming.next(), upcoming.next()) {
+                    (Some(a), Some(b)) => b - a,
+                    _ => Duration::hours(1),
+                }
+            }
+        }
+    }
+}
+
+/// What reconciliation does with a member who has no active grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconcileMode {
+    /// Record `drift_detected` and remove the member.
+    Remove,
+    /// Only record `drift_detected`.
+    Report,
 }
 
 /// `writes` Graph writes per `per`, as in `"3000/150s"` (Graph's limit per app and tenant).

@@ -9,8 +9,8 @@ use url::Url;
 
 use super::file::RawSettings;
 use super::{
-    ConfigError, DirectorySettings, EntraSettings, RoleSettings, SchedulerSettings, ServerSettings,
-    Settings, err, is_loopback,
+    ConfigError, DirectorySettings, EntraSettings, Every, ReconcileMode, ReconcileSettings,
+    RoleSettings, SchedulerSettings, ServerSettings, Settings, err, is_loopback,
 };
 use crate::domain::Package;
 use crate::domain::package::parse_duration;
@@ -136,6 +136,32 @@ impl RawSettings {
                 .unwrap_or(std::time::Duration::from_secs(10)),
         };
 
+        let every = &self.reconcile.every;
+        let reconcile = ReconcileSettings {
+            every: match parse_duration(every) {
+                Ok(d) if d < Duration::seconds(10) => {
+                    return Err(err("reconcile.every", "must be at least 10s"));
+                }
+                Ok(d) => Every::Interval(d),
+                Err(_) => Every::Cron(Box::new(cron::Schedule::from_str(every).map_err(|_| {
+                    err(
+                        "reconcile.every",
+                        format!("'{every}' is neither a duration like \"5m\" nor a cron expression with six fields, seconds first"),
+                    )
+                })?)),
+            },
+            mode: match self.reconcile.mode.trim() {
+                "remove" => ReconcileMode::Remove,
+                "report" => ReconcileMode::Report,
+                other => {
+                    return Err(err(
+                        "reconcile.mode",
+                        format!("'{other}' is not remove or report"),
+                    ));
+                }
+            },
+        };
+
         if self.package.is_empty() {
             return Err(err("package", "at least one [[package]] is needed"));
         }
@@ -204,6 +230,12 @@ impl RawSettings {
                 manager_may_approve: p.manager_may_approve,
                 approval_timeout: duration(&k("approval_timeout"), &p.approval_timeout)?,
                 max_start_delay: duration(&k("max_start_delay"), &p.max_start_delay)?,
+                standing_members: p
+                    .standing_members
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| guid(&k(&format!("standing_members[{j}]")), m))
+                    .collect::<Result<_, _>>()?,
             });
         }
 
@@ -218,6 +250,7 @@ impl RawSettings {
             roles,
             scheduler,
             directory,
+            reconcile,
             packages,
             demo: false,
         })
@@ -339,6 +372,43 @@ mod tests {
         }
         let s = load(GOOD, &[("JITGATE_DIRECTORY__WRITE_BUDGET", "600/30s")]).unwrap();
         assert_eq!(s.directory.write_budget.writes, 600);
+    }
+
+    #[test]
+    fn reconciliation_takes_an_interval_or_a_cron_and_a_mode() {
+        use crate::config::{Every, ReconcileMode};
+        let s = load(GOOD, &[]).unwrap();
+        assert!(matches!(s.reconcile.every, Every::Interval(d) if d.num_minutes() == 5));
+        assert_eq!(s.reconcile.mode, ReconcileMode::Remove);
+        let s = load(
+            GOOD,
+            &[
+                ("JITGATE_RECONCILE__EVERY", "0 */10 * * * *"),
+                ("JITGATE_RECONCILE__MODE", "report"),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(s.reconcile.every, Every::Cron(_)));
+        assert_eq!(
+            s.reconcile.every.period(chrono::Utc::now()).num_minutes(),
+            10
+        );
+        assert_eq!(s.reconcile.mode, ReconcileMode::Report);
+        for (var, value, key) in [
+            ("JITGATE_RECONCILE__EVERY", "often", "reconcile.every"),
+            ("JITGATE_RECONCILE__EVERY", "1s", "reconcile.every"),
+            ("JITGATE_RECONCILE__MODE", "fix", "reconcile.mode"),
+        ] {
+            assert_eq!(key_of(GOOD, &[(var, value)]), key, "{var}={value}");
+        }
+        let standing = GOOD.replace(
+            "approvals_required = 1",
+            "approvals_required = 1\nstanding_members = [\"0B6A1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C06\", \"x\"]",
+        );
+        assert_eq!(key_of(&standing, &[]), "package[0].standing_members[1]");
+        let ok = standing.replace(", \"x\"", "");
+        let s = load(&ok, &[]).unwrap();
+        assert!(s.packages[0].is_standing_member("0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06"));
     }
 
     #[test]

@@ -25,9 +25,19 @@ pub struct Package {
     pub approval_timeout: Duration,
     /// How far ahead a requested later start may lie.
     pub max_start_delay: Duration,
+    /// Object ids that belong in the group without a grant (break-glass accounts, per-device
+    /// accounts): reconciliation leaves them alone.
+    pub standing_members: Vec<String>,
 }
 
 impl Package {
+    /// Whether `object_id` is one of the package's standing members.
+    pub fn is_standing_member(&self, object_id: &str) -> bool {
+        self.standing_members
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(object_id))
+    }
+
     /// Whether a user holding `roles` (raw role values from the token) may request this package.
     pub fn is_eligible(&self, roles: &[String]) -> bool {
         match &self.requester_role {
@@ -58,6 +68,7 @@ impl Package {
             manager_may_approve: false,
             approval_timeout: Duration::hours(24),
             max_start_delay: Duration::days(7),
+            standing_members: Vec::new(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The background jobs. Each only finds work and hands it to the service:
 //! - `worker`: carries out queued directory operations against Microsoft Graph;
 //! - `scheduler`: carries out deadlines (later starts, expiries, time-outs);
+//! - `reconciler`: compares each group with the active grants and puts drift right;
 //! - `audit_walk`: re-verifies the whole audit chain periodically;
 //! - `session_cleanup`: deletes expired browser sessions.
 
 pub mod audit_walk;
+pub mod reconciler;
 pub mod scheduler;
 pub mod worker;
 
@@ -18,6 +20,7 @@ use crate::service::Portal;
 use crate::store::AnySessionStore;
 
 pub use audit_walk::AuditWalk;
+pub use reconciler::Reconciler;
 pub use scheduler::Scheduler;
 pub use worker::Worker;
 
@@ -39,7 +42,11 @@ impl Jobs {
         let running = vec![
             (
                 "worker",
-                tokio::spawn(Worker::new(portal.clone(), directory).run()),
+                tokio::spawn(Worker::new(portal.clone(), directory.clone()).run()),
+            ),
+            (
+                "reconciler",
+                tokio::spawn(Reconciler::new(portal.clone(), directory).run()),
             ),
             (
                 "scheduler",

@@ -13,10 +13,11 @@ mod export;
 pub(crate) mod lifecycle;
 mod operations;
 mod queue;
+mod reconcile;
 mod requests;
 
 pub use audit::{AuditExport, ChainStatus, EventPage, EventRecord, ExportFormat};
-pub use operations::{Heartbeat, Operations, Readiness};
+pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery};
 

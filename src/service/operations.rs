@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use super::Portal;
 use crate::auth::Principal;
+use crate::config::{Every, ReconcileMode};
+use crate::domain::package::format_duration;
 use crate::domain::{AuditEvent, Request, RequestStatus, Role};
 use crate::error::AppResult;
 use crate::store::{AuditFilter, DirectoryOp, RequestFilter};
@@ -37,6 +39,20 @@ pub struct Operations {
     /// The most recent directory errors, newest first.
     pub directory_errors: Vec<AuditEvent>,
     pub heartbeats: Vec<Heartbeat>,
+    pub reconciliation: Reconciliation,
+}
+
+/// Drift reconciliation at a glance.
+pub struct Reconciliation {
+    pub every: String,
+    /// `remove` or `report`.
+    pub mode: &'static str,
+    /// When the last round ended, on any replica.
+    pub last_at: Option<DateTime<Utc>>,
+    /// Per package with standing members: its name, group and the members left alone.
+    pub standing: Vec<(String, String, Vec<String>)>,
+    /// The most recent drift found, newest first.
+    pub drift: Vec<AuditEvent>,
 }
 
 impl Portal {
@@ -55,11 +71,20 @@ impl Portal {
             .await?
             .into_iter()
             .map(|(job, at)| Heartbeat {
-                fresh: now - at <= HEARTBEAT_STALE,
+                fresh: now - at <= self.stale_after(&job, now),
                 job,
                 at,
             })
             .collect())
+    }
+
+    /// How old a job's heartbeat may be while it is alive: the reconciler beats once a round.
+    fn stale_after(&self, job: &str, now: DateTime<Utc>) -> Duration {
+        if job == "reconciler" {
+            self.settings.reconcile.every.period(now) * 2 + Duration::minutes(1)
+        } else {
+            HEARTBEAT_STALE
+        }
     }
 
     /// Readiness, for load balancers (no sign-in needed: it reveals only these booleans).
@@ -97,11 +122,50 @@ impl Portal {
                 ..Default::default()
             })
             .await?;
+        let heartbeats = self.heartbeats().await?;
+        let drift = self
+            .store
+            .list_events(&AuditFilter {
+                action: Some("drift_detected".into()),
+                limit: Some(20),
+                ..Default::default()
+            })
+            .await?;
+        let r = &self.settings.reconcile;
+        let reconciliation = Reconciliation {
+            every: match &r.every {
+                Every::Interval(d) => format!("every {}", format_duration(*d)),
+                Every::Cron(c) => format!("on the schedule {c}"),
+            },
+            mode: match r.mode {
+                ReconcileMode::Remove => "remove",
+                ReconcileMode::Report => "report",
+            },
+            last_at: heartbeats
+                .iter()
+                .find(|b| b.job == "reconciler")
+                .map(|b| b.at),
+            standing: self
+                .settings
+                .packages
+                .iter()
+                .filter(|p| !p.standing_members.is_empty())
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.group_id.clone(),
+                        p.standing_members.clone(),
+                    )
+                })
+                .collect(),
+            drift,
+        };
         Ok(Operations {
             grants,
             pending_ops,
             directory_errors,
-            heartbeats: self.heartbeats().await?,
+            heartbeats,
+            reconciliation,
         })
     }
 }

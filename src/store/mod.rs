@@ -218,6 +218,22 @@ pub trait Store: Send + Sync + 'static {
     async fn release_all_leases(&self) -> StoreResult<u64>;
     /// When the next operation becomes claimable (its `not_before`, or its lease running out).
     async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Members of `group_id` the outbox is busy with: an operation unfinished, or created or
+    /// finished at or after `since`. Reconciliation leaves them to the outbox.
+    async fn members_in_flux(
+        &self,
+        group_id: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+    /// Takes (or keeps) the turn of the one-at-a-time job `name` for `owner` until `until`;
+    /// `false` when another owner holds it past `now`.
+    async fn take_turn(
+        &self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Operations not carried out yet, newest first, at most `limit`.
     async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
 

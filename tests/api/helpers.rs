@@ -24,12 +24,16 @@ use crate::common::portal::EmulatedPortal;
 /// A second group for the lease test: two packages can grant the same group.
 pub const GROUP: &str = EXCLUSION_GROUP_ID;
 
-/// The configuration sections after `[entra]`: a sweep that never interferes, four attempts
-/// for additions, and three packages granting the same group.
+/// The configuration sections after `[entra]`: a sweep and a reconciliation that never
+/// interfere (the reconciler runs once at start), four attempts for additions, and three
+/// packages granting the same group.
 pub const SECTIONS: &str = r#"
 [scheduler]
 sweep = "0 0 * * * *"
 max_add_attempts = 4
+
+[reconcile]
+every = "1d"
 
 [[package]]
 id = "device-code"
@@ -101,17 +105,37 @@ impl TestApp {
 
     /// With `demo`, the portal runs as `jitgate demo` does.
     pub async fn spawn_with(db: &TestDb, demo: bool) -> TestApp {
+        TestApp::spawn_configured(db, demo, |s| s.to_string()).await
+    }
+
+    /// With the test configuration changed by `change` (given [`SECTIONS`]).
+    pub async fn spawn_configured(
+        db: &TestDb,
+        demo: bool,
+        change: impl Fn(&str) -> String,
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
-        let sections = SECTIONS.replace("\"GROUP\"", &format!("\"{GROUP}\""));
+        let sections = change(SECTIONS).replace("\"GROUP\"", &format!("\"{GROUP}\""));
         let portal = EmulatedPortal::spawn(&db.url, &sections, clock.clone(), demo).await;
-        TestApp {
+        let t = TestApp {
             portal,
             clock,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-        }
+        };
+        // Tests start once the reconciliation at start is over, so that what they change in
+        // the directory behind the portal's back is not reconciled before they look.
+        let admin = principal(ALEX, &["Admin"]);
+        eventually("the first reconciliation", || async {
+            t.portal()
+                .operations(&admin)
+                .await
+                .is_ok_and(|o| o.reconciliation.last_at.is_some())
+        })
+        .await;
+        t
     }
 
     pub fn advance(&self, by: Duration) {

@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod authz;
 mod directory;
+mod drift;
 mod lifecycle;
 mod pages;
 mod reads;

@@ -173,6 +173,32 @@ macro_rules! impl_store {
                     Ok(ops)
                 }
 
+                async fn members_in_flux(&self, group_id: &str, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT DISTINCT user_id FROM directory_ops WHERE group_id = $1 \
+                         AND (done_at IS NULL OR done_at >= $2 OR created_at >= $2)",
+                    )
+                    .bind(group_id)
+                    .bind(ms(since))
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn take_turn(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
+                    let done = sqlx::query(
+                        "INSERT INTO job_turns (name, owner, until) VALUES ($1, $2, $3) \
+                         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+                         WHERE job_turns.owner = excluded.owner OR job_turns.until <= $4",
+                    )
+                    .bind(name)
+                    .bind(owner)
+                    .bind(ms(until))
+                    .bind(ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
                 async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> StoreResult<u64> {
                     let done = sqlx::query("UPDATE directory_ops SET lease_until = $2 WHERE lease_owner = $1 AND done_at IS NULL")
                         .bind(owner)

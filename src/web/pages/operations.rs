@@ -38,6 +38,19 @@ pub struct Beat {
     pub fresh: bool,
 }
 
+pub struct StandingRow {
+    pub package: String,
+    pub group: String,
+    pub members: Vec<String>,
+}
+
+pub struct DriftRow {
+    pub at: String,
+    pub subject: String,
+    pub note: String,
+    pub request_id: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "operations/index.html")]
 struct OperationsPage {
@@ -46,6 +59,11 @@ struct OperationsPage {
     ops: Vec<OpRow>,
     errors: Vec<ErrorRow>,
     beats: Vec<Beat>,
+    reconcile_every: String,
+    reconcile_mode: &'static str,
+    reconciled: String,
+    standing: Vec<StandingRow>,
+    drift: Vec<DriftRow>,
 }
 
 async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsPage, PageError> {
@@ -55,7 +73,33 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
         .await
         .map_err(|e| user.page_error(e))?;
     let now = p.now();
+    let rec = ops.reconciliation;
     Ok(OperationsPage {
+        reconcile_every: rec.every,
+        reconcile_mode: rec.mode,
+        reconciled: rec
+            .last_at
+            .map(|t| format!("{} ({})", relative(t, now), when(t)))
+            .unwrap_or_else(|| "not yet".into()),
+        standing: rec
+            .standing
+            .into_iter()
+            .map(|(package, group, members)| StandingRow {
+                package,
+                group,
+                members,
+            })
+            .collect(),
+        drift: rec
+            .drift
+            .into_iter()
+            .map(|e| DriftRow {
+                at: when(e.at),
+                note: super::request::describe(&e.action, &e.details_json()),
+                subject: e.subject_id.clone().unwrap_or_default(),
+                request_id: e.request_id.unwrap_or_default(),
+            })
+            .collect(),
         grants: ops
             .grants
             .iter()

@@ -143,18 +143,66 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
             }
         }
         "membership_added" | "membership_removed" => {
-            if details.get("already_in_effect").and_then(|v| v.as_bool()) == Some(true) {
-                "the directory already had it so".into()
-            } else {
-                format!(
-                    "after {} attempt(s)",
-                    details
-                        .get("attempts")
-                        .and_then(|v| v.as_i64())
-                        .unwrap_or(1)
-                )
+            let throttled = details
+                .get("throttled")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            let mut note =
+                if details.get("already_in_effect").and_then(|v| v.as_bool()) == Some(true) {
+                    "the directory already had it so".to_string()
+                } else {
+                    format!(
+                        "after {} attempt(s)",
+                        details
+                            .get("attempts")
+                            .and_then(|v| v.as_i64())
+                            .unwrap_or(1)
+                    )
+                };
+            if throttled > 0 {
+                note.push_str(&format!(", {throttled} throttled by Graph"));
             }
+            note
         }
+        "membership_verified" => match details.get("member_seen").and_then(|v| v.as_bool()) {
+            Some(true) => format!(
+                "Graph lists the member (read {} time(s))",
+                details.get("reads").and_then(|v| v.as_i64()).unwrap_or(1)
+            ),
+            Some(false) => format!(
+                "Graph no longer lists the member (read {} time(s))",
+                details.get("reads").and_then(|v| v.as_i64()).unwrap_or(1)
+            ),
+            None => format!("could not read the membership back: {}", s("read_error")),
+        },
+        "drift_detected" => match s("kind").as_str() {
+            "member_without_grant" => format!(
+                "{} was in the group without an active grant ({})",
+                if s("member_name").is_empty() {
+                    s("member_id")
+                } else {
+                    s("member_name")
+                },
+                if s("action") == "remove" {
+                    "removed"
+                } else {
+                    "reported only"
+                }
+            ),
+            "grant_without_member" => {
+                "the member was missing from the group; added again".to_string()
+            }
+            _ => String::new(),
+        },
+        "drift_removed" => format!(
+            "{} removed from the group",
+            if s("member_name").is_empty() {
+                s("member_id")
+            } else {
+                s("member_name")
+            }
+        ),
+        "sessions_revoked" => "every sign-in session of the user was revoked".to_string(),
         "directory_error" => format!(
             "attempt {}: {}",
             details.get("attempt").and_then(|v| v.as_i64()).unwrap_or(0),

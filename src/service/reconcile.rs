@@ -1,0 +1,253 @@
+//! Drift reconciliation: the group should hold exactly the people with an active grant (and the
+//! package's standing members). The reconciler job lists each group's members through Graph and
+//! hands them here; what differs is recorded (`drift_detected`) and put right: a member without
+//! an active grant is removed (unless `[reconcile] mode = "report"`), a grant whose member is
+//! missing is added again through the outbox.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::{Portal, event};
+use crate::config::{Every, ReconcileMode};
+use crate::domain::{AuditAction, NewAuditEvent, Request, RequestStatus};
+use crate::error::AppResult;
+use crate::graph::{DirectoryError, DirectoryUser, MemberChange};
+use crate::store::{NewDirectoryOp, OpKind, RequestFilter};
+
+/// Members the outbox changed this recently are left alone (Graph's reads may lag its writes).
+const SETTLE: Duration = Duration::seconds(60);
+/// The name of the reconciler's turn (one replica at a time).
+const TURN: &str = "reconciler";
+
+impl Portal {
+    /// When reconciliation runs.
+    pub fn reconcile_every(&self) -> &Every {
+        &self.settings.reconcile.every
+    }
+
+    /// Takes the reconciler's turn for `owner` (or keeps it) for about one period; `false` while
+    /// another replica holds it.
+    pub async fn take_reconcile_turn(&self, owner: &str) -> AppResult<bool> {
+        let now = self.now();
+        let until = now + self.reconcile_every().period(now) + Duration::minutes(1);
+        Ok(self.store.take_turn(TURN, owner, now, until).await?)
+    }
+
+    /// The groups to reconcile: every package's, once each.
+    pub fn reconciled_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = Vec::new();
+        for p in &self.settings.packages {
+            if !groups.iter().any(|g| g.eq_ignore_ascii_case(&p.group_id)) {
+                groups.push(p.group_id.clone());
+            }
+        }
+        groups
+    }
+
+    fn is_standing_member(&self, group_id: &str, member: &str) -> bool {
+        self.settings
+            .packages
+            .iter()
+            .any(|p| p.group_id.eq_ignore_ascii_case(group_id) && p.is_standing_member(member))
+    }
+
+    /// Compares `members` (Graph's list of `group_id`, taken at `listed_at`) with the active
+    /// grants, records what differs and queues the re-additions. Returns the members to remove
+    /// (none in report mode).
+    #[tracing::instrument(skip_all, fields(group = %group_id, members = members.len()))]
+    pub async fn reconcile_group(
+        &self,
+        group_id: &str,
+        listed_at: DateTime<Utc>,
+        members: &[DirectoryUser],
+    ) -> AppResult<Vec<DirectoryUser>> {
+        let mode = self.settings.reconcile.mode;
+        let in_flux: HashSet<String> = self
+            .store
+            .members_in_flux(group_id, listed_at - SETTLE)
+            .await?
+            .into_iter()
+            .map(|u| u.to_ascii_lowercase())
+            .collect();
+        let grants = self.active_grants_in(group_id).await?;
+        let listed: HashSet<String> = members.iter().map(|m| m.id.to_ascii_lowercase()).collect();
+        let now = self.now();
+
+        let strays: Vec<&DirectoryUser> = members
+            .iter()
+            .filter(|m| {
+                let id = m.id.to_ascii_lowercase();
+                !grants.contains_key(&id)
+                    && !in_flux.contains(&id)
+                    && !self.is_standing_member(group_id, &id)
+            })
+            .collect();
+        let missing: Vec<&Request> = grants
+            .iter()
+            .filter(|(id, r)| {
+                r.added_at.is_some() && !listed.contains(*id) && !in_flux.contains(*id)
+            })
+            .map(|(_, r)| r)
+            .collect();
+        if strays.is_empty() && missing.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let mut tx = self.store.begin().await?;
+        for m in &strays {
+            let details = json!({
+                "group_id": group_id,
+                "kind": "member_without_grant",
+                "member_id": m.id,
+                "member_name": m.display_name,
+                "member_upn": m.user_principal_name,
+                "member_type": m.odata_type,
+                "action": match mode { ReconcileMode::Remove => "remove", ReconcileMode::Report => "report" },
+            });
+            tx.append_event(system_event(
+                AuditAction::DriftDetected,
+                &m.id,
+                now,
+                details,
+            ))
+            .await?;
+        }
+        for r in &missing {
+            let op = NewDirectoryOp {
+                request_id: r.id.clone(),
+                kind: OpKind::Add,
+                group_id: r.group_id.clone(),
+                user_id: r.requester.id.clone(),
+                not_before: now,
+            };
+            let op_id = tx.enqueue_op(&op, now).await?;
+            let details = json!({
+                "group_id": group_id,
+                "kind": "grant_without_member",
+                "member_id": r.requester.id,
+                "action": "add",
+                "directory_op": op_id,
+            });
+            tx.append_event(event(None, AuditAction::DriftDetected, r, now, details))
+                .await?;
+        }
+        tx.commit().await?;
+        if !missing.is_empty() {
+            self.wake.worker.notify_one();
+        }
+        tracing::warn!(
+            strays = strays.len(),
+            missing = missing.len(),
+            ?mode,
+            "drift found"
+        );
+        Ok(match mode {
+            ReconcileMode::Remove => strays.into_iter().cloned().collect(),
+            ReconcileMode::Report => Vec::new(),
+        })
+    }
+
+    /// Whether `member` should still be removed from `group_id` (no active grant has appeared
+    /// and the outbox is not busy with them since the list was taken).
+    pub async fn drift_still_applies(&self, group_id: &str, member: &str) -> AppResult<bool> {
+        let id = member.to_ascii_lowercase();
+        let grants = self.active_grants_in(group_id).await?;
+        let busy = self
+            .store
+            .members_in_flux(group_id, self.now() - SETTLE)
+            .await?
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(&id));
+        Ok(!grants.contains_key(&id) && !busy)
+    }
+
+    /// Records the removal of a member without a grant (`drift_removed`), or its failure (the
+    /// next reconciliation tries again).
+    pub async fn record_drift_removal(
+        &self,
+        group_id: &str,
+        member: &DirectoryUser,
+        result: Result<MemberChange, DirectoryError>,
+    ) -> AppResult<()> {
+        let now = self.now();
+        let (action, details) = match &result {
+            Ok(change) => (
+                AuditAction::DriftRemoved,
+                json!({
+                    "group_id": group_id,
+                    "member_id": member.id,
+                    "member_name": member.display_name,
+                    "already_in_effect": *change == MemberChange::NotMember,
+                }),
+            ),
+            Err(e) => (
+                AuditAction::DirectoryError,
+                json!({
+                    "group_id": group_id,
+                    "member_id": member.id,
+                    "operation": "remove",
+                    "drift": true,
+                    "error": format!("{e}; the next reconciliation tries again"),
+                }),
+            ),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.append_event(system_event(action, &member.id, now, details))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A reconciliation round ended (all groups looked at, or some failed).
+    pub async fn reconciled(&self) {
+        self.heartbeat(TURN).await;
+    }
+
+    /// Active grants for `group_id` by requester (lower-case object id).
+    async fn active_grants_in(&self, group_id: &str) -> AppResult<HashMap<String, Request>> {
+        let now = self.now();
+        let mut out = HashMap::new();
+        for p in self
+            .settings
+            .packages
+            .iter()
+            .filter(|p| p.group_id.eq_ignore_ascii_case(group_id))
+        {
+            let filter = RequestFilter {
+                statuses: vec![RequestStatus::Active],
+                package: Some(p.id.clone()),
+                without_approvals: true,
+                limit: Some(10_000),
+                ..RequestFilter::default()
+            };
+            for r in self.store.list_requests(&filter).await? {
+                if r.ends_at.is_none_or(|end| end > now) {
+                    out.insert(r.requester.id.to_ascii_lowercase(), r);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An event by the system about a directory object, not about a request.
+fn system_event(
+    action: AuditAction,
+    subject: &str,
+    at: DateTime<Utc>,
+    details: serde_json::Value,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        at,
+        actor_id: "system".to_string(),
+        actor_name: "jitgate".to_string(),
+        action,
+        request_id: None,
+        subject_id: Some(subject.to_string()),
+        details,
+        client_ip: None,
+        user_agent: None,
+    }
+}
