@@ -212,6 +212,8 @@ pub(super) struct RawPackage {
     pub(super) max_start_delay: String,
     #[serde(default)]
     pub(super) standing_members: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(super) revoke_sessions_on_end: bool,
 }
 
 fn one() -> u32 {

@@ -236,6 +236,7 @@ impl RawSettings {
                     .enumerate()
                     .map(|(j, m)| guid(&k(&format!("standing_members[{j}]")), m))
                     .collect::<Result<_, _>>()?,
+                revoke_sessions_on_end: p.revoke_sessions_on_end,
             });
         }
 

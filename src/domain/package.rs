@@ -28,6 +28,9 @@ pub struct Package {
     /// Object ids that belong in the group without a grant (break-glass accounts, per-device
     /// accounts): reconciliation leaves them alone.
     pub standing_members: Vec<String>,
+    /// After the removal is verified, end every sign-in session of the user (Graph
+    /// `revokeSignInSessions`), so tokens obtained through the exemption stop working at once.
+    pub revoke_sessions_on_end: bool,
 }
 
 impl Package {
@@ -69,6 +72,7 @@ impl Package {
             approval_timeout: Duration::hours(24),
             max_start_delay: Duration::days(7),
             standing_members: Vec::new(),
+            revoke_sessions_on_end: false,
         }
     }
 }

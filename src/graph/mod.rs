@@ -21,6 +21,8 @@ pub enum MemberChange {
     AlreadyMember,
     Removed,
     NotMember,
+    /// The user's sign-in sessions were revoked.
+    SessionsRevoked,
 }
 
 /// One membership change, as a batch carries it.

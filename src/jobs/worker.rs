@@ -129,6 +129,11 @@ async fn carry_out(
     directory: Arc<dyn Directory>,
     ops: Vec<DirectoryOp>,
 ) -> Vec<(DirectoryOp, Attempt)> {
+    if let [op] = ops.as_slice()
+        && op.kind == OpKind::RevokeSessions
+    {
+        return vec![(ops[0].clone(), revoke(directory, &ops[0]).await)];
+    }
     let changes: Vec<MemberOp> = ops
         .iter()
         .map(|op| MemberOp {
@@ -182,6 +187,20 @@ async fn carry_out(
 /// Shares `ops` among at most `slots` calls: one operation each while they fit, else batches of
 /// at most [`MAX_BATCH`] as even as can be.
 fn split(ops: Vec<DirectoryOp>, slots: usize) -> Vec<Vec<DirectoryOp>> {
+    // Revocations go alone (they are few, and are not membership changes).
+    let (revocations, ops): (Vec<_>, Vec<_>) = ops
+        .into_iter()
+        .partition(|op| op.kind == OpKind::RevokeSessions);
+    let mut out: Vec<Vec<DirectoryOp>> = revocations.into_iter().map(|op| vec![op]).collect();
+    let slots = slots.saturating_sub(out.len()).max(1);
+    out.extend(split_changes(ops, slots));
+    out
+}
+
+fn split_changes(ops: Vec<DirectoryOp>, slots: usize) -> Vec<Vec<DirectoryOp>> {
+    if ops.is_empty() {
+        return Vec::new();
+    }
     if ops.len() <= slots {
         return ops.into_iter().map(|op| vec![op]).collect();
     }
@@ -195,6 +214,24 @@ fn split(ops: Vec<DirectoryOp>, slots: usize) -> Vec<Vec<DirectoryOp>> {
         out[i % groups].push(op);
     }
     out
+}
+
+/// Revokes the user's sign-in sessions (nothing to read back).
+async fn revoke(directory: Arc<dyn Directory>, op: &DirectoryOp) -> Attempt {
+    let started = std::time::Instant::now();
+    let user = op.user_id.clone();
+    let mut work = JoinSet::new();
+    work.spawn(async move { directory.revoke_sign_in_sessions(&user).await });
+    let result = match work.join_next().await {
+        Some(Ok(r)) => r.map(|()| MemberChange::SessionsRevoked),
+        Some(Err(e)) => Err(DirectoryError::Transient(format!(
+            "the directory call failed: {e}"
+        ))),
+        None => Err(DirectoryError::Transient(
+            "the directory call was lost".into(),
+        )),
+    };
+    Attempt::unverified(result, started.elapsed().as_millis() as u64)
 }
 
 /// Pauses between read-backs of a change that does not show yet (Graph is eventually consistent).

@@ -97,7 +97,7 @@ impl Portal {
         let active = self.active_grants_among(&ops, now).await?;
         let (wanted, skipped): (Vec<_>, Vec<_>) = ops
             .into_iter()
-            .partition(|op| op.kind == OpKind::Remove || active.contains(&op.request_id));
+            .partition(|op| op.kind != OpKind::Add || active.contains(&op.request_id));
         if !skipped.is_empty() {
             let mut tx = self.store.begin().await?;
             for op in &skipped {
@@ -214,6 +214,21 @@ impl Portal {
                 ));
                 &disagreement
             }
+            (Ok(change), _) if op.kind == OpKind::RevokeSessions => {
+                tx.finish_op(op.id, OpOutcome::Done, now, None).await?;
+                if let Some(r) = request {
+                    let details = json!({
+                        "directory_op": op.id,
+                        "attempts": op.attempts,
+                        "throttled": op.throttled,
+                        "graph_ms": attempt.graph_ms,
+                    });
+                    tx.append_event(event(None, AuditAction::SessionsRevoked, &r, now, details))
+                        .await?;
+                }
+                tracing::info!(op = op.id, user = %op.user_id, ?change, "sign-in sessions revoked");
+                return Ok(());
+            }
             (Ok(change), read_back) => {
                 tx.finish_op(op.id, OpOutcome::Done, now, None).await?;
                 if let Some(mut r) = request {
@@ -222,7 +237,7 @@ impl Portal {
                             r.added_at.get_or_insert(now);
                             (AuditAction::MembershipAdded, r.starts_at)
                         }
-                        OpKind::Remove => {
+                        _ => {
                             r.removed_at = Some(now);
                             (AuditAction::MembershipRemoved, r.ends_at)
                         }
@@ -258,6 +273,23 @@ impl Portal {
                         ))
                         .await?;
                     }
+                    // The membership is gone: end the sessions obtained through it, if asked.
+                    let revoke = op.kind == OpKind::Remove
+                        && r.status != RequestStatus::Active
+                        && self
+                            .package(&r.package)
+                            .is_some_and(|p| p.revoke_sessions_on_end);
+                    if revoke {
+                        let revocation = NewDirectoryOp {
+                            request_id: r.id.clone(),
+                            kind: OpKind::RevokeSessions,
+                            group_id: op.group_id.clone(),
+                            user_id: op.user_id.clone(),
+                            not_before: now,
+                        };
+                        tx.enqueue_op(&revocation, now).await?;
+                        self.wake.worker.notify_one();
+                    }
                 }
                 tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
                 return Ok(());
@@ -272,7 +304,9 @@ impl Portal {
             tracing::debug!(op = op.id, kind = op.kind.as_str(), %retry_at, "directory operation throttled");
             return Ok(());
         }
-        let give_up = op.kind == OpKind::Add
+        // Removals are never given up; additions and revocations are, when refused for good or
+        // out of (unthrottled) attempts.
+        let give_up = op.kind != OpKind::Remove
             && (!e.is_retriable()
                 || op.counted_attempts() >= self.settings.scheduler.max_add_attempts);
         let mut details = json!({
@@ -296,7 +330,10 @@ impl Portal {
         if let Some(mut r) = request {
             tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
                 .await?;
-            if give_up && matches!(r.status, RequestStatus::Active | RequestStatus::Approved) {
+            if give_up
+                && op.kind == OpKind::Add
+                && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
+            {
                 let reason = format!("The directory did not add the membership: {message}");
                 lifecycle::close(tx, &mut r, Transition::Fail, None, Some(reason), now).await?;
             }

@@ -43,6 +43,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum OpKind {
     Add,
     Remove,
+    /// Revoke the user's sign-in sessions (after a removal, when the package asks for it).
+    RevokeSessions,
 }
 
 impl OpKind {
@@ -50,6 +52,7 @@ impl OpKind {
         match self {
             OpKind::Add => "add",
             OpKind::Remove => "remove",
+            OpKind::RevokeSessions => "revoke_sessions",
         }
     }
 }

@@ -293,3 +293,40 @@ on_both_databases! {
     refusal => a_refusal_fails_the_grant;
     exhausted => outages_beyond_the_limit_fail_the_grant;
 }
+
+async fn sessions_are_revoked_after_a_verified_removal(db: &crate::common::db::TestDb) {
+    let mut t = TestApp::spawn_configured(db, false, |s| {
+        s.replacen(
+            "max_duration = \"4h\"",
+            "max_duration = \"4h\"\nrevoke_sessions_on_end = true",
+            1,
+        )
+    })
+    .await;
+    let id = t.granted(DANA, "device-code", 15, MORGAN).await;
+    assert!(
+        t.emulator.revocations().is_empty(),
+        "not while the grant runs"
+    );
+    t.advance(Duration::minutes(15));
+    wait_removed(&t, &id).await;
+    eventually("the revocation", || async {
+        t.audit_actions(&id).await.last().map(String::as_str) == Some("sessions_revoked")
+    })
+    .await;
+    assert_eq!(t.emulator.revocations(), [DANA]);
+    let actions = t.audit_actions(&id).await;
+    assert_eq!(
+        actions[actions.len() - 3..],
+        [
+            "membership_removed",
+            "membership_verified",
+            "sessions_revoked"
+        ]
+    );
+    t.stop().await;
+}
+
+on_both_databases! {
+    revoke_sessions => sessions_are_revoked_after_a_verified_removal;
+}

@@ -123,6 +123,7 @@ impl OpRow {
         let kind = match self.kind.as_str() {
             "add" => OpKind::Add,
             "remove" => OpKind::Remove,
+            "revoke_sessions" => OpKind::RevokeSessions,
             other => return Err(StoreError::Corrupt(format!("unknown op kind '{other}'"))),
         };
         let outcome = match self.outcome.as_deref() {
