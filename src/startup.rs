@@ -23,6 +23,7 @@ pub struct App {
     server: JoinHandle<std::io::Result<()>>,
     jobs: Jobs,
     _jobs_lock: store::JobsLock,
+    metrics: Option<JoinHandle<()>>,
 }
 
 impl App {
@@ -41,14 +42,24 @@ impl App {
         let settings = Arc::new(settings);
         let portal = Portal::new(settings.clone(), store, directory.clone(), clock);
         let oidc = Arc::new(Oidc::new(settings.clone())?);
-        let router = web::router(
-            AppState {
-                portal: portal.clone(),
-                oidc,
-            },
-            &settings,
-            sessions.clone(),
-        );
+        let state = AppState {
+            portal: portal.clone(),
+            oidc,
+        };
+        let metrics = match settings.server.metrics_listen {
+            Some(at) => {
+                let listener = TcpListener::bind(at).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {at} (server.metrics_listen): {e}")
+                })?;
+                tracing::info!(%at, "metrics are served on their own listener");
+                let router = web::metrics::listener_router(state.clone());
+                Some(tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                }))
+            }
+            None => None,
+        };
+        let router = web::router(state, &settings, sessions.clone());
 
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
@@ -82,6 +93,7 @@ impl App {
             server,
             jobs,
             _jobs_lock: jobs_lock,
+            metrics,
         })
     }
 
@@ -92,6 +104,9 @@ impl App {
     /// Stops the background loops and the server. Work in flight is safe: it resumes on the next start.
     pub async fn stop(mut self) {
         self.jobs.abort();
+        if let Some(m) = self.metrics.take() {
+            m.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

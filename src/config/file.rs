@@ -30,6 +30,8 @@ pub(super) struct RawServer {
     pub(super) public_url: String,
     #[serde(default = "default_session_idle")]
     pub(super) session_idle: String,
+    #[serde(default)]
+    pub(super) metrics_listen: Option<String>,
 }
 
 fn default_listen() -> String {

@@ -39,6 +39,8 @@ pub struct ServerSettings {
     pub public_url: Url,
     /// Sessions end after this long without activity.
     pub session_idle: Duration,
+    /// When set, `/metrics` is served only on this address, not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]

@@ -73,6 +73,15 @@ impl RawSettings {
         })?;
         let public_url = http_url("server.public_url", &self.server.public_url)?;
         let session_idle = duration("server.session_idle", &self.server.session_idle)?;
+        let metrics_listen = match self.server.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse().map_err(|_| {
+                err(
+                    "server.metrics_listen",
+                    format!("'{a}' is not an address like 127.0.0.1:9090"),
+                )
+            })?),
+        };
 
         let url = self.database.url.trim().to_string();
         if !(url.starts_with("sqlite:")
@@ -245,6 +254,7 @@ impl RawSettings {
                 listen,
                 public_url,
                 session_idle,
+                metrics_listen,
             },
             database_url: url,
             entra,

@@ -199,6 +199,8 @@ impl Portal {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let request = tx.get_request(&op.request_id).await?;
+        self.metrics
+            .attempt(op.kind, &attempt.result, attempt.graph_ms);
         let disagreement;
         let e = match (&attempt.result, &attempt.read_back) {
             (Ok(change), Some(rb)) if rb.member_seen == Some(op.kind != OpKind::Add) => {
@@ -243,6 +245,9 @@ impl Portal {
                         }
                     };
                     tx.update_request(&r, now).await?;
+                    if let Some(due) = due_at {
+                        self.metrics.lag(op.kind, (now - due).num_milliseconds());
+                    }
                     let details = json!({
                         "group_id": op.group_id,
                         "directory_op": op.id,
@@ -318,6 +323,7 @@ impl Portal {
             "error": message,
         });
         if give_up {
+            self.metrics.given_up(op.kind);
             tx.finish_op(op.id, OpOutcome::Failed, now, Some(&message))
                 .await?;
             details["final"] = json!(true);

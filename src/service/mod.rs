@@ -11,6 +11,7 @@ mod deadlines;
 pub mod directory;
 mod export;
 pub(crate) mod lifecycle;
+pub mod metrics;
 mod operations;
 mod queue;
 mod reconcile;
@@ -50,6 +51,7 @@ pub struct Portal {
     clock: Arc<dyn Clock>,
     pub(crate) wake: Arc<Wakers>,
     chain: Arc<audit::ChainWatch>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl Portal {
@@ -66,6 +68,7 @@ impl Portal {
             clock,
             wake: Arc::new(Wakers::default()),
             chain: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

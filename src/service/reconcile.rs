@@ -134,6 +134,10 @@ impl Portal {
                 .await?;
         }
         tx.commit().await?;
+        self.metrics
+            .drift_found("member_without_grant", strays.len());
+        self.metrics
+            .drift_found("grant_without_member", missing.len());
         if !missing.is_empty() {
             self.wake.worker.notify_one();
         }
@@ -172,6 +176,7 @@ impl Portal {
         result: Result<MemberChange, DirectoryError>,
     ) -> AppResult<()> {
         let now = self.now();
+        self.metrics.drift_removed(result.is_ok());
         let (action, details) = match &result {
             Ok(change) => (
                 AuditAction::DriftRemoved,

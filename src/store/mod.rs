@@ -237,6 +237,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// How many operations are not carried out yet, and how many of them a worker holds a
+    /// lease on at `now`.
+    async fn op_counts(&self, now: DateTime<Utc>) -> StoreResult<(i64, i64)>;
     /// Operations not carried out yet, newest first, at most `limit`.
     async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
 

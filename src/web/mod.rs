@@ -4,6 +4,7 @@
 pub mod api;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod pages;
 pub mod security;
 pub mod sign_in;
@@ -53,6 +54,11 @@ pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionSto
     let app = Router::new()
         .merge(api::router())
         .merge(health::router())
+        .merge(if settings.server.metrics_listen.is_none() {
+            metrics::router()
+        } else {
+            Router::new()
+        })
         .merge(pages::router())
         .merge(sign_in::router())
         .fallback(pages::not_found)

@@ -9,6 +9,7 @@ mod authz;
 mod directory;
 mod drift;
 mod lifecycle;
+mod metrics;
 mod pages;
 mod reads;
 mod service;

@@ -173,6 +173,16 @@ macro_rules! impl_store {
                     Ok(ops)
                 }
 
+                async fn op_counts(&self, now: DateTime<Utc>) -> StoreResult<(i64, i64)> {
+                    let (pending, in_flight): (i64, Option<i64>) = sqlx::query_as(
+                        "SELECT COUNT(*), SUM(CASE WHEN lease_until > $1 THEN 1 ELSE 0 END) FROM directory_ops WHERE done_at IS NULL",
+                    )
+                    .bind(ms(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok((pending, in_flight.unwrap_or(0)))
+                }
+
                 async fn members_in_flux(&self, group_id: &str, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
                     Ok(sqlx::query_scalar(
                         "SELECT DISTINCT user_id FROM directory_ops WHERE group_id = $1 \

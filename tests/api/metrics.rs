@@ -1,0 +1,110 @@
+//! `GET /metrics`: Prometheus' text format, no session needed; on its own listener when
+//! `[server] metrics_listen` is set.
+
+use chrono::Duration;
+use jitgate::emulator::Fault;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+/// The value of the sample `name` (with its labels, as written) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn scrape(url: &str) -> String {
+    let r = reqwest::get(format!("{url}/metrics")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    r.text().await.unwrap()
+}
+
+async fn directory_work_is_measured(t: &mut TestApp) {
+    t.emulator.inject(
+        Fault::new(429, 1)
+            .method("POST")
+            .path_contains("/members/$ref")
+            .retry_after("0.01"),
+    );
+    let id = t.request(DANA, "device-code", 30).await;
+    t.approve(MORGAN, &id).await;
+    advance_until(t, Duration::milliseconds(100), "the addition", || async {
+        !t.status_of(&id).await["membership"]["added_at"].is_null()
+    })
+    .await;
+    let text = scrape(&t.url).await;
+    assert_eq!(sample(&text, "jitgate_active_grants"), Some(1.0), "{text}");
+    assert_eq!(
+        sample(&text, "jitgate_directory_operations_pending"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"jitgate_directory_attempts_total{kind="add",result="throttled",status="429"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"jitgate_directory_attempts_total{kind="add",result="ok",status="2xx"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(&text, "jitgate_added_lag_seconds_count"), Some(1.0));
+    assert!(sample(&text, "jitgate_last_reconciliation_timestamp_seconds").unwrap() > 0.0);
+
+    t.advance(Duration::minutes(30));
+    wait_status(t, &id, "expired").await;
+    wait_removed(t, &id).await;
+    let text = scrape(&t.url).await;
+    assert_eq!(sample(&text, "jitgate_active_grants"), Some(0.0));
+    assert_eq!(
+        sample(&text, "jitgate_removed_lag_seconds_count"),
+        Some(1.0)
+    );
+    assert!(sample(&text, "jitgate_graph_call_seconds_count").unwrap() >= 3.0);
+}
+
+async fn a_metrics_listener_of_its_own(t: &mut TestApp) {
+    // The same portal again, with metrics on a listener of their own.
+    t.stop().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = t.settings();
+    settings.server.metrics_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    let (listener, url) = crate::common::portal::bind().await;
+    let app = crate::common::portal::boot(listener, settings, t.clock.clone()).await;
+    let r = reqwest::get(format!("{url}/metrics")).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "not on the main listener"
+    );
+    let text = scrape(&format!("http://127.0.0.1:{port}")).await;
+    assert!(
+        text.contains("jitgate_directory_operations_pending"),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+on_both_databases! {
+    with TestApp;
+    measured => directory_work_is_measured;
+    own_listener => a_metrics_listener_of_its_own;
+}
