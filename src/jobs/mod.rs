@@ -3,6 +3,7 @@
 //! - `scheduler`: carries out deadlines (later starts, expiries, time-outs);
 //! - `reconciler`: compares each group with the active grants and puts drift right;
 //! - `audit_walk`: re-verifies the whole audit chain periodically;
+//! - `listener`: wakes the worker and the scheduler when another replica commits work;
 //! - `session_cleanup`: deletes expired browser sessions.
 
 pub mod audit_walk;
@@ -51,6 +52,13 @@ impl Jobs {
             (
                 "scheduler",
                 tokio::spawn(Scheduler::new(portal.clone()).run()),
+            ),
+            (
+                "listener",
+                tokio::spawn({
+                    let portal = portal.clone();
+                    async move { portal.listen_for_work().await }
+                }),
             ),
             (
                 "audit_walk",

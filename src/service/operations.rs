@@ -9,7 +9,7 @@ use crate::config::{Every, ReconcileMode};
 use crate::domain::package::format_duration;
 use crate::domain::{AuditEvent, Request, RequestStatus, Role};
 use crate::error::AppResult;
-use crate::store::{AuditFilter, DirectoryOp, RequestFilter};
+use crate::store::{AuditFilter, DirectoryOp, RequestFilter, Work};
 
 /// A job whose heartbeat is older than this is taken as stopped: the portal is not ready.
 pub const HEARTBEAT_STALE: Duration = Duration::seconds(120);
@@ -76,6 +76,24 @@ impl Portal {
                 at,
             })
             .collect())
+    }
+
+    /// Wakes this process's worker and scheduler whenever another replica commits work
+    /// (PostgreSQL `LISTEN/NOTIFY`), reconnecting when the connection drops. Runs for ever.
+    pub async fn listen_for_work(&self) {
+        let wake = |w: Work| match w {
+            Work::Directory => self.wake.worker.notify_one(),
+            Work::Deadline => self.wake.scheduler.notify_one(),
+        };
+        loop {
+            if let Err(e) = self.store.listen(&wake).await {
+                tracing::warn!(error = %e, "listening for other replicas' work failed; reconnecting");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            // Notifications may have been lost meanwhile: look now.
+            self.wake.worker.notify_one();
+            self.wake.scheduler.notify_one();
+        }
     }
 
     /// How old a job's heartbeat may be while it is alive: the reconciler beats once a round.

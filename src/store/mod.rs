@@ -254,9 +254,23 @@ pub trait Store: Send + Sync + 'static {
     /// The tower-sessions store on the same database.
     fn session_store(&self) -> AnySessionStore;
 
+    /// Calls `wake` with what kind of work other processes (replicas) committed, for as long as
+    /// the connection lasts (PostgreSQL `LISTEN`); returns when it is lost. SQLite has no other
+    /// processes to hear from: it never returns.
+    async fn listen(&self, wake: &(dyn Fn(Work) + Send + Sync)) -> StoreResult<()>;
+
     /// Taken by the process that runs the background jobs. SQLite allows one such process per
     /// database file (a second is refused with a message naming the file); PostgreSQL any number.
     fn lock_jobs(&self) -> StoreResult<JobsLock>;
+}
+
+/// Work a committed transaction brought, announced to every replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// A directory operation was queued.
+    Directory,
+    /// A deadline appeared or moved.
+    Deadline,
 }
 
 /// Held while this process runs the background jobs; dropping it (or the process ending,

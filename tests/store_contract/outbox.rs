@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use jitgate::domain::RequestStatus;
-use jitgate::store::{DueKind, NewDirectoryOp, OpKind, OpOutcome};
+use jitgate::store::{DueKind, NewDirectoryOp, OpKind, OpOutcome, Work};
 
 use crate::common::db::{Backend, TestDb};
 use crate::fixtures::*;
@@ -275,6 +275,55 @@ async fn one_process_per_sqlite_file_runs_the_jobs(db: &TestDb) {
     }
 }
 
+async fn committed_work_is_announced_to_every_replica(db: &TestDb) {
+    let store = db.store().await;
+    let listening = db.store().await;
+    let (tx_w, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::spawn(async move {
+        let _ = listening
+            .listen(&move |w| {
+                let _ = tx_w.send(w);
+            })
+            .await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let op = |id: &str| NewDirectoryOp {
+        request_id: id.into(),
+        kind: OpKind::Add,
+        group_id: "g1".into(),
+        user_id: "dana".into(),
+        not_before: t0(),
+    };
+    // Rolled back: nobody hears of it.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_request(&request("r0", "dana", "p")).await.unwrap();
+    tx.enqueue_op(&op("r0"), t0()).await.unwrap();
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p")).await.unwrap();
+    tx.enqueue_op(&op("r1"), t0()).await.unwrap();
+    tx.commit().await.unwrap();
+    match db.backend {
+        Backend::Postgres => {
+            let mut got = Vec::new();
+            while let Ok(Some(w)) =
+                tokio::time::timeout(std::time::Duration::from_millis(500), heard.recv()).await
+            {
+                got.push(w);
+            }
+            got.sort_by_key(|w| format!("{w:?}"));
+            assert_eq!(got, [Work::Deadline, Work::Directory], "once each, for the commit only");
+        }
+        // One process per file: nothing to announce.
+        Backend::Sqlite => {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            assert!(heard.try_recv().is_err());
+            assert!(!listener.is_finished());
+        }
+    }
+    listener.abort();
+}
+
 async fn heartbeats_and_health(db: &TestDb) {
     let store = db.store().await;
     store.ping().await.unwrap();
@@ -301,5 +350,6 @@ on_both_databases! {
     outbox => outbox_claims_in_order_under_a_lease;
     outbox_many => many_claimed_at_once_one_per_member_with_renewed_leases;
     jobs_lock => one_process_per_sqlite_file_runs_the_jobs;
+    announced => committed_work_is_announced_to_every_replica;
     heartbeats => heartbeats_and_health;
 }

@@ -14,7 +14,11 @@ super::reads::impl_store!(
     "postgres",
     "./migrations/postgres"
 );
-super::writes::impl_store_tx!(PgTx, Postgres);
+// NOTIFY is transactional: the other replicas hear of the work when (and only if) it commits.
+super::writes::impl_store_tx!(PgTx, Postgres, |w| Some(match w {
+    crate::store::Work::Directory => "SELECT pg_notify('jitgate_work', 'directory')",
+    crate::store::Work::Deadline => "SELECT pg_notify('jitgate_work', 'deadline')",
+}));
 
 /// Serializes writers across replicas; any constant will do, it only has to be the same everywhere.
 const WRITE_LOCK: i64 = 0x006a_6974_6761_7465;
@@ -50,6 +54,18 @@ impl PgStore {
     /// Replicas share the work through leases; nothing to lock.
     fn lock_jobs_impl(&self) -> StoreResult<crate::store::JobsLock> {
         Ok(crate::store::JobsLock::none())
+    }
+
+    async fn listen_impl(&self, wake: &(dyn Fn(crate::store::Work) + Send + Sync)) -> StoreResult<()> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen("jitgate_work").await?;
+        loop {
+            let n = listener.recv().await?;
+            wake(match n.payload() {
+                "directory" => crate::store::Work::Directory,
+                _ => crate::store::Work::Deadline,
+            });
+        }
     }
 
     fn session_store_impl(&self) -> AnySessionStore {

@@ -285,6 +285,10 @@ macro_rules! impl_store {
                     self.session_store_impl()
                 }
 
+                async fn listen(&self, wake: &(dyn Fn($crate::store::Work) + Send + Sync)) -> StoreResult<()> {
+                    self.listen_impl(wake).await
+                }
+
                 fn lock_jobs(&self) -> StoreResult<$crate::store::JobsLock> {
                     self.lock_jobs_impl()
                 }

@@ -16,7 +16,8 @@ super::reads::impl_store!(
     "sqlite",
     "./migrations/sqlite"
 );
-super::writes::impl_store_tx!(SqliteTx, Sqlite);
+// One process per file: nobody else to tell about new work.
+super::writes::impl_store_tx!(SqliteTx, Sqlite, |_| None::<&'static str>);
 
 /// The embedded default: one file, WAL journal, fully synchronous commits.
 #[derive(Clone)]
@@ -65,6 +66,10 @@ impl SqliteStore {
         let mut lock = file.clone().into_os_string();
         lock.push(".jobs.lock");
         JobsLock::file(std::path::Path::new(&lock), &file.display().to_string())
+    }
+
+    async fn listen_impl(&self, _wake: &(dyn Fn(crate::store::Work) + Send + Sync)) -> StoreResult<()> {
+        std::future::pending().await
     }
 
     fn session_store_impl(&self) -> AnySessionStore {

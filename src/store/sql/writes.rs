@@ -3,7 +3,7 @@
 /// Writes, in the backend's module, `pub struct $Tx` (a write transaction on `$Db`) and
 /// `impl StoreTx for $Tx`. Expects the `fetch_request` that `impl_store!` writes beside it.
 macro_rules! impl_store_tx {
-    ($Tx:ident, $Db:ty) => {
+    ($Tx:ident, $Db:ty, $announce:expr) => {
         pub struct $Tx {
             tx: sqlx::Transaction<'static, $Db>,
         }
@@ -25,6 +25,9 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn insert_request(&mut self, r: &Request) -> StoreResult<()> {
+                    if let Some(sql) = ($announce)($crate::store::Work::Deadline) {
+                        sqlx::query(sql).execute(&mut *self.tx).await?;
+                    }
                     sqlx::query(&format!(
                         "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES \
                          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
@@ -57,6 +60,9 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn update_request(&mut self, r: &Request, now: DateTime<Utc>) -> StoreResult<()> {
+                    if let Some(sql) = ($announce)($crate::store::Work::Deadline) {
+                        sqlx::query(sql).execute(&mut *self.tx).await?;
+                    }
                     let done = sqlx::query(
                         "UPDATE requests SET status = $2, duration_minutes = $3, starts_at = $4, ends_at = $5, \
                          decided_at = $6, added_at = $7, removed_at = $8, close_reason = $9, updated_at = $10 WHERE id = $1",
@@ -107,6 +113,9 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64> {
+                    if let Some(sql) = ($announce)($crate::store::Work::Directory) {
+                        sqlx::query(sql).execute(&mut *self.tx).await?;
+                    }
                     Ok(sqlx::query_scalar(
                         "INSERT INTO directory_ops (request_id, kind, group_id, user_id, created_at, not_before) \
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
