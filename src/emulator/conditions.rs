@@ -21,6 +21,42 @@ pub(crate) struct Conditions {
     pub(crate) throttled_writes: u64,
     /// Writes the budget let through.
     pub(crate) accepted_writes: u64,
+    pub(crate) chaos: Option<ChaosState>,
+}
+
+/// Random failures of writes, for convergence tests: see [`super::Chaos`].
+pub(crate) struct ChaosState {
+    pub(crate) chaos: super::Chaos,
+    pub(crate) rng: rand::rngs::StdRng,
+    /// Consecutive failures per path, so that no write fails more than `max_in_a_row` times.
+    pub(crate) in_a_row: HashMap<String, u32>,
+    pub(crate) failed: u64,
+}
+
+/// What chaos does to one write.
+pub(crate) enum Mischief {
+    Throttle,
+    Unavailable,
+    /// Hang this long, then carry the write out.
+    Hang(Duration),
+}
+
+impl ChaosState {
+    pub(crate) fn pick(&mut self, path: &str) -> Option<Mischief> {
+        use rand::Rng;
+        let row = self.in_a_row.entry(path.to_string()).or_default();
+        if *row >= self.chaos.max_in_a_row || !self.rng.gen_bool(self.chaos.rate) {
+            *row = 0;
+            return None;
+        }
+        *row += 1;
+        self.failed += 1;
+        Some(match self.rng.gen_range(0..3) {
+            0 => Mischief::Throttle,
+            1 => Mischief::Unavailable,
+            _ => Mischief::Hang(self.chaos.hang),
+        })
+    }
 }
 
 /// Graph's write limit: a token bucket of `capacity` writes refilled at `rate` per second.

@@ -129,7 +129,10 @@ pub(crate) async fn answer(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| uri.path().to_owned());
-    let fault = emu.take_fault(method.as_str(), &path_q, true);
+    let mut fault = emu.take_fault(method.as_str(), &path_q, true);
+    if fault.is_none() && is_write(method, uri.path()) {
+        fault = chaos(emu, uri.path());
+    }
     let delay =
         emu.state().conditions.latency + fault.as_ref().and_then(|f| f.delay).unwrap_or_default();
     if !delay.is_zero() {
@@ -172,10 +175,27 @@ pub(crate) async fn answer(
     resp
 }
 
+/// Any POST, PATCH, PUT or DELETE but `checkMemberGroups`.
+fn is_write(method: &Method, path: &str) -> bool {
+    *method != Method::GET && !path.ends_with("/checkMemberGroups")
+}
+
+/// The fault chaos picks for a write, if any.
+fn chaos(emu: &Emulator, path: &str) -> Option<Fault> {
+    use super::conditions::Mischief;
+    let mut st = emu.state();
+    let mischief = st.conditions.chaos.as_mut()?.pick(path)?;
+    Some(match mischief {
+        Mischief::Throttle => Fault::new(429, 1).retry_after("0.2"),
+        Mischief::Unavailable => Fault::new(503, 1),
+        Mischief::Hang(d) => Fault::hang(d, 1),
+    })
+}
+
 /// Spends one write of the tenant's budget when `method` on `path` is a write (any POST, PATCH,
 /// PUT or DELETE but `checkMemberGroups`); `Err` with the wait when the budget is spent.
 fn spend_write(emu: &Emulator, method: &Method, path: &str) -> Result<(), std::time::Duration> {
-    if *method == Method::GET || path.ends_with("/checkMemberGroups") {
+    if !is_write(method, path) {
         return Ok(());
     }
     let mut st = emu.state();

@@ -128,6 +128,18 @@ impl Fault {
     }
 }
 
+/// Random failures of Graph writes (for convergence tests): each write fails with probability
+/// `rate`, as a 429 (Retry-After 0.2 s), a 503, or a call that hangs for `hang` and is then
+/// carried out (the caller may have timed out by then); never more than `max_in_a_row` times
+/// in a row for the same path. Seeded, so a run can be repeated.
+#[derive(Clone, Debug)]
+pub struct Chaos {
+    pub rate: f64,
+    pub hang: std::time::Duration,
+    pub max_in_a_row: u32,
+    pub seed: u64,
+}
+
 /// How Graph answers the removal of a user who is not a member (wire doc §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NotMemberStyle {
@@ -399,6 +411,26 @@ impl Emulator {
     /// Membership changes stay invisible to reads (member lists, `checkMemberGroups`) this long.
     pub fn set_read_lag(&self, lag: std::time::Duration) {
         self.state().conditions.read_lag = lag;
+    }
+
+    /// Makes writes fail at random (see [`Chaos`]); `None` stops it.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        use rand::SeedableRng;
+        self.state().conditions.chaos = chaos.map(|c| conditions::ChaosState {
+            rng: rand::rngs::StdRng::seed_from_u64(c.seed),
+            chaos: c,
+            in_a_row: HashMap::new(),
+            failed: 0,
+        });
+    }
+
+    /// Writes chaos has failed so far.
+    pub fn chaos_failures(&self) -> u64 {
+        self.state()
+            .conditions
+            .chaos
+            .as_ref()
+            .map_or(0, |c| c.failed)
     }
 
     /// Writes the budget let through, and writes it answered 429.

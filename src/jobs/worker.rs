@@ -47,6 +47,7 @@ impl Worker {
 
     pub async fn run(self) {
         let concurrency = self.portal.directory_concurrency();
+        let _alive = self.portal.hold_worker_lock(&self.id).await;
         tracing::info!(worker = %self.id, concurrency, "directory worker started");
         let slots = Arc::new(Semaphore::new(concurrency));
         let freed = Arc::new(Notify::new());

@@ -147,6 +147,20 @@ impl Portal {
             .collect())
     }
 
+    /// Marks `worker` alive for as long as the guard lives (PostgreSQL: other replicas take over
+    /// a dead worker's leases at once). Retried until the database answers.
+    pub async fn hold_worker_lock(&self, worker: &str) -> crate::store::WorkerLock {
+        loop {
+            match self.store.hold_worker_lock(worker).await {
+                Ok(lock) => return lock,
+                Err(e) => {
+                    tracing::warn!(error = %e, "marking the worker alive failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
     /// Keeps `worker`'s leases alive while its calls run. Returns how many it holds.
     pub async fn renew_directory_leases(&self, worker: &str) -> AppResult<u64> {
         let until = self.now() + self.directory_lease();
@@ -328,7 +342,12 @@ impl Portal {
                 .await?;
             details["final"] = json!(true);
         } else {
-            let retry_at = now + retry_delay(e, op.counted_attempts());
+            let retry_at = now
+                + if op.kind == OpKind::Remove {
+                    removal_retry_delay(e, op.counted_attempts())
+                } else {
+                    retry_delay(e, op.counted_attempts())
+                };
             tx.retry_op(op.id, retry_at, &message, false).await?;
             details["retry_at"] = json!(retry_at);
         }
@@ -409,6 +428,18 @@ pub fn retry_delay(e: &DirectoryError, attempts: i64) -> Duration {
     backoff(attempts)
 }
 
+/// Removals are retried sooner (from 100 ms, doubling, at most 30 s apart): access must end
+/// within seconds, and the pacer keeps the retries within Graph's budget.
+pub fn removal_retry_delay(e: &DirectoryError, attempts: i64) -> Duration {
+    if e.retry_after().is_some() {
+        return retry_delay(e, attempts);
+    }
+    let exp = attempts.clamp(1, 20) - 1;
+    let ms = 100i64.saturating_mul(1 << exp).min(30_000);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    Duration::milliseconds((ms as f64 * jitter) as i64)
+}
+
 pub fn backoff(attempts: i64) -> Duration {
     let exp = attempts.clamp(1, 20) - 1;
     let base = Duration::seconds(2)
@@ -461,6 +492,16 @@ mod tests {
             1,
         );
         assert!(!refused.may_have_taken_effect());
+    }
+
+    #[test]
+    fn removals_are_retried_within_seconds() {
+        let e = DirectoryError::Transient("503".into());
+        let first = removal_retry_delay(&e, 1).num_milliseconds();
+        assert!((80..=120).contains(&first), "{first}");
+        let fourth = removal_retry_delay(&e, 4).num_milliseconds();
+        assert!((640..=960).contains(&fourth), "{fourth}");
+        assert!(removal_retry_delay(&e, 30) <= Duration::seconds(36));
     }
 
     #[test]

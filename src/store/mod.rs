@@ -259,9 +259,32 @@ pub trait Store: Send + Sync + 'static {
     /// processes to hear from: it never returns.
     async fn listen(&self, wake: &(dyn Fn(Work) + Send + Sync)) -> StoreResult<()>;
 
+    /// Marks `owner` (a worker) alive for as long as the returned guard lives: on PostgreSQL a
+    /// session-level advisory lock on a connection of its own, so that when the process dies
+    /// (the connection drops) other replicas may take over its leases at once instead of
+    /// waiting for them to run out. Nothing on SQLite (its one process frees leases at start).
+    async fn hold_worker_lock(&self, owner: &str) -> StoreResult<WorkerLock>;
+
     /// Taken by the process that runs the background jobs. SQLite allows one such process per
     /// database file (a second is refused with a message naming the file); PostgreSQL any number.
     fn lock_jobs(&self) -> StoreResult<JobsLock>;
+}
+
+/// Keeps a worker marked alive (see [`Store::hold_worker_lock`]).
+pub struct WorkerLock {
+    _held: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl WorkerLock {
+    pub fn none() -> WorkerLock {
+        WorkerLock { _held: None }
+    }
+
+    pub fn holding(what: impl std::any::Any + Send + Sync) -> WorkerLock {
+        WorkerLock {
+            _held: Some(Box::new(what)),
+        }
+    }
 }
 
 /// Work a committed transaction brought, announced to every replica.

@@ -88,6 +88,8 @@ async fn outbox_claims_in_order_under_a_lease(db: &TestDb) {
     tx.commit().await.unwrap();
 
     assert_eq!(store.next_op_at().await.unwrap(), Some(t0()));
+    let _w1 = store.hold_worker_lock("w1").await.unwrap();
+    let _w2 = store.hold_worker_lock("w2").await.unwrap();
     let lease = Duration::seconds(60);
     let claimed = store.claim_op(t0(), "w1", lease).await.unwrap().unwrap();
     assert_eq!(
@@ -196,6 +198,10 @@ async fn many_claimed_at_once_one_per_member_with_renewed_leases(db: &TestDb) {
     }
     tx.commit().await.unwrap();
 
+    // Live workers (on PostgreSQL a live worker's leases are kept by its session lock too).
+    let w1 = store.hold_worker_lock("w1").await.unwrap();
+    let _w2 = store.hold_worker_lock("w2").await.unwrap();
+    let w3 = store.hold_worker_lock("w3").await.unwrap();
     let lease = Duration::seconds(15);
     let first = store.claim_ops(t0(), "w1", lease, 3).await.unwrap();
     assert_eq!(first.iter().map(|o| o.id).collect::<Vec<_>>(), ids[..3]);
@@ -215,7 +221,9 @@ async fn many_claimed_at_once_one_per_member_with_renewed_leases(db: &TestDb) {
             .is_empty()
     );
 
-    // w1 renews: its three stay its own past the first lease; w2's run out.
+    // w1 renews: its three stay its own past the first lease; w2's run out (on PostgreSQL
+    // this stands for a worker whose process lives on but stopped renewing).
+    drop(_w2);
     let later = t0() + Duration::seconds(10);
     assert_eq!(store.renew_leases("w1", later + lease).await.unwrap(), 3);
     let taken = store
@@ -241,6 +249,8 @@ async fn many_claimed_at_once_one_per_member_with_renewed_leases(db: &TestDb) {
     assert_eq!(tx.get_op(ids[1]).await.unwrap().unwrap().throttled, 0);
     tx.commit().await.unwrap();
 
+    drop(w3);
+
     // A single process starting up frees every lease at once.
     assert_eq!(store.release_all_leases().await.unwrap(), 3);
     let all = store
@@ -248,6 +258,7 @@ async fn many_claimed_at_once_one_per_member_with_renewed_leases(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(all.len(), 5);
+    drop(w1);
 }
 
 async fn one_process_per_sqlite_file_runs_the_jobs(db: &TestDb) {
@@ -296,11 +307,15 @@ async fn committed_work_is_announced_to_every_replica(db: &TestDb) {
     };
     // Rolled back: nobody hears of it.
     let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&request("r0", "dana", "p")).await.unwrap();
+    tx.insert_request(&request("r0", "dana", "p"))
+        .await
+        .unwrap();
     tx.enqueue_op(&op("r0"), t0()).await.unwrap();
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    tx.insert_request(&request("r1", "dana", "p")).await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p"))
+        .await
+        .unwrap();
     tx.enqueue_op(&op("r1"), t0()).await.unwrap();
     tx.commit().await.unwrap();
     match db.backend {
@@ -312,7 +327,11 @@ async fn committed_work_is_announced_to_every_replica(db: &TestDb) {
                 got.push(w);
             }
             got.sort_by_key(|w| format!("{w:?}"));
-            assert_eq!(got, [Work::Deadline, Work::Directory], "once each, for the commit only");
+            assert_eq!(
+                got,
+                [Work::Deadline, Work::Directory],
+                "once each, for the commit only"
+            );
         }
         // One process per file: nothing to announce.
         Backend::Sqlite => {
@@ -322,6 +341,56 @@ async fn committed_work_is_announced_to_every_replica(db: &TestDb) {
         }
     }
     listener.abort();
+}
+
+async fn a_dead_workers_leases_are_free_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_request(&request("r1", "dana", "p"))
+        .await
+        .unwrap();
+    let op = NewDirectoryOp {
+        request_id: "r1".into(),
+        kind: OpKind::Remove,
+        group_id: "g1".into(),
+        user_id: "dana".into(),
+        not_before: t0(),
+    };
+    let id = tx.enqueue_op(&op, t0()).await.unwrap();
+    tx.commit().await.unwrap();
+    let alive = store.hold_worker_lock("w1").await.unwrap();
+    let lease = Duration::seconds(15);
+    assert_eq!(
+        store.claim_ops(t0(), "w1", lease, 10).await.unwrap().len(),
+        1
+    );
+    // While w1 lives its lease holds.
+    assert!(
+        store
+            .claim_ops(t0() + Duration::seconds(5), "w2", lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(alive); // w1's process is gone: its lock's connection closes.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let taken = store
+        .claim_ops(t0() + Duration::seconds(5), "w2", lease, 10)
+        .await
+        .unwrap();
+    match db.backend {
+        // PostgreSQL: at once.
+        Backend::Postgres => assert_eq!(taken.iter().map(|o| o.id).collect::<Vec<_>>(), [id]),
+        // SQLite: its one process frees leases when it starts again; until then they run out.
+        Backend::Sqlite => {
+            assert!(taken.is_empty());
+            let later = store
+                .claim_ops(t0() + Duration::seconds(15), "w2", lease, 10)
+                .await
+                .unwrap();
+            assert_eq!(later.len(), 1);
+        }
+    }
 }
 
 async fn heartbeats_and_health(db: &TestDb) {
@@ -351,5 +420,6 @@ on_both_databases! {
     outbox_many => many_claimed_at_once_one_per_member_with_renewed_leases;
     jobs_lock => one_process_per_sqlite_file_runs_the_jobs;
     announced => committed_work_is_announced_to_every_replica;
+    dead_worker => a_dead_workers_leases_are_free_at_once;
     heartbeats => heartbeats_and_health;
 }

@@ -12,7 +12,11 @@ super::reads::impl_store!(
     Postgres,
     PgConnection,
     "postgres",
-    "./migrations/postgres"
+    "./migrations/postgres",
+    // A lease is free when it ran out, or when its owner's process is gone: the owner holds a
+    // session lock for as long as it lives, so a lock we can take means nobody holds it.
+    "(o.lease_until IS NULL OR o.lease_until <= $1 \
+     OR pg_try_advisory_xact_lock(1246184263, hashtext(o.lease_owner)))"
 );
 // NOTIFY is transactional: the other replicas hear of the work when (and only if) it commits.
 super::writes::impl_store_tx!(PgTx, Postgres, |w| Some(match w {
@@ -56,7 +60,25 @@ impl PgStore {
         Ok(crate::store::JobsLock::none())
     }
 
-    async fn listen_impl(&self, wake: &(dyn Fn(crate::store::Work) + Send + Sync)) -> StoreResult<()> {
+    async fn hold_worker_lock_impl(&self, owner: &str) -> StoreResult<crate::store::WorkerLock> {
+        use sqlx::Connection;
+        // A connection of its own, outside the pool: it closes (and the lock goes) with the
+        // guard, or with the process.
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock(1246184263, hashtext($1))")
+            .bind(owner)
+            .execute(&mut conn)
+            .await?;
+        conn.ping().await?;
+        Ok(crate::store::WorkerLock::holding(tokio::sync::Mutex::new(
+            conn,
+        )))
+    }
+
+    async fn listen_impl(
+        &self,
+        wake: &(dyn Fn(crate::store::Work) + Send + Sync),
+    ) -> StoreResult<()> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen("jitgate_work").await?;
         loop {

@@ -7,7 +7,7 @@
 /// writers' lock) and `session_store_impl`; `$Tx` is the backend's [`StoreTx`](crate::store::StoreTx)
 /// (see `impl_store_tx!`).
 macro_rules! impl_store {
-    ($Store:ident, $Tx:ident, $Db:ty, $Conn:ty, $backend:literal, $migrations:literal) => {
+    ($Store:ident, $Tx:ident, $Db:ty, $Conn:ty, $backend:literal, $migrations:literal, $lease_free:expr) => {
         async fn fetch_request(
             conn: &mut $Conn,
             id: &str,
@@ -145,8 +145,9 @@ macro_rules! impl_store {
                     let mut tx = self.begin_serialized().await?;
                     let ids: Vec<i64> = sqlx::query_scalar(&format!(
                         "SELECT o.id FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
-                         AND (o.lease_until IS NULL OR o.lease_until <= $1) AND {HEAD_OF_QUEUE} \
-                         ORDER BY o.not_before, o.id LIMIT $2"
+                         AND {} AND {HEAD_OF_QUEUE} \
+                         ORDER BY o.not_before, o.id LIMIT $2",
+                        $lease_free
                     ))
                     .bind(ms(now))
                     .bind(limit.max(1))
@@ -283,6 +284,10 @@ macro_rules! impl_store {
 
                 fn session_store(&self) -> $crate::store::session::AnySessionStore {
                     self.session_store_impl()
+                }
+
+                async fn hold_worker_lock(&self, owner: &str) -> StoreResult<$crate::store::WorkerLock> {
+                    self.hold_worker_lock_impl(owner).await
                 }
 
                 async fn listen(&self, wake: &(dyn Fn($crate::store::Work) + Send + Sync)) -> StoreResult<()> {

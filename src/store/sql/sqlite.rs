@@ -14,7 +14,8 @@ super::reads::impl_store!(
     Sqlite,
     SqliteConnection,
     "sqlite",
-    "./migrations/sqlite"
+    "./migrations/sqlite",
+    "(o.lease_until IS NULL OR o.lease_until <= $1)"
 );
 // One process per file: nobody else to tell about new work.
 super::writes::impl_store_tx!(SqliteTx, Sqlite, |_| None::<&'static str>);
@@ -68,7 +69,14 @@ impl SqliteStore {
         JobsLock::file(std::path::Path::new(&lock), &file.display().to_string())
     }
 
-    async fn listen_impl(&self, _wake: &(dyn Fn(crate::store::Work) + Send + Sync)) -> StoreResult<()> {
+    async fn hold_worker_lock_impl(&self, _owner: &str) -> StoreResult<crate::store::WorkerLock> {
+        Ok(crate::store::WorkerLock::none())
+    }
+
+    async fn listen_impl(
+        &self,
+        _wake: &(dyn Fn(crate::store::Work) + Send + Sync),
+    ) -> StoreResult<()> {
         std::future::pending().await
     }
 
