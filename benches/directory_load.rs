@@ -51,7 +51,10 @@ impl Bench {
     async fn new(n: usize) -> anyhow::Result<Bench> {
         let dir = tempfile::tempdir()?;
         let db_url = std::env::var("JITGATE_BENCH_POSTGRES").unwrap_or_else(|_| {
-            format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            )
         });
         let mut cfg = EmulatorConfig::demo();
         let users: Vec<String> = (0..n)
@@ -127,7 +130,11 @@ max_duration = "1h"
     }
 
     /// Asks for a grant for each user (`starts_at` when given), 16 at a time; their ids.
-    async fn ask(&self, url: &str, starts_at: Option<chrono::DateTime<Utc>>) -> anyhow::Result<Vec<String>> {
+    async fn ask(
+        &self,
+        url: &str,
+        starts_at: Option<chrono::DateTime<Utc>>,
+    ) -> anyhow::Result<Vec<String>> {
         let mut ids = Vec::new();
         for chunk in self.users.chunks(16) {
             let mut calls = Vec::new();
@@ -154,17 +161,30 @@ max_duration = "1h"
             .await?
             .text()
             .await?;
-        Ok(body.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+        Ok(body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect())
     }
 
-    async fn wait_for(&self, url: &str, action: &str, n: usize, limit: Duration) -> anyhow::Result<Vec<Value>> {
+    async fn wait_for(
+        &self,
+        url: &str,
+        action: &str,
+        n: usize,
+        limit: Duration,
+    ) -> anyhow::Result<Vec<Value>> {
         let deadline = Instant::now() + limit;
         loop {
             let e = self.events(url, action).await?;
             if e.len() >= n {
                 return Ok(e);
             }
-            anyhow::ensure!(Instant::now() < deadline, "only {} of {n} {action} in time", e.len());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "only {} of {n} {action} in time",
+                e.len()
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -185,7 +205,11 @@ async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.extend(done.into_iter().map(|d| d.expect("every future finished")));
@@ -201,19 +225,46 @@ async fn burst(backend: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let approvals: Vec<_> = ids
         .iter()
-        .map(|id| b.post(format!("{url}/api/v1/requests/{id}/approve"), MORGAN, json!({})))
+        .map(|id| {
+            b.post(
+                format!("{url}/api/v1/requests/{id}/approve"),
+                MORGAN,
+                json!({}),
+            )
+        })
         .collect();
     for r in futures_join(approvals).await {
         r?;
     }
-    println!("burst ({backend}): {N} approvals sent in {:.2} s", started.elapsed().as_secs_f64());
-    let added = b.wait_for(&url, "membership_added", N, Duration::from_secs(60)).await?;
-    let lag = |e: &Vec<Value>| e.iter().map(|e| e["details"]["delay_ms"].as_i64().unwrap()).collect::<Vec<_>>();
+    println!(
+        "burst ({backend}): {N} approvals sent in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let added = b
+        .wait_for(&url, "membership_added", N, Duration::from_secs(60))
+        .await?;
+    let lag = |e: &Vec<Value>| {
+        e.iter()
+            .map(|e| e["details"]["delay_ms"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
     let add_p99 = summary("approval -> member added (verified)", lag(&added));
-    let removed = b.wait_for(&url, "membership_removed", N, Duration::from_secs(120)).await?;
+    let removed = b
+        .wait_for(&url, "membership_removed", N, Duration::from_secs(120))
+        .await?;
     let rm_p99 = summary("ends_at -> member removed (verified)", lag(&removed));
-    let ends: Vec<_> = b.events(&url, "grant_expired").await?.iter().map(|e| e["at"].as_str().unwrap().to_string()).collect();
-    println!("  the {} grants expired between {} and {}", ends.len(), ends.iter().min().unwrap(), ends.iter().max().unwrap());
+    let ends: Vec<_> = b
+        .events(&url, "grant_expired")
+        .await?
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().to_string())
+        .collect();
+    println!(
+        "  the {} grants expired between {} and {}",
+        ends.len(),
+        ends.iter().min().unwrap(),
+        ends.iter().max().unwrap()
+    );
     println!("  p99 within 1 s: {}", add_p99 <= 1000 && rm_p99 <= 1000);
     app.stop().await;
     Ok(())
@@ -223,32 +274,49 @@ async fn budget(backend: &str) -> anyhow::Result<()> {
     const N: usize = 5000;
     let b = Bench::new(N).await?;
     // Setting up: everyone asks for one minute starting at the same moment, and is approved.
-    let (app, url) = b.portal("write_budget = \"1000000/1s\"\nconcurrency = 16").await?;
+    let (app, url) = b
+        .portal("write_budget = \"1000000/1s\"\nconcurrency = 16")
+        .await?;
     let start = Utc::now() + chrono::Duration::seconds(150);
     let ids = b.ask(&url, Some(start)).await?;
     for chunk in ids.chunks(16) {
         let calls: Vec<_> = chunk
             .iter()
-            .map(|id| b.post(format!("{url}/api/v1/requests/{id}/approve"), MORGAN, json!({})))
+            .map(|id| {
+                b.post(
+                    format!("{url}/api/v1/requests/{id}/approve"),
+                    MORGAN,
+                    json!({}),
+                )
+            })
             .collect();
         for r in futures_join(calls).await {
             r?;
         }
     }
     println!("budget ({backend}): {N} grants set up, starting at {start}");
-    b.wait_for(&url, "membership_added", N, Duration::from_secs(300)).await?;
+    b.wait_for(&url, "membership_added", N, Duration::from_secs(300))
+        .await?;
     app.stop().await;
     // The grants end a minute after they start: the real portal, Graph's limit and latency.
     let end = start + chrono::Duration::minutes(1);
-    let wait = (end - Utc::now() - chrono::Duration::seconds(10)).to_std().unwrap_or_default();
+    let wait = (end - Utc::now() - chrono::Duration::seconds(10))
+        .to_std()
+        .unwrap_or_default();
     tokio::time::sleep(wait).await;
     b.emulator.set_write_budget(3000, Duration::from_secs(150));
     b.emulator.set_latency(Duration::from_millis(150));
     let (before_ok, before_429) = b.emulator.write_counts();
     let calls_before = b.emulator.graph_requests().len();
     let (app, url) = b.portal("").await?;
-    let removed = b.wait_for(&url, "membership_removed", N, Duration::from_secs(600)).await?;
-    let last = removed.iter().map(|e| e["at"].as_str().unwrap().to_string()).max().unwrap();
+    let removed = b
+        .wait_for(&url, "membership_removed", N, Duration::from_secs(600))
+        .await?;
+    let last = removed
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().to_string())
+        .max()
+        .unwrap();
     let last = chrono::DateTime::parse_from_rfc3339(&last)?.with_timezone(&Utc);
     let took = (last - end).num_milliseconds() as f64 / 1000.0;
     let (ok, throttled) = b.emulator.write_counts();
@@ -257,7 +325,10 @@ async fn budget(backend: &str) -> anyhow::Result<()> {
     let throttled_calls = calls.iter().filter(|c| c.status == 429).count();
     let failed = b.events(&url, "grant_failed").await?.len();
     let allowed = (N as f64 - 3000.0).max(0.0) / 20.0;
-    println!("  last removal {took:.1} s after the end; the budget allows {allowed:.0} s ({:+.1}%)", (took / allowed - 1.0) * 100.0);
+    println!(
+        "  last removal {took:.1} s after the end; the budget allows {allowed:.0} s ({:+.1}%)",
+        (took / allowed - 1.0) * 100.0
+    );
     println!(
         "  writes accepted {ok}, throttled {throttled} ({:.2}% of writes); HTTP calls {} of which 429: {} ({:.2}%); grants failed: {failed}",
         100.0 * throttled as f64 / (ok + throttled).max(1) as f64,
@@ -266,7 +337,10 @@ async fn budget(backend: &str) -> anyhow::Result<()> {
         100.0 * throttled_calls as f64 / calls.len().max(1) as f64
     );
     let members = b.emulator.members(EXCLUSION_GROUP_ID);
-    println!("  bench users left in the group: {}", members.iter().filter(|m| b.users.contains(m)).count());
+    println!(
+        "  bench users left in the group: {}",
+        members.iter().filter(|m| b.users.contains(m)).count()
+    );
     app.stop().await;
     Ok(())
 }
@@ -275,12 +349,20 @@ async fn budget(backend: &str) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if !args.iter().any(|a| a == "--bench") {
-        println!("directory_load: run it with `cargo bench --bench directory_load [-- burst|budget]`");
+        println!(
+            "directory_load: run it with `cargo bench --bench directory_load [-- burst|budget]`"
+        );
         return Ok(());
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let backend = if std::env::var("JITGATE_BENCH_POSTGRES").is_ok() { "postgres" } else { "sqlite" };
-    let only = |name: &str| !args.iter().any(|a| a == "burst" || a == "budget") || args.iter().any(|a| a == name);
+    let backend = if std::env::var("JITGATE_BENCH_POSTGRES").is_ok() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let only = |name: &str| {
+        !args.iter().any(|a| a == "burst" || a == "budget") || args.iter().any(|a| a == name)
+    };
     if only("burst") {
         burst(backend).await?;
     }

@@ -33,10 +33,20 @@ pub(crate) async fn handle(
     let resp = match parse(&body) {
         Err(message) => bad_request(&ctx, "BadRequest", message.as_str()),
         Ok(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
-            for r in requests {
-                responses.push(one(&emu, &headers, r).await);
+            // Without `dependsOn` Graph runs a batch's requests in parallel.
+            let mut running = tokio::task::JoinSet::new();
+            for (i, r) in requests.into_iter().enumerate() {
+                let (emu, headers) = (emu.clone(), headers.clone());
+                running.spawn(async move { (i, one(&emu, &headers, r).await) });
             }
+            let mut answered = Vec::new();
+            while let Some(done) = running.join_next().await {
+                if let Ok(done) = done {
+                    answered.push(done);
+                }
+            }
+            answered.sort_by_key(|(i, _)| *i);
+            let responses: Vec<Value> = answered.into_iter().map(|(_, r)| r).collect();
             json_response(
                 StatusCode::OK,
                 "application/json",

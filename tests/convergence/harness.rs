@@ -56,12 +56,20 @@ pub struct Server {
 
 impl Server {
     /// Writes the configuration (`sections` after `[entra]`) into `dir` and starts the process.
-    pub async fn start(dir: &std::path::Path, name: &str, db_url: &str, emu: &Emulator, sections: &str) -> Server {
+    pub async fn start(
+        dir: &std::path::Path,
+        name: &str,
+        db_url: &str,
+        emu: &Emulator,
+        sections: &str,
+    ) -> Server {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let config = dir.join(format!("{name}.toml"));
-        let head = jitgate::demo::emulator_sections(&url, &emu.base_url(), db_url)
-            .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
+        let head = jitgate::demo::emulator_sections(&url, &emu.base_url(), db_url).replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        );
         std::fs::write(&config, format!("{head}\n{sections}")).unwrap();
         let mut s = Server {
             url,
@@ -100,7 +108,11 @@ impl Server {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("jitgate serve exited ({status}): {}", self.log_text());
             }
-            assert!(Instant::now() < deadline, "jitgate serve did not start: {}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "jitgate serve did not start: {}",
+                self.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -153,7 +165,14 @@ impl People {
         }
     }
 
-    pub async fn call(&self, base: &str, user: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        base: &str,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let token = self
             .emu
             .mint_token(TokenSpec::new(user, &format!("api://{CLIENT_ID}")));
@@ -183,15 +202,26 @@ impl People {
     /// Asks for `minutes` of package `p`; returns the request's id.
     pub async fn request(&self, base: &str, user: &str, minutes: i64) -> String {
         let body = json!({"package": "p", "duration_minutes": minutes, "justification": "convergence test"});
-        let (status, v) = self.call(base, user, Method::POST, "/api/v1/requests", Some(body)).await;
+        let (status, v) = self
+            .call(base, user, Method::POST, "/api/v1/requests", Some(body))
+            .await;
         match status {
             StatusCode::CREATED => v["id"].as_str().unwrap().to_string(),
             // Made before a crash swallowed the answer.
             StatusCode::CONFLICT => {
                 let (_, mine) = self
-                    .call(base, user, Method::GET, "/api/v1/requests?mine=true&status=pending", None)
+                    .call(
+                        base,
+                        user,
+                        Method::GET,
+                        "/api/v1/requests?mine=true&status=pending",
+                        None,
+                    )
                     .await;
-                mine["requests"][0]["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
+                mine["requests"][0]["id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{v}"))
+                    .to_string()
             }
             other => panic!("asking failed: {other} {v}"),
         }
@@ -200,17 +230,35 @@ impl People {
     /// Approves (an earlier approval whose answer was lost counts).
     pub async fn approve(&self, base: &str, approver: &str, id: &str) {
         let (status, v) = self
-            .call(base, approver, Method::POST, &format!("/api/v1/requests/{id}/approve"), Some(json!({})))
+            .call(
+                base,
+                approver,
+                Method::POST,
+                &format!("/api/v1/requests/{id}/approve"),
+                Some(json!({})),
+            )
             .await;
-        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status} {v}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "{status} {v}"
+        );
     }
 
     /// Ends a grant early (as its requester) or revokes it (as an admin).
     pub async fn end(&self, base: &str, who: &str, id: &str) {
         let (status, v) = self
-            .call(base, who, Method::POST, &format!("/api/v1/requests/{id}/end"), Some(json!({"reason": "done"})))
+            .call(
+                base,
+                who,
+                Method::POST,
+                &format!("/api/v1/requests/{id}/end"),
+                Some(json!({"reason": "done"})),
+            )
             .await;
-        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status} {v}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "{status} {v}"
+        );
     }
 
     /// Every request, as an admin sees them.
@@ -218,7 +266,13 @@ impl People {
         let mut out = Vec::new();
         loop {
             let (_, v) = self
-                .call(base, admin, Method::GET, &format!("/api/v1/requests?limit=1000&offset={}", out.len()), None)
+                .call(
+                    base,
+                    admin,
+                    Method::GET,
+                    &format!("/api/v1/requests?limit=1000&offset={}", out.len()),
+                    None,
+                )
                 .await;
             let page = v["requests"].as_array().cloned().unwrap_or_default();
             let n = page.len();
@@ -244,11 +298,14 @@ impl People {
             .text()
             .await
             .unwrap();
-        body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        body.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
 /// An RFC 3339 instant of a JSON value.
 pub fn at(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap()
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
 }
