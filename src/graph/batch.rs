@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::client::{GraphClient, added, member_groups_contain, removed};
-use super::wire::{classify, require_guid};
+use super::client::GraphClient;
+use super::wire::{added, classify, is_write, member_groups_contain, removed, require_guid};
 use super::{DirectoryError, MemberChange, MemberOp};
 
 /// Graph's limit of requests in one batch.
@@ -104,7 +104,7 @@ impl GraphClient {
                 Err(e) => out.push(Some(Err(e))),
                 Ok(sub) => {
                     out.push(None);
-                    if super::client::is_write(&sub.method, &sub.url) {
+                    if is_write(&sub.method, &sub.url) {
                         writes += 1;
                     }
                     let mut r =

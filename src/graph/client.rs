@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::pacer::Pacer;
+use super::settings::GraphSettings;
 use super::wire::{
-    backoff, classify, parse_retry_after, require_guid, token_error_message, user_segment,
+    added, backoff, classify, is_write, member_groups_contain, parse_retry_after, removed,
+    require_guid, token_error_message, user_segment,
 };
 use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp};
-use crate::config::{Settings, WriteBudget};
 
 /// Renew the app token this long before it expires.
 const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -26,39 +27,6 @@ const MAX_READ_DELAY: Duration = Duration::from_secs(5);
 /// Guard against a directory that keeps handing out next links.
 const MAX_PAGES: usize = 10_000;
 const MEMBER_SELECT: &str = "id,displayName,userPrincipalName";
-
-/// Where and as whom jitgate talks to Microsoft Graph.
-#[derive(Clone, Debug)]
-pub struct GraphSettings {
-    /// `https://login.microsoftonline.com` (sovereign clouds and the emulator override it).
-    pub authority_host: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    /// `https://graph.microsoft.com`; requests go to `{graph_url}/v1.0/...`.
-    pub graph_url: String,
-    /// Every call (token requests included) fails after this long, connecting included.
-    pub timeout: Duration,
-    /// Client-side pace of writes; `None` leaves them unpaced.
-    pub write_budget: Option<WriteBudget>,
-}
-
-impl GraphSettings {
-    /// The app registration from the `[entra]` section, where to find the authority and Graph, and
-    /// the call timeout from `[directory]`.
-    pub fn from_settings(s: &Settings) -> GraphSettings {
-        let e = &s.entra;
-        GraphSettings {
-            timeout: s.directory.timeout,
-            write_budget: Some(s.directory.write_budget),
-            authority_host: e.authority_host.as_str().trim_end_matches('/').to_string(),
-            tenant_id: e.tenant_id.clone(),
-            client_id: e.client_id.clone(),
-            client_secret: e.client_secret.clone(),
-            graph_url: e.graph_url.as_str().trim_end_matches('/').to_string(),
-        }
-    }
-}
 
 struct CachedToken {
     value: SecretString,
@@ -360,55 +328,6 @@ impl GraphClient {
     pub(super) fn url(&self, path: &str) -> String {
         format!("{}/v1.0{path}", self.graph_base)
     }
-}
-
-/// What an addition's answer means: "already a member" is success too (wire doc §1.4).
-pub(super) fn added(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
-    match answer {
-        Ok(()) => Ok(MemberChange::Added),
-        Err(DirectoryError::Rejected {
-            status: 400,
-            message,
-            ..
-        }) if message.contains("already exist") => Ok(MemberChange::AlreadyMember),
-        Err(e) => Err(e),
-    }
-}
-
-/// What a removal's answer means: both shapes of "not a member" are success too (wire doc §3).
-pub(super) fn removed(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
-    match answer {
-        Ok(()) => Ok(MemberChange::Removed),
-        Err(DirectoryError::Rejected {
-            status: 404, code, ..
-        }) if code == "Request_ResourceNotFound" => Ok(MemberChange::NotMember),
-        Err(DirectoryError::Rejected {
-            status: 400,
-            message,
-            ..
-        }) if message.contains("do not exist") => Ok(MemberChange::NotMember),
-        Err(e) => Err(e),
-    }
-}
-
-/// Whether a `checkMemberGroups` answer lists `group_id`.
-pub(super) fn member_groups_contain(body: &[u8], group_id: &str) -> Result<bool, DirectoryError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| DirectoryError::Transient(format!("unexpected Graph response: {e}")))?;
-    let groups = v.get("value").and_then(Value::as_array).ok_or_else(|| {
-        DirectoryError::Transient("unexpected Graph response: no value".to_owned())
-    })?;
-    Ok(groups
-        .iter()
-        .filter_map(Value::as_str)
-        .any(|g| g.eq_ignore_ascii_case(group_id)))
-}
-
-/// Whether a call spends Graph's write budget (every POST, PATCH, PUT and DELETE except the
-/// read-only `checkMemberGroups`).
-pub(super) fn is_write(method: &Method, path: &str) -> bool {
-    // A `$batch` is paced by the writes inside it.
-    *method != Method::GET && !path.ends_with("/checkMemberGroups") && !path.ends_with("/$batch")
 }
 
 #[async_trait::async_trait]

@@ -6,12 +6,14 @@ mod batch;
 mod client;
 mod pacer;
 pub mod posture;
+mod settings;
 mod wire;
 
 use std::time::Duration;
 
-pub use client::{GraphClient, GraphSettings};
+pub use client::GraphClient;
 pub use pacer::Pacer;
+pub use settings::GraphSettings;
 
 /// Outcome of an idempotent membership change. Graph's "already a member" and "not a member"
 /// answers are successes too (wire doc §1.4, §3).

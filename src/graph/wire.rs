@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::{DirectoryError, is_object_id};
+use super::{DirectoryError, MemberChange, is_object_id};
 
 pub(super) fn invalid_id(id: &str) -> DirectoryError {
     DirectoryError::Rejected {
@@ -127,6 +127,55 @@ pub(super) fn token_error_message(status: StatusCode, body: &[u8]) -> String {
         .unwrap_or("")
         .trim();
     format!("HTTP {} {error}: {description}", status.as_u16())
+}
+
+/// What an addition's answer means: "already a member" is success too (wire doc §1.4).
+pub(super) fn added(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
+    match answer {
+        Ok(()) => Ok(MemberChange::Added),
+        Err(DirectoryError::Rejected {
+            status: 400,
+            message,
+            ..
+        }) if message.contains("already exist") => Ok(MemberChange::AlreadyMember),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a removal's answer means: both shapes of "not a member" are success too (wire doc §3).
+pub(super) fn removed(answer: Result<(), DirectoryError>) -> Result<MemberChange, DirectoryError> {
+    match answer {
+        Ok(()) => Ok(MemberChange::Removed),
+        Err(DirectoryError::Rejected {
+            status: 404, code, ..
+        }) if code == "Request_ResourceNotFound" => Ok(MemberChange::NotMember),
+        Err(DirectoryError::Rejected {
+            status: 400,
+            message,
+            ..
+        }) if message.contains("do not exist") => Ok(MemberChange::NotMember),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a `checkMemberGroups` answer lists `group_id`.
+pub(super) fn member_groups_contain(body: &[u8], group_id: &str) -> Result<bool, DirectoryError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| DirectoryError::Transient(format!("unexpected Graph response: {e}")))?;
+    let groups = v.get("value").and_then(Value::as_array).ok_or_else(|| {
+        DirectoryError::Transient("unexpected Graph response: no value".to_owned())
+    })?;
+    Ok(groups
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|g| g.eq_ignore_ascii_case(group_id)))
+}
+
+/// Whether a call spends Graph's write budget (every POST, PATCH, PUT and DELETE except the
+/// read-only `checkMemberGroups`).
+pub(super) fn is_write(method: &Method, path: &str) -> bool {
+    // A `$batch` is paced by the writes inside it.
+    *method != Method::GET && !path.ends_with("/checkMemberGroups") && !path.ends_with("/$batch")
 }
 
 #[cfg(test)]

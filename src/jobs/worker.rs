@@ -71,9 +71,12 @@ impl Worker {
             }
             while calls.try_join_next().is_some() {}
             let free = slots.available_permits();
-            let claimed = if free == 0 {
-                0
-            } else {
+            if free == 0 {
+                // Every slot is busy: nothing to claim until one frees up.
+                freed.notified().await;
+                continue;
+            }
+            let claimed = {
                 match self
                     .portal
                     .claim_directory_ops(&self.id, free * MAX_BATCH)

@@ -16,6 +16,7 @@ mod operations;
 mod queue;
 mod reconcile;
 mod requests;
+pub mod retry;
 
 pub use audit::{AuditExport, ChainStatus, EventPage, EventRecord, ExportFormat};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
