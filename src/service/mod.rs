@@ -92,6 +92,11 @@ impl Portal {
         self.settings.demo
     }
 
+    /// Where the portal is served (`[server] public_url`).
+    pub fn public_url(&self) -> &url::Url {
+        &self.settings.server.public_url
+    }
+
     /// The configured packages, in configuration order.
     pub fn packages(&self) -> &[Package] {
         &self.settings.packages

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
+use url::Url;
 
 use super::AppState;
 use super::extract::SESSION_USER;
@@ -24,16 +25,21 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Only local paths are accepted as a post-sign-in destination (no open redirect).
-pub fn safe_return_path(p: Option<&str>) -> String {
-    match p {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && !p.contains(['\\', '\r', '\n'])
-                && !p.starts_with("/auth/") =>
+pub fn safe_return_path(public_url: &Url, p: Option<&str>) -> String {
+    // Decided by parsing, as a browser would: the candidate joined onto the portal's own URL
+    // must stay on the portal's origin. What is returned is the parsed form (control
+    // characters and spaces percent-encoded), so it is always a valid, local `Location`.
+    let Some(p) = p.filter(|p| p.starts_with('/')) else {
+        return "/".to_string();
+    };
+    match public_url.join(p) {
+        Ok(u)
+            if u.origin() == public_url.origin()
+                && u.path().starts_with('/')
+                && !u.path().starts_with("//")
+                && !u.path().starts_with("/auth/") =>
         {
-            p.to_string()
+            u[url::Position::BeforePath..].to_string()
         }
         _ => "/".to_string(),
     }
@@ -53,7 +59,7 @@ async fn login(
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    let return_to = safe_return_path(q.return_to.as_deref());
+    let return_to = safe_return_path(app.portal.public_url(), q.return_to.as_deref());
     let (url, login) = app.oidc.begin_sign_in(return_to).await?;
     session
         .insert(SESSION_LOGIN, login)
@@ -122,20 +128,34 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_returned_to() {
-        assert_eq!(
-            safe_return_path(Some("/requests/42?x=1")),
-            "/requests/42?x=1"
-        );
+        let portal = url::Url::parse("https://jit.contoso.example").unwrap();
+        let back = |p: &str| safe_return_path(&portal, Some(p));
+        assert_eq!(back("/requests/42?x=1"), "/requests/42?x=1");
+        assert_eq!(back("/approvals#queue"), "/approvals#queue");
         for bad in [
             "https://evil.example",
+            "http://jit.contoso.example/",
             "//evil.example/x",
             "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\t\\evil.example",
+            " //evil.example",
+            "\t//evil.example",
             "evil",
-            "/ok\r\nSet-Cookie: x",
+            "javascript:alert(1)",
             "/auth/callback",
         ] {
-            assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
+            assert_eq!(back(bad), "/", "{bad:?}");
         }
-        assert_eq!(safe_return_path(None), "/");
+        // Percent-encoded forms stay encoded: they are a path on the portal, not another host.
+        assert_eq!(back("/%2F%2Fevil.example"), "/%2F%2Fevil.example");
+        assert_eq!(back("/%09/evil.example"), "/%09/evil.example");
+        // Control characters cannot reach the Location header raw.
+        assert_eq!(back("/ok\r\nSet-Cookie: x"), "/okSet-Cookie:%20x");
+        assert_eq!(back("/a\u{1b}b"), "/a%1Bb");
+        assert_eq!(safe_return_path(&portal, None), "/");
     }
 }

@@ -308,8 +308,46 @@ async fn cross_site_posts_are_refused(t: &mut TestApp) {
     }
 }
 
+/// `return_to` and a form's `back` field lead only to the portal's own pages (issue 8, item 1).
+async fn returns_stay_on_the_portal(t: &mut TestApp) {
+    // A TAB inside `/<TAB>/evil.example` is dropped by browsers, leaving `//evil.example`.
+    for return_to in [
+        "%2F%09%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let b = browser();
+        let callback = authorize(t, &b, DANA, return_to).await;
+        let r = b.get(&callback).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/", "return_to={return_to}");
+    }
+    let id = t.request(DANA, "device-code", 60).await;
+    for back in [
+        "/\t/evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+    ] {
+        let r = t
+            .http_as(
+                Some(DANA),
+                reqwest::Method::POST,
+                &format!("/requests/{id}/cancel"),
+            )
+            .form(&[("back", back)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "back={back:?}");
+        assert_eq!(crate::helpers::redirect_to(&r), "/", "back={back:?}");
+    }
+}
+
 on_both_databases! {
     with TestApp;
+    returns => returns_stay_on_the_portal;
     tokens => bad_tokens_are_refused;
     sign_in => sign_in_flow;
     session_cycle => session_id_is_cycled;

@@ -302,7 +302,7 @@ async fn cancel(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, PageError> {
     let result = async { app.portal.cancel(&user.who, &parse_request_id(&id)?).await }.await;
-    after_action(&session, &f.back, result, |_| {
+    after_action(&app, &session, &f.back, result, |_| {
         "The request is cancelled.".into()
     })
     .await
@@ -322,7 +322,7 @@ async fn end(
             .await
     }
     .await;
-    after_action(&session, &f.back, result, |r| match r.status {
+    after_action(&app, &session, &f.back, result, |r| match r.status {
         RequestStatus::Revoked => format!(
             "{}'s grant is revoked; the membership is being removed.",
             r.requester.name

@@ -115,21 +115,23 @@ async fn decide(
     } else {
         f.back.as_str()
     };
-    after_action(&session, back, result, |r| match (decision, r.status) {
-        (Decision::Deny, _) => format!("You denied {}'s request.", r.requester.name),
-        (_, RequestStatus::Pending) => format!(
-            "Your approval of {}'s request is recorded; more approvals are needed.",
-            r.requester.name
-        ),
-        (_, RequestStatus::Approved) => format!(
-            "You approved {}'s request; access starts {}.",
-            r.requester.name,
-            r.starts_at.map(super::when).unwrap_or_default()
-        ),
-        _ => format!(
-            "You approved {}'s request; access is being granted now.",
-            r.requester.name
-        ),
+    after_action(&app, &session, back, result, |r| {
+        match (decision, r.status) {
+            (Decision::Deny, _) => format!("You denied {}'s request.", r.requester.name),
+            (_, RequestStatus::Pending) => format!(
+                "Your approval of {}'s request is recorded; more approvals are needed.",
+                r.requester.name
+            ),
+            (_, RequestStatus::Approved) => format!(
+                "You approved {}'s request; access starts {}.",
+                r.requester.name,
+                r.starts_at.map(super::when).unwrap_or_default()
+            ),
+            _ => format!(
+                "You approved {}'s request; access is being granted now.",
+                r.requester.name
+            ),
+        }
     })
     .await
 }

@@ -134,6 +134,7 @@ pub struct ActionForm {
 
 /// Runs an action and returns to where the form was, with what happened as a flash message.
 pub async fn after_action(
+    app: &AppState,
     session: &Session,
     back: &str,
     result: Result<crate::domain::Request, AppError>,
@@ -149,7 +150,7 @@ pub async fn after_action(
         Err(e) => return Err(e.into()),
     };
     set_flash(session, msg).await;
-    Ok(Redirect::to(&safe_return_path(Some(back))).into_response())
+    Ok(Redirect::to(&safe_return_path(app.portal.public_url(), Some(back))).into_response())
 }
 
 pub async fn not_found() -> PageError {
