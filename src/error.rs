@@ -129,9 +129,9 @@ impl From<DecisionRefused> for AppError {
             DecisionRefused::OwnRequest | DecisionRefused::NotAnApprover => {
                 AppError::Forbidden(e.to_string())
             }
-            DecisionRefused::AlreadyDecided | DecisionRefused::NotPending(_) => {
-                AppError::Conflict(e.to_string())
-            }
+            DecisionRefused::AlreadyDecided
+            | DecisionRefused::NotPending(_)
+            | DecisionRefused::TimedOut(_) => AppError::Conflict(e.to_string()),
             DecisionRefused::Invalid(m) => AppError::invalid_field("duration_minutes", m),
         }
     }

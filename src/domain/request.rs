@@ -88,6 +88,8 @@ pub enum DecisionRefused {
     AlreadyDecided,
     #[error("This request is {0} and can no longer be decided.")]
     NotPending(RequestStatus),
+    #[error("No decision came before the request's time limit ({0}); it can no longer be decided.")]
+    TimedOut(String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -132,11 +134,15 @@ impl Request {
                 || (pkg.manager_may_approve && self.manager_id.as_deref() == Some(user_id)))
     }
 
+    /// Whether the user may decide this request at `now`: not their own, their role, still
+    /// pending and before its time limit (the scheduler may not have timed it out yet), not
+    /// decided by them already.
     pub fn check_decider(
         &self,
         user_id: &str,
         is_role_approver: bool,
         pkg: &Package,
+        now: DateTime<Utc>,
     ) -> Result<(), DecisionRefused> {
         if user_id == self.requester.id {
             return Err(DecisionRefused::OwnRequest);
@@ -146,6 +152,11 @@ impl Request {
         }
         if self.status != RequestStatus::Pending {
             return Err(DecisionRefused::NotPending(self.status));
+        }
+        if now >= self.timeout_at {
+            return Err(DecisionRefused::TimedOut(
+                self.timeout_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ));
         }
         if self.approvals.iter().any(|a| a.approver.id == user_id) {
             return Err(DecisionRefused::AlreadyDecided);
@@ -253,14 +264,30 @@ mod tests {
     fn nobody_decides_their_own_request() {
         let r = pending(None);
         assert_eq!(
-            r.check_decider("dana", true, &pkg()),
+            r.check_decider("dana", true, &pkg(), now()),
             Err(DecisionRefused::OwnRequest)
         );
         assert_eq!(
-            r.check_decider("alex", false, &pkg()),
+            r.check_decider("alex", false, &pkg(), now()),
             Err(DecisionRefused::NotAnApprover)
         );
-        assert_eq!(r.check_decider("alex", true, &pkg()), Ok(()));
+        assert_eq!(r.check_decider("alex", true, &pkg(), now()), Ok(()));
+    }
+
+    #[test]
+    fn no_decision_at_or_after_the_time_limit() {
+        let r = pending(None);
+        let limit = r.timeout_at;
+        assert_eq!(
+            r.check_decider("alex", true, &pkg(), limit - Duration::seconds(1)),
+            Ok(())
+        );
+        for at in [limit, limit + Duration::minutes(5)] {
+            assert!(matches!(
+                r.check_decider("alex", true, &pkg(), at),
+                Err(DecisionRefused::TimedOut(_))
+            ));
+        }
     }
 
     #[test]
@@ -268,13 +295,13 @@ mod tests {
         let r = pending(None);
         let mut p = pkg();
         assert_eq!(
-            r.check_decider("morgan", false, &p),
+            r.check_decider("morgan", false, &p, now()),
             Err(DecisionRefused::NotAnApprover)
         );
         p.manager_may_approve = true;
-        assert_eq!(r.check_decider("morgan", false, &p), Ok(()));
+        assert_eq!(r.check_decider("morgan", false, &p, now()), Ok(()));
         assert_eq!(
-            r.check_decider("someone-else", false, &p),
+            r.check_decider("someone-else", false, &p, now()),
             Err(DecisionRefused::NotAnApprover)
         );
     }
@@ -290,7 +317,7 @@ mod tests {
         assert_eq!(r.starts_at, Some(now() + Duration::minutes(5)));
         assert_eq!(r.ends_at, Some(now() + Duration::minutes(125)));
         assert_eq!(
-            r.check_decider("sam", true, &pkg()),
+            r.check_decider("sam", true, &pkg(), now()),
             Err(DecisionRefused::NotPending(RequestStatus::Active))
         );
     }
@@ -325,7 +352,7 @@ mod tests {
         assert_eq!(r.approve(approval("alex"), &p, None, now()).unwrap(), None);
         assert_eq!(r.status, RequestStatus::Pending);
         assert_eq!(
-            r.check_decider("alex", true, &p),
+            r.check_decider("alex", true, &p, now()),
             Err(DecisionRefused::AlreadyDecided)
         );
         assert_eq!(

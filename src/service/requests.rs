@@ -136,7 +136,7 @@ impl Portal {
                 r.package
             ))
         })?;
-        r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg)?;
+        r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg, now)?;
         let approval = Approval {
             approver: who.user.clone(),
             decision,

@@ -71,7 +71,46 @@ async fn reads_check_the_role_themselves(t: &mut TestApp) {
     assert!(p.readiness().await.database);
 }
 
+/// A request past its time limit cannot be decided, even while the scheduler has not timed it
+/// out yet (issue 8, item 5).
+async fn no_decision_after_the_time_limit(t: &mut TestApp) {
+    let id = t.request(DANA, "device-code", 60).await;
+    let rid = jitgate::domain::RequestId::parse(&id).unwrap();
+    // The scheduler is behind: the jobs stop, the clock passes the 24 h limit.
+    let p = t.portal().clone();
+    t.stop().await;
+    t.advance(chrono::Duration::hours(24));
+    let morgan = principal(MORGAN, &["Approver"]);
+    for decision in [
+        jitgate::domain::Decision::Approve,
+        jitgate::domain::Decision::Deny,
+    ] {
+        let input = jitgate::service::DecisionInput {
+            comment: Some("too late".into()),
+            duration_minutes: None,
+        };
+        match p.decide(&morgan, &rid, decision, input).await {
+            Err(AppError::Conflict(m)) => assert!(m.contains("time limit"), "{m}"),
+            other => panic!(
+                "a late {decision:?} must be refused: {:?}",
+                other.map(|r| r.status)
+            ),
+        }
+    }
+    let r = p.get_visible(&morgan, &rid).await.unwrap();
+    assert_eq!(
+        r.status,
+        jitgate::domain::RequestStatus::Pending,
+        "nothing changed"
+    );
+    assert!(r.approvals.is_empty());
+    // The scheduler, back, times it out.
+    t.start_again().await;
+    wait_status(t, &id, "timed_out").await;
+}
+
 on_both_databases! {
     with TestApp;
     role_checks => reads_check_the_role_themselves;
+    late_decision => no_decision_after_the_time_limit;
 }
