@@ -94,17 +94,53 @@ fn csv_row(e: &AuditEvent) -> [String; 12] {
     [
         e.seq.to_string(),
         timestamp(e.at),
-        e.actor_id.clone(),
-        e.actor_name.clone(),
-        e.action.clone(),
-        e.request_id.clone().unwrap_or_default(),
-        e.subject_id.clone().unwrap_or_default(),
-        e.details.clone(),
-        e.client_ip.clone().unwrap_or_default(),
-        e.user_agent.clone().unwrap_or_default(),
+        cell(&e.actor_id),
+        cell(&e.actor_name),
+        cell(&e.action),
+        cell(e.request_id.as_deref().unwrap_or_default()),
+        cell(e.subject_id.as_deref().unwrap_or_default()),
+        cell(&e.details),
+        cell(e.client_ip.as_deref().unwrap_or_default()),
+        cell(e.user_agent.as_deref().unwrap_or_default()),
         e.prev_hash.clone(),
         e.hash.clone(),
     ]
+}
+
+/// A text cell a spreadsheet will not run as a formula (OWASP's rule for CSV injection): one
+/// starting with `=`, `+`, `-`, `@`, a TAB or a CR is prefixed with `'`. The CSV export is for
+/// reading; the JSON Lines export keeps every value exactly as chained.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for (raw, safe) in [
+            (
+                "=HYPERLINK(\"http://evil.example\")",
+                "'=HYPERLINK(\"http://evil.example\")",
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Dana Developer", "Dana Developer"),
+            ("{\"comment\": \"=1\"}", "{\"comment\": \"=1\"}"),
+            ("", ""),
+        ] {
+            assert_eq!(cell(raw), safe, "{raw:?}");
+        }
+    }
 }
 
 /// The events in `format`.

@@ -214,10 +214,49 @@ async fn health(t: &mut TestApp) {
     );
 }
 
+/// User-controlled text never runs as a formula when an auditor opens the CSV export in a
+/// spreadsheet (issue 8, item 4); the JSON Lines export keeps it exactly.
+async fn csv_cells_are_not_formulas(t: &mut TestApp) {
+    let evil = "=HYPERLINK(\"http://evil.example\",\"click\")";
+    let r = t
+        .http_as(Some(DANA), reqwest::Method::POST, "/api/v1/requests")
+        .header("user-agent", evil)
+        .json(&json!({"package": "device-code", "duration_minutes": 60, "justification": "-2+3 is a formula too"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let csv = t
+        .fetch(
+            Some(AVERY),
+            "/api/v1/audit?format=csv&action=request_created",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let rec = rows.records().next().unwrap().unwrap();
+    assert_eq!(&rec[9], format!("'{evil}"), "user_agent");
+    assert!(rec[7].starts_with('{'), "details stay JSON");
+    let jsonl = t
+        .fetch(
+            Some(AVERY),
+            "/api/v1/audit?format=jsonl&action=request_created",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let e: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!(e["user_agent"], evil, "JSON Lines is exact");
+}
+
 on_both_databases! {
     with TestApp;
     me => me_and_packages;
     who_sees_what => visibility;
     audit => audit_is_for_auditors;
     healthz => health;
+    csv_formulas => csv_cells_are_not_formulas;
 }
