@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt;
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
@@ -158,15 +159,23 @@ pub async fn run() -> anyhow::Result<i32> {
                         Format::Csv => ExportFormat::Csv,
                         Format::Jsonl => ExportFormat::JsonLines,
                     };
-                    let export = audit::export(s.as_ref(), &filter, format)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    match output {
-                        Some(p) => std::fs::write(&p, &export.body)
-                            .with_context(|| format!("cannot write {}", p.display()))?,
-                        None => std::io::stdout().write_all(export.body.as_bytes())?,
+                    // Written as it is read, a page at a time.
+                    let mut out: Box<dyn Write> = match &output {
+                        Some(p) => Box::new(std::io::BufWriter::new(
+                            std::fs::File::create(p)
+                                .with_context(|| format!("cannot write {}", p.display()))?,
+                        )),
+                        None => Box::new(std::io::stdout().lock()),
+                    };
+                    let mut export = audit::export(s.clone(), filter, format);
+                    let mut events = 0;
+                    while let Some(chunk) = export.next().await {
+                        let chunk = chunk.map_err(|e| anyhow::anyhow!("{e}"))?;
+                        out.write_all(&chunk.bytes)?;
+                        events += chunk.events;
                     }
-                    eprintln!("Exported {} events.", export.events);
+                    out.flush()?;
+                    eprintln!("Exported {events} events.");
                     Ok(0)
                 }
             }

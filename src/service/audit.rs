@@ -2,6 +2,7 @@
 //! status as pages show it, and export. Every read is for auditors and admins.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -12,7 +13,7 @@ use crate::domain::{AuditEvent, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::{AuditFilter, RequestFilter, Store};
 
-use super::export::render;
+use super::export::Renderer;
 pub use super::export::{EventRecord, ExportFormat};
 
 const PAGE: i64 = 1000;
@@ -28,10 +29,14 @@ pub struct EventPage {
 }
 
 /// An export, ready to be sent or written.
-pub struct AuditExport {
-    pub body: String,
+/// One piece of a streamed export: its bytes and how many events they hold.
+pub struct ExportChunk {
+    pub bytes: Vec<u8>,
     pub events: usize,
 }
+
+/// An export, streamed page by page (never built whole in memory).
+pub type ExportStream = futures_util::stream::BoxStream<'static, AppResult<ExportChunk>>;
 
 impl Portal {
     pub fn require_auditor(&self, who: &Principal) -> AppResult<()> {
@@ -99,11 +104,11 @@ impl Portal {
         filter: &AuditFilter,
         limit: Option<i64>,
         format: ExportFormat,
-    ) -> AppResult<AuditExport> {
+    ) -> AppResult<ExportStream> {
         self.require_auditor(who)?;
         let mut f = filter.clone();
         f.limit = limit;
-        export(self.store.as_ref(), &f, format).await
+        Ok(export(self.store.clone(), f, format))
     }
 
     /// Walks the whole chain now.
@@ -125,21 +130,55 @@ impl Portal {
     }
 }
 
-/// All events matching `filter` in `format`: at most `filter.limit` when set, else up to [`EXPORT_MAX`].
-/// For the command line, which works on the database directly.
-pub async fn export(
-    store: &dyn Store,
-    filter: &AuditFilter,
-    format: ExportFormat,
-) -> AppResult<AuditExport> {
-    let cap = filter
+/// All events matching `filter` in `format`, newest first, streamed a page at a time: at most
+/// `filter.limit` when set, else up to [`EXPORT_MAX`]. Also for the command line, which works
+/// on the database directly.
+pub fn export(store: Arc<dyn Store>, filter: AuditFilter, format: ExportFormat) -> ExportStream {
+    struct State {
+        store: Arc<dyn Store>,
+        filter: AuditFilter,
+        left: usize,
+        renderer: Renderer,
+        done: bool,
+    }
+    let left = filter
         .limit
         .map_or(EXPORT_MAX, |l| (l.max(0) as usize).min(EXPORT_MAX));
-    let events = matching(store, filter, cap).await?;
-    Ok(AuditExport {
-        body: render(&events, format)?,
-        events: events.len(),
-    })
+    let state = State {
+        store,
+        filter,
+        left,
+        renderer: Renderer::new(format),
+        done: false,
+    };
+    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let want = PAGE.min(st.left as i64);
+        let page = if want == 0 {
+            Ok(Vec::new())
+        } else {
+            st.filter.limit = Some(want);
+            st.store.list_events(&st.filter).await
+        };
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                st.done = true;
+                return Some((Err(e.into()), st));
+            }
+        };
+        let got = page.len();
+        st.filter.before_seq = page.last().map(|e| e.seq);
+        st.left -= got;
+        st.done = (got as i64) < want || st.left == 0;
+        let chunk = st
+            .renderer
+            .page(&page)
+            .map(|bytes| ExportChunk { bytes, events: got });
+        Some((chunk, st))
+    }))
 }
 
 /// Walks the whole chain from the first event.
@@ -212,31 +251,6 @@ impl ChainWatch {
         }
         *self.state.lock().await = Some((v, now));
         Ok(status)
-    }
-}
-
-/// The first `cap` events matching `filter`, newest first, read a page at a time (no more pages
-/// than `cap` needs).
-async fn matching(
-    store: &dyn Store,
-    filter: &AuditFilter,
-    cap: usize,
-) -> AppResult<Vec<AuditEvent>> {
-    let mut out = Vec::new();
-    let mut f = filter.clone();
-    loop {
-        let want = PAGE.min((cap - out.len()) as i64);
-        if want == 0 {
-            return Ok(out);
-        }
-        f.limit = Some(want);
-        let page = store.list_events(&f).await?;
-        let got = page.len() as i64;
-        f.before_seq = page.last().map(|e| e.seq);
-        out.extend(page);
-        if got < want {
-            return Ok(out);
-        }
     }
 }
 

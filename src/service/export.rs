@@ -118,6 +118,47 @@ fn cell(text: &str) -> String {
     }
 }
 
+/// Renders events page by page for a streamed export (the CSV header with the first page).
+pub struct Renderer {
+    format: ExportFormat,
+    started: bool,
+}
+
+impl Renderer {
+    pub fn new(format: ExportFormat) -> Renderer {
+        Renderer {
+            format,
+            started: false,
+        }
+    }
+
+    /// The bytes of `events` (after the header, the first time).
+    pub fn page(&mut self, events: &[AuditEvent]) -> AppResult<Vec<u8>> {
+        let first = !std::mem::replace(&mut self.started, true);
+        match self.format {
+            ExportFormat::JsonLines => {
+                let mut out = Vec::new();
+                for e in events {
+                    serde_json::to_writer(&mut out, &EventRecord::from(e))
+                        .map_err(anyhow::Error::from)?;
+                    out.push(b'\n');
+                }
+                Ok(out)
+            }
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                if first {
+                    w.write_record(CSV_COLUMNS).map_err(anyhow::Error::from)?;
+                }
+                for e in events {
+                    w.write_record(csv_row(e)).map_err(anyhow::Error::from)?;
+                }
+                Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cell;
@@ -139,31 +180,6 @@ mod tests {
             ("", ""),
         ] {
             assert_eq!(cell(raw), safe, "{raw:?}");
-        }
-    }
-}
-
-/// The events in `format`.
-pub fn render(events: &[AuditEvent], format: ExportFormat) -> AppResult<String> {
-    match format {
-        ExportFormat::JsonLines => {
-            let mut s = String::new();
-            for e in events {
-                s.push_str(
-                    &serde_json::to_string(&EventRecord::from(e)).map_err(anyhow::Error::from)?,
-                );
-                s.push('\n');
-            }
-            Ok(s)
-        }
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(CSV_COLUMNS).map_err(anyhow::Error::from)?;
-            for e in events {
-                w.write_record(csv_row(e)).map_err(anyhow::Error::from)?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
         }
     }
 }

@@ -18,7 +18,7 @@ mod reconcile;
 mod requests;
 pub mod retry;
 
-pub use audit::{AuditExport, ChainStatus, EventPage, EventRecord, ExportFormat};
+pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery};

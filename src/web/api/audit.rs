@@ -122,7 +122,9 @@ async fn list(
                     (header::CONTENT_TYPE, format.content_type().to_string()),
                     (header::CONTENT_DISPOSITION, name),
                 ],
-                export.body,
+                axum::body::Body::from_stream(futures_util::StreamExt::map(export, |chunk| {
+                    chunk.map(|c| c.bytes)
+                })),
             )
                 .into_response())
         }
