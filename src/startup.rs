@@ -103,7 +103,7 @@ impl App {
 
     /// Stops the background loops and the server. Work in flight is safe: it resumes on the next start.
     pub async fn stop(mut self) {
-        self.jobs.abort();
+        self.jobs.stop().await;
         if let Some(m) = self.metrics.take() {
             m.abort();
         }

@@ -82,10 +82,14 @@ impl Jobs {
         Jobs { running }
     }
 
-    /// Ends every job at once (as a crash would: work in flight resumes on the next start).
-    pub fn abort(&self) {
+    /// Ends every job at once (as a crash would: work in flight resumes on the next start), and
+    /// returns once each has stopped, so nothing of theirs touches the database afterwards.
+    pub async fn stop(&mut self) {
         for (_, job) in &self.running {
             job.abort();
+        }
+        for (_, job) in self.running.drain(..) {
+            let _ = job.await;
         }
     }
 }

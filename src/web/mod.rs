@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -27,6 +28,9 @@ use crate::service::Portal;
 use crate::store::AnySessionStore;
 
 pub use extract::{Auth, MaybeAuth};
+
+/// The largest request body any route accepts (forms and JSON are a few kilobytes): 413 beyond.
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// A request still unanswered after this long is cut off with 503 (a large audit export stays well inside it).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,13 +89,15 @@ pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionSto
 /// anew, returned in the response), a span carrying it so that every log line of the request
 /// names it, and a time limit.
 pub fn with_request_layers(app: Router) -> Router {
-    app.layer(TimeoutLayer::with_status_code(
-        StatusCode::SERVICE_UNAVAILABLE,
-        REQUEST_TIMEOUT,
-    ))
-    .layer(PropagateRequestIdLayer::x_request_id())
-    .layer(TraceLayer::new_for_http().make_span_with(security::span))
-    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    app.layer(axum::middleware::from_fn(security::catch_panics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(security::span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 #[cfg(test)]

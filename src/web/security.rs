@@ -115,6 +115,33 @@ pub fn span(req: &axum::http::Request<Body>) -> tracing::Span {
     tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
 
+/// A handler that panics answers 500 with the normal error (the JSON body under `/api/`, the
+/// error page elsewhere) instead of a dropped connection; the panic is logged.
+pub async fn catch_panics(req: Request, next: Next) -> axum::response::Response {
+    use futures_util::FutureExt;
+    let api = req.uri().path().starts_with("/api/");
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "a request handler panicked");
+            let e = crate::error::AppError::Internal(anyhow::anyhow!("a request handler panicked"));
+            if api {
+                e.into_response()
+            } else {
+                super::pages::PageError::from(e).into_response()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::Router;
@@ -124,6 +151,37 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_normal_error() {
+        async fn boom() -> &'static str {
+            panic!("handler bug")
+        }
+        let app = Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/boom", get(boom))
+            .layer(axum::middleware::from_fn(catch_panics));
+        let r = app
+            .clone()
+            .oneshot(Request::get("/api/v1/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "internal_error", "{v}");
+        let r = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
 
     fn settings(public_url: &str) -> Settings {
         let toml = format!(

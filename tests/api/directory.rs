@@ -110,8 +110,7 @@ async fn removals_survive_throttling(t: &mut TestApp) {
 
 async fn a_late_addition_after_the_end_is_followed_by_a_removal(t: &mut TestApp) {
     // The background jobs stop; the test plays two workers through the service itself.
-    let p = t.portal().clone();
-    t.stop().await;
+    let p = t.without_jobs().await;
     let dana = principal(DANA, &[]);
     let input = serde_json::from_value(serde_json::json!({
         "package": "device-code", "duration_minutes": 60, "justification": "late answer test"

@@ -138,6 +138,22 @@ impl TestApp {
         t
     }
 
+    /// Stops the portal (its jobs and server) and returns the service on a fresh connection to
+    /// the same database, with nothing running in the background: for tests that play the
+    /// background jobs themselves, or that need them behind.
+    pub async fn without_jobs(&mut self) -> jitgate::service::Portal {
+        let settings = self.settings();
+        self.stop().await;
+        let store = jitgate::store::connect(&settings.database_url)
+            .await
+            .unwrap();
+        let directory = Arc::new(jitgate::graph::GraphClient::new(
+            jitgate::graph::GraphSettings::from_settings(&settings),
+            reqwest::Client::new(),
+        ));
+        jitgate::service::Portal::new(Arc::new(settings), store, directory, self.clock.clone())
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

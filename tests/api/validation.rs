@@ -194,8 +194,44 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
     assert_eq!(t.audit_actions(&id).await, ["request_created"]);
 }
 
+/// Far-off times and oversized bodies are refused with a 4xx and change nothing (issue 8,
+/// item 7): a start near the end of the calendar used to overflow a date addition and panic.
+async fn overflows_and_floods_are_refused(t: &mut TestApp) {
+    let before = snapshot(t).await;
+    let r = t
+        .http_as(Some(DANA), Method::POST, "/requests")
+        .form(&[
+            ("package", "device-code"),
+            ("duration_minutes", "60"),
+            ("justification", "far future"),
+            ("starts_at", "+262142-12-31T23:59"),
+            ("tz_offset", "1440"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("too far away"), "the form says why");
+
+    let big = "x".repeat(100 * 1024);
+    let r = t
+        .http_as(Some(DANA), Method::POST, "/api/v1/requests")
+        .json(&json!({"package": "device-code", "duration_minutes": 60, "justification": big}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let after = snapshot(t).await;
+    assert_eq!(
+        (after.requests, after.events, after.graph_calls),
+        (before.requests, before.events, before.graph_calls)
+    );
+}
+
 on_both_databases! {
     with TestApp;
     requests => bad_requests_change_nothing;
     ids_and_queries => bad_ids_and_queries;
+    overflow_and_flood => overflows_and_floods_are_refused;
 }

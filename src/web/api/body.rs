@@ -19,7 +19,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            AppError::BadRequest(format!("The request body could not be read: {e}."))
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge(format!(
+                    "The request body is larger than {} KiB.",
+                    crate::web::MAX_BODY / 1024
+                ))
+            } else {
+                AppError::BadRequest(format!("The request body could not be read: {e}."))
+            }
         })?;
         if let Some(ct) = ct
             && !bytes.is_empty()

@@ -222,7 +222,20 @@ fn parse_form(f: &CreateForm) -> Result<NewRequestInput, Vec<FieldError>> {
                     .parse::<i64>()
                     .unwrap_or(0)
                     .clamp(-24 * 60, 24 * 60);
-                Some(local.and_utc() + Duration::minutes(offset))
+                // Checked: a far-off date near the end of the calendar must not overflow.
+                match local
+                    .and_utc()
+                    .checked_add_signed(Duration::minutes(offset))
+                {
+                    Some(t) => Some(t),
+                    None => {
+                        errors.push(FieldError {
+                            field: "starts_at",
+                            message: "That start is too far away.".into(),
+                        });
+                        None
+                    }
+                }
             }
             Err(_) => {
                 errors.push(FieldError {
