@@ -32,6 +32,8 @@ pub(super) struct RawServer {
     pub(super) session_idle: String,
     #[serde(default)]
     pub(super) metrics_listen: Option<String>,
+    #[serde(default)]
+    pub(super) trusted_proxies: Vec<String>,
 }
 
 fn default_listen() -> String {

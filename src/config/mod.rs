@@ -41,6 +41,8 @@ pub struct ServerSettings {
     pub session_idle: Duration,
     /// When set, `/metrics` is served only on this address, not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]

@@ -73,6 +73,21 @@ impl RawSettings {
         })?;
         let public_url = http_url("server.public_url", &self.server.public_url)?;
         let session_idle = duration("server.session_idle", &self.server.session_idle)?;
+        let mut trusted_proxies = Vec::new();
+        for (i, c) in self.server.trusted_proxies.iter().enumerate() {
+            let c = c.trim();
+            // A bare address is a network of one.
+            let net = c
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    err(
+                        format!("server.trusted_proxies[{i}]"),
+                        format!("'{c}' is not an address or a CIDR like 10.0.0.0/8"),
+                    )
+                })?;
+            trusted_proxies.push(net);
+        }
         let metrics_listen = match self.server.metrics_listen.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(a) => Some(a.parse().map_err(|_| {
@@ -255,6 +270,7 @@ impl RawSettings {
                 public_url,
                 session_idle,
                 metrics_listen,
+                trusted_proxies,
             },
             database_url: url,
             entra,
@@ -420,6 +436,26 @@ mod tests {
         let ok = standing.replace(", \"x\"", "");
         let s = load(&ok, &[]).unwrap();
         assert!(s.packages[0].is_standing_member("0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let with = |list: &str| {
+            GOOD.replace(
+                "[database]",
+                &format!("trusted_proxies = {list}\n\n[database]"),
+            )
+        };
+        let s = load(&with(r#"["10.0.0.0/8", "192.0.2.1"]"#), &[]).unwrap();
+        assert_eq!(s.server.trusted_proxies.len(), 2);
+        assert!(
+            s.server.trusted_proxies[1].contains(&"192.0.2.1".parse::<std::net::IpAddr>().unwrap())
+        );
+        assert_eq!(
+            key_of(&with(r#"["10.0.0.0/8", "proxy"]"#), &[]),
+            "server.trusted_proxies[1]"
+        );
+        assert!(load(GOOD, &[]).unwrap().server.trusted_proxies.is_empty());
     }
 
     #[test]

@@ -92,6 +92,11 @@ impl Portal {
         self.settings.demo
     }
 
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`[server] trusted_proxies`).
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.settings.server.trusted_proxies
+    }
+
     /// Where the portal is served (`[server] public_url`).
     pub fn public_url(&self) -> &url::Url {
         &self.settings.server.public_url

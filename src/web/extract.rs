@@ -38,10 +38,19 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
             .map_err(|e| AppError::Internal(e.into()))?
     };
     if let Some(p) = who.as_mut() {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
         p.client_ip = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| {
+                client_address(c.0.ip(), &forwarded, app.portal.trusted_proxies()).to_string()
+            });
         p.user_agent = parts
             .headers
             .get(USER_AGENT)
@@ -76,8 +85,79 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
+/// The client's address for the audit trail: the socket's peer, unless the peer is a trusted
+/// proxy; then the right-most `X-Forwarded-For` address that is not one (an entry that is not an
+/// address stops the walk at the last trusted hop: nothing left of it can be believed).
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: &str,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&client) {
+        return client;
+    }
+    for entry in forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        match entry.parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    return ip;
+                }
+            }
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
 /// A request id from a path: anything that is not a GUID names no request.
 pub fn parse_request_id(raw: &str) -> Result<crate::domain::RequestId, AppError> {
     crate::domain::RequestId::parse(raw)
         .ok_or_else(|| AppError::NotFound(format!("There is no request '{raw}'.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let nets: Vec<ipnet::IpNet> = ["10.0.0.0/8", "127.0.0.1/32"]
+            .iter()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        // Not from a proxy: the peer, whatever the header says.
+        assert_eq!(
+            client_address(ip("198.51.100.7"), "203.0.113.9", &nets),
+            ip("198.51.100.7")
+        );
+        // Through two trusted hops: the right-most untrusted address; a spoofed left part is ignored.
+        assert_eq!(
+            client_address(ip("127.0.0.1"), "1.2.3.4, 203.0.113.9, 10.1.1.1", &nets),
+            ip("203.0.113.9")
+        );
+        // No header, or only trusted hops: the left-most trusted one.
+        assert_eq!(client_address(ip("127.0.0.1"), "", &nets), ip("127.0.0.1"));
+        assert_eq!(
+            client_address(ip("127.0.0.1"), "10.9.9.9", &nets),
+            ip("10.9.9.9")
+        );
+        // Junk stops the walk.
+        assert_eq!(
+            client_address(ip("127.0.0.1"), "203.0.113.9, junk, 10.1.1.1", &nets),
+            ip("10.1.1.1")
+        );
+        // No trusted proxies configured: always the peer.
+        assert_eq!(
+            client_address(ip("127.0.0.1"), "203.0.113.9", &[]),
+            ip("127.0.0.1")
+        );
+    }
 }

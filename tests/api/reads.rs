@@ -252,6 +252,61 @@ async fn csv_cells_are_not_formulas(t: &mut TestApp) {
     assert_eq!(e["user_agent"], evil, "JSON Lines is exact");
 }
 
+/// Behind a trusted reverse proxy the audit trail records the client's address from
+/// `X-Forwarded-For`; from anyone else the header is ignored (issue 8, item 10).
+async fn client_addresses_behind_a_proxy(t: &mut TestApp) {
+    // Not trusted (the default): the socket's address, whatever the header says.
+    let r = t
+        .http_as(Some(DANA), reqwest::Method::POST, "/api/v1/requests")
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"package": "device-code", "duration_minutes": 60, "justification": "straight to the portal"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        t.events("action=request_created").await[0]["client_ip"],
+        "127.0.0.1"
+    );
+
+    // The same portal, with loopback (where the test connects from) and 10/8 as proxies.
+    let mut settings = t.settings();
+    settings.server.trusted_proxies = vec![
+        "127.0.0.1/32".parse().unwrap(),
+        "10.0.0.0/8".parse().unwrap(),
+    ];
+    t.stop().await;
+    let (listener, url) = crate::common::portal::bind().await;
+    let app = crate::common::portal::boot(listener, settings, t.clock.clone()).await;
+    let r = t
+        .http
+        .post(format!("{url}/api/v1/requests"))
+        .bearer_auth(t.token(RILEY))
+        .header("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.1.1.1")
+        .json(
+            &json!({"package": "device-code", "duration_minutes": 60, "justification": "through the reverse proxy"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let events: serde_json::Value = t
+        .http
+        .get(format!("{url}/api/v1/audit?action=request_created"))
+        .bearer_auth(t.token(AVERY))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        events["events"][0]["client_ip"], "203.0.113.9",
+        "the right-most untrusted hop"
+    );
+    app.stop().await;
+}
+
 on_both_databases! {
     with TestApp;
     me => me_and_packages;
@@ -259,4 +314,5 @@ on_both_databases! {
     audit => audit_is_for_auditors;
     healthz => health;
     csv_formulas => csv_cells_are_not_formulas;
+    proxies => client_addresses_behind_a_proxy;
 }
