@@ -166,6 +166,19 @@ fn refused(status: u16, message: impl Into<String>) -> SignInFailure {
     }
 }
 
+/// A refusal whose cause stays in the log: the person sees a generic message with a reference
+/// they can quote, the log has the details under the same reference.
+fn refused_logged(what: &str, detail: &str) -> SignInFailure {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    tracing::warn!(%reference, error = %detail, "{what}");
+    refused(
+        401,
+        format!(
+            "{what}, so the sign-in was refused. If it keeps happening, quote reference {reference} to your administrator."
+        ),
+    )
+}
+
 /// The claims we read from a verified ID token.
 #[derive(Deserialize)]
 struct EntraIdClaims {
@@ -255,13 +268,10 @@ impl Oidc {
         let verifier = d.client.id_token_verifier();
         id_token
             .claims(&verifier, &Nonce::new(login.nonce))
-            .map_err(|e| {
-                tracing::warn!(error = %e, "ID token rejected");
-                refused(401, format!("The ID token was not valid: {e}."))
-            })?;
+            .map_err(|e| refused_logged("The ID token was not valid", &e.to_string()))?;
         // Signature, issuer, audience, expiry and nonce are verified above; read the Entra claims.
         let claims: EntraIdClaims = decode_payload(&id_token.to_string())
-            .map_err(|e| refused(401, format!("The ID token could not be read: {e}.")))?;
+            .map_err(|e| refused_logged("The ID token could not be read", &e.to_string()))?;
         let oid = claims
             .oid
             .ok_or_else(|| refused(401, "The ID token carries no object id (oid)."))?;
@@ -293,4 +303,24 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(jwt: &str) -> Result<T, St
         .decode(payload.trim_end_matches('='))
         .map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_see_a_reference_not_the_validation_error() {
+        let SignInFailure::Refused { status, message } = refused_logged(
+            "The ID token was not valid",
+            "InvalidSignature: key kid-7 unknown",
+        ) else {
+            panic!("a refusal");
+        };
+        assert_eq!(status, 401);
+        assert!(
+            message.contains("reference ") && !message.contains("kid-7"),
+            "{message}"
+        );
+    }
 }

@@ -356,7 +356,11 @@ impl Portal {
                 && op.kind == OpKind::Add
                 && matches!(r.status, RequestStatus::Active | RequestStatus::Approved)
             {
-                let reason = format!("The directory did not add the membership: {message}");
+                // Graph's own words stay in the audit trail (for auditors and admins) and the log.
+                let reason = format!(
+                    "The directory did not add the membership (directory operation {}); an administrator can see why in the audit trail.",
+                    op.id
+                );
                 lifecycle::close(tx, &mut r, Transition::Fail, None, Some(reason), now).await?;
             }
         }

@@ -44,7 +44,7 @@ pub struct AppState {
 pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionStore) -> Router {
     let idle = time::Duration::seconds(settings.server.session_idle.num_seconds());
     let sessions = SessionManagerLayer::new(sessions)
-        .with_name("jitgate_session")
+        .with_name(session_cookie_name(&settings.server))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.server.secure_cookies())
@@ -83,6 +83,16 @@ pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionSto
         app
     };
     with_request_layers(app)
+}
+
+/// The session cookie's name: with the `__Host-` prefix when the portal is served over https,
+/// so browsers accept it only as Secure, for this host alone and the whole path.
+pub fn session_cookie_name(server: &crate::config::ServerSettings) -> &'static str {
+    if server.public_url.scheme() == "https" && server.secure_cookies() {
+        "__Host-jitgate_session"
+    } else {
+        "jitgate_session"
+    }
 }
 
 /// What every request gets, outermost first: a request id (kept from `x-request-id` or made

@@ -152,6 +152,20 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_session_cookie_is_host_bound_over_https() {
+        let https = settings("https://jit.contoso.example");
+        assert_eq!(
+            crate::web::session_cookie_name(&https.server),
+            "__Host-jitgate_session"
+        );
+        let local = settings("http://127.0.0.1:8080");
+        assert_eq!(
+            crate::web::session_cookie_name(&local.server),
+            "jitgate_session"
+        );
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_500_with_the_normal_error() {
         async fn boom() -> &'static str {
