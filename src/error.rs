@@ -31,6 +31,8 @@ pub enum AppError {
     Unavailable(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -64,6 +66,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +81,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unavailable(_) => "unavailable",
             AppError::TooLarge(_) => "too_large",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Internal(_) => "internal_error",
         }
     }

@@ -81,7 +81,9 @@ pub fn validate_new_request(
 
     let justification = input.justification.trim().to_string();
     let len = justification.chars().count();
-    if len < JUSTIFICATION_MIN {
+    // Zero-width and other invisible characters do not explain anything.
+    let visible = justification.chars().filter(|c| !is_invisible(*c)).count();
+    if visible < JUSTIFICATION_MIN {
         errors.push(FieldError::new(
             "justification",
             format!(
@@ -157,6 +159,13 @@ pub fn validate_new_request(
     })
 }
 
+/// White space, and the format characters that show nothing (zero-width spaces and joiners,
+/// direction marks, the word joiner, the byte-order mark, the soft hyphen).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
 fn has_control_chars(s: &str) -> bool {
     s.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
@@ -185,6 +194,17 @@ pub fn clean_comment(comment: Option<&str>, required: bool) -> Result<Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invisible_justification_explains_nothing() {
+        let invisible = "\u{200B}".repeat(40) + "\u{FEFF}\u{2060}\u{00AD}";
+        assert_eq!(
+            fields(validate_new_request(&pkg(), &input(60, &invisible), now()).unwrap_err()),
+            ["justification"]
+        );
+        let padded = "ok\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}";
+        assert!(validate_new_request(&pkg(), &input(60, padded), now()).is_err());
+    }
     use crate::domain::fixtures::{now, pkg};
 
     fn input(minutes: i64, justification: &str) -> NewRequestInput {

@@ -65,7 +65,8 @@ pub fn router(state: AppState, settings: &Arc<Settings>, sessions: AnySessionSto
         })
         .merge(pages::router())
         .merge(sign_in::router())
-        .fallback(pages::not_found)
+        .fallback(pages::no_route)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(csrf)
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
@@ -100,6 +101,7 @@ pub fn session_cookie_name(server: &crate::config::ServerSettings) -> &'static s
 /// names it, and a time limit.
 pub fn with_request_layers(app: Router) -> Router {
     app.layer(axum::middleware::from_fn(security::catch_panics))
+        .layer(axum::middleware::from_fn(security::refuse_nul))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -115,6 +115,22 @@ pub fn span(req: &axum::http::Request<Body>) -> tracing::Span {
     tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
 
+/// A NUL byte in the path or the query (`%00`) is refused at the edge with 400: no id, filter
+/// or parameter holds one, and PostgreSQL cannot store one.
+pub async fn refuse_nul(req: Request, next: Next) -> axum::response::Response {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00") || s.contains('\0');
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let e = crate::error::AppError::BadRequest("The address contains a NUL byte.".into());
+        return if uri.path().starts_with("/api/") {
+            e.into_response()
+        } else {
+            super::pages::PageError::from(e).into_response()
+        };
+    }
+    next.run(req).await
+}
+
 /// A handler that panics answers 500 with the normal error (the JSON body under `/api/`, the
 /// error page elsewhere) instead of a dropped connection; the panic is logged.
 pub async fn catch_panics(req: Request, next: Next) -> axum::response::Response {

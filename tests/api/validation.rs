@@ -229,9 +229,61 @@ async fn overflows_and_floods_are_refused(t: &mut TestApp) {
     );
 }
 
+/// Every bad address under `/api/` answers the JSON error body; NUL bytes are refused at the
+/// edge on both databases; negative offsets are refused (issue 8, item 8, in part).
+async fn the_edge_answers_in_the_apis_shape(t: &mut TestApp) {
+    let before = snapshot(t).await;
+    let json_error = |status: StatusCode, code: &'static str| {
+        move |(s, v): (StatusCode, Value)| {
+            assert_eq!(s, status, "{v}");
+            assert_eq!(v["error"]["code"], code, "{v}");
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{v}"
+            );
+        }
+    };
+    json_error(StatusCode::NOT_FOUND, "not_found")(
+        t.try_get(Some(DANA), "/api/v1/nothing-here").await,
+    );
+    let r = t
+        .http_as(Some(DANA), Method::DELETE, "/api/v1/requests")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    json_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")((
+        status,
+        r.json().await.unwrap(),
+    ));
+    json_error(StatusCode::BAD_REQUEST, "bad_request")(
+        t.try_get(Some(DANA), "/api/v1/requests/%FF%FE").await,
+    );
+    json_error(StatusCode::BAD_REQUEST, "bad_request")(
+        t.try_get(Some(DANA), "/api/v1/requests/ab%00cd").await,
+    );
+    json_error(StatusCode::BAD_REQUEST, "bad_request")(
+        t.try_get(Some(AVERY), "/api/v1/audit?action=x%00y").await,
+    );
+    json_error(StatusCode::BAD_REQUEST, "bad_request")(
+        t.try_get(Some(DANA), "/api/v1/requests?offset=-1").await,
+    );
+    // A page with a NUL byte is refused too, as a page.
+    let r = t.fetch(Some(DANA), "/requests/ab%00cd").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let after = snapshot(t).await;
+    assert_eq!(
+        (after.requests, after.events),
+        (before.requests, before.events)
+    );
+}
+
 on_both_databases! {
     with TestApp;
     requests => bad_requests_change_nothing;
     ids_and_queries => bad_ids_and_queries;
     overflow_and_flood => overflows_and_floods_are_refused;
+    edge => the_edge_answers_in_the_apis_shape;
 }

@@ -11,7 +11,7 @@ use axum::Router;
 use super::AppState;
 
 pub use audit::AuditParams;
-pub use body::ApiJson;
+pub use body::{ApiJson, ApiPath};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,14 +1,14 @@
 //! Requests: create, list, read, approve or deny, cancel, end.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::ApiJson;
 use super::views::{RequestList, RequestView};
+use super::{ApiJson, ApiPath};
 use crate::domain::{Decision, NewRequestInput, Request, RequestStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::{DecisionInput, ListQuery};
@@ -73,6 +73,9 @@ async fn list(
             "limit must be between 1 and 1000.".into(),
         ));
     }
+    if p.offset.is_some_and(|o| o < 0) {
+        return Err(AppError::BadRequest("offset must be 0 or more.".into()));
+    }
     let q = ListQuery {
         statuses,
         package: p.package,
@@ -88,7 +91,7 @@ async fn list(
 async fn one(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;
     let r = app.portal.get_visible(&who, &id).await?;
@@ -106,7 +109,7 @@ struct DecisionBody {
 async fn decide(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path((id, verb)): Path<(String, String)>,
+    ApiPath((id, verb)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> AppResult<Response> {
     let decision = Decision::parse(&verb)
@@ -127,7 +130,7 @@ struct Empty {}
 async fn cancel(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(_): ApiJson<Empty>,
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;
@@ -144,7 +147,7 @@ struct EndBody {
 async fn end(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<EndBody>,
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;

@@ -153,6 +153,7 @@ pub async fn after_action(
     Ok(Redirect::to(&safe_return_path(app.portal.public_url(), Some(back))).into_response())
 }
 
+/// The "no such page" error page.
 pub async fn not_found() -> PageError {
     PageError {
         status: StatusCode::NOT_FOUND,
@@ -160,6 +161,29 @@ pub async fn not_found() -> PageError {
         message: "There is no such page.".into(),
         chrome: None,
     }
+}
+
+/// No such route: the API's JSON error under `/api/`, the error page elsewhere.
+pub async fn no_route(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return AppError::NotFound("There is no such API endpoint.".into()).into_response();
+    }
+    not_found().await.into_response()
+}
+
+/// A route called with a method it does not take, answered like [`no_route`].
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let message = "This address does not take that method.";
+    if uri.path().starts_with("/api/") {
+        return AppError::MethodNotAllowed(message.into()).into_response();
+    }
+    PageError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        title: "Not allowed".into(),
+        message: message.into(),
+        chrome: None,
+    }
+    .into_response()
 }
 
 /// `2026-11-22 14:05:09 UTC`
