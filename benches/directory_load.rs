@@ -145,7 +145,7 @@ max_duration = "1h"
                 }
                 calls.push(self.post(format!("{url}/api/v1/requests"), u, body));
             }
-            for r in futures_join(calls).await {
+            for r in futures_util::future::join_all(calls).await {
                 ids.push(r?["id"].as_str().unwrap().to_string());
             }
         }
@@ -190,32 +190,6 @@ max_duration = "1h"
     }
 }
 
-/// Runs futures concurrently (tokio's JoinSet keeps them in order here).
-async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
-    let mut out = Vec::with_capacity(fs.len());
-    let mut pinned: Vec<_> = fs.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if done[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => done[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.extend(done.into_iter().map(|d| d.expect("every future finished")));
-    out
-}
-
 async fn burst(backend: &str) -> anyhow::Result<()> {
     const N: usize = 300;
     let b = Bench::new(N).await?;
@@ -233,7 +207,7 @@ async fn burst(backend: &str) -> anyhow::Result<()> {
             )
         })
         .collect();
-    for r in futures_join(approvals).await {
+    for r in futures_util::future::join_all(approvals).await {
         r?;
     }
     println!(
@@ -290,7 +264,7 @@ async fn budget(backend: &str) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        for r in futures_join(calls).await {
+        for r in futures_util::future::join_all(calls).await {
             r?;
         }
     }

@@ -302,12 +302,12 @@ pub(crate) fn not_found(ctx: &GraphCtx, what: &str) -> Response {
 }
 
 /// Application permissions (`roles`) or delegated scopes (`scp`) of the caller.
-struct Caller {
+pub(crate) struct Caller {
     permissions: Vec<String>,
 }
 
 impl Caller {
-    fn has_any(&self, needed: &[&str]) -> bool {
+    pub(crate) fn has_any(&self, needed: &[&str]) -> bool {
         self.permissions
             .iter()
             .any(|p| needed.iter().any(|n| n.eq_ignore_ascii_case(p)))
@@ -433,10 +433,10 @@ fn route(
             ca_policies(emu, ctx, &caller)
         }
         (&Method::POST, ["users" | "directoryObjects", id, "checkMemberGroups"]) => {
-            graph_users::check_member_groups(emu, ctx, &caller.permissions, id, body)
+            graph_users::check_member_groups(emu, ctx, &caller, id, body)
         }
         (&Method::POST, ["users", id, "revokeSignInSessions"]) => {
-            graph_users::revoke_sign_in_sessions(emu, ctx, &caller.permissions, id)
+            graph_users::revoke_sign_in_sessions(emu, ctx, &caller, id)
         }
         (
             _,

@@ -6,7 +6,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Emulator;
-use super::graph_api::{READ_MEMBERS, READ_USERS, bad_request, forbidden, invalid_id, not_found};
+use super::graph_api::{
+    Caller, READ_MEMBERS, READ_USERS, bad_request, forbidden, invalid_id, not_found,
+};
 use super::wire::{GraphCtx, is_guid, odata_json};
 
 const REVOKE: &[&str] = &[
@@ -15,22 +17,16 @@ const REVOKE: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
-fn has_any(permissions: &[String], needed: &[&str]) -> bool {
-    permissions
-        .iter()
-        .any(|p| needed.iter().any(|n| n.eq_ignore_ascii_case(p)))
-}
-
 /// `POST /users/{id}/checkMemberGroups` `{"groupIds": [...]}`: those of the groups (at most 20)
 /// the user is a member of, as reads see it.
 pub(crate) fn check_member_groups(
     emu: &Emulator,
     ctx: &GraphCtx,
-    permissions: &[String],
+    caller: &Caller,
     user: &str,
     body: &[u8],
 ) -> Response {
-    if !has_any(permissions, READ_MEMBERS) || !has_any(permissions, READ_USERS) {
+    if !caller.has_any(READ_MEMBERS) || !caller.has_any(READ_USERS) {
         return forbidden(ctx);
     }
     if !is_guid(user) {
@@ -71,10 +67,10 @@ pub(crate) fn check_member_groups(
 pub(crate) fn revoke_sign_in_sessions(
     emu: &Emulator,
     ctx: &GraphCtx,
-    permissions: &[String],
+    caller: &Caller,
     user: &str,
 ) -> Response {
-    if !has_any(permissions, REVOKE) {
+    if !caller.has_any(REVOKE) {
         return forbidden(ctx);
     }
     let Some(u) = emu.user(user) else {

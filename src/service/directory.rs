@@ -296,13 +296,7 @@ impl Portal {
                             .package(&r.package)
                             .is_some_and(|p| p.revoke_sessions_on_end);
                     if revoke {
-                        let revocation = NewDirectoryOp {
-                            request_id: r.id.clone(),
-                            kind: OpKind::RevokeSessions,
-                            group_id: op.group_id.clone(),
-                            user_id: op.user_id.clone(),
-                            not_before: now,
-                        };
+                        let revocation = NewDirectoryOp::for_grant(&r, OpKind::RevokeSessions, now);
                         tx.enqueue_op(&revocation, now).await?;
                         self.wake.worker.notify_one();
                     }

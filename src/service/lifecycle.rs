@@ -15,13 +15,7 @@ pub(crate) async fn open_window(
     r: &Request,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let op = NewDirectoryOp {
-        request_id: r.id.clone(),
-        kind: OpKind::Add,
-        group_id: r.group_id.clone(),
-        user_id: r.requester.id.clone(),
-        not_before: now,
-    };
+    let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
     let op_id = tx.enqueue_op(&op, now).await?;
     tx.append_event(event(
         None,
@@ -60,13 +54,7 @@ pub(crate) async fn close(
             .count_other_active_grants(&r.requester.id, &r.group_id, &r.id)
             .await?;
         if others == 0 {
-            let op = NewDirectoryOp {
-                request_id: r.id.clone(),
-                kind: OpKind::Remove,
-                group_id: r.group_id.clone(),
-                user_id: r.requester.id.clone(),
-                not_before: now,
-            };
+            let op = NewDirectoryOp::for_grant(r, OpKind::Remove, now);
             details["directory_op"] = json!(tx.enqueue_op(&op, now).await?);
         } else {
             details["membership_kept"] =

@@ -115,13 +115,7 @@ impl Portal {
             .await?;
         }
         for r in &missing {
-            let op = NewDirectoryOp {
-                request_id: r.id.clone(),
-                kind: OpKind::Add,
-                group_id: r.group_id.clone(),
-                user_id: r.requester.id.clone(),
-                not_before: now,
-            };
+            let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
             let op_id = tx.enqueue_op(&op, now).await?;
             let details = json!({
                 "group_id": group_id,

@@ -87,6 +87,19 @@ pub struct NewDirectoryOp {
     pub not_before: DateTime<Utc>,
 }
 
+impl NewDirectoryOp {
+    /// An operation of `kind` on grant `r`'s membership (its requester in its group), due `now`.
+    pub fn for_grant(r: &Request, kind: OpKind, now: DateTime<Utc>) -> NewDirectoryOp {
+        NewDirectoryOp {
+            request_id: r.id.clone(),
+            kind,
+            group_id: r.group_id.clone(),
+            user_id: r.requester.id.clone(),
+            not_before: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DirectoryOp {
     pub id: i64,
