@@ -6,5 +6,5 @@ pub mod bearer;
 pub mod oidc;
 pub mod principal;
 
-pub use oidc::{CallbackParams, LoginState, Oidc, SignInFailure};
+pub use oidc::{CallbackParams, LOGIN_LIFETIME, LoginState, Oidc, SignInFailure};
 pub use principal::Principal;

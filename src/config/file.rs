@@ -30,6 +30,10 @@ pub(super) struct RawServer {
     pub(super) public_url: String,
     #[serde(default = "default_session_idle")]
     pub(super) session_idle: String,
+    #[serde(default = "default_session_max")]
+    pub(super) session_max: String,
+    #[serde(default = "default_role_refresh")]
+    pub(super) role_refresh: String,
     #[serde(default)]
     pub(super) metrics_listen: Option<String>,
     #[serde(default)]
@@ -41,6 +45,12 @@ fn default_listen() -> String {
 }
 fn default_session_idle() -> String {
     "8h".into()
+}
+fn default_session_max() -> String {
+    "12h".into()
+}
+fn default_role_refresh() -> String {
+    "15m".into()
 }
 
 #[derive(Deserialize)]

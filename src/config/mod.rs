@@ -39,6 +39,11 @@ pub struct ServerSettings {
     pub public_url: Url,
     /// Sessions end after this long without activity.
     pub session_idle: Duration,
+    /// Sessions end this long after sign-in, however active.
+    pub session_max: Duration,
+    /// A signed-in person's account state and app roles are read again from the directory
+    /// when they are older than this.
+    pub role_refresh: Duration,
     /// When set, `/metrics` is served only on this address, not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (CIDRs).
@@ -209,6 +214,31 @@ impl Settings {
         let text = std::fs::read_to_string(path)
             .map_err(|e| err("--config", format!("cannot read {}: {e}", path.display())))?;
         Settings::from_toml(&text, env)
+    }
+
+    /// A minimal valid configuration served at `public_url`.
+    #[cfg(test)]
+    pub(crate) fn for_tests(public_url: &str) -> Settings {
+        let toml = format!(
+            r#"
+[server]
+public_url = "{public_url}"
+[database]
+url = "sqlite::memory:"
+[entra]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+client_id = "c"
+client_secret = "s"
+[[package]]
+id = "p"
+name = "P"
+group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
+min_duration = "15m"
+default_duration = "1h"
+max_duration = "2h"
+"#
+        );
+        Settings::from_toml(&toml, []).unwrap()
     }
 
     pub fn from_toml(

@@ -73,6 +73,17 @@ impl RawSettings {
         })?;
         let public_url = http_url("server.public_url", &self.server.public_url)?;
         let session_idle = duration("server.session_idle", &self.server.session_idle)?;
+        let session_max = duration("server.session_max", &self.server.session_max)?;
+        let role_refresh = duration("server.role_refresh", &self.server.role_refresh)?;
+        if role_refresh < Duration::minutes(1) {
+            return Err(err(
+                "server.role_refresh",
+                "must be at least 1m (each check reads the directory)",
+            ));
+        }
+        if session_max < Duration::minutes(5) {
+            return Err(err("server.session_max", "must be at least 5m"));
+        }
         let mut trusted_proxies = Vec::new();
         for (i, c) in self.server.trusted_proxies.iter().enumerate() {
             let c = c.trim();
@@ -269,6 +280,8 @@ impl RawSettings {
                 listen,
                 public_url,
                 session_idle,
+                session_max,
+                role_refresh,
                 metrics_listen,
                 trusted_proxies,
             },

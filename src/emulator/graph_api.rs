@@ -435,6 +435,16 @@ fn route(
         (&Method::POST, ["users" | "directoryObjects", id, "checkMemberGroups"]) => {
             graph_users::check_member_groups(emu, ctx, &caller, id, body)
         }
+        (&Method::GET, [sp]) if sp.starts_with("servicePrincipals(appId=") => {
+            let app_id = sp
+                .trim_start_matches("servicePrincipals(appId=")
+                .trim_end_matches(')')
+                .trim_matches('\'');
+            super::graph_apps::by_app_id(emu, ctx, &caller, app_id)
+        }
+        (&Method::GET, ["servicePrincipals", sp, "appRoleAssignedTo"]) => {
+            super::graph_apps::assigned_to(emu, ctx, &caller, sp)
+        }
         (&Method::POST, ["users", id, "revokeSignInSessions"]) => {
             graph_users::revoke_sign_in_sessions(emu, ctx, &caller, id)
         }
@@ -806,6 +816,9 @@ fn get_user(
         return not_found(ctx, id);
     };
     let mut body = user_object(Some(user), &user.id, select.as_deref(), false);
+    if body.get("accountEnabled").is_some() {
+        body["accountEnabled"] = json!(emu.account_enabled(user));
+    }
     let base = emu.base_url();
     body["@odata.context"] = json!(match &select {
         Some(s) => format!("{base}/v1.0/$metadata#users({})/$entity", s.join(",")),

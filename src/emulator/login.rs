@@ -480,6 +480,13 @@ pub(crate) async fn authorize_submit(
             "The user account does not exist in the jitgate demo tenant.",
         );
     };
+    if !emu.account_enabled(user) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            50057,
+            "The user account is disabled.",
+        );
+    }
     let code = format!("1.{}", wire::random_token(48));
     {
         let mut st = emu.state();
@@ -796,7 +803,7 @@ fn client_credentials(emu: &Emulator, form: &HashMap<String, String>) -> Result<
 }
 
 /// A stable GUID-shaped object id for the app's service principal.
-fn service_principal_id(client_id: &str) -> String {
+pub(crate) fn service_principal_id(client_id: &str) -> String {
     let d = Sha256::digest(format!("sp|{client_id}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
@@ -867,6 +874,10 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         .user(&user_id)
         .cloned()
         .ok_or_else(|| bad(50034, "The user account does not exist in the directory."))?;
+    if !emu.account_enabled(&user) {
+        return Err(bad(50057, "The user account is disabled."));
+    }
+    let roles = emu.roles_of(&user);
     let now = chrono::Utc::now().timestamp();
     let requested = match form.get("scope") {
         Some(s) if !s.trim().is_empty() => s.clone(),
@@ -893,8 +904,8 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         "uti": wire::random_token(16),
         "ver": "2.0",
     });
-    if !user.roles.is_empty() {
-        id_claims["roles"] = json!(user.roles);
+    if !roles.is_empty() {
+        id_claims["roles"] = json!(roles);
     }
     let api_prefix = format!("api://{}/", cfg.client_id);
     let api_scopes: Vec<&str> = requested
@@ -934,8 +945,8 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         response_scope = api_scopes.join(" ");
         access["aud"] = json!(format!("api://{}", cfg.client_id));
         access["scp"] = json!(names.join(" "));
-        if !user.roles.is_empty() {
-            access["roles"] = json!(user.roles);
+        if !roles.is_empty() {
+            access["roles"] = json!(roles);
         }
     }
     let mut body = json!({

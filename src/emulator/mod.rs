@@ -10,6 +10,7 @@ mod batch;
 mod conditions;
 pub mod demo;
 mod graph_api;
+mod graph_apps;
 mod graph_users;
 mod keys;
 mod login;
@@ -241,6 +242,10 @@ pub(crate) struct State {
     conditions: conditions::Conditions,
     /// `revokeSignInSessions` calls: user id and when.
     revocations: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// App roles changed since start (user id, lower case → role values).
+    roles: HashMap<String, Vec<String>>,
+    /// Accounts disabled since start (user ids, lower case).
+    disabled: std::collections::HashSet<String>,
 }
 
 impl Emulator {
@@ -442,6 +447,43 @@ impl Emulator {
         )
     }
 
+    /// Assigns `user` exactly these app roles from now on (tokens and Graph's app role
+    /// assignments alike), as an administrator would in the enterprise application.
+    pub fn set_roles(&self, user: &str, roles: &[&str]) {
+        self.state().roles.insert(
+            user.to_ascii_lowercase(),
+            roles.iter().map(|r| (*r).to_owned()).collect(),
+        );
+    }
+
+    /// Enables or disables `user`'s account: a disabled account cannot sign in, and Graph
+    /// shows `accountEnabled: false`.
+    pub fn set_account_enabled(&self, user: &str, enabled: bool) {
+        let id = user.to_ascii_lowercase();
+        let mut st = self.state();
+        if enabled {
+            st.disabled.remove(&id);
+        } else {
+            st.disabled.insert(id);
+        }
+    }
+
+    /// The app roles `user` holds now.
+    pub(crate) fn roles_of(&self, user: &DemoUser) -> Vec<String> {
+        self.state()
+            .roles
+            .get(&user.id.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| user.roles.clone())
+    }
+
+    pub(crate) fn account_enabled(&self, user: &DemoUser) -> bool {
+        !self
+            .state()
+            .disabled
+            .contains(&user.id.to_ascii_lowercase())
+    }
+
     /// Users whose sign-in sessions were revoked, in order.
     pub fn revocations(&self) -> Vec<String> {
         self.state()
@@ -491,7 +533,7 @@ impl Emulator {
         let roles = t
             .roles
             .clone()
-            .or_else(|| user.map(|u| u.roles.clone()))
+            .or_else(|| user.map(|u| self.roles_of(u)))
             .unwrap_or_default();
         // An already expired token was issued an hour before it expired.
         let issued = if t.expires_in_secs < 0 {

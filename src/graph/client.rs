@@ -16,7 +16,7 @@ use super::wire::{
     added, backoff, classify, is_write, member_groups_contain, parse_retry_after, removed,
     require_guid, token_error_message, user_segment,
 };
-use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp};
+use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, UserAccess};
 
 /// Renew the app token this long before it expires.
 const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -277,7 +277,7 @@ impl GraphClient {
         }
     }
 
-    async fn read_json<T: serde::de::DeserializeOwned>(
+    pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<T, DirectoryError> {
@@ -287,7 +287,10 @@ impl GraphClient {
     }
 
     /// Follows `@odata.nextLink` verbatim, collecting every page's `value`.
-    async fn read_all(&self, first: String) -> Result<(Value, Vec<Value>), DirectoryError> {
+    pub(super) async fn read_all(
+        &self,
+        first: String,
+    ) -> Result<(Value, Vec<Value>), DirectoryError> {
         let mut next = Some(first);
         let mut first_page = None;
         let mut items = Vec::new();
@@ -436,6 +439,10 @@ impl Directory for GraphClient {
             }) if message.contains("'manager'") => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError> {
+        self.access_of(user_id).await
     }
 
     async fn list_conditional_access_policies(&self) -> Result<Value, DirectoryError> {

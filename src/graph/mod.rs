@@ -2,6 +2,7 @@
 //! Conditional Access policies, behind the [`Directory`] trait so that the outbox worker, the
 //! scheduler and the handlers can be tested with fakes.
 
+mod access;
 mod batch;
 mod client;
 mod pacer;
@@ -48,6 +49,14 @@ pub struct DirectoryUser {
     /// `#microsoft.graph.user`, `#microsoft.graph.group`, ... when Graph says.
     #[serde(rename = "@odata.type", default)]
     pub odata_type: Option<String>,
+}
+
+/// A person's standing in the directory now: whether they may sign in, and the app role
+/// values of this application assigned to them (directly or through a group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccess {
+    pub enabled: bool,
+    pub roles: Vec<String>,
 }
 
 /// Why a directory call failed, classified for the retry policy of the caller.
@@ -141,6 +150,9 @@ pub trait Directory: Send + Sync + 'static {
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
     /// The user's manager; `None` when no manager is set.
     async fn get_manager(&self, user_id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
+    /// Whether `user_id`'s account is enabled and which of this application's app roles they
+    /// hold now; `None` when the user no longer exists.
+    async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError>;
     /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
 }

@@ -17,6 +17,7 @@ mod queue;
 mod reconcile;
 mod requests;
 pub mod retry;
+pub mod sessions;
 
 pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
@@ -98,6 +99,11 @@ impl Portal {
     }
 
     /// Where the portal is served (`[server] public_url`).
+    /// How the portal is served (public URL, cookies, session limits).
+    pub fn server(&self) -> &crate::config::ServerSettings {
+        &self.settings.server
+    }
+
     pub fn public_url(&self) -> &url::Url {
         &self.settings.server.public_url
     }

@@ -8,9 +8,12 @@ use tower_sessions::Session;
 use super::AppState;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::service::sessions::{SessionTimes, SessionVerdict};
 
 /// The session key under which the signed-in principal is kept.
 pub const SESSION_USER: &str = "user";
+/// The session key of its [`SessionTimes`] (sign-in, last role check, last write).
+pub const SESSION_TIMES: &str = "times";
 
 /// A signed-in caller; 401 otherwise.
 pub struct Auth(pub Principal);
@@ -32,10 +35,7 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
         let session = Session::from_request_parts(parts, app)
             .await
             .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!(m)))?;
-        session
-            .get::<Principal>(SESSION_USER)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
+        signed_in(&session, app).await?
     };
     if let Some(p) = who.as_mut() {
         let forwarded = parts
@@ -58,6 +58,53 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
             .map(|s| s.chars().take(300).collect());
     }
     Ok(who)
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(e.into())
+}
+
+/// The person signed in with this browser session, after the service has decided whether the
+/// session still stands (absolute lifetime, account state, roles read again when due). The
+/// session is written back only when that changed something, or a minute has passed.
+async fn signed_in(session: &Session, app: &AppState) -> Result<Option<Principal>, AppError> {
+    let Some(who) = session
+        .get::<Principal>(SESSION_USER)
+        .await
+        .map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    let Some(times) = session
+        .get::<SessionTimes>(SESSION_TIMES)
+        .await
+        .map_err(session_error)?
+    else {
+        // A session from before sign-in times were kept: sign in again.
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    };
+    let user_id = who.user.id.clone();
+    match app.portal.check_session(who, times).await {
+        SessionVerdict::End(why) => {
+            tracing::info!(user = %user_id, why, "session ended");
+            session.flush().await.map_err(session_error)?;
+            Ok(None)
+        }
+        SessionVerdict::Keep { who, times, store } => {
+            if store {
+                session
+                    .insert(SESSION_USER, &who)
+                    .await
+                    .map_err(session_error)?;
+                session
+                    .insert(SESSION_TIMES, times)
+                    .await
+                    .map_err(session_error)?;
+            }
+            Ok(Some(who))
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {

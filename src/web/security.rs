@@ -214,26 +214,7 @@ mod tests {
     }
 
     fn settings(public_url: &str) -> Settings {
-        let toml = format!(
-            r#"
-[server]
-public_url = "{public_url}"
-[database]
-url = "sqlite::memory:"
-[entra]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-client_id = "c"
-client_secret = "s"
-[[package]]
-id = "p"
-name = "P"
-group_id = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b"
-min_duration = "15m"
-default_duration = "1h"
-max_duration = "2h"
-"#
-        );
-        Settings::from_toml(&toml, []).unwrap()
+        Settings::for_tests(public_url)
     }
 
     async fn headers_for(public_url: &str) -> axum::http::HeaderMap {

@@ -3,6 +3,8 @@
 
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -10,12 +12,11 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::AppState;
-use super::extract::SESSION_USER;
+use super::extract::{SESSION_TIMES, SESSION_USER};
 use super::pages::{PageError, set_flash};
-use crate::auth::{CallbackParams, LoginState, SignInFailure};
+use crate::auth::{CallbackParams, LOGIN_LIFETIME, SignInFailure};
 use crate::error::AppError;
-
-const SESSION_LOGIN: &str = "login";
+use crate::service::sessions::SessionTimes;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,30 +51,55 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
-fn internal(e: tower_sessions::session::Error) -> PageError {
-    PageError::from(AppError::Internal(e.into()))
+/// The cookie that carries a started sign-in to its callback (`__Host-` over https, like the
+/// session's).
+fn login_cookie_name(app: &AppState) -> &'static str {
+    if super::session_cookie_name(app.portal.server()).starts_with("__Host-") {
+        "__Host-jitgate_login"
+    } else {
+        "jitgate_login"
+    }
 }
 
+fn login_cookie(app: &AppState, value: &str, max_age: std::time::Duration) -> String {
+    let secure = if app.portal.server().secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        login_cookie_name(app),
+        max_age.as_secs()
+    )
+}
+
+/// Starting a sign-in writes nothing on the server: the login state travels in a sealed cookie.
 async fn login(
     State(app): State<AppState>,
-    session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = safe_return_path(app.portal.public_url(), q.return_to.as_deref());
     let (url, login) = app.oidc.begin_sign_in(return_to).await?;
-    session
-        .insert(SESSION_LOGIN, login)
-        .await
-        .map_err(internal)?;
-    Ok(Redirect::to(&url).into_response())
+    let cookie = login_cookie(&app, &app.oidc.seal_login(&login), LOGIN_LIFETIME);
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
 }
 
 async fn callback(
     State(app): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Query(q): Query<CallbackParams>,
 ) -> Result<Response, PageError> {
-    let login: Option<LoginState> = session.get(SESSION_LOGIN).await.map_err(internal)?;
+    let name = login_cookie_name(&app);
+    let login = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(n, _)| *n == name)
+        .find_map(|(_, v)| app.oidc.open_login(v));
     let Some(login) = login else {
         return Err(PageError::sign_in(
             400,
@@ -89,17 +115,18 @@ async fn callback(
                 .into(),
         ));
     }
-    session
-        .remove::<LoginState>(SESSION_LOGIN)
-        .await
-        .map_err(internal)?;
-    let return_to = login.return_to().to_string();
+    // One use only: the browser forgets the login state whatever comes next.
+    let forget = [(
+        SET_COOKIE,
+        login_cookie(&app, "", std::time::Duration::ZERO),
+    )];
+    let return_to = safe_return_path(app.portal.public_url(), Some(login.return_to()));
     let principal = match app.oidc.finish_sign_in(login, q).await {
         Ok(p) => p,
         Err(SignInFailure::Refused { status, message }) => {
-            return Err(PageError::sign_in(status, message));
+            return Ok((forget, PageError::sign_in(status, message)).into_response());
         }
-        Err(SignInFailure::Error(e)) => return Err(e.into()),
+        Err(SignInFailure::Error(e)) => return Ok((forget, PageError::from(e)).into_response()),
     };
     session
         .cycle_id()
@@ -109,9 +136,13 @@ async fn callback(
         .insert(SESSION_USER, &principal)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    session
+        .insert(SESSION_TIMES, SessionTimes::new(app.portal.now()))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     tracing::info!(user = %principal.user.id, "signed in");
     set_flash(&session, format!("Signed in as {}.", principal.user.name)).await;
-    Ok(Redirect::to(&return_to).into_response())
+    Ok((forget, Redirect::to(&return_to)).into_response())
 }
 
 async fn logout(session: Session) -> Result<Response, PageError> {

@@ -4,7 +4,9 @@ use jitgate::emulator::TokenSpec;
 use jitgate::emulator::demo::CLIENT_ID;
 use reqwest::StatusCode;
 
-use crate::common::html::{browser, form_in, location, query_param, session_cookie};
+use crate::common::html::{
+    SESSION_COOKIE, browser, form_in, location, query_param, session_cookie, set_cookie,
+};
 use crate::helpers::*;
 use crate::on_both_databases;
 
@@ -83,7 +85,7 @@ async fn bad_tokens_are_refused(t: &mut TestApp) {
 }
 
 /// `GET /api/v1/me` as `b` (its session cookie, or `token`): the answer.
-async fn me(t: &TestApp, b: &reqwest::Client, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn me(t: &TestApp, b: &reqwest::Client, token: Option<&str>) -> reqwest::Response {
     let mut req = b.get(format!("{}/api/v1/me", t.url));
     if let Some(token) = token {
         req = req.bearer_auth(token);
@@ -101,7 +103,7 @@ async fn authorize(t: &TestApp, b: &reqwest::Client, user: &str, return_to: &str
     authorize_with_cookie(t, b, user, return_to).await.0
 }
 
-/// As [`authorize`], also returning the session cookie set when the sign-in started.
+/// As [`authorize`], also returning the login cookie set when the sign-in started.
 async fn authorize_with_cookie(
     t: &TestApp,
     b: &reqwest::Client,
@@ -114,7 +116,15 @@ async fn authorize_with_cookie(
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
-    let cookie = session_cookie(&r).expect("a session cookie when the sign-in starts");
+    let cookie = set_cookie(&r, "jitgate_login").expect("a login cookie when the sign-in starts");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Max-Age=600"),
+        "{cookie}"
+    );
+    assert!(
+        session_cookie(&r).is_none(),
+        "starting a sign-in makes no session"
+    );
     let authorize = location(&r);
     assert!(authorize.starts_with(&t.emulator.base_url()), "{authorize}");
     assert!(
@@ -141,7 +151,7 @@ async fn authorize_with_cookie(
 }
 
 /// A fresh browser signed in as `user`: the callback answered with a redirect into the portal.
-async fn signed_in(t: &TestApp, user: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(t: &TestApp, user: &str) -> reqwest::Client {
     let b = browser();
     let callback = authorize(t, &b, user, "/").await;
     let r = b.get(&callback).send().await.unwrap();
@@ -159,13 +169,9 @@ async fn sign_in_flow(t: &mut TestApp) {
         "/requests",
         "back to the local path asked for"
     );
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = set_cookie(&r, SESSION_COOKIE).expect("a session cookie");
+    let forget = set_cookie(&r, "jitgate_login").expect("the login cookie is dropped");
+    assert!(forget.contains("Max-Age=0"), "{forget}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
@@ -200,11 +206,17 @@ async fn sign_in_flow(t: &mut TestApp) {
 }
 
 async fn session_id_is_cycled(t: &mut TestApp) {
+    // Signing in again in a browser that has a session gives it a new session id.
     let b = browser();
-    let (callback, before) = authorize_with_cookie(t, &b, DANA, "/").await;
+    let callback = authorize(t, &b, DANA, "/").await;
+    let r = b.get(callback).send().await.unwrap();
+    let before = session_cookie(&r).expect("a session cookie at sign-in");
+    let (callback, _) = authorize_with_cookie(t, &b, MORGAN, "/").await;
     let r = b.get(callback).send().await.unwrap();
     let after = session_cookie(&r).expect("a session cookie at sign-in");
     assert_ne!(before, after, "a new session id at sign-in");
+    let who: serde_json::Value = me(t, &b, None).await.json().await.unwrap();
+    assert_eq!(who["id"], MORGAN);
 }
 
 async fn wrong_state_and_replayed_code(t: &mut TestApp) {
@@ -316,12 +328,17 @@ async fn returns_stay_on_the_portal(t: &mut TestApp) {
         "%2F%5Cevil.example",
         "https%3A%2F%2Fevil.example",
         "%2F%2Fevil.example",
+        // Control characters are never written raw into a Location header (issue 8, item 8).
+        "%2F%01%2Fevil.example",
+        "%2F%1B",
+        "%2F%7F",
+        "%2Fa%0D%0ASet-Cookie%3A%20x%3D1",
     ] {
         let b = browser();
         let callback = authorize(t, &b, DANA, return_to).await;
         let r = b.get(&callback).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&r), "/", "return_to={return_to}");
+        assert_local(&location(&r), return_to);
     }
     let id = t.request(DANA, "device-code", 60).await;
     for back in [
@@ -329,6 +346,10 @@ async fn returns_stay_on_the_portal(t: &mut TestApp) {
         "/\\evil.example",
         "//evil.example",
         "https://evil.example/",
+        "/\u{1}/evil.example",
+        "/\u{1b}x",
+        "/\u{7f}",
+        "/a\r\nSet-Cookie: x=1",
     ] {
         let r = t
             .http_as(
@@ -341,8 +362,21 @@ async fn returns_stay_on_the_portal(t: &mut TestApp) {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "back={back:?}");
-        assert_eq!(crate::helpers::redirect_to(&r), "/", "back={back:?}");
+        assert_local(&crate::helpers::redirect_to(&r), back);
     }
+}
+
+/// A redirect that stays on the portal: `/`, or a path on it with every control character
+/// percent-encoded (another host can only appear as an encoded path segment).
+fn assert_local(to: &str, asked: &str) {
+    let clean = to.is_ascii() && !to.chars().any(|c| c.is_ascii_control());
+    let local =
+        to == "/" || (to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\"));
+    assert!(clean && local, "{asked:?} led to {to:?}");
+    assert!(
+        !to.contains("evil.example") || to.starts_with("/%"),
+        "{asked:?} led to {to:?}"
+    );
 }
 
 on_both_databases! {

@@ -13,4 +13,5 @@ mod metrics;
 mod pages;
 mod reads;
 mod service;
+mod sessions;
 mod validation;

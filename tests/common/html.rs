@@ -41,6 +41,16 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The whole `Set-Cookie` header for cookie `name`, if the response sets it.
+pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
 /// The (decoded) value of query parameter `name` in `url`.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     Url::parse(url)

@@ -30,6 +30,9 @@ const WRITE_LOCK: i64 = 0x006a_6974_6761_7465;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Browser sessions have connections of their own, so that page views never wait for a
+    /// connection behind grant transactions, nor hold one they need.
+    sessions: PgPool,
 }
 
 impl PgStore {
@@ -39,7 +42,11 @@ impl PgStore {
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(PgStore { pool })
+        let sessions = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_lazy(url)?;
+        Ok(PgStore { pool, sessions })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -92,7 +99,7 @@ impl PgStore {
 
     fn session_store_impl(&self) -> AnySessionStore {
         AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(
-            self.pool.clone(),
+            self.sessions.clone(),
         ))
     }
 }

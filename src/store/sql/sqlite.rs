@@ -26,6 +26,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The database file, unless in memory.
     file: Option<std::path::PathBuf>,
+    /// Browser sessions have connections of their own (see [`SqliteStore::connect`]).
+    sessions: SqlitePool,
 }
 
 impl SqliteStore {
@@ -45,9 +47,26 @@ impl SqliteStore {
         let file = (!in_memory).then(|| opts.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
-        Ok(SqliteStore { pool, file })
+        // Sessions on connections of their own, so that page views never wait for a connection
+        // behind grant transactions. Their commits need not reach the disk before the answer
+        // (WAL, `synchronous = NORMAL`): a power cut can only lose the last sliding of an
+        // inactivity expiry or a sign-in, never a grant. Writes are short either way, and rare:
+        // a session is written when it changes or once a minute.
+        let sessions = if in_memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts.synchronous(SqliteSynchronous::Normal))
+                .await?
+        };
+        Ok(SqliteStore {
+            pool,
+            file,
+            sessions,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -82,7 +101,7 @@ impl SqliteStore {
 
     fn session_store_impl(&self) -> AnySessionStore {
         AnySessionStore::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(
-            self.pool.clone(),
+            self.sessions.clone(),
         ))
     }
 }

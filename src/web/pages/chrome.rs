@@ -76,7 +76,14 @@ pub async fn chrome_for(
     active: &'static str,
 ) -> Chrome {
     let flash = match session {
-        Some(s) => s.remove::<String>(FLASH).await.ok().flatten(),
+        // Removed only when there is one: reading no flash must not make the session dirty.
+        Some(s) => match s.get::<String>(FLASH).await.ok().flatten() {
+            Some(f) => {
+                let _ = s.remove::<String>(FLASH).await;
+                Some(f)
+            }
+            None => None,
+        },
         None => None,
     };
     let mut c = Chrome {

@@ -1,0 +1,137 @@
+//! What a signed-in person may still do: whether their account is enabled, and which of this
+//! application's app roles are assigned to them now, directly or through a group.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client::GraphClient;
+use super::wire::require_guid;
+use super::{DirectoryError, UserAccess};
+
+/// Groups per `checkMemberGroups` call (Graph's limit).
+const GROUPS_PER_CHECK: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Account {
+    #[serde(default)]
+    account_enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppRole {
+    id: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default = "enabled")]
+    is_enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePrincipal {
+    id: String,
+    #[serde(default)]
+    app_roles: Vec<AppRole>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Assignment {
+    app_role_id: String,
+    principal_id: String,
+    #[serde(default)]
+    principal_type: Option<String>,
+}
+
+fn unexpected(e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError::Transient(format!("unexpected Graph response: {e}"))
+}
+
+impl GraphClient {
+    /// `None` when the user no longer exists.
+    pub(super) async fn access_of(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<UserAccess>, DirectoryError> {
+        require_guid(user_id)?;
+        let url = self.url(&format!("/users/{user_id}?$select=id,accountEnabled"));
+        let account = match self.read_json::<Account>(&url).await {
+            Ok(a) => a,
+            Err(DirectoryError::Rejected { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if account.account_enabled == Some(false) {
+            return Ok(Some(UserAccess {
+                enabled: false,
+                roles: Vec::new(),
+            }));
+        }
+        let sp: ServicePrincipal = self
+            .read_json(&self.url(&format!(
+                "/servicePrincipals(appId='{}')?$select=id,appRoles",
+                self.settings.client_id
+            )))
+            .await?;
+        let (_, items) = self
+            .read_all(self.url(&format!(
+                "/servicePrincipals/{}/appRoleAssignedTo?$top=999",
+                sp.id
+            )))
+            .await?;
+        let assignments: Vec<Assignment> = items
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(unexpected))
+            .collect::<Result<_, _>>()?;
+        // Groups the app's roles are assigned to: is the user in any of them (transitively)?
+        let mut groups: Vec<&str> = assignments
+            .iter()
+            .filter(|a| a.principal_type.as_deref() == Some("Group"))
+            .map(|a| a.principal_id.as_str())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut in_groups: Vec<String> = Vec::new();
+        for chunk in groups.chunks(GROUPS_PER_CHECK) {
+            let url = self.url(&format!("/users/{user_id}/checkMemberGroups"));
+            let body = self
+                .execute(Method::POST, &url, Some(&json!({ "groupIds": chunk })))
+                .await?;
+            let v: Value = serde_json::from_slice(&body).map_err(unexpected)?;
+            in_groups.extend(
+                v.get("value")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| unexpected("no value"))?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase),
+            );
+        }
+        let holds = |a: &Assignment| {
+            a.principal_id.eq_ignore_ascii_case(user_id)
+                || in_groups.contains(&a.principal_id.to_ascii_lowercase())
+        };
+        let mut roles: Vec<String> = assignments
+            .iter()
+            .filter(|a| holds(a))
+            .filter_map(|a| {
+                sp.app_roles
+                    .iter()
+                    .find(|r| r.is_enabled && r.id.eq_ignore_ascii_case(&a.app_role_id))
+                    .and_then(|r| r.value.clone())
+            })
+            .collect();
+        roles.sort();
+        roles.dedup();
+        Ok(Some(UserAccess {
+            enabled: true,
+            roles,
+        }))
+    }
+}

@@ -1,0 +1,99 @@
+//! Browser sessions outlive nothing: a session ends `session_max` after sign-in however active,
+//! and the person's account state and app roles are read again from the directory when the
+//! last reading is older than `role_refresh`. The web layer keeps the times in the session and
+//! asks here what to do with them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Portal;
+use crate::auth::Principal;
+
+/// How often the last-seen time is written back (sliding the inactivity expiry): a session
+/// is stored again only when its content changes or this much time has passed.
+pub const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+/// When a session began, when its roles were last confirmed, when it was last written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTimes {
+    pub signed_in_at: DateTime<Utc>,
+    pub checked_at: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+    /// The last failed reading, so a directory outage costs one reading a minute per person.
+    #[serde(default)]
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+impl SessionTimes {
+    pub fn new(now: DateTime<Utc>) -> SessionTimes {
+        SessionTimes {
+            signed_in_at: now,
+            checked_at: now,
+            seen_at: now,
+            failed_at: None,
+        }
+    }
+}
+
+/// What becomes of a session on a request.
+#[derive(Debug)]
+pub enum SessionVerdict {
+    /// Still good; `times` changed (and must be stored) when `store` is true, and the principal
+    /// when its roles were read again.
+    Keep {
+        who: Principal,
+        times: SessionTimes,
+        store: bool,
+    },
+    /// Signed out: past its absolute lifetime, or the account is disabled or gone.
+    End(&'static str),
+}
+
+impl Portal {
+    /// Decides a browser session's fate now, reading the directory when the roles are due for a
+    /// check. A failed reading keeps the roles for one more interval; after that the person keeps
+    /// only what needs no role (their own requests) until a reading succeeds.
+    pub async fn check_session(&self, mut who: Principal, times: SessionTimes) -> SessionVerdict {
+        let now = self.now();
+        let server = &self.settings.server;
+        if now - times.signed_in_at >= server.session_max {
+            return SessionVerdict::End("the session reached its maximum lifetime");
+        }
+        let mut next = times;
+        let retry_due = times.failed_at.is_none_or(|f| now - f >= TOUCH_EVERY);
+        if now - times.checked_at >= server.role_refresh && retry_due {
+            match self.directory.user_access(&who.user.id).await {
+                Ok(Some(access)) if access.enabled => {
+                    if access.roles != who.raw_roles {
+                        tracing::info!(
+                            user = %who.user.id,
+                            was = ?who.raw_roles,
+                            now = ?access.roles,
+                            "app roles changed in the directory; the session follows"
+                        );
+                    }
+                    who.raw_roles = access.roles;
+                    next.checked_at = now;
+                    next.failed_at = None;
+                }
+                Ok(Some(_)) => return SessionVerdict::End("the account is disabled"),
+                Ok(None) => return SessionVerdict::End("the account no longer exists"),
+                Err(e) => {
+                    tracing::warn!(user = %who.user.id, error = %e, "could not re-check a signed-in person's roles");
+                    next.failed_at = Some(now);
+                }
+            }
+        }
+        if now - next.checked_at >= server.role_refresh * 2 {
+            who.raw_roles.clear();
+        }
+        if now - next.seen_at >= TOUCH_EVERY {
+            next.seen_at = now;
+        }
+        SessionVerdict::Keep {
+            who,
+            store: next != times,
+            times: next,
+        }
+    }
+}
