@@ -57,8 +57,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the SHA-256 chain from the first event; exit 1 if any event was altered, removed or reordered.
-    Verify,
+    /// Walk the chain from the first event (keyed links checked with JITGATE_AUDIT__KEY); exit 1 if any event was altered, removed or reordered, or the trail falls short of the anchor given.
+    Verify {
+        /// An anchor file (as `[audit] anchor_file` or `jitgate audit anchor --output` write): its last anchor must be in the trail, unchanged.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+    },
+    /// Verify the chain and record its head (sequence, hash, time), signed with the audit key: printed, and written where `[audit]` says (anchor_file, anchor_webhook).
+    Anchor,
     /// Write events (newest first) as CSV or JSON Lines.
     Export {
         #[arg(long, value_enum)]
@@ -114,28 +120,73 @@ pub async fn run() -> anyhow::Result<i32> {
             s.migrate().await?;
             s.session_store().migrate().await?;
             println!("The {} database is up to date.", s.backend());
+            if s.backend() == "postgres" {
+                println!("{}", store::POSTGRES_RUNTIME_GRANTS);
+            }
             Ok(0)
         }
         Command::Check => check(load(&cli.config)?).await,
         Command::Audit { command } => {
             let settings = load(&cli.config)?;
-            let s = store::connect(&settings.database_url).await?;
+            let s =
+                store::connect_keyed(&settings.database_url, settings.audit.key.clone()).await?;
             s.migrate().await?;
             match command {
-                AuditCommand::Verify => {
-                    let v = audit::verify(s.as_ref())
+                AuditCommand::Verify { anchor } => {
+                    let anchor = anchor.as_deref().map(audit::last_anchor).transpose()?;
+                    let v = audit::verify(s.as_ref(), settings.audit.key.clone(), anchor)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("{}", serde_json::to_string(&v)?);
+                    if settings.audit.key.is_none() {
+                        eprintln!(
+                            "No audit key (JITGATE_AUDIT__KEY): links are checked as plain SHA-256, which anyone with write access to the database could recompute."
+                        );
+                    } else if v.unkeyed > 0 {
+                        eprintln!(
+                            "{} event(s) from before the audit key was configured are linked without it.",
+                            v.unkeyed
+                        );
+                    }
                     if v.ok {
-                        eprintln!("The audit chain of {} events is intact.", v.events);
+                        let anchored = v
+                            .anchor_seq
+                            .map(|a| format!(", up to and past the anchor at event {a}"))
+                            .unwrap_or_default();
+                        eprintln!(
+                            "The audit chain of {} events is intact{anchored}.",
+                            v.events
+                        );
                         Ok(0)
                     } else {
                         eprintln!(
-                            "The audit chain is BROKEN at event {}.",
-                            v.first_bad_seq.unwrap_or_default()
+                            "The audit chain is BROKEN at event {}: {}.",
+                            v.first_bad_seq.unwrap_or_default(),
+                            v.problem.as_deref().unwrap_or("")
                         );
                         Ok(1)
+                    }
+                }
+                AuditCommand::Anchor => {
+                    match audit::anchor(s.as_ref(), &settings.audit, chrono::Utc::now()).await {
+                        Ok(Some(a)) => {
+                            println!("{}", serde_json::to_string(&a)?);
+                            if a.signature.is_none() {
+                                eprintln!(
+                                    "The anchor is not signed: set JITGATE_AUDIT__KEY to sign anchors and key the chain."
+                                );
+                            }
+                            eprintln!("Anchored the audit chain at event {}.", a.seq);
+                            Ok(0)
+                        }
+                        Ok(None) => {
+                            eprintln!("The audit trail is empty: nothing to anchor.");
+                            Ok(0)
+                        }
+                        Err(e) => {
+                            eprintln!("{e}");
+                            Ok(1)
+                        }
                     }
                 }
                 AuditCommand::Export {

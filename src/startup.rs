@@ -34,7 +34,8 @@ impl App {
         clock: Arc<dyn Clock>,
         directory: Arc<dyn Directory>,
     ) -> anyhow::Result<App> {
-        let store = store::connect(&settings.database_url).await?;
+        let store =
+            store::connect_keyed(&settings.database_url, settings.audit.key.clone()).await?;
         store.migrate().await?;
         let jobs_lock = store.lock_jobs()?;
         let sessions = store.session_store();

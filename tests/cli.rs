@@ -86,8 +86,9 @@ async fn migrate_verify_export_and_tampering() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&out).unwrap(),
-        serde_json::json!({"ok": true, "events": 3, "first_bad_seq": null})
+        serde_json::json!({"ok": true, "events": 3, "first_bad_seq": null, "unkeyed": 3})
     );
+    assert!(err.contains("No audit key"), "{err}");
 
     let (code, out, _) = run(
         &["audit", "export", "--format", "csv", "--config", cfg],
@@ -129,6 +130,191 @@ async fn migrate_verify_export_and_tampering() {
         2
     );
     assert!(err.contains("BROKEN at event 2"), "{err}");
+}
+
+const AUDIT_KEY: &str = "kJ8s1-cli-test-audit-key-of-48-characters-000000";
+
+fn append_events(n: usize) -> Vec<NewAuditEvent> {
+    (0..n)
+        .map(|i| NewAuditEvent {
+            at: Utc::now(),
+            actor_id: "system".into(),
+            actor_name: "jitgate".into(),
+            action: AuditAction::GrantExpired,
+            request_id: Some(format!("r{i}")),
+            subject_id: Some("u".into()),
+            details: serde_json::json!({"i": i}),
+            client_ip: None,
+            user_agent: None,
+        })
+        .collect()
+}
+
+/// Issue 8, item 3: a keyed chain and anchors outside the database find what plain SHA-256
+/// could not: history rewritten by someone with write access to the database, and a cut tail.
+#[tokio::test]
+async fn keyed_chain_and_anchors_survive_a_database_owner() {
+    use jitgate::domain::audit::ChainKey;
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db.url);
+    let cfg = cfg.to_str().unwrap();
+    let anchors = dir.path().join("anchors.jsonl");
+    let env = [
+        ("JITGATE_AUDIT__KEY", AUDIT_KEY),
+        ("JITGATE_AUDIT__ANCHOR_FILE", anchors.to_str().unwrap()),
+    ];
+    assert_eq!(run(&["migrate", "--config", cfg], &env).0, 0);
+    let key = ChainKey::new(AUDIT_KEY.as_bytes());
+    let store = jitgate::store::connect_keyed(&db.url, Some(key))
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for e in append_events(5) {
+        tx.append_event(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let (code, out, err) = run(&["audit", "anchor", "--config", cfg], &env);
+    assert_eq!(code, 0, "{err}");
+    // The log carries the anchor too; the anchor itself is the last line.
+    assert!(out.contains("audit chain anchored"), "{out}");
+    let anchor: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {out:?} / {err}"));
+    assert_eq!(anchor["seq"], 5);
+    assert!(anchor["signature"].as_str().is_some_and(|s| s.len() == 64));
+    assert_eq!(
+        std::fs::read_to_string(&anchors).unwrap().lines().count(),
+        1
+    );
+    let with_anchor = [
+        "audit",
+        "verify",
+        "--anchor",
+        anchors.to_str().unwrap(),
+        "--config",
+        cfg,
+    ];
+    let (code, _, err) = run(&with_anchor, &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("past the anchor at event 5"), "{err}");
+    assert!(
+        !out.contains(AUDIT_KEY) && !err.contains(AUDIT_KEY),
+        "the key never shows"
+    );
+    // Without the key, keyed events cannot be checked: not reported intact.
+    let (code, _, err) = run(&["audit", "verify", "--config", cfg], &[]);
+    assert_eq!(code, 1, "{err}");
+    // In the file the key is refused: it belongs in the environment.
+    let in_file = dir.path().join("keyed.toml");
+    std::fs::write(
+        &in_file,
+        format!(
+            "{}\n[audit]\nkey = \"{AUDIT_KEY}\"\n",
+            std::fs::read_to_string(cfg).unwrap()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["migrate", "--config", in_file.to_str().unwrap()], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("audit.key") && !err.contains(AUDIT_KEY),
+        "{err}"
+    );
+
+    // The database owner drops the guards, rewrites event 2 and relinks the rest without the key.
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    for t in ["audit_events_no_update", "audit_events_no_delete"] {
+        sqlx::query(&format!("DROP TRIGGER {t}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let rows = store.events_after(0, 10).await.unwrap();
+    let mut prev = rows[0].hash.clone();
+    for mut e in rows.into_iter().skip(1) {
+        if e.seq == 2 {
+            e.details = r#"{"i":42}"#.into();
+        }
+        e.prev_hash = prev;
+        e.hash = e.compute_hash(None);
+        prev = e.hash.clone();
+        sqlx::query(
+            "UPDATE audit_events SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+        )
+        .bind(&e.details)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .bind(e.seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let (code, out, err) = run(&["audit", "verify", "--config", cfg], &env);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["first_bad_seq"],
+        2
+    );
+    // A broken chain is not anchored.
+    let (code, _, err) = run(&["audit", "anchor", "--config", cfg], &env);
+    assert_eq!(code, 1);
+    assert!(err.contains("not anchored"), "{err}");
+
+    // Cutting the tail leaves an intact chain; only the anchor shows it.
+    let db2 = TestDb::new(Backend::Sqlite).await.unwrap();
+    let cfg2 = config(&dir.path().join("second").tap_mkdir(), &db2.url);
+    let cfg2 = cfg2.to_str().unwrap();
+    assert_eq!(run(&["migrate", "--config", cfg2], &env).0, 0);
+    let store2 = jitgate::store::connect_keyed(&db2.url, Some(ChainKey::new(AUDIT_KEY.as_bytes())))
+        .await
+        .unwrap();
+    let mut tx = store2.begin().await.unwrap();
+    for e in append_events(4) {
+        tx.append_event(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let anchors2 = dir.path().join("anchors2.jsonl");
+    let env2 = [
+        ("JITGATE_AUDIT__KEY", AUDIT_KEY),
+        ("JITGATE_AUDIT__ANCHOR_FILE", anchors2.to_str().unwrap()),
+    ];
+    assert_eq!(run(&["audit", "anchor", "--config", cfg2], &env2).0, 0);
+    let pool = sqlx::SqlitePool::connect(&db2.url).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_delete")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE seq >= 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (code, _, _) = run(&["audit", "verify", "--config", cfg2], &env2);
+    assert_eq!(code, 0, "the shorter chain is intact in itself");
+    let (code, _, err) = run(
+        &[
+            "audit",
+            "verify",
+            "--anchor",
+            anchors2.to_str().unwrap(),
+            "--config",
+            cfg2,
+        ],
+        &env2,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("events were cut"), "{err}");
+}
+
+trait TapMkdir {
+    fn tap_mkdir(self) -> std::path::PathBuf;
+}
+
+impl TapMkdir for std::path::PathBuf {
+    fn tap_mkdir(self) -> std::path::PathBuf {
+        std::fs::create_dir_all(&self).unwrap();
+        self
+    }
 }
 
 #[test]

@@ -19,7 +19,38 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub(super) reconcile: RawReconcile,
     #[serde(default)]
+    pub(super) audit: RawAudit,
+    #[serde(default)]
     pub(super) package: Vec<RawPackage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAudit {
+    /// Only from the environment (`JITGATE_AUDIT__KEY`); refused in the file.
+    #[serde(default)]
+    pub(super) key: Option<SecretString>,
+    #[serde(default = "default_anchor_every")]
+    pub(super) anchor_every: String,
+    #[serde(default)]
+    pub(super) anchor_file: Option<String>,
+    #[serde(default)]
+    pub(super) anchor_webhook: Option<String>,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        RawAudit {
+            key: None,
+            anchor_every: default_anchor_every(),
+            anchor_file: None,
+            anchor_webhook: None,
+        }
+    }
+}
+
+fn default_anchor_every() -> String {
+    "1h".into()
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub directory: DirectorySettings,
     pub reconcile: ReconcileSettings,
+    pub audit: AuditSettings,
     pub packages: Vec<Package>,
     /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
     pub demo: bool,
@@ -96,6 +97,19 @@ pub struct DirectorySettings {
     pub write_budget: WriteBudget,
     /// Every Graph call (connect included) fails after this long.
     pub timeout: std::time::Duration,
+}
+
+/// The audit trail's key and where anchors of its head go.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// Keys the chain and signs anchors (from `JITGATE_AUDIT__KEY` only).
+    pub key: Option<crate::domain::audit::ChainKey>,
+    /// How often the head is anchored.
+    pub anchor_every: Duration,
+    /// Anchors are appended to this file (one JSON object a line), when set.
+    pub anchor_file: Option<std::path::PathBuf>,
+    /// Anchors are POSTed to this URL as JSON, when set.
+    pub anchor_webhook: Option<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +269,12 @@ max_duration = "2h"
                 msg,
             )
         })?;
+        if value.get("audit").and_then(|a| a.get("key")).is_some() {
+            return Err(err(
+                "audit.key",
+                "must come from the environment (JITGATE_AUDIT__KEY), never from the file",
+            ));
+        }
         env::apply(&mut value, env)?;
         let raw: file::RawSettings = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();

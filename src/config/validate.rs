@@ -9,10 +9,11 @@ use url::Url;
 
 use super::file::RawSettings;
 use super::{
-    ConfigError, DirectorySettings, EntraSettings, Every, ReconcileMode, ReconcileSettings,
-    RoleSettings, SchedulerSettings, ServerSettings, Settings, err, is_loopback,
+    AuditSettings, ConfigError, DirectorySettings, EntraSettings, Every, ReconcileMode,
+    ReconcileSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings, err, is_loopback,
 };
 use crate::domain::Package;
+use crate::domain::audit::ChainKey;
 use crate::domain::package::parse_duration;
 
 fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
@@ -197,6 +198,40 @@ impl RawSettings {
             },
         };
 
+        let audit = AuditSettings {
+            key: match &self.audit.key {
+                None => None,
+                Some(k) if k.expose_secret().len() < ChainKey::MIN_LEN => {
+                    return Err(err(
+                        "audit.key",
+                        format!(
+                            "must be at least {} characters (for example: openssl rand -base64 48)",
+                            ChainKey::MIN_LEN
+                        ),
+                    ));
+                }
+                Some(k) => Some(ChainKey::new(k.expose_secret().as_bytes())),
+            },
+            anchor_every: match duration("audit.anchor_every", &self.audit.anchor_every)? {
+                d if d < Duration::minutes(1) => {
+                    return Err(err("audit.anchor_every", "must be at least 1m"));
+                }
+                d => d,
+            },
+            anchor_file: self
+                .audit
+                .anchor_file
+                .as_deref()
+                .map(|f| non_empty("audit.anchor_file", f).map(std::path::PathBuf::from))
+                .transpose()?,
+            anchor_webhook: self
+                .audit
+                .anchor_webhook
+                .as_deref()
+                .map(|u| http_url("audit.anchor_webhook", u))
+                .transpose()?,
+        };
+
         if self.package.is_empty() {
             return Err(err("package", "at least one [[package]] is needed"));
         }
@@ -291,6 +326,7 @@ impl RawSettings {
             scheduler,
             directory,
             reconcile,
+            audit,
             packages,
             demo: false,
         })

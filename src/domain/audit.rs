@@ -1,11 +1,52 @@
-//! The tamper-evident audit trail: events chained by SHA-256.
+//! The tamper-evident audit trail: events chained by a keyed hash, and anchors of its head.
 //!
-//! `hash = SHA-256(prev_hash ‖ canonical JSON of the event's fields)`, hex encoded. The first event's
-//! `prev_hash` is 64 zeros. Changing, removing or reordering any stored event breaks every later link.
+//! With the audit key (`[audit] key`, kept outside the database):
+//! `hash = "h1:" ‖ hex(HMAC-SHA-256(key, prev_hash ‖ canonical JSON of the event's fields))`.
+//! Without it (the demo, or events written before a key was configured):
+//! `hash = hex(SHA-256(prev_hash ‖ canonical JSON))`. The first event's `prev_hash` is 64 zeros.
+//! Changing, removing or reordering any stored event breaks every later link; without the key
+//! nobody can compute a link, so a database owner cannot rewrite history and recompute the rest.
+//! An [`Anchor`] (the head's `(seq, hash, time)`, signed with the key) kept outside the database
+//! makes cutting the tail, or replacing the whole trail, show.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The prefix of keyed hashes.
+const KEYED: &str = "h1:";
+
+/// The secret that keys the chain and signs anchors. Never stored in the database, never logged.
+#[derive(Clone)]
+pub struct ChainKey(Arc<[u8]>);
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(..)")
+    }
+}
+
+impl ChainKey {
+    /// The shortest key accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(secret: &[u8]) -> ChainKey {
+        ChainKey(Arc::from(secret))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> String {
+        let mut m = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        for p in parts {
+            m.update(p);
+        }
+        hex::encode(m.finalize().into_bytes())
+    }
+}
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -112,8 +153,8 @@ pub struct AuditEvent {
 }
 
 impl NewAuditEvent {
-    /// Seals the event as the successor of (`prev_seq`, `prev_hash`).
-    pub fn seal(self, prev_seq: i64, prev_hash: &str) -> AuditEvent {
+    /// Seals the event as the successor of (`prev_seq`, `prev_hash`), keyed when `key` is given.
+    pub fn seal(self, prev_seq: i64, prev_hash: &str, key: Option<&ChainKey>) -> AuditEvent {
         let mut e = AuditEvent {
             seq: prev_seq + 1,
             at: truncate_millis(self.at),
@@ -128,7 +169,7 @@ impl NewAuditEvent {
             prev_hash: prev_hash.to_string(),
             hash: String::new(),
         };
-        e.hash = e.compute_hash();
+        e.hash = e.compute_hash(key);
         e
     }
 }
@@ -143,8 +184,30 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 impl AuditEvent {
-    pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!([
+    /// The event's link: keyed with `key`, or plain SHA-256 without one.
+    pub fn compute_hash(&self, key: Option<&ChainKey>) -> String {
+        let canonical = self.canonical();
+        match key {
+            Some(k) => format!(
+                "{KEYED}{}",
+                k.mac(&[self.prev_hash.as_bytes(), canonical.as_bytes()])
+            ),
+            None => {
+                let mut h = Sha256::new();
+                h.update(self.prev_hash.as_bytes());
+                h.update(canonical.as_bytes());
+                hex::encode(h.finalize())
+            }
+        }
+    }
+
+    /// Whether the event's link was made with the audit key.
+    pub fn is_keyed(&self) -> bool {
+        self.hash.starts_with(KEYED)
+    }
+
+    fn canonical(&self) -> String {
+        serde_json::json!([
             self.seq,
             self.at.timestamp_millis(),
             self.actor_id,
@@ -155,15 +218,47 @@ impl AuditEvent {
             self.details,
             self.client_ip,
             self.user_agent,
-        ]);
-        let mut h = Sha256::new();
-        h.update(self.prev_hash.as_bytes());
-        h.update(canonical.to_string().as_bytes());
-        hex::encode(h.finalize())
+        ])
+        .to_string()
     }
 
     pub fn details_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.details).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The head of the chain at a moment, kept outside the database (log, file, webhook) so that a
+/// later verification can tell the trail was cut or replaced. Signed with the audit key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl Anchor {
+    pub fn new(seq: i64, hash: &str, at: DateTime<Utc>, key: Option<&ChainKey>) -> Anchor {
+        let mut a = Anchor {
+            seq,
+            hash: hash.to_string(),
+            at: timestamp(at),
+            signature: None,
+        };
+        a.signature = key.map(|k| k.mac(&[a.payload().as_bytes()]));
+        a
+    }
+
+    fn payload(&self) -> String {
+        format!("jitgate-anchor-v1|{}|{}|{}", self.seq, self.hash, self.at)
+    }
+
+    /// Whether the signature is the key's (an unsigned anchor, or no key to check with: false).
+    pub fn signed_by(&self, key: &ChainKey) -> bool {
+        self.signature
+            .as_deref()
+            .is_some_and(|s| s == key.mac(&[self.payload().as_bytes()]))
     }
 }
 
@@ -173,6 +268,19 @@ pub struct Verification {
     pub ok: bool,
     pub events: i64,
     pub first_bad_seq: Option<i64>,
+    /// What is wrong, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Events linked without the key (written before one was configured).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unkeyed: i64,
+    /// The anchor checked against, if one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor_seq: Option<i64>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Walks the chain incrementally, so a store can feed it in pages.
@@ -181,29 +289,99 @@ pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
     events: i64,
-    first_bad: Option<i64>,
+    first_bad: Option<(i64, String)>,
+    key: Option<ChainKey>,
+    keyed_seen: bool,
+    unkeyed: i64,
+    anchor: Option<Anchor>,
 }
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier {
-            expected_seq: 1,
-            prev_hash: GENESIS_HASH.to_string(),
-            events: 0,
-            first_bad: None,
-        }
+        ChainVerifier::new(None, None)
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that checks keyed links with `key` and the chain against `anchor`.
+    pub fn new(key: Option<ChainKey>, anchor: Option<Anchor>) -> ChainVerifier {
+        let mut v = ChainVerifier {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_string(),
+            events: 0,
+            first_bad: None,
+            key,
+            keyed_seen: false,
+            unkeyed: 0,
+            anchor: None,
+        };
+        if let Some(a) = anchor {
+            match &v.key {
+                Some(k) if !a.signed_by(k) => {
+                    v.first_bad = Some((
+                        a.seq,
+                        format!(
+                            "the anchor at event {} is not signed with the audit key",
+                            a.seq
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+            v.anchor = Some(a);
+        }
+        v
+    }
+
+    fn bad(&mut self, seq: i64, why: String) {
+        if self.first_bad.is_none() {
+            self.first_bad = Some((seq, why));
+        }
+    }
+
     pub fn feed(&mut self, e: &AuditEvent) {
         self.events += 1;
-        if self.first_bad.is_none()
-            && (e.seq != self.expected_seq
-                || e.prev_hash != self.prev_hash
-                || e.compute_hash() != e.hash)
+        if e.seq != self.expected_seq || e.prev_hash != self.prev_hash {
+            self.bad(e.seq, format!("event {} does not follow the event before it (removed, inserted or reordered events)", e.seq));
+        } else if e.is_keyed() {
+            self.keyed_seen = true;
+            match self.key.clone() {
+                Some(k) if e.compute_hash(Some(&k)) == e.hash => {}
+                Some(_) => self.bad(
+                    e.seq,
+                    format!(
+                        "event {} was altered (its keyed hash does not match)",
+                        e.seq
+                    ),
+                ),
+                None => self.bad(
+                    e.seq,
+                    format!(
+                        "event {} is keyed, and no audit key was given to check it",
+                        e.seq
+                    ),
+                ),
+            }
+        } else {
+            self.unkeyed += 1;
+            if self.keyed_seen {
+                self.bad(
+                    e.seq,
+                    format!("event {} is not keyed, after keyed events", e.seq),
+                );
+            } else if e.compute_hash(None) != e.hash {
+                self.bad(
+                    e.seq,
+                    format!("event {} was altered (its hash does not match)", e.seq),
+                );
+            }
+        }
+        if let Some(a) = &self.anchor
+            && a.seq == e.seq
+            && a.hash != e.hash
         {
-            self.first_bad = Some(e.seq);
+            let why = format!("event {} is not the event that was anchored", e.seq);
+            self.bad(e.seq, why);
         }
         self.expected_seq = e.seq + 1;
         self.prev_hash = e.hash.clone();
@@ -214,16 +392,38 @@ impl ChainVerifier {
     }
 
     pub fn status(&self) -> Verification {
+        let mut first_bad = self.first_bad.clone();
+        if let Some(a) = &self.anchor
+            && first_bad.is_none()
+            && a.seq > self.last_seq()
+        {
+            first_bad = Some((
+                self.last_seq() + 1,
+                format!(
+                    "the trail ends at event {}, but event {} was anchored: events were cut",
+                    self.last_seq(),
+                    a.seq
+                ),
+            ));
+        }
         Verification {
-            ok: self.first_bad.is_none(),
+            ok: first_bad.is_none(),
             events: self.events,
-            first_bad_seq: self.first_bad,
+            first_bad_seq: first_bad.as_ref().map(|b| b.0),
+            problem: first_bad.map(|b| b.1),
+            unkeyed: self.unkeyed,
+            anchor_seq: self.anchor.as_ref().map(|a| a.seq),
         }
     }
 
     /// The sequence number of the last event fed.
     pub fn last_seq(&self) -> i64 {
         self.expected_seq - 1
+    }
+
+    /// The hash of the last event fed (the genesis hash before any).
+    pub fn last_hash(&self) -> &str {
+        &self.prev_hash
     }
 }
 
@@ -261,7 +461,7 @@ mod tests {
                 .last()
                 .map(|e| (e.seq, e.hash.clone()))
                 .unwrap_or((0, GENESIS_HASH.into()));
-            out.push(event(i).seal(seq, &prev));
+            out.push(event(i).seal(seq, &prev, None));
         }
         out
     }
@@ -276,7 +476,10 @@ mod tests {
             Verification {
                 ok: true,
                 events: 5,
-                first_bad_seq: None
+                first_bad_seq: None,
+                problem: None,
+                unkeyed: 5,
+                anchor_seq: None,
             }
         );
         assert_eq!(
@@ -284,7 +487,10 @@ mod tests {
             Verification {
                 ok: true,
                 events: 0,
-                first_bad_seq: None
+                first_bad_seq: None,
+                problem: None,
+                unkeyed: 0,
+                anchor_seq: None,
             }
         );
     }
@@ -320,8 +526,108 @@ mod tests {
     fn a_rehashed_edit_still_breaks_the_next_link() {
         let mut c = chain(4);
         c[1].actor_id = "mallory".into();
-        c[1].hash = c[1].compute_hash();
+        c[1].hash = c[1].compute_hash(None);
         assert_eq!(verify_chain(&c).first_bad_seq, Some(3));
+    }
+
+    fn keyed_chain(n: i64, key: &ChainKey) -> Vec<AuditEvent> {
+        let mut out: Vec<AuditEvent> = Vec::new();
+        for i in 0..n {
+            let (seq, prev) = out
+                .last()
+                .map(|e| (e.seq, e.hash.clone()))
+                .unwrap_or((0, GENESIS_HASH.into()));
+            out.push(event(i).seal(seq, &prev, Some(key)));
+        }
+        out
+    }
+
+    fn verify_with(
+        c: &[AuditEvent],
+        key: Option<&ChainKey>,
+        anchor: Option<Anchor>,
+    ) -> Verification {
+        let mut v = ChainVerifier::new(key.cloned(), anchor);
+        for e in c {
+            v.feed(e);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn without_the_key_nobody_can_rewrite_and_relink() {
+        let key = ChainKey::new(&[7u8; 32]);
+        let c = keyed_chain(5, &key);
+        assert!(c.iter().all(AuditEvent::is_keyed));
+        let v = verify_with(&c, Some(&key), None);
+        assert!(v.ok && v.unkeyed == 0, "{v:?}");
+        // A database owner rewrites event 2 and recomputes every later link, as plain SHA-256
+        // (or with a guessed key): found at the first rewritten event.
+        for forged_key in [None, Some(ChainKey::new(&[8u8; 32]))] {
+            let mut forged = c.clone();
+            forged[1].actor_id = "mallory".into();
+            for i in 1..forged.len() {
+                forged[i].prev_hash = forged[i - 1].hash.clone();
+                forged[i].hash = forged[i].compute_hash(forged_key.as_ref());
+            }
+            let v = verify_with(&forged, Some(&key), None);
+            assert_eq!(v.first_bad_seq, Some(2), "{v:?}");
+        }
+        // Keyed events cannot be checked without the key: not reported as intact.
+        let v = verify_with(&c, None, None);
+        assert!(!v.ok && v.problem.unwrap().contains("no audit key"));
+        // Unkeyed events from before the key was configured are counted, and accepted only first.
+        let mut mixed = chain(2);
+        let key_tail = keyed_chain(4, &key);
+        for e in key_tail.into_iter().skip(2) {
+            let prev = mixed.last().unwrap();
+            let (seq, prev_hash) = (prev.seq, prev.hash.clone());
+            let new = NewAuditEvent {
+                at: e.at,
+                actor_id: e.actor_id,
+                actor_name: e.actor_name,
+                action: AuditAction::RequestCreated,
+                request_id: e.request_id,
+                subject_id: e.subject_id,
+                details: serde_json::from_str(&e.details).unwrap(),
+                client_ip: e.client_ip,
+                user_agent: e.user_agent,
+            };
+            mixed.push(new.seal(seq, &prev_hash, Some(&key)));
+        }
+        let v = verify_with(&mixed, Some(&key), None);
+        assert!(v.ok && v.unkeyed == 2, "{v:?}");
+        let mut late = mixed.clone();
+        late[3].hash = late[3].compute_hash(None);
+        assert_eq!(verify_with(&late, Some(&key), None).first_bad_seq, Some(4));
+    }
+
+    #[test]
+    fn anchors_show_a_cut_tail_or_a_replaced_trail() {
+        let key = ChainKey::new(&[7u8; 32]);
+        let c = keyed_chain(6, &key);
+        let at = Utc.timestamp_millis_opt(1_700_000_100_000).unwrap();
+        let anchor = Anchor::new(5, &c[4].hash, at, Some(&key));
+        assert!(anchor.signed_by(&key));
+        assert!(!anchor.signed_by(&ChainKey::new(&[8u8; 32])));
+        let v = verify_with(&c, Some(&key), Some(anchor.clone()));
+        assert!(v.ok && v.anchor_seq == Some(5), "{v:?}");
+        // The last two events cut: the chain itself is intact, the anchor is not reached.
+        let v = verify_with(&c[..4], Some(&key), Some(anchor.clone()));
+        assert_eq!(v.first_bad_seq, Some(5));
+        assert!(v.problem.unwrap().contains("cut"));
+        // The whole trail replaced by another, intact, plain one of the same length.
+        let other = chain(6);
+        let v = verify_with(&other, Some(&key), Some(anchor.clone()));
+        assert!(!v.ok);
+        let v = verify_with(&other, None, Some(anchor.clone()));
+        assert_eq!(v.first_bad_seq, Some(5), "even without the key");
+        // A forged anchor is refused.
+        let mut forged = anchor;
+        forged.seq = 2;
+        forged.hash = c[1].hash.clone();
+        let v = verify_with(&c, Some(&key), Some(forged));
+        assert!(!v.ok && v.problem.unwrap().contains("not signed"));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::Portal;
 use crate::auth::Principal;
-use crate::domain::audit::{ChainVerifier, Verification};
+use crate::config::AuditSettings;
+use crate::domain::audit::{Anchor, ChainKey, ChainVerifier, Verification};
 use crate::domain::{AuditEvent, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::{AuditFilter, RequestFilter, Store};
@@ -114,20 +115,110 @@ impl Portal {
     /// Walks the whole chain now.
     pub async fn verify_audit(&self, who: &Principal) -> AppResult<Verification> {
         self.require_auditor(who)?;
-        verify(self.store.as_ref()).await
+        verify(self.store.as_ref(), self.settings.audit.key.clone(), None).await
     }
 
     /// The chain's status for the audit page: extended with new events on every look.
     pub async fn audit_chain_status(&self, who: &Principal) -> AppResult<ChainStatus> {
         self.require_auditor(who)?;
-        self.chain.status(self.store.as_ref(), self.now()).await
+        self.chain
+            .status(self.store.as_ref(), &self.settings.audit, self.now())
+            .await
     }
 
     /// Walks the whole chain from the first event and keeps the result for the pages (the
     /// audit-walk job calls this every [`FULL_WALK_EVERY`]).
     pub async fn walk_audit_chain(&self) -> AppResult<ChainStatus> {
-        self.chain.walk(self.store.as_ref(), self.now()).await
+        self.chain
+            .walk(self.store.as_ref(), &self.settings.audit, self.now())
+            .await
     }
+
+    /// How often the background job anchors the chain's head.
+    pub fn anchor_every(&self) -> chrono::Duration {
+        self.settings.audit.anchor_every
+    }
+
+    /// Anchors the chain's head now (see [`anchor`]).
+    pub async fn anchor_audit(&self) -> AppResult<Option<Anchor>> {
+        anchor(self.store.as_ref(), &self.settings.audit, self.now()).await
+    }
+}
+
+/// Verifies the whole chain and, when it is intact, records its head `(seq, hash, time)`,
+/// signed with the audit key, outside the database: in the log (target `jitgate::audit::anchor`),
+/// appended to `[audit] anchor_file`, and POSTed to `[audit] anchor_webhook`, where configured.
+/// A broken chain is not anchored (that would bless it): an error. Nothing to anchor: `None`.
+pub async fn anchor(
+    store: &dyn Store,
+    settings: &AuditSettings,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Anchor>> {
+    let mut v = ChainVerifier::new(settings.key.clone(), None);
+    extend(store, &mut v).await?;
+    let status = v.status();
+    if !status.ok {
+        return Err(AppError::Conflict(format!(
+            "The audit chain is broken ({}); it is not anchored.",
+            status.problem.unwrap_or_default()
+        )));
+    }
+    if v.last_seq() == 0 {
+        return Ok(None);
+    }
+    let a = Anchor::new(v.last_seq(), v.last_hash(), now, settings.key.as_ref());
+    let line = serde_json::to_string(&a).map_err(|e| AppError::Internal(e.into()))?;
+    tracing::info!(target: "jitgate::audit::anchor", anchor = %line, seq = a.seq, "audit chain anchored");
+    if let Some(path) = &settings.anchor_file {
+        append_line(path, &line).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "cannot append the anchor to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if let Some(url) = &settings.anchor_webhook {
+        let sent = reqwest::Client::new()
+            .post(url.clone())
+            .timeout(std::time::Duration::from_secs(10))
+            .json(&a)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        if let Err(e) = sent {
+            return Err(AppError::Unavailable(format!(
+                "The anchor could not be sent to the webhook: {e}"
+            )));
+        }
+    }
+    Ok(Some(a))
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    writeln!(f, "{line}")?;
+    f.sync_all()
+}
+
+/// The last anchor in an anchor file (one JSON object a line, as [`anchor`] writes them).
+pub fn last_anchor(path: &std::path::Path) -> anyhow::Result<Anchor> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{} holds no anchor", path.display()))?;
+    serde_json::from_str(line)
+        .map_err(|e| anyhow::anyhow!("the last line of {} is not an anchor: {e}", path.display()))
 }
 
 /// All events matching `filter` in `format`, newest first, streamed a page at a time: at most
@@ -182,8 +273,12 @@ pub fn export(store: Arc<dyn Store>, filter: AuditFilter, format: ExportFormat) 
 }
 
 /// Walks the whole chain from the first event.
-pub async fn verify(store: &dyn Store) -> AppResult<Verification> {
-    let mut v = ChainVerifier::default();
+pub async fn verify(
+    store: &dyn Store,
+    key: Option<ChainKey>,
+    anchor: Option<Anchor>,
+) -> AppResult<Verification> {
+    let mut v = ChainVerifier::new(key, anchor);
     extend(store, &mut v).await?;
     Ok(v.finish())
 }
@@ -221,12 +316,17 @@ pub struct ChainStatus {
 impl ChainWatch {
     /// The status, extended with events appended since the last look. Walks the whole chain only
     /// the first time; [`ChainWatch::walk`] re-walks it in the background.
-    pub async fn status(&self, store: &dyn Store, now: DateTime<Utc>) -> AppResult<ChainStatus> {
+    pub async fn status(
+        &self,
+        store: &dyn Store,
+        settings: &AuditSettings,
+        now: DateTime<Utc>,
+    ) -> AppResult<ChainStatus> {
         let mut guard = self.state.lock().await;
         match guard.as_mut() {
             Some((v, _)) => extend(store, v).await?,
             None => {
-                let mut v = ChainVerifier::default();
+                let mut v = ChainVerifier::new(settings.key.clone(), None);
                 extend(store, &mut v).await?;
                 *guard = Some((v, now));
             }
@@ -239,15 +339,24 @@ impl ChainWatch {
     }
 
     /// Walks the whole chain from the first event (without holding up page views) and keeps the result.
-    pub async fn walk(&self, store: &dyn Store, now: DateTime<Utc>) -> AppResult<ChainStatus> {
-        let mut v = ChainVerifier::default();
+    pub async fn walk(
+        &self,
+        store: &dyn Store,
+        settings: &AuditSettings,
+        now: DateTime<Utc>,
+    ) -> AppResult<ChainStatus> {
+        let mut v = ChainVerifier::new(settings.key.clone(), None);
         extend(store, &mut v).await?;
         let status = ChainStatus {
             verification: v.status(),
             full_walk_at: now,
         };
         if !status.verification.ok {
-            tracing::error!(first_bad_seq = ?status.verification.first_bad_seq, "the audit chain is broken");
+            tracing::error!(
+                first_bad_seq = ?status.verification.first_bad_seq,
+                problem = status.verification.problem.as_deref().unwrap_or_default(),
+                "the audit chain is broken"
+            );
         }
         *self.state.lock().await = Some((v, now));
         Ok(status)

@@ -139,16 +139,61 @@ async fn audit_chain_is_append_only(db: &TestDb) {
     let url = db.url.clone();
     let refused = if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        rewrite_history(&pool).await
+        let mut refused = rewrite_history(&pool).await.to_vec();
+        // INSERT OR REPLACE deletes the old row without firing the delete trigger (issue 8).
+        let r = sqlx::query(&format!(
+            "INSERT OR REPLACE INTO audit_events SELECT {FORGED} FROM audit_events WHERE seq = 1"
+        ))
+        .execute(&pool)
+        .await;
+        refused.push(r.is_err());
+        refused.extend(insert_out_of_order(&pool).await);
+        refused
     } else {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let refused = rewrite_history(&pool).await;
+        let mut refused = rewrite_history(&pool).await.to_vec();
         let t = sqlx::query("TRUNCATE audit_events").execute(&pool).await;
         assert!(t.is_err(), "TRUNCATE refused");
+        let r = sqlx::query(&format!(
+            "INSERT INTO audit_events SELECT {FORGED} FROM audit_events WHERE seq = 1 \
+             ON CONFLICT (seq) DO UPDATE SET actor_id = EXCLUDED.actor_id"
+        ))
+        .execute(&pool)
+        .await;
+        refused.push(r.is_err());
+        refused.extend(insert_out_of_order(&pool).await);
         refused
     };
-    assert_eq!(refused, [true, true]);
+    assert_eq!(refused, [true; 5]);
     assert!(verify_chain(&store.events_after(0, 100).await.unwrap()).ok);
+}
+
+/// An audit event's columns with the actor replaced, for forged inserts.
+const FORGED: &str = "seq, at, 'mallory', actor_name, action, request_id, subject_id, details, \
+                      client_ip, user_agent, prev_hash, hash";
+
+/// Inserts an event with a used sequence number and one that leaves a gap; whether each was refused.
+async fn insert_out_of_order<DB>(pool: &sqlx::Pool<DB>) -> [bool; 2]
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let mut out = [false; 2];
+    for (i, seq) in ["2", "(SELECT MAX(seq) + 5 FROM audit_events)"]
+        .into_iter()
+        .enumerate()
+    {
+        let r = sqlx::query(&format!(
+            "INSERT INTO audit_events SELECT {}, at, 'mallory', actor_name, action, request_id, \
+             subject_id, details, client_ip, user_agent, prev_hash, hash FROM audit_events WHERE seq = 1",
+            seq
+        ))
+        .execute(pool)
+        .await;
+        out[i] = r.is_err();
+    }
+    out
 }
 
 /// Tries to update and to delete an audit event behind the store's back; whether each was refused.
@@ -250,7 +295,118 @@ async fn exports_are_streamed_page_by_page(db: &TestDb) {
     assert_eq!((events, csv.lines().count()), (0, 1));
 }
 
+/// With the audit key, appended events are keyed: they verify with the key only.
+async fn keyed_events_verify_with_the_key_only(db: &TestDb) {
+    use jitgate::domain::audit::{ChainKey, ChainVerifier};
+    let key = ChainKey::new(b"an audit key of thirty-two bytes or more, for tests");
+    let store = jitgate::store::connect_keyed(&db.url, Some(key.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    for i in 0..3 {
+        append(
+            &store,
+            event(AuditAction::RequestCreated, &format!("r{i}"), "dana", t0()),
+        )
+        .await;
+    }
+    let all = store.events_after(0, 100).await.unwrap();
+    assert!(all.iter().all(|e| e.is_keyed()));
+    let check = |key: Option<ChainKey>| {
+        let mut v = ChainVerifier::new(key, None);
+        for e in &all {
+            v.feed(e);
+        }
+        v.finish()
+    };
+    assert!(check(Some(key)).ok);
+    assert!(!check(Some(ChainKey::new(&[1u8; 32]))).ok);
+    assert!(!check(None).ok);
+}
+
+/// PostgreSQL: with the grants `jitgate migrate` prints, the portal's role starts (no DDL
+/// when the schema is up to date), adds events, and can neither change nor remove one, nor
+/// switch the triggers off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_role_cannot_rewrite_history() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::new(crate::common::db::Backend::Postgres).await else {
+        return;
+    };
+    let owner = db.store().await;
+    owner.session_store().migrate().await.unwrap();
+    append(
+        &owner,
+        event(AuditAction::RequestCreated, "r1", "dana", t0()),
+    )
+    .await;
+    let role = format!(
+        "jitgate_app_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    for stmt in jitgate::store::POSTGRES_RUNTIME_GRANTS
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())
+    {
+        sqlx::query(&stmt.replace("jitgate_app", &role))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    }
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&role).unwrap();
+    let app = jitgate::store::connect(url.as_str()).await.unwrap();
+    app.migrate()
+        .await
+        .expect("an up-to-date schema needs no DDL");
+    app.session_store().migrate().await.unwrap();
+    append(
+        &app,
+        event(AuditAction::RequestApproved, "r1", "alex", t0()),
+    )
+    .await;
+    let mut c = sqlx::PgConnection::connect(url.as_str()).await.unwrap();
+    for attack in [
+        "UPDATE audit_events SET actor_id = 'mallory'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        "DROP TRIGGER audit_events_no_update ON audit_events",
+    ] {
+        let e = sqlx::query(attack).execute(&mut c).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("permission denied") || msg.contains("must be owner"),
+            "{attack}: {msg}"
+        );
+    }
+    assert_eq!(app.events_after(0, 10).await.unwrap().len(), 2);
+    drop(c);
+    drop(app);
+    sqlx::query(&format!("DROP OWNED BY {role}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    drop(admin);
+    db.cleanup().await;
+    let mut server = sqlx::PgConnection::connect(
+        &std::env::var("JITGATE_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    )
+    .await
+    .unwrap();
+    let _ = sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+        .execute(&mut server)
+        .await;
+}
+
 on_both_databases! {
+    keyed => keyed_events_verify_with_the_key_only;
     audit => audit_chain_is_append_only;
     streamed_export => exports_are_streamed_page_by_page;
     concurrent_appends => concurrent_appends_keep_one_chain;

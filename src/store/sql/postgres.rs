@@ -33,6 +33,8 @@ pub struct PgStore {
     /// Browser sessions have connections of their own, so that page views never wait for a
     /// connection behind grant transactions, nor hold one they need.
     sessions: PgPool,
+    /// Keys the audit chain (see [`crate::domain::audit`]).
+    chain_key: Option<crate::domain::audit::ChainKey>,
 }
 
 impl PgStore {
@@ -46,7 +48,17 @@ impl PgStore {
             .max_connections(4)
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect_lazy(url)?;
-        Ok(PgStore { pool, sessions })
+        Ok(PgStore {
+            pool,
+            sessions,
+            chain_key: None,
+        })
+    }
+
+    /// Audit events appended through this store are keyed with `key`.
+    pub fn with_chain_key(mut self, key: Option<crate::domain::audit::ChainKey>) -> Self {
+        self.chain_key = key;
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -98,8 +110,9 @@ impl PgStore {
     }
 
     fn session_store_impl(&self) -> AnySessionStore {
-        AnySessionStore::Postgres(tower_sessions_sqlx_store::PostgresStore::new(
+        AnySessionStore::Postgres(
+            tower_sessions_sqlx_store::PostgresStore::new(self.sessions.clone()),
             self.sessions.clone(),
-        ))
+        )
     }
 }

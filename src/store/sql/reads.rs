@@ -44,7 +44,21 @@ macro_rules! impl_store {
                 }
 
                 async fn migrate(&self) -> StoreResult<()> {
-                    sqlx::migrate!($migrations).run(&self.pool).await?;
+                    let migrator = sqlx::migrate!($migrations);
+                    let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+                    // Up to date: no DDL at all, so the portal can run as a role that may not
+                    // change the schema (migrations run beforehand, as the owner).
+                    let applied: Option<i64> = sqlx::query_scalar(
+                        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                    )
+                    .fetch_one(&self.pool)
+                    .await
+                    .ok()
+                    .flatten();
+                    if applied == Some(latest) {
+                        return Ok(());
+                    }
+                    migrator.run(&self.pool).await?;
                     Ok(())
                 }
 
@@ -54,7 +68,7 @@ macro_rules! impl_store {
                 }
 
                 async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-                    Ok(Box::new($Tx { tx: self.begin_serialized().await? }))
+                    Ok(Box::new($Tx { tx: self.begin_serialized().await?, key: self.chain_key.clone() }))
                 }
 
                 async fn get_request(&self, id: &str) -> StoreResult<Option<Request>> {

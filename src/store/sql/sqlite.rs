@@ -28,6 +28,8 @@ pub struct SqliteStore {
     file: Option<std::path::PathBuf>,
     /// Browser sessions have connections of their own (see [`SqliteStore::connect`]).
     sessions: SqlitePool,
+    /// Keys the audit chain (see [`crate::domain::audit`]).
+    chain_key: Option<crate::domain::audit::ChainKey>,
 }
 
 impl SqliteStore {
@@ -66,7 +68,14 @@ impl SqliteStore {
             pool,
             file,
             sessions,
+            chain_key: None,
         })
+    }
+
+    /// Audit events appended through this store are keyed with `key`.
+    pub fn with_chain_key(mut self, key: Option<crate::domain::audit::ChainKey>) -> Self {
+        self.chain_key = key;
+        self
     }
 
     pub fn pool(&self) -> &SqlitePool {

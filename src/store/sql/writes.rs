@@ -6,6 +6,8 @@ macro_rules! impl_store_tx {
     ($Tx:ident, $Db:ty, $announce:expr) => {
         pub struct $Tx {
             tx: sqlx::Transaction<'static, $Db>,
+            /// Keys the audit events this transaction appends.
+            key: Option<$crate::domain::audit::ChainKey>,
         }
 
         const _: () = {
@@ -172,7 +174,7 @@ macro_rules! impl_store_tx {
                             .fetch_optional(&mut *self.tx)
                             .await?;
                     let (seq, prev) = last.unwrap_or((0, GENESIS_HASH.to_string()));
-                    let ev = e.seal(seq, &prev);
+                    let ev = e.seal(seq, &prev, self.key.as_ref());
                     sqlx::query(&format!(
                         "INSERT INTO audit_events ({EVENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                     ))
