@@ -713,6 +713,7 @@ async fn client_credentials_grant() {
         json!([
             "GroupMember.ReadWrite.All",
             "User.Read.All",
+            "Application.Read.All",
             "Policy.Read.All",
             "User.RevokeSessions.All"
         ])
