@@ -120,7 +120,8 @@ async fn main() -> anyhow::Result<()> {
     let portal = format!("http://{}", listener.local_addr()?);
     let mut cfg = EmulatorConfig::demo();
     cfg.redirect_uris = vec![format!("{portal}/auth/callback")];
-    let emulator = Emulator::start(cfg, tokio::net::TcpListener::bind("127.0.0.1:0").await?).await?;
+    let emulator =
+        Emulator::start(cfg, tokio::net::TcpListener::bind("127.0.0.1:0").await?).await?;
     let toml = format!(
         "{}\n[[package]]\nid = \"device-code\"\nname = \"Device code flow exemption\"\ngroup_id = \"{EXCLUSION_GROUP_ID}\"\nmin_duration = \"15m\"\ndefault_duration = \"2h\"\nmax_duration = \"4h\"\n",
         jitgate::demo::emulator_sections(&portal, &emulator.base_url(), &db_url)
@@ -145,7 +146,10 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "PostgreSQL"
     };
-    println!("{backend}, {CONNECTIONS} connections, {} s per target", RUN.as_secs());
+    println!(
+        "{backend}, {CONNECTIONS} connections, {} s per target",
+        RUN.as_secs()
+    );
     let base = load(&bare_url, None).await;
     println!(
         "| bare axum handler | {:.0} | {:.2} | {:.2} | 100 % |",
@@ -159,6 +163,10 @@ async fn main() -> anyhow::Result<()> {
         ("`/api/v1/me` (session cookie)", "/api/v1/me"),
         ("`/healthz`", "/healthz"),
     ] {
+        // `JITGATE_BENCH_ONLY=/approvals` loads one target (for profiling).
+        if std::env::var("JITGATE_BENCH_ONLY").is_ok_and(|only| only != path) {
+            continue;
+        }
         let cookie = (path != "/healthz").then_some(cookie.as_str());
         let r = load(&format!("{portal}{path}"), cookie).await;
         println!(

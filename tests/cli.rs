@@ -177,10 +177,10 @@ async fn keyed_chain_and_anchors_survive_a_database_owner() {
 
     let (code, out, err) = run(&["audit", "anchor", "--config", cfg], &env);
     assert_eq!(code, 0, "{err}");
-    // The log carries the anchor too; the anchor itself is the last line.
-    assert!(out.contains("audit chain anchored"), "{out}");
-    let anchor: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap())
-        .unwrap_or_else(|e| panic!("{e}: {out:?} / {err}"));
+    // The log (standard error) carries the anchor too; standard output only the anchor.
+    assert!(err.contains("audit chain anchored"), "{err}");
+    let anchor: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out:?} / {err}"));
     assert_eq!(anchor["seq"], 5);
     assert!(anchor["signature"].as_str().is_some_and(|s| s.len() == 64));
     assert_eq!(

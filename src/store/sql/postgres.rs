@@ -110,7 +110,7 @@ impl PgStore {
     }
 
     fn session_store_impl(&self) -> AnySessionStore {
-        AnySessionStore::Postgres(
+        AnySessionStore::postgres(
             tower_sessions_sqlx_store::PostgresStore::new(self.sessions.clone()),
             self.sessions.clone(),
         )

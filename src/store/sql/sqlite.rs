@@ -109,7 +109,7 @@ impl SqliteStore {
     }
 
     fn session_store_impl(&self) -> AnySessionStore {
-        AnySessionStore::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(
+        AnySessionStore::sqlite(tower_sessions_sqlx_store::SqliteStore::new(
             self.sessions.clone(),
         ))
     }
