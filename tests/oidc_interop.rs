@@ -36,7 +36,10 @@ async fn bob_signs_in_with_his_app_role() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
     assert_eq!(location(&r), "/x", "back to the path asked for");
     let after = session_cookie(&r).expect("a session cookie at sign-in");
-    assert_ne!(before, after, "a new session id at sign-in");
+    assert!(before.starts_with("jitgate_login=") && after.starts_with("jitgate_session="));
+    let dropped =
+        common::html::set_cookie(&r, "jitgate_login").expect("the login cookie is dropped");
+    assert!(dropped.contains("Max-Age=0"), "{dropped}");
     assert!(
         t.provider_says("grant.success").await,
         "the code was redeemed at the provider's token endpoint"

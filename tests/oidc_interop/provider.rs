@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 use url::Url;
 
 use crate::common;
-use crate::common::html::{form_in, location, query_param, session_cookie};
+use crate::common::html::{form_in, location, query_param, session_cookie, set_cookie};
 
 pub const TENANT_ID: &str = "3c5d8e2a-7b1f-4e6a-9c0d-1f2e3a4b5c6d";
 pub const CLIENT_ID: &str = "jit-portal";
@@ -217,7 +217,7 @@ max_duration = "4h"
         let _ = self.provider.kill().await;
     }
 
-    /// `GET /auth/login`: checks the request sent to the provider, returns (authorize URL, session cookie).
+    /// `GET /auth/login`: checks the request sent to the provider, returns (authorize URL, login cookie).
     pub async fn start_login(&self, b: &reqwest::Client, return_to: &str) -> (String, String) {
         let r = b
             .get(self.portal(&format!("/auth/login?return_to={return_to}")))
@@ -225,7 +225,13 @@ max_duration = "4h"
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "/auth/login");
-        let cookie = session_cookie(&r).expect("a session cookie when the sign-in starts");
+        let cookie = set_cookie(&r, "jitgate_login")
+            .and_then(|c| c.split(';').next().map(str::to_string))
+            .expect("a login cookie when the sign-in starts");
+        assert!(
+            session_cookie(&r).is_none(),
+            "starting a sign-in makes no session"
+        );
         let authorize = location(&r);
         let u = Url::parse(&authorize).unwrap();
         assert_eq!(
@@ -260,7 +266,7 @@ max_duration = "4h"
     }
 
     /// Starts a sign-in at the portal (see [`Self::start_login`]) and opens the provider's sign-in
-    /// page; returns (page URL, HTML, the session cookie the portal set).
+    /// page; returns (page URL, HTML, the login cookie the portal set).
     pub async fn open_login_page(
         &self,
         b: &reqwest::Client,
