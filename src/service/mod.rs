@@ -54,7 +54,19 @@ pub struct Portal {
     pub(crate) wake: Arc<Wakers>,
     chain: Arc<audit::ChainWatch>,
     metrics: Arc<metrics::Metrics>,
+    /// Request lists as last read (see [`Portal::list_requests_cached`]).
+    lists: Arc<std::sync::Mutex<ListCache>>,
 }
+
+/// Request lists read since the store's last commit, by filter.
+#[derive(Default)]
+struct ListCache {
+    commits: u64,
+    lists: std::collections::HashMap<String, (std::time::Instant, Arc<Vec<Request>>)>,
+}
+
+/// Lists kept at most; the cache starts over beyond.
+const LIST_CACHE_MAX: usize = 2_000;
 
 impl Portal {
     pub fn new(
@@ -71,11 +83,46 @@ impl Portal {
             wake: Arc::new(Wakers::default()),
             chain: Arc::default(),
             metrics: Arc::default(),
+            lists: Arc::default(),
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// A page of requests, read once and then served from memory until this process commits
+    /// a write (pages, badges and the API ask the same questions many times between changes).
+    /// Exact on SQLite, where this process makes every change; on PostgreSQL, where other
+    /// replicas write too, a list is believed for one second at most.
+    pub(crate) async fn list_requests_cached(
+        &self,
+        f: &crate::store::RequestFilter,
+    ) -> AppResult<Vec<Request>> {
+        let key = format!("{f:?}");
+        let commits = self.store.commits();
+        let fresh_for =
+            (self.store.backend() != "sqlite").then_some(std::time::Duration::from_secs(1));
+        {
+            let cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.commits == commits
+                && let Some((at, list)) = cache.lists.get(&key)
+                && fresh_for.is_none_or(|f| at.elapsed() < f)
+            {
+                return Ok(list.as_ref().clone());
+            }
+        }
+        // The count is taken before the read: a commit during it makes the entry stale at once.
+        let list = self.store.list_requests(f).await?;
+        let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.commits != commits || cache.lists.len() >= LIST_CACHE_MAX {
+            cache.lists.clear();
+            cache.commits = commits;
+        }
+        cache
+            .lists
+            .insert(key, (std::time::Instant::now(), Arc::new(list.clone())));
+        Ok(list)
     }
 
     /// Sleeps until `t` on the portal's clock.

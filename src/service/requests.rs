@@ -303,7 +303,7 @@ impl Portal {
         } else if !sees_all {
             f.involving = Some(who.user.id.clone());
         }
-        Ok(self.store.list_requests(&f).await?)
+        self.list_requests_cached(&f).await
     }
 
     /// Pending requests `who` may see, oldest first.

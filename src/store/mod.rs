@@ -193,6 +193,11 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a serialized write transaction.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
+    /// How many write transactions were committed through this store (and its clones) so far:
+    /// a read cached at one count is still exact at the same count, as far as this process's
+    /// own writes go. Every change to requests and approvals commits through [`StoreTx`].
+    fn commits(&self) -> u64;
+
     async fn get_request(&self, id: &str) -> StoreResult<Option<Request>>;
     async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<Request>>;
     async fn count_requests(&self, filter: &RequestFilter) -> StoreResult<i64>;

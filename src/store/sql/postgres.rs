@@ -35,6 +35,8 @@ pub struct PgStore {
     sessions: PgPool,
     /// Keys the audit chain (see [`crate::domain::audit`]).
     chain_key: Option<crate::domain::audit::ChainKey>,
+    /// Write transactions committed (see [`crate::store::Store::commits`]).
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl PgStore {
@@ -52,6 +54,7 @@ impl PgStore {
             pool,
             sessions,
             chain_key: None,
+            commits: Default::default(),
         })
     }
 

@@ -68,7 +68,15 @@ macro_rules! impl_store {
                 }
 
                 async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-                    Ok(Box::new($Tx { tx: self.begin_serialized().await?, key: self.chain_key.clone() }))
+                    Ok(Box::new($Tx {
+                        tx: self.begin_serialized().await?,
+                        key: self.chain_key.clone(),
+                        commits: self.commits.clone(),
+                    }))
+                }
+
+                fn commits(&self) -> u64 {
+                    self.commits.load(std::sync::atomic::Ordering::SeqCst)
                 }
 
                 async fn get_request(&self, id: &str) -> StoreResult<Option<Request>> {

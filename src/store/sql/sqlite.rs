@@ -30,6 +30,8 @@ pub struct SqliteStore {
     sessions: SqlitePool,
     /// Keys the audit chain (see [`crate::domain::audit`]).
     chain_key: Option<crate::domain::audit::ChainKey>,
+    /// Write transactions committed (see [`crate::store::Store::commits`]).
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -69,6 +71,7 @@ impl SqliteStore {
             file,
             sessions,
             chain_key: None,
+            commits: Default::default(),
         })
     }
 

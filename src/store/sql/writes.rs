@@ -8,6 +8,8 @@ macro_rules! impl_store_tx {
             tx: sqlx::Transaction<'static, $Db>,
             /// Keys the audit events this transaction appends.
             key: Option<$crate::domain::audit::ChainKey>,
+            /// The store's count of commits, moved on by this one's.
+            commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
         }
 
         const _: () = {
@@ -197,6 +199,7 @@ macro_rules! impl_store_tx {
 
                 async fn commit(self: Box<Self>) -> StoreResult<()> {
                     self.tx.commit().await?;
+                    self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     Ok(())
                 }
             }
