@@ -103,7 +103,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
     let db = data_dir.join("jitgate-demo.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
-    let settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
+    let mut settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
+    // The demo's audit trail is keyed and anchored like a real one: the key is made once and
+    // kept in the data folder (a real deployment passes it in JITGATE_AUDIT__KEY instead).
+    settings.audit.key = Some(demo_audit_key(&data_dir.join("jitgate-demo-audit.key"))?);
+    settings.audit.anchor_file = Some(data_dir.join("jitgate-demo-anchors.jsonl"));
     let directory = Arc::new(GraphClient::new(
         GraphSettings::from_settings(&settings),
         reqwest::Client::new(),
@@ -129,10 +133,43 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  Dana and watch the membership appear in the group and disappear when it ends.");
     println!();
     println!("  Data: {}", data_dir.display());
+    println!("  Audit: keyed with jitgate-demo-audit.key, anchored to jitgate-demo-anchors.jsonl");
     println!("  Emulated tenant: {} (loopback only)", emulator.base_url());
     println!("  Stop with Ctrl-C.");
     println!("{line}");
     app.run_until_stopped().await?;
     emulator.shutdown();
     Ok(())
+}
+
+/// The demo's audit key: read from `path`, or made (48 random bytes, base64) and written there
+/// readable by the owner only.
+fn demo_audit_key(path: &std::path::Path) -> anyhow::Result<crate::domain::audit::ChainKey> {
+    use base64::Engine;
+    let key = match std::fs::read_to_string(path) {
+        Ok(k) => k.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 48];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            let k = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            std::io::Write::write_all(&mut opts.open(path)?, k.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            k
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    anyhow::ensure!(
+        key.len() >= crate::domain::audit::ChainKey::MIN_LEN,
+        "{} holds a key shorter than {} characters",
+        path.display(),
+        crate::domain::audit::ChainKey::MIN_LEN
+    );
+    Ok(crate::domain::audit::ChainKey::new(key.as_bytes()))
 }

@@ -388,6 +388,17 @@ async fn demo_runs_from_an_empty_folder() {
         dir.path().join("jitgate-demo.db").exists(),
         "its data lives in the folder it was started from"
     );
+    // Its audit trail is keyed, with a key of its own kept beside the data, readable by the owner only.
+    let key = dir.path().join("jitgate-demo-audit.key");
+    assert!(std::fs::read_to_string(&key).unwrap().trim().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
     child.kill().await.unwrap();
 
     // Refuses to listen beyond loopback.

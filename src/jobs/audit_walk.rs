@@ -24,7 +24,9 @@ impl AuditWalk {
             let now = self.portal.now();
             if anchored_at.is_none_or(|at| now - at >= self.portal.anchor_every()) {
                 match self.portal.anchor_audit().await {
-                    Ok(_) => anchored_at = Some(now),
+                    Ok(Some(_)) => anchored_at = Some(now),
+                    // Nothing to anchor yet: tried again at the next walk.
+                    Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "the audit chain could not be anchored"),
                 }
             }
