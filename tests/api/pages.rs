@@ -132,6 +132,57 @@ async fn actions_leave_a_flash_message(t: &mut TestApp) {
     assert_eq!(r.headers()["location"], "/");
 }
 
+/// Issue 9, item 6: the approval form offers the requested duration or less, and an approver
+/// can grant less from the page; more than asked, or not a number, is refused and changes nothing.
+async fn approvers_may_shorten_from_the_page(t: &mut TestApp) {
+    let id = t.request(DANA, "device-code", 120).await;
+    let (_, html) = page(t, MORGAN, "/approvals").await;
+    let select = &html[html
+        .find("data-testid=\"grant-duration\"")
+        .expect("a duration choice")..];
+    let select = &select[..select.find("</select>").unwrap()];
+    assert!(
+        select.contains(r#"<option value="120">2h (as asked)</option>"#),
+        "{select}"
+    );
+    assert!(
+        select.contains(r#"<option value="15">15m</option>"#),
+        "{select}"
+    );
+    assert!(
+        !select.contains(r#"value="240""#),
+        "never longer than asked: {select}"
+    );
+
+    let path = format!("/requests/{id}/approve");
+    for bad in ["240", "ninety", "5"] {
+        let (status, _, _) = post_form(
+            t,
+            MORGAN,
+            &path,
+            &[("back", "/approvals"), ("duration_minutes", bad)],
+        )
+        .await;
+        assert!(
+            status.is_redirection() || status.is_client_error(),
+            "{bad}: {status}"
+        );
+        assert_eq!(t.status_of(&id).await["status"], "pending", "{bad}");
+    }
+    let (status, to, _) = post_form(
+        t,
+        MORGAN,
+        &path,
+        &[("back", "/approvals"), ("duration_minutes", "15")],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/approvals"));
+    let r = t.status_of(&id).await;
+    assert_eq!(r["duration_minutes"], 15, "{r}");
+    let approved = event_details(t, &id, "request_approved").await;
+    assert_eq!(approved["shortened_from"], 120, "{approved}");
+}
+
 async fn navigation_follows_the_role(t: &mut TestApp) {
     let nav = |html: &str| {
         ["access", "approvals", "audit", "operations"]
@@ -214,6 +265,7 @@ on_both_databases! {
     invalid_forms => invalid_forms_come_back_with_the_input;
     flash => actions_leave_a_flash_message;
     navigation => navigation_follows_the_role;
+    shorten => approvers_may_shorten_from_the_page;
     errors => friendly_error_pages;
     timeline => timeline_and_audit_pages;
 }

@@ -28,6 +28,33 @@ pub struct QueueRow {
     pub own: bool,
     pub may_decide: bool,
     pub note: String,
+    /// What the approver may grant: the requested duration first, then shorter choices
+    /// (the package's presets and its minimum), as (minutes, label).
+    pub durations: Vec<(String, String)>,
+}
+
+/// The durations an approver may grant for `r`: the requested one, then every shorter preset
+/// down to the package's minimum.
+fn grantable(app: &AppState, r: &crate::domain::Request) -> Vec<(String, String)> {
+    let requested = r.duration_minutes;
+    let label = |m: i64| crate::domain::package::format_duration(chrono::Duration::minutes(m));
+    let mut out = vec![(
+        requested.to_string(),
+        format!("{} (as asked)", label(requested)),
+    )];
+    if let Some(pkg) = app.portal.package(&r.package) {
+        let mut shorter: Vec<i64> = pkg
+            .duration_presets
+            .iter()
+            .map(|d| d.num_minutes())
+            .chain([pkg.min_duration.num_minutes()])
+            .filter(|m| *m < requested && *m >= pkg.min_duration.num_minutes())
+            .collect();
+        shorter.sort_unstable_by(|a, b| b.cmp(a));
+        shorter.dedup();
+        out.extend(shorter.into_iter().map(|m| (m.to_string(), label(m))));
+    }
+    out
 }
 
 #[derive(Template, WebTemplate)]
@@ -76,6 +103,7 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
                 String::new()
             };
             QueueRow {
+                durations: grantable(&app, r),
                 r: RequestView::new(&app, &user.who, r, now),
                 recent,
                 own: e.own,
@@ -101,11 +129,19 @@ async fn decide(
         return Err(not_found().await);
     };
     let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
-    let input = DecisionInput {
-        comment,
-        duration_minutes: None,
-    };
     let result = async {
+        let duration_minutes = match f.duration_minutes.trim() {
+            "" => None,
+            m => Some(m.parse::<i64>().map_err(|_| {
+                crate::error::AppError::BadRequest(
+                    "The duration must be a whole number of minutes.".into(),
+                )
+            })?),
+        };
+        let input = DecisionInput {
+            comment,
+            duration_minutes,
+        };
         let id = parse_request_id(&id)?;
         app.portal.decide(&user.who, &id, decision, input).await
     }

@@ -130,6 +130,9 @@ pub struct ActionForm {
     pub comment: String,
     #[serde(default)]
     pub back: String,
+    /// Approvals only: the duration granted (the requested one, or shorter).
+    #[serde(default)]
+    pub duration_minutes: String,
 }
 
 /// Runs an action and returns to where the form was, with what happened as a flash message.
