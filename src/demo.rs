@@ -106,7 +106,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let mut settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
     // The demo's audit trail is keyed and anchored like a real one: the key is made once and
     // kept in the data folder (a real deployment passes it in JITGATE_AUDIT__KEY instead).
-    settings.audit.key = Some(demo_audit_key(&data_dir.join("jitgate-demo-audit.key"))?);
+    settings
+        .audit
+        .set_key(&demo_audit_key(&data_dir.join("jitgate-demo-audit.key"))?)?;
     settings.audit.anchor_file = Some(data_dir.join("jitgate-demo-anchors.jsonl"));
     let directory = Arc::new(GraphClient::new(
         GraphSettings::from_settings(&settings),
@@ -144,7 +146,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
 /// The demo's audit key: read from `path`, or made (48 random bytes, base64) and written there
 /// readable by the owner only.
-fn demo_audit_key(path: &std::path::Path) -> anyhow::Result<crate::domain::audit::ChainKey> {
+fn demo_audit_key(path: &std::path::Path) -> anyhow::Result<String> {
     use base64::Engine;
     let key = match std::fs::read_to_string(path) {
         Ok(k) => k.trim().to_string(),
@@ -165,11 +167,5 @@ fn demo_audit_key(path: &std::path::Path) -> anyhow::Result<crate::domain::audit
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    anyhow::ensure!(
-        key.len() >= crate::domain::audit::ChainKey::MIN_LEN,
-        "{} holds a key shorter than {} characters",
-        path.display(),
-        crate::domain::audit::ChainKey::MIN_LEN
-    );
-    Ok(crate::domain::audit::ChainKey::new(key.as_bytes()))
+    Ok(key)
 }

@@ -112,6 +112,21 @@ pub struct AuditSettings {
     pub anchor_webhook: Option<Url>,
 }
 
+impl AuditSettings {
+    /// Keys the chain with `secret` (checked as `JITGATE_AUDIT__KEY` is).
+    pub fn set_key(&mut self, secret: &str) -> Result<(), ConfigError> {
+        use crate::domain::audit::ChainKey;
+        if secret.len() < ChainKey::MIN_LEN {
+            return Err(err(
+                "audit.key",
+                format!("must be at least {} characters", ChainKey::MIN_LEN),
+            ));
+        }
+        self.key = Some(ChainKey::new(secret.as_bytes()));
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ReconcileSettings {
     pub every: Every,

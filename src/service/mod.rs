@@ -63,10 +63,13 @@ pub struct Portal {
 struct ListCache {
     commits: u64,
     lists: std::collections::HashMap<String, (std::time::Instant, Arc<Vec<Request>>)>,
+    /// Requests held over all lists.
+    held: usize,
 }
 
-/// Lists kept at most; the cache starts over beyond.
-const LIST_CACHE_MAX: usize = 2_000;
+/// Requests kept in all cached lists together, at most (a few megabytes); the cache starts
+/// over beyond.
+const LIST_CACHE_MAX: usize = 20_000;
 
 impl Portal {
     pub fn new(
@@ -115,13 +118,18 @@ impl Portal {
         // The count is taken before the read: a commit during it makes the entry stale at once.
         let list = self.store.list_requests(f).await?;
         let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.commits != commits || cache.lists.len() >= LIST_CACHE_MAX {
+        if cache.commits != commits || cache.held + list.len() > LIST_CACHE_MAX {
             cache.lists.clear();
+            cache.held = 0;
             cache.commits = commits;
         }
-        cache
+        cache.held += list.len();
+        if let Some((_, old)) = cache
             .lists
-            .insert(key, (std::time::Instant::now(), Arc::new(list.clone())));
+            .insert(key, (std::time::Instant::now(), Arc::new(list.clone())))
+        {
+            cache.held -= old.len();
+        }
         Ok(list)
     }
 
