@@ -6,6 +6,8 @@ mod audit;
 mod common;
 #[path = "store_contract/fixtures.rs"]
 mod fixtures;
+#[path = "store_contract/notifications.rs"]
+mod notifications;
 #[path = "store_contract/outbox.rs"]
 mod outbox;
 #[path = "store_contract/requests.rs"]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod ids;
+pub mod notification;
 pub mod package;
 pub mod request;
 pub mod status;

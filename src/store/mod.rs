@@ -6,6 +6,7 @@
 //! lock), which keeps the audit chain linear and makes "was that the user's last active grant?"
 //! race-free across replicas.
 
+pub mod notifications;
 pub mod session;
 mod sql;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::domain::{Approval, AuditEvent, NewAuditEvent, Request, RequestStatus};
 
+pub use notifications::{NewNotification, Notification};
 pub use session::AnySessionStore;
 pub use sql::{PgStore, SqliteStore};
 
@@ -261,6 +263,19 @@ pub trait Store: Send + Sync + 'static {
     /// Operations not carried out yet, newest first, at most `limit`.
     async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>>;
 
+    /// Claims up to `limit` due notifications under a lease (counting an attempt), oldest due first.
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Notification>>;
+    /// When the next notification becomes claimable (its `not_before`, or its lease running out).
+    async fn next_notification_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The notifications queued for a request, oldest first.
+    async fn notifications_for(&self, request_id: &str) -> StoreResult<Vec<Notification>>;
+
     /// Newest first.
     async fn list_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
     /// Oldest first, for verification and export.
@@ -364,6 +379,27 @@ pub trait StoreTx: Send {
         except_request: &str,
     ) -> StoreResult<i64>;
     async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Queues a notification; `None` when one with its `dedupe_key` was queued before.
+    async fn enqueue_notification(
+        &mut self,
+        n: &NewNotification,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>>;
+    /// Marks a notification done (sent, or failed for good).
+    async fn finish_notification(
+        &mut self,
+        id: i64,
+        outcome: crate::domain::notification::NotificationOutcome,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Releases the lease and schedules another attempt.
+    async fn retry_notification(
+        &mut self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()>;
     async fn get_op(&mut self, id: i64) -> StoreResult<Option<DirectoryOp>>;
     async fn finish_op(
         &mut self,

@@ -31,10 +31,11 @@ macro_rules! impl_store {
 
             use $crate::domain::{AuditEvent, Request};
             use $crate::store::sql::filters::{push_event_filter, push_request_filter, push_request_page};
-            use $crate::store::sql::rows::{EventRow, JoinedRow, OpRow, RequestRow, joined};
-            use $crate::store::sql::{EVENT_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, OP_COLS};
+            use $crate::store::sql::rows::{EventRow, JoinedRow, NotificationRow, OpRow, RequestRow, joined};
+            use $crate::store::sql::{EVENT_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, NOTIFICATION_COLS, OP_COLS};
             use $crate::store::{
-                AuditFilter, DirectoryOp, DueItem, DueKind, GrantCount, RequestFilter, Store, StoreResult, StoreTx, from_ms, ms,
+                AuditFilter, DirectoryOp, DueItem, DueKind, GrantCount, Notification, RequestFilter, Store, StoreResult, StoreTx,
+                from_ms, ms,
             };
 
             #[async_trait]
@@ -259,6 +260,60 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                     Ok(at.map(from_ms))
+                }
+
+                async fn claim_notifications(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<Notification>> {
+                    let mut tx = self.begin_serialized().await?;
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "SELECT id FROM notifications WHERE done_at IS NULL AND not_before <= $1 \
+                         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY not_before, id LIMIT $2",
+                    )
+                    .bind(ms(now))
+                    .bind(limit.max(1))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if ids.is_empty() {
+                        tx.commit().await?;
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = QueryBuilder::<$Db>::new("UPDATE notifications SET lease_owner = ");
+                    qb.push_bind(owner.to_string())
+                        .push(", lease_until = ")
+                        .push_bind(ms(now + lease))
+                        .push(", attempts = attempts + 1 WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in &ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(format!(") RETURNING {NOTIFICATION_COLS}"));
+                    let rows: Vec<NotificationRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    let mut out = rows
+                        .into_iter()
+                        .map(NotificationRow::into_notification)
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    out.sort_by_key(|n| (n.not_before, n.id));
+                    Ok(out)
+                }
+
+                async fn next_notification_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+                    let at: Option<i64> = sqlx::query_scalar(
+                        "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > not_before \
+                         THEN lease_until ELSE not_before END) FROM notifications WHERE done_at IS NULL",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(at.map(from_ms))
+                }
+
+                async fn notifications_for(&self, request_id: &str) -> StoreResult<Vec<Notification>> {
+                    let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
+                        "SELECT {NOTIFICATION_COLS} FROM notifications WHERE request_id = $1 ORDER BY id"
+                    ))
+                    .bind(request_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(NotificationRow::into_notification).collect()
                 }
 
                 async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>> {

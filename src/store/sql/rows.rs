@@ -2,8 +2,9 @@
 
 use std::str::FromStr;
 
+use crate::domain::notification::{Channel, NotificationOutcome};
 use crate::domain::{Approval, AuditEvent, Decision, Request, RequestStatus, UserRef};
-use crate::store::{DirectoryOp, OpKind, OpOutcome, StoreError, from_ms};
+use crate::store::{DirectoryOp, Notification, OpKind, OpOutcome, StoreError, from_ms};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct RequestRow {
@@ -186,5 +187,59 @@ impl From<EventRow> for AuditEvent {
             prev_hash: r.prev_hash,
             hash: r.hash,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct NotificationRow {
+    id: i64,
+    dedupe_key: String,
+    event: String,
+    request_id: Option<String>,
+    channel: String,
+    audience: String,
+    subject: String,
+    body: String,
+    created_at: i64,
+    not_before: i64,
+    attempts: i64,
+    last_error: Option<String>,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    done_at: Option<i64>,
+    outcome: Option<String>,
+}
+
+impl NotificationRow {
+    pub(super) fn into_notification(self) -> Result<Notification, StoreError> {
+        let channel = Channel::parse(&self.channel).ok_or_else(|| {
+            StoreError::Corrupt(format!("unknown notification channel '{}'", self.channel))
+        })?;
+        let outcome = match self.outcome.as_deref() {
+            None => None,
+            Some(o) => Some(NotificationOutcome::parse(o).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown notification outcome '{o}'"))
+            })?),
+        };
+        let audience = serde_json::from_str(&self.audience)
+            .map_err(|e| StoreError::Corrupt(format!("notification {} audience: {e}", self.id)))?;
+        Ok(Notification {
+            id: self.id,
+            dedupe_key: self.dedupe_key,
+            event: self.event,
+            request_id: self.request_id,
+            channel,
+            audience,
+            subject: self.subject,
+            body: self.body,
+            created_at: from_ms(self.created_at),
+            not_before: from_ms(self.not_before),
+            attempts: self.attempts,
+            last_error: self.last_error,
+            lease_owner: self.lease_owner,
+            lease_until: self.lease_until.map(from_ms),
+            done_at: self.done_at.map(from_ms),
+            outcome,
+        })
     }
 }

@@ -134,6 +134,57 @@ macro_rules! impl_store_tx {
                     .await?)
                 }
 
+                async fn enqueue_notification(&mut self, n: &$crate::store::NewNotification, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+                    Ok(sqlx::query_scalar(
+                        "INSERT INTO notifications (dedupe_key, event, request_id, channel, audience, subject, body, created_at, not_before) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                    )
+                    .bind(&n.dedupe_key)
+                    .bind(&n.event)
+                    .bind(&n.request_id)
+                    .bind(n.channel.as_str())
+                    .bind(n.audience.to_string())
+                    .bind(&n.subject)
+                    .bind(&n.body)
+                    .bind(ms(now))
+                    .bind(ms(n.not_before))
+                    .fetch_optional(&mut *self.tx)
+                    .await?)
+                }
+
+                async fn finish_notification(
+                    &mut self,
+                    id: i64,
+                    outcome: $crate::domain::notification::NotificationOutcome,
+                    at: DateTime<Utc>,
+                    error: Option<&str>,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE notifications SET done_at = $2, outcome = $3, last_error = COALESCE($4, last_error), \
+                         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND done_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(ms(at))
+                    .bind(outcome.as_str())
+                    .bind(error)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn retry_notification(&mut self, id: i64, not_before: DateTime<Utc>, error: &str) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE notifications SET not_before = $2, last_error = $3, lease_owner = NULL, lease_until = NULL \
+                         WHERE id = $1 AND done_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(ms(not_before))
+                    .bind(error)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn get_op(&mut self, id: i64) -> StoreResult<Option<DirectoryOp>> {
                     let row: Option<OpRow> = sqlx::query_as(&format!("SELECT {OP_COLS} FROM directory_ops WHERE id = $1"))
                         .bind(id)
