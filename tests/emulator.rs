@@ -715,7 +715,8 @@ async fn client_credentials_grant() {
             "User.Read.All",
             "Application.Read.All",
             "Policy.Read.All",
-            "User.RevokeSessions.All"
+            "User.RevokeSessions.All",
+            "Mail.Send"
         ])
     );
 

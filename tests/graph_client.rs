@@ -396,3 +396,46 @@ async fn token_failures() {
         }
     );
 }
+
+/// Issue 9: e-mail as the application through `POST /users/{sender}/sendMail`.
+#[tokio::test]
+async fn mail_is_sent_as_the_application() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+    let to = vec![
+        "morgan@jitgate-demo.onmicrosoft.com".to_owned(),
+        "jordan@jitgate-demo.onmicrosoft.com".to_owned(),
+    ];
+    graph
+        .send_mail(
+            "alex@jitgate-demo.onmicrosoft.com",
+            &to,
+            "Dana asks for the device code flow exemption",
+            "Decide it at https://jit.contoso.example/requests/1",
+        )
+        .await
+        .unwrap();
+    let mail = emu.mail();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].from, "alex@jitgate-demo.onmicrosoft.com");
+    assert_eq!(mail[0].to, to);
+    assert_eq!(
+        mail[0].subject,
+        "Dana asks for the device code flow exemption"
+    );
+    // A mailbox that does not exist, and an app without Mail.Send, are refused for good.
+    let err = graph
+        .send_mail("nobody@jitgate-demo.onmicrosoft.com", &to, "s", "b")
+        .await
+        .unwrap_err();
+    assert_err!(err, DirectoryError::Rejected { status: 404, .. });
+    let mut cfg = EmulatorConfig::demo();
+    cfg.app_permissions.retain(|p| p != "Mail.Send");
+    let emu = start(cfg).await;
+    let err = client(&emu)
+        .send_mail("alex@jitgate-demo.onmicrosoft.com", &to, "s", "b")
+        .await
+        .unwrap_err();
+    assert_err!(err, DirectoryError::Rejected { status: 403, .. });
+    assert!(emu.mail().is_empty());
+}

@@ -37,12 +37,13 @@ pub const AVERY: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c05";
 pub const ALEX: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06";
 
 /// Default application permissions (`roles`) of app-only Graph tokens.
-pub const APP_PERMISSIONS: [&str; 5] = [
+pub const APP_PERMISSIONS: [&str; 6] = [
     "GroupMember.ReadWrite.All",
     "User.Read.All",
     "Application.Read.All",
     "Policy.Read.All",
     "User.RevokeSessions.All",
+    "Mail.Send",
 ];
 
 fn user(id: &str, name: &str, login: &str, roles: &[&str], manager: Option<&str>) -> DemoUser {

@@ -175,9 +175,10 @@ pub(crate) async fn answer(
     resp
 }
 
-/// Any POST, PATCH, PUT or DELETE but `checkMemberGroups`.
+/// Any POST, PATCH, PUT or DELETE but `checkMemberGroups` and `sendMail` (Exchange Online's
+/// limits, not the directory's).
 fn is_write(method: &Method, path: &str) -> bool {
-    *method != Method::GET && !path.ends_with("/checkMemberGroups")
+    *method != Method::GET && !path.ends_with("/checkMemberGroups") && !path.ends_with("/sendMail")
 }
 
 /// The fault chaos picks for a write, if any.
@@ -444,6 +445,9 @@ fn route(
         }
         (&Method::GET, ["servicePrincipals", sp, "appRoleAssignedTo"]) => {
             super::graph_apps::assigned_to(emu, ctx, &caller, sp)
+        }
+        (&Method::POST, ["users", id, "sendMail"]) => {
+            graph_users::send_mail(emu, ctx, &caller, id, body)
         }
         (&Method::POST, ["users", id, "revokeSignInSessions"]) => {
             graph_users::revoke_sign_in_sessions(emu, ctx, &caller, id)

@@ -1,15 +1,15 @@
-//! Graph actions on a user: `checkMemberGroups` (reads, subject to the read lag) and
-//! `revokeSignInSessions` (wire doc §4.3, §15.1).
+//! Graph actions on a user: `checkMemberGroups` (reads, subject to the read lag),
+//! `revokeSignInSessions` and `sendMail` (wire doc §4.3, §15.1, §15.2).
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Emulator;
 use super::graph_api::{
     Caller, READ_MEMBERS, READ_USERS, bad_request, forbidden, invalid_id, not_found,
 };
 use super::wire::{GraphCtx, is_guid, odata_json};
+use super::{Emulator, SentMail};
 
 const REVOKE: &[&str] = &[
     "User.RevokeSessions.All",
@@ -85,4 +85,62 @@ pub(crate) fn revoke_sign_in_sessions(
             "value": true,
         }),
     )
+}
+
+/// `POST /users/{sender}/sendMail` as the application (`Mail.Send`): 202, and the message is
+/// recorded as delivered to every recipient.
+pub(crate) fn send_mail(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    sender: &str,
+    body: &[u8],
+) -> Response {
+    if !caller.has_any(&["Mail.Send"]) {
+        return forbidden(ctx);
+    }
+    let Some(from) = emu.user(sender).map(|u| u.username.clone()) else {
+        return super::wire::graph_error(
+            ctx,
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            &format!("The requested user '{sender}' is invalid."),
+        );
+    };
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = &v["message"];
+    let to: Vec<String> = message["toRecipients"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["emailAddress"]["address"].as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (Some(subject), Some(content)) = (
+        message["subject"].as_str(),
+        message["body"]["content"].as_str(),
+    ) else {
+        return bad_request(
+            ctx,
+            "ErrorInvalidRequest",
+            "The message must have a subject and a body.",
+        );
+    };
+    if to.is_empty() {
+        return bad_request(
+            ctx,
+            "ErrorInvalidRecipients",
+            "At least one recipient is not valid.",
+        );
+    }
+    emu.state().mail.push(SentMail {
+        from,
+        to,
+        subject: subject.to_owned(),
+        body: content.to_owned(),
+        at: chrono::Utc::now(),
+    });
+    axum::response::IntoResponse::into_response(StatusCode::ACCEPTED)
 }

@@ -47,6 +47,18 @@ pub struct DemoUser {
     pub manager_id: Option<String>,
 }
 
+/// A message sent through the emulated Graph `sendMail`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SentMail {
+    /// The sending mailbox's user principal name.
+    pub from: String,
+    /// Recipients' addresses.
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A security group of the emulated tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoGroup {
@@ -242,6 +254,8 @@ pub(crate) struct State {
     conditions: conditions::Conditions,
     /// `revokeSignInSessions` calls: user id and when.
     revocations: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// Messages sent with `sendMail`, in order.
+    mail: Vec<SentMail>,
     /// App roles changed since start (user id, lower case → role values).
     roles: HashMap<String, Vec<String>>,
     /// Accounts disabled since start (user ids, lower case).
@@ -482,6 +496,11 @@ impl Emulator {
             .state()
             .disabled
             .contains(&user.id.to_ascii_lowercase())
+    }
+
+    /// The messages sent with `sendMail` so far, in order.
+    pub fn mail(&self) -> Vec<SentMail> {
+        self.state().mail.clone()
     }
 
     /// Users whose sign-in sessions were revoked, in order.

@@ -445,6 +445,31 @@ impl Directory for GraphClient {
         self.access_of(user_id).await
     }
 
+    async fn send_mail(
+        &self,
+        sender: &str,
+        to: &[String],
+        subject: &str,
+        body: &str,
+    ) -> Result<(), DirectoryError> {
+        let segment = user_segment(sender)?;
+        let url = self.url(&format!("/users/{segment}/sendMail"));
+        let message = json!({
+            "message": {
+                "subject": subject,
+                "body": {"contentType": "Text", "content": body},
+                "toRecipients": to
+                    .iter()
+                    .map(|a| json!({"emailAddress": {"address": a}}))
+                    .collect::<Vec<_>>(),
+            },
+            "saveToSentItems": false,
+        });
+        self.execute(Method::POST, &url, Some(&message))
+            .await
+            .map(drop)
+    }
+
     async fn list_conditional_access_policies(&self) -> Result<Value, DirectoryError> {
         let (mut first, items) = self
             .read_all(self.url("/identity/conditionalAccess/policies"))

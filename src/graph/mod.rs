@@ -153,6 +153,16 @@ pub trait Directory: Send + Sync + 'static {
     /// Whether `user_id`'s account is enabled and which of this application's app roles they
     /// hold now; `None` when the user no longer exists.
     async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError>;
+    /// Sends a plain-text e-mail from the mailbox `sender` (a user id or principal name) to
+    /// `to` (addresses), as the application (`Mail.Send`). Accepted is not delivered: Exchange
+    /// Online delivers it later.
+    async fn send_mail(
+        &self,
+        sender: &str,
+        to: &[String],
+        subject: &str,
+        body: &str,
+    ) -> Result<(), DirectoryError>;
     /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
 }

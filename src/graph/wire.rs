@@ -172,10 +172,13 @@ pub(super) fn member_groups_contain(body: &[u8], group_id: &str) -> Result<bool,
 }
 
 /// Whether a call spends Graph's write budget (every POST, PATCH, PUT and DELETE except the
-/// read-only `checkMemberGroups`).
+/// read-only `checkMemberGroups`, and `sendMail`, which Exchange Online limits on its own).
 pub(super) fn is_write(method: &Method, path: &str) -> bool {
     // A `$batch` is paced by the writes inside it.
-    *method != Method::GET && !path.ends_with("/checkMemberGroups") && !path.ends_with("/$batch")
+    *method != Method::GET
+        && !path.ends_with("/checkMemberGroups")
+        && !path.ends_with("/$batch")
+        && !path.ends_with("/sendMail")
 }
 
 #[cfg(test)]
