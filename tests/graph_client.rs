@@ -417,6 +417,9 @@ async fn mail_is_sent_as_the_application() {
         .unwrap();
     let mail = emu.mail();
     assert_eq!(mail.len(), 1);
+    // Recipients' addresses come from Graph: `mail`, else the user principal name.
+    let morgan = graph.get_user(demo::MORGAN).await.unwrap().unwrap();
+    assert_eq!(morgan.email(), Some("morgan@jitgate-demo.onmicrosoft.com"));
     assert_eq!(mail[0].from, "alex@jitgate-demo.onmicrosoft.com");
     assert_eq!(mail[0].to, to);
     assert_eq!(

@@ -26,7 +26,7 @@ const READ_RETRIES: u32 = 3;
 const MAX_READ_DELAY: Duration = Duration::from_secs(5);
 /// Guard against a directory that keeps handing out next links.
 const MAX_PAGES: usize = 10_000;
-const MEMBER_SELECT: &str = "id,displayName,userPrincipalName";
+const MEMBER_SELECT: &str = "id,displayName,userPrincipalName,mail";
 
 struct CachedToken {
     value: SecretString,

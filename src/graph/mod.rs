@@ -46,9 +46,22 @@ pub struct DirectoryUser {
     pub display_name: Option<String>,
     #[serde(default)]
     pub user_principal_name: Option<String>,
+    /// The primary SMTP address, when the user has a mailbox.
+    #[serde(default)]
+    pub mail: Option<String>,
     /// `#microsoft.graph.user`, `#microsoft.graph.group`, ... when Graph says.
     #[serde(rename = "@odata.type", default)]
     pub odata_type: Option<String>,
+}
+
+impl DirectoryUser {
+    /// Where e-mail to this user goes: `mail`, or else the user principal name.
+    pub fn email(&self) -> Option<&str> {
+        self.mail
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .or(self.user_principal_name.as_deref())
+    }
 }
 
 /// A person's standing in the directory now: whether they may sign in, and the app role
