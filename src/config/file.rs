@@ -21,7 +21,17 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub(super) audit: RawAudit,
     #[serde(default)]
+    pub(super) notify: RawNotify,
+    #[serde(default)]
     pub(super) package: Vec<RawPackage>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    /// The mailbox (user principal name or object id) e-mail is sent from, through Graph.
+    #[serde(default)]
+    pub(super) email_from: Option<String>,
 }
 
 #[derive(Deserialize)]

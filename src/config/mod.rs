@@ -29,6 +29,7 @@ pub struct Settings {
     pub directory: DirectorySettings,
     pub reconcile: ReconcileSettings,
     pub audit: AuditSettings,
+    pub notify: NotifySettings,
     pub packages: Vec<Package>,
     /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
     pub demo: bool,
@@ -97,6 +98,13 @@ pub struct DirectorySettings {
     pub write_budget: WriteBudget,
     /// Every Graph call (connect included) fails after this long.
     pub timeout: std::time::Duration,
+}
+
+/// Who is told what happened, and how.
+#[derive(Debug, Clone, Default)]
+pub struct NotifySettings {
+    /// E-mail through Microsoft Graph from this mailbox (needs `Mail.Send`); none when unset.
+    pub email_from: Option<String>,
 }
 
 /// The audit trail's key and where anchors of its head go.

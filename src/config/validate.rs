@@ -9,8 +9,9 @@ use url::Url;
 
 use super::file::RawSettings;
 use super::{
-    AuditSettings, ConfigError, DirectorySettings, EntraSettings, Every, ReconcileMode,
-    ReconcileSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings, err, is_loopback,
+    AuditSettings, ConfigError, DirectorySettings, EntraSettings, Every, NotifySettings,
+    ReconcileMode, ReconcileSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings,
+    err, is_loopback,
 };
 use crate::domain::Package;
 use crate::domain::audit::ChainKey;
@@ -232,6 +233,25 @@ impl RawSettings {
                 .transpose()?,
         };
 
+        let notify = NotifySettings {
+            email_from: self
+                .notify
+                .email_from
+                .as_deref()
+                .map(|m| {
+                    let m = m.trim();
+                    if m.contains('@') || uuid::Uuid::from_str(m).is_ok() {
+                        Ok(m.to_string())
+                    } else {
+                        Err(err(
+                            "notify.email_from",
+                            format!("'{m}' is neither a mailbox address nor an object id"),
+                        ))
+                    }
+                })
+                .transpose()?,
+        };
+
         if self.package.is_empty() {
             return Err(err("package", "at least one [[package]] is needed"));
         }
@@ -327,6 +347,7 @@ impl RawSettings {
             directory,
             reconcile,
             audit,
+            notify,
             packages,
             demo: false,
         })

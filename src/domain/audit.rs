@@ -70,10 +70,12 @@ pub enum AuditAction {
     MembershipVerified,
     DriftRemoved,
     SessionsRevoked,
+    NotificationSent,
+    NotificationFailed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -91,6 +93,8 @@ impl AuditAction {
         AuditAction::MembershipVerified,
         AuditAction::DriftRemoved,
         AuditAction::SessionsRevoked,
+        AuditAction::NotificationSent,
+        AuditAction::NotificationFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +116,8 @@ impl AuditAction {
             AuditAction::MembershipVerified => "membership_verified",
             AuditAction::DriftRemoved => "drift_removed",
             AuditAction::SessionsRevoked => "sessions_revoked",
+            AuditAction::NotificationSent => "notification_sent",
+            AuditAction::NotificationFailed => "notification_failed",
         }
     }
 

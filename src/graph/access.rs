@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::client::GraphClient;
 use super::wire::require_guid;
-use super::{DirectoryError, UserAccess};
+use super::{Directory, DirectoryError, DirectoryUser, UserAccess};
 
 /// Groups per `checkMemberGroups` call (Graph's limit).
 const GROUPS_PER_CHECK: usize = 20;
@@ -55,6 +55,67 @@ fn unexpected(e: impl std::fmt::Display) -> DirectoryError {
 }
 
 impl GraphClient {
+    /// This application's service principal, with its app roles.
+    async fn service_principal(&self) -> Result<ServicePrincipal, DirectoryError> {
+        self.read_json(&self.url(&format!(
+            "/servicePrincipals(appId='{}')?$select=id,appRoles",
+            self.settings.client_id
+        )))
+        .await
+    }
+
+    /// Every assignment of the application's app roles (users and groups).
+    async fn assignments(&self, sp: &ServicePrincipal) -> Result<Vec<Assignment>, DirectoryError> {
+        let (_, items) = self
+            .read_all(self.url(&format!(
+                "/servicePrincipals/{}/appRoleAssignedTo?$top=999",
+                sp.id
+            )))
+            .await?;
+        items
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(unexpected))
+            .collect()
+    }
+
+    /// The users holding app role `value`: assigned directly, or members of an assigned group.
+    pub(super) async fn holders_of(
+        &self,
+        value: &str,
+    ) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        let sp = self.service_principal().await?;
+        let Some(role) = sp
+            .app_roles
+            .iter()
+            .find(|r| r.is_enabled && r.value.as_deref() == Some(value))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut users: Vec<DirectoryUser> = Vec::new();
+        for a in self.assignments(&sp).await? {
+            if !a.app_role_id.eq_ignore_ascii_case(&role.id) {
+                continue;
+            }
+            match a.principal_type.as_deref() {
+                Some("Group") => {
+                    for m in self.list_members(&a.principal_id).await? {
+                        if m.odata_type.as_deref().is_none_or(|t| t.ends_with(".user")) {
+                            users.push(m);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(u) = self.get_user(&a.principal_id).await? {
+                        users.push(u);
+                    }
+                }
+            }
+        }
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        users.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+        Ok(users)
+    }
+
     /// `None` when the user no longer exists.
     pub(super) async fn access_of(
         &self,
@@ -73,22 +134,8 @@ impl GraphClient {
                 roles: Vec::new(),
             }));
         }
-        let sp: ServicePrincipal = self
-            .read_json(&self.url(&format!(
-                "/servicePrincipals(appId='{}')?$select=id,appRoles",
-                self.settings.client_id
-            )))
-            .await?;
-        let (_, items) = self
-            .read_all(self.url(&format!(
-                "/servicePrincipals/{}/appRoleAssignedTo?$top=999",
-                sp.id
-            )))
-            .await?;
-        let assignments: Vec<Assignment> = items
-            .into_iter()
-            .map(|v| serde_json::from_value(v).map_err(unexpected))
-            .collect::<Result<_, _>>()?;
+        let sp = self.service_principal().await?;
+        let assignments = self.assignments(&sp).await?;
         // Groups the app's roles are assigned to: is the user in any of them (transitively)?
         let mut groups: Vec<&str> = assignments
             .iter()

@@ -445,6 +445,10 @@ impl Directory for GraphClient {
         self.access_of(user_id).await
     }
 
+    async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        self.holders_of(value).await
+    }
+
     async fn send_mail(
         &self,
         sender: &str,

@@ -166,6 +166,8 @@ pub trait Directory: Send + Sync + 'static {
     /// Whether `user_id`'s account is enabled and which of this application's app roles they
     /// hold now; `None` when the user no longer exists.
     async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError>;
+    /// The users holding this application's app role `value`, directly or through a group.
+    async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// Sends a plain-text e-mail from the mailbox `sender` (a user id or principal name) to
     /// `to` (addresses), as the application (`Mail.Send`). Accepted is not delivered: Exchange
     /// Online delivers it later.

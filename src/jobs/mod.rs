@@ -4,11 +4,13 @@
 //! - `reconciler`: compares each group with the active grants and puts drift right;
 //! - `audit_walk`: re-verifies the whole audit chain periodically;
 //! - `listener`: wakes the worker and the scheduler when another replica commits work;
-//! - `session_cleanup`: deletes expired browser sessions.
+//! - `session_cleanup`: deletes expired browser sessions;
+//! - `sender`: delivers queued notifications.
 
 pub mod audit_walk;
 pub mod reconciler;
 pub mod scheduler;
+pub mod sender;
 pub mod worker;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::store::AnySessionStore;
 pub use audit_walk::AuditWalk;
 pub use reconciler::Reconciler;
 pub use scheduler::Scheduler;
+pub use sender::Sender;
 pub use worker::Worker;
 
 /// How often expired browser sessions are deleted.
@@ -60,6 +63,7 @@ impl Jobs {
                     async move { portal.listen_for_work().await }
                 }),
             ),
+            ("sender", tokio::spawn(Sender::new(portal.clone()).run())),
             (
                 "audit_walk",
                 tokio::spawn(AuditWalk::new(portal.clone()).run()),

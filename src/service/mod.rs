@@ -12,6 +12,7 @@ pub mod directory;
 mod export;
 pub(crate) mod lifecycle;
 pub mod metrics;
+pub mod notify;
 mod operations;
 mod queue;
 mod reconcile;
@@ -43,6 +44,7 @@ use crate::store::Store;
 pub(crate) struct Wakers {
     pub(crate) worker: Notify,
     pub(crate) scheduler: Notify,
+    pub(crate) sender: Notify,
 }
 
 #[derive(Clone)]
@@ -220,6 +222,12 @@ impl Portal {
     fn notify(&self) {
         self.wake.worker.notify_one();
         self.wake.scheduler.notify_one();
+        self.wake.sender.notify_one();
+    }
+
+    /// Waits until something may have been queued for the sender, or `timeout` passed.
+    pub async fn sender_wait(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.sender.notified()).await;
     }
 }
 

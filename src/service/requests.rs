@@ -107,6 +107,7 @@ impl Portal {
             }),
         ))
         .await?;
+        self.queue_request_created(&mut tx, &r, now).await?;
         tx.commit().await?;
         self.notify();
         tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, "request created");

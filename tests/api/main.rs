@@ -10,6 +10,7 @@ mod directory;
 mod drift;
 mod lifecycle;
 mod metrics;
+mod notify;
 mod pages;
 mod reads;
 mod service;
