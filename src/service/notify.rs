@@ -2,7 +2,8 @@
 //! the sender job, each recorded in the audit trail as sent or failed. E-mail goes through
 //! Microsoft Graph (`[notify] email_from`).
 //!
-//! So far: a new request is e-mailed to the people who may decide it.
+//! So far: a new request is e-mailed to the people who may decide it, and its decision
+//! (approved, denied) to the requester.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -18,6 +19,15 @@ use crate::store::{NewNotification, Notification, StoreTx};
 pub const MAX_ATTEMPTS: i64 = 6;
 /// How long a sender holds a claimed notification.
 pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// An e-mail to queue: what it tells of, to whom, and what it says (the request's link is
+/// added at the end).
+struct Email {
+    action: AuditAction,
+    audience: serde_json::Value,
+    subject: String,
+    body: String,
+}
 
 /// Why a delivery did not happen.
 #[derive(Debug)]
@@ -40,6 +50,34 @@ impl From<DirectoryError> for Undelivered {
 }
 
 impl Portal {
+    /// Queues, in `tx`, an e-mail about `r`, once per (event, request), when e-mail is configured.
+    async fn queue_email(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        r: &Request,
+        email: Email,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        if self.settings.notify.email_from.is_none() {
+            return Ok(());
+        }
+        tx.enqueue_notification(
+            &NewNotification {
+                dedupe_key: format!("{}:{}:email", email.action.as_str(), r.id),
+                event: email.action.as_str().into(),
+                request_id: Some(r.id.clone()),
+                channel: Channel::Email,
+                audience: email.audience,
+                subject: email.subject,
+                body: format!("{}\n{}\n", email.body, self.request_link(&r.id)),
+                not_before: now,
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Queues, in `tx`, the e-mail telling the people who may decide `r` that it waits.
     pub(super) async fn queue_request_created(
         &self,
@@ -47,37 +85,75 @@ impl Portal {
         r: &Request,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        if self.settings.notify.email_from.is_none() {
-            return Ok(());
-        }
-        let link = self.request_link(&r.id);
         let ticket = r
             .ticket
             .as_deref()
             .map(|t| format!("Ticket: {t}\n"))
             .unwrap_or_default();
-        tx.enqueue_notification(
-            &NewNotification {
-                dedupe_key: format!("request_created:{}:email", r.id),
-                event: AuditAction::RequestCreated.as_str().into(),
-                request_id: Some(r.id.clone()),
-                channel: Channel::Email,
-                audience: json!({ "deciders": r.id }),
-                subject: format!("{} asks for {}", r.requester.name, self.package_name(r)),
-                body: format!(
-                    "{} ({}) asks for {} for {} minutes.\n\nJustification: {}\n{ticket}\nDecide it in jitgate: {link}\n",
-                    r.requester.name,
-                    r.requester.username,
-                    self.package_name(r),
-                    r.duration_minutes,
-                    r.justification,
+        let body = format!(
+            "{} ({}) asks for {} for {} minutes.\n\nJustification: {}\n{ticket}\nDecide it in jitgate:",
+            r.requester.name,
+            r.requester.username,
+            self.package_name(r),
+            r.duration_minutes,
+            r.justification,
+        );
+        let email = Email {
+            action: AuditAction::RequestCreated,
+            audience: json!({ "deciders": r.id }),
+            subject: format!("{} asks for {}", r.requester.name, self.package_name(r)),
+            body,
+        };
+        self.queue_email(tx, r, email, now).await
+    }
+
+    /// Queues, in `tx`, the e-mail telling the requester how `r` was decided: `action` is
+    /// `request_approved` (every approval needed is in) or `request_denied`.
+    pub(super) async fn queue_decided(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        r: &Request,
+        action: AuditAction,
+        by: &str,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let pkg = self.package_name(r);
+        let said = comment
+            .map(|c| format!("\n\n{by} wrote: {c}"))
+            .unwrap_or_default();
+        let (subject, body) = if action == AuditAction::RequestDenied {
+            (
+                format!("Your request for {pkg} was denied"),
+                format!("{by} denied your request for {pkg}.{said}\n\nThe request:"),
+            )
+        } else {
+            let when = match (r.starts_at, r.ends_at) {
+                (Some(s), Some(e)) if s <= now => format!(
+                    "Your access starts now and ends at {} (UTC).",
+                    e.format("%Y-%m-%d %H:%M")
                 ),
-                not_before: now,
-            },
-            now,
-        )
-        .await?;
-        Ok(())
+                (Some(s), _) => format!(
+                    "Your access starts at {} (UTC).",
+                    s.format("%Y-%m-%d %H:%M")
+                ),
+                _ => String::new(),
+            };
+            (
+                format!("Your request for {pkg} was approved"),
+                format!(
+                    "{by} approved your request for {pkg} ({} minutes). {when}{said}\n\nThe request:",
+                    r.duration_minutes
+                ),
+            )
+        };
+        let email = Email {
+            action,
+            audience: json!({ "user": r.requester.id }),
+            subject,
+            body,
+        };
+        self.queue_email(tx, r, email, now).await
     }
 
     fn package_name(&self, r: &Request) -> String {
@@ -199,6 +275,11 @@ impl Portal {
     /// The e-mail addresses of a notification's audience, read from Graph now.
     async fn addresses(&self, n: &Notification) -> Result<Vec<String>, Undelivered> {
         let mut people = Vec::new();
+        if let Some(id) = n.audience.get("user").and_then(|v| v.as_str())
+            && let Some(u) = self.directory.get_user(id).await?
+        {
+            people.push(u);
+        }
         if let Some(id) = n.audience.get("deciders").and_then(|v| v.as_str()) {
             let r = self.store.get_request(id).await.map_err(|e| Undelivered {
                 message: e.to_string(),

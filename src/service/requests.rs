@@ -165,6 +165,15 @@ impl Portal {
                     json!({"comment": comment}),
                 ))
                 .await?;
+                self.queue_decided(
+                    &mut tx,
+                    &r,
+                    AuditAction::RequestDenied,
+                    &who.user.name,
+                    comment.as_deref(),
+                    now,
+                )
+                .await?;
             }
             Decision::Approve => {
                 let requested = r.duration_minutes;
@@ -189,6 +198,17 @@ impl Portal {
                 .await?;
                 if transition == Some(Transition::Approve { starts_now: true }) {
                     lifecycle::open_window(&mut *tx, &r, now).await?;
+                }
+                if transition.is_some() {
+                    self.queue_decided(
+                        &mut tx,
+                        &r,
+                        AuditAction::RequestApproved,
+                        &who.user.name,
+                        comment.as_deref(),
+                        now,
+                    )
+                    .await?;
                 }
             }
         }

@@ -76,6 +76,28 @@ async fn new_requests_are_mailed_to_their_deciders(db: &TestDb) {
     t.start_again().await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(t.emulator.mail().len(), 2);
+
+    // Decisions go to the requester: approved (with when access ends), denied (with the reason).
+    t.approve(JORDAN, &id).await;
+    wait_mail(&t, 3).await;
+    let approved = &t.emulator.mail()[2];
+    assert_eq!(approved.to, ["dana@jitgate-demo.onmicrosoft.com"]);
+    assert_eq!(
+        approved.subject,
+        "Your request for Device code flow exemption was approved"
+    );
+    assert!(
+        approved.body.contains("Jordan") && approved.body.contains("ends at"),
+        "{}",
+        approved.body
+    );
+    recorded(&t, &id, "notification_sent").await;
+    let (status, _) = t.deny(JORDAN, &own, Some("not this week")).await;
+    assert!(status.is_success(), "{status}");
+    wait_mail(&t, 4).await;
+    let denied = &t.emulator.mail()[3];
+    assert_eq!(denied.to, [MORGAN_MAIL]);
+    assert!(denied.body.contains("not this week"), "{}", denied.body);
     t.stop().await;
 }
 
