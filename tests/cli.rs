@@ -65,20 +65,8 @@ async fn migrate_verify_export_and_tampering() {
 
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    for i in 0..3 {
-        tx.append_event(NewAuditEvent {
-            at: Utc::now(),
-            actor_id: "system".into(),
-            actor_name: "jitgate".into(),
-            action: AuditAction::GrantExpired,
-            request_id: Some(format!("r{i}")),
-            subject_id: Some("u".into()),
-            details: serde_json::json!({"i": i}),
-            client_ip: None,
-            user_agent: None,
-        })
-        .await
-        .unwrap();
+    for e in append_events(3) {
+        tx.append_event(e).await.unwrap();
     }
     tx.commit().await.unwrap();
 
@@ -134,6 +122,7 @@ async fn migrate_verify_export_and_tampering() {
 
 const AUDIT_KEY: &str = "kJ8s1-cli-test-audit-key-of-48-characters-000000";
 
+/// `n` grant-expiry events to append.
 fn append_events(n: usize) -> Vec<NewAuditEvent> {
     (0..n)
         .map(|i| NewAuditEvent {

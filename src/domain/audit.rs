@@ -460,15 +460,20 @@ mod tests {
         }
     }
 
-    fn chain(n: i64) -> Vec<AuditEvent> {
-        let mut out: Vec<AuditEvent> = Vec::new();
-        for i in 0..n {
+    /// Appends events `from..to` to `out`, each linked to the last, keyed with `key`.
+    fn extend(out: &mut Vec<AuditEvent>, from: i64, to: i64, key: Option<&ChainKey>) {
+        for i in from..to {
             let (seq, prev) = out
                 .last()
                 .map(|e| (e.seq, e.hash.clone()))
                 .unwrap_or((0, GENESIS_HASH.into()));
-            out.push(event(i).seal(seq, &prev, None));
+            out.push(event(i).seal(seq, &prev, key));
         }
+    }
+
+    fn chain(n: i64) -> Vec<AuditEvent> {
+        let mut out = Vec::new();
+        extend(&mut out, 0, n, None);
         out
     }
 
@@ -537,14 +542,8 @@ mod tests {
     }
 
     fn keyed_chain(n: i64, key: &ChainKey) -> Vec<AuditEvent> {
-        let mut out: Vec<AuditEvent> = Vec::new();
-        for i in 0..n {
-            let (seq, prev) = out
-                .last()
-                .map(|e| (e.seq, e.hash.clone()))
-                .unwrap_or((0, GENESIS_HASH.into()));
-            out.push(event(i).seal(seq, &prev, Some(key)));
-        }
+        let mut out = Vec::new();
+        extend(&mut out, 0, n, Some(key));
         out
     }
 
@@ -584,23 +583,7 @@ mod tests {
         assert!(!v.ok && v.problem.unwrap().contains("no audit key"));
         // Unkeyed events from before the key was configured are counted, and accepted only first.
         let mut mixed = chain(2);
-        let key_tail = keyed_chain(4, &key);
-        for e in key_tail.into_iter().skip(2) {
-            let prev = mixed.last().unwrap();
-            let (seq, prev_hash) = (prev.seq, prev.hash.clone());
-            let new = NewAuditEvent {
-                at: e.at,
-                actor_id: e.actor_id,
-                actor_name: e.actor_name,
-                action: AuditAction::RequestCreated,
-                request_id: e.request_id,
-                subject_id: e.subject_id,
-                details: serde_json::from_str(&e.details).unwrap(),
-                client_ip: e.client_ip,
-                user_agent: e.user_agent,
-            };
-            mixed.push(new.seal(seq, &prev_hash, Some(&key)));
-        }
+        extend(&mut mixed, 2, 4, Some(&key));
         let v = verify_with(&mixed, Some(&key), None);
         assert!(v.ok && v.unkeyed == 2, "{v:?}");
         let mut late = mixed.clone();

@@ -191,12 +191,14 @@ impl Portal {
     /// Delivers a claimed notification and records the outcome: sent (once), tried again later,
     /// or failed for good; sent and failed are audit events.
     pub async fn deliver_notification(&self, n: &Notification) -> AppResult<()> {
-        let delivered = self.send(n).await;
-        let now = self.now();
+        // Read before sending: the audience and the audit record both need it, and a read that
+        // fails must not leave a message sent but unrecorded.
         let request = match &n.request_id {
             Some(id) => self.store.get_request(id).await?,
             None => None,
         };
+        let delivered = self.send(n, request.as_ref()).await;
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         let record = |action, details| {
             request
@@ -243,7 +245,11 @@ impl Portal {
     }
 
     /// Sends `n`; the recipients' addresses.
-    async fn send(&self, n: &Notification) -> Result<Vec<String>, Undelivered> {
+    async fn send(
+        &self,
+        n: &Notification,
+        request: Option<&Request>,
+    ) -> Result<Vec<String>, Undelivered> {
         let permanent = |message: String| Undelivered {
             message,
             retriable: false,
@@ -256,7 +262,7 @@ impl Portal {
                         "e-mail is not configured ([notify] email_from)".into(),
                     ));
                 };
-                let to = self.addresses(n).await?;
+                let to = self.addresses(n, request).await?;
                 if to.is_empty() {
                     return Err(permanent("nobody to send it to".into()));
                 }
@@ -273,7 +279,11 @@ impl Portal {
     }
 
     /// The e-mail addresses of a notification's audience, read from Graph now.
-    async fn addresses(&self, n: &Notification) -> Result<Vec<String>, Undelivered> {
+    async fn addresses(
+        &self,
+        n: &Notification,
+        request: Option<&Request>,
+    ) -> Result<Vec<String>, Undelivered> {
         let mut people = Vec::new();
         if let Some(id) = n.audience.get("user").and_then(|v| v.as_str())
             && let Some(u) = self.directory.get_user(id).await?
@@ -281,12 +291,7 @@ impl Portal {
             people.push(u);
         }
         if let Some(id) = n.audience.get("deciders").and_then(|v| v.as_str()) {
-            let r = self.store.get_request(id).await.map_err(|e| Undelivered {
-                message: e.to_string(),
-                retriable: true,
-                retry_after: None,
-            })?;
-            let Some(r) = r else {
+            let Some(r) = request.filter(|r| r.id == id) else {
                 return Ok(Vec::new());
             };
             let pkg = self.package(&r.package);

@@ -132,15 +132,7 @@ async fn authorize_with_cookie(
         "PKCE S256"
     );
     assert!(authorize.contains("nonce="), "nonce");
-    let page = b.get(&authorize).body_text().await;
-    let (action, mut form) = form_in(&page).expect("the sign-in form");
-    form.push(("user".into(), user.into()));
-    let r = b
-        .post(format!("{}{action}", t.emulator.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = pick_user(t, b, &authorize, user).await;
     assert!(r.status().is_redirection());
     let callback = location(&r);
     assert!(
@@ -148,6 +140,23 @@ async fn authorize_with_cookie(
         "{callback}"
     );
     (callback, cookie)
+}
+
+/// Picks `user` on the emulator's sign-in page at `authorize`: the emulator's answer.
+pub(crate) async fn pick_user(
+    t: &TestApp,
+    b: &reqwest::Client,
+    authorize: &str,
+    user: &str,
+) -> reqwest::Response {
+    let page = b.get(authorize).body_text().await;
+    let (action, mut form) = form_in(&page).expect("the sign-in form");
+    form.push(("user".into(), user.into()));
+    b.post(format!("{}{action}", t.emulator.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A fresh browser signed in as `user`: the callback answered with a redirect into the portal.

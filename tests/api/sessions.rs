@@ -6,7 +6,7 @@ use jitgate::emulator::Fault;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::auth::{me, signed_in};
+use crate::auth::{me, pick_user, signed_in};
 use crate::common::html::browser;
 use crate::helpers::*;
 use crate::on_both_databases;
@@ -114,22 +114,7 @@ async fn roles_are_read_again(t: &mut TestApp) {
     // The disabled account cannot sign in again.
     let b = browser();
     let r = b.get(format!("{}/auth/login", t.url)).send().await.unwrap();
-    let page = b
-        .get(redirect_to(&r))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, mut form) = crate::common::html::form_in(&page).unwrap();
-    form.push(("user".into(), JORDAN.into()));
-    let r = b
-        .post(format!("{}{action}", t.emulator.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = pick_user(t, &b, &redirect_to(&r), JORDAN).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("AADSTS50057"));
 }

@@ -38,6 +38,54 @@ macro_rules! impl_store {
                 from_ms, ms,
             };
 
+            /// What a claim reads and leases: `select` finds the ids (binding `$1` now and `$2`
+            /// the limit), `cols` are returned from `table`.
+            struct Claim<'a> {
+                select: &'a str,
+                table: &'static str,
+                cols: &'static str,
+            }
+
+            impl $Store {
+                /// Claims, in one serialized transaction, the rows `claim.select` finds: leased to
+                /// `owner` for `lease` from `now`, an attempt counted each.
+                async fn claim_rows<R>(
+                    &self,
+                    claim: &Claim<'_>,
+                    now: DateTime<Utc>,
+                    owner: &str,
+                    lease: Duration,
+                    limit: i64,
+                ) -> StoreResult<Vec<R>>
+                where
+                    R: for<'r> sqlx::FromRow<'r, <$Db as sqlx::Database>::Row> + Send + Unpin,
+                {
+                    let mut tx = self.begin_serialized().await?;
+                    let ids: Vec<i64> = sqlx::query_scalar(claim.select)
+                        .bind(ms(now))
+                        .bind(limit.max(1))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if ids.is_empty() {
+                        tx.commit().await?;
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = QueryBuilder::<$Db>::new(format!("UPDATE {} SET lease_owner = ", claim.table));
+                    qb.push_bind(owner.to_string())
+                        .push(", lease_until = ")
+                        .push_bind(ms(now + lease))
+                        .push(", attempts = attempts + 1 WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in &ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(format!(") RETURNING {}", claim.cols));
+                    let rows: Vec<R> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+            }
+
             #[async_trait]
             impl Store for $Store {
                 fn backend(&self) -> &'static str {
@@ -165,33 +213,14 @@ macro_rules! impl_store {
                 }
 
                 async fn claim_ops(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
-                    let mut tx = self.begin_serialized().await?;
-                    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+                    let select = format!(
                         "SELECT o.id FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
                          AND {} AND {HEAD_OF_QUEUE} \
                          ORDER BY o.not_before, o.id LIMIT $2",
                         $lease_free
-                    ))
-                    .bind(ms(now))
-                    .bind(limit.max(1))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    if ids.is_empty() {
-                        tx.commit().await?;
-                        return Ok(Vec::new());
-                    }
-                    let mut qb = QueryBuilder::<$Db>::new("UPDATE directory_ops SET lease_owner = ");
-                    qb.push_bind(owner.to_string())
-                        .push(", lease_until = ")
-                        .push_bind(ms(now + lease))
-                        .push(", attempts = attempts + 1 WHERE id IN (");
-                    let mut sep = qb.separated(", ");
-                    for id in &ids {
-                        sep.push_bind(*id);
-                    }
-                    qb.push(format!(") RETURNING {OP_COLS}"));
-                    let rows: Vec<OpRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                    tx.commit().await?;
+                    );
+                    let claim = Claim { select: &select, table: "directory_ops", cols: OP_COLS };
+                    let rows: Vec<OpRow> = self.claim_rows(&claim, now, owner, lease, limit).await?;
                     let mut ops = rows.into_iter().map(OpRow::into_op).collect::<StoreResult<Vec<_>>>()?;
                     ops.sort_by_key(|o| (o.not_before, o.id));
                     Ok(ops)
@@ -263,31 +292,13 @@ macro_rules! impl_store {
                 }
 
                 async fn claim_notifications(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<Notification>> {
-                    let mut tx = self.begin_serialized().await?;
-                    let ids: Vec<i64> = sqlx::query_scalar(
-                        "SELECT id FROM notifications WHERE done_at IS NULL AND not_before <= $1 \
-                         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY not_before, id LIMIT $2",
-                    )
-                    .bind(ms(now))
-                    .bind(limit.max(1))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    if ids.is_empty() {
-                        tx.commit().await?;
-                        return Ok(Vec::new());
-                    }
-                    let mut qb = QueryBuilder::<$Db>::new("UPDATE notifications SET lease_owner = ");
-                    qb.push_bind(owner.to_string())
-                        .push(", lease_until = ")
-                        .push_bind(ms(now + lease))
-                        .push(", attempts = attempts + 1 WHERE id IN (");
-                    let mut sep = qb.separated(", ");
-                    for id in &ids {
-                        sep.push_bind(*id);
-                    }
-                    qb.push(format!(") RETURNING {NOTIFICATION_COLS}"));
-                    let rows: Vec<NotificationRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                    tx.commit().await?;
+                    let claim = Claim {
+                        select: "SELECT id FROM notifications WHERE done_at IS NULL AND not_before <= $1 \
+                                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY not_before, id LIMIT $2",
+                        table: "notifications",
+                        cols: NOTIFICATION_COLS,
+                    };
+                    let rows: Vec<NotificationRow> = self.claim_rows(&claim, now, owner, lease, limit).await?;
                     let mut out = rows
                         .into_iter()
                         .map(NotificationRow::into_notification)
