@@ -358,6 +358,45 @@ impl RawSettings {
 mod tests {
     use crate::config::tests::{GOOD, key_of, load};
 
+    /// Issue 8 and 9 settings: sessions, the audit key and anchors, e-mail.
+    #[test]
+    fn session_audit_and_notify_settings_are_checked() {
+        let s = load(GOOD, &[]).unwrap();
+        assert_eq!(s.server.session_max, chrono::Duration::hours(12));
+        assert_eq!(s.server.role_refresh, chrono::Duration::minutes(15));
+        assert!(s.audit.key.is_none() && s.notify.email_from.is_none());
+        for (var, value, key) in [
+            ("JITGATE_SERVER__ROLE_REFRESH", "30s", "server.role_refresh"),
+            ("JITGATE_SERVER__SESSION_MAX", "1m", "server.session_max"),
+            ("JITGATE_AUDIT__KEY", "too short", "audit.key"),
+            ("JITGATE_AUDIT__ANCHOR_EVERY", "10s", "audit.anchor_every"),
+            (
+                "JITGATE_AUDIT__ANCHOR_WEBHOOK",
+                "http://siem.contoso.example/",
+                "audit.anchor_webhook",
+            ),
+            ("JITGATE_NOTIFY__EMAIL_FROM", "jitgate", "notify.email_from"),
+        ] {
+            assert_eq!(key_of(GOOD, &[(var, value)]), key, "{var}={value}");
+        }
+        let s = load(
+            GOOD,
+            &[
+                (
+                    "JITGATE_AUDIT__KEY",
+                    "an audit key of thirty-two characters or more",
+                ),
+                ("JITGATE_NOTIFY__EMAIL_FROM", "jitgate@contoso.example"),
+            ],
+        )
+        .unwrap();
+        assert!(s.audit.key.is_some());
+        assert_eq!(
+            s.notify.email_from.as_deref(),
+            Some("jitgate@contoso.example")
+        );
+    }
+
     #[test]
     fn errors_name_the_key() {
         assert_eq!(
