@@ -95,4 +95,40 @@ else
     echo "WARNING: Chromium or chromedriver could not be installed; the browser tests will be skipped" >&2
 fi
 
+# The SMTP tests (tests/channels.rs) send mail to a real SMTP server, aiosmtpd, run from a virtual
+# environment in tests/channels/.venv; the webhook signature check there runs python3 itself.
+# Under CI a failed install fails the run; elsewhere the SMTP tests are skipped, loudly.
+SMTP_VENV=tests/channels/.venv
+SMTP_PIN="aiosmtpd==1.4.6"
+smtp_ok() {
+    "$SMTP_VENV/bin/python" -c 'import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != "1.4.6")' >/dev/null 2>&1
+}
+if ! smtp_ok && command -v python3 >/dev/null 2>&1; then
+    echo "Installing $SMTP_PIN for the SMTP tests (virtual environment in $SMTP_VENV)"
+    if [ ! -x "$SMTP_VENV/bin/python" ] && ! python3 -m venv "$SMTP_VENV"; then
+        rm -rf "$SMTP_VENV"
+        # Debian ships the venv module apart from python3.
+        if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
+            { $SUDO apt-get update &&
+                $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; } ||
+                echo "Installing python3-venv failed" >&2
+        fi
+        python3 -m venv "$SMTP_VENV" || rm -rf "$SMTP_VENV"
+    fi
+    if [ -x "$SMTP_VENV/bin/python" ]; then
+        "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SMTP_PIN" ||
+            echo "pip install $SMTP_PIN failed" >&2
+    fi
+fi
+if smtp_ok; then
+    JITGATE_TEST_SMTP_PYTHON="$(pwd)/$SMTP_VENV/bin/python"
+    export JITGATE_TEST_SMTP_PYTHON
+    echo "SMTP tests will use $SMTP_PIN ($JITGATE_TEST_SMTP_PYTHON)"
+elif [ "${CI:-}" = "true" ]; then
+    echo "python3 with $SMTP_PIN is required under CI but could not be installed in $SMTP_VENV" >&2
+    exit 1
+else
+    echo "WARNING: python3 with $SMTP_PIN could not be installed; the SMTP tests will be skipped" >&2
+fi
+
 cargo test --all-targets --locked "$@"

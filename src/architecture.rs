@@ -7,6 +7,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("telemetry", &[]),
     ("emulator", &[]),
+    ("channels", &[]),
     ("config", &["domain"]),
     ("store", &["domain"]),
     ("graph", &["config"]),
@@ -15,7 +16,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     (
         "service",
         &[
-            "auth", "clock", "config", "domain", "error", "graph", "store",
+            "auth", "channels", "clock", "config", "domain", "error", "graph", "store",
         ],
     ),
     ("jobs", &["error", "graph", "service", "store"]),
@@ -26,7 +27,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     (
         "startup",
         &[
-            "auth", "clock", "config", "graph", "jobs", "service", "store", "web",
+            "auth", "channels", "clock", "config", "graph", "jobs", "service", "store", "web",
         ],
     ),
     ("demo", &["clock", "config", "emulator", "graph", "startup"]),

@@ -2,6 +2,7 @@
 
 pub mod architecture;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
