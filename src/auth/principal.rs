@@ -14,6 +14,10 @@ pub struct Principal {
     pub user: UserRef,
     /// App role values from the token, as issued.
     pub raw_roles: Vec<String>,
+    /// The packages' approver groups this person is in (lower-case object ids), as the
+    /// directory last said; filled in by the service, never from the token.
+    #[serde(skip)]
+    pub groups: Vec<String>,
     #[serde(skip)]
     pub client_ip: Option<String>,
     #[serde(skip)]
@@ -25,6 +29,7 @@ impl Principal {
         Principal {
             user,
             raw_roles,
+            groups: Vec::new(),
             client_ip: None,
             user_agent: None,
         }

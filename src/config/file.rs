@@ -32,6 +32,33 @@ pub(super) struct RawNotify {
     /// The mailbox (user principal name or object id) e-mail is sent from, through Graph.
     #[serde(default)]
     pub(super) email_from: Option<String>,
+    #[serde(default)]
+    pub(super) smtp: Option<RawSmtp>,
+    #[serde(default)]
+    pub(super) teams_webhook: Option<String>,
+    #[serde(default)]
+    pub(super) slack_webhook: Option<String>,
+    #[serde(default)]
+    pub(super) webhook_url: Option<String>,
+    /// Best from the environment (`JITGATE_NOTIFY__WEBHOOK_SECRET`).
+    #[serde(default)]
+    pub(super) webhook_secret: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    pub(super) host: String,
+    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    pub(super) port: Option<u16>,
+    #[serde(default)]
+    pub(super) security: Option<String>,
+    #[serde(default)]
+    pub(super) username: Option<String>,
+    /// Best from the environment (`JITGATE_NOTIFY__SMTP__PASSWORD`).
+    #[serde(default)]
+    pub(super) password: Option<SecretString>,
+    pub(super) from: String,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +296,31 @@ pub(super) struct RawPackage {
     pub(super) standing_members: Vec<String>,
     #[serde(default, deserialize_with = "lenient::bool")]
     pub(super) revoke_sessions_on_end: bool,
+    #[serde(default = "default_remind_before")]
+    pub(super) remind_before: String,
+    #[serde(default)]
+    pub(super) escalate_after: Option<String>,
+    #[serde(default)]
+    pub(super) escalate_to: Vec<String>,
+    #[serde(default)]
+    pub(super) approver_groups: Vec<String>,
+    #[serde(default = "yes", deserialize_with = "lenient::bool")]
+    pub(super) approver_role_applies: bool,
+    #[serde(default)]
+    pub(super) max_extension: Option<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(super) self_extend: bool,
+    #[serde(default)]
+    pub(super) teams_webhook: Option<String>,
+    #[serde(default)]
+    pub(super) slack_webhook: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_remind_before() -> String {
+    "15m".into()
 }
 
 fn one() -> u32 {
@@ -299,6 +351,17 @@ mod lenient {
                 .trim()
                 .parse()
                 .map_err(|_| D::Error::custom(format!("'{s}' is not a whole number"))),
+        }
+    }
+
+    pub fn opt_u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        match Either::<u16>::deserialize(d)? {
+            Either::Native(v) => Ok(Some(v)),
+            Either::Text(s) => {
+                s.trim().parse().map(Some).map_err(|_| {
+                    D::Error::custom(format!("'{s}' is not a port number (1 to 65535)"))
+                })
+            }
         }
     }
 

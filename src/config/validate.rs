@@ -1,17 +1,17 @@
 //! Turning the file as written into [`Settings`]: every value checked, every problem named by its key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use chrono::Duration;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::file::RawSettings;
+use super::file::{RawSettings, RawSmtp};
 use super::{
     AuditSettings, ConfigError, DirectorySettings, EntraSettings, Every, NotifySettings,
-    ReconcileMode, ReconcileSettings, RoleSettings, SchedulerSettings, ServerSettings, Settings,
-    err, is_loopback,
+    ReconcileMode, ReconcileSettings, RoleSettings, SchedulerSettings, SecretUrl, ServerSettings,
+    Settings, SmtpSecurity, SmtpSettings, WebhookSettings, err, is_loopback,
 };
 use crate::domain::Package;
 use crate::domain::audit::ChainKey;
@@ -52,6 +52,85 @@ fn guid(key: &str, v: &str) -> Result<String, ConfigError> {
     uuid::Uuid::from_str(v.trim())
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| err(key, format!("'{v}' is not a GUID (an object id such as 00000000-0000-0000-0000-000000000000)")))
+}
+
+/// A mailbox: an address, or a user's object id.
+fn mailbox(key: &str, m: &str) -> Result<String, ConfigError> {
+    let m = m.trim();
+    if (m.contains('@') && !m.contains(char::is_whitespace)) || uuid::Uuid::from_str(m).is_ok() {
+        Ok(m.to_string())
+    } else {
+        Err(err(
+            key,
+            format!("'{m}' is neither a mailbox address nor an object id"),
+        ))
+    }
+}
+
+fn smtp(raw: RawSmtp) -> Result<SmtpSettings, ConfigError> {
+    let host = non_empty("notify.smtp.host", &raw.host)?;
+    let security = match raw.security.as_deref().map(str::trim) {
+        None | Some("starttls") => SmtpSecurity::StartTls,
+        Some("tls") => SmtpSecurity::Tls,
+        Some("none") => {
+            let local = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|a| a.is_loopback());
+            if !local {
+                return Err(err(
+                    "notify.smtp.security",
+                    "none (no encryption) is allowed only for a server on loopback",
+                ));
+            }
+            SmtpSecurity::None
+        }
+        Some(other) => {
+            return Err(err(
+                "notify.smtp.security",
+                format!("'{other}' is not starttls, tls or none"),
+            ));
+        }
+    };
+    let port = match raw.port {
+        Some(0) => return Err(err("notify.smtp.port", "must be 1 to 65535")),
+        Some(p) => p,
+        None if security == SmtpSecurity::Tls => 465,
+        None if security == SmtpSecurity::None => 25,
+        None => 587,
+    };
+    let username = raw
+        .username
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    if username.is_some() != raw.password.is_some() {
+        return Err(err(
+            "notify.smtp.password",
+            "username and password go together (the password best from JITGATE_NOTIFY__SMTP__PASSWORD)",
+        ));
+    }
+    Ok(SmtpSettings {
+        host,
+        port,
+        security,
+        username,
+        password: raw.password,
+        from: mailbox("notify.smtp.from", &raw.from)?,
+    })
+}
+
+/// A Standard Webhooks secret: `whsec_` and base64 of 24 to 64 bytes.
+fn webhook_secret(s: SecretString) -> Result<SecretString, ConfigError> {
+    use base64::Engine;
+    let v = s.expose_secret().trim();
+    let b64 = v.strip_prefix("whsec_").unwrap_or(v);
+    match base64::engine::general_purpose::STANDARD.decode(b64) {
+        Ok(bytes) if (24..=64).contains(&bytes.len()) => Ok(SecretString::from(v.to_string())),
+        _ => Err(err(
+            "notify.webhook_secret",
+            "must be whsec_ followed by base64 of 24 to 64 random bytes (for example: echo whsec_$(openssl rand -base64 32))",
+        )),
+    }
 }
 
 fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
@@ -233,30 +312,55 @@ impl RawSettings {
                 .transpose()?,
         };
 
-        let notify = NotifySettings {
-            email_from: self
-                .notify
+        let raw_notify = self.notify;
+        let mut notify = NotifySettings {
+            email_from: raw_notify
                 .email_from
                 .as_deref()
-                .map(|m| {
-                    let m = m.trim();
-                    if m.contains('@') || uuid::Uuid::from_str(m).is_ok() {
-                        Ok(m.to_string())
-                    } else {
-                        Err(err(
-                            "notify.email_from",
-                            format!("'{m}' is neither a mailbox address nor an object id"),
-                        ))
-                    }
-                })
+                .map(|m| mailbox("notify.email_from", m))
                 .transpose()?,
+            smtp: raw_notify.smtp.map(smtp).transpose()?,
+            teams_webhook: raw_notify
+                .teams_webhook
+                .as_deref()
+                .map(|u| http_url("notify.teams_webhook", u).map(SecretUrl))
+                .transpose()?,
+            slack_webhook: raw_notify
+                .slack_webhook
+                .as_deref()
+                .map(|u| http_url("notify.slack_webhook", u).map(SecretUrl))
+                .transpose()?,
+            webhook: match (raw_notify.webhook_url, raw_notify.webhook_secret) {
+                (None, None) => None,
+                (None, Some(_)) => {
+                    return Err(err("notify.webhook_url", "is needed with webhook_secret"));
+                }
+                (Some(_), None) => {
+                    return Err(err(
+                        "notify.webhook_secret",
+                        "is needed with webhook_url (JITGATE_NOTIFY__WEBHOOK_SECRET, whsec_ and base64)",
+                    ));
+                }
+                (Some(u), Some(secret)) => Some(WebhookSettings {
+                    url: http_url("notify.webhook_url", &u)?,
+                    secret: webhook_secret(secret)?,
+                }),
+            },
+            ..NotifySettings::default()
         };
+        if notify.email_from.is_some() && notify.smtp.is_some() {
+            return Err(err(
+                "notify.smtp",
+                "e-mail goes through Graph (email_from) or SMTP, not both: remove one",
+            ));
+        }
 
         if self.package.is_empty() {
             return Err(err("package", "at least one [[package]] is needed"));
         }
         let mut seen = HashSet::new();
         let mut packages = Vec::new();
+        let (mut package_teams, mut package_slack) = (HashMap::new(), HashMap::new());
         for (i, p) in self.package.into_iter().enumerate() {
             let k = |f: &str| format!("package[{i}].{f}");
             let id = non_empty(&k("id"), &p.id)?;
@@ -302,6 +406,18 @@ impl RawSettings {
             if p.approvals_required == 0 {
                 return Err(err(k("approvals_required"), "must be at least 1"));
             }
+            if !p.approver_role_applies && p.approver_groups.is_empty() && !p.manager_may_approve {
+                return Err(err(
+                    k("approver_role_applies"),
+                    "is false, but the package has no approver_groups and manager_may_approve is off: nobody could decide its requests",
+                ));
+            }
+            if let Some(u) = &p.teams_webhook {
+                package_teams.insert(id.clone(), SecretUrl(http_url(&k("teams_webhook"), u)?));
+            }
+            if let Some(u) = &p.slack_webhook {
+                package_slack.insert(id.clone(), SecretUrl(http_url(&k("slack_webhook"), u)?));
+            }
             packages.push(Package {
                 id,
                 name: non_empty(&k("name"), &p.name)?,
@@ -327,9 +443,39 @@ impl RawSettings {
                     .map(|(j, m)| guid(&k(&format!("standing_members[{j}]")), m))
                     .collect::<Result<_, _>>()?,
                 revoke_sessions_on_end: p.revoke_sessions_on_end,
+                remind_before: match p.remind_before.trim() {
+                    "off" | "none" => None,
+                    v => Some(minutes(&k("remind_before"), v)?),
+                },
+                escalate_after: p
+                    .escalate_after
+                    .as_deref()
+                    .map(|v| minutes(&k("escalate_after"), v))
+                    .transpose()?,
+                escalate_to: p
+                    .escalate_to
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| mailbox(&k(&format!("escalate_to[{j}]")), m))
+                    .collect::<Result<_, _>>()?,
+                approver_groups: p
+                    .approver_groups
+                    .iter()
+                    .enumerate()
+                    .map(|(j, g)| guid(&k(&format!("approver_groups[{j}]")), g))
+                    .collect::<Result<_, _>>()?,
+                approver_role_applies: p.approver_role_applies,
+                max_extension: p
+                    .max_extension
+                    .as_deref()
+                    .map(|v| minutes(&k("max_extension"), v))
+                    .transpose()?,
+                self_extend: p.self_extend,
             });
         }
 
+        notify.package_teams = package_teams;
+        notify.package_slack = package_slack;
         Ok(Settings {
             server: ServerSettings {
                 listen,

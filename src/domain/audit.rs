@@ -72,10 +72,14 @@ pub enum AuditAction {
     SessionsRevoked,
     NotificationSent,
     NotificationFailed,
+    ExtensionRequested,
+    ExtensionApproved,
+    ExtensionDenied,
+    ExtensionLapsed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -95,6 +99,10 @@ impl AuditAction {
         AuditAction::SessionsRevoked,
         AuditAction::NotificationSent,
         AuditAction::NotificationFailed,
+        AuditAction::ExtensionRequested,
+        AuditAction::ExtensionApproved,
+        AuditAction::ExtensionDenied,
+        AuditAction::ExtensionLapsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +126,10 @@ impl AuditAction {
             AuditAction::SessionsRevoked => "sessions_revoked",
             AuditAction::NotificationSent => "notification_sent",
             AuditAction::NotificationFailed => "notification_failed",
+            AuditAction::ExtensionRequested => "extension_requested",
+            AuditAction::ExtensionApproved => "extension_approved",
+            AuditAction::ExtensionDenied => "extension_denied",
+            AuditAction::ExtensionLapsed => "extension_lapsed",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The pure core: request lifecycle, packages and validation. No I/O here.
 
 pub mod audit;
+pub mod extension;
 pub mod ids;
 pub mod notification;
 pub mod package;

@@ -47,6 +47,9 @@ pub enum NotificationOutcome {
     Sent,
     /// Given up after its attempts, or refused for good.
     Failed,
+    /// No longer applied when it came due (a reminder of an end that moved, an escalation of a
+    /// request already decided).
+    Skipped,
 }
 
 impl NotificationOutcome {
@@ -54,6 +57,7 @@ impl NotificationOutcome {
         match self {
             NotificationOutcome::Sent => "sent",
             NotificationOutcome::Failed => "failed",
+            NotificationOutcome::Skipped => "skipped",
         }
     }
 
@@ -61,6 +65,7 @@ impl NotificationOutcome {
         match s {
             "sent" => Some(NotificationOutcome::Sent),
             "failed" => Some(NotificationOutcome::Failed),
+            "skipped" => Some(NotificationOutcome::Skipped),
             _ => None,
         }
     }
@@ -77,7 +82,11 @@ mod tests {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
         assert_eq!(Channel::parse("fax"), None);
-        for o in [NotificationOutcome::Sent, NotificationOutcome::Failed] {
+        for o in [
+            NotificationOutcome::Sent,
+            NotificationOutcome::Failed,
+            NotificationOutcome::Skipped,
+        ] {
             assert_eq!(NotificationOutcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(NotificationOutcome::parse("lost"), None);

@@ -31,6 +31,22 @@ pub struct Package {
     /// After the removal is verified, end every sign-in session of the user (Graph
     /// `revokeSignInSessions`), so tokens obtained through the exemption stop working at once.
     pub revoke_sessions_on_end: bool,
+    /// The requester is reminded this long before the end (none: no reminder).
+    pub remind_before: Option<Duration>,
+    /// A request still undecided after this long is brought up again, to the deciders and
+    /// `escalate_to`.
+    pub escalate_after: Option<Duration>,
+    /// Backup approvers told at escalation (e-mail addresses or user object ids). Being told
+    /// gives no right to decide.
+    pub escalate_to: Vec<String>,
+    /// Members of these Entra groups (transitively) may decide the package's requests.
+    pub approver_groups: Vec<String>,
+    /// Whether holders of the global approver role may decide them too.
+    pub approver_role_applies: bool,
+    /// How far beyond `max_duration` extensions may take a grant, counted from its start.
+    pub max_extension: Option<Duration>,
+    /// Whether the requester's extensions take effect without approval.
+    pub self_extend: bool,
 }
 
 impl Package {
@@ -47,6 +63,11 @@ impl Package {
             None => true,
             Some(required) => roles.iter().any(|r| r == required),
         }
+    }
+
+    /// The longest a grant may last from its start, extensions included.
+    pub fn longest_grant(&self) -> Duration {
+        self.max_duration + self.max_extension.unwrap_or_else(Duration::zero)
     }
 
     /// A package suitable for tests and the demo.
@@ -73,6 +94,13 @@ impl Package {
             max_start_delay: Duration::days(7),
             standing_members: Vec::new(),
             revoke_sessions_on_end: false,
+            remind_before: Some(Duration::minutes(15)),
+            escalate_after: None,
+            escalate_to: Vec::new(),
+            approver_groups: Vec::new(),
+            approver_role_applies: true,
+            max_extension: None,
+            self_extend: false,
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, message: impl Into<String>) -> FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> FieldError {
         FieldError {
             field,
             message: message.into(),
@@ -49,6 +49,37 @@ pub struct ValidRequest {
     pub ticket: Option<String>,
     pub requested_start: Option<DateTime<Utc>>,
     pub timeout_at: DateTime<Utc>,
+}
+
+/// A justification, trimmed: long enough in visible characters, not too long, no control
+/// characters (requests and extensions ask for one alike).
+pub fn check_justification(raw: &str) -> Result<String, FieldError> {
+    let justification = raw.trim().to_string();
+    let len = justification.chars().count();
+    // Zero-width and other invisible characters do not explain anything.
+    let visible = justification.chars().filter(|c| !is_invisible(*c)).count();
+    if visible < JUSTIFICATION_MIN {
+        Err(FieldError::new(
+            "justification",
+            format!(
+                "Please explain why you need access in at least {JUSTIFICATION_MIN} characters."
+            ),
+        ))
+    } else if len > JUSTIFICATION_MAX {
+        Err(FieldError::new(
+            "justification",
+            format!(
+                "The justification is {len} characters long; at most {JUSTIFICATION_MAX} are allowed."
+            ),
+        ))
+    } else if has_control_chars(&justification) {
+        Err(FieldError::new(
+            "justification",
+            "The justification contains control characters.",
+        ))
+    } else {
+        Ok(justification)
+    }
 }
 
 /// Checks a new request against its package. Every problem is reported, each against its field.
@@ -79,28 +110,13 @@ pub fn validate_new_request(
         ));
     }
 
-    let justification = input.justification.trim().to_string();
-    let len = justification.chars().count();
-    // Zero-width and other invisible characters do not explain anything.
-    let visible = justification.chars().filter(|c| !is_invisible(*c)).count();
-    if visible < JUSTIFICATION_MIN {
-        errors.push(FieldError::new(
-            "justification",
-            format!(
-                "Please explain why you need access in at least {JUSTIFICATION_MIN} characters."
-            ),
-        ));
-    } else if len > JUSTIFICATION_MAX {
-        errors.push(FieldError::new(
-            "justification",
-            format!("The justification is {len} characters long; at most {JUSTIFICATION_MAX} are allowed."),
-        ));
-    } else if has_control_chars(&justification) {
-        errors.push(FieldError::new(
-            "justification",
-            "The justification contains control characters.",
-        ));
-    }
+    let justification = match check_justification(&input.justification) {
+        Ok(j) => j,
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    };
 
     let ticket = input
         .ticket

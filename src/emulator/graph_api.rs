@@ -425,6 +425,12 @@ fn route(
         // Without `$ref` Graph would delete the object itself; an app that may not do that gets 403.
         (&Method::DELETE, ["groups", _, "members", u]) if *u != "$ref" => forbidden(ctx),
         (&Method::GET, ["groups", g, "members"]) => list_members(emu, ctx, &caller, g, &query),
+        // The emulator's groups hold users only: transitive members are the direct ones.
+        (
+            &Method::GET,
+            ["groups", g, "transitiveMembers"]
+            | ["groups", g, "transitiveMembers", "microsoft.graph.user"],
+        ) => list_members(emu, ctx, &caller, g, &query),
         (&Method::GET, ["groups", g]) => get_group(emu, ctx, &caller, g),
         (&Method::GET, ["users", id]) => get_user(emu, ctx, &caller, id, q("$select")),
         (&Method::GET, ["users", id, "manager"]) => {

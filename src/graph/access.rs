@@ -116,6 +116,33 @@ impl GraphClient {
         Ok(users)
     }
 
+    /// Which of `groups` the user is in, directly or through nested groups (lower-case ids;
+    /// `checkMemberGroups`, twenty groups a call).
+    pub(super) async fn member_groups_among(
+        &self,
+        user_id: &str,
+        groups: &[&str],
+    ) -> Result<Vec<String>, DirectoryError> {
+        require_guid(user_id)?;
+        let mut in_groups: Vec<String> = Vec::new();
+        for chunk in groups.chunks(GROUPS_PER_CHECK) {
+            let url = self.url(&format!("/users/{user_id}/checkMemberGroups"));
+            let body = self
+                .execute(Method::POST, &url, Some(&json!({ "groupIds": chunk })))
+                .await?;
+            let v: Value = serde_json::from_slice(&body).map_err(unexpected)?;
+            in_groups.extend(
+                v.get("value")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| unexpected("no value"))?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase),
+            );
+        }
+        Ok(in_groups)
+    }
+
     /// `None` when the user no longer exists.
     pub(super) async fn access_of(
         &self,
@@ -144,22 +171,7 @@ impl GraphClient {
             .collect();
         groups.sort_unstable();
         groups.dedup();
-        let mut in_groups: Vec<String> = Vec::new();
-        for chunk in groups.chunks(GROUPS_PER_CHECK) {
-            let url = self.url(&format!("/users/{user_id}/checkMemberGroups"));
-            let body = self
-                .execute(Method::POST, &url, Some(&json!({ "groupIds": chunk })))
-                .await?;
-            let v: Value = serde_json::from_slice(&body).map_err(unexpected)?;
-            in_groups.extend(
-                v.get("value")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| unexpected("no value"))?
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_lowercase),
-            );
-        }
+        let in_groups = self.member_groups_among(user_id, &groups).await?;
         let holds = |a: &Assignment| {
             a.principal_id.eq_ignore_ascii_case(user_id)
                 || in_groups.contains(&a.principal_id.to_ascii_lowercase())

@@ -417,6 +417,35 @@ impl Directory for GraphClient {
             .collect()
     }
 
+    async fn member_groups_among(
+        &self,
+        user_id: &str,
+        groups: &[String],
+    ) -> Result<Vec<String>, DirectoryError> {
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        GraphClient::member_groups_among(self, user_id, &groups).await
+    }
+
+    async fn list_transitive_members(
+        &self,
+        group_id: &str,
+    ) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        require_guid(group_id)?;
+        let first = self.url(&format!(
+            "/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select={MEMBER_SELECT}&$top={}",
+            self.page_size
+        ));
+        let (_, items) = self.read_all(first).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value(item).map_err(|e| {
+                    DirectoryError::Transient(format!("unexpected member in Graph response: {e}"))
+                })
+            })
+            .collect()
+    }
+
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let segment = user_segment(id)?;
         let url = self.url(&format!("/users/{segment}?$select={MEMBER_SELECT}"));

@@ -159,6 +159,12 @@ pub trait Directory: Send + Sync + 'static {
     async fn revoke_sign_in_sessions(&self, user_id: &str) -> Result<(), DirectoryError>;
     /// All direct members, following `@odata.nextLink` verbatim.
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
+    /// The users in a group, directly or through nested groups
+    /// (`/groups/{id}/transitiveMembers/microsoft.graph.user`).
+    async fn list_transitive_members(
+        &self,
+        group_id: &str,
+    ) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// A user by object id (or user principal name); `None` when Graph answers 404.
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
     /// The user's manager; `None` when no manager is set.
@@ -166,6 +172,12 @@ pub trait Directory: Send + Sync + 'static {
     /// Whether `user_id`'s account is enabled and which of this application's app roles they
     /// hold now; `None` when the user no longer exists.
     async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError>;
+    /// Which of `groups` the user is in, directly or transitively (lower-case object ids).
+    async fn member_groups_among(
+        &self,
+        user_id: &str,
+        groups: &[String],
+    ) -> Result<Vec<String>, DirectoryError>;
     /// The users holding this application's app role `value`, directly or through a group.
     async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// Sends a plain-text e-mail from the mailbox `sender` (a user id or principal name) to

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::notify::Outbox;
 use super::{Portal, lifecycle};
 use crate::domain::Request;
 use crate::domain::{RequestStatus, Transition};
@@ -44,7 +45,7 @@ impl Portal {
         let mut tx = self.store.begin().await?;
         let mut done = Vec::new();
         for item in items {
-            if let Some(r) = apply_due(&mut *tx, item, now).await? {
+            if let Some(r) = apply_due(&self.outbox, &mut *tx, item, now).await? {
                 done.push(r);
             }
         }
@@ -53,6 +54,7 @@ impl Portal {
         }
         tx.commit().await?;
         self.wake.worker.notify_one();
+        self.wake.sender.notify_one();
         for r in &done {
             tracing::info!(request = %r.id, status = %r.status, "deadline reached");
         }
@@ -62,6 +64,7 @@ impl Portal {
 
 /// One deadline inside `tx`: the request as it became, or `None` when the deadline no longer applies.
 async fn apply_due(
+    outbox: &Outbox,
     tx: &mut dyn StoreTx,
     item: &DueItem,
     now: DateTime<Utc>,
@@ -75,16 +78,17 @@ async fn apply_due(
         {
             r.status = r.status.apply(Transition::Start)?;
             tx.update_request(&r, now).await?;
-            lifecycle::open_window(tx, &r, now).await?;
+            lifecycle::open_window(outbox, tx, &r, now).await?;
         }
         DueKind::Expire
             if r.status == RequestStatus::Active && r.ends_at.is_some_and(|t| t <= now) =>
         {
-            lifecycle::close(tx, &mut r, Transition::Expire, None, None, now).await?;
+            lifecycle::close(outbox, tx, &mut r, Transition::Expire, None, None, now).await?;
         }
         DueKind::TimeOut if r.status == RequestStatus::Pending && r.timeout_at <= now => {
             let waited = now - r.created_at;
             lifecycle::close(
+                outbox,
                 tx,
                 &mut r,
                 Transition::TimeOut,

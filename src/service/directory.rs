@@ -194,11 +194,12 @@ impl Portal {
             if still_ours(&mut *tx, worker, op.id).await? {
                 self.record_one(&mut *tx, op, attempt, now).await?;
             } else {
-                late_answer(&mut *tx, op, attempt, now).await?;
+                late_answer(&self.outbox, &mut *tx, op, attempt, now).await?;
             }
         }
         tx.commit().await?;
         self.wake.scheduler.notify_one();
+        self.wake.sender.notify_one();
         Ok(())
     }
 
@@ -236,7 +237,12 @@ impl Portal {
                         "throttled": op.throttled,
                         "graph_ms": attempt.graph_ms,
                     });
-                    tx.append_event(event(None, AuditAction::SessionsRevoked, &r, now, details))
+                    self.outbox
+                        .record(
+                            &mut *tx,
+                            event(None, AuditAction::SessionsRevoked, &r, now, details),
+                            Some(&r),
+                        )
                         .await?;
                 }
                 tracing::info!(op = op.id, user = %op.user_id, ?change, "sign-in sessions revoked");
@@ -269,7 +275,8 @@ impl Portal {
                         "delay_ms": due_at.map(|d| (now - d).num_milliseconds()),
                         "verified": read_back.as_ref().is_some_and(|rb| rb.member_seen.is_some()),
                     });
-                    tx.append_event(event(None, action, &r, now, details))
+                    self.outbox
+                        .record(&mut *tx, event(None, action, &r, now, details), Some(&r))
                         .await?;
                     if let Some(rb) = read_back {
                         let details = json!({
@@ -280,14 +287,13 @@ impl Portal {
                             "reads": rb.reads,
                             "read_error": rb.error,
                         });
-                        tx.append_event(event(
-                            None,
-                            AuditAction::MembershipVerified,
-                            &r,
-                            now,
-                            details,
-                        ))
-                        .await?;
+                        self.outbox
+                            .record(
+                                &mut *tx,
+                                event(None, AuditAction::MembershipVerified, &r, now, details),
+                                Some(&r),
+                            )
+                            .await?;
                     }
                     // The membership is gone: end the sessions obtained through it, if asked.
                     let revoke = op.kind == OpKind::Remove
@@ -344,7 +350,12 @@ impl Portal {
         }
         tracing::warn!(op = op.id, kind = op.kind.as_str(), attempt = op.attempts, error = %message, give_up, "directory operation failed");
         if let Some(mut r) = request {
-            tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
+            self.outbox
+                .record(
+                    &mut *tx,
+                    event(None, AuditAction::DirectoryError, &r, now, details),
+                    Some(&r),
+                )
                 .await?;
             if give_up
                 && op.kind == OpKind::Add
@@ -355,7 +366,16 @@ impl Portal {
                     "The directory did not add the membership (directory operation {}); an administrator can see why in the audit trail.",
                     op.id
                 );
-                lifecycle::close(tx, &mut r, Transition::Fail, None, Some(reason), now).await?;
+                lifecycle::close(
+                    &self.outbox,
+                    tx,
+                    &mut r,
+                    Transition::Fail,
+                    None,
+                    Some(reason),
+                    now,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -366,6 +386,7 @@ impl Portal {
 /// operation on meanwhile). It is recorded, and an addition that may have landed while the user
 /// no longer has an active grant for the group is followed by a removal, so the group converges.
 async fn late_answer(
+    outbox: &super::notify::Outbox,
     tx: &mut dyn StoreTx,
     op: &DirectoryOp,
     attempt: &Attempt,
@@ -400,7 +421,12 @@ async fn late_answer(
     }
     tracing::warn!(op = op.id, kind = op.kind.as_str(), %outcome, "lease lost while calling Graph; answer recorded");
     if let Some(r) = tx.get_request(&op.request_id).await? {
-        tx.append_event(event(None, AuditAction::DirectoryError, &r, now, details))
+        outbox
+            .record(
+                tx,
+                event(None, AuditAction::DirectoryError, &r, now, details),
+                Some(&r),
+            )
             .await?;
     }
     Ok(())

@@ -4,33 +4,37 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::event;
+use super::notify::Outbox;
 use crate::auth::Principal;
+use crate::domain::extension::ExtensionStatus;
 use crate::domain::{AuditAction, Request, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::store::{NewDirectoryOp, OpKind, StoreTx};
 
 /// The access window opens: queue the membership addition.
 pub(crate) async fn open_window(
+    outbox: &Outbox,
     tx: &mut dyn StoreTx,
     r: &Request,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
     let op_id = tx.enqueue_op(&op, now).await?;
-    tx.append_event(event(
+    let e = event(
         None,
         AuditAction::GrantActivated,
         r,
         now,
         json!({"group_id": r.group_id, "starts_at": r.starts_at, "ends_at": r.ends_at, "directory_op": op_id}),
-    ))
-    .await?;
+    );
+    outbox.record(tx, e, Some(r)).await?;
     Ok(())
 }
 
 /// Closes a grant (expire, end, revoke, fail) or cancels an approved one that has not started.
 /// The membership is removed only when no other active grant of the user's for the group remains.
 pub(crate) async fn close(
+    outbox: &Outbox,
     tx: &mut dyn StoreTx,
     r: &mut Request,
     transition: Transition,
@@ -71,7 +75,22 @@ pub(crate) async fn close(
         Transition::Deny => AuditAction::RequestDenied,
         Transition::Approve { .. } | Transition::Start => AuditAction::GrantActivated,
     };
-    tx.append_event(event(actor, action, r, now, details))
+    outbox
+        .record(tx, event(actor, action, r, now, details), Some(r))
         .await?;
+    if was_active && let Some(mut x) = tx.pending_extension(&r.id).await? {
+        // The grant ended before its extension was decided: the extension lapses.
+        x.status = ExtensionStatus::Lapsed;
+        x.decided_at = Some(now);
+        tx.update_extension(&x, now).await?;
+        let e = event(
+            None,
+            AuditAction::ExtensionLapsed,
+            r,
+            now,
+            json!({"extension": x.id, "minutes": x.minutes}),
+        );
+        outbox.record(tx, e, Some(r)).await?;
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod audit;
 mod deadlines;
 pub mod directory;
 mod export;
+mod extensions;
 pub(crate) mod lifecycle;
 pub mod metrics;
 pub mod notify;
@@ -21,6 +22,7 @@ pub mod retry;
 pub mod sessions;
 
 pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
+pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery};
@@ -58,6 +60,12 @@ pub struct Portal {
     metrics: Arc<metrics::Metrics>,
     /// Request lists as last read (see [`Portal::list_requests_cached`]).
     lists: Arc<std::sync::Mutex<ListCache>>,
+    /// Approver-group memberships as last read, by user (see [`Portal::with_groups`]).
+    groups: Arc<std::sync::Mutex<std::collections::HashMap<String, sessions::GroupReading>>>,
+    /// Queues the notifications each audit event calls for.
+    outbox: notify::Outbox,
+    /// Where notifications other than Graph e-mail go.
+    channels: Arc<notify::Channels>,
 }
 
 /// Request lists read since the store's last commit, by filter.
@@ -81,6 +89,8 @@ impl Portal {
         clock: Arc<dyn Clock>,
     ) -> Portal {
         Portal {
+            outbox: notify::Outbox::new(settings.clone()),
+            channels: Arc::new(notify::Channels::new(&settings.notify)),
             settings,
             store,
             directory,
@@ -89,6 +99,7 @@ impl Portal {
             chain: Arc::default(),
             metrics: Arc::default(),
             lists: Arc::default(),
+            groups: Arc::default(),
         }
     }
 
@@ -208,15 +219,34 @@ impl Portal {
         r.requester.id == who.user.id
             || self.has_role(who, Role::Auditor)
             || self.has_role(who, Role::Admin)
-            || self.has_role(who, Role::Approver)
+            || self.may_decide(who, r)
             || r.manager_id.as_deref() == Some(who.user.id.as_str())
     }
 
     pub fn may_decide(&self, who: &Principal, r: &Request) -> bool {
         match self.package(&r.package) {
-            Some(pkg) => r.may_be_decided_by(&who.user.id, self.has_role(who, Role::Approver), pkg),
+            Some(pkg) => r.may_be_decided_by(&who.user.id, self.is_package_approver(who, pkg), pkg),
             None => false,
         }
+    }
+
+    /// Whether `who` is one of `pkg`'s approvers: the approver role where it applies to the
+    /// package, or membership of one of its approver groups. The one rule the approvals page,
+    /// the badge, decisions and notifications follow.
+    pub fn is_package_approver(&self, who: &Principal, pkg: &Package) -> bool {
+        (pkg.approver_role_applies && self.has_role(who, Role::Approver))
+            || pkg
+                .approver_groups
+                .iter()
+                .any(|g| who.groups.iter().any(|m| m.eq_ignore_ascii_case(g)))
+    }
+
+    /// Whether `who` approves for at least one package.
+    pub fn approves_anything(&self, who: &Principal) -> bool {
+        self.settings
+            .packages
+            .iter()
+            .any(|p| self.is_package_approver(who, p))
     }
 
     fn notify(&self) {

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::Portal;
 use crate::auth::Principal;
-use crate::domain::{Request, Role};
+use crate::domain::Request;
 use crate::error::{AppError, AppResult};
 use crate::store::GrantCount;
 
@@ -31,7 +31,7 @@ impl Portal {
     /// The pending requests `who` may see, oldest first, with their context. Only approvers, and
     /// people with a request to decide (a requester's manager), may look.
     pub async fn approval_queue(&self, who: &Principal) -> AppResult<Vec<QueueEntry>> {
-        let is_approver = self.has_role(who, Role::Approver);
+        let is_approver = self.approves_anything(who);
         if !is_approver && !self.managers_may_approve() {
             return Err(forbidden());
         }

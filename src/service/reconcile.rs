@@ -106,13 +106,13 @@ impl Portal {
                 "member_type": m.odata_type,
                 "action": match mode { ReconcileMode::Remove => "remove", ReconcileMode::Report => "report" },
             });
-            tx.append_event(system_event(
-                AuditAction::DriftDetected,
-                &m.id,
-                now,
-                details,
-            ))
-            .await?;
+            self.outbox
+                .record(
+                    &mut *tx,
+                    system_event(AuditAction::DriftDetected, &m.id, now, details),
+                    None,
+                )
+                .await?;
         }
         for r in &missing {
             let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
@@ -124,10 +124,16 @@ impl Portal {
                 "action": "add",
                 "directory_op": op_id,
             });
-            tx.append_event(event(None, AuditAction::DriftDetected, r, now, details))
+            self.outbox
+                .record(
+                    &mut *tx,
+                    event(None, AuditAction::DriftDetected, r, now, details),
+                    Some(r),
+                )
                 .await?;
         }
         tx.commit().await?;
+        self.wake.sender.notify_one();
         self.metrics
             .drift_found("member_without_grant", strays.len());
         self.metrics
@@ -193,9 +199,15 @@ impl Portal {
             ),
         };
         let mut tx = self.store.begin().await?;
-        tx.append_event(system_event(action, &member.id, now, details))
+        self.outbox
+            .record(
+                &mut *tx,
+                system_event(action, &member.id, now, details),
+                None,
+            )
             .await?;
         tx.commit().await?;
+        self.wake.sender.notify_one();
         Ok(())
     }
 

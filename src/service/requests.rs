@@ -91,23 +91,27 @@ impl Portal {
             crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
             other => other.into(),
         })?;
-        tx.append_event(event(
-            Some(who),
-            AuditAction::RequestCreated,
-            &r,
-            now,
-            json!({
-                "package": r.package,
-                "group_id": r.group_id,
-                "duration_minutes": r.duration_minutes,
-                "justification": r.justification,
-                "ticket": r.ticket,
-                "requested_start": r.requested_start,
-                "manager_id": r.manager_id,
-            }),
-        ))
-        .await?;
-        self.queue_request_created(&mut tx, &r, now).await?;
+        self.outbox
+            .record(
+                &mut *tx,
+                event(
+                    Some(who),
+                    AuditAction::RequestCreated,
+                    &r,
+                    now,
+                    json!({
+                        "package": r.package,
+                        "group_id": r.group_id,
+                        "duration_minutes": r.duration_minutes,
+                        "justification": r.justification,
+                        "ticket": r.ticket,
+                        "requested_start": r.requested_start,
+                        "manager_id": r.manager_id,
+                    }),
+                ),
+                Some(&r),
+            )
+            .await?;
         tx.commit().await?;
         self.notify();
         tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, "request created");
@@ -137,7 +141,7 @@ impl Portal {
                 r.package
             ))
         })?;
-        r.check_decider(&who.user.id, self.has_role(who, Role::Approver), pkg, now)?;
+        r.check_decider(&who.user.id, self.is_package_approver(who, pkg), pkg, now)?;
         let approval = Approval {
             approver: who.user.clone(),
             decision,
@@ -157,30 +161,26 @@ impl Portal {
                 r.approvals.push(approval.clone());
                 tx.insert_approval(&r.id, &approval).await?;
                 tx.update_request(&r, now).await?;
-                tx.append_event(event(
-                    Some(who),
-                    AuditAction::RequestDenied,
-                    &r,
-                    now,
-                    json!({"comment": comment}),
-                ))
-                .await?;
-                self.queue_decided(
-                    &mut tx,
-                    &r,
-                    AuditAction::RequestDenied,
-                    &who.user.name,
-                    comment.as_deref(),
-                    now,
-                )
-                .await?;
+                self.outbox
+                    .record(
+                        &mut *tx,
+                        event(
+                            Some(who),
+                            AuditAction::RequestDenied,
+                            &r,
+                            now,
+                            json!({"comment": comment}),
+                        ),
+                        Some(&r),
+                    )
+                    .await?;
             }
             Decision::Approve => {
                 let requested = r.duration_minutes;
                 let transition = r.approve(approval.clone(), pkg, input.duration_minutes, now)?;
                 tx.insert_approval(&r.id, &approval).await?;
                 tx.update_request(&r, now).await?;
-                tx.append_event(event(
+                self.outbox.record(&mut *tx, event(
                     Some(who),
                     AuditAction::RequestApproved,
                     &r,
@@ -194,21 +194,9 @@ impl Portal {
                         "starts_at": r.starts_at,
                         "ends_at": r.ends_at,
                     }),
-                ))
-                .await?;
+                ), Some(&r)).await?;
                 if transition == Some(Transition::Approve { starts_now: true }) {
-                    lifecycle::open_window(&mut *tx, &r, now).await?;
-                }
-                if transition.is_some() {
-                    self.queue_decided(
-                        &mut tx,
-                        &r,
-                        AuditAction::RequestApproved,
-                        &who.user.name,
-                        comment.as_deref(),
-                        now,
-                    )
-                    .await?;
+                    lifecycle::open_window(&self.outbox, &mut *tx, &r, now).await?;
                 }
             }
         }
@@ -227,7 +215,16 @@ impl Portal {
                 "Only the requester can cancel a request.".into(),
             ));
         }
-        lifecycle::close(&mut *tx, &mut r, Transition::Cancel, Some(who), None, now).await?;
+        lifecycle::close(
+            &self.outbox,
+            &mut *tx,
+            &mut r,
+            Transition::Cancel,
+            Some(who),
+            None,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.notify();
         Ok(r)
@@ -260,7 +257,16 @@ impl Portal {
                 "Only the requester or an admin can end a grant.".into(),
             ));
         };
-        lifecycle::close(&mut *tx, &mut r, transition, Some(who), reason, now).await?;
+        lifecycle::close(
+            &self.outbox,
+            &mut *tx,
+            &mut r,
+            transition,
+            Some(who),
+            reason,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.notify();
         Ok(r)
@@ -309,9 +315,8 @@ impl Portal {
 
     /// Own requests; approvers also those they may decide; auditors and admins everything.
     pub async fn list_visible(&self, who: &Principal, q: &ListQuery) -> AppResult<Vec<Request>> {
-        let sees_all = self.has_role(who, Role::Auditor)
-            || self.has_role(who, Role::Admin)
-            || self.has_role(who, Role::Approver);
+        let oversees = self.has_role(who, Role::Auditor) || self.has_role(who, Role::Admin);
+        let sees_all = oversees || self.approves_anything(who);
         let mut f = RequestFilter {
             statuses: q.statuses.clone(),
             package: q.package.clone(),
@@ -324,7 +329,12 @@ impl Portal {
         } else if !sees_all {
             f.involving = Some(who.user.id.clone());
         }
-        self.list_requests_cached(&f).await
+        let mut list = self.list_requests_cached(&f).await?;
+        if !oversees {
+            // Approvers see the packages they approve for (and their own requests).
+            list.retain(|r| self.may_view(who, r));
+        }
+        Ok(list)
     }
 
     /// Pending requests `who` may see, oldest first.

@@ -41,7 +41,7 @@ pub enum SessionVerdict {
     /// Still good; `times` changed (and must be stored) when `store` is true, and the principal
     /// when its roles were read again.
     Keep {
-        who: Principal,
+        who: Box<Principal>,
         times: SessionTimes,
         store: bool,
     },
@@ -91,9 +91,86 @@ impl Portal {
             next.seen_at = now;
         }
         SessionVerdict::Keep {
-            who,
+            who: Box::new(who),
             store: next != times,
             times: next,
         }
+    }
+}
+
+/// A person's approver-group memberships as last read from the directory.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupReading {
+    read_at: DateTime<Utc>,
+    groups: Vec<String>,
+    failed_at: Option<DateTime<Utc>>,
+}
+
+impl Portal {
+    /// `who` with the packages' approver groups they are in. Read through Graph
+    /// (`checkMemberGroups`, transitive) at most once per `role_refresh` per person, for browser
+    /// sessions and bearer tokens alike; when a reading fails the last one stands for one more
+    /// interval, and the next try is a minute later. No call at all when no package names
+    /// approver groups.
+    pub async fn with_groups(&self, mut who: Principal) -> Principal {
+        let mut wanted: Vec<String> = self
+            .settings
+            .packages
+            .iter()
+            .flat_map(|p| p.approver_groups.iter().map(|g| g.to_ascii_lowercase()))
+            .collect();
+        if wanted.is_empty() {
+            return who;
+        }
+        wanted.sort();
+        wanted.dedup();
+        let now = self.now();
+        let every = self.settings.server.role_refresh;
+        let last = self
+            .groups
+            .lock()
+            .expect("group cache poisoned")
+            .get(&who.user.id)
+            .cloned();
+        if let Some(l) = &last {
+            let fresh = now - l.read_at < every;
+            let resting = l.failed_at.is_some_and(|f| now - f < TOUCH_EVERY);
+            if fresh || resting {
+                if now - l.read_at < every * 2 {
+                    who.groups = l.groups.clone();
+                }
+                return who;
+            }
+        }
+        let reading = match self
+            .directory
+            .member_groups_among(&who.user.id, &wanted)
+            .await
+        {
+            Ok(groups) => GroupReading {
+                read_at: now,
+                groups,
+                failed_at: None,
+            },
+            Err(e) => {
+                tracing::warn!(user = %who.user.id, error = %e, "could not read a person's approver groups");
+                let mut l = last.unwrap_or(GroupReading {
+                    read_at: DateTime::<Utc>::MIN_UTC,
+                    groups: Vec::new(),
+                    failed_at: None,
+                });
+                l.failed_at = Some(now);
+                l
+            }
+        };
+        if now - reading.read_at < every * 2 {
+            who.groups = reading.groups.clone();
+        }
+        let mut cache = self.groups.lock().expect("group cache poisoned");
+        if cache.len() > 50_000 {
+            cache.clear();
+        }
+        cache.insert(who.user.id.clone(), reading);
+        who
     }
 }

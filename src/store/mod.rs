@@ -275,6 +275,13 @@ pub trait Store: Send + Sync + 'static {
     async fn next_notification_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The notifications queued for a request, oldest first.
     async fn notifications_for(&self, request_id: &str) -> StoreResult<Vec<Notification>>;
+    /// The extensions asked for a grant, oldest first.
+    async fn extensions_for(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Vec<crate::domain::extension::Extension>>;
+    /// Extensions waiting for a decision, oldest first (at most 1,000).
+    async fn pending_extensions(&self) -> StoreResult<Vec<crate::domain::extension::Extension>>;
 
     /// Newest first.
     async fn list_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
@@ -379,6 +386,22 @@ pub trait StoreTx: Send {
         except_request: &str,
     ) -> StoreResult<i64>;
     async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// The extension of a grant waiting for a decision, if any.
+    async fn pending_extension(
+        &mut self,
+        request_id: &str,
+    ) -> StoreResult<Option<crate::domain::extension::Extension>>;
+    /// `Conflict` when one is already waiting for the grant.
+    async fn insert_extension(
+        &mut self,
+        x: &crate::domain::extension::Extension,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn update_extension(
+        &mut self,
+        x: &crate::domain::extension::Extension,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Queues a notification; `None` when one with its `dedupe_key` was queued before.
     async fn enqueue_notification(
         &mut self,

@@ -37,6 +37,9 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
             .map_err(|(_, m)| AppError::Internal(anyhow::anyhow!(m)))?;
         signed_in(&session, app).await?
     };
+    if let Some(p) = who.take() {
+        who = Some(app.portal.with_groups(p).await);
+    }
     if let Some(p) = who.as_mut() {
         let forwarded = parts
             .headers
@@ -102,7 +105,7 @@ async fn signed_in(session: &Session, app: &AppState) -> Result<Option<Principal
                     .await
                     .map_err(session_error)?;
             }
-            Ok(Some(who))
+            Ok(Some(*who))
         }
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod directory;
 mod drift;
+mod extend;
 mod lifecycle;
 mod metrics;
 mod notify;

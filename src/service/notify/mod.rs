@@ -1,33 +1,29 @@
-//! Notifications (issue 9): queued in the transaction of the change they tell of, delivered by
-//! the sender job, each recorded in the audit trail as sent or failed. E-mail goes through
-//! Microsoft Graph (`[notify] email_from`).
-//!
-//! So far: a new request is e-mailed to the people who may decide it, and its decision
-//! (approved, denied) to the requester.
+//! Notifications: queued with the audit events that cause them ([`plan`]), delivered by the
+//! sender job, each delivery to people recorded in the audit trail as sent or failed. E-mail goes
+//! through Microsoft Graph (`[notify] email_from`) or SMTP; chat through Teams and Slack
+//! webhooks; every audit event to the generic webhook, signed per Standard Webhooks.
+
+mod channels;
+mod plan;
+
+pub(crate) use channels::Channels;
+pub(crate) use plan::Outbox;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Portal, event};
+use crate::auth::Principal;
 use crate::domain::notification::{Channel, NotificationOutcome};
-use crate::domain::{AuditAction, Request};
+use crate::domain::{AuditAction, Request, RequestId, Role};
 use crate::error::AppResult;
 use crate::graph::DirectoryError;
-use crate::store::{NewNotification, Notification, StoreTx};
+use crate::store::Notification;
 
 /// Attempts before a notification is given up.
 pub const MAX_ATTEMPTS: i64 = 6;
 /// How long a sender holds a claimed notification.
 pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
-
-/// An e-mail to queue: what it tells of, to whom, and what it says (the request's link is
-/// added at the end).
-struct Email {
-    action: AuditAction,
-    audience: serde_json::Value,
-    subject: String,
-    body: String,
-}
 
 /// Why a delivery did not happen.
 #[derive(Debug)]
@@ -50,125 +46,15 @@ impl From<DirectoryError> for Undelivered {
 }
 
 impl Portal {
-    /// Queues, in `tx`, an e-mail about `r`, once per (event, request), when e-mail is configured.
-    async fn queue_email(
+    /// The notifications queued about request `id` (delivered, skipped, failed or waiting),
+    /// oldest first: for auditors and admins.
+    pub async fn notifications_for(
         &self,
-        tx: &mut Box<dyn StoreTx>,
-        r: &Request,
-        email: Email,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        if self.settings.notify.email_from.is_none() {
-            return Ok(());
-        }
-        tx.enqueue_notification(
-            &NewNotification {
-                dedupe_key: format!("{}:{}:email", email.action.as_str(), r.id),
-                event: email.action.as_str().into(),
-                request_id: Some(r.id.clone()),
-                channel: Channel::Email,
-                audience: email.audience,
-                subject: email.subject,
-                body: format!("{}\n{}\n", email.body, self.request_link(&r.id)),
-                not_before: now,
-            },
-            now,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Queues, in `tx`, the e-mail telling the people who may decide `r` that it waits.
-    pub(super) async fn queue_request_created(
-        &self,
-        tx: &mut Box<dyn StoreTx>,
-        r: &Request,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let ticket = r
-            .ticket
-            .as_deref()
-            .map(|t| format!("Ticket: {t}\n"))
-            .unwrap_or_default();
-        let body = format!(
-            "{} ({}) asks for {} for {} minutes.\n\nJustification: {}\n{ticket}\nDecide it in jitgate:",
-            r.requester.name,
-            r.requester.username,
-            self.package_name(r),
-            r.duration_minutes,
-            r.justification,
-        );
-        let email = Email {
-            action: AuditAction::RequestCreated,
-            audience: json!({ "deciders": r.id }),
-            subject: format!("{} asks for {}", r.requester.name, self.package_name(r)),
-            body,
-        };
-        self.queue_email(tx, r, email, now).await
-    }
-
-    /// Queues, in `tx`, the e-mail telling the requester how `r` was decided: `action` is
-    /// `request_approved` (every approval needed is in) or `request_denied`.
-    pub(super) async fn queue_decided(
-        &self,
-        tx: &mut Box<dyn StoreTx>,
-        r: &Request,
-        action: AuditAction,
-        by: &str,
-        comment: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let pkg = self.package_name(r);
-        let said = comment
-            .map(|c| format!("\n\n{by} wrote: {c}"))
-            .unwrap_or_default();
-        let (subject, body) = if action == AuditAction::RequestDenied {
-            (
-                format!("Your request for {pkg} was denied"),
-                format!("{by} denied your request for {pkg}.{said}\n\nThe request:"),
-            )
-        } else {
-            let when = match (r.starts_at, r.ends_at) {
-                (Some(s), Some(e)) if s <= now => format!(
-                    "Your access starts now and ends at {} (UTC).",
-                    e.format("%Y-%m-%d %H:%M")
-                ),
-                (Some(s), _) => format!(
-                    "Your access starts at {} (UTC).",
-                    s.format("%Y-%m-%d %H:%M")
-                ),
-                _ => String::new(),
-            };
-            (
-                format!("Your request for {pkg} was approved"),
-                format!(
-                    "{by} approved your request for {pkg} ({} minutes). {when}{said}\n\nThe request:",
-                    r.duration_minutes
-                ),
-            )
-        };
-        let email = Email {
-            action,
-            audience: json!({ "user": r.requester.id }),
-            subject,
-            body,
-        };
-        self.queue_email(tx, r, email, now).await
-    }
-
-    fn package_name(&self, r: &Request) -> String {
-        self.package(&r.package)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| r.package.clone())
-    }
-
-    fn request_link(&self, id: &str) -> String {
-        self.settings
-            .server
-            .public_url
-            .join(&format!("requests/{id}"))
-            .map(|u| u.to_string())
-            .unwrap_or_default()
+        who: &Principal,
+        id: &RequestId,
+    ) -> AppResult<Vec<Notification>> {
+        self.require_any(who, &[Role::Auditor, Role::Admin], "Who was told what")?;
+        Ok(self.store.notifications_for(id.as_str()).await?)
     }
 
     /// Claims due notifications for the sender `owner`.
@@ -188,32 +74,53 @@ impl Portal {
         Ok(self.store.next_notification_at().await?)
     }
 
-    /// Delivers a claimed notification and records the outcome: sent (once), tried again later,
-    /// or failed for good; sent and failed are audit events.
+    /// Delivers a claimed notification and records the outcome: sent (once), skipped (it no
+    /// longer applies), tried again later, or failed for good. Deliveries to people are audit
+    /// events (`notification_sent`, `notification_failed`); the webhook's copies of audit events
+    /// are not (each would call for another), except a webhook given up.
     pub async fn deliver_notification(&self, n: &Notification) -> AppResult<()> {
-        // Read before sending: the audience and the audit record both need it, and a read that
-        // fails must not leave a message sent but unrecorded.
+        // Read before sending: the condition, the audience and the audit record all need it,
+        // and a read that fails must not leave a message sent but unrecorded.
         let request = match &n.request_id {
             Some(id) => self.store.get_request(id).await?,
             None => None,
         };
+        let now = self.now();
+        if !still_applies(n, request.as_ref()) {
+            let mut tx = self.store.begin().await?;
+            tx.finish_notification(n.id, NotificationOutcome::Skipped, now, None)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(notification = n.id, event = %n.event, "notification no longer applies; skipped");
+            return Ok(());
+        }
         let delivered = self.send(n, request.as_ref()).await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let record = |action, details| {
-            request
-                .as_ref()
-                .map(|r| event(None, action, r, now, details))
+        let event = |action, details| match &request {
+            Some(r) => event(None, action, r, now, details),
+            None => crate::domain::NewAuditEvent {
+                at: now,
+                actor_id: "system".into(),
+                actor_name: "jitgate".into(),
+                action,
+                request_id: None,
+                subject_id: None,
+                details,
+                client_ip: None,
+                user_agent: None,
+            },
         };
         match delivered {
             Ok(recipients) => {
                 tx.finish_notification(n.id, NotificationOutcome::Sent, now, None)
                     .await?;
-                if let Some(e) = record(
-                    AuditAction::NotificationSent,
-                    json!({"notification": n.id, "event": n.event, "channel": n.channel, "recipients": recipients, "attempts": n.attempts}),
-                ) {
-                    tx.append_event(e).await?;
+                if n.channel != Channel::Webhook {
+                    let e = event(
+                        AuditAction::NotificationSent,
+                        json!({"notification": n.id, "event": n.event, "channel": n.channel, "recipients": recipients, "attempts": n.attempts}),
+                    );
+                    self.outbox.record(&mut *tx, e, request.as_ref()).await?;
                 }
                 tracing::info!(
                     notification = n.id,
@@ -221,60 +128,98 @@ impl Portal {
                     "notification sent"
                 );
             }
-            Err(u) if u.retriable && n.attempts < MAX_ATTEMPTS => {
+            Err(u) if u.retriable && n.attempts < max_attempts(n.channel) => {
                 let delay = u
                     .retry_after
                     .unwrap_or_else(|| super::retry::backoff(n.attempts));
                 tx.retry_notification(n.id, now + delay, &u.message).await?;
-                tracing::warn!(notification = n.id, error = %u.message, "notification not delivered; trying again later");
+                tracing::warn!(notification = n.id, channel = n.channel.as_str(), error = %u.message, "notification not delivered; trying again later");
             }
             Err(u) => {
                 tx.finish_notification(n.id, NotificationOutcome::Failed, now, Some(&u.message))
                     .await?;
-                if let Some(e) = record(
+                let e = event(
                     AuditAction::NotificationFailed,
                     json!({"notification": n.id, "event": n.event, "channel": n.channel, "error": u.message, "attempts": n.attempts}),
-                ) {
-                    tx.append_event(e).await?;
-                }
-                tracing::error!(notification = n.id, error = %u.message, "notification failed");
+                );
+                self.outbox.record(&mut *tx, e, request.as_ref()).await?;
+                tracing::error!(notification = n.id, channel = n.channel.as_str(), error = %u.message, "notification failed");
             }
         }
         tx.commit().await?;
+        self.wake.sender.notify_one();
         Ok(())
     }
 
-    /// Sends `n`; the recipients' addresses.
+    /// Sends `n`; who received it (addresses, or the channel).
     async fn send(
         &self,
         n: &Notification,
         request: Option<&Request>,
     ) -> Result<Vec<String>, Undelivered> {
-        let permanent = |message: String| Undelivered {
-            message,
-            retriable: false,
-            retry_after: None,
-        };
+        let notify = &self.settings.notify;
         match n.channel {
             Channel::Email => {
-                let Some(from) = self.settings.notify.email_from.as_deref() else {
-                    return Err(permanent(
-                        "e-mail is not configured ([notify] email_from)".into(),
-                    ));
-                };
                 let to = self.addresses(n, request).await?;
                 if to.is_empty() {
-                    return Err(permanent("nobody to send it to".into()));
+                    return Err(permanent("nobody to send it to"));
                 }
-                self.directory
-                    .send_mail(from, &to, &n.subject, &n.body)
-                    .await?;
+                if let Some(from) = notify.email_from.as_deref() {
+                    self.directory
+                        .send_mail(from, &to, &n.subject, &n.body)
+                        .await?;
+                } else if notify.smtp.is_some() {
+                    self.channels.smtp(&n.subject, &n.body, &to).await?;
+                } else {
+                    return Err(permanent(
+                        "e-mail is not configured ([notify] email_from or [notify.smtp])",
+                    ));
+                }
                 Ok(to)
             }
-            other => Err(permanent(format!(
-                "the {} channel is not configured",
-                other.as_str()
-            ))),
+            Channel::Teams | Channel::Slack => {
+                let target = n
+                    .audience
+                    .get("chat")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let (own, global) = if n.channel == Channel::Teams {
+                    (&notify.package_teams, &notify.teams_webhook)
+                } else {
+                    (&notify.package_slack, &notify.slack_webhook)
+                };
+                let url = match target.strip_prefix("package:") {
+                    Some(p) => own.get(p),
+                    None => global.as_ref(),
+                };
+                let Some(url) = url else {
+                    return Err(permanent(format!(
+                        "the {} channel '{target}' is no longer configured",
+                        n.channel.as_str()
+                    )));
+                };
+                let link = n.audience.get("link").and_then(|v| v.as_str());
+                self.channels
+                    .chat(n.channel, &url.0, &n.subject, &n.body, link)
+                    .await?;
+                Ok(vec![format!("{}:{target}", n.channel.as_str())])
+            }
+            Channel::Webhook => {
+                let Some(hook) = &notify.webhook else {
+                    return Err(permanent(
+                        "the webhook is no longer configured ([notify] webhook_url)",
+                    ));
+                };
+                let id = n
+                    .audience
+                    .get("webhook")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                self.channels
+                    .webhook(hook, id, self.now().timestamp(), n.body.as_bytes())
+                    .await?;
+                Ok(vec!["webhook".into()])
+            }
         }
     }
 
@@ -285,6 +230,7 @@ impl Portal {
         request: Option<&Request>,
     ) -> Result<Vec<String>, Undelivered> {
         let mut people = Vec::new();
+        let mut to: Vec<String> = Vec::new();
         if let Some(id) = n.audience.get("user").and_then(|v| v.as_str())
             && let Some(u) = self.directory.get_user(id).await?
         {
@@ -294,29 +240,105 @@ impl Portal {
             let Some(r) = request.filter(|r| r.id == id) else {
                 return Ok(Vec::new());
             };
-            let pkg = self.package(&r.package);
-            for u in self
-                .directory
-                .app_role_holders(&self.settings.roles.approver)
-                .await?
-            {
-                if pkg.is_some_and(|p| r.may_be_decided_by(&u.id, true, p)) {
-                    people.push(u);
-                }
-            }
-            if let (Some(m), Some(p)) = (&r.manager_id, pkg)
-                && r.may_be_decided_by(m, false, p)
-                && let Some(u) = self.directory.get_user(m).await?
-            {
+            people.extend(self.deciders(r).await?);
+        }
+        if n.audience.get("admins").and_then(|v| v.as_bool()) == Some(true) {
+            people.extend(
+                self.directory
+                    .app_role_holders(&self.settings.roles.admin)
+                    .await?,
+            );
+        }
+        for a in n
+            .audience
+            .get("addresses")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+        {
+            if a.contains('@') {
+                to.push(a.to_string());
+            } else if let Some(u) = self.directory.get_user(a).await? {
                 people.push(u);
             }
         }
-        let mut to: Vec<String> = people
-            .iter()
-            .filter_map(|u| u.email().map(str::to_string))
-            .collect();
+        to.extend(people.iter().filter_map(|u| u.email().map(str::to_string)));
         to.sort();
         to.dedup();
         Ok(to)
     }
+
+    /// The people who may decide `r` now, as the directory has them: the package's approvers
+    /// (the approver role, where it applies, and members of its approver groups) and, where
+    /// allowed, the requester's manager; never the requester.
+    pub(crate) async fn deciders(
+        &self,
+        r: &Request,
+    ) -> Result<Vec<crate::graph::DirectoryUser>, DirectoryError> {
+        let Some(pkg) = self.package(&r.package) else {
+            return Ok(Vec::new());
+        };
+        let mut people = Vec::new();
+        if pkg.approver_role_applies {
+            people.extend(
+                self.directory
+                    .app_role_holders(&self.settings.roles.approver)
+                    .await?,
+            );
+        }
+        for g in &pkg.approver_groups {
+            people.extend(self.directory.list_transitive_members(g).await?);
+        }
+        people.retain(|u| u.id != r.requester.id);
+        if let Some(m) = &r.manager_id
+            && r.may_be_decided_by(m, false, pkg)
+            && let Some(u) = self.directory.get_user(m).await?
+        {
+            people.push(u);
+        }
+        people.sort_by(|a, b| a.id.cmp(&b.id));
+        people.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+        Ok(people)
+    }
+}
+
+/// Attempts before a notification is given up: people's messages after a few hours of
+/// backoff; the webhook's ordered copy of the audit trail much later (a SIEM down for a day
+/// should still receive everything).
+fn max_attempts(channel: Channel) -> i64 {
+    match channel {
+        Channel::Webhook => MAX_ATTEMPTS * 4,
+        _ => MAX_ATTEMPTS,
+    }
+}
+
+fn permanent(message: impl Into<String>) -> Undelivered {
+    Undelivered {
+        message: message.into(),
+        retriable: false,
+        retry_after: None,
+    }
+}
+
+/// Whether a notification queued for later (a reminder, an escalation) still applies to the
+/// request as it is now.
+fn still_applies(n: &Notification, r: Option<&Request>) -> bool {
+    let Some(cond) = n.audience.get("only_if") else {
+        return true;
+    };
+    let Some(r) = r else {
+        return false;
+    };
+    if let Some(status) = cond.get("status").and_then(|v| v.as_str())
+        && r.status.as_str() != status
+    {
+        return false;
+    }
+    if let Some(end) = cond.get("ends_at").and_then(|v| v.as_i64())
+        && r.ends_at.map(crate::store::ms) != Some(end)
+    {
+        return false;
+    }
+    true
 }

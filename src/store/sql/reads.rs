@@ -31,8 +31,9 @@ macro_rules! impl_store {
 
             use $crate::domain::{AuditEvent, Request};
             use $crate::store::sql::filters::{push_event_filter, push_request_filter, push_request_page};
-            use $crate::store::sql::rows::{EventRow, JoinedRow, NotificationRow, OpRow, RequestRow, joined};
-            use $crate::store::sql::{EVENT_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, NOTIFICATION_COLS, OP_COLS};
+            use $crate::domain::extension::Extension;
+            use $crate::store::sql::rows::{EventRow, ExtensionRow, JoinedRow, NotificationRow, OpRow, RequestRow, joined};
+            use $crate::store::sql::{EVENT_COLS, EXTENSION_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, NOTIFICATION_COLS, OP_COLS};
             use $crate::store::{
                 AuditFilter, DirectoryOp, DueItem, DueKind, GrantCount, Notification, RequestFilter, Store, StoreResult, StoreTx,
                 from_ms, ms,
@@ -325,6 +326,25 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter().map(NotificationRow::into_notification).collect()
+                }
+
+                async fn extensions_for(&self, request_id: &str) -> StoreResult<Vec<Extension>> {
+                    let rows: Vec<ExtensionRow> = sqlx::query_as(&format!(
+                        "SELECT {EXTENSION_COLS} FROM extensions WHERE request_id = $1 ORDER BY requested_at, id"
+                    ))
+                    .bind(request_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(ExtensionRow::into_extension).collect()
+                }
+
+                async fn pending_extensions(&self) -> StoreResult<Vec<Extension>> {
+                    let rows: Vec<ExtensionRow> = sqlx::query_as(&format!(
+                        "SELECT {EXTENSION_COLS} FROM extensions WHERE status = 'pending' ORDER BY requested_at, id LIMIT 1000"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(ExtensionRow::into_extension).collect()
                 }
 
                 async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>> {

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use crate::domain::extension::{Extension, ExtensionStatus};
 use crate::domain::notification::{Channel, NotificationOutcome};
 use crate::domain::{Approval, AuditEvent, Decision, Request, RequestStatus, UserRef};
 use crate::store::{DirectoryOp, Notification, OpKind, OpOutcome, StoreError, from_ms};
@@ -240,6 +241,42 @@ impl NotificationRow {
             lease_until: self.lease_until.map(from_ms),
             done_at: self.done_at.map(from_ms),
             outcome,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ExtensionRow {
+    id: String,
+    request_id: String,
+    minutes: i64,
+    justification: String,
+    status: String,
+    requested_at: i64,
+    ends_before: i64,
+    ends_after: Option<i64>,
+    decided_at: Option<i64>,
+    approvals: String,
+}
+
+impl ExtensionRow {
+    pub(super) fn into_extension(self) -> Result<Extension, StoreError> {
+        let status = ExtensionStatus::parse(&self.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("unknown extension status '{}'", self.status))
+        })?;
+        let approvals = serde_json::from_str(&self.approvals)
+            .map_err(|e| StoreError::Corrupt(format!("extension {} approvals: {e}", self.id)))?;
+        Ok(Extension {
+            id: self.id,
+            request_id: self.request_id,
+            minutes: self.minutes,
+            justification: self.justification,
+            status,
+            requested_at: from_ms(self.requested_at),
+            ends_before: from_ms(self.ends_before),
+            ends_after: self.ends_after.map(from_ms),
+            decided_at: self.decided_at.map(from_ms),
+            approvals,
         })
     }
 }

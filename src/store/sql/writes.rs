@@ -19,7 +19,9 @@ macro_rules! impl_store_tx {
             use $crate::domain::audit::GENESIS_HASH;
             use $crate::domain::{Approval, AuditEvent, NewAuditEvent, Request};
             use $crate::store::sql::rows::OpRow;
-            use $crate::store::sql::{APPROVAL_COLS, EVENT_COLS, OP_COLS, REQUEST_COLS, map_unique};
+            use $crate::domain::extension::Extension;
+            use $crate::store::sql::rows::ExtensionRow;
+            use $crate::store::sql::{APPROVAL_COLS, EVENT_COLS, EXTENSION_COLS, OP_COLS, REQUEST_COLS, map_unique};
             use $crate::store::{DirectoryOp, NewDirectoryOp, OpOutcome, StoreError, StoreResult, StoreTx, ms};
 
             #[async_trait]
@@ -102,6 +104,52 @@ macro_rules! impl_store_tx {
                         .execute(&mut *self.tx)
                         .await
                         .map_err(|e| map_unique(e, "this approver has already decided the request"))?;
+                    Ok(())
+                }
+
+                async fn pending_extension(&mut self, request_id: &str) -> StoreResult<Option<Extension>> {
+                    let row: Option<ExtensionRow> = sqlx::query_as(&format!(
+                        "SELECT {EXTENSION_COLS} FROM extensions WHERE request_id = $1 AND status = 'pending'"
+                    ))
+                    .bind(request_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    row.map(ExtensionRow::into_extension).transpose()
+                }
+
+                async fn insert_extension(&mut self, x: &Extension, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query(&format!(
+                        "INSERT INTO extensions ({EXTENSION_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ))
+                    .bind(&x.id)
+                    .bind(&x.request_id)
+                    .bind(x.minutes)
+                    .bind(&x.justification)
+                    .bind(x.status.as_str())
+                    .bind(ms(x.requested_at))
+                    .bind(ms(x.ends_before))
+                    .bind(x.ends_after.map(ms))
+                    .bind(x.decided_at.map(ms))
+                    .bind(serde_json::to_string(&x.approvals).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| map_unique(e, "an extension of this grant is already waiting"))?;
+                    Ok(())
+                }
+
+                async fn update_extension(&mut self, x: &Extension, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE extensions SET status = $2, ends_after = $3, decided_at = $4, approvals = $5, updated_at = $6 WHERE id = $1",
+                    )
+                    .bind(&x.id)
+                    .bind(x.status.as_str())
+                    .bind(x.ends_after.map(ms))
+                    .bind(x.decided_at.map(ms))
+                    .bind(serde_json::to_string(&x.approvals).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await?;
                     Ok(())
                 }
 

@@ -1,4 +1,4 @@
-//! Requests: create, list, read, approve or deny, cancel, end.
+//! Requests: create, list, read, approve or deny, cancel, end, extend.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -9,9 +9,10 @@ use serde::Deserialize;
 
 use super::views::{RequestList, RequestView};
 use super::{ApiJson, ApiPath};
+use crate::domain::extension::Extension;
 use crate::domain::{Decision, NewRequestInput, Request, RequestStatus};
 use crate::error::{AppError, AppResult};
-use crate::service::{DecisionInput, ListQuery};
+use crate::service::{DecisionInput, ExtendInput, ListQuery};
 use crate::web::extract::parse_request_id;
 use crate::web::{AppState, Auth};
 
@@ -21,6 +22,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/requests/{id}", get(one))
         .route("/api/v1/requests/{id}/cancel", post(cancel))
         .route("/api/v1/requests/{id}/end", post(end))
+        .route("/api/v1/requests/{id}/extend", post(extend))
+        .route("/api/v1/requests/{id}/extensions", get(extensions))
+        // `approve` or `deny` the extension waiting on the grant
+        .route(
+            "/api/v1/requests/{id}/extension/{decision}",
+            post(decide_extension),
+        )
         // `approve` or `deny`
         .route("/api/v1/requests/{id}/{decision}", post(decide))
 }
@@ -153,4 +161,69 @@ async fn end(
     let id = parse_request_id(&id)?;
     let r = app.portal.end(&who, &id, b.reason).await?;
     Ok(answer(StatusCode::OK, &r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendBody {
+    minutes: i64,
+    justification: String,
+}
+
+/// The grant and the extension asked or decided.
+fn extended(status: StatusCode, r: &Request, x: &Extension) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"request": RequestView::from(r), "extension": x})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/requests/{id}/extend`: the requester asks for more time on an active grant.
+async fn extend(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<ExtendBody>,
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let input = ExtendInput {
+        minutes: b.minutes,
+        justification: b.justification,
+    };
+    let (r, x) = app.portal.extend(&who, &id, input).await?;
+    Ok(extended(StatusCode::CREATED, &r, &x))
+}
+
+async fn extensions(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let list = app.portal.extensions(&who, &id).await?;
+    Ok(Json(serde_json::json!({"extensions": list})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ExtensionDecisionBody {
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/requests/{id}/extension/approve` and `/deny`.
+async fn decide_extension(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath((id, verb)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<ExtensionDecisionBody>,
+) -> AppResult<Response> {
+    let decision = Decision::parse(&verb)
+        .ok_or_else(|| AppError::NotFound("There is no such action.".into()))?;
+    let id = parse_request_id(&id)?;
+    let (r, x) = app
+        .portal
+        .decide_extension(&who, &id, decision, b.comment)
+        .await?;
+    Ok(extended(StatusCode::OK, &r, &x))
 }

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use tower_sessions::Session;
 
-use super::request::RequestView;
+use super::request::{ExtensionRow, RequestView};
 use super::{ActionForm, Chrome, PageError, PageUser, after_action, not_found, relative};
 use crate::domain::{Decision, RequestStatus};
 use crate::service::DecisionInput;
@@ -57,11 +57,19 @@ fn grantable(app: &AppState, r: &crate::domain::Request) -> Vec<(String, String)
     out
 }
 
+/// An extension of a live grant waiting for a decision.
+pub struct ExtensionQueueRow {
+    pub r: RequestView,
+    pub x: ExtensionRow,
+    pub may_decide: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "approvals/queue.html")]
 struct QueuePage {
     chrome: Chrome,
     rows: Vec<QueueRow>,
+    extensions: Vec<ExtensionQueueRow>,
 }
 
 async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage, PageError> {
@@ -112,9 +120,25 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
             }
         })
         .collect();
+    let extensions: Vec<ExtensionQueueRow> = p
+        .extension_queue(&user.who)
+        .await
+        .map_err(|e| user.page_error(e))?
+        .iter()
+        .map(|e| ExtensionQueueRow {
+            r: RequestView::new(&app, &user.who, &e.request, now),
+            x: ExtensionRow::new(&e.extension, now),
+            may_decide: e.may_decide,
+        })
+        .collect();
     let mut chrome = user.chrome;
-    chrome.badge = rows.iter().filter(|r| r.may_decide).count();
-    Ok(QueuePage { chrome, rows })
+    chrome.badge = rows.iter().filter(|r| r.may_decide).count()
+        + extensions.iter().filter(|x| x.may_decide).count();
+    Ok(QueuePage {
+        chrome,
+        rows,
+        extensions,
+    })
 }
 
 /// `POST /requests/{id}/approve` and `/deny` from the approvals page or a request's page.

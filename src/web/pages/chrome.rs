@@ -112,11 +112,12 @@ pub async fn chrome_for(
         c.nav_operations = roles.contains(&Role::Admin);
         let is_manager = p.managers_may_approve();
         // The approvals page counts its own queue; elsewhere the badge needs the queue here.
+        let approver = p.approves_anything(who);
         if active == "approvals" {
-            c.nav_approvals = roles.contains(&Role::Approver) || is_manager;
-        } else if roles.contains(&Role::Approver) || is_manager {
-            let queue = p.decision_queue(who).await.map(|q| q.len()).unwrap_or(0);
-            c.nav_approvals = roles.contains(&Role::Approver) || queue > 0;
+            c.nav_approvals = approver || is_manager;
+        } else if approver || is_manager {
+            let queue = p.decisions_waiting(who).await.unwrap_or(0);
+            c.nav_approvals = approver || queue > 0;
             c.badge = queue;
         }
     }

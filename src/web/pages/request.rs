@@ -3,17 +3,29 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::extract::{Form, Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tower_sessions::Session;
 
-use super::{Chrome, PageError, PageUser, minutes, relative, when};
+use super::{ActionForm, Chrome, PageError, PageUser, after_action, minutes, relative, when};
+use crate::domain::extension::{Extension, ExtensionStatus};
 use crate::domain::{Decision, Request, RequestStatus, Role};
+use crate::error::AppError;
+use crate::service::ExtendInput;
 use crate::web::AppState;
 use crate::web::extract::parse_request_id;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/requests/{id}", get(detail))
+    Router::new()
+        .route("/requests/{id}", get(detail))
+        .route("/requests/{id}/extend", post(extend))
+        .route(
+            "/requests/{id}/extension/{decision}",
+            post(decide_extension),
+        )
 }
 
 /// A request as lists and cards show it.
@@ -36,6 +48,8 @@ pub struct RequestView {
     pub reason: String,
     pub can_cancel: bool,
     pub can_end: bool,
+    /// The requester's own active grant: it may be extended.
+    pub can_extend: bool,
 }
 
 impl RequestView {
@@ -103,6 +117,9 @@ impl RequestView {
             can_cancel: own && matches!(r.status, RequestStatus::Pending | RequestStatus::Approved),
             can_end: r.status == RequestStatus::Active
                 && (own || app.portal.has_role(who, Role::Admin)),
+            can_extend: own
+                && r.status == RequestStatus::Active
+                && r.ends_at.is_some_and(|e| e > now),
         }
     }
 }
@@ -203,6 +220,55 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
             }
         ),
         "sessions_revoked" => "every sign-in session of the user was revoked".to_string(),
+        "extension_requested" => format!(
+            "asked for {} more — “{}”",
+            details
+                .get("minutes")
+                .and_then(|v| v.as_i64())
+                .map(minutes)
+                .unwrap_or_default(),
+            s("justification")
+        ),
+        "extension_approved" | "extension_denied" => {
+            let mut parts = Vec::new();
+            if details.get("self_extend").and_then(|v| v.as_bool()) == Some(true) {
+                parts.push("extended by the requester (the package allows it)".to_string());
+            }
+            if !s("comment").is_empty() {
+                parts.push(format!("“{}”", s("comment")));
+            }
+            if action == "extension_approved"
+                && details.get("final").and_then(|v| v.as_bool()) == Some(true)
+                && let Some(end) = details
+                    .get("ends_at")
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            {
+                parts.push(format!("now ends {}", when(end.with_timezone(&Utc))));
+            }
+            parts.join("; ")
+        }
+        "extension_lapsed" => "the grant ended before the extension was decided".to_string(),
+        "notification_sent" => format!(
+            "{} about {} to {}",
+            s("channel"),
+            s("event").replace('_', " "),
+            details
+                .get("recipients")
+                .and_then(|v| v.as_array())
+                .map(|a| a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ),
+        "notification_failed" => format!(
+            "{} about {} failed: {}",
+            s("channel"),
+            s("event").replace('_', " "),
+            s("error")
+        ),
         "directory_error" => format!(
             "attempt {}: {}",
             details.get("attempt").and_then(|v| v.as_i64()).unwrap_or(0),
@@ -227,6 +293,53 @@ pub fn label(action: &str) -> String {
     s
 }
 
+/// An extension as the request's page lists it.
+pub struct ExtensionRow {
+    pub id: String,
+    pub minutes: String,
+    pub justification: String,
+    pub status: String,
+    pub asked: String,
+    pub outcome: String,
+}
+
+impl ExtensionRow {
+    pub fn new(x: &Extension, now: DateTime<Utc>) -> ExtensionRow {
+        let decided = x
+            .approvals
+            .iter()
+            .map(|a| {
+                let verb = if a.decision == Decision::Approve {
+                    "approved"
+                } else {
+                    "denied"
+                };
+                match &a.comment {
+                    Some(c) => format!("{verb} by {}: “{c}”", a.approver.name),
+                    None => format!("{verb} by {}", a.approver.name),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let outcome = match (x.status, x.ends_after) {
+            (ExtensionStatus::Approved, Some(end)) if x.approvals.is_empty() => {
+                format!("self-extended; now ends {}", when(end))
+            }
+            (ExtensionStatus::Approved, Some(end)) => format!("{decided}; now ends {}", when(end)),
+            (ExtensionStatus::Lapsed, _) => "the grant ended before it was decided".into(),
+            _ => decided,
+        };
+        ExtensionRow {
+            id: x.id.clone(),
+            minutes: minutes(x.minutes),
+            justification: x.justification.clone(),
+            status: x.status.as_str().into(),
+            asked: relative(x.requested_at, now),
+            outcome,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "requests/detail.html")]
 struct DetailPage {
@@ -234,6 +347,11 @@ struct DetailPage {
     r: RequestView,
     group_id: String,
     timeline: Vec<TimelineEntry>,
+    extensions: Vec<ExtensionRow>,
+    /// The viewer may decide the extension waiting on this grant.
+    may_decide_extension: bool,
+    /// Quick picks for an extension: (minutes, label), within what the package still allows.
+    extend_choices: Vec<(i64, String)>,
 }
 
 async fn detail(
@@ -246,6 +364,24 @@ async fn detail(
         .await
         .map_err(|e| user.page_error(e))?;
     let now = p.now();
+    let list = p
+        .extensions(&user.who, &r_id(&r))
+        .await
+        .map_err(|e| user.page_error(e))?;
+    let may_decide_extension = list.iter().any(|x| {
+        x.status == ExtensionStatus::Pending
+            && p.package(&r.package).is_some_and(|pkg| {
+                x.check_decider(
+                    &r,
+                    &user.who.user.id,
+                    p.is_package_approver(&user.who, pkg),
+                    pkg,
+                    now,
+                )
+                .is_ok()
+            })
+    });
+    let extensions = list.iter().map(|x| ExtensionRow::new(x, now)).collect();
     let timeline = events
         .iter()
         .map(|e| TimelineEntry {
@@ -256,10 +392,138 @@ async fn detail(
             note: describe(&e.action, &e.details_json()),
         })
         .collect();
+    let extend_choices = extend_choices(&app, &r, now);
     Ok(DetailPage {
         r: RequestView::new(&app, &user.who, &r, now),
         group_id: r.group_id.clone(),
         timeline,
+        extensions,
+        may_decide_extension,
+        extend_choices,
         chrome: user.chrome,
     })
+}
+
+fn r_id(r: &Request) -> crate::domain::RequestId {
+    crate::domain::RequestId::parse(&r.id).expect("stored request ids parse")
+}
+
+/// Extensions the package still allows for `r`: 15 minutes to 2 hours, and what is left.
+fn extend_choices(app: &AppState, r: &Request, now: DateTime<Utc>) -> Vec<(i64, String)> {
+    let (Some(pkg), Some(start), Some(end)) =
+        (app.portal.package(&r.package), r.starts_at, r.ends_at)
+    else {
+        return Vec::new();
+    };
+    if end <= now {
+        return Vec::new();
+    }
+    let room = (start + pkg.longest_grant() - end).num_minutes();
+    let mut out: Vec<(i64, String)> = [15, 30, 60, 120]
+        .into_iter()
+        .filter(|m| *m <= room)
+        .map(|m| (m, minutes(m)))
+        .collect();
+    if room >= crate::domain::extension::EXTENSION_MIN_MINUTES
+        && !out.iter().any(|(m, _)| *m == room)
+    {
+        out.push((room, format!("{} (the most allowed)", minutes(room))));
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct ExtendForm {
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    justification: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /requests/{id}/extend` from the request's page (the reminder's link lands there).
+async fn extend(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<ExtendForm>,
+) -> Result<Response, PageError> {
+    let back = if f.back.is_empty() {
+        format!("/requests/{id}")
+    } else {
+        f.back.clone()
+    };
+    let mut status = None;
+    let result = async {
+        let minutes = f
+            .minutes
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| AppError::BadRequest("Choose how much more time you need.".into()))?;
+        let input = ExtendInput {
+            minutes,
+            justification: f.justification.clone(),
+        };
+        let (r, x) = app
+            .portal
+            .extend(&user.who, &parse_request_id(&id)?, input)
+            .await?;
+        status = Some(x.status);
+        Ok(r)
+    }
+    .await;
+    after_action(&app, &session, &back, result, |r| match status {
+        Some(ExtensionStatus::Approved) => format!(
+            "Your grant is extended; it now ends {}.",
+            r.ends_at.map(when).unwrap_or_default()
+        ),
+        _ => "Your extension is waiting for approval. Your access stays in effect meanwhile; if nobody decides before the end, it ends as planned.".into(),
+    })
+    .await
+}
+
+/// `POST /requests/{id}/extension/approve` and `/deny` from the approvals page or the
+/// request's page.
+async fn decide_extension(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+    Path((id, verb)): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let Some(decision) = Decision::parse(&verb) else {
+        return Err(super::not_found().await);
+    };
+    let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
+    let mut status = None;
+    let result = async {
+        let id = parse_request_id(&id)?;
+        let (r, x) = app
+            .portal
+            .decide_extension(&user.who, &id, decision, comment)
+            .await?;
+        status = Some(x.status);
+        Ok(r)
+    }
+    .await;
+    let back = if f.back.is_empty() {
+        "/approvals"
+    } else {
+        f.back.as_str()
+    };
+    after_action(&app, &session, back, result, |r| match status {
+        Some(ExtensionStatus::Approved) => format!(
+            "You extended {}'s grant; it now ends {}.",
+            r.requester.name,
+            r.ends_at.map(when).unwrap_or_default()
+        ),
+        Some(ExtensionStatus::Denied) => format!("You denied {}'s extension.", r.requester.name),
+        _ => format!(
+            "Your approval of {}'s extension is recorded; more approvals are needed.",
+            r.requester.name
+        ),
+    })
+    .await
 }

@@ -1,0 +1,250 @@
+//! Extensions of live grants: asked for by the requester, decided like requests (or granted at
+//! once where the package allows self-extension), moving the end in the same transaction that
+//! records the decision. The membership stays in place throughout: nothing is removed and
+//! added again.
+
+use serde_json::json;
+
+use super::requests::not_found;
+use super::{Portal, event};
+use crate::auth::Principal;
+use crate::domain::extension::{Extension, ExtensionRefused, ExtensionStatus, validate_extension};
+use crate::domain::request::{DecisionRefused, clean_comment};
+use crate::domain::{Approval, AuditAction, Decision, Request, RequestId};
+use crate::error::{AppError, AppResult};
+
+/// What a requester sends to extend a grant.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ExtendInput {
+    pub minutes: i64,
+    pub justification: String,
+}
+
+/// A pending extension with the grant it extends, as an approver sees it.
+pub struct ExtensionEntry {
+    pub request: Request,
+    pub extension: Extension,
+    /// `who` may decide it now.
+    pub may_decide: bool,
+}
+
+impl Portal {
+    /// The requester asks for `input.minutes` more. Self-extending packages grant it at once.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
+    pub async fn extend(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        input: ExtendInput,
+    ) -> AppResult<(Request, Extension)> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if !self.may_view(who, &r) {
+            return Err(AppError::Forbidden("You may not see this request.".into()));
+        }
+        let pkg = self.package(&r.package).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "The package '{}' is no longer configured.",
+                r.package
+            ))
+        })?;
+        let waiting = tx.pending_extension(&r.id).await?.is_some();
+        let (minutes, justification) = validate_extension(
+            &r,
+            pkg,
+            &who.user.id,
+            input.minutes,
+            &input.justification,
+            waiting,
+            now,
+        )
+        .map_err(|e| match e {
+            ExtensionRefused::NotYours => AppError::Forbidden(e.to_string()),
+            ExtensionRefused::NotActive(_) | ExtensionRefused::AlreadyAsked => {
+                AppError::Conflict(e.to_string())
+            }
+            ExtensionRefused::Invalid(fields) => AppError::invalid(fields),
+        })?;
+        let mut x = Extension {
+            id: format!("x-{}", uuid::Uuid::new_v4().simple()),
+            request_id: r.id.clone(),
+            minutes,
+            justification: justification.clone(),
+            status: ExtensionStatus::Pending,
+            requested_at: now,
+            ends_before: r.ends_at.unwrap_or(now),
+            ends_after: None,
+            decided_at: None,
+            approvals: Vec::new(),
+        };
+        tx.insert_extension(&x, now).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => {
+                AppError::Conflict(ExtensionRefused::AlreadyAsked.to_string())
+            }
+            other => other.into(),
+        })?;
+        let asked = event(
+            Some(who),
+            AuditAction::ExtensionRequested,
+            &r,
+            now,
+            json!({"extension": x.id, "minutes": minutes, "justification": justification, "ends_at": r.ends_at, "self_extend": pkg.self_extend}),
+        );
+        if pkg.self_extend {
+            // Nobody needs to be asked: record the request, then grant it.
+            self.outbox.record(&mut *tx, asked, None).await?;
+            x.grant(&mut r, now);
+            tx.update_extension(&x, now).await?;
+            tx.update_request(&r, now).await?;
+            let e = event(
+                Some(who),
+                AuditAction::ExtensionApproved,
+                &r,
+                now,
+                json!({"extension": x.id, "minutes": minutes, "self_extend": true, "final": true, "ends_before": x.ends_before, "ends_at": r.ends_at}),
+            );
+            self.outbox.record(&mut *tx, e, Some(&r)).await?;
+        } else {
+            self.outbox.record(&mut *tx, asked, Some(&r)).await?;
+        }
+        tx.commit().await?;
+        self.notify();
+        tracing::info!(request = %r.id, extension = %x.id, minutes, status = x.status.as_str(), "extension asked");
+        Ok((r, x))
+    }
+
+    /// An approver decides the extension waiting on grant `id`. An approval that completes the
+    /// approvals needed moves the end; after the end, nothing can be decided (it lapses when
+    /// the grant closes).
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id, decision = decision.as_str()))]
+    pub async fn decide_extension(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        decision: Decision,
+        comment: Option<String>,
+    ) -> AppResult<(Request, Extension)> {
+        let comment = clean_comment(comment.as_deref(), decision == Decision::Deny)
+            .map_err(|f| AppError::invalid(vec![f]))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut r = tx
+            .get_request(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if !self.may_view(who, &r) {
+            return Err(AppError::Forbidden(
+                "You are not an approver for this request.".into(),
+            ));
+        }
+        let pkg = self.package(&r.package).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "The package '{}' is no longer configured.",
+                r.package
+            ))
+        })?;
+        let mut x = tx.pending_extension(&r.id).await?.ok_or_else(|| {
+            AppError::Conflict("No extension of this grant is waiting for a decision.".into())
+        })?;
+        x.check_decider(
+            &r,
+            &who.user.id,
+            self.is_package_approver(who, pkg),
+            pkg,
+            now,
+        )
+        .map_err(|e| match e {
+            DecisionRefused::Invalid(m) => AppError::Conflict(m),
+            other => other.into(),
+        })?;
+        let approval = Approval {
+            approver: who.user.clone(),
+            decision,
+            comment: comment.clone(),
+            at: now,
+        };
+        let moved = x.decide(&mut r, approval, pkg, now);
+        tx.update_extension(&x, now).await?;
+        if moved {
+            tx.update_request(&r, now).await?;
+        }
+        let action = match decision {
+            Decision::Approve => AuditAction::ExtensionApproved,
+            Decision::Deny => AuditAction::ExtensionDenied,
+        };
+        let e = event(
+            Some(who),
+            action,
+            &r,
+            now,
+            json!({
+                "extension": x.id,
+                "minutes": x.minutes,
+                "comment": comment,
+                "approvals": x.approval_count(),
+                "approvals_required": pkg.approvals_required,
+                "final": x.status != ExtensionStatus::Pending,
+                "ends_before": x.ends_before,
+                "ends_at": r.ends_at,
+            }),
+        );
+        self.outbox.record(&mut *tx, e, Some(&r)).await?;
+        tx.commit().await?;
+        self.notify();
+        tracing::info!(request = %r.id, extension = %x.id, status = x.status.as_str(), "extension decided");
+        Ok((r, x))
+    }
+
+    /// How many requests and extensions wait for `who`'s decision (the approvals badge).
+    pub async fn decisions_waiting(&self, who: &Principal) -> AppResult<usize> {
+        let requests = self.decision_queue(who).await?.len();
+        let extensions = self
+            .extension_queue(who)
+            .await?
+            .iter()
+            .filter(|e| e.may_decide)
+            .count();
+        Ok(requests + extensions)
+    }
+
+    /// The extensions asked for grant `id`, oldest first, for whoever may see the grant.
+    pub async fn extensions(&self, who: &Principal, id: &RequestId) -> AppResult<Vec<Extension>> {
+        let r = self.get_visible(who, id).await?;
+        Ok(self.store.extensions_for(&r.id).await?)
+    }
+
+    /// Pending extensions `who` may see on the approvals page (approvers, and managers of
+    /// requesters where packages let them decide), oldest first.
+    pub async fn extension_queue(&self, who: &Principal) -> AppResult<Vec<ExtensionEntry>> {
+        let mut out = Vec::new();
+        for x in self.store.pending_extensions().await? {
+            let Some(r) = self.store.get_request(&x.request_id).await? else {
+                continue;
+            };
+            let Some(pkg) = self.package(&r.package) else {
+                continue;
+            };
+            let may = x
+                .check_decider(
+                    &r,
+                    &who.user.id,
+                    self.is_package_approver(who, pkg),
+                    pkg,
+                    self.now(),
+                )
+                .is_ok();
+            if may || (self.may_view(who, &r) && r.requester.id != who.user.id) {
+                out.push(ExtensionEntry {
+                    request: r,
+                    extension: x,
+                    may_decide: may,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
