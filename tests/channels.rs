@@ -7,122 +7,21 @@
 //! installs one in tests/channels/.venv). Without it they are skipped, loudly, except under CI
 //! (`CI=true`), where they fail. The same goes for `python3` and the signature check.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use jitgate::channels::webhook;
 use jitgate::channels::{
     ChannelError, ChatMessage, Poster, SmtpConfig, SmtpMailer, SmtpSecurity, WebhookSecret,
     slack_payload, teams_payload,
 };
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-// ---------------------------------------------------------------------------------------------
-// A webhook receiver
-
-/// One request as the receiver saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path_and_query: String,
-    /// Lower-case names.
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// How the receiver answers.
-#[derive(Debug, Clone)]
-enum Answer {
-    Status {
-        code: u16,
-        headers: Vec<(&'static str, String)>,
-        body: String,
-    },
-    /// Never: the request hangs until the client gives up.
-    Never,
-}
-
-impl Answer {
-    fn status(code: u16) -> Answer {
-        Answer::Status {
-            code,
-            headers: Vec::new(),
-            body: String::new(),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Receiver {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    answer: Answer,
-}
-
-async fn record(
-    State(r): State<Receiver>,
-    uri: Uri,
-    method: axum::http::Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let headers = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap_or("<not text>").to_owned(),
-            )
-        })
-        .collect();
-    r.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
-        headers,
-        body: body.to_vec(),
-    });
-    match r.answer {
-        Answer::Status {
-            code,
-            headers,
-            body,
-        } => {
-            let mut resp = (StatusCode::from_u16(code).unwrap(), body).into_response();
-            for (name, value) in headers {
-                resp.headers_mut()
-                    .insert(name, HeaderValue::from_str(&value).unwrap());
-            }
-            resp
-        }
-        Answer::Never => std::future::pending().await,
-    }
-}
-
-/// A receiver on 127.0.0.1 answering every request with `answer`: its address and what it saw.
-async fn receiver(answer: Answer) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new().fallback(record).with_state(Receiver {
-        seen: seen.clone(),
-        answer,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, seen)
-}
+use common::receivers::*;
 
 /// A Workflows-like URL on `addr`, with a signature in its query as the real ones have.
 fn teams_url(addr: SocketAddr) -> url::Url {
@@ -367,71 +266,6 @@ async fn a_closed_port_is_retriable_and_hides_the_url() {
     assert_hides(&e, &url);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Python, for the independent checks
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Skips the calling test (returns `None`) with a loud note, or fails it under CI.
-fn missing(what: &str) -> Option<PathBuf> {
-    assert!(!ci(), "{what}: required under CI");
-    eprintln!("SKIPPED: {what}");
-    None
-}
-
-fn channels_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/channels")
-}
-
-/// `python3` from the PATH, if it runs.
-fn python3() -> Option<PathBuf> {
-    match Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(s) if s.success() => Some(PathBuf::from("python3")),
-        Ok(s) => missing(&format!(
-            "`python3 --version` failed ({s}); the webhook signature is not checked"
-        )),
-        Err(e) => missing(&format!(
-            "python3 cannot be run ({e}); the webhook signature is not checked"
-        )),
-    }
-}
-
-/// Runs verify_webhook.py: whether it accepts the signature.
-fn python_verifies(python: &Path, secret: &str, seen: &Seen) -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    let body = dir.path().join("body");
-    std::fs::write(&body, &seen.body).unwrap();
-    let out = Command::new(python)
-        .arg(channels_dir().join("verify_webhook.py"))
-        .arg(secret)
-        .arg(serde_json::to_string(&seen.headers).unwrap())
-        .arg(&body)
-        .output()
-        .unwrap();
-    match out.status.code() {
-        Some(0) => true,
-        Some(1) => {
-            eprintln!(
-                "verify_webhook.py: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            false
-        }
-        _ => panic!(
-            "verify_webhook.py failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
 #[tokio::test]
 async fn webhook_signatures_verify_independently() {
     let Some(python) = python3() else { return };
@@ -482,122 +316,6 @@ async fn webhook_signatures_verify_independently() {
         base64::engine::general_purpose::STANDARD.encode([9u8; 32])
     );
     assert!(!python_verifies(&python, &other_secret, &got));
-}
-
-// ---------------------------------------------------------------------------------------------
-// SMTP against aiosmtpd
-
-/// The Python with aiosmtpd, from `JITGATE_TEST_SMTP_PYTHON`.
-fn smtp_python() -> Option<PathBuf> {
-    match std::env::var_os("JITGATE_TEST_SMTP_PYTHON") {
-        Some(p) if !p.is_empty() => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.exists(),
-                "JITGATE_TEST_SMTP_PYTHON={} does not exist",
-                p.display()
-            );
-            Some(p)
-        }
-        _ => missing(
-            "JITGATE_TEST_SMTP_PYTHON is not set (a Python with aiosmtpd 1.4.6; scripts/test.sh installs one); the SMTP tests do not run",
-        ),
-    }
-}
-
-/// A running smtp_sink.py; killed when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    /// Starts the sink, requiring `auth` (user, password) when given, and waits until it accepts
-    /// connections.
-    async fn start(python: &Path, auth: Option<(&str, &str)>) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(python);
-        cmd.arg(channels_dir().join("smtp_sink.py"))
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--out")
-            .arg(dir.path().join("mail.jsonl"))
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
-        if let Some((user, password)) = auth {
-            cmd.args(["--user", user, "--password", password]);
-        }
-        let child = cmd.spawn().unwrap();
-        let mut sink = Sink { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = sink.child.try_wait().unwrap() {
-                panic!("smtp_sink.py exited ({status}): {}", sink.stderr());
-            }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return sink;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "smtp_sink.py does not listen on {port}: {}",
-                sink.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-    }
-
-    /// Every message received so far.
-    fn received(&self) -> Vec<Value> {
-        match std::fs::read_to_string(self.dir.path().join("mail.jsonl")) {
-            Ok(text) => text
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    fn config(&self, auth: Option<(&str, &str)>) -> SmtpConfig {
-        SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            security: SmtpSecurity::None,
-            username: auth.map(|(u, _)| u.to_owned()),
-            password: auth.map(|(_, p)| SecretString::from(p.to_owned())),
-            from: "jitgate <jit@example.com>".into(),
-            timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The text as received, with the line ends of the wire made plain again.
-fn text(v: &Value) -> String {
-    v.as_str()
-        .unwrap()
-        .replace("\r\n", "\n")
-        .trim_end()
-        .to_owned()
 }
 
 const SUBJECT: &str = "Zugriff beantragt: Geräte-Ausnahme – 2 h";

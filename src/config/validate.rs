@@ -36,6 +36,26 @@ fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
     Ok(u)
 }
 
+/// A webhook URL: https (http on loopback), a query allowed (Teams Workflows URLs sign
+/// themselves in it). It is a credential, so errors never repeat it.
+fn secret_url(key: &str, v: &str) -> Result<SecretUrl, ConfigError> {
+    let u = Url::parse(v.trim()).map_err(|_| err(key, "is not a URL"))?;
+    match u.scheme() {
+        "https" => {}
+        "http" if is_loopback(&u) => {}
+        _ => {
+            return Err(err(
+                key,
+                "must use https (plain http is allowed only on loopback, for tests)",
+            ));
+        }
+    }
+    if u.fragment().is_some() {
+        return Err(err(key, "must not carry a fragment"));
+    }
+    Ok(SecretUrl(u))
+}
+
 fn duration(key: &str, v: &str) -> Result<Duration, ConfigError> {
     parse_duration(v).map_err(|m| err(key, m))
 }
@@ -323,12 +343,12 @@ impl RawSettings {
             teams_webhook: raw_notify
                 .teams_webhook
                 .as_deref()
-                .map(|u| http_url("notify.teams_webhook", u).map(SecretUrl))
+                .map(|u| secret_url("notify.teams_webhook", u))
                 .transpose()?,
             slack_webhook: raw_notify
                 .slack_webhook
                 .as_deref()
-                .map(|u| http_url("notify.slack_webhook", u).map(SecretUrl))
+                .map(|u| secret_url("notify.slack_webhook", u))
                 .transpose()?,
             webhook: match (raw_notify.webhook_url, raw_notify.webhook_secret) {
                 (None, None) => None,
@@ -342,7 +362,7 @@ impl RawSettings {
                     ));
                 }
                 (Some(u), Some(secret)) => Some(WebhookSettings {
-                    url: http_url("notify.webhook_url", &u)?,
+                    url: secret_url("notify.webhook_url", &u)?.0,
                     secret: webhook_secret(secret)?,
                 }),
             },
@@ -413,10 +433,10 @@ impl RawSettings {
                 ));
             }
             if let Some(u) = &p.teams_webhook {
-                package_teams.insert(id.clone(), SecretUrl(http_url(&k("teams_webhook"), u)?));
+                package_teams.insert(id.clone(), secret_url(&k("teams_webhook"), u)?);
             }
             if let Some(u) = &p.slack_webhook {
-                package_slack.insert(id.clone(), SecretUrl(http_url(&k("slack_webhook"), u)?));
+                package_slack.insert(id.clone(), secret_url(&k("slack_webhook"), u)?);
             }
             packages.push(Package {
                 id,
@@ -541,6 +561,166 @@ mod tests {
             s.notify.email_from.as_deref(),
             Some("jitgate@contoso.example")
         );
+    }
+
+    /// Issue 9 settings: channels, reminders, escalation, extensions, approver groups.
+    #[test]
+    fn notification_and_extension_settings_are_checked() {
+        let s = load(GOOD, &[]).unwrap();
+        let p = &s.packages[0];
+        assert_eq!(p.remind_before, Some(chrono::Duration::minutes(15)));
+        assert!(p.escalate_after.is_none() && p.approver_role_applies && !p.self_extend);
+        assert!(s.notify.smtp.is_none() && s.notify.webhook.is_none());
+        let smtp = [
+            ("JITGATE_NOTIFY__SMTP__HOST", "smtp.contoso.example"),
+            ("JITGATE_NOTIFY__SMTP__FROM", "jitgate@contoso.example"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = smtp.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        for (vars, key) in [
+            (
+                vec![("JITGATE_PACKAGE__0__REMIND_BEFORE", "soon")],
+                "package[0].remind_before",
+            ),
+            (
+                vec![("JITGATE_PACKAGE__0__ESCALATE_AFTER", "30s")],
+                "package[0].escalate_after",
+            ),
+            (
+                vec![("JITGATE_PACKAGE__0__ESCALATE_TO__0", "backup approver")],
+                "package[0].escalate_to[0]",
+            ),
+            (
+                vec![("JITGATE_PACKAGE__0__APPROVER_GROUPS__0", "approvers")],
+                "package[0].approver_groups[0]",
+            ),
+            (
+                vec![("JITGATE_PACKAGE__0__APPROVER_ROLE_APPLIES", "false")],
+                "package[0].approver_role_applies",
+            ),
+            (
+                vec![("JITGATE_PACKAGE__0__MAX_EXTENSION", "forever")],
+                "package[0].max_extension",
+            ),
+            (
+                vec![(
+                    "JITGATE_PACKAGE__0__TEAMS_WEBHOOK",
+                    "http://teams.example/hook",
+                )],
+                "package[0].teams_webhook",
+            ),
+            (
+                vec![("JITGATE_NOTIFY__SLACK_WEBHOOK", "hooks.slack.com")],
+                "notify.slack_webhook",
+            ),
+            (
+                vec![(
+                    "JITGATE_NOTIFY__WEBHOOK_URL",
+                    "https://siem.contoso.example/in",
+                )],
+                "notify.webhook_secret",
+            ),
+            (
+                vec![
+                    (
+                        "JITGATE_NOTIFY__WEBHOOK_URL",
+                        "https://siem.contoso.example/in",
+                    ),
+                    ("JITGATE_NOTIFY__WEBHOOK_SECRET", "whsec_c2hvcnQ="),
+                ],
+                "notify.webhook_secret",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__SECURITY", "none")]),
+                "notify.smtp.security",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__SECURITY", "ssl")]),
+                "notify.smtp.security",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__PORT", "smtp")]),
+                "notify.smtp.port",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__USERNAME", "jitgate")]),
+                "notify.smtp.password",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__EMAIL_FROM", "jitgate@contoso.example")]),
+                "notify.smtp",
+            ),
+        ] {
+            assert_eq!(key_of(GOOD, &vars), key, "{vars:?}");
+        }
+        // A webhook URL is a credential: errors never repeat it.
+        let e = load(
+            GOOD,
+            &[(
+                "JITGATE_NOTIFY__TEAMS_WEBHOOK",
+                "http://prod.example/workflows?sig=abc",
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("sig=abc"), "{e}");
+
+        let s = load(
+            GOOD,
+            &with(&[
+                ("JITGATE_NOTIFY__SMTP__USERNAME", "jitgate"),
+                ("JITGATE_NOTIFY__SMTP__PASSWORD", "relay password"),
+                (
+                    "JITGATE_NOTIFY__WEBHOOK_URL",
+                    "https://siem.contoso.example/in?token=1",
+                ),
+                (
+                    "JITGATE_NOTIFY__WEBHOOK_SECRET",
+                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                ),
+                (
+                    "JITGATE_NOTIFY__TEAMS_WEBHOOK",
+                    "https://prod.example/workflows?sig=abc",
+                ),
+                ("JITGATE_PACKAGE__0__ESCALATE_AFTER", "2h"),
+                (
+                    "JITGATE_PACKAGE__0__ESCALATE_TO__0",
+                    "backup@contoso.example",
+                ),
+                ("JITGATE_PACKAGE__0__REMIND_BEFORE", "off"),
+                ("JITGATE_PACKAGE__0__MAX_EXTENSION", "1h"),
+                ("JITGATE_PACKAGE__0__SELF_EXTEND", "true"),
+                (
+                    "JITGATE_PACKAGE__0__APPROVER_GROUPS__0",
+                    "c0a8e2d4-1f3b-4a5c-8d6e-7f9a0b1c2d3e",
+                ),
+                ("JITGATE_PACKAGE__0__APPROVER_ROLE_APPLIES", "false"),
+            ]),
+        )
+        .unwrap();
+        let smtp = s.notify.smtp.as_ref().unwrap();
+        assert_eq!(
+            (smtp.port, smtp.security),
+            (587, super::SmtpSecurity::StartTls)
+        );
+        assert!(s.notify.webhook.is_some() && s.notify.email());
+        assert!(
+            !format!("{:?}", s.notify).contains("sig=abc"),
+            "webhook URLs stay out of Debug"
+        );
+        let p = &s.packages[0];
+        assert_eq!(p.escalate_after, Some(chrono::Duration::hours(2)));
+        assert_eq!(p.escalate_to, ["backup@contoso.example"]);
+        assert_eq!(p.remind_before, None);
+        assert_eq!(
+            p.longest_grant(),
+            p.max_duration + chrono::Duration::hours(1)
+        );
+        assert!(p.self_extend && !p.approver_role_applies);
+        assert_eq!(p.approver_groups.len(), 1);
     }
 
     #[test]

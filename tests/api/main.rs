@@ -4,8 +4,10 @@
 mod common;
 mod helpers;
 
+mod approvers;
 mod auth;
 mod authz;
+mod chat;
 mod directory;
 mod drift;
 mod extend;

@@ -1,3 +1,4 @@
 pub mod db;
 pub mod html;
 pub mod portal;
+pub mod receivers;
