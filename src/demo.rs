@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, EXCLUSION_GROUP_ID, TENANT_ID};
+use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, TENANT_ID};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::graph::{GraphClient, GraphSettings};
 use crate::startup::App;
@@ -60,6 +60,8 @@ default_duration = "2m"
 max_duration = "4h"
 duration_presets = ["1m", "2m", "5m", "15m", "1h", "2h", "4h"]
 manager_may_approve = true
+remind_before = "1m"
+escalate_after = "3m"
 
 [[package]]
 id = "device-code-production"
@@ -71,6 +73,10 @@ default_duration = "1h"
 max_duration = "8h"
 approvals_required = 2
 ticket_required = true
+
+[notify]
+# E-mail through the emulated tenant's Graph sendMail; the demo banner links to the mailbox.
+email_from = "alex@{DOMAIN}"
 "#
     );
     let mut s = Settings::from_toml(&toml, [])?;
@@ -133,6 +139,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  Try it: sign in as Dana, request 1 minute of the device code flow exemption;");
     println!("  sign out, sign in as Morgan (Dana's manager) and approve it; sign back in as");
     println!("  Dana and watch the membership appear in the group and disappear when it ends.");
+    println!();
+    println!("  Dana is reminded a minute before the end and may extend from the request's page;");
+    println!(
+        "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
+        emulator.base_url()
+    );
     println!();
     println!("  Data: {}", data_dir.display());
     println!("  Audit: keyed with jitgate-demo-audit.key, anchored to jitgate-demo-anchors.jsonl");

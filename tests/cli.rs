@@ -373,6 +373,18 @@ async fn demo_runs_from_an_empty_folder() {
     assert!(ready, "the demo became ready at {url}");
     let home = http.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("Demo mode"), "the demo banner");
+    // The banner links to the emulated tenant's mailbox, where the demo's e-mail lands.
+    let mailbox = home
+        .split("id=\"demo-mailbox\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no mailbox link in the banner: {home}"))
+        .to_string();
+    assert!(mailbox.ends_with("/mailbox"), "{mailbox}");
+    let page = http.get(&mailbox).send().await.unwrap();
+    assert!(page.status().is_success());
+    assert!(page.text().await.unwrap().contains("Demo mailbox"));
     assert!(
         dir.path().join("jitgate-demo.db").exists(),
         "its data lives in the folder it was started from"

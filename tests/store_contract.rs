@@ -4,6 +4,8 @@
 #[path = "store_contract/audit.rs"]
 mod audit;
 mod common;
+#[path = "store_contract/extensions.rs"]
+mod extensions;
 #[path = "store_contract/fixtures.rs"]
 mod fixtures;
 #[path = "store_contract/notifications.rs"]

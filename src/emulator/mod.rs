@@ -14,6 +14,7 @@ mod graph_apps;
 mod graph_users;
 mod keys;
 mod login;
+mod mailbox;
 mod wire;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -321,6 +322,7 @@ impl Emulator {
                 get(login::authorize_page).post(login::authorize_submit),
             )
             .route("/{tenant}/oauth2/v2.0/token", any(login::token))
+            .route("/mailbox", get(mailbox::page))
             .route("/v1.0/$batch", any(batch::handle))
             .route("/v1.0/{*rest}", any(graph_api::handle))
             .with_state(self.clone())

@@ -161,6 +161,15 @@ impl Portal {
         self.settings.demo
     }
 
+    /// In demo mode, the emulated tenant's mailbox page (what the demo users were sent).
+    pub fn demo_mailbox(&self) -> Option<String> {
+        self.settings
+            .demo
+            .then(|| self.settings.entra.graph_url.join("mailbox").ok())
+            .flatten()
+            .map(|u| u.to_string())
+    }
+
     /// Reverse proxies whose `X-Forwarded-For` is believed (`[server] trusted_proxies`).
     pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
         &self.settings.server.trusted_proxies

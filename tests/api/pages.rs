@@ -296,6 +296,56 @@ async fn the_demo_redirects_other_host_names(db: &crate::common::db::TestDb) {
     t.stop().await;
 }
 
+/// The demo's e-mail goes through the emulated Graph `sendMail`; the banner links to the
+/// emulator's mailbox page, which shows who was told what.
+async fn the_demo_mailbox_shows_who_was_told(db: &crate::common::db::TestDb) {
+    let t = TestApp::spawn_configured(db, true, |s| {
+        format!("{s}\n[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n")
+    })
+    .await;
+    let home = t.fetch(Some(DANA), "/").await.text().await.unwrap();
+    let link = format!("{}/mailbox", t.emulator.base_url());
+    assert!(home.contains(&format!("href=\"{link}\"")), "{home}");
+    let id = t.request(DANA, "device-code", 60).await;
+    eventually("the approvers' mail", || async {
+        !t.emulator.mail().is_empty()
+    })
+    .await;
+    let page = t
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Dana Developer asks for Device code flow exemption"),
+        "{page}"
+    );
+    assert!(
+        page.contains("morgan@jitgate-demo.onmicrosoft.com"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/requests/{id}</a>")),
+        "the link is a link: {page}"
+    );
+    // One person's messages.
+    let dana = t
+        .http
+        .get(format!("{link}?to=dana@jitgate-demo.onmicrosoft.com"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dana.contains("0 message(s)"), "{dana}");
+}
+
 on_both_databases! {
     demo_host => the_demo_redirects_other_host_names;
+    demo_mailbox => the_demo_mailbox_shows_who_was_told;
 }

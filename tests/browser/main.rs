@@ -10,6 +10,7 @@ mod common;
 mod harness;
 
 mod escaping;
+mod extend;
 mod navigation;
 mod sign_in;
 mod story;

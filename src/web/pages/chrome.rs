@@ -20,6 +20,8 @@ pub async fn set_flash(session: &Session, message: String) {
 #[derive(Default, Clone)]
 pub struct Chrome {
     pub demo: bool,
+    /// In demo mode, the emulator's page of the e-mail sent to the demo users.
+    pub demo_mailbox: String,
     pub user: Option<ChromeUser>,
     pub nav_approvals: bool,
     pub nav_audit: bool,
@@ -88,6 +90,7 @@ pub async fn chrome_for(
     };
     let mut c = Chrome {
         demo: app.portal.is_demo(),
+        demo_mailbox: app.portal.demo_mailbox().unwrap_or_default(),
         flash,
         active,
         ..Default::default()

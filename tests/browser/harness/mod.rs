@@ -41,9 +41,18 @@ pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
 /// portal on `backend`. `None` (after saying why) when the browser or PostgreSQL is missing
 /// outside CI.
 pub async fn start(backend: Backend) -> Option<Session> {
+    start_configured(backend, &sections(), Arc::new(SystemClock)).await
+}
+
+/// As [`start`], with the configuration sections after `[entra]` and the clock given.
+pub async fn start_configured(
+    backend: Backend,
+    sections: &str,
+    clock: Arc<dyn Clock>,
+) -> Option<Session> {
     let turn = exclusive().await;
     let driver = Driver::start().await?;
-    let portal = Portal::spawn(backend).await?;
+    let portal = Portal::spawn_configured(backend, sections, clock).await?;
     Some(Session {
         driver,
         portal,
@@ -113,7 +122,8 @@ impl Deref for Portal {
     }
 }
 
-fn sections() -> String {
+/// The browser tests' package, as configuration.
+pub fn sections() -> String {
     format!(
         r#"
 [[package]]
@@ -132,9 +142,16 @@ duration_presets = ["30m", "1h", "2h", "4h"]
 impl Portal {
     /// `None` when the backend is PostgreSQL and it cannot be reached outside CI.
     pub async fn spawn(backend: Backend) -> Option<Portal> {
+        Portal::spawn_configured(backend, &sections(), Arc::new(SystemClock)).await
+    }
+
+    pub async fn spawn_configured(
+        backend: Backend,
+        sections: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Option<Portal> {
         let db = TestDb::new(backend).await?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let portal = EmulatedPortal::spawn(&db.url, &sections(), clock, true).await;
+        let portal = EmulatedPortal::spawn(&db.url, sections, clock, true).await;
         Some(Portal {
             portal,
             db: Some(db),
