@@ -77,11 +77,11 @@ impl App {
         if portal.backend() == "sqlite" {
             // The one process on this file: whatever leases remain were held by a predecessor
             // that died, so its work is taken up at once rather than after the leases run out.
-            let freed = portal.release_all_directory_leases().await?;
+            let freed = portal.release_all_leases().await?;
             if freed > 0 {
                 tracing::info!(
                     freed,
-                    "took over directory operations a stopped process had claimed"
+                    "took over directory operations and notifications a stopped process had claimed"
                 );
             }
         }

@@ -407,3 +407,141 @@ async fn demo_runs_from_an_empty_folder() {
     assert_eq!(code, 2);
     assert!(err.contains("loopback"), "{err}");
 }
+
+/// Issue 9: a notification committed with its change survives the process being killed before
+/// it went out: after a restart it is delivered, once. The kill comes while the sender is still
+/// finding the recipients (a Graph read that hangs), so nothing was handed to Graph yet.
+#[tokio::test]
+async fn a_killed_server_delivers_the_queued_mail_after_restart_once() {
+    use jitgate::emulator::demo::{CLIENT_ID, DANA};
+    use jitgate::emulator::{Emulator, EmulatorConfig, Fault, TokenSpec};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = Emulator::start(
+        EmulatorConfig::demo(),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("jitgate.db").display()
+    );
+    let path = dir.path().join("jitgate.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n[[package]]\nid = \"device-code\"\nname = \"Device code flow exemption\"\n\
+             group_id = \"5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b\"\nmin_duration = \"15m\"\n\
+             default_duration = \"2h\"\nmax_duration = \"4h\"\n\
+             [notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n",
+            jitgate::demo::emulator_sections(&url, &emulator.base_url(), &db)
+                .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))
+        ),
+    )
+    .unwrap();
+    let serve = || {
+        tokio::process::Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env_remove("JITGATE_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let http = reqwest::Client::new();
+    let ready = || async {
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the portal did not become ready at {url}");
+    };
+    let mut first = serve();
+    ready().await;
+    // The sender will hang while it reads who the approvers are.
+    emulator.inject(
+        Fault::hang(std::time::Duration::from_secs(30), 1).path_contains("appRoleAssignedTo"),
+    );
+    let token = emulator.mint_token(TokenSpec::new(DANA, &format!("api://{CLIENT_ID}")));
+    let created = http
+        .post(format!("{url}/api/v1/requests"))
+        .bearer_auth(&token)
+        .json(
+            &serde_json::json!({"package": "device-code", "duration_minutes": 60,
+            "justification": "deploying the CI runner"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Claimed by the sender, which now waits on Graph for the approvers: kill it there.
+    let store = jitgate::store::connect(&db).await.unwrap();
+    let mut claimed = false;
+    for _ in 0..500 {
+        let queued = store.notifications_for(&id).await.unwrap();
+        if queued.iter().any(|n| n.lease_owner.is_some()) {
+            claimed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(claimed, "the sender claimed the notification");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    first.kill().await.unwrap();
+    assert!(
+        emulator.mail().is_empty(),
+        "nothing was sent before the kill"
+    );
+
+    let mut second = serve();
+    ready().await;
+    wait_until("the mail after the restart", || !emulator.mail().is_empty()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mail = emulator.mail();
+    assert_eq!(mail.len(), 1, "once: {mail:?}");
+    assert!(mail[0].body.contains(&id), "{}", mail[0].body);
+    second.kill().await.unwrap();
+
+    // The record agrees: sent once, in the audit trail.
+    let (code, out, err) = run(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("\"notification_sent\"").count(), 1, "{out}");
+    emulator.shutdown();
+}
+
+/// Waits (without blocking the runtime the emulator serves on) until `check` holds.
+async fn wait_until(what: &str, check: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

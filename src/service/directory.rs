@@ -165,8 +165,9 @@ impl Portal {
     }
 
     /// Frees every lease at start, for a single process (SQLite) whose predecessor died holding
-    /// some: the restarted worker carries them out at once instead of waiting the leases out.
-    pub async fn release_all_directory_leases(&self) -> AppResult<u64> {
+    /// some: the restarted worker and sender carry out the directory operations and
+    /// notifications at once instead of waiting the leases out.
+    pub async fn release_all_leases(&self) -> AppResult<u64> {
         Ok(self.store.release_all_leases().await?)
     }
 

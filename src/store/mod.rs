@@ -236,8 +236,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DirectoryOp>>;
     /// Extends every lease `owner` holds on unfinished operations to `until`; returns how many.
     async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> StoreResult<u64>;
-    /// Frees every lease at once. Only for a single process starting up (SQLite), whose
-    /// predecessor can no longer be working on anything.
+    /// Frees every lease at once, of directory operations and notifications. Only for a single
+    /// process starting up (SQLite), whose predecessor can no longer be working on anything.
     async fn release_all_leases(&self) -> StoreResult<u64>;
     /// When the next operation becomes claimable (its `not_before`, or its lease running out).
     async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>>;

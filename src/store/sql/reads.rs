@@ -273,12 +273,17 @@ macro_rules! impl_store {
                 }
 
                 async fn release_all_leases(&self) -> StoreResult<u64> {
-                    let done = sqlx::query(
+                    let ops = sqlx::query(
                         "UPDATE directory_ops SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND done_at IS NULL",
                     )
                     .execute(&self.pool)
                     .await?;
-                    Ok(done.rows_affected())
+                    let notes = sqlx::query(
+                        "UPDATE notifications SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND done_at IS NULL",
+                    )
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(ops.rows_affected() + notes.rows_affected())
                 }
 
                 async fn next_op_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
