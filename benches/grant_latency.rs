@@ -3,6 +3,11 @@
 //!
 //! `cargo bench --bench grant_latency` (SQLite); set `JITGATE_BENCH_POSTGRES=postgres://…/db` to
 //! measure PostgreSQL instead. `JITGATE_BENCH_GRANTS` sets N (default 50).
+//!
+//! With `JITGATE_BENCH_NOTIFY=1` every notification channel that costs a transaction row is on:
+//! e-mail through the emulated Graph `sendMail`, and every audit event to a signed webhook on
+//! loopback. The bench then also reports request → approvers' e-mail sent, and audit event →
+//! webhook received.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +81,17 @@ async fn main() -> anyhow::Result<()> {
     let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await?).await?;
     let base = emulator.base_url();
     let head = jitgate::demo::emulator_sections(&url, &base, &db_url);
+    let notify = std::env::var("JITGATE_BENCH_NOTIFY").is_ok_and(|v| v == "1");
+    let hooks = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let notify_toml = if notify {
+        let hook = webhook_receiver(hooks.clone()).await?;
+        format!(
+            "[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\nwebhook_url = \"{hook}\"\n\
+             webhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=\"\n"
+        )
+    } else {
+        String::new()
+    };
     let toml = format!(
         r#"{head}
 [[package]]
@@ -85,7 +101,9 @@ group_id = "{EXCLUSION_GROUP_ID}"
 min_duration = "1m"
 default_duration = "1m"
 max_duration = "1h"
-"#
+remind_before = "off"
+
+{notify_toml}"#
     );
     let settings = Settings::from_toml(&toml, [])?;
     let directory = Arc::new(GraphClient::new(
@@ -96,7 +114,7 @@ max_duration = "1h"
     let http = reqwest::Client::new();
     let token = |u: &str| emulator.mint_token(TokenSpec::new(u, &format!("api://{CLIENT_ID}")));
 
-    println!("backend: {backend}, grants: {n}");
+    println!("backend: {backend}, grants: {n}, notifications: {notify}");
     let started = Instant::now();
     let mut ids = Vec::new();
     for u in &users {
@@ -172,6 +190,44 @@ max_duration = "1h"
         "ends_at -> member removed",
         delays("membership_removed").await?,
     );
+    if notify {
+        let events = |action: &str| {
+            let http = http.clone();
+            let url = url.clone();
+            let t = token(auditor);
+            let action = action.to_string();
+            async move {
+                let v: Value = http
+                    .get(format!("{url}/api/v1/audit?action={action}&limit=10000"))
+                    .bearer_auth(t)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                anyhow::Ok(v["events"].as_array().unwrap().clone())
+            }
+        };
+        let at = |e: &Value| {
+            chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        };
+        let created: std::collections::HashMap<String, i64> = events("request_created")
+            .await?
+            .iter()
+            .map(|e| (e["request_id"].as_str().unwrap().to_string(), at(e)))
+            .collect();
+        let mailed: Vec<i64> = events("notification_sent")
+            .await?
+            .iter()
+            .filter(|e| e["details"]["event"] == "request_created")
+            .map(|e| at(e) - created[e["request_id"].as_str().unwrap()])
+            .collect();
+        summary("request -> approvers' e-mail sent", mailed);
+        let hooks = hooks.lock().unwrap().clone();
+        println!("webhook deliveries: {}", hooks.len());
+        summary("audit event -> webhook received", hooks);
+    }
     println!("total wall time: {:.1} s", started.elapsed().as_secs_f64());
     let v: Value = http
         .get(format!("{url}/api/v1/audit/verify"))
@@ -190,4 +246,31 @@ max_duration = "1h"
     );
     app.stop().await;
     Ok(())
+}
+
+/// A webhook receiver on loopback recording, for each delivery, how long after its audit event
+/// (`data.at`) it arrived.
+async fn webhook_receiver(delays: Arc<std::sync::Mutex<Vec<i64>>>) -> anyhow::Result<String> {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| {
+            let delays = delays.clone();
+            async move {
+                let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Some(at) = v["data"]["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                {
+                    let delay = chrono::Utc::now().timestamp_millis() - at.timestamp_millis();
+                    delays.lock().unwrap().push(delay);
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
 }

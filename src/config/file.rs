@@ -43,6 +43,8 @@ pub(super) struct RawNotify {
     /// Best from the environment (`JITGATE_NOTIFY__WEBHOOK_SECRET`).
     #[serde(default)]
     pub(super) webhook_secret: Option<SecretString>,
+    #[serde(default)]
+    pub(super) timeout: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -105,6 +105,8 @@ pub struct DirectorySettings {
 pub struct NotifySettings {
     /// E-mail through Microsoft Graph from this mailbox (needs `Mail.Send`); none when unset.
     pub email_from: Option<String>,
+    /// How long one delivery through SMTP or a webhook may take (10 s when unset).
+    pub timeout: Option<std::time::Duration>,
     /// E-mail through an SMTP server instead of Graph.
     pub smtp: Option<SmtpSettings>,
     /// A Microsoft Teams Workflows webhook: admin alerts, and packages without one of their own.

@@ -340,6 +340,16 @@ impl RawSettings {
                 .map(|m| mailbox("notify.email_from", m))
                 .transpose()?,
             smtp: raw_notify.smtp.map(smtp).transpose()?,
+            timeout: match raw_notify.timeout.as_deref() {
+                None => None,
+                Some(v) => {
+                    let d = duration("notify.timeout", v)?;
+                    if d < Duration::seconds(1) || d > Duration::minutes(1) {
+                        return Err(err("notify.timeout", "must be between 1s and 1m"));
+                    }
+                    d.to_std().ok()
+                }
+            },
             teams_webhook: raw_notify
                 .teams_webhook
                 .as_deref()

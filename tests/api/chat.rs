@@ -196,6 +196,36 @@ async fn a_failing_receiver_is_retried_then_given_up(db: &TestDb) {
     wait_added(&t, &id).await;
 }
 
+/// A receiver that never answers: each attempt gives up after `[notify] timeout`, is tried
+/// again with backoff, and finally recorded as failed.
+async fn a_receiver_that_never_answers_is_given_up(db: &TestDb) {
+    let (addr, seen) = receiver(Answer::Never).await;
+    let t = TestApp::spawn_configured(db, false, move |s| {
+        format!(
+            "{s}\n[notify]\nslack_webhook = \"http://{addr}/slack/T0/B0/x\"\ntimeout = \"1s\"\n"
+        )
+    })
+    .await;
+    let id = t.request(DANA, "device-code", 60).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let failed = t
+            .events(&format!("request={id}&action=notification_failed"))
+            .await;
+        if let Some(e) = failed.first() {
+            assert_eq!(e["details"]["channel"], "slack");
+            assert_eq!(e["details"]["attempts"], 6);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never given up");
+        t.advance(Duration::minutes(1));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(posts(&seen, "/slack").len(), 6);
+    // Meanwhile the portal answered as always.
+    t.approve(MORGAN, &id).await;
+}
+
 async fn email_through_a_real_smtp_server(db: &TestDb) {
     let Some(python) = smtp_python() else {
         return;
@@ -249,5 +279,6 @@ async fn email_through_a_real_smtp_server(db: &TestDb) {
 on_both_databases! {
     chat_and_webhook => chat_channels_and_the_signed_webhook;
     failing_receiver => a_failing_receiver_is_retried_then_given_up;
+    silent_receiver => a_receiver_that_never_answers_is_given_up;
     smtp => email_through_a_real_smtp_server;
 }

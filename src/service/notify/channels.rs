@@ -14,7 +14,7 @@ use crate::channels::webhook::{WebhookSecret, headers};
 use crate::config::{NotifySettings, WebhookSettings};
 use crate::domain::notification::Channel;
 
-/// How long one delivery may take (connecting included).
+/// How long one delivery may take (connecting included), unless `[notify] timeout` says.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Channels {
@@ -36,6 +36,7 @@ impl From<ChannelError> for Undelivered {
 
 impl Channels {
     pub(crate) fn new(notify: &NotifySettings) -> Channels {
+        let timeout = notify.timeout.unwrap_or(TIMEOUT);
         let smtp = notify.smtp.as_ref().map(|s| {
             SmtpMailer::new(&SmtpConfig {
                 host: s.host.clone(),
@@ -48,11 +49,11 @@ impl Channels {
                 username: s.username.clone(),
                 password: s.password.clone(),
                 from: s.from.clone(),
-                timeout: TIMEOUT,
+                timeout,
             })
         });
         Channels {
-            poster: Poster::new(TIMEOUT),
+            poster: Poster::new(timeout),
             smtp,
         }
     }
