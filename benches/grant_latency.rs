@@ -198,7 +198,7 @@ remind_before = "off"
             let action = action.to_string();
             async move {
                 let v: Value = http
-                    .get(format!("{url}/api/v1/audit?action={action}&limit=10000"))
+                    .get(format!("{url}/api/v1/audit?action={action}&limit=1000"))
                     .bearer_auth(t)
                     .send()
                     .await?
