@@ -23,6 +23,8 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub(super) notify: RawNotify,
     #[serde(default)]
+    pub(super) sign_ins: RawSignIns,
+    #[serde(default)]
     pub(super) package: Vec<RawPackage>,
 }
 
@@ -253,6 +255,34 @@ pub(super) struct RawReconcile {
     pub(super) mode: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignIns {
+    #[serde(default = "yes", deserialize_with = "lenient::bool")]
+    pub(super) read: bool,
+    #[serde(default = "default_sign_ins_every")]
+    pub(super) every: String,
+    #[serde(default = "default_sign_ins_lookback")]
+    pub(super) lookback: String,
+}
+
+impl Default for RawSignIns {
+    fn default() -> Self {
+        RawSignIns {
+            read: true,
+            every: default_sign_ins_every(),
+            lookback: default_sign_ins_lookback(),
+        }
+    }
+}
+
+fn default_sign_ins_every() -> String {
+    "5m".into()
+}
+fn default_sign_ins_lookback() -> String {
+    "2h".into()
+}
+
 fn default_reconcile_every() -> String {
     "5m".into()
 }
@@ -316,6 +346,8 @@ pub(super) struct RawPackage {
     pub(super) teams_webhook: Option<String>,
     #[serde(default)]
     pub(super) slack_webhook: Option<String>,
+    #[serde(default)]
+    pub(super) end_after_first_sign_in: Option<String>,
 }
 
 fn yes() -> bool {

@@ -30,6 +30,7 @@ pub struct Settings {
     pub reconcile: ReconcileSettings,
     pub audit: AuditSettings,
     pub notify: NotifySettings,
+    pub sign_ins: SignInSettings,
     pub packages: Vec<Package>,
     /// Set only by `jitgate demo`: shows the demo banner and relaxes nothing else.
     pub demo: bool,
@@ -98,6 +99,17 @@ pub struct DirectorySettings {
     pub write_budget: WriteBudget,
     /// Every Graph call (connect included) fails after this long.
     pub timeout: std::time::Duration,
+}
+
+/// Reading device-code sign-ins from Entra's sign-in log (`AuditLog.Read.All`).
+#[derive(Debug, Clone)]
+pub struct SignInSettings {
+    /// Off: the log is never read (no permission asked for).
+    pub read: bool,
+    /// How often the log is read.
+    pub every: Duration,
+    /// How far back each reading goes: the log's delay, plus a margin.
+    pub lookback: Duration,
 }
 
 /// Who is told what happened, and how.

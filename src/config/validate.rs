@@ -11,7 +11,7 @@ use super::file::{RawSettings, RawSmtp};
 use super::{
     AuditSettings, ConfigError, DirectorySettings, EntraSettings, Every, NotifySettings,
     ReconcileMode, ReconcileSettings, RoleSettings, SchedulerSettings, SecretUrl, ServerSettings,
-    Settings, SmtpSecurity, SmtpSettings, WebhookSettings, err, is_loopback,
+    Settings, SignInSettings, SmtpSecurity, SmtpSettings, WebhookSettings, err, is_loopback,
 };
 use crate::domain::Package;
 use crate::domain::audit::ChainKey;
@@ -501,9 +501,28 @@ impl RawSettings {
                     .map(|v| minutes(&k("max_extension"), v))
                     .transpose()?,
                 self_extend: p.self_extend,
+                end_after_first_sign_in: p
+                    .end_after_first_sign_in
+                    .as_deref()
+                    .map(|v| minutes(&k("end_after_first_sign_in"), v))
+                    .transpose()?,
             });
         }
 
+        let sign_ins = SignInSettings {
+            read: self.sign_ins.read,
+            every: duration("sign_ins.every", &self.sign_ins.every)?,
+            lookback: duration("sign_ins.lookback", &self.sign_ins.lookback)?,
+        };
+        if sign_ins.every < Duration::seconds(30) {
+            return Err(err(
+                "sign_ins.every",
+                "must be at least 30s (the sign-in log API is throttled tightly)",
+            ));
+        }
+        if sign_ins.lookback < sign_ins.every {
+            return Err(err("sign_ins.lookback", "must be at least sign_ins.every"));
+        }
         notify.package_teams = package_teams;
         notify.package_slack = package_slack;
         Ok(Settings {
@@ -524,6 +543,7 @@ impl RawSettings {
             reconcile,
             audit,
             notify,
+            sign_ins,
             packages,
             demo: false,
         })

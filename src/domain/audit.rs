@@ -76,10 +76,12 @@ pub enum AuditAction {
     ExtensionApproved,
     ExtensionDenied,
     ExtensionLapsed,
+    DeviceCodeSignIn,
+    GrantShortened,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -103,6 +105,8 @@ impl AuditAction {
         AuditAction::ExtensionApproved,
         AuditAction::ExtensionDenied,
         AuditAction::ExtensionLapsed,
+        AuditAction::DeviceCodeSignIn,
+        AuditAction::GrantShortened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +134,8 @@ impl AuditAction {
             AuditAction::ExtensionApproved => "extension_approved",
             AuditAction::ExtensionDenied => "extension_denied",
             AuditAction::ExtensionLapsed => "extension_lapsed",
+            AuditAction::DeviceCodeSignIn => "device_code_sign_in",
+            AuditAction::GrantShortened => "grant_shortened",
         }
     }
 

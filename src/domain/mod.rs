@@ -6,6 +6,7 @@ pub mod ids;
 pub mod notification;
 pub mod package;
 pub mod request;
+pub mod sign_in;
 pub mod status;
 pub mod validation;
 

@@ -47,6 +47,9 @@ pub struct Package {
     pub max_extension: Option<Duration>,
     /// Whether the requester's extensions take effect without approval.
     pub self_extend: bool,
+    /// One-shot windows: a grant ends this long after its first successful device-code
+    /// sign-in is seen in Entra's sign-in log.
+    pub end_after_first_sign_in: Option<Duration>,
 }
 
 impl Package {
@@ -101,6 +104,7 @@ impl Package {
             approver_role_applies: true,
             max_extension: None,
             self_extend: false,
+            end_after_first_sign_in: None,
         }
     }
 }

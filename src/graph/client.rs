@@ -16,7 +16,7 @@ use super::wire::{
     added, backoff, classify, is_write, member_groups_contain, parse_retry_after, removed,
     require_guid, token_error_message, user_segment,
 };
-use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, UserAccess};
+use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, SignIn, UserAccess};
 
 /// Renew the app token this long before it expires.
 const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -331,6 +331,11 @@ impl GraphClient {
     pub(super) fn url(&self, path: &str) -> String {
         format!("{}/v1.0{path}", self.graph_base)
     }
+
+    /// Graph's beta endpoint, for the one read that needs it (device-code sign-ins).
+    pub(super) fn beta_url(&self, path: &str) -> String {
+        format!("{}/beta{path}", self.graph_base)
+    }
 }
 
 #[async_trait::async_trait]
@@ -424,6 +429,14 @@ impl Directory for GraphClient {
     ) -> Result<Vec<String>, DirectoryError> {
         let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
         GraphClient::member_groups_among(self, user_id, &groups).await
+    }
+
+    async fn device_code_sign_ins(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<SignIn>, DirectoryError> {
+        GraphClient::device_code_sign_ins(self, since, user_id).await
     }
 
     async fn list_transitive_members(

@@ -8,6 +8,7 @@ mod client;
 mod pacer;
 pub mod posture;
 mod settings;
+mod sign_ins;
 mod wire;
 
 use std::time::Duration;
@@ -15,6 +16,34 @@ use std::time::Duration;
 pub use client::GraphClient;
 pub use pacer::Pacer;
 pub use settings::GraphSettings;
+
+/// One sign-in from Entra's sign-in log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignIn {
+    /// The log entry's id (stable: the same sign-in read twice has the same id).
+    pub id: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub user_id: String,
+    pub user_principal_name: String,
+    pub app_id: String,
+    pub app_name: String,
+    pub ip_address: String,
+    /// `success`, `failure` or `notApplied`.
+    pub conditional_access: String,
+    /// 0 when the sign-in succeeded; 53003 when Conditional Access blocked it.
+    pub error_code: i64,
+    pub failure_reason: Option<String>,
+}
+
+impl SignIn {
+    pub fn succeeded(&self) -> bool {
+        self.error_code == 0
+    }
+
+    pub fn blocked_by_conditional_access(&self) -> bool {
+        self.error_code == 53003
+    }
+}
 
 /// Outcome of an idempotent membership change. Graph's "already a member" and "not a member"
 /// answers are successes too (wire doc §1.4, §3).
@@ -190,6 +219,14 @@ pub trait Directory: Send + Sync + 'static {
         subject: &str,
         body: &str,
     ) -> Result<(), DirectoryError>;
+    /// Device-code sign-ins at or after `since`, of everyone or of one user, newest first
+    /// (`GET /beta/auditLogs/signIns`, `AuditLog.Read.All`). Entra adds sign-ins to its log
+    /// minutes after they happen.
+    async fn device_code_sign_ins(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<SignIn>, DirectoryError>;
     /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
 }

@@ -5,12 +5,14 @@
 //! - `audit_walk`: re-verifies the whole audit chain periodically;
 //! - `listener`: wakes the worker and the scheduler when another replica commits work;
 //! - `session_cleanup`: deletes expired browser sessions;
-//! - `sender`: delivers queued notifications.
+//! - `sender`: delivers queued notifications;
+//! - `sign_in_reader`: reads device-code sign-ins from Entra's sign-in log.
 
 pub mod audit_walk;
 pub mod reconciler;
 pub mod scheduler;
 pub mod sender;
+pub mod sign_in_reader;
 pub mod worker;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ pub use audit_walk::AuditWalk;
 pub use reconciler::Reconciler;
 pub use scheduler::Scheduler;
 pub use sender::Sender;
+pub use sign_in_reader::SignInReader;
 pub use worker::Worker;
 
 /// How often expired browser sessions are deleted.
@@ -50,7 +53,11 @@ impl Jobs {
             ),
             (
                 "reconciler",
-                tokio::spawn(Reconciler::new(portal.clone(), directory).run()),
+                tokio::spawn(Reconciler::new(portal.clone(), directory.clone()).run()),
+            ),
+            (
+                "sign_in_reader",
+                tokio::spawn(SignInReader::new(portal.clone(), directory).run()),
             ),
             (
                 "scheduler",

@@ -20,12 +20,14 @@ mod reconcile;
 mod requests;
 pub mod retry;
 pub mod sessions;
+mod sign_ins;
 
 pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
 pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery};
+pub use sign_ins::SignInReading;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -275,6 +275,20 @@ pub trait Store: Send + Sync + 'static {
     async fn next_notification_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The notifications queued for a request, oldest first.
     async fn notifications_for(&self, request_id: &str) -> StoreResult<Vec<Notification>>;
+    /// The device-code sign-ins tied to a grant, oldest first.
+    async fn sign_ins_for(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Vec<crate::domain::sign_in::DeviceSignIn>>;
+    /// Device-code sign-ins at or after `since`, newest first: of one user, or only those
+    /// Conditional Access blocked.
+    async fn recent_sign_ins(
+        &self,
+        since: DateTime<Utc>,
+        user_id: Option<&str>,
+        blocked_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::domain::sign_in::DeviceSignIn>>;
     /// The extensions asked for a grant, oldest first.
     async fn extensions_for(
         &self,
@@ -386,6 +400,20 @@ pub trait StoreTx: Send {
         except_request: &str,
     ) -> StoreResult<i64>;
     async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Keeps a sign-in read from the log; `false` when it was kept before.
+    async fn insert_sign_in(
+        &mut self,
+        s: &crate::domain::sign_in::DeviceSignIn,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The user's grant whose window (start to end) holds `at`, if any.
+    async fn grant_covering(
+        &mut self,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Request>>;
+    /// Successful sign-ins kept for a grant.
+    async fn count_sign_ins(&mut self, request_id: &str) -> StoreResult<i64>;
     /// The extension of a grant waiting for a decision, if any.
     async fn pending_extension(
         &mut self,

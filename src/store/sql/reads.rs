@@ -32,6 +32,9 @@ macro_rules! impl_store {
             use $crate::domain::{AuditEvent, Request};
             use $crate::store::sql::filters::{push_event_filter, push_request_filter, push_request_page};
             use $crate::domain::extension::Extension;
+            use $crate::domain::sign_in::DeviceSignIn;
+            use $crate::store::sql::rows::SignInRow;
+            use $crate::store::sql::SIGN_IN_COLS;
             use $crate::store::sql::rows::{EventRow, ExtensionRow, JoinedRow, NotificationRow, OpRow, RequestRow, joined};
             use $crate::store::sql::{EVENT_COLS, EXTENSION_COLS, HEAD_OF_QUEUE, JOINED_SELECT, JOINED_TAIL, NOTIFICATION_COLS, OP_COLS};
             use $crate::store::{
@@ -350,6 +353,36 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter().map(ExtensionRow::into_extension).collect()
+                }
+
+                async fn sign_ins_for(&self, request_id: &str) -> StoreResult<Vec<DeviceSignIn>> {
+                    let rows: Vec<SignInRow> = sqlx::query_as(&format!(
+                        "SELECT {SIGN_IN_COLS} FROM sign_ins WHERE request_id = $1 ORDER BY at, id"
+                    ))
+                    .bind(request_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(DeviceSignIn::from).collect())
+                }
+
+                async fn recent_sign_ins(
+                    &self,
+                    since: DateTime<Utc>,
+                    user_id: Option<&str>,
+                    blocked_only: bool,
+                    limit: i64,
+                ) -> StoreResult<Vec<DeviceSignIn>> {
+                    let mut qb = QueryBuilder::<$Db>::new(format!("SELECT {SIGN_IN_COLS} FROM sign_ins WHERE at >= "));
+                    qb.push_bind(ms(since));
+                    if let Some(u) = user_id {
+                        qb.push(" AND user_id = ").push_bind(u.to_string());
+                    }
+                    if blocked_only {
+                        qb.push(" AND error_code = 53003");
+                    }
+                    qb.push(" ORDER BY at DESC, id LIMIT ").push_bind(limit.clamp(1, 1000));
+                    let rows: Vec<SignInRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(DeviceSignIn::from).collect())
                 }
 
                 async fn pending_ops(&self, limit: i64) -> StoreResult<Vec<DirectoryOp>> {

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use crate::domain::extension::{Extension, ExtensionStatus};
 use crate::domain::notification::{Channel, NotificationOutcome};
+use crate::domain::sign_in::DeviceSignIn;
 use crate::domain::{Approval, AuditEvent, Decision, Request, RequestStatus, UserRef};
 use crate::store::{DirectoryOp, Notification, OpKind, OpOutcome, StoreError, from_ms};
 
@@ -278,5 +279,38 @@ impl ExtensionRow {
             decided_at: self.decided_at.map(from_ms),
             approvals,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SignInRow {
+    id: String,
+    at: i64,
+    user_id: String,
+    user_principal_name: String,
+    app_id: String,
+    app_name: String,
+    ip_address: String,
+    conditional_access: String,
+    error_code: i64,
+    failure_reason: Option<String>,
+    request_id: Option<String>,
+}
+
+impl From<SignInRow> for DeviceSignIn {
+    fn from(r: SignInRow) -> DeviceSignIn {
+        DeviceSignIn {
+            id: r.id,
+            at: from_ms(r.at),
+            user_id: r.user_id,
+            user_principal_name: r.user_principal_name,
+            app_id: r.app_id,
+            app_name: r.app_name,
+            ip_address: r.ip_address,
+            conditional_access: r.conditional_access,
+            error_code: r.error_code,
+            failure_reason: r.failure_reason,
+            request_id: r.request_id,
+        }
     }
 }

@@ -20,6 +20,7 @@ macro_rules! impl_store_tx {
             use $crate::domain::{Approval, AuditEvent, NewAuditEvent, Request};
             use $crate::store::sql::rows::OpRow;
             use $crate::domain::extension::Extension;
+            use $crate::domain::sign_in::DeviceSignIn;
             use $crate::store::sql::rows::ExtensionRow;
             use $crate::store::sql::{APPROVAL_COLS, EVENT_COLS, EXTENSION_COLS, OP_COLS, REQUEST_COLS, map_unique};
             use $crate::store::{DirectoryOp, NewDirectoryOp, OpOutcome, StoreError, StoreResult, StoreTx, ms};
@@ -151,6 +152,52 @@ macro_rules! impl_store_tx {
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
+                }
+
+                async fn insert_sign_in(&mut self, s: &DeviceSignIn, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let done = sqlx::query(
+                        "INSERT INTO sign_ins (id, at, user_id, user_principal_name, app_id, app_name, ip_address, \
+                         conditional_access, error_code, failure_reason, request_id, seen_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(&s.id)
+                    .bind(ms(s.at))
+                    .bind(&s.user_id)
+                    .bind(&s.user_principal_name)
+                    .bind(&s.app_id)
+                    .bind(&s.app_name)
+                    .bind(&s.ip_address)
+                    .bind(&s.conditional_access)
+                    .bind(s.error_code)
+                    .bind(&s.failure_reason)
+                    .bind(&s.request_id)
+                    .bind(ms(now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn grant_covering(&mut self, user_id: &str, at: DateTime<Utc>) -> StoreResult<Option<Request>> {
+                    let id: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM requests WHERE requester_id = $1 AND starts_at IS NOT NULL AND starts_at <= $2 \
+                         AND ends_at IS NOT NULL AND ends_at >= $2 \
+                         AND status IN ('active','expired','ended','revoked','failed') ORDER BY starts_at DESC LIMIT 1",
+                    )
+                    .bind(user_id)
+                    .bind(ms(at))
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    match id {
+                        Some(id) => fetch_request(&mut self.tx, &id).await,
+                        None => Ok(None),
+                    }
+                }
+
+                async fn count_sign_ins(&mut self, request_id: &str) -> StoreResult<i64> {
+                    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sign_ins WHERE request_id = $1 AND error_code = 0")
+                        .bind(request_id)
+                        .fetch_one(&mut *self.tx)
+                        .await?)
                 }
 
                 async fn count_other_active_grants(&mut self, user_id: &str, group_id: &str, except_request: &str) -> StoreResult<i64> {

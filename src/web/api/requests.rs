@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/requests/{id}/end", post(end))
         .route("/api/v1/requests/{id}/extend", post(extend))
         .route("/api/v1/requests/{id}/extensions", get(extensions))
+        .route("/api/v1/requests/{id}/sign-ins", get(sign_ins))
         // `approve` or `deny` the extension waiting on the grant
         .route(
             "/api/v1/requests/{id}/extension/{decision}",
@@ -226,4 +227,15 @@ async fn decide_extension(
         .decide_extension(&who, &id, decision, b.comment)
         .await?;
     Ok(extended(StatusCode::OK, &r, &x))
+}
+
+/// `GET /api/v1/requests/{id}/sign-ins`: the device-code sign-ins seen during the grant.
+async fn sign_ins(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let list = app.portal.sign_ins_for(&who, &id).await?;
+    Ok(Json(serde_json::json!({"sign_ins": list})).into_response())
 }

@@ -44,6 +44,14 @@ pub struct StandingRow {
     pub members: Vec<String>,
 }
 
+/// A device-code sign-in Conditional Access blocked.
+pub struct BlockedRow {
+    pub at: String,
+    pub user: String,
+    pub app: String,
+    pub ip: String,
+}
+
 pub struct DriftRow {
     pub at: String,
     pub subject: String,
@@ -64,6 +72,8 @@ struct OperationsPage {
     reconciled: String,
     standing: Vec<StandingRow>,
     drift: Vec<DriftRow>,
+    blocked: Vec<BlockedRow>,
+    sign_ins_read: bool,
 }
 
 async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsPage, PageError> {
@@ -74,7 +84,21 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
         .map_err(|e| user.page_error(e))?;
     let now = p.now();
     let rec = ops.reconciliation;
+    let blocked = p
+        .blocked_sign_ins(&user.who, now - chrono::Duration::days(7))
+        .await
+        .map_err(|e| user.page_error(e))?
+        .into_iter()
+        .map(|s| BlockedRow {
+            at: when(s.at),
+            user: s.user_principal_name,
+            app: s.app_name,
+            ip: s.ip_address,
+        })
+        .collect();
     Ok(OperationsPage {
+        blocked,
+        sign_ins_read: p.sign_in_reading().is_some(),
         reconcile_every: rec.every,
         reconcile_mode: rec.mode,
         reconciled: rec

@@ -249,6 +249,19 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
             parts.join("; ")
         }
         "extension_lapsed" => "the grant ended before the extension was decided".to_string(),
+        "device_code_sign_in" => format!(
+            "{} at {} from {}: {}",
+            s("app"),
+            details
+                .get("at")
+                .and_then(|v| v.as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| when(t.with_timezone(&Utc)))
+                .unwrap_or_default(),
+            s("ip_address"),
+            s("result")
+        ),
+        "grant_shortened" => s("reason"),
         "notification_sent" => format!(
             "{} about {} to {}",
             s("channel"),
@@ -340,6 +353,30 @@ impl ExtensionRow {
     }
 }
 
+/// A device-code sign-in as the request's page lists it.
+pub struct SignInRow {
+    pub at: String,
+    pub app: String,
+    pub ip: String,
+    pub result: String,
+    pub ok: bool,
+    /// Which grant it fell in, when listed as past use.
+    pub request_id: String,
+}
+
+impl SignInRow {
+    fn new(s: &crate::domain::sign_in::DeviceSignIn) -> SignInRow {
+        SignInRow {
+            at: when(s.at),
+            app: s.app_name.clone(),
+            ip: s.ip_address.clone(),
+            result: s.result(),
+            ok: s.succeeded(),
+            request_id: s.request_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "requests/detail.html")]
 struct DetailPage {
@@ -352,6 +389,11 @@ struct DetailPage {
     may_decide_extension: bool,
     /// Quick picks for an extension: (minutes, label), within what the package still allows.
     extend_choices: Vec<(i64, String)>,
+    /// Device-code sign-ins during this grant.
+    sign_ins: Vec<SignInRow>,
+    /// The requester's device-code sign-ins in the last 30 days (shown to deciders).
+    past_use: Vec<SignInRow>,
+    sign_ins_read: bool,
 }
 
 async fn detail(
@@ -393,6 +435,24 @@ async fn detail(
         })
         .collect();
     let extend_choices = extend_choices(&app, &r, now);
+    let sign_ins = p
+        .sign_ins_for(&user.who, &r_id(&r))
+        .await
+        .map_err(|e| user.page_error(e))?
+        .iter()
+        .map(SignInRow::new)
+        .collect();
+    let past_use = if r.requester.id != user.who.user.id && p.may_decide(&user.who, &r) {
+        p.requester_sign_ins(&user.who, &r_id(&r), now - chrono::Duration::days(30))
+            .await
+            .map_err(|e| user.page_error(e))?
+            .iter()
+            .filter(|s| s.request_id.as_deref() != Some(r.id.as_str()))
+            .map(SignInRow::new)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(DetailPage {
         r: RequestView::new(&app, &user.who, &r, now),
         group_id: r.group_id.clone(),
@@ -400,6 +460,9 @@ async fn detail(
         extensions,
         may_decide_extension,
         extend_choices,
+        sign_ins,
+        past_use,
+        sign_ins_read: p.sign_in_reading().is_some(),
         chrome: user.chrome,
     })
 }

@@ -1,0 +1,157 @@
+//! Device-code sign-ins (issue 10): what the sign-in reader found in Entra's log is kept once,
+//! tied to the grant whose window it fell in, and recorded on that grant's timeline
+//! (`device_code_sign_in`). A one-shot package's grant ends `end_after_first_sign_in` after its
+//! first successful sign-in (`grant_shortened`). Sign-ins blocked by Conditional Access outside
+//! any grant show who may need an exemption.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Portal, event};
+use crate::auth::Principal;
+use crate::domain::sign_in::{DeviceSignIn, one_shot_end};
+use crate::domain::{AuditAction, RequestId, RequestStatus, Role};
+use crate::error::AppResult;
+use crate::graph::SignIn;
+
+/// What one reading of the sign-in log found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInReading {
+    /// Sign-ins not seen before.
+    pub new: usize,
+    /// Of those, the ones that fell in a grant's window.
+    pub in_grants: usize,
+    /// Grants a one-shot package ended early.
+    pub shortened: usize,
+}
+
+impl Portal {
+    /// Whether the sign-in reader runs, and how far back it looks.
+    pub fn sign_in_reading(&self) -> Option<(chrono::Duration, chrono::Duration)> {
+        let s = &self.settings.sign_ins;
+        s.read.then_some((s.every, s.lookback))
+    }
+
+    /// Keeps the sign-ins read from the log that are new, each tied to the grant whose window
+    /// holds it, with its audit event; shortens one-shot grants. One transaction.
+    pub async fn record_sign_ins(&self, read: &[SignIn]) -> AppResult<SignInReading> {
+        let now = self.now();
+        let mut found = SignInReading::default();
+        let mut oldest_first: Vec<&SignIn> = read.iter().collect();
+        oldest_first.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+        let mut tx = self.store.begin().await?;
+        for s in oldest_first {
+            let grant = tx.grant_covering(&s.user_id, s.at).await?;
+            let kept = DeviceSignIn {
+                id: s.id.clone(),
+                at: s.at,
+                user_id: s.user_id.clone(),
+                user_principal_name: s.user_principal_name.clone(),
+                app_id: s.app_id.clone(),
+                app_name: s.app_name.clone(),
+                ip_address: s.ip_address.clone(),
+                conditional_access: s.conditional_access.clone(),
+                error_code: s.error_code,
+                failure_reason: s.failure_reason.clone(),
+                request_id: grant.as_ref().map(|r| r.id.clone()),
+            };
+            if !tx.insert_sign_in(&kept, now).await? {
+                continue;
+            }
+            found.new += 1;
+            let Some(mut r) = grant else {
+                continue;
+            };
+            found.in_grants += 1;
+            let e = event(
+                None,
+                AuditAction::DeviceCodeSignIn,
+                &r,
+                now,
+                json!({
+                    "sign_in": kept.id,
+                    "at": kept.at,
+                    "app": kept.app_name,
+                    "app_id": kept.app_id,
+                    "ip_address": kept.ip_address,
+                    "result": kept.result(),
+                    "error_code": kept.error_code,
+                    "conditional_access": kept.conditional_access,
+                }),
+            );
+            self.outbox.record(&mut *tx, e, Some(&r)).await?;
+            let first = kept.succeeded() && tx.count_sign_ins(&r.id).await? == 1;
+            if first
+                && r.status == RequestStatus::Active
+                && let Some(pkg) = self.package(&r.package)
+                && let Some(end) = one_shot_end(&r, pkg, kept.at, now)
+            {
+                let was = r.ends_at;
+                r.ends_at = Some(end);
+                tx.update_request(&r, now).await?;
+                let e = event(
+                    None,
+                    AuditAction::GrantShortened,
+                    &r,
+                    now,
+                    json!({
+                        "reason": "one-shot window: the first device-code sign-in was seen",
+                        "first_sign_in_at": kept.at,
+                        "end_after_first_sign_in_minutes": pkg.end_after_first_sign_in.map(|d| d.num_minutes()),
+                        "ends_before": was,
+                        "ends_at": end,
+                    }),
+                );
+                self.outbox.record(&mut *tx, e, Some(&r)).await?;
+                found.shortened += 1;
+            }
+        }
+        tx.commit().await?;
+        if found.new > 0 {
+            self.notify();
+            tracing::info!(
+                new = found.new,
+                in_grants = found.in_grants,
+                shortened = found.shortened,
+                "device-code sign-ins recorded"
+            );
+        }
+        Ok(found)
+    }
+
+    /// The device-code sign-ins during grant `id`, oldest first, for whoever may see it.
+    pub async fn sign_ins_for(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+    ) -> AppResult<Vec<DeviceSignIn>> {
+        let r = self.get_visible(who, id).await?;
+        Ok(self.store.sign_ins_for(&r.id).await?)
+    }
+
+    /// A requester's device-code sign-ins since `since`, newest first (an approver sees past use
+    /// next to a request): for whoever may see `id`, a request of theirs.
+    pub async fn requester_sign_ins(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        since: DateTime<Utc>,
+    ) -> AppResult<Vec<DeviceSignIn>> {
+        let r = self.get_visible(who, id).await?;
+        Ok(self
+            .store
+            .recent_sign_ins(since, Some(&r.requester.id), false, 50)
+            .await?)
+    }
+
+    /// Device-code sign-ins Conditional Access blocked since `since`, newest first: people who
+    /// may need an exemption. For admins and auditors.
+    pub async fn blocked_sign_ins(
+        &self,
+        who: &Principal,
+        since: DateTime<Utc>,
+    ) -> AppResult<Vec<DeviceSignIn>> {
+        self.require_any(who, &[Role::Admin, Role::Auditor], "Blocked sign-ins")?;
+        Ok(self.store.recent_sign_ins(since, None, true, 100).await?)
+    }
+}
