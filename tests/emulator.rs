@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 #[path = "emulator/conditions.rs"]
 mod conditions;
+#[path = "emulator/device_code.rs"]
+mod device_code;
 
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -716,7 +718,8 @@ async fn client_credentials_grant() {
             "Application.Read.All",
             "Policy.Read.All",
             "User.RevokeSessions.All",
-            "Mail.Send"
+            "Mail.Send",
+            "AuditLog.Read.All"
         ])
     );
 

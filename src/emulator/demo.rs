@@ -6,6 +6,8 @@ use super::{DemoGroup, DemoUser, EmulatorConfig};
 pub const TENANT_ID: &str = "7d2c3f5e-0b1a-4c6d-9e8f-1a2b3c4d5e6f";
 /// Application (client) id of the demo registration of jitgate.
 pub const CLIENT_ID: &str = "3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f";
+/// Application (client) id of the jitgate command line, a public client.
+pub const CLI_CLIENT_ID: &str = "9c1d4e7b-2a5f-4b8c-a3d6-5e0f1b2c7d84";
 /// Client secret of the demo registration. Only ever valid against the emulator.
 pub const CLIENT_SECRET: &str = "demo-secret-not-for-production";
 /// Default redirect URIs (a portal listening on the default demo address).
@@ -37,13 +39,14 @@ pub const AVERY: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c05";
 pub const ALEX: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06";
 
 /// Default application permissions (`roles`) of app-only Graph tokens.
-pub const APP_PERMISSIONS: [&str; 6] = [
+pub const APP_PERMISSIONS: [&str; 7] = [
     "GroupMember.ReadWrite.All",
     "User.Read.All",
     "Application.Read.All",
     "Policy.Read.All",
     "User.RevokeSessions.All",
     "Mail.Send",
+    "AuditLog.Read.All",
 ];
 
 fn user(id: &str, name: &str, login: &str, roles: &[&str], manager: Option<&str>) -> DemoUser {
@@ -97,7 +100,8 @@ pub fn groups() -> Vec<DemoGroup> {
 impl EmulatorConfig {
     /// The standard demo tenant (see the constants in [`crate::emulator::demo`]).
     /// `redirect_uris` default to a portal on `127.0.0.1:8080`/`localhost:8080`; override them
-    /// when the portal listens elsewhere. No state file is set.
+    /// when the portal listens elsewhere. No state file is set. The jitgate command line
+    /// ([`CLI_CLIENT_ID`]) is the one public client.
     pub fn demo() -> Self {
         EmulatorConfig {
             tenant_id: TENANT_ID.to_owned(),
@@ -108,6 +112,7 @@ impl EmulatorConfig {
             groups: groups(),
             app_permissions: APP_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
             state_file: None,
+            public_clients: vec![CLI_CLIENT_ID.to_owned()],
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The Microsoft Graph half of the emulator: `/v1.0/...` with Graph's authentication,
-//! authorization, error bodies, paging and injectable faults.
+//! The Microsoft Graph half of the emulator: `/v1.0/...` (and the same under `/beta/...`) with
+//! Graph's authentication, authorization, error bodies, paging and injectable faults.
 
 // Helpers return the finished error response as `Err`; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::wire::{GraphCtx, graph_error, is_guid, odata_json, percent_decode, throttled_error};
 use super::{
     DemoUser, Emulator, Fault, GRAPH_APP_ID, GRAPH_RESOURCE, GraphCall, NotMemberStyle,
-    graph_users, set_membership,
+    graph_users, set_membership, sign_ins,
 };
 
 const WRITE_MEMBERS: &[&str] = &[
@@ -76,7 +76,7 @@ fn not_found_message(what: &str) -> String {
     )
 }
 
-/// Entry point for every `/v1.0/...` request.
+/// Entry point for every `/v1.0/...` and `/beta/...` request.
 pub(crate) async fn handle(
     State(emu): State<Emulator>,
     method: Method,
@@ -397,7 +397,10 @@ fn route(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let rest = uri.path().strip_prefix("/v1.0").unwrap_or("");
+    let (beta, rest) = match uri.path().strip_prefix("/beta") {
+        Some(rest) => (true, rest),
+        None => (false, uri.path().strip_prefix("/v1.0").unwrap_or("")),
+    };
     let segs: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
@@ -458,6 +461,8 @@ fn route(
         (&Method::POST, ["users", id, "revokeSignInSessions"]) => {
             graph_users::revoke_sign_in_sessions(emu, ctx, &caller, id)
         }
+        (&Method::GET, ["auditLogs", "signIns"]) => sign_ins::list(emu, ctx, &caller, beta, &query),
+        (&Method::GET, ["auditLogs", "signIns", id]) => sign_ins::get(emu, ctx, &caller, beta, id),
         (
             _,
             ["groups", _, "members", "$ref"]
@@ -466,7 +471,9 @@ fn route(
             | ["groups", _]
             | ["users", _]
             | ["users", _, "manager"]
-            | ["identity", "conditionalAccess", "policies"],
+            | ["identity", "conditionalAccess", "policies"]
+            | ["auditLogs", "signIns"]
+            | ["auditLogs", "signIns", _],
         ) => graph_error(
             ctx,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -484,7 +491,7 @@ fn route(
     }
 }
 
-fn qparam<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn qparam<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -875,6 +882,11 @@ fn ca_policies(emu: &Emulator, ctx: &GraphCtx, caller: &Caller) -> Response {
     }
     let base = emu.base_url();
     let policy_id = super::demo::CA_POLICY_ID;
+    let state = if emu.state().device_code_policy_off {
+        "disabled"
+    } else {
+        "enabled"
+    };
     let exclude: Vec<&str> = emu
         .config()
         .groups
@@ -890,7 +902,7 @@ fn ca_policies(emu: &Emulator, ctx: &GraphCtx, caller: &Caller) -> Response {
             "displayName": "Block device code flow",
             "createdDateTime": "2025-05-30T19:45:30.4862179Z",
             "modifiedDateTime": "2025-06-07T07:31:16.8430613Z",
-            "state": "enabled",
+            "state": state,
             "sessionControls": null,
             "conditions": {
                 "userRiskLevels": [],

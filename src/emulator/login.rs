@@ -12,8 +12,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::wire::{self, aad_error, html_escape, json_response};
-use super::{AuthorizeParams, CodeGrant, Emulator, GRAPH_APP_ID, GRAPH_RESOURCE, PendingPage};
+use super::wire::{self, aad_error, aad_error_with, html_escape, json_response};
+use super::{
+    AuthorizeParams, CodeGrant, DemoUser, Emulator, Fault, GRAPH_APP_ID, GRAPH_RESOURCE,
+    PendingPage, device,
+};
 
 /// Authorization codes (and the sign-in page tokens) are valid for ten minutes.
 const CODE_LIFETIME_SECS: i64 = 600;
@@ -21,17 +24,17 @@ const CODE_LIFETIME_SECS: i64 = 600;
 const TOKEN_LIFETIME_SECS: i64 = 3600;
 const PAGE_TITLE: &str = "Sign in to the jitgate demo tenant";
 
-fn tenant_ok(emu: &Emulator, tenant: &str) -> bool {
+pub(super) fn tenant_ok(emu: &Emulator, tenant: &str) -> bool {
     tenant.eq_ignore_ascii_case(&emu.config().tenant_id)
 }
 
-fn tenant_not_found(tenant: &str) -> String {
+pub(super) fn tenant_not_found(tenant: &str) -> String {
     format!(
         "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
     )
 }
 
-fn invalid_tenant(emu: &Emulator, tenant: &str) -> Response {
+pub(super) fn invalid_tenant(emu: &Emulator, tenant: &str) -> Response {
     aad_error(
         &emu.base_url(),
         StatusCode::BAD_REQUEST,
@@ -41,11 +44,11 @@ fn invalid_tenant(emu: &Emulator, tenant: &str) -> Response {
     )
 }
 
-fn missing_parameter(name: &str) -> String {
+pub(super) fn missing_parameter(name: &str) -> String {
     format!("The request body must contain the following parameter: '{name}'.")
 }
 
-fn app_not_found(client_id: &str, tenant: &str) -> String {
+pub(super) fn app_not_found(client_id: &str, tenant: &str) -> String {
     format!(
         "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
     )
@@ -274,7 +277,7 @@ fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     resp
 }
 
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(super) fn html_response(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -296,7 +299,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f3f2f1;margin:0;padding:2rem}\
+pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f3f2f1;margin:0;padding:2rem}\
 main{max-width:32rem;margin:auto;background:#fff;padding:2rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}\
 h1{font-size:1.4rem;margin-top:0}.note{color:#605e5c}ul{list-style:none;padding:0}\
 li{margin:.5rem 0}button{width:100%;text-align:left;padding:.6rem .8rem;border:1px solid #8a8886;\
@@ -304,7 +307,7 @@ background:#fff;cursor:pointer;font:inherit}button:hover{background:#edebe9}.nam
 .upn,.roles{color:#605e5c;font-size:.9rem;display:block}button.cancel{text-align:center;margin-top:1rem}\
 .error{color:#a4262c}";
 
-fn error_page(status: StatusCode, code: u32, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, code: u32, message: &str) -> Response {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error: jitgate demo tenant</title><style>{STYLE}</style></head>\n<body><main><h1>Sorry, but we’re having trouble signing you in.</h1>\n<p class=\"error\" id=\"error\">AADSTS{code}: {}</p>\n</main></body></html>\n",
         html_escape(message)
@@ -312,7 +315,7 @@ fn error_page(status: StatusCode, code: u32, message: &str) -> Response {
     html_response(status, body)
 }
 
-fn hidden(name: &str, value: &str) -> String {
+pub(super) fn hidden(name: &str, value: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
         html_escape(name),
@@ -514,14 +517,25 @@ pub(crate) async fn authorize_submit(
 // Token endpoint
 // ---------------------------------------------------------------------------------------------
 
-struct TokenError {
+/// A token endpoint error, answered with [`aad_error_with`].
+pub(super) struct TokenError {
     status: StatusCode,
     error: &'static str,
     code: u32,
     message: String,
+    /// Extra top-level members of the error body.
+    extra: Vec<(&'static str, Value)>,
 }
 
-fn terr(
+impl TokenError {
+    /// Adds a top-level member to the error body.
+    pub(super) fn with(mut self, key: &'static str, value: Value) -> Self {
+        self.extra.push((key, value));
+        self
+    }
+}
+
+pub(super) fn terr(
     status: StatusCode,
     error: &'static str,
     code: u32,
@@ -532,6 +546,7 @@ fn terr(
         error,
         code,
         message: message.into(),
+        extra: Vec::new(),
     }
 }
 
@@ -541,7 +556,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1) or the form body.
-fn client_auth(
+pub(super) fn client_auth(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(Option<String>, Option<String>), TokenError> {
@@ -589,6 +604,61 @@ fn form_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The answer of an identity endpoint to an injected fault (an AADSTS body).
+pub(super) fn fault_response(emu: &Emulator, fault: &Fault) -> Response {
+    tracing::debug!(
+        status = fault.status,
+        "emulator identity endpoint answered with an injected fault"
+    );
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let error = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        "temporarily_unavailable"
+    } else {
+        "invalid_request"
+    };
+    let mut resp = aad_error(
+        &emu.base_url(),
+        status,
+        error,
+        90033,
+        "A transient error has occurred. Please try again.",
+    );
+    if let Some(ra) = fault
+        .retry_after
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, ra);
+    }
+    resp
+}
+
+/// A token endpoint answer: the token JSON, or the error.
+pub(super) fn token_answer(emu: &Emulator, result: Result<Value, TokenError>) -> Response {
+    match result {
+        Ok(body) => {
+            let mut resp = json_response(StatusCode::OK, "application/json; charset=utf-8", &body);
+            wire::no_store(resp.headers_mut());
+            resp
+        }
+        Err(e) => {
+            tracing::debug!(
+                code = e.code,
+                error = e.error,
+                "emulator token request rejected"
+            );
+            aad_error_with(
+                &emu.base_url(),
+                e.status,
+                e.error,
+                e.code,
+                &e.message,
+                &e.extra,
+            )
+        }
+    }
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token`
 pub(crate) async fn token(
     State(emu): State<Emulator>,
@@ -600,31 +670,7 @@ pub(crate) async fn token(
     emu.state().token_requests += 1;
     let path = format!("/{tenant}/oauth2/v2.0/token");
     if let Some(fault) = emu.take_fault(method.as_str(), &path, false) {
-        tracing::debug!(
-            status = fault.status,
-            "emulator token endpoint answered with an injected fault"
-        );
-        let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let error = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            "temporarily_unavailable"
-        } else {
-            "invalid_request"
-        };
-        let mut resp = aad_error(
-            &emu.base_url(),
-            status,
-            error,
-            90033,
-            "A transient error has occurred. Please try again.",
-        );
-        if let Some(ra) = fault
-            .retry_after
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, ra);
-        }
-        return resp;
+        return fault_response(&emu, &fault);
     }
     if !tenant_ok(&emu, &tenant) {
         return invalid_tenant(&emu, &tenant);
@@ -641,21 +687,7 @@ pub(crate) async fn token(
             url::form_urlencoded::parse(&body).into_owned().collect();
         issue(&emu, &headers, &form)
     };
-    match result {
-        Ok(body) => {
-            let mut resp = json_response(StatusCode::OK, "application/json; charset=utf-8", &body);
-            wire::no_store(resp.headers_mut());
-            resp
-        }
-        Err(e) => {
-            tracing::debug!(
-                code = e.code,
-                error = e.error,
-                "emulator token request rejected"
-            );
-            aad_error(&emu.base_url(), e.status, e.error, e.code, &e.message)
-        }
-    }
+    token_answer(&emu, result)
 }
 
 fn issue(
@@ -675,6 +707,9 @@ fn issue(
                 missing_parameter("grant_type"),
             )
         })?;
+    if grant_type == device::DEVICE_CODE_GRANT {
+        return device::redeem(emu, headers, form);
+    }
     if grant_type != "authorization_code" && grant_type != "client_credentials" {
         return Err(terr(
             StatusCode::BAD_REQUEST,
@@ -877,8 +912,6 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
     if !emu.account_enabled(&user) {
         return Err(bad(50057, "The user account is disabled."));
     }
-    let roles = emu.roles_of(&user);
-    let now = chrono::Utc::now().timestamp();
     let requested = match form.get("scope") {
         Some(s) if !s.trim().is_empty() => s.clone(),
         _ => params.scope.clone(),
@@ -888,14 +921,54 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         .split_whitespace()
         .chain(requested.split_whitespace())
         .collect();
-    let sub = emu.pairwise_sub(&user.id);
+    let body = user_tokens(
+        emu,
+        &UserTokens {
+            user: &user,
+            client_id: &cfg.client_id,
+            confidential: true,
+            asked: &asked,
+            requested: &requested,
+            nonce: Some(&params.nonce),
+            id_token: true,
+        },
+    );
+    tracing::debug!(user = %user.id, "emulator redeemed an authorization code");
+    Ok(body)
+}
+
+/// What a user's token response is minted for.
+pub(super) struct UserTokens<'a> {
+    pub(super) user: &'a DemoUser,
+    /// The app the tokens are issued to (`aud` of the ID token, `azp` of the access token).
+    pub(super) client_id: &'a str,
+    /// Whether that app authenticated with a secret (`azpacr` 1) or is a public client (0).
+    pub(super) confidential: bool,
+    /// Every scope asked for: decides the OIDC claims and the refresh token.
+    pub(super) asked: &'a [&'a str],
+    /// The scopes that pick the access token's resource (the portal's API or Graph).
+    pub(super) requested: &'a str,
+    pub(super) nonce: Option<&'a str>,
+    /// Whether an ID token is part of the answer.
+    pub(super) id_token: bool,
+}
+
+/// The token JSON of a user sign-in (wire doc §11.3): an access token for the portal's API when
+/// `api://{client id}/...` scopes are requested, else for Graph (`User.Read`); an ID token when
+/// asked; a refresh token with `offline_access`.
+pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
+    let cfg = emu.config();
+    let user = t.user;
+    let asked = t.asked;
+    let roles = emu.roles_of(user);
+    let now = chrono::Utc::now().timestamp();
+    let sub = emu.pairwise_sub_for(&user.id, t.client_id);
     let mut id_claims = json!({
-        "aud": cfg.client_id,
+        "aud": t.client_id,
         "iss": emu.issuer(),
         "iat": now,
         "nbf": now,
         "exp": now + TOKEN_LIFETIME_SECS,
-        "nonce": params.nonce,
         "oid": user.id,
         "tid": cfg.tenant_id,
         "sub": sub,
@@ -904,11 +977,15 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         "uti": wire::random_token(16),
         "ver": "2.0",
     });
+    if let Some(nonce) = t.nonce {
+        id_claims["nonce"] = json!(nonce);
+    }
     if !roles.is_empty() {
         id_claims["roles"] = json!(roles);
     }
     let api_prefix = format!("api://{}/", cfg.client_id);
-    let api_scopes: Vec<&str> = requested
+    let api_scopes: Vec<&str> = t
+        .requested
         .split_whitespace()
         .filter(|s| s.starts_with(&api_prefix))
         .collect();
@@ -922,8 +999,8 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         "sub": sub,
         "name": user.name,
         "preferred_username": user.username,
-        "azp": cfg.client_id,
-        "azpacr": "1",
+        "azp": t.client_id,
+        "azpacr": if t.confidential { "1" } else { "0" },
         "uti": wire::random_token(16),
         "ver": "2.0",
     });
@@ -955,12 +1032,13 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         "expires_in": TOKEN_LIFETIME_SECS - 1,
         "ext_expires_in": TOKEN_LIFETIME_SECS - 1,
         "access_token": emu.inner.key.sign(&access),
-        "id_token": emu.inner.key.sign(&id_claims),
     });
+    if t.id_token {
+        body["id_token"] = json!(emu.inner.key.sign(&id_claims));
+    }
     if asked.contains(&"offline_access") {
         // Opaque and not redeemable here: the emulator only implements the grants jitgate uses.
         body["refresh_token"] = json!(format!("0.{}", wire::random_token(64)));
     }
-    tracing::debug!(user = %user.id, "emulator redeemed an authorization code");
-    Ok(body)
+    body
 }

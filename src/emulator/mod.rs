@@ -1,6 +1,7 @@
 //! A built-in, emulated Microsoft Entra ID tenant: OpenID Connect discovery and JWKS, an
-//! authorize page where a demo user is picked, the token endpoint (authorization code + PKCE
-//! and client credentials) and the Microsoft Graph endpoints jitgate uses.
+//! authorize page where a demo user is picked, the token endpoint (authorization code + PKCE,
+//! client credentials and the device code flow with its device-login page and Conditional
+//! Access), the sign-in log and the Microsoft Graph endpoints jitgate uses.
 //!
 //! It only runs in `jitgate demo` and in tests, on a loopback listener it is handed. It
 //! behaves like Entra on the wire (status codes, error bodies, paging, throttling), see
@@ -9,13 +10,18 @@
 mod batch;
 mod conditions;
 pub mod demo;
+mod device;
 mod graph_api;
 mod graph_apps;
 mod graph_users;
 mod keys;
 mod login;
 mod mailbox;
+mod sign_ins;
 mod wire;
+
+pub use device::DeviceLogin;
+pub use sign_ins::SignIn;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -81,6 +87,8 @@ pub struct EmulatorConfig {
     pub app_permissions: Vec<String>,
     /// When set, group memberships are loaded from and saved to this JSON file on every change.
     pub state_file: Option<PathBuf>,
+    /// Client ids of public clients (no secret) that may use the device code flow.
+    pub public_clients: Vec<String>,
 }
 
 /// A fault answered instead of a request (Graph, or the token endpoint, see [`Emulator::inject`]).
@@ -261,6 +269,23 @@ pub(crate) struct State {
     roles: HashMap<String, Vec<String>>,
     /// Accounts disabled since start (user ids, lower case).
     disabled: std::collections::HashSet<String>,
+    /// Added to the wall clock for the emulator's notion of now (see [`Emulator::advance`]).
+    clock_offset: chrono::Duration,
+    /// Device codes handed out by `/devicecode`.
+    device: device::DeviceFlows,
+    /// Whether the "Block device code flow" policy is switched off.
+    device_code_policy_off: bool,
+    /// Recorded sign-ins, oldest first.
+    sign_ins: Vec<SignIn>,
+    /// How long a sign-in takes to show in the Graph sign-in log.
+    sign_in_log_delay: std::time::Duration,
+}
+
+impl State {
+    /// The emulator's notion of now: the wall clock plus [`Emulator::advance`]s.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.clock_offset
+    }
 }
 
 impl Emulator {
@@ -297,6 +322,7 @@ impl Emulator {
         let emulator = Emulator { inner };
         let app = emulator.router();
         let handle = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(err) = axum::serve(listener, app).await {
                 tracing::warn!(error = %err, "Entra emulator server stopped");
             }
@@ -322,9 +348,15 @@ impl Emulator {
                 get(login::authorize_page).post(login::authorize_submit),
             )
             .route("/{tenant}/oauth2/v2.0/token", any(login::token))
+            .route("/{tenant}/oauth2/v2.0/devicecode", any(device::device_code))
+            .route(
+                "/{tenant}/oauth2/deviceauth",
+                get(device::page).post(device::page_submit),
+            )
             .route("/mailbox", get(mailbox::page))
             .route("/v1.0/$batch", any(batch::handle))
             .route("/v1.0/{*rest}", any(graph_api::handle))
+            .route("/beta/{*rest}", any(graph_api::handle))
             .with_state(self.clone())
     }
 
@@ -514,6 +546,62 @@ impl Emulator {
             .collect()
     }
 
+    /// The emulator's notion of now: the wall clock plus everything [`Emulator::advance`] added.
+    /// Device codes and the sign-in log run on it; tokens and Graph use the wall clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state().now()
+    }
+
+    /// Moves the emulator's notion of now forward by `by` (a negative value is ignored).
+    /// Device codes expire and poll intervals pass without waiting.
+    pub fn advance(&self, by: chrono::Duration) {
+        if by > chrono::Duration::zero() {
+            self.state().clock_offset += by;
+        }
+    }
+
+    /// A sign-in shows in the Graph sign-in log only this long after it happened (on the
+    /// emulator's clock), as in Entra. Zero by default.
+    pub fn set_sign_in_log_delay(&self, delay: std::time::Duration) {
+        self.state().sign_in_log_delay = delay;
+    }
+
+    /// Every recorded sign-in, oldest first, whatever the log delay.
+    pub fn sign_ins(&self) -> Vec<SignIn> {
+        self.state().sign_ins.clone()
+    }
+
+    /// The device-login page, the `verification_uri` of the device code flow.
+    pub fn device_login_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/deviceauth",
+            self.inner.base_url, self.inner.config.tenant_id
+        )
+    }
+
+    /// Completes the device-login page for `user_code` as the user `user_id` (from 127.0.0.1).
+    /// Conditional Access decides now; the sign-in is logged. `Err` for an unknown, expired or
+    /// used code and for an unknown or disabled user.
+    pub fn complete_device_login(
+        &self,
+        user_code: &str,
+        user_id: &str,
+    ) -> Result<DeviceLogin, String> {
+        device::complete(self, user_code, user_id, device::LOCAL_IP).map_err(|e| e.to_string())
+    }
+
+    /// Denies the device login for `user_code` as `user_id`: the device gets
+    /// `authorization_declined`, and the attempt is logged.
+    pub fn decline_device_login(&self, user_code: &str, user_id: &str) -> Result<(), String> {
+        device::decline(self, user_code, user_id, device::LOCAL_IP).map_err(|e| e.to_string())
+    }
+
+    /// Switches the "Block device code flow" Conditional Access policy on (the default) or
+    /// off; Graph shows its `state` accordingly.
+    pub fn set_device_code_policy_enabled(&self, enabled: bool) {
+        self.state().device_code_policy_off = !enabled;
+    }
+
     /// Drops all queued faults.
     pub fn clear_faults(&self) {
         self.state().faults.clear();
@@ -608,18 +696,17 @@ impl Emulator {
             .find(|g| g.id.eq_ignore_ascii_case(id))
     }
 
-    /// Stable pairwise subject: base64url(SHA-256(oid ‖ client id)).
+    /// Stable pairwise subject for the portal's app: base64url(SHA-256(oid ‖ client id)).
     pub(crate) fn pairwise_sub(&self, oid: &str) -> String {
+        self.pairwise_sub_for(oid, &self.inner.config.client_id)
+    }
+
+    /// Stable pairwise subject of `oid` for the app `client_id`.
+    pub(crate) fn pairwise_sub_for(&self, oid: &str, client_id: &str) -> String {
         use base64::Engine;
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(
-            format!(
-                "{}|{}",
-                oid.to_ascii_lowercase(),
-                self.inner.config.client_id
-            )
-            .as_bytes(),
-        );
+        let digest =
+            sha2::Sha256::digest(format!("{}|{}", oid.to_ascii_lowercase(), client_id).as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
     }
 

@@ -117,10 +117,22 @@ pub(crate) fn aad_error(
     code: u32,
     message: &str,
 ) -> Response {
+    aad_error_with(base_url, status, error, code, message, &[])
+}
+
+/// [`aad_error`] with extra top-level members, such as `"suberror": "message_only"`.
+pub(crate) fn aad_error_with(
+    base_url: &str,
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    message: &str,
+    extra: &[(&str, Value)],
+) -> Response {
     let trace_id = uuid::Uuid::new_v4().to_string();
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let timestamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
-    let body = json!({
+    let mut body = json!({
         "error": error,
         "error_description": format!(
             "AADSTS{code}: {message} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}"
@@ -131,6 +143,9 @@ pub(crate) fn aad_error(
         "correlation_id": correlation_id,
         "error_uri": format!("{base_url}/error?code={code}"),
     });
+    for (key, value) in extra {
+        body[*key] = value.clone();
+    }
     let mut resp = json_response(status, "application/json; charset=utf-8", &body);
     no_store(resp.headers_mut());
     resp
