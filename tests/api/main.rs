@@ -18,4 +18,5 @@ mod pages;
 mod reads;
 mod service;
 mod sessions;
+mod sign_ins;
 mod validation;

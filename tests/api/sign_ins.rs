@@ -1,0 +1,161 @@
+//! Sign-ins on the grant's timeline (issue 10): the sign-in reader finds device-code sign-ins in
+//! the emulated tenant's sign-in log; one during a grant lands on its timeline and its page, one
+//! blocked by Conditional Access outside any grant on the Operations page; a one-shot package's
+//! grant ends `end_after_first_sign_in` after the first sign-in is seen.
+
+use chrono::Duration;
+use jitgate::emulator::DeviceLogin;
+use jitgate::emulator::demo::{CLI_CLIENT_ID, TENANT_ID};
+
+use crate::common::db::TestDb;
+use crate::helpers::*;
+use crate::on_both_databases;
+
+async fn spawn(db: &TestDb, package: &str) -> TestApp {
+    let package = package.to_string();
+    TestApp::spawn_configured(db, false, move |s| {
+        let s = s.replacen(
+            "max_duration = \"4h\"\n",
+            &format!("max_duration = \"4h\"\n{package}"),
+            1,
+        );
+        format!("{s}\n[sign_ins]\nevery = \"1m\"\nlookback = \"2h\"\n")
+    })
+    .await
+}
+
+/// Moves the portal's and the emulated tenant's clocks on together.
+fn advance(t: &TestApp, by: Duration) {
+    t.emulator.advance(by);
+    t.advance(by);
+}
+
+/// Moves both clocks on a minute at a time (the reader reads every minute) until `check` holds.
+async fn read_until<F, Fut>(t: &TestApp, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..60 {
+        advance(t, Duration::minutes(1));
+        for _ in 0..10 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A device-code sign-in by `user` through the emulated tenant: asked for by the CLI client,
+/// completed on the device-login page.
+async fn device_code_sign_in(t: &TestApp, user: &str) -> DeviceLogin {
+    let started: serde_json::Value = t
+        .http
+        .post(format!(
+            "{}/{TENANT_ID}/oauth2/v2.0/devicecode",
+            t.emulator.base_url()
+        ))
+        .form(&[("client_id", CLI_CLIENT_ID), ("scope", "openid profile")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = started["user_code"].as_str().unwrap();
+    t.emulator.complete_device_login(code, user).unwrap()
+}
+
+async fn sign_ins_land_on_the_grant_and_blocks_on_operations(db: &TestDb) {
+    let t = spawn(db, "").await;
+    // Before any grant: blocked, and listed for the admins.
+    assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::Blocked);
+    read_until(&t, "the blocked sign-in on the Operations page", || async {
+        let page = t
+            .fetch(Some(ALEX), "/operations")
+            .await
+            .text()
+            .await
+            .unwrap();
+        page.contains("dana@jitgate-demo.onmicrosoft.com")
+    })
+    .await;
+
+    // During the grant: signed in, on the grant's timeline and page.
+    let id = t.granted(DANA, "device-code", 60, MORGAN).await;
+    wait_in_group(&t, DANA).await;
+    advance(&t, Duration::minutes(1));
+    assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
+    read_until(&t, "the sign-in on the grant", || async {
+        t.get(DANA, &format!("/api/v1/requests/{id}/sign-ins"))
+            .await["sign_ins"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let listed = t
+        .get(DANA, &format!("/api/v1/requests/{id}/sign-ins"))
+        .await;
+    let s = &listed["sign_ins"][0];
+    assert_eq!(s["error_code"], 0);
+    assert_eq!(s["app_id"], CLI_CLIENT_ID);
+    let e = event_details(&t, &id, "device_code_sign_in").await;
+    assert_eq!(e["result"], "signed in");
+    let page = t
+        .fetch(Some(MORGAN), &format!("/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("grant-sign-ins"), "{page}");
+    // Read again: kept once.
+    advance(&t, Duration::minutes(1));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        t.events(&format!("request={id}&action=device_code_sign_in"))
+            .await
+            .len(),
+        1
+    );
+
+    // After the grant: blocked again.
+    let (status, _) = t.end(DANA, &id, None).await;
+    assert!(status.is_success());
+    wait_out_of_group(&t, DANA).await;
+    advance(&t, Duration::minutes(1));
+    assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::Blocked);
+}
+
+async fn one_shot_windows_end_after_the_first_sign_in(db: &TestDb) {
+    let t = spawn(db, "end_after_first_sign_in = \"10m\"\n").await;
+    let id = t.granted(DANA, "device-code", 120, MORGAN).await;
+    wait_in_group(&t, DANA).await;
+    advance(&t, Duration::minutes(5));
+    assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
+    let first = t.emulator.now();
+    let shortened = {
+        read_until(&t, "the grant shortened", || async {
+            !t.events(&format!("request={id}&action=grant_shortened"))
+                .await
+                .is_empty()
+        })
+        .await;
+        event_details(&t, &id, "grant_shortened").await
+    };
+    let end = at(&t.status_of(&id).await["ends_at"]);
+    assert_eq!(
+        end.timestamp_millis(),
+        (first + Duration::minutes(10)).timestamp_millis(),
+        "{shortened}"
+    );
+    advance(&t, Duration::minutes(10));
+    wait_status(&t, &id, "expired").await;
+    wait_out_of_group(&t, DANA).await;
+}
+
+on_both_databases! {
+    sign_ins_on_the_grant => sign_ins_land_on_the_grant_and_blocks_on_operations;
+    one_shot => one_shot_windows_end_after_the_first_sign_in;
+}
