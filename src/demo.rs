@@ -10,7 +10,9 @@ use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::emulator::demo::{CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, TENANT_ID};
+use crate::emulator::demo::{
+    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, TENANT_ID,
+};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::graph::{GraphClient, GraphSettings};
 use crate::startup::App;
@@ -38,6 +40,7 @@ client_id = "{CLIENT_ID}"
 client_secret = "{CLIENT_SECRET}"
 authority_host = "{emulator_url}"
 graph_url = "{emulator_url}"
+cli_client_id = "{CLI_CLIENT_ID}"
 "#
     )
 }
@@ -140,6 +143,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  sign out, sign in as Morgan (Dana's manager) and approve it; sign back in as");
     println!("  Dana and watch the membership appear in the group and disappear when it ends.");
     println!();
+    println!("  \"Try the device code flow\" on My access runs a device-code sign-in as you: blocked by");
+    println!("  Conditional Access without a grant, signed in during one, blocked again after it.");
     println!("  Dana is reminded a minute before the end and may extend from the request's page;");
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",

@@ -3,6 +3,7 @@
 //! request extractors live in the web layer.
 
 pub mod bearer;
+pub mod device_code;
 pub mod oidc;
 pub mod principal;
 

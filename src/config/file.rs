@@ -141,6 +141,8 @@ pub(super) struct RawEntra {
     pub(super) authority_host: String,
     #[serde(default = "default_graph")]
     pub(super) graph_url: String,
+    #[serde(default)]
+    pub(super) cli_client_id: Option<String>,
 }
 
 fn default_authority() -> String {

@@ -60,6 +60,9 @@ pub struct EntraSettings {
     pub client_secret: SecretString,
     pub authority_host: Url,
     pub graph_url: Url,
+    /// The command-line client's app registration (a public client), for `jitgate login` and
+    /// the demo's device-code try-out.
+    pub cli_client_id: Option<String>,
 }
 
 impl EntraSettings {

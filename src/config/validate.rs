@@ -228,6 +228,11 @@ impl RawSettings {
             client_secret: e.client_secret,
             authority_host: http_url("entra.authority_host", &e.authority_host)?,
             graph_url: http_url("entra.graph_url", &e.graph_url)?,
+            cli_client_id: e
+                .cli_client_id
+                .as_deref()
+                .map(|c| guid("entra.cli_client_id", c))
+                .transpose()?,
         };
 
         let roles = RoleSettings {

@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod deadlines;
+mod demo_device;
 pub mod directory;
 mod export;
 mod extensions;
@@ -23,6 +24,7 @@ pub mod sessions;
 mod sign_ins;
 
 pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
+pub use demo_device::DeviceCodeTry;
 pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;

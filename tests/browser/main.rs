@@ -9,6 +9,7 @@
 mod common;
 mod harness;
 
+mod device_code;
 mod escaping;
 mod extend;
 mod navigation;

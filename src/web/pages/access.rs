@@ -28,6 +28,23 @@ pub fn router() -> Router<AppState> {
         .route("/requests", post(create))
         .route("/requests/{id}/cancel", post(cancel))
         .route("/requests/{id}/end", post(end))
+        .route("/demo/device-code", post(try_device_code))
+}
+
+/// `POST /demo/device-code` (demo mode): a device-code sign-in for the signed-in user against
+/// the emulated tenant; the result comes back as the flash message.
+async fn try_device_code(
+    State(app): State<AppState>,
+    session: Session,
+    user: PageUser,
+) -> Result<Response, PageError> {
+    let t = app
+        .portal
+        .try_device_code(&user.who)
+        .await
+        .map_err(|e| user.page_error(e))?;
+    set_flash(&session, format!("Device code {}: {}", t.user_code, t.message)).await;
+    Ok(Redirect::to("/#device-code-try").into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -74,6 +91,8 @@ struct Home {
     packages: Vec<PackageForm>,
     current: Vec<RequestView>,
     history: Vec<RequestView>,
+    /// Demo mode: the "Try the device code flow" panel.
+    device_try: bool,
 }
 
 async fn home(
@@ -161,6 +180,7 @@ async fn render(
         })
         .collect();
     Ok(Home {
+        device_try: p.is_demo(),
         packages,
         current: current
             .into_iter()
