@@ -113,6 +113,9 @@ impl App {
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.server).await;
         self.server.abort();
+        // The jobs were cancelled mid-flight: a connection one left inside a transaction must
+        // not keep the database locked for whoever opens it next.
+        self.portal.close().await;
     }
 
     /// Serves until Ctrl-C or SIGTERM.

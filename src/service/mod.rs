@@ -156,6 +156,11 @@ impl Portal {
     }
 
     /// `sqlite` or `postgres`.
+    /// Closes the store's connections (the process is stopping).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     pub fn backend(&self) -> &'static str {
         self.store.backend()
     }

@@ -190,6 +190,9 @@ pub struct DueItem {
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Closes every connection, once the process is done with the store: a connection a
+    /// cancelled task left inside a transaction would otherwise keep the database locked.
+    async fn close(&self);
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
     /// Starts a serialized write transaction.

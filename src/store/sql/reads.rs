@@ -96,6 +96,11 @@ macro_rules! impl_store {
                     $backend
                 }
 
+                async fn close(&self) {
+                    self.pool.close().await;
+                    self.sessions.close().await;
+                }
+
                 async fn migrate(&self) -> StoreResult<()> {
                     let migrator = sqlx::migrate!($migrations);
                     let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
