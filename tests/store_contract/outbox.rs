@@ -423,3 +423,24 @@ on_both_databases! {
     dead_worker => a_dead_workers_leases_are_free_at_once;
     heartbeats => heartbeats_and_health;
 }
+
+/// A write transaction whose caller gives up while it waits for the lock (a client that hangs
+/// up) must not leave its connection inside a transaction: the next writer gets in.
+async fn a_cancelled_begin_leaves_no_transaction_behind(db: &TestDb) {
+    let store = db.store().await;
+    let holder = store.begin().await.unwrap();
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(200), store.begin()).await;
+    assert!(gave_up.is_err(), "the second writer waits for the first");
+    holder.commit().await.unwrap();
+    for _ in 0..3 {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), store.begin())
+            .await
+            .expect("a writer got in within 5 s: nothing was left locked")
+            .unwrap();
+        next.commit().await.unwrap();
+    }
+}
+
+on_both_databases! {
+    cancelled_begin => a_cancelled_begin_leaves_no_transaction_behind;
+}

@@ -17,7 +17,7 @@ mod writes;
 mod postgres;
 mod sqlite;
 
-use super::StoreError;
+use super::{StoreError, StoreResult};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -43,6 +43,19 @@ const HEAD_OF_QUEUE: &str = "NOT EXISTS (SELECT 1 FROM directory_ops p WHERE p.g
 const JOINED_SELECT: &str = "SELECT r.*, a.approver_id AS a_approver_id, a.approver_name AS a_approver_name, \
      a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at FROM (";
 const JOINED_TAIL: &str = "LEFT JOIN approvals a ON a.request_id = r.id";
+
+/// Runs `f` in a task of its own, to completion whatever becomes of the caller; its result is
+/// dropped (for a transaction: rolled back) when nobody waits for it any more.
+async fn uncancelled<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::spawn(f).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
+            "beginning a transaction failed: {e}"
+        )))),
+    }
+}
 
 fn map_unique(e: sqlx::Error, what: &str) -> StoreError {
     match &e {

@@ -69,12 +69,18 @@ impl PgStore {
     }
 
     async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITE_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        // In a task of its own, so that a cancelled caller cannot leave the connection inside a
+        // transaction nothing rolls back (see the SQLite store).
+        let pool = self.pool.clone();
+        super::uncancelled(async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        })
+        .await
     }
 
     /// Replicas share the work through leases; nothing to lock.

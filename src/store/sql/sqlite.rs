@@ -86,7 +86,12 @@ impl SqliteStore {
     }
 
     async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        // Run to completion even when the caller is cancelled (a client that hangs up while
+        // BEGIN IMMEDIATE waits for the lock): cancelled inside `begin`, sqlx 0.8 can leave the
+        // pooled connection inside a transaction, locking the database. Finished in its own
+        // task, an unwanted transaction is dropped whole, and so rolled back.
+        let pool = self.pool.clone();
+        super::uncancelled(async move { pool.begin_with("BEGIN IMMEDIATE").await }).await
     }
 
     /// One process per database file runs the jobs: a lock on `<file>.jobs.lock`, freed by the
