@@ -24,6 +24,9 @@ pub struct QueueEntry {
     pub already_approved: bool,
     /// `who` may decide it now.
     pub may_decide: bool,
+    /// The requester's device-code sign-ins in the last [`RECENT_GRANTS`] (their past use of
+    /// the exemption), as the sign-in log showed them; `None` when the log is not read.
+    pub recent_sign_ins: Option<usize>,
     pub approvals_required: u32,
 }
 
@@ -46,9 +49,27 @@ impl Portal {
             .into_iter()
             .map(|c| (c.requester_id.clone(), c))
             .collect();
+        let mut sign_ins: HashMap<String, usize> = HashMap::new();
+        if self.settings.sign_ins.read {
+            for id in &requesters {
+                let n = self
+                    .store
+                    .recent_sign_ins(self.now() - RECENT_GRANTS, Some(id), false, 1000)
+                    .await?
+                    .iter()
+                    .filter(|s| s.succeeded())
+                    .count();
+                sign_ins.insert(id.clone(), n);
+            }
+        }
         let entries: Vec<QueueEntry> = pending
             .into_iter()
             .map(|r| QueueEntry {
+                recent_sign_ins: self
+                    .settings
+                    .sign_ins
+                    .read
+                    .then(|| sign_ins.get(&r.requester.id).copied().unwrap_or(0)),
                 recent: counts.get(&r.requester.id).cloned(),
                 own: r.requester.id == who.user.id,
                 already_approved: r.approvals.iter().any(|a| a.approver.id == who.user.id),

@@ -126,6 +126,24 @@ async fn sign_ins_land_on_the_grant_and_blocks_on_operations(db: &TestDb) {
     wait_out_of_group(&t, DANA).await;
     advance(&t, Duration::minutes(1));
     assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::Blocked);
+
+    // Her next request shows approvers her past use next to it.
+    let next = t.request(DANA, "device-code", 60).await;
+    let page = t
+        .fetch(Some(MORGAN), "/approvals")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let row = page
+        .split(&format!("data-request-id=\"{next}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no row for {next}: {page}"));
+    let row = row.split("</tr>").next().unwrap();
+    assert!(
+        row.contains("1 device-code sign-in in the last 30 days"),
+        "{row}"
+    );
 }
 
 async fn one_shot_windows_end_after_the_first_sign_in(db: &TestDb) {
@@ -134,7 +152,8 @@ async fn one_shot_windows_end_after_the_first_sign_in(db: &TestDb) {
     wait_in_group(&t, DANA).await;
     advance(&t, Duration::minutes(5));
     assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
-    let first = t.emulator.now();
+    // The sign-in's own time, as the log has it.
+    let first = t.emulator.sign_ins().last().unwrap().created;
     let shortened = {
         read_until(&t, "the grant shortened", || async {
             !t.events(&format!("request={id}&action=grant_shortened"))

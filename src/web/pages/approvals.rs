@@ -83,7 +83,7 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
         .iter()
         .map(|e| {
             let r = &e.request;
-            let recent = match &e.recent {
+            let mut recent = match &e.recent {
                 None => "none in the last 30 days".to_string(),
                 Some(c) => format!(
                     "{} in the last 30 days; the last asked for {}",
@@ -91,6 +91,12 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
                     relative(c.last_at, now)
                 ),
             };
+            if let Some(n) = e.recent_sign_ins {
+                recent.push_str(&format!(
+                    "; {n} device-code sign-in{} in the last 30 days",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
             let note = if e.own {
                 "Your own request: someone else decides it.".to_string()
             } else if e.already_approved {
