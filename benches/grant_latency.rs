@@ -159,7 +159,8 @@ remind_before = "off"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let delays = |action: &str| {
+    // The audit events with `action`, as an auditor reads them.
+    let events = |action: &str| {
         let http = http.clone();
         let url = url.clone();
         let t = token(auditor);
@@ -172,10 +173,15 @@ remind_before = "off"
                 .await?
                 .json()
                 .await?;
+            anyhow::Ok(v["events"].as_array().unwrap().clone())
+        }
+    };
+    let delays = |action: &'static str| {
+        let events = &events;
+        async move {
             anyhow::Ok(
-                v["events"]
-                    .as_array()
-                    .unwrap()
+                events(action)
+                    .await?
                     .iter()
                     .map(|e| e["details"]["delay_ms"].as_i64().unwrap())
                     .collect::<Vec<_>>(),
@@ -191,22 +197,6 @@ remind_before = "off"
         delays("membership_removed").await?,
     );
     if notify {
-        let events = |action: &str| {
-            let http = http.clone();
-            let url = url.clone();
-            let t = token(auditor);
-            let action = action.to_string();
-            async move {
-                let v: Value = http
-                    .get(format!("{url}/api/v1/audit?action={action}&limit=1000"))
-                    .bearer_auth(t)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                anyhow::Ok(v["events"].as_array().unwrap().clone())
-            }
-        };
         let at = |e: &Value| {
             chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap())
                 .unwrap()

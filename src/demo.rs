@@ -143,7 +143,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  sign out, sign in as Morgan (Dana's manager) and approve it; sign back in as");
     println!("  Dana and watch the membership appear in the group and disappear when it ends.");
     println!();
-    println!("  \"Try the device code flow\" on My access runs a device-code sign-in as you: blocked by");
+    println!(
+        "  \"Try the device code flow\" on My access runs a device-code sign-in as you: blocked by"
+    );
     println!("  Conditional Access without a grant, signed in during one, blocked again after it.");
     println!("  Dana is reminded a minute before the end and may extend from the request's page;");
     println!(

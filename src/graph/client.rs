@@ -332,6 +332,19 @@ impl GraphClient {
         format!("{}/v1.0{path}", self.graph_base)
     }
 
+    /// Every page of a member list from `first`, as users.
+    async fn read_members(&self, first: String) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        let (_, items) = self.read_all(first).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value(item).map_err(|e| {
+                    DirectoryError::Transient(format!("unexpected member in Graph response: {e}"))
+                })
+            })
+            .collect()
+    }
+
     /// Graph's beta endpoint, for the one read that needs it (device-code sign-ins).
     pub(super) fn beta_url(&self, path: &str) -> String {
         format!("{}/beta{path}", self.graph_base)
@@ -411,15 +424,7 @@ impl Directory for GraphClient {
             "/groups/{group_id}/members?$select={MEMBER_SELECT}&$top={}",
             self.page_size
         ));
-        let (_, items) = self.read_all(first).await?;
-        items
-            .into_iter()
-            .map(|item| {
-                serde_json::from_value(item).map_err(|e| {
-                    DirectoryError::Transient(format!("unexpected member in Graph response: {e}"))
-                })
-            })
-            .collect()
+        self.read_members(first).await
     }
 
     async fn member_groups_among(
@@ -448,15 +453,7 @@ impl Directory for GraphClient {
             "/groups/{group_id}/transitiveMembers/microsoft.graph.user?$select={MEMBER_SELECT}&$top={}",
             self.page_size
         ));
-        let (_, items) = self.read_all(first).await?;
-        items
-            .into_iter()
-            .map(|item| {
-                serde_json::from_value(item).map_err(|e| {
-                    DirectoryError::Transient(format!("unexpected member in Graph response: {e}"))
-                })
-            })
-            .collect()
+        self.read_members(first).await
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {

@@ -5,7 +5,6 @@
 
 use serde_json::json;
 
-use super::requests::not_found;
 use super::{Portal, event};
 use crate::auth::Principal;
 use crate::domain::extension::{Extension, ExtensionRefused, ExtensionStatus, validate_extension};
@@ -38,20 +37,11 @@ impl Portal {
         input: ExtendInput,
     ) -> AppResult<(Request, Extension)> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx
-            .get_request(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (mut tx, mut r) = self.begin_change(id).await?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden("You may not see this request.".into()));
         }
-        let pkg = self.package(&r.package).ok_or_else(|| {
-            AppError::Conflict(format!(
-                "The package '{}' is no longer configured.",
-                r.package
-            ))
-        })?;
+        let pkg = self.configured_package(&r)?;
         let waiting = tx.pending_extension(&r.id).await?.is_some();
         let (minutes, justification) = validate_extension(
             &r,
@@ -94,9 +84,9 @@ impl Portal {
             now,
             json!({"extension": x.id, "minutes": minutes, "justification": justification, "ends_at": r.ends_at, "self_extend": pkg.self_extend}),
         );
+        self.outbox.record(&mut *tx, asked, Some(&r)).await?;
         if pkg.self_extend {
-            // Nobody needs to be asked: record the request, then grant it.
-            self.outbox.record(&mut *tx, asked, None).await?;
+            // Nobody needs to be asked: grant it at once.
             x.grant(&mut r, now);
             tx.update_extension(&x, now).await?;
             tx.update_request(&r, now).await?;
@@ -108,8 +98,6 @@ impl Portal {
                 json!({"extension": x.id, "minutes": minutes, "self_extend": true, "final": true, "ends_before": x.ends_before, "ends_at": r.ends_at}),
             );
             self.outbox.record(&mut *tx, e, Some(&r)).await?;
-        } else {
-            self.outbox.record(&mut *tx, asked, Some(&r)).await?;
         }
         tx.commit().await?;
         self.notify();
@@ -131,22 +119,13 @@ impl Portal {
         let comment = clean_comment(comment.as_deref(), decision == Decision::Deny)
             .map_err(|f| AppError::invalid(vec![f]))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx
-            .get_request(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (mut tx, mut r) = self.begin_change(id).await?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden(
                 "You are not an approver for this request.".into(),
             ));
         }
-        let pkg = self.package(&r.package).ok_or_else(|| {
-            AppError::Conflict(format!(
-                "The package '{}' is no longer configured.",
-                r.package
-            ))
-        })?;
+        let pkg = self.configured_package(&r)?;
         let mut x = tx.pending_extension(&r.id).await?.ok_or_else(|| {
             AppError::Conflict("No extension of this grant is waiting for a decision.".into())
         })?;

@@ -135,12 +135,7 @@ impl Portal {
                 "You are not an approver for this request.".into(),
             ));
         }
-        let pkg = self.package(&r.package).ok_or_else(|| {
-            AppError::Conflict(format!(
-                "The package '{}' is no longer configured.",
-                r.package
-            ))
-        })?;
+        let pkg = self.configured_package(&r)?;
         r.check_decider(&who.user.id, self.is_package_approver(who, pkg), pkg, now)?;
         let approval = Approval {
             approver: who.user.clone(),
@@ -284,8 +279,21 @@ impl Portal {
         Ok(r)
     }
 
+    /// The package `r` was asked for; 409 when it is no longer configured.
+    pub(super) fn configured_package(&self, r: &Request) -> AppResult<&crate::domain::Package> {
+        self.package(&r.package).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "The package '{}' is no longer configured.",
+                r.package
+            ))
+        })
+    }
+
     /// Starts a write transaction on request `id` (404 when there is none).
-    async fn begin_change(&self, id: &RequestId) -> AppResult<(Box<dyn StoreTx>, Request)> {
+    pub(super) async fn begin_change(
+        &self,
+        id: &RequestId,
+    ) -> AppResult<(Box<dyn StoreTx>, Request)> {
         let mut tx = self.store.begin().await?;
         let r = tx
             .get_request(id.as_str())

@@ -2,27 +2,8 @@
 //! at work. Dana's device-code sign-in is blocked by the emulated tenant's Conditional Access
 //! before her grant, goes through during it, and is blocked again once it ends.
 
-use jitgate::auth::Principal;
-use jitgate::domain::{Decision, NewRequestInput, RequestId, UserRef};
-use jitgate::service::DecisionInput;
-
 use crate::common::db::Backend;
 use crate::harness::*;
-
-fn person(id: &str, roles: &[&str]) -> Principal {
-    let u = jitgate::emulator::demo::users()
-        .into_iter()
-        .find(|u| u.id == id)
-        .unwrap();
-    Principal::new(
-        UserRef {
-            id: u.id,
-            name: u.name,
-            username: u.username,
-        },
-        roles.iter().map(|r| r.to_string()).collect(),
-    )
-}
 
 async fn try_it(b: &Browser) -> String {
     b.goto(&format!(
@@ -47,33 +28,7 @@ async fn blocked_before_signed_in_during_blocked_after() {
     assert!(before.contains("AADSTS53003"), "{before}");
 
     // Dana gets a grant.
-    let portal = s.portal.portal();
-    let r = portal
-        .create_request(
-            &person(DANA, &[]),
-            NewRequestInput {
-                package: PACKAGE.into(),
-                duration_minutes: Some(30),
-                justification: "Registering the build runner".into(),
-                ticket: None,
-                starts_at: None,
-            },
-        )
-        .await
-        .unwrap();
-    let id = RequestId::parse(&r.id).unwrap();
-    portal
-        .decide(
-            &person(MORGAN, &["Approver"]),
-            &id,
-            Decision::Approve,
-            DecisionInput {
-                comment: None,
-                duration_minutes: None,
-            },
-        )
-        .await
-        .unwrap();
+    let r = s.portal.granted(DANA, 30).await;
     eventually(&dana, "Dana in the exclusion group", || async {
         s.portal.is_member(DANA)
     })

@@ -6,29 +6,12 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use jitgate::auth::Principal;
 use jitgate::clock::ManualClock;
-use jitgate::domain::{Decision, NewRequestInput, RequestId, UserRef};
+use jitgate::domain::RequestId;
 use jitgate::emulator::demo::EXCLUSION_GROUP_ID;
-use jitgate::service::DecisionInput;
 
 use crate::common::db::Backend;
 use crate::harness::*;
-
-fn person(id: &str, roles: &[&str]) -> Principal {
-    let u = jitgate::emulator::demo::users()
-        .into_iter()
-        .find(|u| u.id == id)
-        .unwrap();
-    Principal::new(
-        UserRef {
-            id: u.id,
-            name: u.name,
-            username: u.username,
-        },
-        roles.iter().map(|r| r.to_string()).collect(),
-    )
-}
 
 fn sections() -> String {
     format!(
@@ -56,32 +39,8 @@ async fn reminder_link_extend_approve() {
     };
     let portal = s.portal.portal();
     let dana = person(DANA, &[]);
-    let r = portal
-        .create_request(
-            &dana,
-            NewRequestInput {
-                package: PACKAGE.into(),
-                duration_minutes: Some(60),
-                justification: "Registering the build runner".into(),
-                ticket: None,
-                starts_at: None,
-            },
-        )
-        .await
-        .unwrap();
+    let r = s.portal.granted(DANA, 60).await;
     let id = RequestId::parse(&r.id).unwrap();
-    portal
-        .decide(
-            &person(MORGAN, &["Approver"]),
-            &id,
-            Decision::Approve,
-            DecisionInput {
-                comment: None,
-                duration_minutes: None,
-            },
-        )
-        .await
-        .unwrap();
     let first_end = portal
         .get_visible(&dana, &id)
         .await

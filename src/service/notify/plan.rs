@@ -299,7 +299,8 @@ impl Outbox {
                 let m = self.alert(e, Some(r));
                 self.tell(&mut out, r, To::Admins, true, m);
             }
-            AuditAction::ExtensionRequested => {
+            // A self-extension asks nobody: its approval follows at once.
+            AuditAction::ExtensionRequested if d.get("self_extend") != Some(&json!(true)) => {
                 let minutes = d.get("minutes").and_then(Value::as_i64).unwrap_or(0);
                 let x = d.get("extension").and_then(Value::as_str).unwrap_or("");
                 let m = Message {

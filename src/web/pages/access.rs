@@ -43,7 +43,11 @@ async fn try_device_code(
         .try_device_code(&user.who)
         .await
         .map_err(|e| user.page_error(e))?;
-    set_flash(&session, format!("Device code {}: {}", t.user_code, t.message)).await;
+    set_flash(
+        &session,
+        format!("Device code {}: {}", t.user_code, t.message),
+    )
+    .await;
     Ok(Redirect::to("/#device-code-try").into_response())
 }
 

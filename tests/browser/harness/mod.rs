@@ -139,7 +139,55 @@ duration_presets = ["30m", "1h", "2h", "4h"]
     )
 }
 
+/// A demo user as the service sees them, holding the app roles `roles`.
+pub fn person(id: &str, roles: &[&str]) -> jitgate::auth::Principal {
+    let u = jitgate::emulator::demo::users()
+        .into_iter()
+        .find(|u| u.id == id)
+        .unwrap_or_else(|| panic!("no demo user {id}"));
+    jitgate::auth::Principal::new(
+        jitgate::domain::UserRef {
+            id: u.id,
+            name: u.name,
+            username: u.username,
+        },
+        roles.iter().map(|r| r.to_string()).collect(),
+    )
+}
+
 impl Portal {
+    /// `user` asks for `minutes` of [`PACKAGE`] and Morgan approves, through the service (for
+    /// tests whose story starts with a grant). The request as approved.
+    pub async fn granted(&self, user: &str, minutes: i64) -> jitgate::domain::Request {
+        let portal = self.portal();
+        let r = portal
+            .create_request(
+                &person(user, &[]),
+                jitgate::domain::NewRequestInput {
+                    package: PACKAGE.into(),
+                    duration_minutes: Some(minutes),
+                    justification: "Registering the build runner".into(),
+                    ticket: None,
+                    starts_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        let id = jitgate::domain::RequestId::parse(&r.id).unwrap();
+        portal
+            .decide(
+                &person(MORGAN, &["Approver"]),
+                &id,
+                jitgate::domain::Decision::Approve,
+                jitgate::service::DecisionInput {
+                    comment: None,
+                    duration_minutes: None,
+                },
+            )
+            .await
+            .unwrap()
+    }
+
     /// `None` when the backend is PostgreSQL and it cannot be reached outside CI.
     pub async fn spawn(backend: Backend) -> Option<Portal> {
         Portal::spawn_configured(backend, &sections(), Arc::new(SystemClock)).await
