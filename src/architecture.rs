@@ -8,21 +8,24 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("telemetry", &[]),
     ("emulator", &[]),
     ("channels", &[]),
+    ("contract", &[]),
     ("config", &["domain"]),
     ("store", &["domain"]),
     ("graph", &["config"]),
-    ("error", &["domain", "store"]),
+    ("error", &["contract", "domain", "store"]),
     ("auth", &["config", "domain", "error"]),
     (
         "service",
         &[
-            "auth", "channels", "clock", "config", "domain", "error", "graph", "store",
+            "auth", "channels", "clock", "config", "contract", "domain", "error", "graph", "store",
         ],
     ),
     ("jobs", &["error", "graph", "service", "store"]),
     (
         "web",
-        &["auth", "config", "domain", "error", "service", "store"],
+        &[
+            "auth", "config", "contract", "domain", "error", "service", "store",
+        ],
     ),
     (
         "startup",

@@ -1,13 +1,12 @@
 //! One error type for the whole portal. It renders as the API's JSON error body
 //! `{"error": {"code", "message"}}`; pages wrap it in an HTML page.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
+use crate::contract::{ErrorBody, ErrorDetail, FieldProblem};
 use crate::domain::request::{DecisionRefused, FieldError};
 use crate::domain::status::TransitionError;
 use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -153,31 +152,34 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// The API's error body: `{"error": {"code", "message", "fields"?}}`.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody<'a> {
-    pub error: ErrorDetail<'a>,
+impl AppError {
+    /// The API's error body: `{"error": {"code", "message", "fields"?}}`.
+    pub fn body(&self) -> ErrorBody {
+        error_body(self.code(), self.public_message(), self.fields())
+    }
 }
 
-#[derive(Debug, Serialize)]
-pub struct ErrorDetail<'a> {
-    pub code: &'static str,
-    pub message: String,
-    /// For invalid input: each problem against its field.
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    pub fields: &'a [FieldError],
+/// `{"error": {"code", "message", "fields"?}}` with `code`, `message` and the fields' problems.
+pub fn error_body(code: &str, message: String, fields: &[FieldError]) -> ErrorBody {
+    ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message,
+            fields: fields
+                .iter()
+                .map(|f| FieldProblem {
+                    field: f.field.to_string(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+        },
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.public_message(),
-                fields: self.fields(),
-            },
-        };
+        let body = self.body();
         let mut resp = (self.status(), axum::Json(body)).into_response();
         if matches!(self, AppError::Unauthorized(_)) {
             resp.headers_mut().insert(

@@ -143,6 +143,8 @@ pub(super) struct RawEntra {
     pub(super) graph_url: String,
     #[serde(default)]
     pub(super) cli_client_id: Option<String>,
+    #[serde(default)]
+    pub(super) api_scope: Option<String>,
 }
 
 fn default_authority() -> String {

@@ -63,6 +63,9 @@ pub struct EntraSettings {
     /// The command-line client's app registration (a public client), for `jitgate login` and
     /// the demo's device-code try-out.
     pub cli_client_id: Option<String>,
+    /// The delegated scope of the portal's API the command-line client asks for; default
+    /// `api://{client_id}/access_as_user`.
+    pub api_scope: Option<String>,
 }
 
 impl EntraSettings {
@@ -73,6 +76,14 @@ impl EntraSettings {
             self.authority_host.as_str().trim_end_matches('/'),
             self.tenant_id
         )
+    }
+
+    /// The scope the command-line client asks for: `[entra] api_scope`, or
+    /// `api://{client_id}/access_as_user`.
+    pub fn api_scope(&self) -> String {
+        self.api_scope
+            .clone()
+            .unwrap_or_else(|| format!("api://{}/access_as_user", self.client_id))
     }
 }
 
@@ -485,6 +496,22 @@ approvals_required = 1
             "https://jit.contoso.example/auth/callback"
         );
         assert!(s.server.secure_cookies());
+        assert_eq!(
+            s.entra.api_scope(),
+            "api://11111111-2222-3333-4444-555555555555/access_as_user"
+        );
+        let custom = load(
+            GOOD,
+            &[(
+                "JITGATE_ENTRA__API_SCOPE",
+                "https://jit.contoso.example/api/user_impersonation",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            custom.entra.api_scope(),
+            "https://jit.contoso.example/api/user_impersonation"
+        );
     }
 
     #[test]

@@ -74,6 +74,28 @@ fn guid(key: &str, v: &str) -> Result<String, ConfigError> {
         .map_err(|_| err(key, format!("'{v}' is not a GUID (an object id such as 00000000-0000-0000-0000-000000000000)")))
 }
 
+/// A delegated scope of an API: `<application ID URI>/<scope name>`, e.g.
+/// `api://<client id>/access_as_user`.
+fn scope(key: &str, v: &str) -> Result<String, ConfigError> {
+    let v = v.trim();
+    match v.rsplit_once('/') {
+        Some((uri, name))
+            if !uri.is_empty()
+                && uri.contains(':')
+                && !name.is_empty()
+                && !v.contains(char::is_whitespace) =>
+        {
+            Ok(v.to_string())
+        }
+        _ => Err(err(
+            key,
+            format!(
+                "'{v}' is not an API scope like api://<client id>/access_as_user (the Application ID URI, a slash, the scope's name)"
+            ),
+        )),
+    }
+}
+
 /// A mailbox: an address, or a user's object id.
 fn mailbox(key: &str, m: &str) -> Result<String, ConfigError> {
     let m = m.trim();
@@ -232,6 +254,11 @@ impl RawSettings {
                 .cli_client_id
                 .as_deref()
                 .map(|c| guid("entra.cli_client_id", c))
+                .transpose()?,
+            api_scope: e
+                .api_scope
+                .as_deref()
+                .map(|s| scope("entra.api_scope", s))
                 .transpose()?,
         };
 
@@ -782,6 +809,22 @@ mod tests {
         assert_eq!(
             key_of(GOOD, &[("JITGATE_ENTRA__CLIENT_SECRET", " ")]),
             "entra.client_secret"
+        );
+        for bad in [
+            "access_as_user",
+            "api://x/",
+            "/access_as_user",
+            "api://x/a b",
+        ] {
+            assert_eq!(
+                key_of(GOOD, &[("JITGATE_ENTRA__API_SCOPE", bad)]),
+                "entra.api_scope",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_of(GOOD, &[("JITGATE_ENTRA__CLI_CLIENT_ID", "jitgate-cli")]),
+            "entra.cli_client_id"
         );
         assert_eq!(
             key_of(GOOD, &[("JITGATE_SCHEDULER__SWEEP", "*/5 * * * *")]),

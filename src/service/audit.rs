@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::{AuditFilter, RequestFilter, Store};
 
 use super::export::Renderer;
-pub use super::export::{EventRecord, ExportFormat};
+pub use super::export::{ExportFormat, event_record};
 
 const PAGE: i64 = 1000;
 /// The most events one export carries.

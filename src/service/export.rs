@@ -1,9 +1,7 @@
-//! The audit trail's export format, defined once: the JSON Lines record (which the API's event
-//! view is too) and the CSV columns.
+//! The audit trail's export format, defined once: the JSON Lines record (the API's event view,
+//! `contract::AuditEvent`) and the CSV columns.
 
-use serde::Serialize;
-use serde_json::Value;
-
+use crate::contract;
 use crate::domain::AuditEvent;
 use crate::domain::audit::timestamp;
 use crate::error::AppResult;
@@ -30,47 +28,24 @@ impl ExportFormat {
     }
 }
 
-/// Who acted, in an event record.
-#[derive(Debug, Serialize)]
-pub struct Actor<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-}
-
-/// One audit event as exported in JSON Lines and served by the API.
-#[derive(Debug, Serialize)]
-pub struct EventRecord<'a> {
-    pub seq: i64,
-    pub at: String,
-    pub actor: Actor<'a>,
-    pub action: &'a str,
-    pub request_id: &'a Option<String>,
-    pub subject: &'a Option<String>,
-    pub details: Value,
-    pub client_ip: &'a Option<String>,
-    pub user_agent: &'a Option<String>,
-    pub prev_hash: &'a str,
-    pub hash: &'a str,
-}
-
-impl<'a> From<&'a AuditEvent> for EventRecord<'a> {
-    fn from(e: &'a AuditEvent) -> EventRecord<'a> {
-        EventRecord {
-            seq: e.seq,
-            at: timestamp(e.at),
-            actor: Actor {
-                id: &e.actor_id,
-                name: &e.actor_name,
-            },
-            action: &e.action,
-            request_id: &e.request_id,
-            subject: &e.subject_id,
-            details: e.details_json(),
-            client_ip: &e.client_ip,
-            user_agent: &e.user_agent,
-            prev_hash: &e.prev_hash,
-            hash: &e.hash,
-        }
+/// One audit event as exported in JSON Lines and served by the API (one type for both, from the
+/// API's contract).
+pub fn event_record(e: &AuditEvent) -> contract::AuditEvent {
+    contract::AuditEvent {
+        seq: e.seq,
+        at: e.at,
+        actor: contract::Actor {
+            id: e.actor_id.clone(),
+            name: e.actor_name.clone(),
+        },
+        action: e.action.clone(),
+        request_id: e.request_id.clone(),
+        subject: e.subject_id.clone(),
+        details: e.details_json(),
+        client_ip: e.client_ip.clone(),
+        user_agent: e.user_agent.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
     }
 }
 
@@ -139,7 +114,7 @@ impl Renderer {
             ExportFormat::JsonLines => {
                 let mut out = Vec::new();
                 for e in events {
-                    serde_json::to_writer(&mut out, &EventRecord::from(e))
+                    serde_json::to_writer(&mut out, &event_record(e))
                         .map_err(anyhow::Error::from)?;
                     out.push(b'\n');
                 }

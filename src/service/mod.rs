@@ -23,7 +23,7 @@ pub mod retry;
 pub mod sessions;
 mod sign_ins;
 
-pub use audit::{ChainStatus, EventPage, EventRecord, ExportChunk, ExportFormat, ExportStream};
+pub use audit::{ChainStatus, EventPage, ExportChunk, ExportFormat, ExportStream, event_record};
 pub use demo_device::DeviceCodeTry;
 pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
@@ -184,12 +184,18 @@ impl Portal {
         &self.settings.server.trusted_proxies
     }
 
-    /// Where the portal is served (`[server] public_url`).
+    /// The tenant and the app registrations (no secret leaves through here: the client secret
+    /// is a `SecretString`).
+    pub fn entra(&self) -> &crate::config::EntraSettings {
+        &self.settings.entra
+    }
+
     /// How the portal is served (public URL, cookies, session limits).
     pub fn server(&self) -> &crate::config::ServerSettings {
         &self.settings.server
     }
 
+    /// Where the portal is served (`[server] public_url`).
     pub fn public_url(&self) -> &url::Url {
         &self.settings.server.public_url
     }

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use tower_http::csrf::ProtectionError;
 
 use crate::config::Settings;
-use crate::error::{ErrorBody, ErrorDetail};
+use crate::error::error_body;
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -87,13 +87,11 @@ pub async fn canonical_host(
 
 /// A cross-site state-changing request is refused.
 pub fn csrf_rejection(_err: ProtectionError) -> Response<Body> {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: "cross_site_request",
-            message: "Cross-site requests that change state are refused.".into(),
-            fields: &[],
-        },
-    };
+    let body = error_body(
+        "cross_site_request",
+        "Cross-site requests that change state are refused.".into(),
+        &[],
+    );
     let text = serde_json::to_string(&body).unwrap_or_default();
     let mut r = Response::new(Body::from(text));
     *r.status_mut() = StatusCode::FORBIDDEN;

@@ -14,6 +14,7 @@ mod extend;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod openapi;
 mod pages;
 mod reads;
 mod service;

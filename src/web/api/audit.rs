@@ -1,42 +1,28 @@
 //! `GET /api/v1/audit` (JSON, CSV or JSON Lines) and `GET /api/v1/audit/verify`.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::views::EventList;
+use crate::contract::{AuditQuery, ErrorBody, EventList, Verification};
 use crate::domain::AuditAction;
-use crate::domain::audit::Verification;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::parse_time;
-use crate::service::{EventRecord, ExportFormat};
+use crate::service::{ExportFormat, event_record};
 use crate::store::AuditFilter;
 use crate::web::{AppState, Auth};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/audit", get(list))
-        .route("/api/v1/audit/verify", get(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(verify))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditParams {
-    pub request: Option<String>,
-    pub person: Option<String>,
-    pub package: Option<String>,
-    pub actor: Option<String>,
-    pub subject: Option<String>,
-    pub action: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<i64>,
-    pub format: Option<String>,
-}
+/// The audit page's filters are the API's.
+pub type AuditParams = AuditQuery;
 
 fn blank(v: &Option<String>) -> Option<String> {
     v.as_deref()
@@ -45,7 +31,7 @@ fn blank(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-impl AuditParams {
+impl AuditQuery {
     pub fn filter(&self) -> AppResult<AuditFilter> {
         let action = blank(&self.action);
         if let Some(a) = &action
@@ -88,6 +74,21 @@ impl AuditParams {
     }
 }
 
+/// The audit trail, newest first, a page at a time; or, with `format=csv` or `format=jsonl`,
+/// every matching event as a download. Auditors and admins.
+#[utoipa::path(
+    get, path = "/api/v1/audit", operation_id = "list_audit_events", tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events (JSON), or the export (CSV or JSON Lines)", content(
+            (EventList = "application/json"),
+            (String = "text/csv"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 400, description = "A filter is not valid", body = ErrorBody),
+        (status = 403, description = "Neither an auditor nor an admin", body = ErrorBody),
+    ),
+)]
 async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -100,7 +101,7 @@ async fn list(
     match p.export_format()? {
         None => {
             let page = app.portal.audit_events(&who, &filter).await?;
-            let events = page.events.iter().map(EventRecord::from).collect();
+            let events = page.events.iter().map(event_record).collect();
             Ok(Json(EventList {
                 events,
                 next_cursor: page.next_cursor,
@@ -131,6 +132,22 @@ async fn list(
     }
 }
 
+/// Walks the whole audit chain: whether any event was altered, removed or reordered.
+#[utoipa::path(
+    get, path = "/api/v1/audit/verify", operation_id = "verify_audit_chain", tag = "audit",
+    responses(
+        (status = 200, body = Verification),
+        (status = 403, description = "Neither an auditor nor an admin", body = ErrorBody),
+    ),
+)]
 async fn verify(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Json<Verification>> {
-    Ok(Json(app.portal.verify_audit(&who).await?))
+    let v = app.portal.verify_audit(&who).await?;
+    Ok(Json(Verification {
+        ok: v.ok,
+        events: v.events,
+        first_bad_seq: v.first_bad_seq,
+        problem: v.problem,
+        unkeyed: v.unkeyed,
+        anchor_seq: v.anchor_seq,
+    }))
 }

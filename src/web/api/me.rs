@@ -1,30 +1,44 @@
 //! `GET /api/v1/me` and `GET /api/v1/packages`.
 
+use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::views::{MeView, PackageList, PackageView};
+use super::views;
+use crate::contract::{ErrorBody, Me, PackageList};
 use crate::web::{AppState, Auth};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/packages", get(packages))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(packages))
 }
 
-async fn me(State(app): State<AppState>, Auth(who): Auth) -> Response {
+/// Who the caller is, and their portal roles.
+#[utoipa::path(
+    get, path = "/api/v1/me", operation_id = "get_me", tag = "people",
+    responses(
+        (status = 200, body = Me),
+        (status = 401, description = "No valid token or session", body = ErrorBody),
+    ),
+)]
+async fn me(State(app): State<AppState>, Auth(who): Auth) -> Json<Me> {
     let roles = app.portal.roles_of(&who);
-    Json(MeView::new(&who, roles)).into_response()
+    Json(views::me(&who, roles))
 }
 
-async fn packages(State(app): State<AppState>, Auth(who): Auth) -> Response {
+/// The packages, with their limits and whether the caller may request each.
+#[utoipa::path(
+    get, path = "/api/v1/packages", operation_id = "list_packages", tag = "people",
+    responses((status = 200, body = PackageList)),
+)]
+async fn packages(State(app): State<AppState>, Auth(who): Auth) -> Json<PackageList> {
     let packages = app
         .portal
         .packages()
         .iter()
-        .map(|p| PackageView::new(p, &who))
+        .map(|p| views::package(p, &who))
         .collect();
-    Json(PackageList { packages }).into_response()
+    Json(PackageList { packages })
 }

@@ -1,21 +1,39 @@
-//! The JSON API under `/api/v1`.
+//! The JSON API under `/api/v1`. Every route is declared with its OpenAPI operation
+//! (`utoipa_axum::routes!`), so the router and the document at `/api/v1/openapi.json` cannot
+//! disagree.
 
+mod approvals;
 pub mod audit;
 mod body;
+mod cli;
 mod me;
+pub mod openapi;
 mod requests;
 pub mod views;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 
 pub use audit::AuditParams;
 pub use body::{ApiJson, ApiPath};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The API's routes and their document.
+fn router_with_document() -> OpenApiRouter<AppState> {
+    openapi::routes()
         .merge(me::router())
+        .merge(cli::router())
         .merge(requests::router())
+        .merge(approvals::router())
         .merge(audit::router())
+}
+
+pub fn router() -> Router<AppState> {
+    router_with_document().split_for_parts().0
+}
+
+/// The OpenAPI document, as `/api/v1/openapi.json` serves it.
+pub fn openapi_json() -> &'static str {
+    openapi::document_json()
 }

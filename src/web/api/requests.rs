@@ -1,65 +1,86 @@
-//! Requests: create, list, read, approve or deny, cancel, end, extend.
+//! Requests: create, list, read, approve or deny, cancel, end, extend, and their extensions and
+//! sign-ins.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::views::{RequestList, RequestView};
+use super::views;
 use super::{ApiJson, ApiPath};
-use crate::domain::extension::Extension;
-use crate::domain::{Decision, NewRequestInput, Request, RequestStatus};
+use crate::contract::{
+    ApproveBody, DenyBody, Empty, EndBody, ErrorBody, ExtendBody, Extended, ExtensionDecisionBody,
+    ExtensionList, NewRequest, Request, RequestList, RequestQuery, SignInList,
+};
+use crate::domain::{Decision, NewRequestInput, RequestStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::{DecisionInput, ExtendInput, ListQuery};
 use crate::web::extract::parse_request_id;
 use crate::web::{AppState, Auth};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/requests", post(create).get(list))
-        .route("/api/v1/requests/{id}", get(one))
-        .route("/api/v1/requests/{id}/cancel", post(cancel))
-        .route("/api/v1/requests/{id}/end", post(end))
-        .route("/api/v1/requests/{id}/extend", post(extend))
-        .route("/api/v1/requests/{id}/extensions", get(extensions))
-        .route("/api/v1/requests/{id}/sign-ins", get(sign_ins))
-        // `approve` or `deny` the extension waiting on the grant
-        .route(
-            "/api/v1/requests/{id}/extension/{decision}",
-            post(decide_extension),
-        )
-        // `approve` or `deny`
-        .route("/api/v1/requests/{id}/{decision}", post(decide))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(one))
+        .routes(routes!(approve))
+        .routes(routes!(deny))
+        .routes(routes!(cancel))
+        .routes(routes!(end))
+        .routes(routes!(extend))
+        .routes(routes!(extensions))
+        .routes(routes!(approve_extension))
+        .routes(routes!(deny_extension))
+        .routes(routes!(sign_ins))
 }
 
-fn answer(status: StatusCode, r: &Request) -> Response {
-    (status, Json(RequestView::from(r))).into_response()
+fn answer(status: StatusCode, r: &crate::domain::Request) -> Response {
+    (status, Json(views::request(r))).into_response()
 }
 
+/// Ask for a package for a while.
+#[utoipa::path(
+    post, path = "/api/v1/requests", operation_id = "create_request", tag = "requests",
+    request_body = NewRequest,
+    responses(
+        (status = 201, description = "The request, pending (or approved at once where nobody needs to approve)", body = Request),
+        (status = 400, description = "The body is not valid JSON of this shape", body = ErrorBody),
+        (status = 403, description = "The caller may not request this package", body = ErrorBody),
+        (status = 409, description = "The caller already has an open request or active grant for it", body = ErrorBody),
+        (status = 422, description = "A rule is broken; each problem is named against its field", body = ErrorBody),
+    ),
+)]
 async fn create(
     State(app): State<AppState>,
     Auth(who): Auth,
-    ApiJson(input): ApiJson<NewRequestInput>,
+    ApiJson(b): ApiJson<NewRequest>,
 ) -> AppResult<Response> {
+    let input = NewRequestInput {
+        package: b.package,
+        duration_minutes: b.duration_minutes,
+        justification: b.justification,
+        ticket: b.ticket,
+        starts_at: b.starts_at,
+    };
     let r = app.portal.create_request(&who, input).await?;
     Ok(answer(StatusCode::CREATED, &r))
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    status: Option<String>,
-    package: Option<String>,
-    mine: Option<bool>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
-
+/// The requests the caller may see, newest first: their own; an approver's also those they may
+/// decide; auditors and admins all.
+#[utoipa::path(
+    get, path = "/api/v1/requests", operation_id = "list_requests", tag = "requests",
+    params(RequestQuery),
+    responses(
+        (status = 200, body = RequestList),
+        (status = 400, description = "A filter is not valid", body = ErrorBody),
+    ),
+)]
 async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Response> {
     let Query(p) =
         params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
@@ -93,10 +114,19 @@ async fn list(
         offset: p.offset,
     };
     let list = app.portal.list_visible(&who, &q).await?;
-    let requests = list.iter().map(RequestView::from).collect();
+    let requests = list.iter().map(views::request).collect();
     Ok(Json(RequestList { requests }).into_response())
 }
 
+/// One request: for its requester, the people who may decide it, auditors and admins.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}", operation_id = "get_request", tag = "requests",
+    params(("id" = String, Path, description = "The request's id (a GUID)")),
+    responses(
+        (status = 200, body = Request),
+        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+    ),
+)]
 async fn one(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -107,35 +137,79 @@ async fn one(
     Ok(answer(StatusCode::OK, &r))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct DecisionBody {
-    comment: Option<String>,
-    duration_minutes: Option<i64>,
-}
-
-/// `POST /api/v1/requests/{id}/approve` and `/deny`.
 async fn decide(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    ApiPath((id, verb)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<DecisionBody>,
+    app: AppState,
+    who: crate::auth::Principal,
+    id: &str,
+    decision: Decision,
+    input: DecisionInput,
 ) -> AppResult<Response> {
-    let decision = Decision::parse(&verb)
-        .ok_or_else(|| AppError::NotFound("There is no such action.".into()))?;
-    let id = parse_request_id(&id)?;
-    let input = DecisionInput {
-        comment: b.comment,
-        duration_minutes: b.duration_minutes,
-    };
+    let id = parse_request_id(id)?;
     let r = app.portal.decide(&who, &id, decision, input).await?;
     Ok(answer(StatusCode::OK, &r))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
+/// Approve a pending request (never one's own), granting what was asked or less.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/approve", operation_id = "approve_request", tag = "decisions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = ApproveBody,
+    responses(
+        (status = 200, description = "The request as it is now", body = Request),
+        (status = 403, description = "Not an approver of this package, or the caller's own request", body = ErrorBody),
+        (status = 409, description = "No longer pending, decided already, or past its time limit", body = ErrorBody),
+        (status = 422, description = "More than asked, or less than the package's minimum", body = ErrorBody),
+    ),
+)]
+async fn approve(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<ApproveBody>,
+) -> AppResult<Response> {
+    let input = DecisionInput {
+        comment: b.comment,
+        duration_minutes: b.duration_minutes,
+    };
+    decide(app, who, &id, Decision::Approve, input).await
+}
 
+/// Deny a pending request, with a reason.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/deny", operation_id = "deny_request", tag = "decisions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = DenyBody,
+    responses(
+        (status = 200, description = "The request, denied", body = Request),
+        (status = 403, description = "Not an approver of this package, or the caller's own request", body = ErrorBody),
+        (status = 409, description = "No longer pending", body = ErrorBody),
+        (status = 422, description = "No reason given", body = ErrorBody),
+    ),
+)]
+async fn deny(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<DenyBody>,
+) -> AppResult<Response> {
+    let input = DecisionInput {
+        comment: b.comment,
+        duration_minutes: None,
+    };
+    decide(app, who, &id, Decision::Deny, input).await
+}
+
+/// The requester withdraws a request that is pending, or approved and not started.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/cancel", operation_id = "cancel_request", tag = "requests",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body(content = Empty, description = "Nothing (`{}` or no body)"),
+    responses(
+        (status = 200, description = "The request, cancelled", body = Request),
+        (status = 403, description = "Not the caller's request", body = ErrorBody),
+        (status = 409, description = "Active or closed already", body = ErrorBody),
+    ),
+)]
 async fn cancel(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -147,12 +221,19 @@ async fn cancel(
     Ok(answer(StatusCode::OK, &r))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct EndBody {
-    reason: Option<String>,
-}
-
+/// End an active grant now: the requester's own, or any as an admin (a revocation, with a
+/// reason). The membership is removed at once.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/end", operation_id = "end_request", tag = "requests",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = EndBody,
+    responses(
+        (status = 200, description = "The grant, ended or revoked", body = Request),
+        (status = 403, description = "Neither the requester nor an admin", body = ErrorBody),
+        (status = 409, description = "Not active", body = ErrorBody),
+        (status = 422, description = "A revocation without a reason", body = ErrorBody),
+    ),
+)]
 async fn end(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -164,23 +245,31 @@ async fn end(
     Ok(answer(StatusCode::OK, &r))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExtendBody {
-    minutes: i64,
-    justification: String,
+fn extended(
+    status: StatusCode,
+    r: &crate::domain::Request,
+    x: &crate::domain::extension::Extension,
+) -> Response {
+    let body = Extended {
+        request: views::request(r),
+        extension: views::extension(x),
+    };
+    (status, Json(body)).into_response()
 }
 
-/// The grant and the extension asked or decided.
-fn extended(status: StatusCode, r: &Request, x: &Extension) -> Response {
-    (
-        status,
-        Json(serde_json::json!({"request": RequestView::from(r), "extension": x})),
-    )
-        .into_response()
-}
-
-/// `POST /api/v1/requests/{id}/extend`: the requester asks for more time on an active grant.
+/// The requester asks for more time on an active grant; decided like a request, unless the
+/// package lets requesters extend themselves.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/extend", operation_id = "extend_request", tag = "extensions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = ExtendBody,
+    responses(
+        (status = 201, description = "The grant and its extension (pending, or approved at once)", body = Extended),
+        (status = 403, description = "Not the caller's grant", body = ErrorBody),
+        (status = 409, description = "Not active, or an extension waits already", body = ErrorBody),
+        (status = 422, description = "Too short, or beyond the package's limit", body = ErrorBody),
+    ),
+)]
 async fn extend(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -196,6 +285,15 @@ async fn extend(
     Ok(extended(StatusCode::CREATED, &r, &x))
 }
 
+/// The extensions asked for a grant, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}/extensions", operation_id = "list_extensions", tag = "extensions",
+    params(("id" = String, Path, description = "The request's id")),
+    responses(
+        (status = 200, body = ExtensionList),
+        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+    ),
+)]
 async fn extensions(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -203,33 +301,76 @@ async fn extensions(
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;
     let list = app.portal.extensions(&who, &id).await?;
-    Ok(Json(serde_json::json!({"extensions": list})).into_response())
+    let extensions = list.iter().map(views::extension).collect();
+    Ok(Json(ExtensionList { extensions }).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ExtensionDecisionBody {
-    comment: Option<String>,
-}
-
-/// `POST /api/v1/requests/{id}/extension/approve` and `/deny`.
 async fn decide_extension(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    ApiPath((id, verb)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<ExtensionDecisionBody>,
+    app: AppState,
+    who: crate::auth::Principal,
+    id: &str,
+    decision: Decision,
+    comment: Option<String>,
 ) -> AppResult<Response> {
-    let decision = Decision::parse(&verb)
-        .ok_or_else(|| AppError::NotFound("There is no such action.".into()))?;
-    let id = parse_request_id(&id)?;
+    let id = parse_request_id(id)?;
     let (r, x) = app
         .portal
-        .decide_extension(&who, &id, decision, b.comment)
+        .decide_extension(&who, &id, decision, comment)
         .await?;
     Ok(extended(StatusCode::OK, &r, &x))
 }
 
-/// `GET /api/v1/requests/{id}/sign-ins`: the device-code sign-ins seen during the grant.
+/// Approve the extension waiting on a grant; the end moves when enough approvals are in.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/extension/approve", operation_id = "approve_extension", tag = "extensions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = ExtensionDecisionBody,
+    responses(
+        (status = 200, body = Extended),
+        (status = 403, description = "Not an approver of this package, or the caller's own grant", body = ErrorBody),
+        (status = 409, description = "No extension waits, or the grant has ended", body = ErrorBody),
+    ),
+)]
+async fn approve_extension(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<ExtensionDecisionBody>,
+) -> AppResult<Response> {
+    decide_extension(app, who, &id, Decision::Approve, b.comment).await
+}
+
+/// Deny the extension waiting on a grant, with a reason; the end stays.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/extension/deny", operation_id = "deny_extension", tag = "extensions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = ExtensionDecisionBody,
+    responses(
+        (status = 200, body = Extended),
+        (status = 403, description = "Not an approver of this package, or the caller's own grant", body = ErrorBody),
+        (status = 409, description = "No extension waits, or the grant has ended", body = ErrorBody),
+        (status = 422, description = "No reason given", body = ErrorBody),
+    ),
+)]
+async fn deny_extension(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<ExtensionDecisionBody>,
+) -> AppResult<Response> {
+    decide_extension(app, who, &id, Decision::Deny, b.comment).await
+}
+
+/// The device-code sign-ins seen during the grant, oldest first, as read from Entra's
+/// sign-in log.
+#[utoipa::path(
+    get, path = "/api/v1/requests/{id}/sign-ins", operation_id = "list_sign_ins", tag = "requests",
+    params(("id" = String, Path, description = "The request's id")),
+    responses(
+        (status = 200, body = SignInList),
+        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+    ),
+)]
 async fn sign_ins(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -237,5 +378,6 @@ async fn sign_ins(
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;
     let list = app.portal.sign_ins_for(&who, &id).await?;
-    Ok(Json(serde_json::json!({"sign_ins": list})).into_response())
+    let sign_ins = list.iter().map(views::sign_in).collect();
+    Ok(Json(SignInList { sign_ins }).into_response())
 }

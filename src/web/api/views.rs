@@ -1,163 +1,134 @@
-//! The API's JSON shapes, one `Serialize` struct per answer. Audit events use the service's
-//! export record, so the API and the exports cannot drift apart.
-
-use serde::Serialize;
+//! The service's answers in the API's contract types (`crate::contract`), one conversion each.
 
 use crate::auth::Principal;
-use crate::domain::audit::timestamp;
-use crate::domain::{Decision, Package, Request, RequestStatus, Role, UserRef};
-use crate::service::EventRecord;
+use crate::contract;
+use crate::domain::extension::{Extension, ExtensionStatus};
+use crate::domain::sign_in::DeviceSignIn;
+use crate::domain::{Approval, Decision, Package, Request, RequestStatus, Role, UserRef};
 
-#[derive(Serialize)]
-pub struct RequestView<'a> {
-    pub id: &'a str,
-    pub package: &'a str,
-    pub group_id: &'a str,
-    pub requester: &'a UserRef,
-    pub status: RequestStatus,
-    pub duration_minutes: i64,
-    pub justification: &'a str,
-    pub ticket: &'a Option<String>,
-    pub created_at: String,
-    pub requested_start: Option<String>,
-    pub timeout_at: String,
-    pub starts_at: Option<String>,
-    pub ends_at: Option<String>,
-    pub decided_at: Option<String>,
-    pub close_reason: &'a Option<String>,
-    pub approvals: Vec<ApprovalView<'a>>,
-    pub membership: MembershipView,
-}
-
-#[derive(Serialize)]
-pub struct ApprovalView<'a> {
-    pub approver: &'a UserRef,
-    /// `approved` or `denied`.
-    pub decision: &'static str,
-    pub comment: &'a Option<String>,
-    pub at: String,
-}
-
-/// When the requester was put in the group and taken out, as the directory confirmed.
-#[derive(Serialize)]
-pub struct MembershipView {
-    pub added_at: Option<String>,
-    pub removed_at: Option<String>,
-}
-
-impl<'a> From<&'a Request> for RequestView<'a> {
-    fn from(r: &'a Request) -> RequestView<'a> {
-        RequestView {
-            id: &r.id,
-            package: &r.package,
-            group_id: &r.group_id,
-            requester: &r.requester,
-            status: r.status,
-            duration_minutes: r.duration_minutes,
-            justification: &r.justification,
-            ticket: &r.ticket,
-            created_at: timestamp(r.created_at),
-            requested_start: r.requested_start.map(timestamp),
-            timeout_at: timestamp(r.timeout_at),
-            starts_at: r.starts_at.map(timestamp),
-            ends_at: r.ends_at.map(timestamp),
-            decided_at: r.decided_at.map(timestamp),
-            close_reason: &r.close_reason,
-            approvals: r
-                .approvals
-                .iter()
-                .map(|a| ApprovalView {
-                    approver: &a.approver,
-                    decision: match a.decision {
-                        Decision::Approve => "approved",
-                        Decision::Deny => "denied",
-                    },
-                    comment: &a.comment,
-                    at: timestamp(a.at),
-                })
-                .collect(),
-            membership: MembershipView {
-                added_at: r.added_at.map(timestamp),
-                removed_at: r.removed_at.map(timestamp),
-            },
-        }
+pub fn person(u: &UserRef) -> contract::Person {
+    contract::Person {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        username: u.username.clone(),
     }
 }
 
-#[derive(Serialize)]
-pub struct RequestList<'a> {
-    pub requests: Vec<RequestView<'a>>,
-}
-
-#[derive(Serialize)]
-pub struct EventList<'a> {
-    pub events: Vec<EventRecord<'a>>,
-    /// Pass as `cursor` for the next (older) page; `null` on the last page.
-    pub next_cursor: Option<i64>,
-}
-
-#[derive(Serialize)]
-pub struct MeView<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub username: &'a str,
-    /// The portal roles: `approver`, `auditor`, `admin`.
-    pub roles: Vec<&'static str>,
-    /// The app role values the token carried, as issued.
-    pub app_roles: &'a [String],
-}
-
-impl<'a> MeView<'a> {
-    pub fn new(who: &'a Principal, roles: impl IntoIterator<Item = Role>) -> MeView<'a> {
-        MeView {
-            id: &who.user.id,
-            name: &who.user.name,
-            username: &who.user.username,
-            roles: roles.into_iter().map(Role::as_str).collect(),
-            app_roles: &who.raw_roles,
-        }
+pub fn status(s: RequestStatus) -> contract::Status {
+    use contract::Status as S;
+    match s {
+        RequestStatus::Pending => S::Pending,
+        RequestStatus::Approved => S::Approved,
+        RequestStatus::Active => S::Active,
+        RequestStatus::Denied => S::Denied,
+        RequestStatus::Cancelled => S::Cancelled,
+        RequestStatus::Expired => S::Expired,
+        RequestStatus::Ended => S::Ended,
+        RequestStatus::Revoked => S::Revoked,
+        RequestStatus::TimedOut => S::TimedOut,
+        RequestStatus::Failed => S::Failed,
     }
 }
 
-#[derive(Serialize)]
-pub struct PackageView<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub description: &'a str,
-    pub group_id: &'a str,
-    pub min_duration_minutes: i64,
-    pub default_duration_minutes: i64,
-    pub max_duration_minutes: i64,
-    pub duration_presets_minutes: Vec<i64>,
-    pub approvals_required: u32,
-    pub ticket_required: bool,
-    pub manager_may_approve: bool,
-    pub approval_timeout_minutes: i64,
-    /// Whether the caller is eligible to request it.
-    pub may_request: bool,
-}
-
-impl<'a> PackageView<'a> {
-    pub fn new(p: &'a Package, who: &Principal) -> PackageView<'a> {
-        PackageView {
-            id: &p.id,
-            name: &p.name,
-            description: &p.description,
-            group_id: &p.group_id,
-            min_duration_minutes: p.min_duration.num_minutes(),
-            default_duration_minutes: p.default_duration.num_minutes(),
-            max_duration_minutes: p.max_duration.num_minutes(),
-            duration_presets_minutes: p.duration_presets.iter().map(|d| d.num_minutes()).collect(),
-            approvals_required: p.approvals_required,
-            ticket_required: p.ticket_required,
-            manager_may_approve: p.manager_may_approve,
-            approval_timeout_minutes: p.approval_timeout.num_minutes(),
-            may_request: p.is_eligible(&who.raw_roles),
-        }
+fn approval(a: &Approval) -> contract::Approval {
+    contract::Approval {
+        approver: person(&a.approver),
+        decision: match a.decision {
+            Decision::Approve => contract::Verdict::Approved,
+            Decision::Deny => contract::Verdict::Denied,
+        },
+        comment: a.comment.clone(),
+        at: a.at,
     }
 }
 
-#[derive(Serialize)]
-pub struct PackageList<'a> {
-    pub packages: Vec<PackageView<'a>>,
+pub fn request(r: &Request) -> contract::Request {
+    contract::Request {
+        id: r.id.clone(),
+        package: r.package.clone(),
+        group_id: r.group_id.clone(),
+        requester: person(&r.requester),
+        status: status(r.status),
+        duration_minutes: r.duration_minutes,
+        justification: r.justification.clone(),
+        ticket: r.ticket.clone(),
+        created_at: r.created_at,
+        requested_start: r.requested_start,
+        timeout_at: r.timeout_at,
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
+        decided_at: r.decided_at,
+        close_reason: r.close_reason.clone(),
+        approvals: r.approvals.iter().map(approval).collect(),
+        membership: contract::Membership {
+            added_at: r.added_at,
+            removed_at: r.removed_at,
+        },
+    }
+}
+
+pub fn extension(x: &Extension) -> contract::Extension {
+    contract::Extension {
+        id: x.id.clone(),
+        request_id: x.request_id.clone(),
+        minutes: x.minutes,
+        justification: x.justification.clone(),
+        status: match x.status {
+            ExtensionStatus::Pending => contract::ExtensionStatus::Pending,
+            ExtensionStatus::Approved => contract::ExtensionStatus::Approved,
+            ExtensionStatus::Denied => contract::ExtensionStatus::Denied,
+            ExtensionStatus::Lapsed => contract::ExtensionStatus::Lapsed,
+        },
+        requested_at: x.requested_at,
+        ends_before: x.ends_before,
+        ends_after: x.ends_after,
+        decided_at: x.decided_at,
+        approvals: x.approvals.iter().map(approval).collect(),
+    }
+}
+
+pub fn sign_in(s: &DeviceSignIn) -> contract::SignIn {
+    contract::SignIn {
+        id: s.id.clone(),
+        at: s.at,
+        user_id: s.user_id.clone(),
+        user_principal_name: s.user_principal_name.clone(),
+        app_id: s.app_id.clone(),
+        app_name: s.app_name.clone(),
+        ip_address: s.ip_address.clone(),
+        conditional_access: s.conditional_access.clone(),
+        error_code: s.error_code,
+        failure_reason: s.failure_reason.clone(),
+        request_id: s.request_id.clone(),
+    }
+}
+
+pub fn me(who: &Principal, roles: impl IntoIterator<Item = Role>) -> contract::Me {
+    contract::Me {
+        id: who.user.id.clone(),
+        name: who.user.name.clone(),
+        username: who.user.username.clone(),
+        roles: roles.into_iter().map(|r| r.as_str().to_string()).collect(),
+        app_roles: who.raw_roles.clone(),
+    }
+}
+
+pub fn package(p: &Package, who: &Principal) -> contract::Package {
+    contract::Package {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        group_id: p.group_id.clone(),
+        min_duration_minutes: p.min_duration.num_minutes(),
+        default_duration_minutes: p.default_duration.num_minutes(),
+        max_duration_minutes: p.max_duration.num_minutes(),
+        duration_presets_minutes: p.duration_presets.iter().map(|d| d.num_minutes()).collect(),
+        approvals_required: p.approvals_required,
+        ticket_required: p.ticket_required,
+        manager_may_approve: p.manager_may_approve,
+        approval_timeout_minutes: p.approval_timeout.num_minutes(),
+        self_extend: p.self_extend,
+        end_after_first_sign_in_minutes: p.end_after_first_sign_in.map(|d| d.num_minutes()),
+        may_request: p.is_eligible(&who.raw_roles),
+    }
 }

@@ -1,0 +1,21 @@
+//! The JSON API's contract: every body `/api/v1` reads or writes, as owned types that derive
+//! `Serialize`, `Deserialize` and `ToSchema`. The web layer builds them from the service's
+//! answers, the OpenAPI document describes them, and the command-line client reads them: one
+//! definition, so the three cannot drift apart. Imports nothing from the crate.
+
+mod approvals;
+mod audit;
+mod errors;
+mod people;
+mod requests;
+pub mod time;
+
+pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
+pub use audit::{Actor, AuditEvent, AuditQuery, EventList, Verification};
+pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
+pub use people::{CliSignIn, Me, Package, PackageList, Person};
+pub use requests::{
+    Approval, ApproveBody, DenyBody, Empty, EndBody, ExtendBody, Extended, Extension,
+    ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest, Request,
+    RequestList, RequestQuery, SignIn, SignInList, Status, Verdict,
+};

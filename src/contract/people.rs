@@ -1,0 +1,74 @@
+//! Who is calling, what they may request, and how the command-line client signs in.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A person, as Entra names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Person {
+    /// The Entra object id (`oid`).
+    pub id: String,
+    pub name: String,
+    /// The user principal name.
+    pub username: String,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    /// The portal roles: `approver`, `auditor`, `admin`.
+    pub roles: Vec<String>,
+    /// The app role values the token carried, as issued.
+    pub app_roles: Vec<String>,
+}
+
+/// A package: one Entra group and the rules for requesting it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Package {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub group_id: String,
+    pub min_duration_minutes: i64,
+    pub default_duration_minutes: i64,
+    pub max_duration_minutes: i64,
+    pub duration_presets_minutes: Vec<i64>,
+    pub approvals_required: u32,
+    pub ticket_required: bool,
+    pub manager_may_approve: bool,
+    pub approval_timeout_minutes: i64,
+    /// Extensions take effect without approval.
+    pub self_extend: bool,
+    /// One-shot windows: the grant ends this long after its first device-code sign-in.
+    pub end_after_first_sign_in_minutes: Option<i64>,
+    /// Whether the caller is eligible to request it.
+    pub may_request: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PackageList {
+    pub packages: Vec<Package>,
+}
+
+/// `GET /api/v1/cli`: what the command-line client needs to sign in to this portal's API.
+/// Anyone may read it; it holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "authority_host": "https://login.microsoftonline.com",
+    "tenant_id": "7d2c3f5e-0b1a-4c6d-9e8f-1a2b3c4d5e6f",
+    "client_id": "9c1d4e7b-2a5f-4b8c-a3d6-5e0f1b2c7d84",
+    "scopes": ["api://3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f/access_as_user"]
+}))]
+pub struct CliSignIn {
+    /// The sign-in service, e.g. `https://login.microsoftonline.com`.
+    pub authority_host: String,
+    /// The tenant: sign-ins go to `{authority_host}/{tenant_id}`, never `/common`.
+    pub tenant_id: String,
+    /// The command-line client's own registration (a public client).
+    pub client_id: String,
+    /// The delegated scopes of the portal's API the client asks for.
+    pub scopes: Vec<String>,
+}
