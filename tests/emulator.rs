@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 mod conditions;
 #[path = "emulator/device_code.rs"]
 mod device_code;
+#[path = "emulator/public_client.rs"]
+mod public_client;
 
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -78,6 +80,7 @@ fn query_param(location: &str, name: &str) -> Option<String> {
 }
 
 struct SignIn {
+    client_id: String,
     verifier: String,
     nonce: String,
     redirect_uri: String,
@@ -86,15 +89,25 @@ struct SignIn {
 impl SignIn {
     fn new() -> Self {
         SignIn {
+            client_id: demo::CLIENT_ID.to_owned(),
             verifier: format!("verifier-{}-{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()),
             nonce: format!("nonce-{}", uuid::Uuid::new_v4()),
             redirect_uri: demo::REDIRECT_URIS[0].to_owned(),
         }
     }
 
+    /// The command line's sign-in: the public client, redirected to a loopback port.
+    fn cli(redirect_uri: &str) -> Self {
+        SignIn {
+            client_id: demo::CLI_CLIENT_ID.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            ..SignIn::new()
+        }
+    }
+
     fn params(&self, scope: &str, state: &str) -> Vec<(&'static str, String)> {
         vec![
-            ("client_id", demo::CLIENT_ID.to_owned()),
+            ("client_id", self.client_id.clone()),
             ("response_type", "code".to_owned()),
             ("redirect_uri", self.redirect_uri.clone()),
             ("scope", scope.to_owned()),

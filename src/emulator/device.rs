@@ -23,6 +23,7 @@ use super::login::{
     html_response, invalid_tenant, missing_parameter, tenant_not_found, tenant_ok, terr,
     token_answer, user_tokens,
 };
+use super::public_client::is_public;
 use super::sign_ins::SignIn;
 use super::wire::{self, aad_error, html_escape, json_response};
 use super::{DemoUser, Emulator, GRAPH_APP_ID, State as EmuState, demo};
@@ -150,13 +151,6 @@ fn by_user_code<'a>(
     flows.grants.iter_mut().find(|(_, g)| g.user_code == code)
 }
 
-fn is_public(emu: &Emulator, client_id: &str) -> bool {
-    emu.config()
-        .public_clients
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(client_id))
-}
-
 /// The name Entra shows for an app.
 fn app_name(emu: &Emulator, client_id: &str) -> String {
     if client_id.eq_ignore_ascii_case(demo::CLI_CLIENT_ID) {
@@ -181,7 +175,7 @@ fn resource_of(emu: &Emulator, scope: &str) -> (String, String) {
 
 /// The scopes of a device code request: `Err` with the token endpoint error when one names an
 /// unknown resource or the request mixes resources.
-fn check_scope(emu: &Emulator, scope: &str) -> Result<(), TokenError> {
+pub(crate) fn check_scope(emu: &Emulator, scope: &str) -> Result<(), TokenError> {
     let cfg = emu.config();
     let api = format!("api://{}/", cfg.client_id);
     let graph_prefixes = [
@@ -453,6 +447,7 @@ pub(crate) fn redeem(
             requested: &scope,
             nonce: None,
             id_token: asked.contains(&"openid"),
+            device_code: true,
         },
     );
     tracing::debug!(user = %user.id, "emulator redeemed a device code");
@@ -489,11 +484,23 @@ fn live<'a>(
     Ok((info, grant))
 }
 
-/// Whether the "Block device code flow" policy blocks `user`: it is on and the user is not a
-/// member of its excluded group, with the memberships as they are now (not as lagging Graph
-/// reads show them).
-fn blocked_by_conditional_access(emu: &Emulator, st: &EmuState, user: &DemoUser) -> bool {
+/// Whether the "Block device code flow" policy blocks `user` signing in to the resource of
+/// `scope`: it is on, the resource is not among its excluded applications (the portal's own API
+/// is, unless a test says otherwise), and the user is not a member of its excluded group, with
+/// the memberships as they are now (not as lagging Graph reads show them).
+fn blocked_by_conditional_access(
+    emu: &Emulator,
+    st: &EmuState,
+    user: &DemoUser,
+    scope: &str,
+) -> bool {
     if st.device_code_policy_off {
+        return false;
+    }
+    let (_, resource) = resource_of(emu, scope);
+    if resource.eq_ignore_ascii_case(&emu.config().client_id)
+        && !st.device_code_policy_covers_portal
+    {
         return false;
     }
     // The policy excludes the tenant's first group (see the Graph policy list).
@@ -503,6 +510,13 @@ fn blocked_by_conditional_access(emu: &Emulator, st: &EmuState, user: &DemoUser)
             .is_some_and(|m| m.iter().any(|u| u.eq_ignore_ascii_case(&user.id)))
     });
     !excluded
+}
+
+/// The same decision, for a refresh of a token obtained through the device code flow (Entra's
+/// protocol tracking).
+pub(crate) fn blocks_device_code(emu: &Emulator, user: &DemoUser, scope: &str) -> bool {
+    let st = emu.state();
+    blocked_by_conditional_access(emu, &st, user, scope)
 }
 
 struct Attempt<'a> {
@@ -572,7 +586,7 @@ pub(crate) fn complete(
         );
         return Err(PageError::Disabled);
     }
-    let blocked = blocked_by_conditional_access(emu, &st, user);
+    let blocked = blocked_by_conditional_access(emu, &st, user, &info.scope);
     let (_, grant) = live(&mut st, user_code)?;
     grant.outcome = if blocked {
         Outcome::Blocked(user.id.clone())

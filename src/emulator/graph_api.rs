@@ -882,10 +882,20 @@ fn ca_policies(emu: &Emulator, ctx: &GraphCtx, caller: &Caller) -> Response {
     }
     let base = emu.base_url();
     let policy_id = super::demo::CA_POLICY_ID;
-    let state = if emu.state().device_code_policy_off {
-        "disabled"
+    let (state, covers_portal) = {
+        let st = emu.state();
+        let state = if st.device_code_policy_off {
+            "disabled"
+        } else {
+            "enabled"
+        };
+        (state, st.device_code_policy_covers_portal)
+    };
+    // The portal's own API is excluded, so that the command line can sign in by device code.
+    let exclude_apps: Vec<&str> = if covers_portal {
+        vec![]
     } else {
-        "enabled"
+        vec![emu.config().client_id.as_str()]
     };
     let exclude: Vec<&str> = emu
         .config()
@@ -917,7 +927,7 @@ fn ca_policies(emu: &Emulator, ctx: &GraphCtx, caller: &Caller) -> Response {
                 "authenticationFlows": { "transferMethods": "deviceCodeFlow,authenticationTransfer" },
                 "applications": {
                     "includeApplications": ["All"],
-                    "excludeApplications": [],
+                    "excludeApplications": exclude_apps,
                     "includeUserActions": [],
                     "includeAuthenticationContextClassReferences": [],
                     "applicationFilter": null

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::wire::{self, aad_error, aad_error_with, html_escape, json_response};
 use super::{
     AuthorizeParams, CodeGrant, DemoUser, Emulator, Fault, GRAPH_APP_ID, GRAPH_RESOURCE,
-    PendingPage, device,
+    PendingPage, device, public_client,
 };
 
 /// Authorization codes (and the sign-in page tokens) are valid for ten minutes.
@@ -140,7 +140,8 @@ fn validate_authorize(
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let client_id =
         get("client_id").ok_or(AuthorizeError::Page(900144, missing_parameter("client_id")))?;
-    if client_id != cfg.client_id {
+    let public = public_client::is_public(emu, client_id);
+    if client_id != cfg.client_id && !public {
         return Err(AuthorizeError::Page(
             700016,
             app_not_found(client_id, &cfg.tenant_id),
@@ -150,7 +151,13 @@ fn validate_authorize(
         900144,
         missing_parameter("redirect_uri"),
     ))?;
-    if !cfg.redirect_uris.iter().any(|u| u == redirect_uri) {
+    let registered = if public {
+        // The command line's registration: `http://localhost` (mobile and desktop), any port.
+        public_client::loopback_redirect(redirect_uri)
+    } else {
+        cfg.redirect_uris.iter().any(|u| u == redirect_uri)
+    };
+    if !registered {
         return Err(AuthorizeError::Page(
             50011,
             format!(
@@ -710,7 +717,8 @@ fn issue(
     if grant_type == device::DEVICE_CODE_GRANT {
         return device::redeem(emu, headers, form);
     }
-    if grant_type != "authorization_code" && grant_type != "client_credentials" {
+    if !["authorization_code", "client_credentials", "refresh_token"].contains(&grant_type.as_str())
+    {
         return Err(terr(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -727,6 +735,26 @@ fn issue(
             missing_parameter("client_id"),
         )
     })?;
+    if public_client::is_public(emu, &client_id) {
+        if secret.is_some() || form.contains_key("client_assertion") {
+            return Err(terr(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                700025,
+                "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+            ));
+        }
+        return match grant_type.as_str() {
+            "authorization_code" => authorization_code(emu, form, &client_id, false),
+            "refresh_token" => public_client::refresh(emu, form, &client_id, false),
+            _ => Err(terr(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            )),
+        };
+    }
     if client_id != cfg.client_id {
         return Err(terr(
             StatusCode::BAD_REQUEST,
@@ -754,10 +782,10 @@ fn issue(
             ),
         ));
     }
-    if grant_type == "client_credentials" {
-        client_credentials(emu, form)
-    } else {
-        authorization_code(emu, form)
+    match grant_type.as_str() {
+        "client_credentials" => client_credentials(emu, form),
+        "refresh_token" => public_client::refresh(emu, form, &cfg.client_id, true),
+        _ => authorization_code(emu, form, &cfg.client_id, true),
     }
 }
 
@@ -845,8 +873,14 @@ pub(crate) fn service_principal_id(client_id: &str) -> String {
     uuid::Builder::from_random_bytes(b).into_uuid().to_string()
 }
 
-fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<Value, TokenError> {
-    let cfg = emu.config();
+/// The `authorization_code` grant for `client_id` (authenticated already: with its secret when
+/// `confidential`, a public client with none).
+fn authorization_code(
+    emu: &Emulator,
+    form: &HashMap<String, String>,
+    client_id: &str,
+    confidential: bool,
+) -> Result<Value, TokenError> {
     let bad =
         |code: u32, message: &str| terr(StatusCode::BAD_REQUEST, "invalid_grant", code, message);
     let code = form.get("code").filter(|v| !v.is_empty()).ok_or_else(|| {
@@ -875,7 +909,7 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
                 "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
             ));
         }
-        if grant.params.client_id != cfg.client_id {
+        if !grant.params.client_id.eq_ignore_ascii_case(client_id) {
             return Err(bad(
                 70000,
                 "The provided value for the 'code' parameter is not valid.",
@@ -925,12 +959,13 @@ fn authorization_code(emu: &Emulator, form: &HashMap<String, String>) -> Result<
         emu,
         &UserTokens {
             user: &user,
-            client_id: &cfg.client_id,
-            confidential: true,
+            client_id,
+            confidential,
             asked: &asked,
             requested: &requested,
             nonce: Some(&params.nonce),
             id_token: true,
+            device_code: false,
         },
     );
     tracing::debug!(user = %user.id, "emulator redeemed an authorization code");
@@ -951,6 +986,9 @@ pub(super) struct UserTokens<'a> {
     pub(super) nonce: Option<&'a str>,
     /// Whether an ID token is part of the answer.
     pub(super) id_token: bool,
+    /// The tokens come from the device code flow (their refresh token stays subject to the
+    /// policy that blocks it).
+    pub(super) device_code: bool,
 }
 
 /// The token JSON of a user sign-in (wire doc §11.3): an access token for the portal's API when
@@ -1037,8 +1075,7 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
         body["id_token"] = json!(emu.inner.key.sign(&id_claims));
     }
     if asked.contains(&"offline_access") {
-        // Opaque and not redeemable here: the emulator only implements the grants jitgate uses.
-        body["refresh_token"] = json!(format!("0.{}", wire::random_token(64)));
+        body["refresh_token"] = json!(super::public_client::issue(emu, t));
     }
     body
 }

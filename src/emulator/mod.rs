@@ -17,6 +17,7 @@ mod graph_users;
 mod keys;
 mod login;
 mod mailbox;
+mod public_client;
 mod sign_ins;
 mod wire;
 
@@ -275,6 +276,11 @@ pub(crate) struct State {
     device: device::DeviceFlows,
     /// Whether the "Block device code flow" policy is switched off.
     device_code_policy_off: bool,
+    /// Whether that policy also covers the portal's own API (by default the API is among its
+    /// excluded applications, so the command line can sign in with a device code).
+    device_code_policy_covers_portal: bool,
+    /// Refresh tokens handed out, by token.
+    refresh: HashMap<String, public_client::RefreshGrant>,
     /// Recorded sign-ins, oldest first.
     sign_ins: Vec<SignIn>,
     /// How long a sign-in takes to show in the Graph sign-in log.
@@ -600,6 +606,12 @@ impl Emulator {
     /// off; Graph shows its `state` accordingly.
     pub fn set_device_code_policy_enabled(&self, enabled: bool) {
         self.state().device_code_policy_off = !enabled;
+    }
+
+    /// Whether the "Block device code flow" policy excludes the portal's own API (the default,
+    /// as the README asks of a tenant whose people use the command line) or covers it too.
+    pub fn set_device_code_policy_excludes_portal(&self, excluded: bool) {
+        self.state().device_code_policy_covers_portal = !excluded;
     }
 
     /// Drops all queued faults.

@@ -33,6 +33,8 @@ pub struct SignIn {
     /// 0 when the sign-in succeeded; 53003 when Conditional Access blocked it.
     pub error_code: i64,
     pub failure_reason: Option<String>,
+    /// The application id of the resource signed in to (the API the token is for).
+    pub resource_id: String,
 }
 
 impl SignIn {

@@ -40,6 +40,8 @@ struct WireSignIn {
     conditional_access_status: Option<String>,
     #[serde(default)]
     status: Option<WireStatus>,
+    #[serde(default)]
+    resource_id: Option<String>,
 }
 
 impl From<WireSignIn> for SignIn {
@@ -59,6 +61,7 @@ impl From<WireSignIn> for SignIn {
             conditional_access: w.conditional_access_status.unwrap_or_default(),
             error_code,
             failure_reason: failure_reason.filter(|r| !r.is_empty() && r != "Other."),
+            resource_id: w.resource_id.unwrap_or_default(),
         }
     }
 }
@@ -116,7 +119,8 @@ mod tests {
             "ipAddress": "203.0.113.7",
             "conditionalAccessStatus": "failure",
             "status": {"errorCode": 53003, "failureReason": "Access has been blocked by Conditional Access policies."},
-            "authenticationProtocol": "deviceCode"
+            "authenticationProtocol": "deviceCode",
+            "resourceId": "00000003-0000-0000-c000-000000000000"
         }))
         .unwrap();
         let s = SignIn::from(w);
@@ -126,5 +130,6 @@ mod tests {
         );
         assert!(!s.succeeded() && s.blocked_by_conditional_access());
         assert_eq!(s.app_name, "Microsoft Azure CLI");
+        assert_eq!(s.resource_id, "00000003-0000-0000-c000-000000000000");
     }
 }

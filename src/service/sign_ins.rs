@@ -33,11 +33,17 @@ impl Portal {
     }
 
     /// Keeps the sign-ins read from the log that are new, each tied to the grant whose window
-    /// holds it, with its audit event; shortens one-shot grants. One transaction.
+    /// holds it, with its audit event; shortens one-shot grants. One transaction. Sign-ins to
+    /// the portal's own API (`jitgate login --device-code`) are not a use of the exemption (the
+    /// block policy excludes that API) and are left out.
     pub async fn record_sign_ins(&self, read: &[SignIn]) -> AppResult<SignInReading> {
         let now = self.now();
         let mut found = SignInReading::default();
-        let mut oldest_first: Vec<&SignIn> = read.iter().collect();
+        let portal = &self.settings.entra.client_id;
+        let mut oldest_first: Vec<&SignIn> = read
+            .iter()
+            .filter(|s| !s.resource_id.eq_ignore_ascii_case(portal))
+            .collect();
         oldest_first.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
         let mut tx = self.store.begin().await?;
         for s in oldest_first {

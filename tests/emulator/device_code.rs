@@ -840,6 +840,8 @@ mod third_party {
     #[tokio::test]
     async fn openidconnect_device_flow_signs_in_and_sees_the_block() {
         let emu = start(EmulatorConfig::demo()).await;
+        // A tenant whose block covers every application, the portal's API included.
+        emu.set_device_code_policy_excludes_portal(false);
         emu.set_member(EXCLUDED, demo::ALEX, true);
         let token = device_flow(&emu, demo::ALEX).await.unwrap();
         let access = claims(token.access_token().secret());
