@@ -9,6 +9,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("emulator", &[]),
     ("channels", &[]),
     ("contract", &[]),
+    ("client", &["contract"]),
     ("config", &["domain"]),
     ("store", &["domain"]),
     ("graph", &["config"]),
@@ -37,7 +38,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "auth", "clock", "config", "demo", "graph", "service", "startup", "store",
+            "auth", "client", "clock", "config", "demo", "graph", "service", "startup", "store",
         ],
     ),
 ];

@@ -53,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    #[command(flatten)]
+    Client(crate::client::Command),
 }
 
 #[derive(Subcommand)]
@@ -97,6 +99,7 @@ fn load(config: &Option<PathBuf>) -> anyhow::Result<Settings> {
 pub async fn run() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Client(command) => Ok(crate::client::run(command).await),
         Command::Demo { listen, data_dir } => {
             crate::demo::run(crate::demo::DemoOptions { listen, data_dir }).await?;
             Ok(0)

@@ -153,6 +153,17 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         emulator.base_url()
     );
     println!();
+    println!("  From a terminal, the same as Dana (another terminal, as Morgan, approves):");
+    println!("    jitgate login --device-code --portal {portal_url}");
+    println!(
+        "    jitgate request --package device-code-exemption --for 2m --reason \"trying jitgate\" --wait"
+    );
+    println!("    jitgate approvals; jitgate approve ID      (signed in as Morgan)");
+    println!(
+        "  The device-login page is {}; pick the demo user there.",
+        emulator.device_login_url()
+    );
+    println!();
     println!("  Data: {}", data_dir.display());
     println!("  Audit: keyed with jitgate-demo-audit.key, anchored to jitgate-demo-anchors.jsonl");
     println!("  Emulated tenant: {} (loopback only)", emulator.base_url());

@@ -4,6 +4,7 @@ pub mod architecture;
 pub mod auth;
 pub mod channels;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod contract;

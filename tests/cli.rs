@@ -349,16 +349,30 @@ async fn demo_runs_from_an_empty_folder() {
         .unwrap();
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+    let banner = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut banner = Vec::new();
         while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(rest) = l.trim().strip_prefix("Open ") {
-                return rest.split_whitespace().next().unwrap().to_string();
+            let done = l.contains("Stop with Ctrl-C.");
+            banner.push(l);
+            if done {
+                return banner;
             }
         }
-        panic!("no address printed")
+        panic!("no banner printed: {banner:?}")
     })
     .await
     .unwrap();
+    let after = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("no '{prefix}' in the banner: {banner:?}"))
+    };
+    let url = after("Open ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let http = reqwest::Client::new();
     let mut ready = false;
     for _ in 0..100 {
@@ -400,6 +414,58 @@ async fn demo_runs_from_an_empty_folder() {
             0o600
         );
     }
+    // The terminal commands it prints work as printed: a device-code sign-in as Dana, the
+    // code entered on the device-login page it names.
+    let login = after("jitgate login ");
+    assert_eq!(login, format!("--device-code --portal {url}"));
+    let device_login = after("The device-login page is ")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let cli_home = tempfile::tempdir().unwrap();
+    let mut cli = tokio::process::Command::new(BIN)
+        .arg("login")
+        .args(login.split_whitespace())
+        .env("JITGATE_CLI_HOME", cli_home.path())
+        .env_remove("JITGATE_PORTAL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut err_lines = tokio::io::BufReader::new(cli.stderr.take().unwrap()).lines();
+    let code = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(l) = err_lines.next_line().await.unwrap() {
+            if let Some(rest) = l.split("enter the code ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("no code printed")
+    })
+    .await
+    .unwrap();
+    let page = http
+        .post(&device_login)
+        .form(&[
+            ("otc", code.as_str()),
+            ("user", jitgate::emulator::demo::DANA),
+            ("action", "continue"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("You have signed in"), "{page}");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), cli.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("as Dana Developer"), "{said}");
     child.kill().await.unwrap();
 
     // Refuses to listen beyond loopback.

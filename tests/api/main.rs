@@ -20,4 +20,5 @@ mod reads;
 mod service;
 mod sessions;
 mod sign_ins;
+mod terminal;
 mod validation;

@@ -1,0 +1,159 @@
+//! The command-line client, in the same binary: `jitgate login`, `request`, `status`, `extend`,
+//! `end`, `approvals`, `approve`, `deny` and `logout`, for requesters and approvers, against a
+//! portal's JSON API in the API's own types (`crate::contract`). It signs in to Entra ID as a
+//! public client (`sign_in`), keeps its tokens in a file only its owner can read (`home`) and
+//! imports nothing of the portal's insides.
+
+mod commands;
+mod home;
+mod loopback;
+mod output;
+mod portal;
+mod session;
+mod sign_in;
+
+use clap::{Args, Subcommand};
+
+pub use home::{CachedAccount, Home, TokenCache};
+pub use output::Format;
+pub use sign_in::{Authority, aadsts, explain};
+
+/// Options every client command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// The portal, e.g. https://jit.contoso.example (`jitgate login --portal` remembers it).
+    #[arg(long, env = "JITGATE_PORTAL")]
+    pub portal: Option<String>,
+    /// `human` (default): sentences and tables; `json`: one JSON document, the API's types.
+    #[arg(long, value_enum, default_value = "human", env = "JITGATE_OUTPUT")]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in to a portal (in the browser, or with --device-code on a machine without one).
+    Login(LoginArgs),
+    /// Forget this machine's sign-in to the portal.
+    Logout(Common),
+    /// Ask for a package for a while: `jitgate request --package device-code-exemption --for 2h --reason "…" --wait`.
+    Request(RequestArgs),
+    /// Your open requests and grants, or one request in detail.
+    Status(StatusArgs),
+    /// Ask for more time on an active grant.
+    Extend(ExtendArgs),
+    /// End a grant now (yours; an admin's ends anyone's, as a revocation).
+    End(EndArgs),
+    /// What waits for your decision (approvers).
+    Approvals(Common),
+    /// Approve a pending request, or the extension waiting on a grant.
+    Approve(ApproveArgs),
+    /// Deny a pending request, or the extension waiting on a grant, with a reason.
+    Deny(DenyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Sign in with a code entered on another device's browser (RFC 8628), for headless
+    /// machines, containers and SSH sessions.
+    #[arg(long)]
+    pub device_code: bool,
+    /// Do not open a browser; print the sign-in address instead.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign in to this tenant (id or domain) instead of the one the portal names.
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The package's id (`jitgate status` lists none; the portal's My access page shows them).
+    /// May be left out when only one package is open to you.
+    #[arg(long)]
+    pub package: Option<String>,
+    /// How long, like `2h`, `90m`, `1h 30m` (default: the package's).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Why you need it (the justification approvers read).
+    #[arg(long)]
+    pub reason: String,
+    /// A ticket or change number, where the package asks for one.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// Start later: an RFC 3339 time, or a duration from now (`30m`).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Wait until access is in effect (or refused), showing its progress; Ctrl-C stops waiting.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// A request's id, or the first characters of it.
+    pub id: Option<String>,
+    /// Your closed requests too (the last 20).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The grant (default: your one active grant).
+    pub id: Option<String>,
+    /// How much longer, like `30m` or `1h`.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: String,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EndArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The grant (default: your one active grant).
+    pub id: Option<String>,
+    /// Why (required when an admin revokes someone else's grant).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The request's id, or the first characters of it.
+    pub id: String,
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// Grant less than asked, like `1h` (never more).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The request's id, or the first characters of it.
+    pub id: String,
+    /// Why (required).
+    #[arg(long, alias = "reason")]
+    pub comment: String,
+}
+
+/// Runs a client command; the process's exit status: 0 done, 1 refused or ended without
+/// access, 2 any other failure, 130 cancelled with Ctrl-C.
+pub async fn run(command: Command) -> i32 {
+    commands::run(command).await
+}

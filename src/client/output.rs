@@ -1,0 +1,220 @@
+//! What the command line prints: JSON for scripts (`--output json`: one document on standard
+//! output, the API's own types), or sentences and short tables for people, with times in the
+//! terminal's local time zone. Prompts and progress go to standard error.
+
+use std::io::{IsTerminal, Write};
+
+use chrono::{DateTime, Local, Utc};
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::contract::{Extension, Request, Status, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy)]
+pub struct Out {
+    pub format: Format,
+}
+
+impl Out {
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// The command's answer: `value` as JSON, or `human` as text.
+    pub fn answer<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        let text = match self.format {
+            Format::Json => serde_json::to_string_pretty(value).unwrap_or_default(),
+            Format::Human => human(),
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", text.trim_end());
+    }
+
+    /// Progress and prompts, on standard error (never mixed with the answer).
+    pub fn note(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{text}");
+    }
+
+    /// A line that replaces itself on a terminal (a live wait); plain lines elsewhere are
+    /// left to [`Out::note`].
+    pub fn live(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        if stderr.is_terminal() {
+            let _ = write!(stderr, "\r\x1b[2K{text}");
+            let _ = stderr.flush();
+        }
+    }
+
+    /// Ends a live line.
+    pub fn live_done(&self) {
+        let mut stderr = std::io::stderr().lock();
+        if stderr.is_terminal() {
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+    }
+}
+
+/// `1h 59m`, `42s`, `3d 2h`.
+pub fn span(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// A time in the local time zone: `16:42` today, `Wed 2 Dec 16:42` on another day.
+pub fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Local);
+    if local.date_naive() == now.with_timezone(&Local).date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%a %-d %b %H:%M").to_string()
+    }
+}
+
+/// `16:42 (in 1h 59m)` or `16:42 (3m ago)`.
+pub fn when_relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if t >= now {
+        format!("{} (in {})", when(t, now), span(t - now))
+    } else {
+        format!("{} ({} ago)", when(t, now), span(now - t))
+    }
+}
+
+/// The first 8 characters of an id: enough to name it on the command line.
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Minutes as a duration: `2h`, `90m` → `1h 30m`.
+pub fn minutes(m: i64) -> String {
+    span(chrono::Duration::minutes(m))
+}
+
+/// Where a request stands, in a few words.
+pub fn state(r: &Request, now: DateTime<Utc>) -> String {
+    match r.status {
+        Status::Pending => {
+            let approved: Vec<&str> = r
+                .approvals
+                .iter()
+                .filter(|a| a.decision == Verdict::Approved)
+                .map(|a| a.approver.name.as_str())
+                .collect();
+            if approved.is_empty() {
+                format!("pending, asked {} ago", span(now - r.created_at))
+            } else {
+                format!("pending, approved by {} so far", approved.join(", "))
+            }
+        }
+        Status::Approved => match r.starts_at {
+            Some(s) => format!("approved, starts {}", when_relative(s, now)),
+            None => "approved".into(),
+        },
+        Status::Active => match (r.membership.added_at, r.ends_at) {
+            (None, _) => "active, being added to the group".into(),
+            (Some(_), Some(end)) => format!("active until {}", when_relative(end, now)),
+            (Some(_), None) => "active".into(),
+        },
+        other => {
+            let at = r.ends_at.or(r.decided_at).unwrap_or(r.created_at);
+            format!("{} {}", other.as_str().replace('_', " "), when(at, now))
+        }
+    }
+}
+
+/// One line per request: id, package, duration, state.
+pub fn request_line(r: &Request, now: DateTime<Utc>) -> String {
+    format!(
+        "{}  {:<24}  {:>6}  {}",
+        short(&r.id),
+        r.package,
+        minutes(r.duration_minutes),
+        state(r, now)
+    )
+}
+
+/// The details of one request, for `jitgate status ID`.
+pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>) -> String {
+    let mut lines = vec![
+        format!("Request   {}", r.id),
+        format!("Package   {}", r.package),
+        format!("For       {} ({})", r.requester.name, r.requester.username),
+        format!(
+            "Asked     {} for {}",
+            when(r.created_at, now),
+            minutes(r.duration_minutes)
+        ),
+        format!("Why       {}", r.justification),
+    ];
+    if let Some(t) = &r.ticket {
+        lines.push(format!("Ticket    {t}"));
+    }
+    lines.push(format!("Status    {}", state(r, now)));
+    for a in &r.approvals {
+        let verb = match a.decision {
+            Verdict::Approved => "approved",
+            Verdict::Denied => "denied",
+        };
+        let comment = a
+            .comment
+            .as_deref()
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "          {} {verb} at {}{comment}",
+            a.approver.name,
+            when(a.at, now)
+        ));
+    }
+    if let Some(added) = r.membership.added_at {
+        lines.push(format!("In group  since {}", when(added, now)));
+    }
+    if let Some(removed) = r.membership.removed_at {
+        lines.push(format!("Removed   {}", when(removed, now)));
+    }
+    if let Some(reason) = &r.close_reason {
+        lines.push(format!("Reason    {reason}"));
+    }
+    for x in extensions {
+        lines.push(format!(
+            "Extension +{} ({}), asked {}: {}",
+            minutes(x.minutes),
+            format!("{:?}", x.status).to_lowercase(),
+            when(x.requested_at, now),
+            x.justification
+        ));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_naturally() {
+        let d = chrono::Duration::seconds;
+        assert_eq!(span(d(42)), "42s");
+        assert_eq!(span(d(60 * 119)), "1h 59m");
+        assert_eq!(span(d(7200)), "2h");
+        assert_eq!(span(d(86_400 * 3 + 7200 + 5)), "3d 2h");
+        assert_eq!(span(d(-5)), "0s");
+        assert_eq!(minutes(90), "1h 30m");
+        assert_eq!(short("0f8fad5b-d9cb-469f-a165-70867728950e"), "0f8fad5b");
+    }
+}

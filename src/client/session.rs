@@ -1,0 +1,148 @@
+//! A signed-in session with one portal: the cached account, its access token renewed silently
+//! (MSAL's acquire-token-silent: the cache first, then the refresh token), and API calls that
+//! renew once and retry when the portal answers 401.
+
+use anyhow::{Context, anyhow};
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::home::{CachedAccount, Home};
+use super::portal::{ApiError, Portal};
+use super::sign_in::{self, Authority, Tokens};
+
+/// Tokens are renewed when they have less than this left, as MSAL does.
+const RENEW_BEFORE: chrono::Duration = chrono::Duration::minutes(5);
+
+pub struct Session {
+    home: Home,
+    portal: Portal,
+    account: CachedAccount,
+    http: reqwest::Client,
+}
+
+/// Which portal: `--portal` (or `JITGATE_PORTAL`), else `cli.toml`'s.
+pub fn portal_url(flag: Option<&str>, home: &Home) -> anyhow::Result<String> {
+    if let Some(p) = flag.filter(|p| !p.trim().is_empty()) {
+        return Ok(p.to_string());
+    }
+    home.config()?.portal.ok_or_else(|| {
+        anyhow!(
+            "which portal? Pass --portal https://jit.contoso.example (or set JITGATE_PORTAL); `jitgate login --portal URL` remembers it"
+        )
+    })
+}
+
+impl Session {
+    /// The session kept for `portal`, renewed if its access token is about to expire.
+    pub async fn open(home: Home, portal: Portal) -> anyhow::Result<Session> {
+        let account = home
+            .tokens()?
+            .portals
+            .get(portal.base())
+            .cloned()
+            .ok_or_else(|| {
+                anyhow!(
+                    "you are not signed in to {}: run `jitgate login` (or `jitgate login --device-code` on a machine without a browser)",
+                    portal.base()
+                )
+            })?;
+        let mut s = Session {
+            home,
+            portal,
+            account,
+            http: sign_in::http()?,
+        };
+        if s.account.expires_at - Utc::now() < RENEW_BEFORE {
+            s.renew().await?;
+        }
+        Ok(s)
+    }
+
+    pub fn portal(&self) -> &Portal {
+        &self.portal
+    }
+
+    pub fn account(&self) -> &CachedAccount {
+        &self.account
+    }
+
+    fn authority(&self) -> Authority {
+        Authority {
+            authority_host: self.account.authority_host.clone(),
+            tenant_id: self.account.tenant_id.clone(),
+            client_id: self.account.client_id.clone(),
+            scopes: self.account.scopes.clone(),
+        }
+    }
+
+    /// Renews the tokens with the refresh token and keeps them.
+    async fn renew(&mut self) -> anyhow::Result<()> {
+        let refresh = self.account.refresh_token.clone().ok_or_else(|| {
+            anyhow!(
+                "your sign-in to {} has expired: run `jitgate login` again",
+                self.portal.base()
+            )
+        })?;
+        let t = sign_in::refresh(&self.authority(), &self.http, &refresh)
+            .await
+            .with_context(|| format!("cannot renew your sign-in to {}", self.portal.base()))?;
+        self.keep(t)
+    }
+
+    fn keep(&mut self, t: Tokens) -> anyhow::Result<()> {
+        self.account.access_token = t.access_token;
+        self.account.expires_at = t.expires_at;
+        if t.refresh_token.is_some() {
+            self.account.refresh_token = t.refresh_token;
+        }
+        let mut cache = self.home.tokens()?;
+        cache
+            .portals
+            .insert(self.portal.base().to_string(), self.account.clone());
+        self.home.save_tokens(&cache)
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        match self
+            .portal
+            .get(&self.account.access_token, path, query)
+            .await
+        {
+            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                self.renew().await?;
+                Ok(self
+                    .portal
+                    .get(&self.account.access_token, path, query)
+                    .await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn post<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let first: Result<T, ApiError> = self
+            .portal
+            .post(&self.account.access_token, path, body)
+            .await;
+        match first {
+            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                self.renew().await?;
+                Ok(self
+                    .portal
+                    .post(&self.account.access_token, path, body)
+                    .await?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
