@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::graph::posture::device_code_posture;
+use crate::graph::posture::{api_posture, device_code_posture};
 use crate::graph::{Directory, GraphClient, GraphSettings};
 use crate::service::audit::{self, ExportFormat, parse_time};
 use crate::startup::App;
@@ -289,6 +289,15 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
                     posture.ok,
                     &format!("conditional access for {}", p.id),
                     posture.detail,
+                );
+            }
+            // Only a remark: without the exclusion the command line signs in with a browser.
+            if settings.entra.cli_client_id.is_some() {
+                let api = api_posture(&policies, &settings.entra.client_id);
+                println!(
+                    "{} command line (device code): {}",
+                    if api.ok { "ok  " } else { "note" },
+                    api.detail
                 );
             }
         }

@@ -9,28 +9,58 @@ pub struct Posture {
     pub detail: String,
 }
 
+/// The policies that block the device code flow, from `GET /identity/conditionalAccess/policies`.
+fn blocking(policies: &serde_json::Value) -> Vec<&serde_json::Value> {
+    policies
+        .get("value")
+        .and_then(|v| v.as_array())
+        .map(|list| list.iter().filter(|p| blocks_device_code(p)).collect())
+        .unwrap_or_default()
+}
+
+fn lists(p: &serde_json::Value, pointer: &str, id: &str) -> bool {
+    p.pointer(pointer)
+        .and_then(|v| v.as_array())
+        .is_some_and(|ids| {
+            ids.iter()
+                .any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(id)))
+        })
+}
+
+/// Whether the enabled policies that block the device code flow exclude the portal's own API
+/// (application `app_id`), so that `jitgate login --device-code` works before any grant.
+pub fn api_posture(policies: &serde_json::Value, app_id: &str) -> Posture {
+    let enabled: Vec<_> = blocking(policies)
+        .into_iter()
+        .filter(|p| p["state"] == "enabled")
+        .collect();
+    let covering: Vec<String> = enabled
+        .iter()
+        .filter(|p| !lists(p, "/conditions/applications/excludeApplications", app_id))
+        .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
+        .collect();
+    if covering.is_empty() {
+        Posture {
+            ok: true,
+            detail: format!(
+                "the jitgate API ({app_id}) is excluded from every device code block: `jitgate login --device-code` works"
+            ),
+        }
+    } else {
+        Posture {
+            ok: false,
+            detail: format!(
+                "{} block the device code flow for the jitgate API too: `jitgate login --device-code` is refused (AADSTS53003) until a grant; the browser sign-in works",
+                covering.join(", ")
+            ),
+        }
+    }
+}
+
 /// Whether an enabled policy blocks the device code flow and excludes `group`, from the
 /// policies as `GET /identity/conditionalAccess/policies` lists them.
 pub fn device_code_posture(policies: &serde_json::Value, group: &str) -> Posture {
-    let list = policies
-        .get("value")
-        .and_then(|v| v.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let blocking: Vec<&serde_json::Value> = list
-        .iter()
-        .filter(|p| {
-            let flows = p
-                .pointer("/conditions/authenticationFlows/transferMethods")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            let block = p
-                .pointer("/grantControls/builtInControls")
-                .and_then(|v| v.as_array())
-                .is_some_and(|c| c.iter().any(|c| c == "block"));
-            flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
-        })
-        .collect();
+    let blocking = blocking(policies);
     let enabled: Vec<_> = blocking
         .iter()
         .filter(|p| p["state"] == "enabled")
@@ -46,14 +76,7 @@ pub fn device_code_posture(policies: &serde_json::Value, group: &str) -> Posture
     }
     let excluding: Vec<_> = enabled
         .iter()
-        .filter(|p| {
-            p.pointer("/conditions/users/excludeGroups")
-                .and_then(|v| v.as_array())
-                .is_some_and(|g| {
-                    g.iter()
-                        .any(|g| g.as_str().is_some_and(|g| g.eq_ignore_ascii_case(group)))
-                })
-        })
+        .filter(|p| lists(p, "/conditions/users/excludeGroups", group))
         .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
         .collect();
     if excluding.len() == enabled.len() {
@@ -70,6 +93,19 @@ pub fn device_code_posture(policies: &serde_json::Value, group: &str) -> Posture
             ),
         }
     }
+}
+
+/// A policy whose grant is `block` and whose transfer methods include the device code flow.
+fn blocks_device_code(p: &serde_json::Value) -> bool {
+    let flows = p
+        .pointer("/conditions/authenticationFlows/transferMethods")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let block = p
+        .pointer("/grantControls/builtInControls")
+        .and_then(|v| v.as_array())
+        .is_some_and(|c| c.iter().any(|c| c == "block"));
+    flows.split(',').any(|f| f.trim() == "deviceCodeFlow") && block
 }
 
 #[cfg(test)]
@@ -178,5 +214,31 @@ mod tests {
         )]);
         assert!(!p.ok);
         assert!(!device_code_posture(&json!({}), GROUP).ok);
+    }
+
+    #[test]
+    fn the_api_exclusion_is_reported() {
+        const API: &str = "3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f";
+        let mut excluded = policy("Block device code", "enabled", "deviceCodeFlow", &[GROUP]);
+        excluded["conditions"]["applications"] =
+            json!({"includeApplications": ["All"], "excludeApplications": [API.to_uppercase()]});
+        let p = api_posture(&json!({"value": [excluded.clone()]}), API);
+        assert!(p.ok, "{p:?}");
+        let covering = policy("Block everywhere", "enabled", "deviceCodeFlow", &[GROUP]);
+        let p = api_posture(&json!({"value": [excluded, covering]}), API);
+        assert!(!p.ok);
+        assert!(
+            p.detail.starts_with("Block everywhere block"),
+            "{}",
+            p.detail
+        );
+        // Report-only policies block nothing.
+        let report_only = policy(
+            "Trial",
+            "enabledForReportingButNotEnforced",
+            "deviceCodeFlow",
+            &[],
+        );
+        assert!(api_posture(&json!({"value": [report_only]}), API).ok);
     }
 }

@@ -538,3 +538,43 @@ async fn sign_in_failures_say_what_to_do() {
     t.stop().await;
     db.cleanup().await;
 }
+
+/// `jitgate check` says whether the block policy lets the command line's device-code sign-in
+/// through (the portal's API excluded), as a remark that does not fail the check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_whether_the_api_is_excluded_from_the_block() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let mut t = TestApp::spawn(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("jitgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n{}",
+            jitgate::demo::emulator_sections(&t.url, &t.emulator.base_url(), &db.url),
+            SECTIONS.replace("\"GROUP\"", &format!("\"{GROUP}\""))
+        ),
+    )
+    .unwrap();
+    let term = Terminal::new(&t.url);
+    let config = config.to_str().unwrap();
+    let (code, out, err) = term.run(&["check", "--config", config]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok   conditional access for device-code"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok   command line (device code): the jitgate API"),
+        "{out}"
+    );
+    t.emulator.set_device_code_policy_excludes_portal(false);
+    let (code, out, _) = term.run(&["check", "--config", config]).await;
+    assert_eq!(code, 0, "a remark, not a failure: {out}");
+    assert!(
+        out.contains("note command line (device code): Block device code flow block"),
+        "{out}"
+    );
+    t.stop().await;
+    db.cleanup().await;
+}
