@@ -21,8 +21,8 @@ use crate::contract::{
     RequestQuery, SignInList, Status,
 };
 
-/// How often `--wait` asks the portal.
-const POLL: Duration = Duration::from_secs(2);
+/// How often `--wait` asks the portal: one read of one request a second per waiting terminal.
+const POLL: Duration = Duration::from_secs(1);
 
 /// Ctrl-C, with what to tell the person.
 #[derive(Debug, thiserror::Error)]
@@ -534,7 +534,7 @@ async fn status(a: StatusArgs, out: Out) -> anyhow::Result<i32> {
             || {
                 if list.is_empty() {
                     return format!(
-                        "{who}: no open requests or grants. `jitgate request --reason \"…\"` asks for one."
+                        "{who}: no open requests or grants. `jitgate request --package <id> --for 2h --reason \"…\"` asks for one."
                     );
                 }
                 let mut lines = vec![format!("{who}:")];

@@ -32,8 +32,8 @@ pub struct TokenCache {
     pub portals: BTreeMap<String, CachedAccount>,
 }
 
-/// What a sign-in left behind for one portal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a sign-in left behind for one portal. Its `Debug` leaves the tokens out.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CachedAccount {
     /// Where the tokens came from (what `GET /api/v1/cli` said, or the overrides).
     pub authority_host: String,
@@ -48,6 +48,17 @@ pub struct CachedAccount {
     pub refresh_token: Option<String>,
     /// Signed in with the device code flow.
     pub device_code: bool,
+}
+
+impl std::fmt::Debug for CachedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedAccount")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Home {
@@ -177,9 +188,9 @@ mod tests {
                 scopes: vec!["api://x/access_as_user".into()],
                 name: "Dana".into(),
                 username: "dana@contoso.example".into(),
-                access_token: "at".into(),
+                access_token: "at-secret-1".into(),
                 expires_at: Utc::now(),
-                refresh_token: Some("rt".into()),
+                refresh_token: Some("rt-secret-2".into()),
                 device_code: false,
             },
         );
@@ -187,7 +198,7 @@ mod tests {
         let back = home.tokens().unwrap();
         assert_eq!(
             back.portals["https://jit.contoso.example"].access_token,
-            "at"
+            "at-secret-1"
         );
         #[cfg(unix)]
         {
@@ -196,6 +207,9 @@ mod tests {
             assert_eq!(mode(&home.tokens_path()), 0o600);
             assert_eq!(mode(home.dir()), 0o700);
         }
+        // Tokens never show in debug output.
+        let shown = format!("{:?}", back.portals["https://jit.contoso.example"]);
+        assert!(!shown.contains("secret"), "{shown}");
         // No temporary file is left behind.
         let names: Vec<_> = std::fs::read_dir(home.dir())
             .unwrap()

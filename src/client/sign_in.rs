@@ -27,8 +27,8 @@ pub struct Authority {
     pub scopes: Vec<String>,
 }
 
-/// Tokens as a sign-in or a refresh left them.
-#[derive(Debug, Clone)]
+/// Tokens as a sign-in or a refresh left them (no `Debug`: nothing prints them).
+#[derive(Clone)]
 pub struct Tokens {
     pub access_token: String,
     pub expires_at: DateTime<Utc>,
