@@ -5,7 +5,8 @@
 //! - `jitgate status`: process start, the token cache, one API call, output;
 //! - the same when the cached access token must first be renewed with the refresh token;
 //! - `jitgate request --wait`: from the approval's commit to the waiting command returning with
-//!   the end time (its polling interval decides most of it).
+//!   the end time (its one-second polling interval decides most of it; the approvals land at
+//!   ten different points of that interval).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -130,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let token = |u: &str| emulator.mint_token(TokenSpec::new(u, &format!("api://{CLIENT_ID}")));
     let mut waits = Vec::new();
-    for _ in 0..10 {
+    for round in 0..10u64 {
         let wait = client(
             &home,
             &[
@@ -161,8 +162,9 @@ async fn main() -> anyhow::Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        // Let the command settle into its wait before the approval lands.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The approval lands at a different point of the command's polling interval (one
+        // second) each round, as approvals do.
+        tokio::time::sleep(Duration::from_millis(100 + 100 * round)).await;
         let approved_at = Instant::now();
         let r = http
             .post(format!("{url}/api/v1/requests/{id}/approve"))

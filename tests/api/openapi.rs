@@ -171,25 +171,30 @@ fn example(doc: &Value, method: &str, path: &str) -> Value {
     resolved["example"].clone()
 }
 
-/// Sends the documented example of `method path` (with `{id}` = `id`) as `user`; it must be
-/// accepted.
-async fn send_example(
-    t: &TestApp,
-    doc: &Value,
-    covered: &mut BTreeSet<(String, String)>,
-    user: &str,
-    path: &str,
-    id: &str,
-) -> Value {
-    let body = example(doc, "POST", path);
-    assert!(body.is_object(), "POST {path} documents no example");
-    let (status, answer) = t.post(user, &path.replace("{id}", id), body.clone()).await;
-    assert!(
-        status.is_success(),
-        "the documented example of POST {path} was refused ({status}): {body} → {answer}"
-    );
-    covered.insert(("POST".into(), path.to_string()));
-    answer
+/// The documented examples, sent to a running portal; what was tried.
+struct Examples<'a> {
+    t: &'a TestApp,
+    doc: &'a Value,
+    covered: BTreeSet<(String, String)>,
+}
+
+impl Examples<'_> {
+    /// Sends the documented example of `POST path` (with `{id}` = `id`) as `user`; it must be
+    /// accepted.
+    async fn send(&mut self, user: &str, path: &str, id: &str) -> Value {
+        let body = example(self.doc, "POST", path);
+        assert!(body.is_object(), "POST {path} documents no example");
+        let (status, answer) = self
+            .t
+            .post(user, &path.replace("{id}", id), body.clone())
+            .await;
+        assert!(
+            status.is_success(),
+            "the documented example of POST {path} was refused ({status}): {body} → {answer}"
+        );
+        self.covered.insert(("POST".into(), path.to_string()));
+        answer
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,60 +202,44 @@ async fn documented_examples_are_accepted() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let mut t = TestApp::spawn_configured(&db, false, |_| PACKAGE.to_string()).await;
     let doc: Value = serde_json::from_str(jitgate::web::api::openapi_json()).unwrap();
-    let mut covered = BTreeSet::new();
+    let mut ex = Examples {
+        t: &t,
+        doc: &doc,
+        covered: BTreeSet::new(),
+    };
 
     // A request from the example, approved from the example (shortened to an hour).
-    let created = send_example(&t, &doc, &mut covered, DANA, "/api/v1/requests", "").await;
+    let created = ex.send(DANA, "/api/v1/requests", "").await;
     let created: contract::Request = serde_json::from_value(created).unwrap();
     assert_eq!(created.status, contract::Status::Pending);
     assert_eq!(created.duration_minutes, 120);
-    let approved = send_example(
-        &t,
-        &doc,
-        &mut covered,
-        MORGAN,
-        "/api/v1/requests/{id}/approve",
-        &created.id,
-    )
-    .await;
+    let approved = ex
+        .send(MORGAN, "/api/v1/requests/{id}/approve", &created.id)
+        .await;
     let approved: contract::Request = serde_json::from_value(approved).unwrap();
     assert_eq!(approved.duration_minutes, 60);
     wait_added(&t, &created.id).await;
 
     // Extended, the extension approved; extended again, that one denied; then ended.
     for decision in ["approve", "deny"] {
-        let asked = send_example(
-            &t,
-            &doc,
-            &mut covered,
-            DANA,
-            "/api/v1/requests/{id}/extend",
-            &created.id,
-        )
-        .await;
+        let asked = ex
+            .send(DANA, "/api/v1/requests/{id}/extend", &created.id)
+            .await;
         let asked: contract::Extended = serde_json::from_value(asked).unwrap();
         assert_eq!(asked.extension.status, contract::ExtensionStatus::Pending);
-        let decided = send_example(
-            &t,
-            &doc,
-            &mut covered,
-            MORGAN,
-            &format!("/api/v1/requests/{{id}}/extension/{decision}"),
-            &created.id,
-        )
-        .await;
+        let decided = ex
+            .send(
+                MORGAN,
+                &format!("/api/v1/requests/{{id}}/extension/{decision}"),
+                &created.id,
+            )
+            .await;
         let decided: contract::Extended = serde_json::from_value(decided).unwrap();
         assert_ne!(decided.extension.status, contract::ExtensionStatus::Pending);
     }
-    let ended = send_example(
-        &t,
-        &doc,
-        &mut covered,
-        DANA,
-        "/api/v1/requests/{id}/end",
-        &created.id,
-    )
-    .await;
+    let ended = ex
+        .send(DANA, "/api/v1/requests/{id}/end", &created.id)
+        .await;
     assert_eq!(ended["status"], "ended");
 
     // Two more requests: one denied, one cancelled, each from its example.
@@ -258,34 +247,18 @@ async fn documented_examples_are_accepted() {
     let second = t
         .create(DANA, example(&doc, "POST", "/api/v1/requests"))
         .await;
-    send_example(
-        &t,
-        &doc,
-        &mut covered,
-        MORGAN,
-        "/api/v1/requests/{id}/deny",
-        &second,
-    )
-    .await;
+    ex.send(MORGAN, "/api/v1/requests/{id}/deny", &second).await;
     let third = t
         .create(DANA, example(&doc, "POST", "/api/v1/requests"))
         .await;
-    send_example(
-        &t,
-        &doc,
-        &mut covered,
-        DANA,
-        "/api/v1/requests/{id}/cancel",
-        &third,
-    )
-    .await;
+    ex.send(DANA, "/api/v1/requests/{id}/cancel", &third).await;
 
     // Every operation that takes a body was tried.
     let with_body: BTreeSet<(String, String)> = operations(&doc)
         .into_iter()
         .filter(|(m, p)| !doc["paths"][p][m.to_lowercase()]["requestBody"].is_null())
         .collect();
-    assert_eq!(covered, with_body);
+    assert_eq!(ex.covered, with_body);
 
     // The reads answer in the contract's types too.
     let _: contract::RequestList =

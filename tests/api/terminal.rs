@@ -89,17 +89,19 @@ impl Terminal {
         Running { child, stderr }
     }
 
-    fn tokens(&self) -> Value {
+    /// The cached account of the portal.
+    fn cached(&self) -> Value {
         let text = std::fs::read_to_string(self.home.path().join("tokens.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
+        let cache: Value = serde_json::from_str(&text).unwrap();
+        cache["portals"][&self.portal].clone()
     }
 
-    fn write_tokens(&self, v: &Value) {
-        std::fs::write(
-            self.home.path().join("tokens.json"),
-            serde_json::to_vec(v).unwrap(),
-        )
-        .unwrap();
+    /// Changes `field` of the cached account, as time or an attacker might.
+    fn tamper(&self, field: &str, value: &str) {
+        let path = self.home.path().join("tokens.json");
+        let mut cache: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        cache["portals"][&self.portal][field] = Value::from(value);
+        std::fs::write(path, serde_json::to_vec(&cache).unwrap()).unwrap();
     }
 
     /// Signs in as `user` by device code, the code entered on the emulated tenant's page.
@@ -202,6 +204,28 @@ impl Running {
     }
 }
 
+/// A command's result that must be a failure with exit status `status`, its standard error
+/// saying each of `said`.
+fn failed(result: (i32, String, String), status: i32, said: &[&str]) {
+    let (code, out, err) = result;
+    assert_eq!(code, status, "{out}{err}");
+    for s in said {
+        assert!(err.contains(s), "no '{s}' in: {err}");
+    }
+}
+
+/// A portal on a fresh SQLite database.
+async fn portal() -> (TestDb, TestApp) {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let t = TestApp::spawn(&db).await;
+    (db, t)
+}
+
+async fn done(db: TestDb, mut t: TestApp) {
+    t.stop().await;
+    db.cleanup().await;
+}
+
 /// The code in Entra's "... enter the code XXXXXXXXX to authenticate." sentence.
 fn user_code(line: &str) -> String {
     line.split("enter the code ")
@@ -213,8 +237,7 @@ fn user_code(line: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_requester_waits_at_the_terminal_while_an_approver_approves_from_another() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let mut t = TestApp::spawn(&db).await;
+    let (db, t) = portal().await;
     let dana = Terminal::new(&t.url);
     let morgan = Terminal::new(&t.url);
 
@@ -361,9 +384,7 @@ async fn a_requester_waits_at_the_terminal_while_an_approver_approves_from_anoth
         err.contains("--for:"),
         "the field is named by its flag: {err}"
     );
-    let (code, _, err) = dana.run(&["end"]).await;
-    assert_eq!(code, 2);
-    assert!(err.contains("no active grant"), "{err}");
+    failed(dana.run(&["end"]).await, 2, &["no active grant"]);
 
     // A denial ends a wait with exit status 1 and the reason.
     let mut wait = dana.spawn(&[
@@ -392,63 +413,50 @@ async fn a_requester_waits_at_the_terminal_while_an_approver_approves_from_anoth
     // Signing out forgets the tokens.
     let (code, _, _) = dana.run(&["logout"]).await;
     assert_eq!(code, 0);
-    let (code, _, err) = dana.run(&["status"]).await;
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("not signed in") && err.contains("jitgate login"),
-        "{err}"
+    failed(
+        dana.run(&["status"]).await,
+        2,
+        &["not signed in", "jitgate login"],
     );
 
-    t.stop().await;
-    db.cleanup().await;
+    done(db, t).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_renewed_silently_until_the_sign_in_lapses() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let mut t = TestApp::spawn(&db).await;
+    let (db, t) = portal().await;
     let dana = Terminal::new(&t.url);
     dana.login_device_code(&t.emulator, DANA).await;
-    let portal = t.url.clone();
-    let first = dana.tokens()["portals"][&portal].clone();
+    let first = dana.cached();
 
     // An access token about to expire is renewed with the refresh token before the call.
-    let mut cache = dana.tokens();
-    cache["portals"][&portal]["expires_at"] = Value::from("2020-01-01T00:00:00Z");
-    dana.write_tokens(&cache);
+    dana.tamper("expires_at", "2020-01-01T00:00:00Z");
     let before = t.emulator.token_requests();
     dana.json(&["status"]).await;
     assert_eq!(t.emulator.token_requests(), before + 1, "one refresh");
-    let renewed = dana.tokens()["portals"][&portal].clone();
+    let renewed = dana.cached();
     assert_ne!(renewed["access_token"], first["access_token"]);
     assert_ne!(renewed["refresh_token"], first["refresh_token"]);
 
     // A token the portal refuses (401) is renewed once and the call repeated.
-    let mut cache = dana.tokens();
-    cache["portals"][&portal]["access_token"] = Value::from("not-a-token");
-    dana.write_tokens(&cache);
+    dana.tamper("access_token", "not-a-token");
     dana.json(&["status"]).await;
 
     // Once Entra refuses the refresh token (idle for 90 days), the person is told to sign in.
     t.emulator.advance(chrono::Duration::days(91));
-    let mut cache = dana.tokens();
-    cache["portals"][&portal]["expires_at"] = Value::from("2020-01-01T00:00:00Z");
-    dana.write_tokens(&cache);
-    let (code, _, err) = dana.run(&["status"]).await;
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("AADSTS700082") && err.contains("jitgate login"),
-        "{err}"
+    dana.tamper("expires_at", "2020-01-01T00:00:00Z");
+    failed(
+        dana.run(&["status"]).await,
+        2,
+        &["AADSTS700082", "jitgate login"],
     );
 
-    t.stop().await;
-    db.cleanup().await;
+    done(db, t).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_failures_say_what_to_do() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let mut t = TestApp::spawn(&db).await;
+    let (db, t) = portal().await;
     let term = Terminal::new(&t.url);
     let url = t.url.clone();
     let login = |extra: &[&str]| {
@@ -465,17 +473,15 @@ async fn sign_in_failures_say_what_to_do() {
     };
 
     // An unknown tenant (AADSTS90002), and `/common` refused before asking (50059, 90133).
-    let (code, _, err) = run(login(&["--tenant", "00000000-0000-0000-0000-0000000000aa"])).await;
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("AADSTS90002") && err.contains("does not exist"),
-        "{err}"
+    failed(
+        run(login(&["--tenant", "00000000-0000-0000-0000-0000000000aa"])).await,
+        2,
+        &["AADSTS90002", "does not exist"],
     );
-    let (code, _, err) = run(login(&["--tenant", "common"])).await;
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("AADSTS90133") && err.contains("tenant's id"),
-        "{err}"
+    failed(
+        run(login(&["--tenant", "common"])).await,
+        2,
+        &["AADSTS90133", "tenant's id"],
     );
 
     // A tenant whose block covers the portal's API too: Conditional Access refuses (53003).
@@ -523,28 +529,27 @@ async fn sign_in_failures_say_what_to_do() {
     assert!(!term.home.path().join("tokens.json").exists());
 
     // Without a portal, or not signed in to it: what to do next.
-    let (code, _, err) = term.run(&["status"]).await;
-    assert_eq!(code, 2);
-    assert!(err.contains("--portal"), "{err}");
-    let (code, _, err) = term.run(&["status", "--portal", &t.url]).await;
-    assert_eq!(code, 2);
-    assert!(err.contains("not signed in"), "{err}");
-    let (code, _, err) = term
-        .run(&["status", "--portal", "http://jit.contoso.example"])
-        .await;
-    assert_eq!(code, 2);
-    assert!(err.contains("https"), "{err}");
+    failed(term.run(&["status"]).await, 2, &["--portal"]);
+    failed(
+        term.run(&["status", "--portal", &t.url]).await,
+        2,
+        &["not signed in"],
+    );
+    failed(
+        term.run(&["status", "--portal", "http://jit.contoso.example"])
+            .await,
+        2,
+        &["https"],
+    );
 
-    t.stop().await;
-    db.cleanup().await;
+    done(db, t).await;
 }
 
 /// `jitgate check` says whether the block policy lets the command line's device-code sign-in
 /// through (the portal's API excluded), as a remark that does not fail the check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_whether_the_api_is_excluded_from_the_block() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let mut t = TestApp::spawn(&db).await;
+    let (db, t) = portal().await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("jitgate.toml");
     std::fs::write(
@@ -575,6 +580,5 @@ async fn check_reports_whether_the_api_is_excluded_from_the_block() {
         out.contains("note command line (device code): Block device code flow block"),
         "{out}"
     );
-    t.stop().await;
-    db.cleanup().await;
+    done(db, t).await;
 }
