@@ -43,7 +43,7 @@ async fn or_ctrl_c<T>(
 fn common(c: &Command) -> &Common {
     match c {
         Command::Login(a) => &a.common,
-        Command::Logout(c) | Command::Approvals(c) => c,
+        Command::Logout(c) | Command::Approvals(c) | Command::Packages(c) => c,
         Command::Request(a) => &a.common,
         Command::Status(a) => &a.common,
         Command::Extend(a) => &a.common,
@@ -60,6 +60,7 @@ pub async fn run(command: Command) -> i32 {
     let result = match command {
         Command::Login(a) => login(a, out).await,
         Command::Logout(c) => logout(c, out).await,
+        Command::Packages(c) => packages(c, out).await,
         Command::Request(a) => request(a, out).await,
         Command::Status(a) => status(a, out).await,
         Command::Extend(a) => extend(a, out).await,
@@ -278,6 +279,49 @@ async fn logout(c: Common, out: Out) -> anyhow::Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // Requesting
 // ---------------------------------------------------------------------------------------------
+
+async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
+    let mut s = open(&c).await?;
+    let list: PackageList = s.get("/api/v1/packages", &()).await?;
+    out.answer(&list, || {
+        let mut lines = Vec::new();
+        for p in &list.packages {
+            let mut rules = vec![format!(
+                "{} to {} (default {})",
+                minutes(p.min_duration_minutes),
+                minutes(p.max_duration_minutes),
+                minutes(p.default_duration_minutes)
+            )];
+            if p.approvals_required > 1 {
+                rules.push(format!("{} approvals", p.approvals_required));
+            }
+            if p.ticket_required {
+                rules.push("a ticket".into());
+            }
+            if let Some(m) = p.end_after_first_sign_in_minutes {
+                rules.push(format!("ends {} after the first sign-in", minutes(m)));
+            }
+            lines.push(format!(
+                "{:<24}  {}{}\n{:<24}  {}",
+                p.id,
+                p.name,
+                if p.may_request {
+                    ""
+                } else {
+                    "  (not open to you)"
+                },
+                "",
+                rules.join(", ")
+            ));
+        }
+        if lines.is_empty() {
+            "This portal has no packages.".into()
+        } else {
+            lines.join("\n")
+        }
+    });
+    Ok(0)
+}
 
 /// The one package open to the caller, when `--package` is left out.
 async fn only_package(s: &mut Session) -> anyhow::Result<String> {

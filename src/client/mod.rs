@@ -1,5 +1,5 @@
-//! The command-line client, in the same binary: `jitgate login`, `request`, `status`, `extend`,
-//! `end`, `approvals`, `approve`, `deny` and `logout`, for requesters and approvers, against a
+//! The command-line client, in the same binary: `jitgate login`, `packages`, `request`, `status`,
+//! `extend`, `end`, `approvals`, `approve`, `deny` and `logout`, for requesters and approvers, against a
 //! portal's JSON API in the API's own types (`crate::contract`). It signs in to Entra ID as a
 //! public client (`sign_in`), keeps its tokens in a file only its owner can read (`home`) and
 //! imports nothing of the portal's insides.
@@ -35,6 +35,8 @@ pub enum Command {
     Login(LoginArgs),
     /// Forget this machine's sign-in to the portal.
     Logout(Common),
+    /// The packages, their limits, and whether you may request each.
+    Packages(Common),
     /// Ask for a package for a while: `jitgate request --package device-code-exemption --for 2h --reason "…" --wait`.
     Request(RequestArgs),
     /// Your open requests and grants, or one request in detail.
@@ -71,8 +73,8 @@ pub struct LoginArgs {
 pub struct RequestArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The package's id (`jitgate status` lists none; the portal's My access page shows them).
-    /// May be left out when only one package is open to you.
+    /// The package's id (`jitgate packages` lists them). May be left out when only one package
+    /// is open to you.
     #[arg(long)]
     pub package: Option<String>,
     /// How long, like `2h`, `90m`, `1h 30m` (default: the package's).

@@ -258,6 +258,17 @@ async fn a_requester_waits_at_the_terminal_while_an_approver_approves_from_anoth
     let logged = t.emulator.sign_ins().pop().unwrap();
     assert_eq!((logged.user_id.as_str(), logged.error_code), (DANA, 0));
 
+    // What she may ask for.
+    let (_, listed, _) = dana.run(&["packages"]).await;
+    assert!(
+        listed.contains("device-code") && listed.contains("15m to 4h (default 2h)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("developers-only") && listed.contains("(not open to you)"),
+        "{listed}"
+    );
+
     // She asks and waits (the portal remembered from the sign-in).
     let mut wait = dana.spawn(&[
         "request",
