@@ -68,6 +68,7 @@ pub fn span(d: chrono::Duration) -> String {
     let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) if m < 10 && secs % 60 != 0 => format!("{m}m {}s", secs % 60),
         (0, 0, m) => format!("{m}m"),
         (0, h, 0) => format!("{h}h"),
         (0, h, m) => format!("{h}h {m}m"),
@@ -210,6 +211,8 @@ mod tests {
     fn spans_read_naturally() {
         let d = chrono::Duration::seconds;
         assert_eq!(span(d(42)), "42s");
+        assert_eq!(span(d(115)), "1m 55s");
+        assert_eq!(span(d(660)), "11m");
         assert_eq!(span(d(60 * 119)), "1h 59m");
         assert_eq!(span(d(7200)), "2h");
         assert_eq!(span(d(86_400 * 3 + 7200 + 5)), "3d 2h");
