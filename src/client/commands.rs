@@ -755,18 +755,24 @@ async fn approvals(c: Common, out: Out) -> anyhow::Result<i32> {
 /// waiting on a grant (true).
 async fn in_queue(s: &mut Session, given: &str) -> anyhow::Result<(String, bool)> {
     let q: ApprovalQueue = s.get("/api/v1/approvals", &()).await?;
-    let mut candidates: Vec<Request> = q.requests.iter().map(|e| e.request.clone()).collect();
-    let extensions: Vec<Request> = q.extensions.iter().map(|x| x.request.clone()).collect();
-    candidates.extend(extensions.iter().cloned());
-    if is_guid(given) {
+    let candidates: Vec<Request> = q
+        .requests
+        .into_iter()
+        .map(|e| e.request)
+        .chain(q.extensions.into_iter().map(|x| x.request))
+        .collect();
+    let r = if is_guid(given) {
         let id = given.trim().to_ascii_lowercase();
-        let extension =
-            extensions.iter().any(|r| r.id == id) && !q.requests.iter().any(|e| e.request.id == id);
-        return Ok((id, extension));
-    }
-    let r = pick(&candidates, given, "the requests waiting for you")?;
-    let extension = r.status == Status::Active;
-    Ok((r.id.clone(), extension))
+        match candidates.iter().find(|r| r.id == id) {
+            Some(r) => r,
+            // Not waiting for the caller: the portal says why when it is decided.
+            None => return Ok((id, false)),
+        }
+    } else {
+        pick(&candidates, given, "the requests waiting for you")?
+    };
+    // A grant in the queue is there for the extension waiting on it.
+    Ok((r.id.clone(), r.status == Status::Active))
 }
 
 async fn approve(a: ApproveArgs, out: Out) -> anyhow::Result<i32> {

@@ -75,13 +75,15 @@ impl Home {
         Ok(Home { dir })
     }
 
-    pub fn at(dir: &Path) -> Home {
+    #[cfg(test)]
+    fn at(dir: &Path) -> Home {
         Home {
             dir: dir.to_path_buf(),
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    fn dir(&self) -> &Path {
         &self.dir
     }
 

@@ -14,9 +14,7 @@ mod sign_in;
 
 use clap::{Args, Subcommand};
 
-pub use home::{CachedAccount, Home, TokenCache};
 pub use output::Format;
-pub use sign_in::{Authority, aadsts, explain};
 
 /// Options every client command takes.
 #[derive(Debug, Clone, Args)]

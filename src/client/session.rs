@@ -104,25 +104,30 @@ impl Session {
         self.home.save_tokens(&cache)
     }
 
+    /// `call` with the access token; when the portal answers 401, the tokens are renewed once
+    /// and `call` is made again (a 401 changed nothing, so repeating a POST is safe).
+    async fn with_renewal<T, F, Fut>(&mut self, call: F) -> anyhow::Result<T>
+    where
+        F: Fn(Portal, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let first = call(self.portal.clone(), self.account.access_token.clone()).await;
+        match first {
+            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                self.renew().await?;
+                Ok(call(self.portal.clone(), self.account.access_token.clone()).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     pub async fn get<T: DeserializeOwned>(
         &mut self,
         path: &str,
         query: &impl Serialize,
     ) -> anyhow::Result<T> {
-        match self
-            .portal
-            .get(&self.account.access_token, path, query)
+        self.with_renewal(|portal, token| async move { portal.get(&token, path, query).await })
             .await
-        {
-            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
-                self.renew().await?;
-                Ok(self
-                    .portal
-                    .get(&self.account.access_token, path, query)
-                    .await?)
-            }
-            other => Ok(other?),
-        }
     }
 
     pub async fn post<T: DeserializeOwned>(
@@ -130,19 +135,7 @@ impl Session {
         path: &str,
         body: &impl Serialize,
     ) -> anyhow::Result<T> {
-        let first: Result<T, ApiError> = self
-            .portal
-            .post(&self.account.access_token, path, body)
-            .await;
-        match first {
-            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
-                self.renew().await?;
-                Ok(self
-                    .portal
-                    .post(&self.account.access_token, path, body)
-                    .await?)
-            }
-            other => Ok(other?),
-        }
+        self.with_renewal(|portal, token| async move { portal.post(&token, path, body).await })
+            .await
     }
 }

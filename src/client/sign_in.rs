@@ -166,7 +166,6 @@ pub async fn device_code(
     let authority = authority.clone();
     let http = http.clone();
     let poll = async move {
-        let client = authority.client(None)?;
         let started = Utc::now();
         let answer = client
             .exchange_device_access_token(&details)

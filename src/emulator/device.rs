@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::login::{
     STYLE, TokenError, UserTokens, app_not_found, client_auth, error_page, fault_response, hidden,
     html_response, invalid_tenant, missing_parameter, tenant_not_found, tenant_ok, terr,
-    token_answer, user_tokens,
+    token_answer, token_user, user_tokens,
 };
 use super::public_client::is_public;
 use super::sign_ins::SignIn;
@@ -426,16 +426,7 @@ pub(crate) fn redeem(
             }
         }
     };
-    let user = emu.user(&user_id).cloned().ok_or_else(|| {
-        bad(
-            "invalid_grant",
-            50034,
-            "The user account does not exist in the directory.",
-        )
-    })?;
-    if !emu.account_enabled(&user) {
-        return Err(bad("invalid_grant", 50057, "The user account is disabled."));
-    }
+    let user = token_user(emu, &user_id)?;
     let asked: Vec<&str> = scope.split_whitespace().collect();
     let body = user_tokens(
         emu,

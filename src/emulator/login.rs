@@ -939,13 +939,7 @@ fn authorization_code(
         grant.redeemed = true;
         (grant.params.clone(), grant.user_id.clone())
     };
-    let user = emu
-        .user(&user_id)
-        .cloned()
-        .ok_or_else(|| bad(50034, "The user account does not exist in the directory."))?;
-    if !emu.account_enabled(&user) {
-        return Err(bad(50057, "The user account is disabled."));
-    }
+    let user = token_user(emu, &user_id)?;
     let requested = match form.get("scope") {
         Some(s) if !s.trim().is_empty() => s.clone(),
         _ => params.scope.clone(),
@@ -970,6 +964,21 @@ fn authorization_code(
     );
     tracing::debug!(user = %user.id, "emulator redeemed an authorization code");
     Ok(body)
+}
+
+/// The user a grant was issued to, when tokens may still be minted for them: `invalid_grant`
+/// 50034 for an account that no longer exists, 50057 for a disabled one.
+pub(super) fn token_user(emu: &Emulator, user_id: &str) -> Result<DemoUser, TokenError> {
+    let bad =
+        |code: u32, message: &str| terr(StatusCode::BAD_REQUEST, "invalid_grant", code, message);
+    let user = emu
+        .user(user_id)
+        .cloned()
+        .ok_or_else(|| bad(50034, "The user account does not exist in the directory."))?;
+    if !emu.account_enabled(&user) {
+        return Err(bad(50057, "The user account is disabled."));
+    }
+    Ok(user)
 }
 
 /// What a user's token response is minted for.

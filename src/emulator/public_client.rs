@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::Emulator;
 use super::device;
-use super::login::{TokenError, UserTokens, missing_parameter, terr, user_tokens};
+use super::login::{TokenError, UserTokens, missing_parameter, terr, token_user, user_tokens};
 use super::wire;
 
 /// Entra's default: a refresh token unused for 90 days expires.
@@ -127,13 +127,7 @@ pub(crate) fn refresh(
             grant.device_code,
         )
     };
-    let user = emu
-        .user(&user_id)
-        .cloned()
-        .ok_or_else(|| bad(50034, "The user account does not exist in the directory."))?;
-    if !emu.account_enabled(&user) {
-        return Err(bad(50057, "The user account is disabled."));
-    }
+    let user = token_user(emu, &user_id)?;
     let requested = match form.get("scope") {
         Some(s) if !s.trim().is_empty() => s.trim().to_owned(),
         _ => scope.clone(),

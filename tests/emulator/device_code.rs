@@ -31,7 +31,7 @@ async fn devicecode_at(emu: &Emulator, tenant: &str, form: &[(&str, &str)]) -> (
 }
 
 /// Starts a device code flow for the CLI; returns the `/devicecode` answer.
-async fn start_flow(emu: &Emulator, scope: &str) -> Value {
+pub(super) async fn start_flow(emu: &Emulator, scope: &str) -> Value {
     let (status, body) = devicecode_at(
         emu,
         demo::TENANT_ID,
@@ -43,7 +43,7 @@ async fn start_flow(emu: &Emulator, scope: &str) -> Value {
 }
 
 /// One poll of the token endpoint, with MSAL's extra `code=`.
-async fn poll(emu: &Emulator, device_code: &str) -> (StatusCode, Value) {
+pub(super) async fn poll(emu: &Emulator, device_code: &str) -> (StatusCode, Value) {
     super::token_request(
         emu,
         &[
@@ -56,7 +56,7 @@ async fn poll(emu: &Emulator, device_code: &str) -> (StatusCode, Value) {
     .await
 }
 
-fn code_of(flow: &Value) -> (String, String) {
+pub(super) fn code_of(flow: &Value) -> (String, String) {
     (
         flow["device_code"].as_str().unwrap().to_owned(),
         flow["user_code"].as_str().unwrap().to_owned(),

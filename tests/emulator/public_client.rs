@@ -7,6 +7,7 @@ use jitgate::emulator::{DeviceLogin, EmulatorConfig, demo};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::device_code::{code_of, poll, start_flow};
 use super::{Graph, SignIn, assert_aad_error, claims, http, start, token_request};
 
 const CLI: &str = demo::CLI_CLIENT_ID;
@@ -146,31 +147,9 @@ async fn device_code_tokens(
     user: &str,
     scope: &str,
 ) -> (DeviceLogin, StatusCode, Value) {
-    let flow: Value = http()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/devicecode",
-            emu.base_url(),
-            demo::TENANT_ID
-        ))
-        .form(&[("client_id", CLI), ("scope", scope)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let login = emu
-        .complete_device_login(flow["user_code"].as_str().unwrap(), user)
-        .unwrap();
-    let (status, body) = token_request(
-        emu,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("client_id", CLI),
-            ("device_code", flow["device_code"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (device_code, user_code) = code_of(&start_flow(emu, scope).await);
+    let login = emu.complete_device_login(&user_code, user).unwrap();
+    let (status, body) = poll(emu, &device_code).await;
     (login, status, body)
 }
 
