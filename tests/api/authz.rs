@@ -128,6 +128,9 @@ fn routes() -> Vec<Route> {
         r(M::GET, "/api/v1/audit", S::None, AUDIT),
         r(M::GET, "/api/v1/audit?format=csv", S::None, AUDIT),
         r(M::GET, "/api/v1/audit/verify", S::None, AUDIT),
+        r(M::GET, "/api/v1/approvals", S::None, DECIDERS),
+        r(M::GET, "/api/v1/cli", S::None, EVERYONE),
+        r(M::GET, "/api/v1/openapi.json", S::None, EVERYONE),
         // Open to everyone.
         r(M::GET, "/healthz", S::None, EVERYONE),
         r(M::GET, "/readyz", S::None, EVERYONE),
