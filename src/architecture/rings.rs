@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
-use super::source::{SourceFile, module_of, references};
+use super::source::{Reference, SourceFile, module_of, references};
 
 /// One import circle between the children of a folder.
 #[derive(Debug)]
@@ -42,28 +42,33 @@ type Module = Vec<String>;
 /// Imports between two children of one folder: (from child, to child) → (file, file) → names.
 type Edges = BTreeMap<(String, String), BTreeMap<(String, String), BTreeSet<String>>>;
 
-/// Every import circle between the children of any folder (or module) of `files`.
+/// Every import circle between the children of any folder (or module) of `files`. A name a
+/// module takes in with `use` (a re-export, say) counts as the module it comes from.
 pub fn rings(files: &[SourceFile]) -> Vec<Ring> {
     let modules: BTreeMap<Module, &str> = files
         .iter()
         .map(|f| (module_of(&f.path), f.path.as_str()))
         .collect();
+    let found: Vec<(&SourceFile, Vec<Reference>)> = files
+        .iter()
+        .map(|f| (f, references(&module_of(&f.path), &f.text)))
+        .collect();
+    let aliases: BTreeMap<(Module, String), Vec<String>> = found
+        .iter()
+        .flat_map(|(_, refs)| refs)
+        .filter_map(|r| Some(((r.scope.clone(), r.binds.clone()?), r.path.clone())))
+        .collect();
     let mut folders: BTreeMap<Module, Edges> = BTreeMap::new();
-    for file in files {
+    for (file, refs) in &found {
         let from = module_of(&file.path);
-        for r in references(&from, &file.text) {
-            let Some(to) = (1..=r.path.len())
-                .rev()
-                .map(|n| r.path[..n].to_vec())
-                .find(|m| modules.contains_key(m))
-            else {
+        for r in refs {
+            let Some((to, name)) = target(&modules, &aliases, &r.path) else {
                 continue;
             };
             let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
             if common == from.len() || common == to.len() {
                 continue; // a module and its own descendant or ancestor
             }
-            let name = r.path.get(to.len()).unwrap_or(&to[to.len() - 1]).clone();
             folders
                 .entry(from[..common].to_vec())
                 .or_default()
@@ -105,6 +110,35 @@ pub fn rings(files: &[SourceFile]) -> Vec<Ring> {
         }
     }
     out
+}
+
+/// The module a path leads to, following `use` declarations (at most 16 of them), and the
+/// name it takes from it (the module's own name when it takes the module).
+fn target(
+    modules: &BTreeMap<Module, &str>,
+    aliases: &BTreeMap<(Module, String), Vec<String>>,
+    path: &[String],
+) -> Option<(Module, String)> {
+    let mut path = path.to_vec();
+    for _ in 0..16 {
+        let module = (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|m| modules.contains_key(m))?;
+        let Some(name) = path.get(module.len()).cloned() else {
+            let own = module[module.len() - 1].clone();
+            return Some((module, own));
+        };
+        match aliases.get(&(module.clone(), name.clone())) {
+            Some(to) if *to != path[..=module.len()] => {
+                let mut next = to.clone();
+                next.extend_from_slice(&path[module.len() + 1..]);
+                path = next;
+            }
+            _ => return Some((module, name)),
+        }
+    }
+    None
 }
 
 /// The strongly connected components of more than one child.

@@ -68,12 +68,17 @@ pub fn counted_lines(text: &str) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub path: Vec<String>,
+    /// The module (inline modules included) whose code names it.
+    pub scope: Vec<String>,
+    /// For a `use` declaration, the name it binds in `scope` (`use a::B as C` binds `C`).
+    pub binds: Option<String>,
 }
 
-/// Every `crate::`, `super::` and `self::` path in `text`, a file of module `module`, resolved
-/// to an absolute path. `use` trees are expanded (`use super::{a::X, b}` names `a::X` and `b`),
-/// `super` inside an inline `mod name { … }` is the file's own module, and nothing inside
-/// comments, strings or character literals counts.
+/// Every path in `text`, a file of module `module`, that starts with `crate::`, `super::` or
+/// `self::`, and every path a `use` declaration names (relative ones read from the module
+/// itself, as the 2018 edition does), resolved to an absolute path. `use` trees are expanded
+/// (`use super::{a::X, b}` names `a::X` and `b`), `super` inside an inline `mod name { … }` is
+/// the file's own module, and nothing inside comments, strings or character literals counts.
 pub fn references(module: &[String], text: &str) -> Vec<Reference> {
     let tokens = tokens(text);
     let mut out = Vec::new();
@@ -82,7 +87,33 @@ pub fn references(module: &[String], text: &str) -> Vec<Reference> {
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i].as_str();
+        let path_start = matches!(t, "crate" | "super" | "self")
+            && tokens.get(i + 1).is_some_and(|n| n == "::")
+            && (i == 0 || tokens[i - 1] != "::");
+        let use_start = i > 0 && tokens[i - 1] == "use" && (is_ident(t) || t == "{");
         match t {
+            _ if path_start || use_start => {
+                let mut scope = module.to_vec();
+                scope.extend(braces.iter().flatten().cloned());
+                // `use a::b` reads `a` from this module unless it says where to start.
+                let prefix = if matches!(t, "crate" | "super" | "self") {
+                    Vec::new()
+                } else {
+                    vec!["self".to_owned()]
+                };
+                let mut leaves = Vec::new();
+                i = tree(&tokens, i, prefix, &mut leaves);
+                for (leaf, alias) in leaves {
+                    if let Some(path) = resolve(&scope, &leaf) {
+                        out.push(Reference {
+                            path,
+                            scope: scope.clone(),
+                            binds: if use_start { alias } else { None },
+                        });
+                    }
+                }
+                continue;
+            }
             "{" => {
                 let inline = (i >= 2 && tokens[i - 2] == "mod" && is_ident(&tokens[i - 1]))
                     .then(|| tokens[i - 1].clone());
@@ -90,21 +121,6 @@ pub fn references(module: &[String], text: &str) -> Vec<Reference> {
             }
             "}" => {
                 braces.pop();
-            }
-            "crate" | "super" | "self"
-                if tokens.get(i + 1).is_some_and(|n| n == "::")
-                    && (i == 0 || tokens[i - 1] != "::") =>
-            {
-                let mut scope = module.to_vec();
-                scope.extend(braces.iter().flatten().cloned());
-                let mut leaves = Vec::new();
-                i = tree(&tokens, i, Vec::new(), &mut leaves);
-                for leaf in leaves {
-                    if let Some(path) = resolve(&scope, &leaf) {
-                        out.push(Reference { path });
-                    }
-                }
-                continue;
             }
             _ => {}
         }
@@ -133,14 +149,12 @@ fn resolve(scope: &[String], path: &[String]) -> Option<Vec<String>> {
     Some(base)
 }
 
+/// A path and the name a `use` of it binds (`None` for a glob).
+type Leaf = (Vec<String>, Option<String>);
+
 /// Parses a path or `use` tree starting at token `i` with `prefix` already read; pushes each
 /// leaf path to `leaves` and returns the index after the tree.
-fn tree(
-    tokens: &[String],
-    mut i: usize,
-    mut prefix: Vec<String>,
-    leaves: &mut Vec<Vec<String>>,
-) -> usize {
+fn tree(tokens: &[String], mut i: usize, mut prefix: Vec<String>, leaves: &mut Vec<Leaf>) -> usize {
     loop {
         match tokens.get(i).map(String::as_str) {
             Some("{") => {
@@ -153,7 +167,7 @@ fn tree(
                     let before = i;
                     i = tree(tokens, i, prefix.clone(), leaves);
                     if i == before {
-                        i += 1; // something a path cannot hold (`*`): pass over it
+                        i += 1; // something a path cannot hold: pass over it
                     }
                 }
                 return i + 1;
@@ -165,19 +179,22 @@ fn tree(
                     i += 1;
                     continue;
                 }
+                // `self` in a group binds the module named before it.
+                let mut bound = prefix.iter().rev().find(|s| *s != "self").cloned();
                 if tokens.get(i).is_some_and(|n| n == "as") {
-                    i += 2; // `as name`
+                    bound = tokens.get(i + 1).cloned();
+                    i += 2;
                 }
-                leaves.push(prefix);
+                leaves.push((prefix, bound));
                 return i;
             }
             Some("*") => {
-                leaves.push(prefix);
+                leaves.push((prefix, None));
                 return i + 1;
             }
             _ => {
                 if !prefix.is_empty() {
-                    leaves.push(prefix); // `crate::x::<T>` and the like
+                    leaves.push((prefix, None)); // `crate::x::<T>` and the like
                 }
                 return i;
             }

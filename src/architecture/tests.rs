@@ -190,6 +190,36 @@ fn a_ring_through_a_sub_folder_is_found() {
 }
 
 #[test]
+fn a_ring_behind_a_re_export_is_found() {
+    // `super::Emulator` is the folder's name for what tenant.rs defines: taking it from mod.rs
+    // is taking it from tenant.rs.
+    let files = [
+        file(
+            "emulator/mod.rs",
+            "mod identity;\nmod tenant;\npub use tenant::Emulator;\n",
+        ),
+        file(
+            "emulator/tenant.rs",
+            "pub struct Emulator;\nuse super::identity;\n",
+        ),
+        file(
+            "emulator/identity.rs",
+            "use super::Emulator as Tenant;\nfn f(t: &Tenant) {}\n",
+        ),
+    ];
+    let found = rings(&files);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].cycle, ["identity.rs", "tenant.rs", "identity.rs"]);
+    assert!(
+        found[0]
+            .ties
+            .contains(&"src/emulator/identity.rs -> src/emulator/tenant.rs: Emulator".to_owned()),
+        "{:?}",
+        found[0].ties
+    );
+}
+
+#[test]
 fn a_folder_and_its_own_files_are_no_ring() {
     // mod.rs routes to its children and they use its types; a test module's `super` is its
     // own file; one-way imports between siblings are fine; comments and strings do not count.
@@ -219,7 +249,7 @@ fn paths_resolve_against_the_file_and_its_inline_modules() {
     assert_eq!(module_of("emulator/mod.rs"), ["emulator"]);
     let found: Vec<Vec<String>> = references(
         &login,
-        "use super::{device::{self, redeem as r}, wire::*};\n\
+        "use super::{device::{self, redeem as r}, wire::*};\nuse chrono::Utc;\n\
          fn f() { crate::domain::audit::timestamp(); self::g(); }\n\
          mod inner { use super::h; }\n",
     )
@@ -230,6 +260,7 @@ fn paths_resolve_against_the_file_and_its_inline_modules() {
         "emulator::device",
         "emulator::device::redeem",
         "emulator::wire",
+        "emulator::login::chrono::Utc",
         "domain::audit::timestamp",
         "emulator::login::g",
         "emulator::login::h",
