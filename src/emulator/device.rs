@@ -24,9 +24,8 @@ use super::login::{
     token_answer, token_user, user_tokens,
 };
 use super::public_client::is_public;
-use super::sign_ins::SignIn;
 use super::wire::{self, aad_error, html_escape, json_response};
-use super::{DemoUser, Emulator, GRAPH_APP_ID, State as EmuState, demo};
+use super::{DemoUser, Emulator, GRAPH_APP_ID, SignIn, State as EmuState, demo};
 
 /// `grant_type` of the device code flow at the token endpoint.
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -7,10 +7,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::Emulator;
 use super::graph_api::{Caller, forbidden, invalid_id, not_found};
-use super::login::service_principal_id;
 use super::wire::{GraphCtx, is_guid, odata_json};
+use super::{Emulator, service_principal_id};
 
 const READ_APPS: &[&str] = &[
     "Application.Read.All",

@@ -24,6 +24,8 @@ mod wire;
 pub use device::DeviceLogin;
 pub use sign_ins::SignIn;
 
+pub(crate) use login::service_principal_id;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
