@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::package::{Package, format_duration};
-use super::request::{Approval, Decision, DecisionRefused, Request};
+use super::request::{Approval, Decision, DecisionRefused, Request, approvals_in};
 use super::status::RequestStatus;
 use super::validation::{FieldError, check_justification};
 
@@ -136,10 +136,7 @@ pub enum ExtensionRefused {
 
 impl Extension {
     pub fn approval_count(&self) -> u32 {
-        self.approvals
-            .iter()
-            .filter(|a| a.decision == Decision::Approve)
-            .count() as u32
+        approvals_in(&self.approvals)
     }
 
     /// Whether `user_id` may decide this extension of `r` now; when the grant has ended (or
@@ -152,27 +149,20 @@ impl Extension {
         pkg: &Package,
         now: DateTime<Utc>,
     ) -> Result<(), DecisionRefused> {
-        if user_id == r.requester.id {
-            return Err(DecisionRefused::OwnRequest);
-        }
-        if !r.may_be_decided_by(user_id, is_package_approver, pkg) {
-            return Err(DecisionRefused::NotAnApprover);
-        }
-        if self.status != ExtensionStatus::Pending {
-            return Err(DecisionRefused::Invalid(format!(
-                "This extension is {} and can no longer be decided.",
-                self.status.as_str()
-            )));
-        }
-        if self.has_lapsed(r, now) {
-            return Err(DecisionRefused::Invalid(
-                "The grant ended before this extension was decided; it has lapsed.".into(),
-            ));
-        }
-        if self.approvals.iter().any(|a| a.approver.id == user_id) {
-            return Err(DecisionRefused::AlreadyDecided);
-        }
-        Ok(())
+        r.check_decision(&self.approvals, user_id, is_package_approver, pkg, || {
+            if self.status != ExtensionStatus::Pending {
+                return Err(DecisionRefused::Invalid(format!(
+                    "This extension is {} and can no longer be decided.",
+                    self.status.as_str()
+                )));
+            }
+            if self.has_lapsed(r, now) {
+                return Err(DecisionRefused::Invalid(
+                    "The grant ended before this extension was decided; it has lapsed.".into(),
+                ));
+            }
+            Ok(())
+        })
     }
 
     /// Whether the grant it extends has ended (or reached its end) while it waited.
@@ -218,27 +208,12 @@ impl Extension {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::{now, pkg};
+    use crate::domain::fixtures::{now, pkg, user, valid};
     use crate::domain::ids::RequestId;
-    use crate::domain::request::{UserRef, ValidRequest};
-
-    fn user(id: &str) -> UserRef {
-        UserRef {
-            id: id.into(),
-            name: id.into(),
-            username: format!("{id}@example.com"),
-        }
-    }
 
     /// dana's grant: active from now for two hours (the package allows four).
     fn active() -> Request {
-        let valid = ValidRequest {
-            duration_minutes: 120,
-            justification: "deploying the CI runner".into(),
-            ticket: None,
-            requested_start: None,
-            timeout_at: now() + Duration::hours(24),
-        };
+        let valid = valid(None);
         let mut r = Request::pending(RequestId::new(), &pkg(), user("dana"), None, valid, now());
         r.status = RequestStatus::Active;
         r.starts_at = Some(now());

@@ -35,12 +35,14 @@ impl Role {
     }
 }
 
-/// What the domain's tests share: a fixed "now" and an example package.
+/// What the domain's tests share: a fixed "now", an example package, users and a request's
+/// validated input.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::Package;
+    use super::request::{UserRef, ValidRequest};
 
     pub fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
@@ -48,5 +50,26 @@ pub(crate) mod fixtures {
 
     pub fn pkg() -> Package {
         Package::example("device-code", "group")
+    }
+
+    /// The user `id`, named `id`, signing in as `id@example.com`.
+    pub fn user(id: &str) -> UserRef {
+        UserRef {
+            id: id.into(),
+            name: id.into(),
+            username: format!("{id}@example.com"),
+        }
+    }
+
+    /// Two hours asked for, starting at `requested_start` (or once approved), timing out a day
+    /// from now.
+    pub fn valid(requested_start: Option<DateTime<Utc>>) -> ValidRequest {
+        ValidRequest {
+            duration_minutes: 120,
+            justification: "deploying the CI runner".into(),
+            ticket: None,
+            requested_start,
+            timeout_at: now() + Duration::hours(24),
+        }
     }
 }

@@ -144,21 +144,38 @@ impl Request {
         pkg: &Package,
         now: DateTime<Utc>,
     ) -> Result<(), DecisionRefused> {
+        self.check_decision(&self.approvals, user_id, is_role_approver, pkg, || {
+            if self.status != RequestStatus::Pending {
+                return Err(DecisionRefused::NotPending(self.status));
+            }
+            if now >= self.timeout_at {
+                return Err(DecisionRefused::TimedOut(
+                    self.timeout_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    /// The checks of a decision about this request, or about an extension of its grant, in
+    /// order: not the user's own, the user one of its deciders, `still_open` (what is decided
+    /// can still be decided), and not already decided by them among `approvals`.
+    pub(super) fn check_decision(
+        &self,
+        approvals: &[Approval],
+        user_id: &str,
+        is_role_approver: bool,
+        pkg: &Package,
+        still_open: impl FnOnce() -> Result<(), DecisionRefused>,
+    ) -> Result<(), DecisionRefused> {
         if user_id == self.requester.id {
             return Err(DecisionRefused::OwnRequest);
         }
         if !self.may_be_decided_by(user_id, is_role_approver, pkg) {
             return Err(DecisionRefused::NotAnApprover);
         }
-        if self.status != RequestStatus::Pending {
-            return Err(DecisionRefused::NotPending(self.status));
-        }
-        if now >= self.timeout_at {
-            return Err(DecisionRefused::TimedOut(
-                self.timeout_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            ));
-        }
-        if self.approvals.iter().any(|a| a.approver.id == user_id) {
+        still_open()?;
+        if approvals.iter().any(|a| a.approver.id == user_id) {
             return Err(DecisionRefused::AlreadyDecided);
         }
         Ok(())
@@ -166,10 +183,7 @@ impl Request {
 
     /// The count of approvals recorded so far.
     pub fn approval_count(&self) -> u32 {
-        self.approvals
-            .iter()
-            .filter(|a| a.decision == Decision::Approve)
-            .count() as u32
+        approvals_in(&self.approvals)
     }
 
     /// Records an approval (already checked with [`Request::check_decider`]). Returns the transition it
@@ -220,33 +234,26 @@ impl Request {
     }
 }
 
+/// How many of `approvals` approve.
+pub(super) fn approvals_in(approvals: &[Approval]) -> u32 {
+    approvals
+        .iter()
+        .filter(|a| a.decision == Decision::Approve)
+        .count() as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::{now, pkg};
-
-    fn user(id: &str) -> UserRef {
-        UserRef {
-            id: id.into(),
-            name: id.into(),
-            username: format!("{id}@example.com"),
-        }
-    }
+    use crate::domain::fixtures::{now, pkg, user, valid};
 
     fn pending(requested_start: Option<DateTime<Utc>>) -> Request {
-        let valid = ValidRequest {
-            duration_minutes: 120,
-            justification: "deploying the CI runner".into(),
-            ticket: None,
-            requested_start,
-            timeout_at: now() + Duration::hours(24),
-        };
         Request::pending(
             RequestId::new(),
             &pkg(),
             user("dana"),
             Some("morgan".into()),
-            valid,
+            valid(requested_start),
             now(),
         )
     }
