@@ -5,10 +5,11 @@
 
 use serde_json::json;
 
+use super::requests::Deciding;
 use super::{Portal, event};
 use crate::auth::Principal;
 use crate::domain::extension::{Extension, ExtensionRefused, ExtensionStatus, validate_extension};
-use crate::domain::request::{DecisionRefused, clean_comment};
+use crate::domain::request::DecisionRefused;
 use crate::domain::{Approval, AuditAction, Decision, Request, RequestId};
 use crate::error::{AppError, AppResult};
 
@@ -116,16 +117,15 @@ impl Portal {
         decision: Decision,
         comment: Option<String>,
     ) -> AppResult<(Request, Extension)> {
-        let comment = clean_comment(comment.as_deref(), decision == Decision::Deny)
-            .map_err(|f| AppError::invalid(vec![f]))?;
-        let now = self.now();
-        let (mut tx, mut r) = self.begin_change(id).await?;
-        if !self.may_view(who, &r) {
-            return Err(AppError::Forbidden(
-                "You are not an approver for this request.".into(),
-            ));
-        }
-        let pkg = self.configured_package(&r)?;
+        let Deciding {
+            comment,
+            now,
+            mut tx,
+            mut r,
+            pkg,
+        } = self
+            .begin_decision(who, id, decision, comment.as_deref())
+            .await?;
         let mut x = tx.pending_extension(&r.id).await?.ok_or_else(|| {
             AppError::Conflict("No extension of this grant is waiting for a decision.".into())
         })?;

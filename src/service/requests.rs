@@ -1,13 +1,14 @@
 //! Use cases on requests: create, decide, cancel, end, look up; and the deadlines that move them.
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Portal, event, lifecycle};
 use crate::auth::Principal;
 use crate::domain::request::{clean_comment, validate_new_request};
 use crate::domain::{
-    Approval, AuditAction, Decision, NewRequestInput, Request, RequestId, RequestStatus, Role,
-    Transition,
+    Approval, AuditAction, Decision, NewRequestInput, Package, Request, RequestId, RequestStatus,
+    Role, Transition,
 };
 use crate::error::{AppError, AppResult};
 use crate::store::{RequestFilter, StoreTx};
@@ -18,6 +19,17 @@ pub struct DecisionInput {
     pub comment: Option<String>,
     /// Approvals only: shorten the requested duration.
     pub duration_minutes: Option<i64>,
+}
+
+/// What a decision starts from (see [`Portal::begin_decision`]).
+pub(super) struct Deciding<'a> {
+    /// The decider's comment, cleaned.
+    pub(super) comment: Option<String>,
+    pub(super) now: DateTime<Utc>,
+    pub(super) tx: Box<dyn StoreTx>,
+    /// The request, as read in `tx`.
+    pub(super) r: Request,
+    pub(super) pkg: &'a Package,
 }
 
 /// Which requests a listing shows, before the caller's visibility is applied.
@@ -126,16 +138,15 @@ impl Portal {
         decision: Decision,
         input: DecisionInput,
     ) -> AppResult<Request> {
-        let comment = clean_comment(input.comment.as_deref(), decision == Decision::Deny)
-            .map_err(|f| AppError::invalid(vec![f]))?;
-        let now = self.now();
-        let (mut tx, mut r) = self.begin_change(id).await?;
-        if !self.may_view(who, &r) {
-            return Err(AppError::Forbidden(
-                "You are not an approver for this request.".into(),
-            ));
-        }
-        let pkg = self.configured_package(&r)?;
+        let Deciding {
+            comment,
+            now,
+            mut tx,
+            mut r,
+            pkg,
+        } = self
+            .begin_decision(who, id, decision, input.comment.as_deref())
+            .await?;
         r.check_decider(&who.user.id, self.is_package_approver(who, pkg), pkg, now)?;
         let approval = Approval {
             approver: who.user.clone(),
@@ -280,12 +291,41 @@ impl Portal {
     }
 
     /// The package `r` was asked for; 409 when it is no longer configured.
-    pub(super) fn configured_package(&self, r: &Request) -> AppResult<&crate::domain::Package> {
+    pub(super) fn configured_package(&self, r: &Request) -> AppResult<&Package> {
         self.package(&r.package).ok_or_else(|| {
             AppError::Conflict(format!(
                 "The package '{}' is no longer configured.",
                 r.package
             ))
+        })
+    }
+
+    /// Starts a decision by `who` on request `id`, or on the extension waiting on it: the
+    /// comment checked (a denial needs one), a write transaction on the request, which `who`
+    /// must be allowed to see, and its package still configured.
+    pub(super) async fn begin_decision(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        decision: Decision,
+        comment: Option<&str>,
+    ) -> AppResult<Deciding<'_>> {
+        let comment = clean_comment(comment, decision == Decision::Deny)
+            .map_err(|f| AppError::invalid(vec![f]))?;
+        let now = self.now();
+        let (tx, r) = self.begin_change(id).await?;
+        if !self.may_view(who, &r) {
+            return Err(AppError::Forbidden(
+                "You are not an approver for this request.".into(),
+            ));
+        }
+        let pkg = self.configured_package(&r)?;
+        Ok(Deciding {
+            comment,
+            now,
+            tx,
+            r,
+            pkg,
         })
     }
 
