@@ -1,0 +1,207 @@
+//! Who hears what: every audit event is appended through [`Outbox::record`], which queues, in
+//! the same transaction, the notifications the event calls for. One place holds the rules:
+//!
+//! | event | who | channels |
+//! |---|---|---|
+//! | request created, extension asked | the people who may decide it | e-mail, the package's chat |
+//! | still undecided after `escalate_after` | the deciders and `escalate_to` | e-mail, chat |
+//! | approved, denied, timed out; extension decided or lapsed | the requester | e-mail |
+//! | membership in effect | the requester | e-mail |
+//! | `remind_before` the end | the requester | e-mail |
+//! | ended (by someone else), expired, revoked | the requester | e-mail |
+//! | grant failed | the requester and the admins | e-mail, admin chat |
+//! | directory error, drift found | the admins | e-mail, admin chat |
+//! | every event | the generic webhook | signed JSON |
+//!
+//! Reminders and escalations are queued for later with a condition the sender checks when they
+//! come due: a reminder of an end that moved, or an escalation of a request already decided, is
+//! skipped.
+//!
+//! Here each event's action is matched to the file that words its messages: `requests.rs`
+//! (asked for, with its escalation; approved, denied, timed out), `grants.rs` (in effect,
+//! failed, ended), `reminders.rs` (the reminder before a grant's end), `extensions.rs` (asked
+//! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift) and
+//! `webhook.rs` (the generic webhook's copy of every event). `recipients.rs` turns a message
+//! and who hears it into the e-mail and chat notifications that carry it.
+
+mod alerts;
+mod extensions;
+mod grants;
+mod recipients;
+mod reminders;
+mod requests;
+mod webhook;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use recipients::{Message, To};
+
+use crate::config::Settings;
+use crate::domain::{AuditAction, AuditEvent, NewAuditEvent, Package, Request, RequestStatus};
+use crate::error::AppResult;
+use crate::store::{NewNotification, StoreTx};
+
+/// Queues notifications with the audit events that cause them.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    settings: Arc<Settings>,
+}
+
+impl Outbox {
+    pub(crate) fn new(settings: Arc<Settings>) -> Outbox {
+        Outbox { settings }
+    }
+
+    /// Appends `e` (about `r`, when it is about a request) and queues what it calls for.
+    pub(crate) async fn record(
+        &self,
+        tx: &mut dyn StoreTx,
+        e: NewAuditEvent,
+        r: Option<&Request>,
+    ) -> AppResult<AuditEvent> {
+        let at = e.at;
+        let planned = match r {
+            Some(r) => self.plan(&e, r),
+            None => self.plan_system(&e),
+        };
+        let sealed = tx.append_event(e).await?;
+        for n in planned {
+            tx.enqueue_notification(&n, at).await?;
+        }
+        if let Some(n) = webhook::copy(&self.settings, &sealed) {
+            tx.enqueue_notification(&n, at).await?;
+        }
+        Ok(sealed)
+    }
+
+    /// Events about a request, each handed to the file that words its messages.
+    fn plan(&self, e: &NewAuditEvent, r: &Request) -> Vec<NewNotification> {
+        let pkg = self.settings.packages.iter().find(|p| p.id == r.package);
+        let a = About {
+            settings: &self.settings,
+            e,
+            r,
+            pkg,
+            pkg_name: pkg.map(|p| p.name.as_str()).unwrap_or(&r.package),
+        };
+        let d = &e.details;
+        let mut out = Vec::new();
+        match e.action {
+            AuditAction::RequestCreated => requests::created(&a, &mut out),
+            AuditAction::RequestApproved if r.status != RequestStatus::Pending => {
+                requests::approved(&a, &mut out)
+            }
+            AuditAction::RequestDenied => requests::denied(&a, &mut out),
+            AuditAction::RequestTimedOut => requests::timed_out(&a, &mut out),
+            AuditAction::MembershipAdded => grants::in_effect(&a, &mut out),
+            AuditAction::GrantFailed => grants::failed(&a, &mut out),
+            AuditAction::GrantExpired | AuditAction::GrantRevoked | AuditAction::GrantEnded
+                if e.actor_id != r.requester.id =>
+            {
+                grants::ended(&a, &mut out)
+            }
+            // Failed additions reach the admins as grant_failed; a removal that keeps failing
+            // (access that is not taken away) or a revocation given up is worth an alert.
+            AuditAction::DirectoryError
+                if d.get("operation").and_then(Value::as_str) != Some("add")
+                    && (d.get("final") == Some(&json!(true))
+                        || d.get("attempt").and_then(Value::as_i64) >= Some(3)) =>
+            {
+                alerts::directory_error(&a, &mut out)
+            }
+            AuditAction::DriftDetected => alerts::drift(&a, &mut out),
+            // A self-extension asks nobody: its approval follows at once.
+            AuditAction::ExtensionRequested if d.get("self_extend") != Some(&json!(true)) => {
+                extensions::requested(&a, &mut out)
+            }
+            AuditAction::ExtensionApproved | AuditAction::ExtensionDenied => {
+                extensions::decided(&a, &mut out)
+            }
+            AuditAction::ExtensionLapsed => extensions::lapsed(&a, &mut out),
+            _ => {}
+        }
+        out
+    }
+
+    /// Events about no request: drift of someone who holds no grant, directory errors.
+    fn plan_system(&self, e: &NewAuditEvent) -> Vec<NewNotification> {
+        let mut out = Vec::new();
+        if matches!(
+            e.action,
+            AuditAction::DriftDetected | AuditAction::DirectoryError
+        ) {
+            let m = alerts::alert(e, None);
+            recipients::queue(&self.settings, &mut out, None, &To::Admins, true, m);
+        }
+        out
+    }
+}
+
+/// An event about a request, with what every message about it draws on.
+struct About<'a> {
+    settings: &'a Settings,
+    e: &'a NewAuditEvent,
+    r: &'a Request,
+    /// The request's package, while it is configured.
+    pkg: Option<&'a Package>,
+    /// The package's name (its id, once it is no longer configured).
+    pkg_name: &'a str,
+}
+
+impl About<'_> {
+    /// When the event happened.
+    fn now(&self) -> DateTime<Utc> {
+        self.e.at
+    }
+
+    /// Who did it.
+    fn by(&self) -> &str {
+        &self.e.actor_name
+    }
+
+    /// The event's detail `key` as text (empty without it).
+    fn text(&self, key: &str) -> &str {
+        self.e
+            .details
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// The actor's comment, as a paragraph to end a message with (nothing without one).
+    fn said(&self) -> String {
+        let by = self.by();
+        self.e
+            .details
+            .get("comment")
+            .and_then(Value::as_str)
+            .map(|c| format!("\n\n{by} wrote: {c}"))
+            .unwrap_or_default()
+    }
+
+    /// A message sent now, told once per `event` and request.
+    fn msg(&self, event: &str, subject: String, body: String) -> Message {
+        Message {
+            event: event.to_string(),
+            key: format!("{event}:{}", self.r.id),
+            subject,
+            body,
+            not_before: self.now(),
+            only_if: None,
+        }
+    }
+
+    /// Queues `m` for `to`: by e-mail, and in chat when `chat`.
+    fn tell(&self, out: &mut Vec<NewNotification>, to: To, chat: bool, m: Message) {
+        recipients::queue(self.settings, out, Some(self.r), &to, chat, m);
+    }
+}
+
+/// An instant as messages write it (`2026-11-22 09:00 UTC`); empty for none.
+fn at(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

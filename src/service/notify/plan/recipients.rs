@@ -1,0 +1,108 @@
+//! Who hears a message (the requester, the deciders, the admins) and the e-mail and chat
+//! notifications that carry it to them.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::config::Settings;
+use crate::domain::Request;
+use crate::domain::notification::Channel;
+use crate::store::NewNotification;
+
+/// A message to people or a chat channel, before it is addressed.
+pub(super) struct Message {
+    /// What it tells of: an audit action, or `reminder`, `escalation`.
+    pub(super) event: String,
+    /// Told once per key (and channel).
+    pub(super) key: String,
+    pub(super) subject: String,
+    pub(super) body: String,
+    pub(super) not_before: DateTime<Utc>,
+    /// Checked when it comes due: `{"status": "pending"}`, `{"status": "active", "ends_at": ms}`.
+    pub(super) only_if: Option<Value>,
+}
+
+/// Who hears a message.
+pub(super) enum To {
+    /// The requester.
+    Requester,
+    /// The people who may decide the request, and these extra addresses.
+    Deciders(Vec<String>),
+    /// The holders of the admin role.
+    Admins,
+    /// The requester and the admins.
+    RequesterAndAdmins,
+}
+
+/// The e-mail (when configured) and chat messages (when `chat` and a channel is set) of `m`.
+pub(super) fn queue(
+    settings: &Settings,
+    out: &mut Vec<NewNotification>,
+    r: Option<&Request>,
+    to: &To,
+    chat: bool,
+    m: Message,
+) {
+    let notify = &settings.notify;
+    let link = match r {
+        Some(r) => link(settings, &format!("requests/{}", r.id)),
+        None => link(settings, "operations"),
+    };
+    let mut audience = match to {
+        To::Requester => json!({"user": r.map(|r| &r.requester.id)}),
+        To::Deciders(extra) => json!({"deciders": r.map(|r| &r.id), "addresses": extra}),
+        To::Admins => json!({"admins": true}),
+        To::RequesterAndAdmins => json!({"user": r.map(|r| &r.requester.id), "admins": true}),
+    };
+    if let Some(cond) = &m.only_if {
+        audience["only_if"] = cond.clone();
+    }
+    audience["link"] = json!(link);
+    let admin = matches!(to, To::Admins | To::RequesterAndAdmins);
+    let base = |channel: Channel, audience: Value, body: String| NewNotification {
+        dedupe_key: format!("{}:{}", m.key, channel.as_str()),
+        event: m.event.clone(),
+        request_id: r.map(|r| r.id.clone()),
+        channel,
+        audience,
+        subject: m.subject.clone(),
+        body,
+        not_before: m.not_before,
+    };
+    if notify.email() {
+        out.push(base(
+            Channel::Email,
+            audience.clone(),
+            format!("{}\n{link}\n", m.body),
+        ));
+    }
+    if !chat {
+        return;
+    }
+    // A package's own channel for its requests; the global one for admin alerts and
+    // packages without their own. The URL itself (a credential) stays in the settings.
+    let pkg = r.map(|r| r.package.as_str()).filter(|_| !admin);
+    for (channel, own, global) in [
+        (Channel::Teams, &notify.package_teams, &notify.teams_webhook),
+        (Channel::Slack, &notify.package_slack, &notify.slack_webhook),
+    ] {
+        let target = match pkg {
+            Some(p) if own.contains_key(p) => format!("package:{p}"),
+            _ if global.is_some() => "global".to_string(),
+            _ => continue,
+        };
+        let mut a = audience.clone();
+        a["chat"] = json!(target);
+        out.push(base(channel, a, m.body.trim_end_matches(':').to_string()));
+    }
+}
+
+/// The portal's public address of `path`.
+fn link(settings: &Settings, path: &str) -> String {
+    settings
+        .server
+        .public_url
+        .join(path)
+        .map(|u| u.to_string())
+        .unwrap_or_default()
+}
