@@ -5,186 +5,43 @@
 //! transactions are serialized (SQLite `BEGIN IMMEDIATE`, PostgreSQL a transaction-scoped advisory
 //! lock), which keeps the audit chain linear and makes "was that the user's last active grant?"
 //! race-free across replicas.
+//!
+//! This file holds the two traits, [`Store`] and [`StoreTx`], and names everything the rest of
+//! the crate uses as `store::…`. Beside it:
+//! - `error`: [`StoreError`] and [`StoreResult`];
+//! - `queries`: what the reads take and give back ([`RequestFilter`], [`AuditFilter`],
+//!   [`GrantCount`], [`DueItem`]);
+//! - `directory_ops` and [`notifications`]: the rows of the two outboxes;
+//! - `replicas`: processes sharing one database ([`Work`], [`WorkerLock`], [`JobsLock`]);
+//! - [`session`]: browser sessions, on the same database, cached;
+//! - `connect`: opening a store by URL, and [`POSTGRES_RUNTIME_GRANTS`];
+//! - `millis`: times as the database keeps them;
+//! - `sql`: the SQL behind both backends ([`SqliteStore`], [`PgStore`]).
 
+mod connect;
+mod directory_ops;
+mod error;
+mod millis;
 pub mod notifications;
+mod queries;
+mod replicas;
 pub mod session;
 mod sql;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 
-use crate::domain::{Approval, AuditEvent, NewAuditEvent, Request, RequestStatus};
+use crate::domain::{Approval, AuditEvent, NewAuditEvent, Request};
 
+pub use connect::{POSTGRES_RUNTIME_GRANTS, connect, connect_keyed};
+pub use directory_ops::{DirectoryOp, NewDirectoryOp, OpKind, OpOutcome};
+pub use error::{StoreError, StoreResult};
+pub(crate) use millis::{from_ms, ms};
 pub use notifications::{NewNotification, Notification};
+pub use queries::{AuditFilter, DueItem, DueKind, GrantCount, RequestFilter};
+pub use replicas::{JobsLock, Work, WorkerLock};
 pub use session::AnySessionStore;
 pub use sql::{PgStore, SqliteStore};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error("{0}")]
-    Locked(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    Add,
-    Remove,
-    /// Revoke the user's sign-in sessions (after a removal, when the package asks for it).
-    RevokeSessions,
-}
-
-impl OpKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Add => "add",
-            OpKind::Remove => "remove",
-            OpKind::RevokeSessions => "revoke_sessions",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpOutcome {
-    /// Carried out (or found already in effect).
-    Done,
-    /// No longer needed when its turn came.
-    Skipped,
-    /// Gave up: the directory refused it for good.
-    Failed,
-}
-
-impl OpOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpOutcome::Done => "done",
-            OpOutcome::Skipped => "skipped",
-            OpOutcome::Failed => "failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewDirectoryOp {
-    pub request_id: String,
-    pub kind: OpKind,
-    pub group_id: String,
-    pub user_id: String,
-    pub not_before: DateTime<Utc>,
-}
-
-impl NewDirectoryOp {
-    /// An operation of `kind` on grant `r`'s membership (its requester in its group), due `now`.
-    pub fn for_grant(r: &Request, kind: OpKind, now: DateTime<Utc>) -> NewDirectoryOp {
-        NewDirectoryOp {
-            request_id: r.id.clone(),
-            kind,
-            group_id: r.group_id.clone(),
-            user_id: r.requester.id.clone(),
-            not_before: now,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DirectoryOp {
-    pub id: i64,
-    pub request_id: String,
-    pub kind: OpKind,
-    pub group_id: String,
-    pub user_id: String,
-    pub created_at: DateTime<Utc>,
-    pub not_before: DateTime<Utc>,
-    /// Attempts started so far, counting the one under way.
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub lease_owner: Option<String>,
-    pub lease_until: Option<DateTime<Utc>>,
-    pub done_at: Option<DateTime<Utc>>,
-    pub outcome: Option<OpOutcome>,
-    /// Of the attempts, how many Graph throttled (429); they never count toward giving up.
-    pub throttled: i64,
-}
-
-impl DirectoryOp {
-    /// Attempts that failed or may fail for a reason other than throttling.
-    pub fn counted_attempts(&self) -> i64 {
-        self.attempts - self.throttled
-    }
-}
-
-/// Which requests to list. Empty fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct RequestFilter {
-    pub statuses: Vec<RequestStatus>,
-    pub package: Option<String>,
-    pub requester_id: Option<String>,
-    /// Requests this user made or may decide as the requester's manager.
-    pub involving: Option<String>,
-    /// Only these requests (empty: no filter).
-    pub ids: Vec<String>,
-    /// Leave the approvals out (lighter, for summaries).
-    pub without_approvals: bool,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
-}
-
-/// Which audit events to list, newest first. `before_seq` is the paging cursor.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub request_id: Option<String>,
-    /// Events by or about this person (object id, or the actor's display name).
-    pub person: Option<String>,
-    /// Events of requests for this package.
-    pub package: Option<String>,
-    pub actor_id: Option<String>,
-    pub subject_id: Option<String>,
-    pub action: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub before_seq: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantCount {
-    pub requester_id: String,
-    pub grants: i64,
-    pub last_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DueKind {
-    /// An approved grant whose start time has come.
-    Start,
-    /// An active grant whose end time has come.
-    Expire,
-    /// A pending request nobody decided in time.
-    TimeOut,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueItem {
-    pub request_id: String,
-    pub kind: DueKind,
-    pub at: DateTime<Utc>,
-}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -327,66 +184,6 @@ pub trait Store: Send + Sync + 'static {
     fn lock_jobs(&self) -> StoreResult<JobsLock>;
 }
 
-/// Keeps a worker marked alive (see [`Store::hold_worker_lock`]).
-pub struct WorkerLock {
-    _held: Option<Box<dyn std::any::Any + Send + Sync>>,
-}
-
-impl WorkerLock {
-    pub fn none() -> WorkerLock {
-        WorkerLock { _held: None }
-    }
-
-    pub fn holding(what: impl std::any::Any + Send + Sync) -> WorkerLock {
-        WorkerLock {
-            _held: Some(Box::new(what)),
-        }
-    }
-}
-
-/// Work a committed transaction brought, announced to every replica.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Work {
-    /// A directory operation was queued.
-    Directory,
-    /// A deadline appeared or moved.
-    Deadline,
-}
-
-/// Held while this process runs the background jobs; dropping it (or the process ending,
-/// however it ends) lets another process take them.
-pub struct JobsLock {
-    _file: Option<std::fs::File>,
-}
-
-impl JobsLock {
-    /// No lock needed (PostgreSQL, or an in-memory SQLite database no other process can open).
-    pub fn none() -> JobsLock {
-        JobsLock { _file: None }
-    }
-
-    /// An exclusive lock on `path` (created if missing), refused while another process holds it.
-    pub fn file(path: &std::path::Path, database: &str) -> StoreResult<JobsLock> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => Ok(JobsLock { _file: Some(file) }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
-                "another jitgate process is already running the background jobs on {database}; \
-                 SQLite allows one process per database file (use PostgreSQL to run replicas)"
-            ))),
-            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Locked(format!(
-                "cannot lock {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-}
-
 #[async_trait]
 pub trait StoreTx: Send {
     async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>>;
@@ -472,46 +269,4 @@ pub trait StoreTx: Send {
     ) -> StoreResult<()>;
     async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
-}
-
-/// Connects to the database named by `url` (`sqlite:` or `postgres:`/`postgresql:`).
-/// What `jitgate migrate` prints on PostgreSQL: the grants that let the portal run as a role
-/// that may add audit events but never change or remove one (migrations run as the owner).
-pub const POSTGRES_RUNTIME_GRANTS: &str = "\
--- Run migrations as the database owner (as now), and the portal as a role of its own that may
--- add audit events but never change or remove them, even with the triggers' help removed:
---   CREATE ROLE jitgate_app LOGIN PASSWORD '...';
-GRANT USAGE ON SCHEMA public, tower_sessions TO jitgate_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO jitgate_app;
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM jitgate_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO jitgate_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tower_sessions TO jitgate_app;
--- Apply again after each upgrade's `jitgate migrate`; then give the portal jitgate_app's URL.";
-
-pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    connect_keyed(url, None).await
-}
-
-/// As [`connect`], with the audit key that links the events appended (`[audit] key`).
-pub async fn connect_keyed(
-    url: &str,
-    key: Option<crate::domain::audit::ChainKey>,
-) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            SqliteStore::connect(url).await?.with_chain_key(key),
-        ))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url).await?.with_chain_key(key)))
-    } else {
-        anyhow::bail!("database.url must start with sqlite: or postgres:")
-    }
-}
-
-pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }

@@ -123,20 +123,14 @@ pub(super) struct OpRow {
 
 impl OpRow {
     pub(super) fn into_op(self) -> Result<DirectoryOp, StoreError> {
-        let kind = match self.kind.as_str() {
-            "add" => OpKind::Add,
-            "remove" => OpKind::Remove,
-            "revoke_sessions" => OpKind::RevokeSessions,
-            other => return Err(StoreError::Corrupt(format!("unknown op kind '{other}'"))),
-        };
+        let kind = OpKind::parse(&self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown op kind '{}'", self.kind)))?;
         let outcome = match self.outcome.as_deref() {
             None => None,
-            Some("done") => Some(OpOutcome::Done),
-            Some("skipped") => Some(OpOutcome::Skipped),
-            Some("failed") => Some(OpOutcome::Failed),
-            Some(other) => {
-                return Err(StoreError::Corrupt(format!("unknown op outcome '{other}'")));
-            }
+            Some(o) => Some(
+                OpOutcome::parse(o)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown op outcome '{o}'")))?,
+            ),
         };
         Ok(DirectoryOp {
             id: self.id,
