@@ -1,9 +1,26 @@
-//! The WHERE clauses (and pages) of request and audit listings, the same SQL on either database.
+//! The WHERE clauses (and pages) of request and audit listings, and the bound lists of `IN`, the
+//! same SQL on either database.
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::REQUEST_COLS;
 use crate::store::{AuditFilter, RequestFilter, ms};
+
+/// Appends `(v1, v2, ...)`, each value bound: the list of an `IN`.
+pub(super) fn push_list<'args, DB, T>(
+    qb: &mut QueryBuilder<'args, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: Database,
+    T: 'args + Encode<'args, DB> + Type<DB>,
+{
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    qb.push(")");
+}
 
 /// Appends ` WHERE ...` selecting the requests `f` asks for.
 pub(super) fn push_request_filter<'args, DB>(qb: &mut QueryBuilder<'args, DB>, f: &RequestFilter)
@@ -15,12 +32,8 @@ where
 {
     qb.push(" WHERE 1 = 1");
     if !f.statuses.is_empty() {
-        qb.push(" AND status IN (");
-        let mut sep = qb.separated(", ");
-        for s in &f.statuses {
-            sep.push_bind(s.as_str());
-        }
-        qb.push(")");
+        qb.push(" AND status IN ");
+        push_list(qb, f.statuses.iter().map(|s| s.as_str()));
     }
     if let Some(p) = &f.package {
         qb.push(" AND package = ").push_bind(p.clone());
@@ -29,12 +42,8 @@ where
         qb.push(" AND requester_id = ").push_bind(r.clone());
     }
     if !f.ids.is_empty() {
-        qb.push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in &f.ids {
-            sep.push_bind(id.clone());
-        }
-        qb.push(")");
+        qb.push(" AND id IN ");
+        push_list(qb, f.ids.iter().cloned());
     }
     if let Some(u) = &f.involving {
         qb.push(" AND (requester_id = ").push_bind(u.clone());

@@ -3,9 +3,10 @@
 //! implementations; only connecting, beginning a write transaction and the migrations differ.
 //!
 //! - [`rows`]: what the queries read, and its conversion to domain types;
-//! - [`filters`]: the WHERE clauses and pages of request and audit listings;
+//! - [`filters`]: the WHERE clauses and pages of request and audit listings, and `IN` lists;
 //! - [`reads`] and [`writes`]: the macros that write the [`Store`](super::Store) and
-//!   [`StoreTx`](super::StoreTx) implementations for a backend;
+//!   [`StoreTx`](super::StoreTx) implementations for a backend; the reads, one file per thing
+//!   read (requests, grants, the outboxes, the audit trail, the jobs' records), in a folder;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
 //!   sessions, migrations).
 

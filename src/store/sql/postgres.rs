@@ -58,16 +58,6 @@ impl PgStore {
         })
     }
 
-    /// Audit events appended through this store are keyed with `key`.
-    pub fn with_chain_key(mut self, key: Option<crate::domain::audit::ChainKey>) -> Self {
-        self.chain_key = key;
-        self
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
         // In a task of its own, so that a cancelled caller cannot leave the connection inside a
         // transaction nothing rolls back (see the SQLite store).

@@ -75,16 +75,6 @@ impl SqliteStore {
         })
     }
 
-    /// Audit events appended through this store are keyed with `key`.
-    pub fn with_chain_key(mut self, key: Option<crate::domain::audit::ChainKey>) -> Self {
-        self.chain_key = key;
-        self
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
     async fn begin_serialized(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
         // Run to completion even when the caller is cancelled (a client that hangs up while
         // BEGIN IMMEDIATE waits for the lock): cancelled inside `begin`, sqlx 0.8 can leave the

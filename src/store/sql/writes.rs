@@ -25,6 +25,17 @@ macro_rules! impl_store_tx {
             use $crate::store::sql::{APPROVAL_COLS, EVENT_COLS, EXTENSION_COLS, OP_COLS, REQUEST_COLS, map_unique};
             use $crate::store::{DirectoryOp, NewDirectoryOp, OpOutcome, StoreError, StoreResult, StoreTx, ms};
 
+            impl $Tx {
+                /// Has the other replicas told of `work` when (and only if) this transaction commits
+                /// (PostgreSQL; SQLite has nobody to tell).
+                async fn announce(&mut self, work: $crate::store::Work) -> StoreResult<()> {
+                    if let Some(sql) = ($announce)(work) {
+                        sqlx::query(sql).execute(&mut *self.tx).await?;
+                    }
+                    Ok(())
+                }
+            }
+
             #[async_trait]
             impl StoreTx for $Tx {
                 async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>> {
@@ -32,9 +43,7 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn insert_request(&mut self, r: &Request) -> StoreResult<()> {
-                    if let Some(sql) = ($announce)($crate::store::Work::Deadline) {
-                        sqlx::query(sql).execute(&mut *self.tx).await?;
-                    }
+                    self.announce($crate::store::Work::Deadline).await?;
                     sqlx::query(&format!(
                         "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES \
                          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
@@ -67,9 +76,7 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn update_request(&mut self, r: &Request, now: DateTime<Utc>) -> StoreResult<()> {
-                    if let Some(sql) = ($announce)($crate::store::Work::Deadline) {
-                        sqlx::query(sql).execute(&mut *self.tx).await?;
-                    }
+                    self.announce($crate::store::Work::Deadline).await?;
                     let done = sqlx::query(
                         "UPDATE requests SET status = $2, duration_minutes = $3, starts_at = $4, ends_at = $5, \
                          decided_at = $6, added_at = $7, removed_at = $8, close_reason = $9, updated_at = $10 WHERE id = $1",
@@ -212,9 +219,7 @@ macro_rules! impl_store_tx {
                 }
 
                 async fn enqueue_op(&mut self, op: &NewDirectoryOp, now: DateTime<Utc>) -> StoreResult<i64> {
-                    if let Some(sql) = ($announce)($crate::store::Work::Directory) {
-                        sqlx::query(sql).execute(&mut *self.tx).await?;
-                    }
+                    self.announce($crate::store::Work::Directory).await?;
                     Ok(sqlx::query_scalar(
                         "INSERT INTO directory_ops (request_id, kind, group_id, user_id, created_at, not_before) \
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
