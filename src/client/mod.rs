@@ -3,6 +3,10 @@
 //! portal's JSON API in the API's own types (`crate::contract`). It signs in to Entra ID as a
 //! public client (`sign_in`), keeps its tokens in a file only its owner can read (`home`) and
 //! imports nothing of the portal's insides.
+//!
+//! `commands/` holds the commands, one module per command group; they call the API through a
+//! signed-in `session` (which renews its tokens) over `portal`, and say what happened through
+//! `output`. `loopback` receives the browser's answer when signing in on this machine.
 
 mod commands;
 mod home;

@@ -1,0 +1,122 @@
+//! The client's commands, one module per command group: each resolves the portal and the
+//! session, calls the API and says what happened. This module dispatches a command to its group
+//! and turns failures into words and exit statuses; what several groups share lives here
+//! (opening the session, stopping on Ctrl-C) or in a helper the groups import (`flags`, `pick`).
+//!
+//! - `signing_in`: `jitgate login` and `jitgate logout`.
+//! - `packages`: `jitgate packages`.
+//! - `asking`: `jitgate request`, and following it with `--wait`.
+//! - `own_grants`: `jitgate status`, `extend` and `end`, on the caller's own requests and grants.
+//! - `decisions`: `jitgate approvals`, `approve` and `deny`, for approvers.
+//! - `flags`: durations and start times as typed, and which flag an API error field stands for.
+//! - `pick`: which request an id, or its first characters, names.
+
+mod asking;
+mod decisions;
+mod flags;
+mod own_grants;
+mod packages;
+mod pick;
+mod signing_in;
+
+use std::future::Future;
+
+use super::home::Home;
+use super::output::Out;
+use super::portal::{ApiError, Portal};
+use super::session::{Session, portal_url};
+use super::{Command, Common};
+use crate::contract::{ErrorBody, ErrorDetail};
+use flags::flag_of;
+
+/// Ctrl-C, with what to tell the person.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Cancelled(String);
+
+/// Runs `f` until it ends or Ctrl-C is pressed.
+async fn or_ctrl_c<T>(
+    f: impl Future<Output = anyhow::Result<T>>,
+    cancelled: impl Into<String>,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        r = f => r,
+        _ = tokio::signal::ctrl_c() => Err(Cancelled(cancelled.into()).into()),
+    }
+}
+
+fn common(c: &Command) -> &Common {
+    match c {
+        Command::Login(a) => &a.common,
+        Command::Logout(c) | Command::Approvals(c) | Command::Packages(c) => c,
+        Command::Request(a) => &a.common,
+        Command::Status(a) => &a.common,
+        Command::Extend(a) => &a.common,
+        Command::End(a) => &a.common,
+        Command::Approve(a) => &a.common,
+        Command::Deny(a) => &a.common,
+    }
+}
+
+pub async fn run(command: Command) -> i32 {
+    let out = Out {
+        format: common(&command).output,
+    };
+    let result = match command {
+        Command::Login(a) => signing_in::login(a, out).await,
+        Command::Logout(c) => signing_in::logout(c, out).await,
+        Command::Packages(c) => packages::packages(c, out).await,
+        Command::Request(a) => asking::request(a, out).await,
+        Command::Status(a) => own_grants::status(a, out).await,
+        Command::Extend(a) => own_grants::extend(a, out).await,
+        Command::End(a) => own_grants::end(a, out).await,
+        Command::Approvals(c) => decisions::approvals(c, out).await,
+        Command::Approve(a) => decisions::approve(a, out).await,
+        Command::Deny(a) => decisions::deny(a, out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e, out),
+    }
+}
+
+/// Says what went wrong (and, with `--output json`, prints the API's error body); the exit
+/// status.
+fn report(e: &anyhow::Error, out: Out) -> i32 {
+    if let Some(c) = e.downcast_ref::<Cancelled>() {
+        out.live_done();
+        out.note(&c.0);
+        return 130;
+    }
+    let api = e.downcast_ref::<ApiError>();
+    let body = match api {
+        Some(a) => a.body(),
+        None => ErrorBody {
+            error: ErrorDetail {
+                code: "failed".into(),
+                message: format!("{e:#}"),
+                fields: vec![],
+            },
+        },
+    };
+    if out.json() {
+        out.answer(&body, String::new);
+    }
+    out.live_done();
+    let mut text = format!("jitgate: {}", body.error.message);
+    for f in &body.error.fields {
+        text.push_str(&format!("\n  {}: {}", flag_of(&f.field), f.message));
+    }
+    out.note(&text);
+    match api {
+        Some(ApiError::Refused { .. }) => 1,
+        _ => 2,
+    }
+}
+
+/// The caller's session with the portal the command names.
+async fn open(common: &Common) -> anyhow::Result<Session> {
+    let home = Home::locate()?;
+    let url = portal_url(common.portal.as_deref(), &home)?;
+    Session::open(home, Portal::new(&url)?).await
+}

@@ -1,0 +1,136 @@
+//! Signing in and out: `jitgate login` (in the browser, or with a device code) keeps the tokens
+//! and remembers the portal; `jitgate logout` forgets this machine's sign-in to it.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::or_ctrl_c;
+use crate::client::home::{CachedAccount, Home};
+use crate::client::output::{Out, when};
+use crate::client::portal::Portal;
+use crate::client::session::portal_url;
+use crate::client::sign_in::{self, Authority};
+use crate::client::{Common, LoginArgs};
+use crate::contract::Me;
+
+#[derive(Serialize)]
+struct SignedIn<'a> {
+    portal: &'a str,
+    account: &'a Me,
+    /// When the access token expires (it is renewed silently until the refresh token lapses).
+    expires_at: DateTime<Utc>,
+    device_code: bool,
+}
+
+pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
+    let home = Home::locate()?;
+    let url = portal_url(args.common.portal.as_deref(), &home)?;
+    let portal = Portal::new(&url)?;
+    let published = portal.cli_sign_in().await?;
+    let authority = Authority::from_portal(&published, args.tenant.as_deref());
+    authority.base()?;
+    let http = sign_in::http()?;
+    let tokens = if args.device_code {
+        let (prompt, poll) = sign_in::device_code(&authority, &http).await?;
+        out.note(&prompt.message);
+        out.note(&format!(
+            "The code expires at {} (15 minutes). Waiting for the sign-in; Ctrl-C cancels.",
+            when(prompt.expires_at, Utc::now())
+        ));
+        or_ctrl_c(poll, "Cancelled: nothing was signed in.").await?
+    } else {
+        let no_browser = args.no_browser;
+        let show = move |url: &str| {
+            if no_browser || webbrowser::open(url).is_err() {
+                out.note(&format!(
+                    "Open this address in a browser on this machine to sign in:\n\n  {url}\n"
+                ));
+            } else {
+                out.note(&format!(
+                    "Your browser was opened to sign in. If it did not open, go to:\n\n  {url}\n"
+                ));
+            }
+            out.note("Waiting for the sign-in; Ctrl-C cancels.");
+        };
+        or_ctrl_c(
+            sign_in::browser(&authority, &http, show),
+            "Cancelled: nothing was signed in.",
+        )
+        .await?
+    };
+    let me: Me = portal
+        .get(&tokens.access_token, "/api/v1/me", &())
+        .await
+        .context("signed in to Entra ID, but the portal refused the token")?;
+    let account = CachedAccount {
+        authority_host: authority.authority_host.clone(),
+        tenant_id: authority.tenant_id.clone(),
+        client_id: authority.client_id.clone(),
+        scopes: authority.scopes.clone(),
+        name: me.name.clone(),
+        username: me.username.clone(),
+        access_token: tokens.access_token,
+        expires_at: tokens.expires_at,
+        refresh_token: tokens.refresh_token,
+        device_code: args.device_code,
+    };
+    let mut cache = home.tokens()?;
+    cache
+        .portals
+        .insert(portal.base().to_string(), account.clone());
+    home.save_tokens(&cache)?;
+    let mut config = home.config()?;
+    if config.portal.as_deref() != Some(portal.base()) {
+        config.portal = Some(portal.base().to_string());
+        home.save_config(&config)?;
+    }
+    let answer = SignedIn {
+        portal: portal.base(),
+        account: &me,
+        expires_at: account.expires_at,
+        device_code: args.device_code,
+    };
+    out.answer(&answer, || {
+        let roles = if me.roles.is_empty() {
+            "requester".to_string()
+        } else {
+            me.roles.join(", ")
+        };
+        format!(
+            "Signed in to {} as {} ({}); roles: {roles}.",
+            portal.base(),
+            me.name,
+            me.username
+        )
+    });
+    Ok(0)
+}
+
+pub(super) async fn logout(c: Common, out: Out) -> anyhow::Result<i32> {
+    let home = Home::locate()?;
+    let url = portal_url(c.portal.as_deref(), &home)?;
+    let base = Portal::new(&url)?.base().to_string();
+    let mut cache = home.tokens()?;
+    let was = cache.portals.remove(&base).is_some();
+    home.save_tokens(&cache)?;
+    #[derive(Serialize)]
+    struct SignedOut<'a> {
+        portal: &'a str,
+        signed_out: bool,
+    }
+    out.answer(
+        &SignedOut {
+            portal: &base,
+            signed_out: was,
+        },
+        || {
+            if was {
+                format!("Signed out of {base} on this machine (its tokens are deleted).")
+            } else {
+                format!("You were not signed in to {base} on this machine.")
+            }
+        },
+    );
+    Ok(0)
+}
