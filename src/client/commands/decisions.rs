@@ -6,8 +6,8 @@ use anyhow::bail;
 use chrono::Utc;
 
 use super::flags::parse_minutes;
-use super::open;
 use super::pick::{is_guid, pick};
+use super::{act, open};
 use crate::client::output::{self, Out, minutes, short, span, when_relative};
 use crate::client::session::Session;
 use crate::client::{ApproveArgs, Common, DenyArgs};
@@ -116,73 +116,60 @@ pub(super) async fn approve(a: ApproveArgs, out: Out) -> anyhow::Result<i32> {
         if duration.is_some() {
             bail!("--for shortens a request, not an extension");
         }
-        let x: Extended = s
-            .post(
-                &format!("/api/v1/requests/{id}/extension/approve"),
-                &ExtensionDecisionBody { comment: a.comment },
-            )
-            .await?;
-        out.answer(&x, || {
-            format!(
-                "Approved the extension of request {} by {}; access {}.",
-                short(&id),
-                minutes(x.extension.minutes),
-                output::state(&x.request, now)
-            )
-        });
-        return Ok(0);
-    }
-    let r: Request = s
-        .post(
-            &format!("/api/v1/requests/{id}/approve"),
-            &ApproveBody {
-                comment: a.comment,
-                duration_minutes: duration,
+        let body = ExtensionDecisionBody { comment: a.comment };
+        return act(
+            &mut s,
+            &id,
+            "extension/approve",
+            &body,
+            out,
+            |x: &Extended| {
+                format!(
+                    "Approved the extension of request {} by {}; access {}.",
+                    short(&id),
+                    minutes(x.extension.minutes),
+                    output::state(&x.request, now)
+                )
             },
         )
-        .await?;
-    out.answer(&r, || {
+        .await;
+    }
+    let body = ApproveBody {
+        comment: a.comment,
+        duration_minutes: duration,
+    };
+    act(&mut s, &id, "approve", &body, out, |r: &Request| {
         format!(
             "Approved request {} of {} for {}: {}.",
             short(&r.id),
             r.requester.name,
             minutes(r.duration_minutes),
-            output::state(&r, now)
+            output::state(r, now)
         )
-    });
-    Ok(0)
+    })
+    .await
 }
 
 pub(super) async fn deny(a: DenyArgs, out: Out) -> anyhow::Result<i32> {
     let mut s = open(&a.common).await?;
     let (id, extension) = in_queue(&mut s, &a.id).await?;
     if extension {
-        let x: Extended = s
-            .post(
-                &format!("/api/v1/requests/{id}/extension/deny"),
-                &ExtensionDecisionBody {
-                    comment: Some(a.comment),
-                },
-            )
-            .await?;
-        out.answer(&x, || {
+        let body = ExtensionDecisionBody {
+            comment: Some(a.comment),
+        };
+        return act(&mut s, &id, "extension/deny", &body, out, |_: &Extended| {
             format!(
                 "Denied the extension of request {}; the grant still ends as planned.",
                 short(&id)
             )
-        });
-        return Ok(0);
+        })
+        .await;
     }
-    let r: Request = s
-        .post(
-            &format!("/api/v1/requests/{id}/deny"),
-            &DenyBody {
-                comment: Some(a.comment),
-            },
-        )
-        .await?;
-    out.answer(&r, || {
+    let body = DenyBody {
+        comment: Some(a.comment),
+    };
+    act(&mut s, &id, "deny", &body, out, |r: &Request| {
         format!("Denied request {} of {}.", short(&r.id), r.requester.name)
-    });
-    Ok(0)
+    })
+    .await
 }

@@ -21,6 +21,9 @@ mod signing_in;
 
 use std::future::Future;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::home::Home;
 use super::output::Out;
 use super::portal::{ApiError, Portal};
@@ -119,4 +122,21 @@ async fn open(common: &Common) -> anyhow::Result<Session> {
     let home = Home::locate()?;
     let url = portal_url(common.portal.as_deref(), &home)?;
     Session::open(home, Portal::new(&url)?).await
+}
+
+/// Posts `body` to request `id`'s `action` (`end`, `extend`, `approve`, `extension/deny`, …)
+/// and answers with what the portal returns, `say` putting it in words.
+async fn act<T: DeserializeOwned + Serialize>(
+    s: &mut Session,
+    id: &str,
+    action: &str,
+    body: &impl Serialize,
+    out: Out,
+    say: impl FnOnce(&T) -> String,
+) -> anyhow::Result<i32> {
+    let answer: T = s
+        .post(&format!("/api/v1/requests/{id}/{action}"), body)
+        .await?;
+    out.answer(&answer, || say(&answer));
+    Ok(0)
 }

@@ -6,8 +6,8 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::flags::parse_minutes;
-use super::open;
 use super::pick::{is_guid, pick};
+use super::{act, open};
 use crate::client::output::{self, Out, minutes, short, when, when_relative};
 use crate::client::session::Session;
 use crate::client::{EndArgs, ExtendArgs, StatusArgs};
@@ -26,14 +26,19 @@ async fn mine(s: &mut Session, statuses: Option<&str>, limit: i64) -> anyhow::Re
     Ok(list.requests)
 }
 
+/// The caller's request named by `given`: an id, or the start of the id of one of theirs.
+async fn own_request(s: &mut Session, given: &str) -> anyhow::Result<String> {
+    if is_guid(given) {
+        return Ok(given.trim().to_string());
+    }
+    let all = mine(s, None, 1000).await?;
+    Ok(pick(&all, given, "your requests")?.id.clone())
+}
+
 /// The caller's grant named by `given` (an id or its start), or their one active grant.
 async fn own_grant(s: &mut Session, given: Option<&str>) -> anyhow::Result<String> {
     match given {
-        Some(id) if is_guid(id) => Ok(id.trim().to_string()),
-        Some(prefix) => {
-            let all = mine(s, None, 1000).await?;
-            Ok(pick(&all, prefix, "your requests")?.id.clone())
-        }
+        Some(given) => own_request(s, given).await,
         None => {
             let active = mine(s, Some("active"), 100).await?;
             match active.as_slice() {
@@ -86,12 +91,7 @@ pub(super) async fn status(a: StatusArgs, out: Out) -> anyhow::Result<i32> {
         );
         return Ok(0);
     };
-    let id = if is_guid(&given) {
-        given.trim().to_string()
-    } else {
-        let all = mine(&mut s, None, 1000).await?;
-        pick(&all, &given, "your requests")?.id.clone()
-    };
+    let id = own_request(&mut s, &given).await?;
     let request: Request = s.get(&format!("/api/v1/requests/{id}"), &()).await?;
     let extensions: ExtensionList = s
         .get(&format!("/api/v1/requests/{id}/extensions"), &())
@@ -128,55 +128,48 @@ pub(super) async fn extend(a: ExtendArgs, out: Out) -> anyhow::Result<i32> {
     let minutes_more = parse_minutes("--for", &a.duration)?;
     let mut s = open(&a.common).await?;
     let id = own_grant(&mut s, a.id.as_deref()).await?;
-    let x: Extended = s
-        .post(
-            &format!("/api/v1/requests/{id}/extend"),
-            &ExtendBody {
-                minutes: minutes_more,
-                justification: a.reason,
-            },
-        )
-        .await?;
-    let now = Utc::now();
-    out.answer(&x, || match (x.extension.status, x.request.ends_at) {
-        (crate::contract::ExtensionStatus::Approved, Some(end)) => format!(
-            "Extended by {}: access now ends {}.",
-            minutes(x.extension.minutes),
-            when_relative(end, now)
-        ),
-        _ => format!(
-            "Asked for {} more on request {}; an approver must decide before it ends {}.",
-            minutes(x.extension.minutes),
-            short(&x.request.id),
-            x.request
-                .ends_at
-                .map(|e| when_relative(e, now))
-                .unwrap_or_default()
-        ),
-    });
-    Ok(0)
+    let body = ExtendBody {
+        minutes: minutes_more,
+        justification: a.reason,
+    };
+    act(&mut s, &id, "extend", &body, out, |x: &Extended| {
+        let now = Utc::now();
+        match (x.extension.status, x.request.ends_at) {
+            (crate::contract::ExtensionStatus::Approved, Some(end)) => format!(
+                "Extended by {}: access now ends {}.",
+                minutes(x.extension.minutes),
+                when_relative(end, now)
+            ),
+            _ => format!(
+                "Asked for {} more on request {}; an approver must decide before it ends {}.",
+                minutes(x.extension.minutes),
+                short(&x.request.id),
+                x.request
+                    .ends_at
+                    .map(|e| when_relative(e, now))
+                    .unwrap_or_default()
+            ),
+        }
+    })
+    .await
 }
 
 pub(super) async fn end(a: EndArgs, out: Out) -> anyhow::Result<i32> {
     let mut s = open(&a.common).await?;
     let id = own_grant(&mut s, a.id.as_deref()).await?;
-    let r: Request = s
-        .post(
-            &format!("/api/v1/requests/{id}/end"),
-            &EndBody { reason: a.reason },
-        )
-        .await?;
-    out.answer(&r, || {
+    let me = s.account().username.clone();
+    let body = EndBody { reason: a.reason };
+    act(&mut s, &id, "end", &body, out, |r: &Request| {
         format!(
             "Request {} {}: jitgate is taking {} out of the group now.",
             short(&r.id),
             r.status.as_str(),
-            if r.requester.username == s.account().username {
+            if r.requester.username == me {
                 "you"
             } else {
                 r.requester.name.as_str()
             }
         )
-    });
-    Ok(0)
+    })
+    .await
 }
