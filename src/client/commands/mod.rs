@@ -117,11 +117,19 @@ fn report(e: &anyhow::Error, out: Out) -> i32 {
     }
 }
 
-/// The caller's session with the portal the command names.
-async fn open(common: &Common) -> anyhow::Result<Session> {
+/// This machine's client home, and the portal the command names (`--portal`, else the one
+/// `jitgate login` remembered).
+fn home_and_portal(common: &Common) -> anyhow::Result<(Home, Portal)> {
     let home = Home::locate()?;
     let url = portal_url(common.portal.as_deref(), &home)?;
-    Session::open(home, Portal::new(&url)?).await
+    let portal = Portal::new(&url)?;
+    Ok((home, portal))
+}
+
+/// The caller's session with the portal the command names.
+async fn open(common: &Common) -> anyhow::Result<Session> {
+    let (home, portal) = home_and_portal(common)?;
+    Session::open(home, portal).await
 }
 
 /// Posts `body` to request `id`'s `action` (`end`, `extend`, `approve`, `extension/deny`, …)

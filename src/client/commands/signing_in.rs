@@ -5,11 +5,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::or_ctrl_c;
-use crate::client::home::{CachedAccount, Home};
+use super::{home_and_portal, or_ctrl_c};
+use crate::client::home::CachedAccount;
 use crate::client::output::{Out, when};
-use crate::client::portal::Portal;
-use crate::client::session::portal_url;
 use crate::client::sign_in::{self, Authority};
 use crate::client::{Common, LoginArgs};
 use crate::contract::Me;
@@ -24,9 +22,7 @@ struct SignedIn<'a> {
 }
 
 pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
-    let home = Home::locate()?;
-    let url = portal_url(args.common.portal.as_deref(), &home)?;
-    let portal = Portal::new(&url)?;
+    let (home, portal) = home_and_portal(&args.common)?;
     let published = portal.cli_sign_in().await?;
     let authority = Authority::from_portal(&published, args.tenant.as_deref());
     authority.base()?;
@@ -108,9 +104,8 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
 }
 
 pub(super) async fn logout(c: Common, out: Out) -> anyhow::Result<i32> {
-    let home = Home::locate()?;
-    let url = portal_url(c.portal.as_deref(), &home)?;
-    let base = Portal::new(&url)?.base().to_string();
+    let (home, portal) = home_and_portal(&c)?;
+    let base = portal.base().to_string();
     let mut cache = home.tokens()?;
     let was = cache.portals.remove(&base).is_some();
     home.save_tokens(&cache)?;
