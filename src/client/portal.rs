@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -106,31 +106,24 @@ impl Portal {
         })
     }
 
-    pub async fn get<T: DeserializeOwned>(
+    /// `method` on `path` with the bearer `token`; `payload` is the query string of a `GET` and
+    /// the JSON body of any other method.
+    pub async fn call<T: DeserializeOwned>(
         &self,
         token: &str,
+        method: Method,
         path: &str,
-        query: &impl Serialize,
+        payload: &impl Serialize,
     ) -> Result<T, ApiError> {
         let req = self
             .http
-            .get(format!("{}{path}", self.base))
-            .query(query)
+            .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(token);
-        self.send(req).await
-    }
-
-    pub async fn post<T: DeserializeOwned>(
-        &self,
-        token: &str,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<T, ApiError> {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .bearer_auth(token);
+        let req = if method == Method::GET {
+            req.query(payload)
+        } else {
+            req.json(payload)
+        };
         self.send(req).await
     }
 

@@ -4,12 +4,12 @@
 
 use anyhow::{Context, anyhow};
 use chrono::Utc;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::home::{CachedAccount, Home};
-use super::portal::{ApiError, Portal};
+use super::portal::Portal;
 use super::sign_in::{self, Authority, Tokens};
 
 /// Tokens are renewed when they have less than this left, as MSAL does.
@@ -104,38 +104,41 @@ impl Session {
         self.home.save_tokens(&cache)
     }
 
-    /// `call` with the access token; when the portal answers 401, the tokens are renewed once
-    /// and `call` is made again (a 401 changed nothing, so repeating a POST is safe).
-    async fn with_renewal<T, F, Fut>(&mut self, call: F) -> anyhow::Result<T>
-    where
-        F: Fn(Portal, String) -> Fut,
-        Fut: std::future::Future<Output = Result<T, ApiError>>,
-    {
-        let first = call(self.portal.clone(), self.account.access_token.clone()).await;
-        match first {
+    /// [`Portal::call`] with the access token; when the portal answers 401, the tokens are
+    /// renewed once and the call is made again (a 401 changed nothing, so repeating a POST is
+    /// safe).
+    async fn call<T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        payload: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let token = &self.account.access_token;
+        match self.portal.call(token, method.clone(), path, payload).await {
             Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
                 self.renew().await?;
-                Ok(call(self.portal.clone(), self.account.access_token.clone()).await?)
+                let token = &self.account.access_token;
+                Ok(self.portal.call(token, method, path, payload).await?)
             }
             other => Ok(other?),
         }
     }
 
+    /// `GET path` with `query` as its query string.
     pub async fn get<T: DeserializeOwned>(
         &mut self,
         path: &str,
         query: &impl Serialize,
     ) -> anyhow::Result<T> {
-        self.with_renewal(|portal, token| async move { portal.get(&token, path, query).await })
-            .await
+        self.call(Method::GET, path, query).await
     }
 
+    /// `POST path` with `body` as JSON.
     pub async fn post<T: DeserializeOwned>(
         &mut self,
         path: &str,
         body: &impl Serialize,
     ) -> anyhow::Result<T> {
-        self.with_renewal(|portal, token| async move { portal.post(&token, path, body).await })
-            .await
+        self.call(Method::POST, path, body).await
     }
 }

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use reqwest::Method;
 use serde::Serialize;
 
 use super::{home_and_portal, or_ctrl_c};
@@ -56,7 +57,7 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         .await?
     };
     let me: Me = portal
-        .get(&tokens.access_token, "/api/v1/me", &())
+        .call(&tokens.access_token, Method::GET, "/api/v1/me", &())
         .await
         .context("signed in to Entra ID, but the portal refused the token")?;
     let account = CachedAccount {
