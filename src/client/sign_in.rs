@@ -370,37 +370,38 @@ mod tests {
     fn entra_errors_people_can_act_on_say_what_to_do() {
         let a = authority("72f988bf-86f1-41af-91ab-2d7cd011db47");
         let said = |error: &str, description: &str| explain(error, description, &a);
-        let blocked = said(
-            "invalid_grant",
-            "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.\r\nTrace ID: 1\r\nCorrelation ID: 2",
-        );
-        assert!(
-            blocked.contains("AADSTS53003") && blocked.contains("exclude the jitgate app"),
-            "{blocked}"
-        );
-        let no_tenant = said(
-            "invalid_request",
-            "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
-        );
-        assert!(no_tenant.contains("--tenant"), "{no_tenant}");
-        let unknown = said(
-            "invalid_tenant",
-            "AADSTS90002: Tenant '72f988bf-86f1-41af-91ab-2d7cd011db47' not found.",
-        );
-        assert!(
-            unknown.contains("does not exist") && unknown.contains("tenant_id"),
-            "{unknown}"
-        );
-        let common = said(
-            "invalid_request",
-            "AADSTS90133: Device Code flow is not supported under /common or /consumers endpoint.",
-        );
-        assert!(common.contains("tenant-specific"), "{common}");
-        let expired = said(
-            "invalid_grant",
-            "AADSTS700082: The refresh token has expired due to inactivity.",
-        );
-        assert!(expired.contains("jitgate login"), "{expired}");
+        // (error, its description, what the explanation must say)
+        let cases: [(&str, &str, &[&str]); 5] = [
+            (
+                "invalid_grant",
+                "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.\r\nTrace ID: 1\r\nCorrelation ID: 2",
+                &["AADSTS53003", "exclude the jitgate app"],
+            ),
+            (
+                "invalid_request",
+                "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
+                &["--tenant"],
+            ),
+            (
+                "invalid_tenant",
+                "AADSTS90002: Tenant '72f988bf-86f1-41af-91ab-2d7cd011db47' not found.",
+                &["does not exist", "tenant_id"],
+            ),
+            (
+                "invalid_request",
+                "AADSTS90133: Device Code flow is not supported under /common or /consumers endpoint.",
+                &["tenant-specific"],
+            ),
+            (
+                "invalid_grant",
+                "AADSTS700082: The refresh token has expired due to inactivity.",
+                &["jitgate login"],
+            ),
+        ];
+        for (error, description, must_say) in cases {
+            let text = said(error, description);
+            assert!(must_say.iter().all(|m| text.contains(m)), "{text}");
+        }
         assert_eq!(
             said("server_error", "AADSTS12345: Something new.\r\nTrace ID: 1"),
             "The sign-in failed: AADSTS12345: Something new."
