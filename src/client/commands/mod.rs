@@ -1,7 +1,8 @@
 //! The client's commands, one module per command group: each resolves the portal and the
 //! session, calls the API and says what happened. This module dispatches a command to its group
 //! and turns failures into words and exit statuses; what several groups share lives here
-//! (opening the session, stopping on Ctrl-C) or in a helper the groups import (`flags`, `pick`).
+//! (finding the portal and opening the session, posting an action on a request, stopping on
+//! Ctrl-C) or in a helper the groups import (`flags`, `pick`).
 //!
 //! - `signing_in`: `jitgate login` and `jitgate logout`.
 //! - `packages`: `jitgate packages`.
