@@ -1,0 +1,44 @@
+//! What the emulated tenant contains and how its app registration is set up: the configuration,
+//! its users and its groups.
+
+use std::path::PathBuf;
+
+/// A user of the emulated tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoUser {
+    /// Object id (GUID), the `oid` claim and Graph `id`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// User principal name (`preferred_username`).
+    pub username: String,
+    /// App role values put in the `roles` claim of ID and access tokens.
+    pub roles: Vec<String>,
+    /// Object id of the user's manager, if any.
+    pub manager_id: Option<String>,
+}
+
+/// A security group of the emulated tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoGroup {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// What the emulated tenant contains and how its app registration is set up.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Registered redirect URIs; exact match at authorize and at code redemption.
+    pub redirect_uris: Vec<String>,
+    pub users: Vec<DemoUser>,
+    pub groups: Vec<DemoGroup>,
+    /// `roles` of app-only Graph tokens.
+    pub app_permissions: Vec<String>,
+    /// When set, group memberships are loaded from and saved to this JSON file on every change.
+    pub state_file: Option<PathBuf>,
+    /// Client ids of public clients (no secret) that may use the device code flow.
+    pub public_clients: Vec<String>,
+}
