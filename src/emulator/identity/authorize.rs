@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::authorize_request::{AuthorizeError, validate_authorize};
-use super::errors::{tenant_not_found, tenant_ok};
-use super::pages::{error_page, hidden, html_response, page};
+use super::errors::tenant_ok;
+use super::pages::{error_page, hidden, html_response, page, unknown_tenant_page};
 use crate::emulator::grants::{AuthorizeParams, CODE_LIFETIME_SECS, CodeGrant, PendingPage};
 use crate::emulator::tenant::Emulator;
 use crate::emulator::wire::{self, html_escape};
@@ -84,7 +84,7 @@ pub(crate) async fn authorize_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if !tenant_ok(&emu, &tenant) {
-        return error_page(StatusCode::BAD_REQUEST, 90002, &tenant_not_found(&tenant));
+        return unknown_tenant_page(&tenant);
     }
     match validate_authorize(&emu, &q) {
         Err(AuthorizeError::Page(code, message)) => {
@@ -143,7 +143,7 @@ pub(crate) async fn authorize_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !tenant_ok(&emu, &tenant) {
-        return error_page(StatusCode::BAD_REQUEST, 90002, &tenant_not_found(&tenant));
+        return unknown_tenant_page(&tenant);
     }
     let expired = || {
         error_page(

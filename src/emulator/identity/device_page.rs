@@ -11,8 +11,8 @@ use axum::response::Response;
 
 use super::conditional_access::BLOCKED;
 use super::device_login::{DeviceLogin, PageError, complete, decline, live};
-use super::errors::{tenant_not_found, tenant_ok};
-use super::pages::{error_page, form_error, hidden, html_response, page};
+use super::errors::tenant_ok;
+use super::pages::{error_page, form_error, hidden, html_response, page, unknown_tenant_page};
 use super::resources::app_name;
 use super::user_codes::normalize_code;
 use crate::emulator::config::DemoUser;
@@ -119,7 +119,7 @@ pub(crate) async fn device_page(
     Path(tenant): Path<String>,
 ) -> Response {
     if !tenant_ok(&emu, &tenant) {
-        return error_page(StatusCode::BAD_REQUEST, 90002, &tenant_not_found(&tenant));
+        return unknown_tenant_page(&tenant);
     }
     code_form(&emu, None)
 }
@@ -134,7 +134,7 @@ pub(crate) async fn device_page_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !tenant_ok(&emu, &tenant) {
-        return error_page(StatusCode::BAD_REQUEST, 90002, &tenant_not_found(&tenant));
+        return unknown_tenant_page(&tenant);
     }
     let otc = form.get("otc").map(String::as_str).unwrap_or("");
     let checked = live(&mut emu.state(), otc).map(|(info, _)| info.client_id);

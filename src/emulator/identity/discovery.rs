@@ -3,13 +3,15 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::errors::{invalid_tenant, tenant_ok};
 use crate::emulator::tenant::Emulator;
 use crate::emulator::wire::json_response;
 
-fn public_caching(resp: &mut Response) {
+/// `body` as JSON that anyone may cache for a day.
+fn public_json(body: &Value) -> Response {
+    let mut resp = json_response(StatusCode::OK, "application/json; charset=utf-8", body);
     let h = resp.headers_mut();
     h.insert(
         header::CACHE_CONTROL,
@@ -19,6 +21,7 @@ fn public_caching(resp: &mut Response) {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    resp
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`
@@ -54,9 +57,7 @@ pub(crate) async fn discovery(State(emu): State<Emulator>, Path(tenant): Path<St
         "msgraph_host": host,
         "rbac_url": "https://pas.windows.net",
     });
-    let mut resp = json_response(StatusCode::OK, "application/json; charset=utf-8", &body);
-    public_caching(&mut resp);
-    resp
+    public_json(&body)
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`
@@ -65,7 +66,5 @@ pub(crate) async fn jwks(State(emu): State<Emulator>, Path(tenant): Path<String>
         return invalid_tenant(&emu, &tenant);
     }
     let body = json!({ "keys": [emu.inner.key.jwk(&emu.issuer())] });
-    let mut resp = json_response(StatusCode::OK, "application/json; charset=utf-8", &body);
-    public_caching(&mut resp);
-    resp
+    public_json(&body)
 }

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::errors::tenant_not_found;
 use crate::emulator::wire::{self, html_escape};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f3f2f1;margin:0;padding:2rem}\
@@ -51,6 +52,11 @@ pub(super) fn error_page(status: StatusCode, code: u32, message: &str) -> Respon
         html_escape(message)
     );
     html_response(status, body)
+}
+
+/// The error page for a tenant that is not this one (AADSTS90002).
+pub(super) fn unknown_tenant_page(tenant: &str) -> Response {
+    error_page(StatusCode::BAD_REQUEST, 90002, &tenant_not_found(tenant))
 }
 
 /// The error paragraph of a form, or nothing.
