@@ -8,18 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::client::GraphClient;
-use super::wire::{added, classify, is_write, member_groups_contain, removed, require_guid};
+use super::members::member_check;
+use super::request::Call;
+use super::wire::{added, classify, is_write, member_groups_contain, removed};
 use super::{DirectoryError, MemberChange, MemberOp};
 
 /// Graph's limit of requests in one batch.
 pub const MAX_BATCH: usize = 20;
-
-struct Sub {
-    method: Method,
-    /// Relative to `/v1.0`.
-    url: String,
-    body: Option<Value>,
-}
 
 impl GraphClient {
     pub(super) async fn change_members_batched(
@@ -28,8 +23,10 @@ impl GraphClient {
     ) -> Vec<Result<MemberChange, DirectoryError>> {
         let mut out = Vec::with_capacity(ops.len());
         for chunk in ops.chunks(MAX_BATCH) {
-            let subs: Vec<Result<Sub, DirectoryError>> =
-                chunk.iter().map(|op| self.change(op)).collect();
+            let subs: Vec<Result<Call, DirectoryError>> = chunk
+                .iter()
+                .map(|op| self.member_change(op.add, &op.group_id, &op.user_id))
+                .collect();
             let answers = self.send(subs).await;
             for (op, answer) in chunk.iter().zip(answers) {
                 let answer = answer.map(drop);
@@ -49,18 +46,7 @@ impl GraphClient {
     ) -> Vec<Result<bool, DirectoryError>> {
         let mut out = Vec::with_capacity(pairs.len());
         for chunk in pairs.chunks(MAX_BATCH) {
-            let subs = chunk
-                .iter()
-                .map(|(g, u)| {
-                    require_guid(g)?;
-                    require_guid(u)?;
-                    Ok(Sub {
-                        method: Method::POST,
-                        url: format!("/users/{u}/checkMemberGroups"),
-                        body: Some(json!({ "groupIds": [g] })),
-                    })
-                })
-                .collect();
+            let subs = chunk.iter().map(|(g, u)| member_check(g, u)).collect();
             let answers = self.send(subs).await;
             for ((g, _), answer) in chunk.iter().zip(answers) {
                 out.push(answer.and_then(|body| member_groups_contain(&body, g)));
@@ -69,32 +55,11 @@ impl GraphClient {
         out
     }
 
-    fn change(&self, op: &MemberOp) -> Result<Sub, DirectoryError> {
-        require_guid(&op.group_id)?;
-        require_guid(&op.user_id)?;
-        let (g, u) = (&op.group_id, &op.user_id);
-        Ok(if op.add {
-            Sub {
-                method: Method::POST,
-                url: format!("/groups/{g}/members/$ref"),
-                body: Some(
-                    json!({ "@odata.id": format!("{}/v1.0/directoryObjects/{u}", self.graph_base) }),
-                ),
-            }
-        } else {
-            Sub {
-                method: Method::DELETE,
-                url: format!("/groups/{g}/members/{u}/$ref"),
-                body: None,
-            }
-        })
-    }
-
     /// Sends the valid requests of `subs` (at most 20) as one batch; the body of each 2xx answer,
     /// or its error classified as a single call's would be. Invalid ones are answered at once.
     async fn send(
         &self,
-        subs: Vec<Result<Sub, DirectoryError>>,
+        subs: Vec<Result<Call, DirectoryError>>,
     ) -> Vec<Result<Vec<u8>, DirectoryError>> {
         let mut out: Vec<Option<Result<Vec<u8>, DirectoryError>>> = Vec::with_capacity(subs.len());
         let mut requests = Vec::new();

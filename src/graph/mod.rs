@@ -1,14 +1,36 @@
 //! The directory jitgate acts on: Microsoft Graph group membership, users, managers and
 //! Conditional Access policies, behind the [`Directory`] trait so that the outbox worker, the
 //! scheduler and the handlers can be tested with fakes.
+//!
+//! [`GraphClient`] is the Graph implementation:
+//! - `client`: the client (where it sends, as whom) and its answers to [`Directory`];
+//! - `settings`: where and as whom it talks to Graph;
+//! - `token`: the app's client-credentials token and its cache;
+//! - `request`: one call (paced writes, a renewed token), reads retried inline, lists read page
+//!   by page;
+//! - `pacer`: the client-side budget of writes;
+//! - `wire`: reading Graph's answers (errors, `Retry-After`) and the id forms a path takes;
+//! - `members`: adding, removing, checking and listing group members one call at a time;
+//! - `batch`: many membership changes or checks in one `$batch`;
+//! - `users`: a user, their manager, ending their sessions;
+//! - `access`: a person's account state and app roles, and who holds a role;
+//! - `mail`: e-mail sent as the application;
+//! - `sign_ins`: device-code sign-ins from the sign-in log;
+//! - `policies`: reading the Conditional Access policies, which `posture` judges.
 
 mod access;
 mod batch;
 mod client;
+mod mail;
+mod members;
 mod pacer;
+mod policies;
 pub mod posture;
+mod request;
 mod settings;
 mod sign_ins;
+mod token;
+mod users;
 mod wire;
 
 use std::time::Duration;
