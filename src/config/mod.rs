@@ -4,7 +4,8 @@
 //!
 //! - `file`: the file's schema as written (defaults, lenient values from the environment);
 //! - `env`: the environment overlay;
-//! - `validate`: turning the file into [`Settings`], naming the key of any problem.
+//! - `validate/`: turning the file into [`Settings`], one file per section, naming the key of any
+//!   problem.
 
 mod env;
 mod file;

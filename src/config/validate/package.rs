@@ -1,0 +1,163 @@
+//! `[[package]]`: each access package, its group, durations, approvals, reminders, escalation,
+//! extensions and its own chat webhooks. Ids are unique and hold only `a-z`, `0-9` and `-`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Duration;
+
+use super::{duration, guid, mailbox, non_empty, secret_url};
+use crate::config::file::RawPackage;
+use crate::config::{ConfigError, NotifySettings, err};
+use crate::domain::Package;
+
+fn minutes(key: &str, v: &str) -> Result<Duration, ConfigError> {
+    let d = duration(key, v)?;
+    if d.num_seconds() % 60 != 0 {
+        return Err(err(key, format!("'{v}' must be whole minutes")));
+    }
+    Ok(d)
+}
+
+/// Every package, in order; their own Teams and Slack webhooks go into `notify`.
+pub(super) fn check(
+    raw: Vec<RawPackage>,
+    notify: &mut NotifySettings,
+) -> Result<Vec<Package>, ConfigError> {
+    if raw.is_empty() {
+        return Err(err("package", "at least one [[package]] is needed"));
+    }
+    let mut seen = HashSet::new();
+    let mut packages = Vec::new();
+    let (mut package_teams, mut package_slack) = (HashMap::new(), HashMap::new());
+    for (i, p) in raw.into_iter().enumerate() {
+        let k = |f: &str| format!("package[{i}].{f}");
+        let id = non_empty(&k("id"), &p.id)?;
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(err(
+                k("id"),
+                format!("'{id}' may hold only lower-case letters, digits and '-'"),
+            ));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(err(k("id"), format!("'{id}' is used by two packages")));
+        }
+        let min = minutes(&k("min_duration"), &p.min_duration)?;
+        let default = minutes(&k("default_duration"), &p.default_duration)?;
+        let max = minutes(&k("max_duration"), &p.max_duration)?;
+        if min > max {
+            return Err(err(k("min_duration"), "is longer than max_duration"));
+        }
+        if default < min || default > max {
+            return Err(err(
+                k("default_duration"),
+                "must lie between min_duration and max_duration",
+            ));
+        }
+        let mut presets = Vec::new();
+        for (j, s) in p.duration_presets.iter().enumerate() {
+            let d = minutes(&format!("package[{i}].duration_presets[{j}]"), s)?;
+            if d < min || d > max {
+                return Err(err(
+                    format!("package[{i}].duration_presets[{j}]"),
+                    "lies outside min_duration..max_duration",
+                ));
+            }
+            presets.push(d);
+        }
+        if presets.is_empty() {
+            presets = vec![min, default, max];
+            presets.dedup();
+        }
+        if p.approvals_required == 0 {
+            return Err(err(k("approvals_required"), "must be at least 1"));
+        }
+        if !p.approver_role_applies && p.approver_groups.is_empty() && !p.manager_may_approve {
+            return Err(err(
+                k("approver_role_applies"),
+                "is false, but the package has no approver_groups and manager_may_approve is off: nobody could decide its requests",
+            ));
+        }
+        if let Some(u) = &p.teams_webhook {
+            package_teams.insert(id.clone(), secret_url(&k("teams_webhook"), u)?);
+        }
+        if let Some(u) = &p.slack_webhook {
+            package_slack.insert(id.clone(), secret_url(&k("slack_webhook"), u)?);
+        }
+        packages.push(Package {
+            id,
+            name: non_empty(&k("name"), &p.name)?,
+            description: p.description.trim().to_string(),
+            group_id: guid(&k("group_id"), &p.group_id)?,
+            min_duration: min,
+            default_duration: default,
+            max_duration: max,
+            duration_presets: presets,
+            approvals_required: p.approvals_required,
+            ticket_required: p.ticket_required,
+            requester_role: p
+                .requester_role
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+            manager_may_approve: p.manager_may_approve,
+            approval_timeout: duration(&k("approval_timeout"), &p.approval_timeout)?,
+            max_start_delay: duration(&k("max_start_delay"), &p.max_start_delay)?,
+            standing_members: p
+                .standing_members
+                .iter()
+                .enumerate()
+                .map(|(j, m)| guid(&k(&format!("standing_members[{j}]")), m))
+                .collect::<Result<_, _>>()?,
+            revoke_sessions_on_end: p.revoke_sessions_on_end,
+            remind_before: match p.remind_before.trim() {
+                "off" | "none" => None,
+                v => Some(minutes(&k("remind_before"), v)?),
+            },
+            escalate_after: p
+                .escalate_after
+                .as_deref()
+                .map(|v| minutes(&k("escalate_after"), v))
+                .transpose()?,
+            escalate_to: p
+                .escalate_to
+                .iter()
+                .enumerate()
+                .map(|(j, m)| mailbox(&k(&format!("escalate_to[{j}]")), m))
+                .collect::<Result<_, _>>()?,
+            approver_groups: p
+                .approver_groups
+                .iter()
+                .enumerate()
+                .map(|(j, g)| guid(&k(&format!("approver_groups[{j}]")), g))
+                .collect::<Result<_, _>>()?,
+            approver_role_applies: p.approver_role_applies,
+            max_extension: p
+                .max_extension
+                .as_deref()
+                .map(|v| minutes(&k("max_extension"), v))
+                .transpose()?,
+            self_extend: p.self_extend,
+            end_after_first_sign_in: p
+                .end_after_first_sign_in
+                .as_deref()
+                .map(|v| minutes(&k("end_after_first_sign_in"), v))
+                .transpose()?,
+        });
+    }
+    notify.package_teams = package_teams;
+    notify.package_slack = package_slack;
+    Ok(packages)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{GOOD, key_of};
+
+    #[test]
+    fn duplicate_packages_are_refused() {
+        let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[package]]").unwrap()..]);
+        assert_eq!(key_of(&twice, &[]), "package[1].id");
+    }
+}
