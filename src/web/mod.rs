@@ -1,11 +1,18 @@
 //! HTTP: one router per feature, assembled here with the cross-cutting layers. Handlers parse
 //! the request, call one service use case and render its answer; the service checks roles.
+//!
+//! `api/` is the JSON API and `pages/` the server-rendered pages; `sign_in.rs` holds the browser
+//! sign-in routes, `extract.rs` who is calling, `security.rs` the layers every response passes,
+//! `health.rs` and `metrics.rs` the probes. What pages and sign-in share sits below both:
+//! `return_path.rs` (where a browser may be sent back to) and, in `pages/`, the error page and
+//! the flash message, which sign-in uses and which use nothing of it.
 
 pub mod api;
 pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod return_path;
 pub mod security;
 pub mod sign_in;
 

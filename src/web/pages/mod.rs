@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::web::sign_in::safe_return_path;
+use crate::web::return_path::safe_return_path;
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 
