@@ -1,8 +1,10 @@
-//! "My access": what I may request, my current requests and grants, my history.
+//! "My access": what I may request, my current requests and grants, my history; and the form
+//! that asks for access, shown again with its mistakes. Cancelling and ending post to the
+//! request's own routes (`request/actions.rs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,21 +15,18 @@ use tower_sessions::Session;
 
 use super::chrome::chrome_for;
 use super::request::RequestView;
-use super::{ActionForm, Chrome, PageError, PageUser, after_action, minutes, set_flash};
+use super::{Chrome, PageError, PageUser, minutes, set_flash};
+use crate::domain::NewRequestInput;
 use crate::domain::package::format_duration;
 use crate::domain::request::FieldError;
-use crate::domain::{NewRequestInput, RequestStatus};
 use crate::error::AppError;
 use crate::service::ListQuery;
-use crate::web::extract::parse_request_id;
 use crate::web::{AppState, MaybeAuth};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/requests", post(create))
-        .route("/requests/{id}/cancel", post(cancel))
-        .route("/requests/{id}/end", post(end))
         .route("/demo/device-code", post(try_device_code))
 }
 
@@ -329,42 +328,4 @@ async fn create(
         }
         Err(e) => Err(user.page_error(e)),
     }
-}
-
-async fn cancel(
-    State(app): State<AppState>,
-    session: Session,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(f): Form<ActionForm>,
-) -> Result<Response, PageError> {
-    let result = async { app.portal.cancel(&user.who, &parse_request_id(&id)?).await }.await;
-    after_action(&app, &session, &f.back, result, |_| {
-        "The request is cancelled.".into()
-    })
-    .await
-}
-
-async fn end(
-    State(app): State<AppState>,
-    session: Session,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(f): Form<ActionForm>,
-) -> Result<Response, PageError> {
-    let reason = Some(f.reason.clone()).filter(|r| !r.trim().is_empty());
-    let result = async {
-        app.portal
-            .end(&user.who, &parse_request_id(&id)?, reason)
-            .await
-    }
-    .await;
-    after_action(&app, &session, &f.back, result, |r| match r.status {
-        RequestStatus::Revoked => format!(
-            "{}'s grant is revoked; the membership is being removed.",
-            r.requester.name
-        ),
-        _ => "Your access has ended; the membership is being removed.".into(),
-    })
-    .await
 }

@@ -1,25 +1,18 @@
-//! "Approvals": the requests waiting for me, with the context to decide them.
+//! "Approvals": the requests waiting for me, with the context to decide them (the approve and
+//! deny forms post to the request's routes, in `request/`).
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
-use tower_sessions::Session;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
 
 use super::request::{ExtensionRow, RequestView};
-use super::{ActionForm, Chrome, PageError, PageUser, after_action, not_found, relative};
-use crate::domain::{Decision, RequestStatus};
-use crate::service::DecisionInput;
+use super::{Chrome, PageError, PageUser, relative};
 use crate::web::AppState;
-use crate::web::extract::parse_request_id;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/approvals", get(queue))
-        // `approve` or `deny`
-        .route("/requests/{id}/{decision}", post(decide))
+    Router::new().route("/approvals", get(queue))
 }
 
 pub struct QueueRow {
@@ -145,59 +138,4 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
         rows,
         extensions,
     })
-}
-
-/// `POST /requests/{id}/approve` and `/deny` from the approvals page or a request's page.
-async fn decide(
-    State(app): State<AppState>,
-    session: Session,
-    user: PageUser,
-    Path((id, verb)): Path<(String, String)>,
-    Form(f): Form<ActionForm>,
-) -> Result<Response, PageError> {
-    let Some(decision) = Decision::parse(&verb) else {
-        return Err(not_found().await);
-    };
-    let comment = Some(f.comment.clone()).filter(|c| !c.trim().is_empty());
-    let result = async {
-        let duration_minutes = match f.duration_minutes.trim() {
-            "" => None,
-            m => Some(m.parse::<i64>().map_err(|_| {
-                crate::error::AppError::BadRequest(
-                    "The duration must be a whole number of minutes.".into(),
-                )
-            })?),
-        };
-        let input = DecisionInput {
-            comment,
-            duration_minutes,
-        };
-        let id = parse_request_id(&id)?;
-        app.portal.decide(&user.who, &id, decision, input).await
-    }
-    .await;
-    let back = if f.back.is_empty() {
-        "/approvals"
-    } else {
-        f.back.as_str()
-    };
-    after_action(&app, &session, back, result, |r| {
-        match (decision, r.status) {
-            (Decision::Deny, _) => format!("You denied {}'s request.", r.requester.name),
-            (_, RequestStatus::Pending) => format!(
-                "Your approval of {}'s request is recorded; more approvals are needed.",
-                r.requester.name
-            ),
-            (_, RequestStatus::Approved) => format!(
-                "You approved {}'s request; access starts {}.",
-                r.requester.name,
-                r.starts_at.map(super::when).unwrap_or_default()
-            ),
-            _ => format!(
-                "You approved {}'s request; access is being granted now.",
-                r.requester.name
-            ),
-        }
-    })
-    .await
 }

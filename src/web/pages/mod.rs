@@ -1,5 +1,15 @@
 //! Server-rendered pages, one module per feature. Every page enforces its role on the server;
 //! navigation only shows what the role may use.
+//!
+//! - `access.rs`: "My access", with the form that asks for access.
+//! - `approvals.rs`: the approvals queue.
+//! - `request/`: one request's page and the forms that change it (cancel, end, approve, deny,
+//!   extend), and how a request is shown in lists.
+//! - `audit.rs` and `operations.rs`: the audit log and the operations page.
+//! - `chrome.rs`: what every page shares: who is signed in, the navigation, the flash message.
+//!
+//! This file holds the error page ([`PageError`]), the fallbacks and the time formats. Sign-in
+//! (`../sign_in.rs`) uses the error page and the flash message; nothing here uses sign-in.
 
 mod access;
 mod approvals;
@@ -12,11 +22,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use tower_sessions::Session;
-
-use crate::web::return_path::safe_return_path;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 
@@ -120,40 +126,6 @@ impl IntoResponse for PageError {
         };
         (status, page).into_response()
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct ActionForm {
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub comment: String,
-    #[serde(default)]
-    pub back: String,
-    /// Approvals only: the duration granted (the requested one, or shorter).
-    #[serde(default)]
-    pub duration_minutes: String,
-}
-
-/// Runs an action and returns to where the form was, with what happened as a flash message.
-pub async fn after_action(
-    app: &AppState,
-    session: &Session,
-    back: &str,
-    result: Result<crate::domain::Request, AppError>,
-    done: impl FnOnce(&crate::domain::Request) -> String,
-) -> Result<Response, PageError> {
-    let msg = match result {
-        Ok(r) => done(&r),
-        // A role or ownership violation is an error page, never a quiet redirect.
-        Err(e @ (AppError::Forbidden(_) | AppError::Unauthorized(_) | AppError::NotFound(_))) => {
-            return Err(e.into());
-        }
-        Err(e) if e.status().is_client_error() => e.public_message(),
-        Err(e) => return Err(e.into()),
-    };
-    set_flash(session, msg).await;
-    Ok(Redirect::to(&safe_return_path(app.portal.public_url(), Some(back))).into_response())
 }
 
 /// The "no such page" error page.
