@@ -3,9 +3,9 @@
 //!
 //! `api/` is the JSON API and `pages/` the server-rendered pages; `sign_in.rs` holds the browser
 //! sign-in routes, `extract.rs` who is calling, `security.rs` the layers every response passes,
-//! `health.rs` and `metrics.rs` the probes. What pages and sign-in share sits below both:
-//! `return_path.rs` (where a browser may be sent back to) and, in `pages/`, the error page and
-//! the flash message, which sign-in uses and which use nothing of it.
+//! `health.rs` and `metrics.rs` the probes, and `return_path.rs` where a browser may be sent
+//! back to. Imports between them run one way: sign-in uses the error page and the flash message
+//! of `pages/`, both use `return_path.rs`, and `pages/` uses nothing of sign-in.
 
 pub mod api;
 pub mod extract;
