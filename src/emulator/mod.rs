@@ -44,6 +44,7 @@ mod keys;
 mod mailbox;
 mod minted_tokens;
 mod records;
+mod sign_in_log;
 mod sign_ins;
 mod state;
 mod tenant;
@@ -54,7 +55,7 @@ pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;
 pub use minted_tokens::TokenSpec;
 pub use records::{GraphCall, SentMail};
-pub use sign_ins::SignIn;
+pub use sign_in_log::SignIn;
 pub use tenant::Emulator;
 
 pub(crate) use directory::service_principal_id;

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use super::Emulator;
 use super::graph_api::{Caller, bad_request, forbidden, not_found, qparam};
 use super::wire::{GraphCtx, odata_json};
+use super::{Emulator, SignIn};
 
 const READ_AUDIT_LOG: &[&str] = &["AuditLog.Read.All"];
 /// Graph's default and largest page of sign-ins.
@@ -30,76 +30,33 @@ const PROTOCOLS: &[&str] = &[
     "implicitAccessTokenAndGetResponseMode",
 ];
 
-/// One recorded sign-in, the Graph `signIn` resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignIn {
-    /// Unique id of the sign-in (a GUID).
-    pub id: String,
-    /// When it happened, on the emulator's clock (`createdDateTime`).
-    pub created: DateTime<Utc>,
-    /// Object id of the user.
-    pub user_id: String,
-    /// The user's principal name.
-    pub user_principal_name: String,
-    /// The user's display name.
-    pub user_display_name: String,
-    /// Client id of the app that signed in.
-    pub app_id: String,
-    /// The app's name, e.g. "jitgate CLI".
-    pub app_display_name: String,
-    /// Address the sign-in came from.
-    pub ip_address: String,
-    /// Always "Mobile Apps and Desktop clients" for the device code flow.
-    pub client_app_used: String,
-    /// Whether the user took part (always true for the device code flow).
-    pub is_interactive: bool,
-    /// `success`, `failure` or `notApplied`.
-    pub conditional_access_status: String,
-    /// 0 on success, e.g. 53003 when Conditional Access blocked the sign-in.
-    pub error_code: i64,
-    /// The error's text; "Other." on success.
-    pub failure_reason: String,
-    /// More about the outcome, when there is more to say.
-    pub additional_details: Option<String>,
-    /// `deviceCode` (beta only on Graph).
-    pub authentication_protocol: String,
-    /// The resource the token was asked for, e.g. "Microsoft Graph".
-    pub resource_display_name: String,
-    /// Application id of that resource.
-    pub resource_id: String,
-    /// A GUID tying the sign-in to its requests.
-    pub correlation_id: String,
-}
-
-impl SignIn {
-    /// The Graph JSON of this sign-in; `authenticationProtocol` exists in beta only.
-    pub(crate) fn to_graph(&self, beta: bool) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "createdDateTime": self.created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            "userDisplayName": self.user_display_name,
-            "userPrincipalName": self.user_principal_name,
-            "userId": self.user_id,
-            "appId": self.app_id,
-            "appDisplayName": self.app_display_name,
-            "ipAddress": self.ip_address,
-            "clientAppUsed": self.client_app_used,
-            "correlationId": self.correlation_id,
-            "conditionalAccessStatus": self.conditional_access_status,
-            "isInteractive": self.is_interactive,
-            "resourceDisplayName": self.resource_display_name,
-            "resourceId": self.resource_id,
-            "status": {
-                "errorCode": self.error_code,
-                "failureReason": self.failure_reason,
-                "additionalDetails": self.additional_details,
-            },
-        });
-        if beta {
-            v["authenticationProtocol"] = json!(self.authentication_protocol);
-        }
-        v
+/// The Graph JSON of a sign-in; `authenticationProtocol` exists in beta only.
+fn to_graph(sign_in: &SignIn, beta: bool) -> Value {
+    let mut v = json!({
+        "id": sign_in.id,
+        "createdDateTime": sign_in.created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        "userDisplayName": sign_in.user_display_name,
+        "userPrincipalName": sign_in.user_principal_name,
+        "userId": sign_in.user_id,
+        "appId": sign_in.app_id,
+        "appDisplayName": sign_in.app_display_name,
+        "ipAddress": sign_in.ip_address,
+        "clientAppUsed": sign_in.client_app_used,
+        "correlationId": sign_in.correlation_id,
+        "conditionalAccessStatus": sign_in.conditional_access_status,
+        "isInteractive": sign_in.is_interactive,
+        "resourceDisplayName": sign_in.resource_display_name,
+        "resourceId": sign_in.resource_id,
+        "status": {
+            "errorCode": sign_in.error_code,
+            "failureReason": sign_in.failure_reason,
+            "additionalDetails": sign_in.additional_details,
+        },
+    });
+    if beta {
+        v["authenticationProtocol"] = json!(sign_in.authentication_protocol);
     }
+    v
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -369,7 +326,7 @@ pub(crate) fn list(
     let base = emu.base_url();
     let mut body = json!({
         "@odata.context": format!("{base}/{version}/$metadata#auditLogs/signIns"),
-        "value": page.iter().map(|(_, s)| s.to_graph(beta)).collect::<Vec<_>>(),
+        "value": page.iter().map(|(_, s)| to_graph(s, beta)).collect::<Vec<_>>(),
     });
     if matching.len() > page.len()
         && let Some((last, _)) = page.last()
@@ -409,7 +366,7 @@ pub(crate) fn get(
         return not_found(ctx, id);
     };
     let version = if beta { "beta" } else { "v1.0" };
-    let mut body = sign_in.to_graph(beta);
+    let mut body = to_graph(&sign_in, beta);
     body["@odata.context"] = json!(format!(
         "{}/{version}/$metadata#auditLogs/signIns/$entity",
         emu.base_url()
