@@ -24,11 +24,11 @@
 //! handlers read them), `grants` (what the identity platform handed out: sign-in pages, codes,
 //! device codes, refresh tokens), `config`, `faults`, `records` (the Graph calls and mail
 //! logged), `controls` (what tests and the demo do to the running tenant and read back),
+//! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves),
 //! `minted_tokens` (tokens a test signs directly), `conditions` (Graph's latency, write budget,
 //! read lag and chaos), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
 //! `mailbox` (the demo's mailbox page).
 
-mod batch;
 mod conditions;
 mod config;
 mod controls;
@@ -36,16 +36,13 @@ pub mod demo;
 mod directory;
 mod faults;
 mod grants;
-mod graph_api;
-mod graph_apps;
-mod graph_users;
+mod graph;
 mod identity;
 mod keys;
 mod mailbox;
 mod minted_tokens;
 mod records;
 mod sign_in_log;
-mod sign_ins;
 mod state;
 mod tenant;
 mod wire;
@@ -91,8 +88,8 @@ fn router(emu: Emulator) -> Router {
             get(identity::device_page).post(identity::device_page_submit),
         )
         .route("/mailbox", get(mailbox::page))
-        .route("/v1.0/$batch", any(batch::handle))
-        .route("/v1.0/{*rest}", any(graph_api::handle))
-        .route("/beta/{*rest}", any(graph_api::handle))
+        .route("/v1.0/$batch", any(graph::batch::handle))
+        .route("/v1.0/{*rest}", any(graph::entry::handle))
+        .route("/beta/{*rest}", any(graph::entry::handle))
         .with_state(emu)
 }

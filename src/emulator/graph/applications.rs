@@ -7,9 +7,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::graph_api::{Caller, forbidden, invalid_id, not_found};
-use super::wire::{GraphCtx, is_guid, odata_json};
-use super::{Emulator, service_principal_id};
+use super::caller::Caller;
+use super::errors::{forbidden, invalid_id, not_found};
+use crate::emulator::wire::{GraphCtx, is_guid, odata_json};
+use crate::emulator::{Emulator, service_principal_id};
 
 const READ_APPS: &[&str] = &[
     "Application.Read.All",
@@ -40,7 +41,7 @@ fn app_role_values(emu: &Emulator) -> Vec<String> {
 }
 
 /// `GET /servicePrincipals(appId='{appId}')`: the service principal of the app registration.
-pub(crate) fn by_app_id(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, app_id: &str) -> Response {
+pub(super) fn by_app_id(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, app_id: &str) -> Response {
     if !caller.has_any(READ_APPS) {
         return forbidden(ctx);
     }
@@ -75,7 +76,7 @@ pub(crate) fn by_app_id(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, app_id:
 }
 
 /// `GET /servicePrincipals/{id}/appRoleAssignedTo`: one assignment per user and role.
-pub(crate) fn assigned_to(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, sp: &str) -> Response {
+pub(super) fn assigned_to(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, sp: &str) -> Response {
     if !caller.has_any(READ_APPS) {
         return forbidden(ctx);
     }

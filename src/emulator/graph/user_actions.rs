@@ -5,11 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::graph_api::{
-    Caller, READ_MEMBERS, READ_USERS, bad_request, forbidden, invalid_id, not_found,
-};
-use super::wire::{GraphCtx, is_guid, odata_json};
-use super::{Emulator, SentMail};
+use super::caller::{Caller, READ_MEMBERS, READ_USERS};
+use super::errors::{bad_request, forbidden, invalid_id, not_found};
+use crate::emulator::wire::{GraphCtx, graph_error, is_guid, odata_json};
+use crate::emulator::{Emulator, SentMail};
 
 const REVOKE: &[&str] = &[
     "User.RevokeSessions.All",
@@ -19,7 +18,7 @@ const REVOKE: &[&str] = &[
 
 /// `POST /users/{id}/checkMemberGroups` `{"groupIds": [...]}`: those of the groups (at most 20)
 /// the user is a member of, as reads see it.
-pub(crate) fn check_member_groups(
+pub(super) fn check_member_groups(
     emu: &Emulator,
     ctx: &GraphCtx,
     caller: &Caller,
@@ -64,7 +63,7 @@ pub(crate) fn check_member_groups(
 }
 
 /// `POST /users/{id}/revokeSignInSessions`: 200 `{"value": true}`, recorded.
-pub(crate) fn revoke_sign_in_sessions(
+pub(super) fn revoke_sign_in_sessions(
     emu: &Emulator,
     ctx: &GraphCtx,
     caller: &Caller,
@@ -89,7 +88,7 @@ pub(crate) fn revoke_sign_in_sessions(
 
 /// `POST /users/{sender}/sendMail` as the application (`Mail.Send`): 202, and the message is
 /// recorded as delivered to every recipient.
-pub(crate) fn send_mail(
+pub(super) fn send_mail(
     emu: &Emulator,
     ctx: &GraphCtx,
     caller: &Caller,
@@ -100,7 +99,7 @@ pub(crate) fn send_mail(
         return forbidden(ctx);
     }
     let Some(from) = emu.user(sender).map(|u| u.username.clone()) else {
-        return super::wire::graph_error(
+        return graph_error(
             ctx,
             StatusCode::NOT_FOUND,
             "ErrorInvalidUser",

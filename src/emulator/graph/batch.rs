@@ -7,9 +7,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::Emulator;
-use super::graph_api::{answer, bad_request, decorate};
-use super::wire::{GraphCtx, json_response};
+use super::entry::{answer, decorate};
+use super::errors::bad_request;
+use crate::emulator::Emulator;
+use crate::emulator::wire::{GraphCtx, json_response};
 
 const MAX_REQUESTS: usize = 20;
 
