@@ -1,4 +1,15 @@
-//! The pure core: request lifecycle, packages and validation. No I/O here.
+//! The pure core: what a request, a grant and its audit trail are, and the rules they follow.
+//! No I/O here, and nothing from the rest of the crate.
+//!
+//! - `status`: the request lifecycle as a state machine;
+//! - `request`: requests, their approvals and who may decide them;
+//! - `extension`: extensions of a live grant;
+//! - `validation`: checking what people submit, field by field;
+//! - `package`: an access package (one group and its policy);
+//! - `sign_in`: device-code sign-ins as jitgate keeps them;
+//! - `notification`: who is told what, through which channel;
+//! - `ids`: identifiers parsed once at the edge;
+//! - `audit/`: the keyed, anchored audit chain (its own folder, one file per part).
 
 pub mod audit;
 pub mod extension;

@@ -1,6 +1,12 @@
 //! The JSON API under `/api/v1`. Every route is declared with its OpenAPI operation
 //! (`utoipa_axum::routes!`), so the router and the document at `/api/v1/openapi.json` cannot
 //! disagree.
+//!
+//! One router per feature: `me` (who is calling, the packages they may ask for), `requests`
+//! (requests, their extensions and sign-ins), `approvals` (what waits for the caller's
+//! decision), `audit` (the trail, exported and verified) and `cli` (how the command line signs
+//! in); `openapi` serves the document. They answer through `views` (the service's answers in
+//! the contract's types) and read bodies and paths through `body` (errors in the API's shape).
 
 mod approvals;
 pub mod audit;
