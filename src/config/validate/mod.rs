@@ -25,7 +25,8 @@ use chrono::Duration;
 use url::Url;
 
 use super::file::RawSettings;
-use super::{ConfigError, SecretUrl, Settings, err, is_loopback};
+use super::server::is_loopback;
+use super::{ConfigError, SecretUrl, Settings, err};
 use crate::domain::package::parse_duration;
 
 /// An http(s) URL: https, or plain http on loopback; no query or fragment.

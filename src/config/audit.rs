@@ -1,0 +1,35 @@
+//! `[audit]` as the portal uses it: the key of the audit trail's chain and where anchors of its
+//! head go.
+
+use chrono::Duration;
+use url::Url;
+
+use super::{ConfigError, err};
+
+/// The audit trail's key and where anchors of its head go.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// Keys the chain and signs anchors (from `JITGATE_AUDIT__KEY` only).
+    pub key: Option<crate::domain::audit::ChainKey>,
+    /// How often the head is anchored.
+    pub anchor_every: Duration,
+    /// Anchors are appended to this file (one JSON object a line), when set.
+    pub anchor_file: Option<std::path::PathBuf>,
+    /// Anchors are POSTed to this URL as JSON, when set.
+    pub anchor_webhook: Option<Url>,
+}
+
+impl AuditSettings {
+    /// Keys the chain with `secret` (checked as `JITGATE_AUDIT__KEY` is).
+    pub fn set_key(&mut self, secret: &str) -> Result<(), ConfigError> {
+        use crate::domain::audit::ChainKey;
+        if secret.len() < ChainKey::MIN_LEN {
+            return Err(err(
+                "audit.key",
+                format!("must be at least {} characters", ChainKey::MIN_LEN),
+            ));
+        }
+        self.key = Some(ChainKey::new(secret.as_bytes()));
+        Ok(())
+    }
+}
