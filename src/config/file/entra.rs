@@ -1,0 +1,47 @@
+//! `[entra]` as written: the tenant, the portal's app registration and its secret, where Entra
+//! and Graph are (public Azure by default), the command-line client and its scope; and `[roles]`,
+//! the app role values (`Approver`, `Auditor`, `Admin` by default).
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawEntra {
+    pub(in crate::config) tenant_id: String,
+    pub(in crate::config) client_id: String,
+    pub(in crate::config) client_secret: SecretString,
+    #[serde(default = "default_authority")]
+    pub(in crate::config) authority_host: String,
+    #[serde(default = "default_graph")]
+    pub(in crate::config) graph_url: String,
+    #[serde(default)]
+    pub(in crate::config) cli_client_id: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) api_scope: Option<String>,
+}
+
+fn default_authority() -> String {
+    "https://login.microsoftonline.com".into()
+}
+fn default_graph() -> String {
+    "https://graph.microsoft.com".into()
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(in crate::config) struct RawRoles {
+    pub(in crate::config) approver: String,
+    pub(in crate::config) auditor: String,
+    pub(in crate::config) admin: String,
+}
+
+impl Default for RawRoles {
+    fn default() -> Self {
+        RawRoles {
+            approver: "Approver".into(),
+            auditor: "Auditor".into(),
+            admin: "Admin".into(),
+        }
+    }
+}
