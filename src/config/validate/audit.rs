@@ -5,25 +5,17 @@ use chrono::Duration;
 use secrecy::ExposeSecret;
 
 use super::{duration, http_url, non_empty};
+use crate::config::audit::chain_key;
 use crate::config::file::RawAudit;
 use crate::config::{AuditSettings, ConfigError, err};
-use crate::domain::audit::ChainKey;
 
 pub(super) fn check(raw: &RawAudit) -> Result<AuditSettings, ConfigError> {
     Ok(AuditSettings {
-        key: match &raw.key {
-            None => None,
-            Some(k) if k.expose_secret().len() < ChainKey::MIN_LEN => {
-                return Err(err(
-                    "audit.key",
-                    format!(
-                        "must be at least {} characters (for example: openssl rand -base64 48)",
-                        ChainKey::MIN_LEN
-                    ),
-                ));
-            }
-            Some(k) => Some(ChainKey::new(k.expose_secret().as_bytes())),
-        },
+        key: raw
+            .key
+            .as_ref()
+            .map(|k| chain_key(k.expose_secret(), " (for example: openssl rand -base64 48)"))
+            .transpose()?,
         anchor_every: match duration("audit.anchor_every", &raw.anchor_every)? {
             d if d < Duration::minutes(1) => {
                 return Err(err("audit.anchor_every", "must be at least 1m"));

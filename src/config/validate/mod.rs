@@ -29,19 +29,27 @@ use super::server::is_loopback;
 use super::{ConfigError, SecretUrl, Settings, err};
 use crate::domain::package::parse_duration;
 
+/// Why a URL that is neither https nor plain http on loopback is refused.
+const HTTPS_ONLY: &str = "must use https (plain http is allowed only on loopback, for tests)";
+
+/// Whether `u` is https, or plain http on loopback (for tests): the schemes every URL of the
+/// configuration may have.
+fn https_or_loopback(u: &Url) -> bool {
+    match u.scheme() {
+        "https" => true,
+        "http" => is_loopback(u),
+        _ => false,
+    }
+}
+
 /// An http(s) URL: https, or plain http on loopback; no query or fragment.
 fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
     let u = Url::parse(v).map_err(|e| err(key, format!("'{v}' is not a URL ({e})")))?;
-    match u.scheme() {
-        "https" => {}
-        "http" if is_loopback(&u) => {}
-        "http" => {
-            return Err(err(
-                key,
-                "must use https (plain http is allowed only on loopback, for tests)",
-            ));
-        }
-        s => return Err(err(key, format!("scheme '{s}' is not http or https"))),
+    if !https_or_loopback(&u) {
+        return Err(match u.scheme() {
+            "http" => err(key, HTTPS_ONLY),
+            s => err(key, format!("scheme '{s}' is not http or https")),
+        });
     }
     if u.query().is_some() || u.fragment().is_some() {
         return Err(err(key, "must not carry a query or fragment"));
@@ -53,15 +61,8 @@ fn http_url(key: &str, v: &str) -> Result<Url, ConfigError> {
 /// themselves in it). It is a credential, so errors never repeat it.
 fn secret_url(key: &str, v: &str) -> Result<SecretUrl, ConfigError> {
     let u = Url::parse(v.trim()).map_err(|_| err(key, "is not a URL"))?;
-    match u.scheme() {
-        "https" => {}
-        "http" if is_loopback(&u) => {}
-        _ => {
-            return Err(err(
-                key,
-                "must use https (plain http is allowed only on loopback, for tests)",
-            ));
-        }
+    if !https_or_loopback(&u) {
+        return Err(err(key, HTTPS_ONLY));
     }
     if u.fragment().is_some() {
         return Err(err(key, "must not carry a fragment"));
@@ -90,6 +91,19 @@ fn mailbox(key: &str, m: &str) -> Result<String, ConfigError> {
             format!("'{m}' is neither a mailbox address nor an object id"),
         ))
     }
+}
+
+/// Every entry of the list at `key`, each checked by `check` under its own key (`key[j]`).
+fn each<T>(
+    key: &str,
+    items: &[String],
+    check: impl Fn(&str, &str) -> Result<T, ConfigError>,
+) -> Result<Vec<T>, ConfigError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(j, v)| check(&format!("{key}[{j}]"), v))
+        .collect()
 }
 
 fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {

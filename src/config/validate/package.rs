@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
 
-use super::{duration, guid, mailbox, non_empty, secret_url};
+use super::{duration, each, guid, mailbox, non_empty, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
@@ -56,17 +56,13 @@ pub(super) fn check(
                 "must lie between min_duration and max_duration",
             ));
         }
-        let mut presets = Vec::new();
-        for (j, s) in p.duration_presets.iter().enumerate() {
-            let d = minutes(&format!("package[{i}].duration_presets[{j}]"), s)?;
+        let mut presets = each(&k("duration_presets"), &p.duration_presets, |key, s| {
+            let d = minutes(key, s)?;
             if d < min || d > max {
-                return Err(err(
-                    format!("package[{i}].duration_presets[{j}]"),
-                    "lies outside min_duration..max_duration",
-                ));
+                return Err(err(key, "lies outside min_duration..max_duration"));
             }
-            presets.push(d);
-        }
+            Ok(d)
+        })?;
         if presets.is_empty() {
             presets = vec![min, default, max];
             presets.dedup();
@@ -104,12 +100,7 @@ pub(super) fn check(
             manager_may_approve: p.manager_may_approve,
             approval_timeout: duration(&k("approval_timeout"), &p.approval_timeout)?,
             max_start_delay: duration(&k("max_start_delay"), &p.max_start_delay)?,
-            standing_members: p
-                .standing_members
-                .iter()
-                .enumerate()
-                .map(|(j, m)| guid(&k(&format!("standing_members[{j}]")), m))
-                .collect::<Result<_, _>>()?,
+            standing_members: each(&k("standing_members"), &p.standing_members, guid)?,
             revoke_sessions_on_end: p.revoke_sessions_on_end,
             remind_before: match p.remind_before.trim() {
                 "off" | "none" => None,
@@ -120,18 +111,8 @@ pub(super) fn check(
                 .as_deref()
                 .map(|v| minutes(&k("escalate_after"), v))
                 .transpose()?,
-            escalate_to: p
-                .escalate_to
-                .iter()
-                .enumerate()
-                .map(|(j, m)| mailbox(&k(&format!("escalate_to[{j}]")), m))
-                .collect::<Result<_, _>>()?,
-            approver_groups: p
-                .approver_groups
-                .iter()
-                .enumerate()
-                .map(|(j, g)| guid(&k(&format!("approver_groups[{j}]")), g))
-                .collect::<Result<_, _>>()?,
+            escalate_to: each(&k("escalate_to"), &p.escalate_to, mailbox)?,
+            approver_groups: each(&k("approver_groups"), &p.approver_groups, guid)?,
             approver_role_applies: p.approver_role_applies,
             max_extension: p
                 .max_extension

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use super::{duration, http_url};
+use super::{duration, each, http_url};
 use crate::config::file::RawServer;
 use crate::config::{ConfigError, ServerSettings, err};
 
@@ -27,21 +27,7 @@ pub(super) fn check(raw: &RawServer) -> Result<ServerSettings, ConfigError> {
     if session_max < Duration::minutes(5) {
         return Err(err("server.session_max", "must be at least 5m"));
     }
-    let mut trusted_proxies = Vec::new();
-    for (i, c) in raw.trusted_proxies.iter().enumerate() {
-        let c = c.trim();
-        // A bare address is a network of one.
-        let net = c
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| {
-                err(
-                    format!("server.trusted_proxies[{i}]"),
-                    format!("'{c}' is not an address or a CIDR like 10.0.0.0/8"),
-                )
-            })?;
-        trusted_proxies.push(net);
-    }
+    let trusted_proxies = each("server.trusted_proxies", &raw.trusted_proxies, proxy)?;
     let metrics_listen = match raw.metrics_listen.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(a) => Some(a.parse().map_err(|_| {
@@ -60,6 +46,19 @@ pub(super) fn check(raw: &RawServer) -> Result<ServerSettings, ConfigError> {
         metrics_listen,
         trusted_proxies,
     })
+}
+
+/// A reverse proxy: a network (CIDR), or a bare address, which is a network of one.
+fn proxy(key: &str, c: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let c = c.trim();
+    c.parse::<ipnet::IpNet>()
+        .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            err(
+                key,
+                format!("'{c}' is not an address or a CIDR like 10.0.0.0/8"),
+            )
+        })
 }
 
 #[cfg(test)]
