@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 use super::Principal;
 use super::oidc::Oidc;
-use crate::domain::UserRef;
 use crate::error::AppError;
 
 #[derive(Deserialize)]
@@ -84,16 +83,10 @@ impl Oidc {
         let oid = c
             .oid
             .ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
-        let username = c
-            .preferred_username
-            .or(c.upn)
-            .unwrap_or_else(|| oid.clone());
-        Ok(Principal::new(
-            UserRef {
-                id: oid,
-                name: c.name.unwrap_or_else(|| username.clone()),
-                username,
-            },
+        Ok(Principal::from_token(
+            oid,
+            c.name,
+            c.preferred_username.or(c.upn),
             c.roles,
         ))
     }

@@ -35,6 +35,25 @@ impl Principal {
         }
     }
 
+    /// The person a verified token names by object id `oid`: known by `username` (the first of
+    /// the token's usernames it carries, else the object id) and by `name` (else the username).
+    pub(super) fn from_token(
+        oid: String,
+        name: Option<String>,
+        username: Option<String>,
+        raw_roles: Vec<String>,
+    ) -> Principal {
+        let username = username.unwrap_or_else(|| oid.clone());
+        Principal::new(
+            UserRef {
+                id: oid,
+                name: name.unwrap_or_else(|| username.clone()),
+                username,
+            },
+            raw_roles,
+        )
+    }
+
     /// The portal roles this principal holds under the configured role values.
     pub fn roles(&self, cfg: &RoleSettings) -> BTreeSet<Role> {
         let mut out = BTreeSet::new();

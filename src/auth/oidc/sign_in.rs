@@ -1,0 +1,104 @@
+//! The authorization code flow's two ends: the authorization request the browser is sent to
+//! (PKCE S256, `state`, `nonce`), and the provider's answer at the redirect URI (its issuer, an
+//! error it reports, the code redeemed with the PKCE verifier).
+
+use openidconnect::core::CoreAuthenticationFlow;
+use openidconnect::{
+    AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
+};
+use serde::Deserialize;
+
+use super::Oidc;
+use super::failure::{SignInFailure, refused};
+use super::login_state::{LOGIN_LIFETIME, LoginState};
+use crate::auth::Principal;
+use crate::error::AppError;
+
+/// The provider's answer at the redirect URI.
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+impl Oidc {
+    /// Starts a sign-in: the provider's authorization URL (PKCE S256, `state`, `nonce`) and what
+    /// the session must keep until the browser comes back. `return_to` must already be a safe local path.
+    pub async fn begin_sign_in(&self, return_to: String) -> Result<(String, LoginState), AppError> {
+        let d = self.discovered(false).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = d
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let login = LoginState {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            return_to,
+            expires: chrono::Utc::now().timestamp() + LOGIN_LIFETIME.as_secs() as i64,
+        };
+        Ok((url.to_string(), login))
+    }
+
+    /// Finishes a sign-in whose `state` was already matched against `login`: checks the issuer
+    /// (RFC 9207), redeems the code with the PKCE verifier, verifies the ID token (signature,
+    /// issuer, audience, expiry, nonce) and the tenant, and returns who signed in.
+    pub async fn finish_sign_in(
+        &self,
+        login: LoginState,
+        q: CallbackParams,
+    ) -> Result<Principal, SignInFailure> {
+        // RFC 9207: a provider that names itself must be the one we sent the browser to.
+        if let Some(iss) = &q.iss
+            && iss.trim_end_matches('/') != self.issuer().trim_end_matches('/')
+        {
+            tracing::warn!(%iss, "sign-in answer from another issuer");
+            return Err(refused(
+                400,
+                "The sign-in answer came from another identity provider.",
+            ));
+        }
+        if let Some(err) = q.error {
+            let desc = q.error_description.unwrap_or_default();
+            tracing::warn!(error = %err, "the identity provider refused the sign-in");
+            let sep = if desc.is_empty() { "" } else { ": " };
+            return Err(refused(
+                401,
+                format!("The identity provider said: {err}{sep}{desc}"),
+            ));
+        }
+        let Some(code) = q.code else {
+            return Err(refused(
+                400,
+                "The identity provider's answer was incomplete.",
+            ));
+        };
+        let d = self.discovered(false).await?;
+        let token = d
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| AppError::Internal(e.into()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "code redemption failed");
+                refused(401, "The identity provider did not accept the sign-in code (it may have been used already).")
+            })?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| refused(502, "The identity provider sent no ID token."))?;
+        self.signed_in(&d.client, id_token, login.nonce)
+    }
+}
