@@ -12,8 +12,8 @@
 //!   problem;
 //! - the settings each section becomes, as the portal uses them: `server` (`[server]`), `entra`
 //!   (`[entra]` and `[roles]`), `jobs` (`[scheduler]`, `[directory]`, `[reconcile]`,
-//!   `[sign_ins]`), `audit` (`[audit]`) and `notify` (`[notify]`); packages become
-//!   [`Package`]s of the domain.
+//!   `[sign_ins]`), `audit` (`[audit]`, and the rule for its key, which `validate/` applies
+//!   too) and `notify` (`[notify]`); packages become [`Package`]s of the domain.
 
 mod audit;
 mod entra;

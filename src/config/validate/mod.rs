@@ -1,7 +1,8 @@
 //! Turning the file as written into [`Settings`]: every value checked, every problem named by its
 //! key. This file walks the sections in a fixed order (the first problem found is the one named)
-//! and holds the small checks several of them share (URLs, durations, GUIDs, mailboxes); each
-//! section is checked by its own file:
+//! and holds the small checks several of them share (URLs and the schemes they may have,
+//! durations, GUIDs, mailboxes, the entries of a list, each under its own key); each section is
+//! checked by its own file:
 //!
 //! - `server`: `[server]`, where the portal listens and its sessions;
 //! - `database`: `[database]`;
