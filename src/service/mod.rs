@@ -5,6 +5,34 @@
 //!
 //! The service's state (settings, store, directory) is private: callers above it go through
 //! these methods.
+//!
+//! This file holds [`Portal`] itself, who may see and decide a request, and `event` (an audit
+//! event about a request). The rest, by what it does:
+//!
+//! - `requests/`: use cases on requests, one file each: asking, deciding, ending, reading, and
+//!   `starting.rs`, the start of a change and of a decision, which `extensions.rs` shares;
+//! - `extensions.rs`: extensions of live grants, asked for and decided;
+//! - `queue.rs`: the approvals queue;
+//! - `lifecycle.rs`: opening and closing the access window, for people and the scheduler;
+//! - `deadlines.rs`: later starts, expiries and approval time-outs, when they come due;
+//! - `directory/`: the directory outbox: `claims.rs` claims operations under a lease,
+//!   `answers.rs` records what Graph answered, handing a change made to `done.rs`, a failure
+//!   to `failed.rs` and an answer after a lost lease to `late.rs`; `attempt.rs` holds what the
+//!   worker hands back;
+//! - `retry.rs`: when a failed directory operation is tried again;
+//! - `reconcile.rs`: drift reconciliation of the groups;
+//! - `sessions.rs`: browser sessions' limits and the refresh of roles;
+//! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
+//! - `demo_device.rs`: the demo's device code flow panel;
+//! - `audit.rs`: reading, verifying, anchoring and exporting the audit trail; `export.rs`
+//!   its export format;
+//! - `notify/`: the notifications each audit event calls for, and their delivery;
+//! - `metrics.rs`: the Prometheus metrics;
+//! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
+//!
+//! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
+//! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs` and `notify/`; `deadlines.rs`
+//! and `lifecycle.rs` use `notify/`; `audit.rs` uses `export.rs`.
 
 pub mod audit;
 mod deadlines;

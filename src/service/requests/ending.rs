@@ -1,0 +1,82 @@
+//! Ending a request by hand: the requester cancels it or ends their own grant, or an admin
+//! revokes someone else's grant, with a reason.
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Principal;
+use crate::domain::request::clean_comment;
+use crate::domain::{Request, RequestId, Role, Transition};
+use crate::error::{AppError, AppResult};
+use crate::service::Portal;
+use crate::service::lifecycle;
+use crate::store::StoreTx;
+
+impl Portal {
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
+    pub async fn cancel(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
+        let now = self.now();
+        let (tx, r) = self.begin_change(id).await?;
+        if r.requester.id != who.user.id {
+            return Err(AppError::Forbidden(
+                "Only the requester can cancel a request.".into(),
+            ));
+        }
+        self.close_by(who, tx, r, Transition::Cancel, None, now)
+            .await
+    }
+
+    /// The requester ends their own active grant; an admin ending someone else's revokes it.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
+    pub async fn end(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        reason: Option<String>,
+    ) -> AppResult<Request> {
+        let reason = clean_comment(reason.as_deref(), false)
+            .map_err(|f| AppError::invalid_field("reason", f.message))?;
+        let now = self.now();
+        let (tx, r) = self.begin_change(id).await?;
+        let transition = if r.requester.id == who.user.id {
+            Transition::End
+        } else if self.has_role(who, Role::Admin) {
+            if reason.is_none() {
+                return Err(AppError::invalid_field(
+                    "reason",
+                    "Please give a reason for revoking this grant.",
+                ));
+            }
+            Transition::Revoke
+        } else {
+            return Err(AppError::Forbidden(
+                "Only the requester or an admin can end a grant.".into(),
+            ));
+        };
+        self.close_by(who, tx, r, transition, reason, now).await
+    }
+
+    /// Closes `r` by `transition` at `who`'s hand, in `tx`, and commits.
+    async fn close_by(
+        &self,
+        who: &Principal,
+        mut tx: Box<dyn StoreTx>,
+        mut r: Request,
+        transition: Transition,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Request> {
+        lifecycle::close(
+            &self.outbox,
+            &mut *tx,
+            &mut r,
+            transition,
+            Some(who),
+            reason,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.notify();
+        Ok(r)
+    }
+}

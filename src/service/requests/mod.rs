@@ -1,0 +1,23 @@
+//! Use cases on requests, one file for each thing done to them:
+//!
+//! - `asking.rs`: a new request (create);
+//! - `deciding.rs`: an approver's approval or denial ([`DecisionInput`]);
+//! - `ending.rs`: cancelling a request, ending or revoking a grant;
+//! - `reading.rs`: looking one up, its timeline, listings and the decision queue
+//!   ([`ListQuery`]);
+//! - `starting.rs`: what a change starts with: the write transaction on the request, its
+//!   package still configured, and the start of a decision (`Deciding`), which
+//!   `service/extensions.rs` shares for deciding on an extension.
+//!
+//! Imports run one way: `deciding.rs` and `reading.rs` use `starting.rs`, which uses none of
+//! its siblings; `extensions.rs` uses the decision start from here, and nothing here uses it.
+
+mod asking;
+mod deciding;
+mod ending;
+mod reading;
+mod starting;
+
+pub use deciding::DecisionInput;
+pub use reading::ListQuery;
+pub(super) use starting::Deciding;
