@@ -9,8 +9,9 @@
 //! This file holds [`Portal`] itself, who may see and decide a request, and `event` (an audit
 //! event about a request). The rest, by what it does:
 //!
-//! - `requests/`: use cases on requests, one file each: asking, deciding, ending, reading, and
-//!   `starting.rs`, the start of a change and of a decision, which `extensions.rs` shares;
+//! - `requests/`: use cases on requests, one file each: asking, deciding, ending, reading
+//!   (with `list_cache.rs`, the lists as last read), and `starting.rs`, the start of a change
+//!   and of a decision, which `extensions.rs` shares;
 //! - `extensions.rs`: extensions of live grants, asked for and decided;
 //! - `queue.rs`: the approvals queue;
 //! - `lifecycle.rs`: opening and closing the access window, for people and the scheduler;
@@ -24,21 +25,20 @@
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
 //! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
 //! - `demo_device.rs`: the demo's device code flow panel;
-//! - `audit.rs`: reading, verifying, anchoring and exporting the audit trail; `export.rs`
-//!   its export format;
+//! - `audit/`: the auditors' reads of the audit trail; `chain.rs` verifies the chain,
+//!   `anchors.rs` anchors its head outside the database, `export.rs` exports it;
 //! - `notify/`: the notifications each audit event calls for, and their delivery;
 //! - `metrics.rs`: the Prometheus metrics;
 //! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
 //!
 //! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
 //! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs` and `notify/`; `deadlines.rs`
-//! and `lifecycle.rs` use `notify/`; `audit.rs` uses `export.rs`.
+//! and `lifecycle.rs` use `notify/`.
 
 pub mod audit;
 mod deadlines;
 mod demo_device;
 pub mod directory;
-mod export;
 mod extensions;
 pub(crate) mod lifecycle;
 pub mod metrics;
@@ -91,7 +91,7 @@ pub struct Portal {
     chain: Arc<audit::ChainWatch>,
     metrics: Arc<metrics::Metrics>,
     /// Request lists as last read (see [`Portal::list_requests_cached`]).
-    lists: Arc<std::sync::Mutex<ListCache>>,
+    lists: Arc<std::sync::Mutex<requests::ListCache>>,
     /// Approver-group memberships as last read, by user (see [`Portal::with_groups`]).
     groups: Arc<std::sync::Mutex<std::collections::HashMap<String, sessions::GroupReading>>>,
     /// Queues the notifications each audit event calls for.
@@ -99,19 +99,6 @@ pub struct Portal {
     /// Where notifications other than Graph e-mail go.
     channels: Arc<notify::Channels>,
 }
-
-/// Request lists read since the store's last commit, by filter.
-#[derive(Default)]
-struct ListCache {
-    commits: u64,
-    lists: std::collections::HashMap<String, (std::time::Instant, Arc<Vec<Request>>)>,
-    /// Requests held over all lists.
-    held: usize,
-}
-
-/// Requests kept in all cached lists together, at most (a few megabytes); the cache starts
-/// over beyond.
-const LIST_CACHE_MAX: usize = 20_000;
 
 impl Portal {
     pub fn new(
@@ -137,45 +124,6 @@ impl Portal {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// A page of requests, read once and then served from memory until this process commits
-    /// a write (pages, badges and the API ask the same questions many times between changes).
-    /// Exact on SQLite, where this process makes every change; on PostgreSQL, where other
-    /// replicas write too, a list is believed for one second at most.
-    pub(crate) async fn list_requests_cached(
-        &self,
-        f: &crate::store::RequestFilter,
-    ) -> AppResult<Vec<Request>> {
-        let key = format!("{f:?}");
-        let commits = self.store.commits();
-        let fresh_for =
-            (self.store.backend() != "sqlite").then_some(std::time::Duration::from_secs(1));
-        {
-            let cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.commits == commits
-                && let Some((at, list)) = cache.lists.get(&key)
-                && fresh_for.is_none_or(|f| at.elapsed() < f)
-            {
-                return Ok(list.as_ref().clone());
-            }
-        }
-        // The count is taken before the read: a commit during it makes the entry stale at once.
-        let list = self.store.list_requests(f).await?;
-        let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.commits != commits || cache.held + list.len() > LIST_CACHE_MAX {
-            cache.lists.clear();
-            cache.held = 0;
-            cache.commits = commits;
-        }
-        cache.held += list.len();
-        if let Some((_, old)) = cache
-            .lists
-            .insert(key, (std::time::Instant::now(), Arc::new(list.clone())))
-        {
-            cache.held -= old.len();
-        }
-        Ok(list)
     }
 
     /// Sleeps until `t` on the portal's clock.

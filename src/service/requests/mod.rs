@@ -5,6 +5,7 @@
 //! - `ending.rs`: cancelling a request, ending or revoking a grant;
 //! - `reading.rs`: looking one up, its timeline, listings and the decision queue
 //!   ([`ListQuery`]);
+//! - `list_cache.rs`: request lists as last read, kept until this process commits a write;
 //! - `starting.rs`: what a change starts with: the write transaction on the request, its
 //!   package still configured, and the start of a decision (`Deciding`), which
 //!   `service/extensions.rs` shares for deciding on an extension.
@@ -15,9 +16,11 @@
 mod asking;
 mod deciding;
 mod ending;
+mod list_cache;
 mod reading;
 mod starting;
 
 pub use deciding::DecisionInput;
+pub(super) use list_cache::ListCache;
 pub use reading::ListQuery;
 pub(super) use starting::Deciding;

@@ -1,10 +1,27 @@
-//! The audit trail's export format, defined once: the JSON Lines record (the API's event view,
-//! `contract::AuditEvent`) and the CSV columns.
+//! The audit trail's export, defined once: the JSON Lines record (the API's event view,
+//! `contract::AuditEvent`), the CSV columns, and the stream that renders the events a page at
+//! a time.
 
+use std::sync::Arc;
+
+use super::PAGE;
 use crate::contract;
 use crate::domain::AuditEvent;
 use crate::domain::audit::timestamp;
 use crate::error::AppResult;
+use crate::store::{AuditFilter, Store};
+
+/// The most events one export carries.
+pub const EXPORT_MAX: usize = 1_000_000;
+
+/// One piece of a streamed export: its bytes and how many events they hold.
+pub struct ExportChunk {
+    pub bytes: Vec<u8>,
+    pub events: usize,
+}
+
+/// An export, streamed page by page (never built whole in memory).
+pub type ExportStream = futures_util::stream::BoxStream<'static, AppResult<ExportChunk>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -132,6 +149,57 @@ impl Renderer {
             }
         }
     }
+}
+
+/// All events matching `filter` in `format`, newest first, streamed a page at a time: at most
+/// `filter.limit` when set, else up to [`EXPORT_MAX`]. Also for the command line, which works
+/// on the database directly.
+pub fn export(store: Arc<dyn Store>, filter: AuditFilter, format: ExportFormat) -> ExportStream {
+    struct State {
+        store: Arc<dyn Store>,
+        filter: AuditFilter,
+        left: usize,
+        renderer: Renderer,
+        done: bool,
+    }
+    let left = filter
+        .limit
+        .map_or(EXPORT_MAX, |l| (l.max(0) as usize).min(EXPORT_MAX));
+    let state = State {
+        store,
+        filter,
+        left,
+        renderer: Renderer::new(format),
+        done: false,
+    };
+    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let want = PAGE.min(st.left as i64);
+        let page = if want == 0 {
+            Ok(Vec::new())
+        } else {
+            st.filter.limit = Some(want);
+            st.store.list_events(&st.filter).await
+        };
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                st.done = true;
+                return Some((Err(e.into()), st));
+            }
+        };
+        let got = page.len();
+        st.filter.before_seq = page.last().map(|e| e.seq);
+        st.left -= got;
+        st.done = (got as i64) < want || st.left == 0;
+        let chunk = st
+            .renderer
+            .page(&page)
+            .map(|bytes| ExportChunk { bytes, events: got });
+        Some((chunk, st))
+    }))
 }
 
 #[cfg(test)]
