@@ -2,7 +2,13 @@
 //! sender job, each delivery to people recorded in the audit trail as sent or failed. E-mail goes
 //! through Microsoft Graph (`[notify] email_from`) or SMTP; chat through Teams and Slack
 //! webhooks; every audit event to the generic webhook, signed per Standard Webhooks.
+//!
+//! This file is the sender's side: claiming due notifications, delivering each and recording
+//! the outcome. `plan/` decides what each audit event calls for (`Outbox`); `channels.rs`
+//! holds the outbound channels; `audience.rs` finds who an e-mail reaches, read from the
+//! directory when it is sent. `channels.rs` and `audience.rs` use only this file.
 
+mod audience;
 mod channels;
 mod plan;
 
@@ -221,85 +227,6 @@ impl Portal {
                 Ok(vec!["webhook".into()])
             }
         }
-    }
-
-    /// The e-mail addresses of a notification's audience, read from Graph now.
-    async fn addresses(
-        &self,
-        n: &Notification,
-        request: Option<&Request>,
-    ) -> Result<Vec<String>, Undelivered> {
-        let mut people = Vec::new();
-        let mut to: Vec<String> = Vec::new();
-        if let Some(id) = n.audience.get("user").and_then(|v| v.as_str())
-            && let Some(u) = self.directory.get_user(id).await?
-        {
-            people.push(u);
-        }
-        if let Some(id) = n.audience.get("deciders").and_then(|v| v.as_str()) {
-            let Some(r) = request.filter(|r| r.id == id) else {
-                return Ok(Vec::new());
-            };
-            people.extend(self.deciders(r).await?);
-        }
-        if n.audience.get("admins").and_then(|v| v.as_bool()) == Some(true) {
-            people.extend(
-                self.directory
-                    .app_role_holders(&self.settings.roles.admin)
-                    .await?,
-            );
-        }
-        for a in n
-            .audience
-            .get("addresses")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-        {
-            if a.contains('@') {
-                to.push(a.to_string());
-            } else if let Some(u) = self.directory.get_user(a).await? {
-                people.push(u);
-            }
-        }
-        to.extend(people.iter().filter_map(|u| u.email().map(str::to_string)));
-        to.sort();
-        to.dedup();
-        Ok(to)
-    }
-
-    /// The people who may decide `r` now, as the directory has them: the package's approvers
-    /// (the approver role, where it applies, and members of its approver groups) and, where
-    /// allowed, the requester's manager; never the requester.
-    pub(crate) async fn deciders(
-        &self,
-        r: &Request,
-    ) -> Result<Vec<crate::graph::DirectoryUser>, DirectoryError> {
-        let Some(pkg) = self.package(&r.package) else {
-            return Ok(Vec::new());
-        };
-        let mut people = Vec::new();
-        if pkg.approver_role_applies {
-            people.extend(
-                self.directory
-                    .app_role_holders(&self.settings.roles.approver)
-                    .await?,
-            );
-        }
-        for g in &pkg.approver_groups {
-            people.extend(self.directory.list_transitive_members(g).await?);
-        }
-        people.retain(|u| u.id != r.requester.id);
-        if let Some(m) = &r.manager_id
-            && r.may_be_decided_by(m, false, pkg)
-            && let Some(u) = self.directory.get_user(m).await?
-        {
-            people.push(u);
-        }
-        people.sort_by(|a, b| a.id.cmp(&b.id));
-        people.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
-        Ok(people)
     }
 }
 
