@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::graph::posture::{api_posture, device_code_posture};
+use crate::graph::posture::{device_code_posture, portal_api_posture, requests_api_posture};
 use crate::graph::{Directory, GraphClient, GraphSettings};
 use crate::service::audit::{self, ExportFormat, parse_time};
 use crate::startup::App;
@@ -291,14 +291,29 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
                     posture.detail,
                 );
             }
-            // Only a remark: without the exclusion the command line signs in with a browser.
+            // The portal's own API must stay behind the block: a device-code token for it could
+            // decide. Only the requests API may be excluded, and that is a remark: without it
+            // the command line signs in with a browser.
+            let portal = portal_api_posture(&policies, &settings.entra.client_id);
+            report(
+                portal.ok,
+                "device-code block covers the jitgate API",
+                portal.detail,
+            );
             if settings.entra.cli_client_id.is_some() {
-                let api = api_posture(&policies, &settings.entra.client_id);
-                println!(
-                    "{} command line (device code): {}",
-                    if api.ok { "ok  " } else { "note" },
-                    api.detail
-                );
+                match &settings.entra.requests_api_id {
+                    Some(requests) => {
+                        let api = requests_api_posture(&policies, requests);
+                        println!(
+                            "{} command line (device code): {}",
+                            if api.ok { "ok  " } else { "note" },
+                            api.detail
+                        );
+                    }
+                    None => println!(
+                        "note command line (device code): no requests API is registered ([entra] requests_api_id): `jitgate login --device-code` asks for the jitgate API, which the block covers; see the README, step 8"
+                    ),
+                }
             }
         }
         Err(e) => report(

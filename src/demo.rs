@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::emulator::demo::{
-    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, TENANT_ID,
+    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, REQUESTS_API_ID, TENANT_ID,
 };
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::graph::{GraphClient, GraphSettings};
@@ -41,6 +41,7 @@ client_secret = "{CLIENT_SECRET}"
 authority_host = "{emulator_url}"
 graph_url = "{emulator_url}"
 cli_client_id = "{CLI_CLIENT_ID}"
+requests_api_id = "{REQUESTS_API_ID}"
 "#
     )
 }

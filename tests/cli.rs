@@ -538,11 +538,20 @@ async fn a_killed_server_delivers_the_queued_mail_after_restart_once() {
     };
     let mut first = serve();
     ready().await;
+    let token = emulator.mint_token(TokenSpec::new(DANA, &format!("api://{CLIENT_ID}")));
+    // Dana's account and roles are read once first (as for every bearer token), so that the
+    // fault below meets the sender.
+    let me = http
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
     // The sender will hang while it reads who the approvers are.
     emulator.inject(
         Fault::hang(std::time::Duration::from_secs(30), 1).path_contains("appRoleAssignedTo"),
     );
-    let token = emulator.mint_token(TokenSpec::new(DANA, &format!("api://{CLIENT_ID}")));
     let created = http
         .post(format!("{url}/api/v1/requests"))
         .bearer_auth(&token)

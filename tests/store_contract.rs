@@ -16,6 +16,8 @@ mod outbox;
 mod requests;
 #[path = "store_contract/schema.rs"]
 mod schema;
+#[path = "store_contract/sign_ins.rs"]
+mod sign_ins;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

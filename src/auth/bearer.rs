@@ -1,15 +1,20 @@
 //! Bearer access tokens for the JSON API: issued by the same tenant for the portal's own API
-//! (audience = client id or `api://{client id}`), checked against the tenant's signing keys.
+//! (audience = client id or `api://{client id}`), or for the requests API (`[entra]
+//! requests_api_id`), checked against the tenant's signing keys. A token for the requests API,
+//! the one jitgate resource the device-code block excludes, reaches only the caller's own
+//! requests ([`Reach::Requests`]).
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 use super::Principal;
 use super::oidc::Oidc;
+use super::principal::Reach;
 use crate::error::AppError;
 
 #[derive(Deserialize)]
 struct AccessClaims {
+    aud: serde_json::Value,
     oid: Option<String>,
     tid: Option<String>,
     scp: Option<String>,
@@ -51,8 +56,16 @@ impl Oidc {
         let key = DecodingKey::from_jwk(jwk)
             .map_err(|_| unauthorized("The signing key cannot be used."))?;
 
+        let portal = [client_id.to_string(), format!("api://{client_id}")];
+        let requests: Vec<String> = self
+            .settings
+            .entra
+            .requests_api_id
+            .iter()
+            .flat_map(|r| [r.clone(), format!("api://{r}")])
+            .collect();
         let mut v = Validation::new(Algorithm::RS256);
-        v.set_audience(&[client_id.to_string(), format!("api://{client_id}")]);
+        v.set_audience(&[&portal[..], &requests[..]].concat());
         v.set_issuer(&[self.issuer()]);
         v.set_required_spec_claims(&["exp", "iss", "aud"]);
         v.validate_nbf = true;
@@ -69,6 +82,21 @@ impl Oidc {
             })
         })?;
         let c = data.claims;
+        // A token for the requests API reaches only the caller's own requests (should a token
+        // ever name both audiences, the narrower reach holds).
+        let names = |list: &[String]| match &c.aud {
+            serde_json::Value::String(a) => list.iter().any(|x| x.eq_ignore_ascii_case(a)),
+            serde_json::Value::Array(all) => all
+                .iter()
+                .filter_map(|a| a.as_str())
+                .any(|a| list.iter().any(|x| x.eq_ignore_ascii_case(a))),
+            _ => false,
+        };
+        let reach = if names(&requests) {
+            Reach::Requests
+        } else {
+            Reach::Portal
+        };
         if c.tid
             .as_deref()
             .is_some_and(|t| !t.eq_ignore_ascii_case(tenant_id))
@@ -83,11 +111,8 @@ impl Oidc {
         let oid = c
             .oid
             .ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
-        Ok(Principal::from_token(
-            oid,
-            c.name,
-            c.preferred_username.or(c.upn),
-            c.roles,
-        ))
+        let mut who = Principal::from_token(oid, c.name, c.preferred_username.or(c.upn), c.roles);
+        who.reach = reach;
+        Ok(who)
     }
 }

@@ -7,6 +7,19 @@ use serde::{Deserialize, Serialize};
 use crate::config::RoleSettings;
 use crate::domain::{Role, UserRef};
 
+/// How far a sign-in reaches into jitgate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// A browser session, or a token for the portal's own API (which the device-code block
+    /// covers): whatever the person's roles allow.
+    #[default]
+    Portal,
+    /// A token for the requests API, the one jitgate resource that device-code sign-ins reach (so
+    /// one that may have been phished): the person may ask for access and act on their own
+    /// requests, nothing else, whatever their roles.
+    Requests,
+}
+
 /// A signed-in person: their directory identity and the app roles their token carried.
 /// Kept in the browser session as JSON (`{"user": {...}, "raw_roles": [...]}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +35,9 @@ pub struct Principal {
     pub client_ip: Option<String>,
     #[serde(skip)]
     pub user_agent: Option<String>,
+    /// What the sign-in may reach; a browser session always reaches the whole portal.
+    #[serde(skip)]
+    pub reach: Reach,
 }
 
 impl Principal {
@@ -32,7 +48,13 @@ impl Principal {
             groups: Vec::new(),
             client_ip: None,
             user_agent: None,
+            reach: Reach::Portal,
         }
+    }
+
+    /// Whether this sign-in may only ask for access and act on the person's own requests.
+    pub fn requests_only(&self) -> bool {
+        self.reach == Reach::Requests
     }
 
     /// The person a verified token names by object id `oid`: known by `username` (the first of
@@ -54,9 +76,13 @@ impl Principal {
         )
     }
 
-    /// The portal roles this principal holds under the configured role values.
+    /// The portal roles this principal holds under the configured role values: none through
+    /// the requests API, whatever the token says.
     pub fn roles(&self, cfg: &RoleSettings) -> BTreeSet<Role> {
         let mut out = BTreeSet::new();
+        if self.requests_only() {
+            return out;
+        }
         for (role, value) in [
             (Role::Approver, &cfg.approver),
             (Role::Auditor, &cfg.auditor),

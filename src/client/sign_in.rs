@@ -61,12 +61,20 @@ struct EntraDeviceFields {
 impl ExtraDeviceAuthorizationFields for EntraDeviceFields {}
 
 impl Authority {
-    pub fn from_portal(c: &CliSignIn, tenant: Option<&str>) -> Authority {
+    /// Where the portal says to sign in: a device-code sign-in asks for the requests API's
+    /// scopes (the one jitgate resource the device-code block lets through) where the portal
+    /// has one, a browser sign-in for the portal's own API.
+    pub fn from_portal(c: &CliSignIn, tenant: Option<&str>, device_code: bool) -> Authority {
+        let scopes = if device_code && !c.device_code_scopes.is_empty() {
+            &c.device_code_scopes
+        } else {
+            &c.scopes
+        };
         Authority {
             authority_host: c.authority_host.trim_end_matches('/').to_string(),
             tenant_id: tenant.unwrap_or(&c.tenant_id).to_string(),
             client_id: c.client_id.clone(),
-            scopes: c.scopes.clone(),
+            scopes: scopes.clone(),
         }
     }
 
@@ -323,7 +331,7 @@ pub fn explain(error: &str, description: &str, authority: &Authority) -> String 
     let tenant = &authority.tenant_id;
     let client = &authority.client_id;
     match aadsts(description) {
-        Some(53003) => "Conditional Access blocked the sign-in (AADSTS53003). Your tenant blocks the device code flow, and its policy does not exclude the jitgate API: ask your Entra administrator to exclude the jitgate app from the \"block device code flow\" policy (see the README, \"For developers at the terminal\"), or sign in with a browser: `jitgate login` without --device-code.".to_string(),
+        Some(53003) => "Conditional Access blocked the sign-in (AADSTS53003). Your tenant blocks the device code flow, and its policy does not exclude the jitgate requests API: ask your Entra administrator to exclude the jitgate requests API (and only it) from the \"block device code flow\" policy (see the README, \"Registering jitgate in Entra ID\", step 8), or sign in with a browser: `jitgate login` without --device-code.".to_string(),
         Some(50059) => format!(
             "Entra could not tell which tenant to sign in to (AADSTS50059). jitgate signs in at the tenant the portal names; check the portal's [entra] tenant_id, or pass --tenant <tenant id>. (It was '{tenant}'.)"
         ),
@@ -375,7 +383,7 @@ mod tests {
             (
                 "invalid_grant",
                 "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.\r\nTrace ID: 1\r\nCorrelation ID: 2",
-                &["AADSTS53003", "exclude the jitgate app"],
+                &["AADSTS53003", "exclude the jitgate requests API"],
             ),
             (
                 "invalid_request",

@@ -18,6 +18,13 @@ pub struct EntraSettings {
     /// The delegated scope of the portal's API the command-line client asks for; default
     /// `api://{client_id}/access_as_user`.
     pub api_scope: Option<String>,
+    /// The "jitgate requests API" registration (its client id): the one jitgate resource the
+    /// device-code block policy excludes. Its tokens may only ask for access and act on the
+    /// caller's own requests.
+    pub requests_api_id: Option<String>,
+    /// The delegated scope of the requests API a device-code sign-in asks for; default
+    /// `api://{requests_api_id}/access_as_requester`.
+    pub requests_api_scope: Option<String>,
 }
 
 impl EntraSettings {
@@ -36,6 +43,18 @@ impl EntraSettings {
         self.api_scope
             .clone()
             .unwrap_or_else(|| format!("api://{}/access_as_user", self.client_id))
+    }
+
+    /// The scope a device-code sign-in of the command-line client asks for: `[entra]
+    /// requests_api_scope`, or `api://{requests_api_id}/access_as_requester`; none without a
+    /// requests API.
+    pub fn requests_api_scope(&self) -> Option<String> {
+        let id = self.requests_api_id.as_ref()?;
+        Some(
+            self.requests_api_scope
+                .clone()
+                .unwrap_or_else(|| format!("api://{id}/access_as_requester")),
+        )
     }
 }
 

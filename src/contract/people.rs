@@ -23,6 +23,14 @@ pub struct Me {
     pub roles: Vec<String>,
     /// The app role values the token carried, as issued.
     pub app_roles: Vec<String>,
+    /// `requests` for a token of the requests API (a device-code sign-in's): it may only ask
+    /// for access and act on the caller's own requests, and `roles` is empty; else `portal`.
+    #[serde(default = "portal_reach")]
+    pub reach: String,
+}
+
+fn portal_reach() -> String {
+    "portal".into()
 }
 
 /// A package: one Entra group and the rules for requesting it.
@@ -69,6 +77,12 @@ pub struct CliSignIn {
     pub tenant_id: String,
     /// The command-line client's own registration (a public client).
     pub client_id: String,
-    /// The delegated scopes of the portal's API the client asks for.
+    /// The delegated scopes of the portal's API the client asks for in a browser sign-in.
     pub scopes: Vec<String>,
+    /// The scopes a device-code sign-in asks for: the requests API's, the one jitgate resource
+    /// the device-code block excludes, whose tokens may only ask for access and act on the
+    /// caller's own requests. Empty when the portal has no requests API: a device-code sign-in
+    /// then asks for `scopes`, which the block covers.
+    #[serde(default)]
+    pub device_code_scopes: Vec<String>,
 }

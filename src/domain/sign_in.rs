@@ -26,8 +26,13 @@ pub struct DeviceSignIn {
     /// 0: signed in.
     pub error_code: i64,
     pub failure_reason: Option<String>,
-    /// The grant whose window it fell in.
+    /// The grant whose window it fell in (never for a sign-in to jitgate itself).
     pub request_id: Option<String>,
+    /// The application signed in to (the sign-in log's `resourceId`).
+    pub resource_id: String,
+    /// A sign-in to jitgate's own APIs (the requests API, which the device-code block excludes,
+    /// or the portal's): how a token for jitgate is obtained, no use of an exemption.
+    pub to_portal: bool,
 }
 
 impl DeviceSignIn {
@@ -132,6 +137,8 @@ mod tests {
             error_code: 0,
             failure_reason: None,
             request_id: None,
+            resource_id: "00000003-0000-0000-c000-000000000000".into(),
+            to_portal: false,
         };
         assert_eq!(s.result(), "signed in");
         s.error_code = BLOCKED_BY_CONDITIONAL_ACCESS;

@@ -41,4 +41,7 @@ pub struct EmulatorConfig {
     pub state_file: Option<PathBuf>,
     /// Client ids of public clients (no secret) that may use the device code flow.
     pub public_clients: Vec<String>,
+    /// The "jitgate requests API" registration (an API with no secret and no sign-in of its
+    /// own), which the "Block device code flow" policy excludes by default.
+    pub requests_api_id: Option<String>,
 }

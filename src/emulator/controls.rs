@@ -176,10 +176,16 @@ impl Emulator {
         self.state().device_code_policy_off = !enabled;
     }
 
-    /// Whether the "Block device code flow" policy excludes the portal's own API (the default,
-    /// as the README asks of a tenant whose people use the command line) or covers it too.
+    /// Whether the "Block device code flow" policy excludes the requests API (the default, as
+    /// the README asks of a tenant whose people use the command line) or covers it too.
+    pub fn set_device_code_policy_excludes_requests_api(&self, excluded: bool) {
+        self.state().device_code_policy_covers_requests_api = !excluded;
+    }
+
+    /// Whether the "Block device code flow" policy also excludes the portal's own API (not by
+    /// default: a misconfiguration that `jitgate check` warns of).
     pub fn set_device_code_policy_excludes_portal(&self, excluded: bool) {
-        self.state().device_code_policy_covers_portal = !excluded;
+        self.state().device_code_policy_excludes_portal = excluded;
     }
 
     /// A sign-in shows in the Graph sign-in log only this long after it happened (on the

@@ -6,6 +6,9 @@ use super::{DemoGroup, DemoUser, EmulatorConfig};
 pub const TENANT_ID: &str = "7d2c3f5e-0b1a-4c6d-9e8f-1a2b3c4d5e6f";
 /// Application (client) id of the demo registration of jitgate.
 pub const CLIENT_ID: &str = "3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f";
+/// Application (client) id of the "jitgate requests API" registration: the one jitgate
+/// resource the device-code block excludes; its tokens only ask for access.
+pub const REQUESTS_API_ID: &str = "4e2a7c9d-1b3f-4d6a-9c8e-0f1a2b3c4d5e";
 /// Application (client) id of the jitgate command line, a public client.
 pub const CLI_CLIENT_ID: &str = "9c1d4e7b-2a5f-4b8c-a3d6-5e0f1b2c7d84";
 /// Client secret of the demo registration. Only ever valid against the emulator.
@@ -113,6 +116,7 @@ impl EmulatorConfig {
             app_permissions: APP_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
             state_file: None,
             public_clients: vec![CLI_CLIENT_ID.to_owned()],
+            requests_api_id: Some(REQUESTS_API_ID.to_owned()),
         }
     }
 }

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 
 use super::SignIn;
 use super::conditions::Conditions;
+use super::config::EmulatorConfig;
 use super::faults::{Fault, NotMemberStyle};
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
 use super::records::{GraphCall, SentMail};
@@ -38,9 +39,12 @@ pub(crate) struct State {
     pub(crate) device: DeviceFlows,
     /// Whether the "Block device code flow" policy is switched off.
     pub(crate) device_code_policy_off: bool,
-    /// Whether that policy also covers the portal's own API (by default the API is among its
-    /// excluded applications, so the command line can sign in with a device code).
-    pub(crate) device_code_policy_covers_portal: bool,
+    /// Whether that policy excludes the portal's own API too (not by default: the README warns
+    /// against it, and `jitgate check` reports it).
+    pub(crate) device_code_policy_excludes_portal: bool,
+    /// Whether that policy covers the requests API too (by default the requests API is its one
+    /// excluded application, so the command line can sign in with a device code).
+    pub(crate) device_code_policy_covers_requests_api: bool,
     /// Refresh tokens handed out, by token.
     pub(crate) refresh: HashMap<String, RefreshGrant>,
     /// Recorded sign-ins, oldest first.
@@ -54,6 +58,22 @@ impl State {
     /// [`Emulator::advance`](super::Emulator::advance)s.
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now() + self.clock_offset
+    }
+
+    /// The applications the "Block device code flow" policy excludes, given the tenant's
+    /// registrations `config`: the requests API (unless a test says otherwise) and, where a test
+    /// misconfigures it so, the portal's own API.
+    pub(crate) fn device_code_excluded_apps(&self, config: &EmulatorConfig) -> Vec<String> {
+        let mut apps = Vec::new();
+        if let Some(requests) = &config.requests_api_id
+            && !self.device_code_policy_covers_requests_api
+        {
+            apps.push(requests.clone());
+        }
+        if self.device_code_policy_excludes_portal {
+            apps.push(config.client_id.clone());
+        }
+        apps
     }
 }
 

@@ -27,34 +27,66 @@ fn lists(p: &serde_json::Value, pointer: &str, id: &str) -> bool {
         })
 }
 
-/// Whether the enabled policies that block the device code flow exclude the portal's own API
-/// (application `app_id`), so that `jitgate login --device-code` works before any grant.
-pub fn api_posture(policies: &serde_json::Value, app_id: &str) -> Posture {
-    let enabled: Vec<_> = blocking(policies)
-        .into_iter()
-        .filter(|p| p["state"] == "enabled")
-        .collect();
-    let covering: Vec<String> = enabled
-        .iter()
-        .filter(|p| !lists(p, "/conditions/applications/excludeApplications", app_id))
+/// Whether the enabled policies that block the device code flow exclude the requests API
+/// (application `requests_api`), so that `jitgate login --device-code` works before any grant.
+pub fn requests_api_posture(policies: &serde_json::Value, requests_api: &str) -> Posture {
+    let covering: Vec<String> = enabled_blocks(policies)
+        .filter(|p| {
+            !lists(
+                p,
+                "/conditions/applications/excludeApplications",
+                requests_api,
+            )
+        })
         .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
         .collect();
     if covering.is_empty() {
         Posture {
             ok: true,
             detail: format!(
-                "the jitgate API ({app_id}) is excluded from every device code block: `jitgate login --device-code` works"
+                "the jitgate requests API ({requests_api}) is excluded from every device code block: `jitgate login --device-code` works, and its tokens can only ask for access"
             ),
         }
     } else {
         Posture {
             ok: false,
             detail: format!(
-                "{} block the device code flow for the jitgate API too: `jitgate login --device-code` is refused (AADSTS53003) until a grant; the browser sign-in works",
+                "{} block the device code flow for the jitgate requests API too: `jitgate login --device-code` is refused (AADSTS53003) until a grant; the browser sign-in works",
                 covering.join(", ")
             ),
         }
     }
+}
+
+/// Whether the portal's own API (application `portal`) stays behind every enabled device code
+/// block. It must: a device-code token for it (a phished one) could decide requests, revoke
+/// grants and read the audit trail.
+pub fn portal_api_posture(policies: &serde_json::Value, portal: &str) -> Posture {
+    let excluding: Vec<String> = enabled_blocks(policies)
+        .filter(|p| lists(p, "/conditions/applications/excludeApplications", portal))
+        .map(|p| p["displayName"].as_str().unwrap_or("?").to_string())
+        .collect();
+    if excluding.is_empty() {
+        Posture {
+            ok: true,
+            detail: format!("the jitgate API ({portal}) stays behind the device code block"),
+        }
+    } else {
+        Posture {
+            ok: false,
+            detail: format!(
+                "{} exclude the jitgate API ({portal}) itself: a device-code token for it, phished from an approver or an admin, could decide requests, revoke grants and read the audit trail. Exclude only the jitgate requests API (README, step 8)",
+                excluding.join(", ")
+            ),
+        }
+    }
+}
+
+/// The enabled policies that block the device code flow.
+fn enabled_blocks(policies: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    blocking(policies)
+        .into_iter()
+        .filter(|p| p["state"] == "enabled")
 }
 
 /// Whether an enabled policy blocks the device code flow and excludes `group`, from the
@@ -217,28 +249,41 @@ mod tests {
     }
 
     #[test]
-    fn the_api_exclusion_is_reported() {
-        const API: &str = "3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f";
-        let mut excluded = policy("Block device code", "enabled", "deviceCodeFlow", &[GROUP]);
-        excluded["conditions"]["applications"] =
-            json!({"includeApplications": ["All"], "excludeApplications": [API.to_uppercase()]});
-        let p = api_posture(&json!({"value": [excluded.clone()]}), API);
+    fn the_api_exclusions_are_reported() {
+        const REQUESTS: &str = "4e2a7c9d-1b3f-4d6a-9c8e-0f1a2b3c4d5e";
+        const PORTAL: &str = "3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f";
+        let excluding = |apps: &[&str]| {
+            let mut p = policy("Block device code", "enabled", "deviceCodeFlow", &[GROUP]);
+            p["conditions"]["applications"] =
+                json!({"includeApplications": ["All"], "excludeApplications": apps});
+            p
+        };
+        let right = excluding(&[&REQUESTS.to_uppercase()]);
+        let p = requests_api_posture(&json!({"value": [right.clone()]}), REQUESTS);
         assert!(p.ok, "{p:?}");
+        assert!(portal_api_posture(&json!({"value": [right.clone()]}), PORTAL).ok);
         let covering = policy("Block everywhere", "enabled", "deviceCodeFlow", &[GROUP]);
-        let p = api_posture(&json!({"value": [excluded, covering]}), API);
+        let p = requests_api_posture(&json!({"value": [right.clone(), covering]}), REQUESTS);
         assert!(!p.ok);
         assert!(
             p.detail.starts_with("Block everywhere block"),
             "{}",
             p.detail
         );
-        // Report-only policies block nothing.
-        let report_only = policy(
-            "Trial",
-            "enabledForReportingButNotEnforced",
-            "deviceCodeFlow",
-            &[],
+        // The portal's own API excluded too: reported, naming the policy.
+        let wrong = excluding(&[REQUESTS, PORTAL]);
+        let p = portal_api_posture(&json!({"value": [wrong]}), PORTAL);
+        assert!(!p.ok);
+        assert!(
+            p.detail
+                .starts_with("Block device code exclude the jitgate API"),
+            "{}",
+            p.detail
         );
-        assert!(api_posture(&json!({"value": [report_only]}), API).ok);
+        // Report-only policies block nothing, and exclude nothing that matters.
+        let mut report_only = excluding(&[PORTAL]);
+        report_only["state"] = json!("enabledForReportingButNotEnforced");
+        assert!(requests_api_posture(&json!({"value": [report_only.clone()]}), REQUESTS).ok);
+        assert!(portal_api_posture(&json!({"value": [report_only]}), PORTAL).ok);
     }
 }

@@ -200,6 +200,9 @@ impl Portal {
     /// requesters where packages let them decide), oldest first.
     pub async fn extension_queue(&self, who: &Principal) -> AppResult<Vec<ExtensionEntry>> {
         let mut out = Vec::new();
+        if who.requests_only() {
+            return Ok(out);
+        }
         for x in self.store.pending_extensions().await? {
             let Some(r) = self.store.get_request(&x.request_id).await? else {
                 continue;

@@ -23,6 +23,7 @@
 //! - `retry.rs`: when a failed directory operation is tried again;
 //! - `reconcile.rs`: drift reconciliation of the groups;
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
+//! - `bearers.rs`: the same refresh of account state and roles for bearer tokens;
 //! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
 //! - `demo_device.rs`: the demo's device code flow panel;
 //! - `audit/`: the auditors' reads of the audit trail; `chain.rs` verifies the chain,
@@ -36,6 +37,7 @@
 //! and `lifecycle.rs` use `notify/`.
 
 pub mod audit;
+mod bearers;
 mod deadlines;
 mod demo_device;
 pub mod directory;
@@ -94,6 +96,9 @@ pub struct Portal {
     lists: Arc<std::sync::Mutex<requests::ListCache>>,
     /// Approver-group memberships as last read, by user (see [`Portal::with_groups`]).
     groups: Arc<std::sync::Mutex<std::collections::HashMap<String, sessions::GroupReading>>>,
+    /// Account states and app roles as last read for bearer tokens, by user (see
+    /// [`Portal::check_bearer`]).
+    bearers: Arc<std::sync::Mutex<std::collections::HashMap<String, bearers::AccessReading>>>,
     /// Queues the notifications each audit event calls for.
     outbox: notify::Outbox,
     /// Where notifications other than Graph e-mail go.
@@ -119,6 +124,7 @@ impl Portal {
             metrics: Arc::default(),
             lists: Arc::default(),
             groups: Arc::default(),
+            bearers: Arc::default(),
         }
     }
 
@@ -199,8 +205,23 @@ impl Portal {
         self.roles_of(who).contains(&role)
     }
 
+    /// Refuses a sign-in through the requests API (which device-code sign-ins reach) for
+    /// `what`: such a sign-in may only ask for access and act on the person's own requests.
+    pub fn require_portal_reach(&self, who: &Principal, what: &str) -> AppResult<()> {
+        if who.requests_only() {
+            return Err(AppError::Forbidden(format!(
+                "{what} needs a sign-in to jitgate itself: this token is for the jitgate requests \
+                 API, which device-code sign-ins reach, and may only ask for access and act on \
+                 your own requests. Sign in with a browser (`jitgate login` without \
+                 --device-code) and try again."
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses `who` unless they hold one of `roles`, naming the roles.
     pub fn require_any(&self, who: &Principal, roles: &[Role], what: &str) -> AppResult<()> {
+        self.require_portal_reach(who, what)?;
         if roles.iter().any(|r| self.has_role(who, *r)) {
             return Ok(());
         }
@@ -214,8 +235,12 @@ impl Portal {
         )))
     }
 
-    /// Whether `who` may see this request: its requester, anyone who may decide it, auditors and admins.
+    /// Whether `who` may see this request: its requester, anyone who may decide it, auditors and
+    /// admins; through the requests API, only its requester.
     pub fn may_view(&self, who: &Principal, r: &Request) -> bool {
+        if who.requests_only() {
+            return r.requester.id == who.user.id;
+        }
         r.requester.id == who.user.id
             || self.has_role(who, Role::Auditor)
             || self.has_role(who, Role::Admin)
@@ -223,7 +248,11 @@ impl Portal {
             || r.manager_id.as_deref() == Some(who.user.id.as_str())
     }
 
+    /// Whether `who` may decide this request (never through the requests API).
     pub fn may_decide(&self, who: &Principal, r: &Request) -> bool {
+        if who.requests_only() {
+            return false;
+        }
         match self.package(&r.package) {
             Some(pkg) => r.may_be_decided_by(&who.user.id, self.is_package_approver(who, pkg), pkg),
             None => false,
@@ -234,6 +263,9 @@ impl Portal {
     /// package, or membership of one of its approver groups. The one rule the approvals page,
     /// the badge, decisions and notifications follow.
     pub fn is_package_approver(&self, who: &Principal, pkg: &Package) -> bool {
+        if who.requests_only() {
+            return false;
+        }
         (pkg.approver_role_applies && self.has_role(who, Role::Approver))
             || pkg
                 .approver_groups
@@ -261,14 +293,26 @@ impl Portal {
     }
 }
 
-/// An audit event about `r`, by `actor` (or the system when `None`).
+/// The `via` of an audit event caused through the requests API.
+pub const VIA_REQUESTS_API: &str = "requests_api";
+
+/// An audit event about `r`, by `actor` (or the system when `None`). What a person does through
+/// the requests API (which device-code sign-ins reach) says so: `"via": "requests_api"`.
 pub(crate) fn event(
     actor: Option<&Principal>,
     action: AuditAction,
     r: &Request,
     at: DateTime<Utc>,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> NewAuditEvent {
+    if let Some(p) = actor.filter(|p| p.requests_only())
+        && let Some(d) = details.as_object_mut()
+    {
+        d.insert("via".into(), serde_json::json!(VIA_REQUESTS_API));
+        if let Some(ip) = &p.client_ip {
+            d.insert("from_ip".into(), serde_json::json!(ip));
+        }
+    }
     let (actor_id, actor_name) = match actor {
         Some(p) => (p.user.id.clone(), p.user.name.clone()),
         None => ("system".to_string(), "jitgate".to_string()),
@@ -283,5 +327,25 @@ pub(crate) fn event(
         details,
         client_ip: actor.and_then(|p| p.client_ip.clone()),
         user_agent: actor.and_then(|p| p.user_agent.clone()),
+    }
+}
+
+/// An event by the system about a person or a directory object, not about a request.
+pub(crate) fn system_event(
+    action: AuditAction,
+    subject: &str,
+    at: DateTime<Utc>,
+    details: serde_json::Value,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        at,
+        actor_id: "system".to_string(),
+        actor_name: "jitgate".to_string(),
+        action,
+        request_id: None,
+        subject_id: Some(subject.to_string()),
+        details,
+        client_ip: None,
+        user_agent: None,
     }
 }

@@ -34,6 +34,7 @@ impl Portal {
     /// The pending requests `who` may see, oldest first, with their context. Only approvers, and
     /// people with a request to decide (a requester's manager), may look.
     pub async fn approval_queue(&self, who: &Principal) -> AppResult<Vec<QueueEntry>> {
+        self.require_portal_reach(who, "The approvals queue")?;
         let is_approver = self.approves_anything(who);
         if !is_approver && !self.managers_may_approve() {
             return Err(forbidden());
@@ -54,7 +55,7 @@ impl Portal {
             for id in &requesters {
                 let n = self
                     .store
-                    .recent_sign_ins(self.now() - RECENT_GRANTS, Some(id), false, 1000)
+                    .recent_sign_ins(self.now() - RECENT_GRANTS, Some(id), false, false, 1000)
                     .await?
                     .iter()
                     .filter(|s| s.succeeded())

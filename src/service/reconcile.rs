@@ -9,9 +9,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::{Portal, event};
+use super::{Portal, event, system_event};
 use crate::config::{Every, ReconcileMode};
-use crate::domain::{AuditAction, NewAuditEvent, Request, RequestStatus};
+use crate::domain::{AuditAction, Request, RequestStatus};
 use crate::error::AppResult;
 use crate::graph::{DirectoryError, DirectoryUser, MemberChange};
 use crate::store::{NewDirectoryOp, OpKind, RequestFilter};
@@ -240,25 +240,5 @@ impl Portal {
             }
         }
         Ok(out)
-    }
-}
-
-/// An event by the system about a directory object, not about a request.
-fn system_event(
-    action: AuditAction,
-    subject: &str,
-    at: DateTime<Utc>,
-    details: serde_json::Value,
-) -> NewAuditEvent {
-    NewAuditEvent {
-        at,
-        actor_id: "system".to_string(),
-        actor_name: "jitgate".to_string(),
-        action,
-        request_id: None,
-        subject_id: Some(subject.to_string()),
-        details,
-        client_ip: None,
-        user_agent: None,
     }
 }

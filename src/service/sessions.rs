@@ -1,6 +1,7 @@
 //! Browser sessions outlive nothing: a session ends `session_max` after sign-in however active,
-//! and the person's account state and app roles are read again from the directory when the
-//! last reading is older than `role_refresh`. The web layer keeps the times in the session and
+//! and `session_idle` after the last activity recorded (on the portal's clock, recorded at least
+//! every tenth of `session_idle`); the person's account state and app roles are read again from
+//! the directory when the last reading is older than `role_refresh`. The web layer keeps the times in the session and
 //! asks here what to do with them.
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,9 +10,17 @@ use serde::{Deserialize, Serialize};
 use super::Portal;
 use crate::auth::Principal;
 
-/// How often the last-seen time is written back (sliding the inactivity expiry): a session
-/// is stored again only when its content changes or this much time has passed.
+/// How often a failed directory reading is tried again, and the longest a session goes without
+/// its last-seen time written back.
 pub const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+/// How often the last-seen time is written back (sliding the inactivity expiry): a session is
+/// stored again only when its content changes or this much time has passed, a tenth of
+/// `session_idle` (a minute at most), so that idle expiry honours activity to within a tenth of
+/// `session_idle`.
+pub fn touch_every(session_idle: Duration) -> Duration {
+    (session_idle / 10).min(TOUCH_EVERY)
+}
 
 /// When a session began, when its roles were last confirmed, when it was last written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +68,9 @@ impl Portal {
         if now - times.signed_in_at >= server.session_max {
             return SessionVerdict::End("the session reached its maximum lifetime");
         }
+        if now - times.seen_at >= server.session_idle {
+            return SessionVerdict::End("the session was idle for longer than session_idle");
+        }
         let mut next = times;
         let retry_due = times.failed_at.is_none_or(|f| now - f >= TOUCH_EVERY);
         if now - times.checked_at >= server.role_refresh && retry_due {
@@ -87,7 +99,7 @@ impl Portal {
         if now - next.checked_at >= server.role_refresh * 2 {
             who.raw_roles.clear();
         }
-        if now - next.seen_at >= TOUCH_EVERY {
+        if now - next.seen_at >= touch_every(server.session_idle) {
             next.seen_at = now;
         }
         SessionVerdict::Keep {
@@ -113,6 +125,9 @@ impl Portal {
     /// interval, and the next try is a minute later. No call at all when no package names
     /// approver groups.
     pub async fn with_groups(&self, mut who: Principal) -> Principal {
+        if who.requests_only() {
+            return who; // decides nothing, so no approver group matters
+        }
         let mut wanted: Vec<String> = self
             .settings
             .packages

@@ -2,12 +2,15 @@
 //! tied to the grant whose window it fell in, and recorded on that grant's timeline
 //! (`device_code_sign_in`). A one-shot package's grant ends `end_after_first_sign_in` after its
 //! first successful sign-in (`grant_shortened`). Sign-ins blocked by Conditional Access outside
-//! any grant show who may need an exemption.
+//! any grant show who may need an exemption. Sign-ins to jitgate itself (the requests API, which
+//! the block excludes, or the portal's own) are no use of an exemption: they are kept apart, in
+//! the audit trail (`portal_sign_in`) and on the person's own page, since a phished token of
+//! theirs would show there first.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Portal, event};
+use super::{Portal, event, system_event};
 use crate::auth::Principal;
 use crate::domain::sign_in::{DeviceSignIn, one_shot_end};
 use crate::domain::{AuditAction, RequestId, RequestStatus, Role};
@@ -23,6 +26,8 @@ pub struct SignInReading {
     pub in_grants: usize,
     /// Grants a one-shot package ended early.
     pub shortened: usize,
+    /// Of the new ones, sign-ins to jitgate itself.
+    pub to_portal: usize,
 }
 
 impl Portal {
@@ -34,20 +39,29 @@ impl Portal {
 
     /// Keeps the sign-ins read from the log that are new, each tied to the grant whose window
     /// holds it, with its audit event; shortens one-shot grants. One transaction. Sign-ins to
-    /// the portal's own API (`jitgate login --device-code`) are not a use of the exemption (the
-    /// block policy excludes that API) and are left out.
+    /// jitgate's own APIs (`jitgate login --device-code`) are no use of the exemption: they are
+    /// kept apart, each with a `portal_sign_in` event about its person.
     pub async fn record_sign_ins(&self, read: &[SignIn]) -> AppResult<SignInReading> {
         let now = self.now();
         let mut found = SignInReading::default();
-        let portal = &self.settings.entra.client_id;
-        let mut oldest_first: Vec<&SignIn> = read
-            .iter()
-            .filter(|s| !s.resource_id.eq_ignore_ascii_case(portal))
-            .collect();
+        let entra = &self.settings.entra;
+        let ours = |resource: &str| {
+            resource.eq_ignore_ascii_case(&entra.client_id)
+                || entra
+                    .requests_api_id
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(resource))
+        };
+        let mut oldest_first: Vec<&SignIn> = read.iter().collect();
         oldest_first.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
         let mut tx = self.store.begin().await?;
         for s in oldest_first {
-            let grant = tx.grant_covering(&s.user_id, s.at).await?;
+            let to_portal = ours(&s.resource_id);
+            let grant = if to_portal {
+                None
+            } else {
+                tx.grant_covering(&s.user_id, s.at).await?
+            };
             let kept = DeviceSignIn {
                 id: s.id.clone(),
                 at: s.at,
@@ -60,31 +74,35 @@ impl Portal {
                 error_code: s.error_code,
                 failure_reason: s.failure_reason.clone(),
                 request_id: grant.as_ref().map(|r| r.id.clone()),
+                resource_id: s.resource_id.clone(),
+                to_portal,
             };
             if !tx.insert_sign_in(&kept, now).await? {
                 continue;
             }
             found.new += 1;
+            let details = json!({
+                "sign_in": kept.id,
+                "at": kept.at,
+                "app": kept.app_name,
+                "app_id": kept.app_id,
+                "resource_id": kept.resource_id,
+                "ip_address": kept.ip_address,
+                "result": kept.result(),
+                "error_code": kept.error_code,
+                "conditional_access": kept.conditional_access,
+            });
+            if to_portal {
+                found.to_portal += 1;
+                let e = system_event(AuditAction::PortalSignIn, &kept.user_id, now, details);
+                self.outbox.record(&mut *tx, e, None).await?;
+                continue;
+            }
             let Some(mut r) = grant else {
                 continue;
             };
             found.in_grants += 1;
-            let e = event(
-                None,
-                AuditAction::DeviceCodeSignIn,
-                &r,
-                now,
-                json!({
-                    "sign_in": kept.id,
-                    "at": kept.at,
-                    "app": kept.app_name,
-                    "app_id": kept.app_id,
-                    "ip_address": kept.ip_address,
-                    "result": kept.result(),
-                    "error_code": kept.error_code,
-                    "conditional_access": kept.conditional_access,
-                }),
-            );
+            let e = event(None, AuditAction::DeviceCodeSignIn, &r, now, details);
             self.outbox.record(&mut *tx, e, Some(&r)).await?;
             let first = kept.succeeded() && tx.count_sign_ins(&r.id).await? == 1;
             if first
@@ -118,6 +136,7 @@ impl Portal {
             tracing::info!(
                 new = found.new,
                 in_grants = found.in_grants,
+                to_jitgate = found.to_portal,
                 shortened = found.shortened,
                 "device-code sign-ins recorded"
             );
@@ -146,7 +165,7 @@ impl Portal {
         let r = self.get_visible(who, id).await?;
         Ok(self
             .store
-            .recent_sign_ins(since, Some(&r.requester.id), false, 50)
+            .recent_sign_ins(since, Some(&r.requester.id), false, false, 50)
             .await?)
     }
 
@@ -158,6 +177,22 @@ impl Portal {
         since: DateTime<Utc>,
     ) -> AppResult<Vec<DeviceSignIn>> {
         self.require_any(who, &[Role::Admin, Role::Auditor], "Blocked sign-ins")?;
-        Ok(self.store.recent_sign_ins(since, None, true, 100).await?)
+        Ok(self
+            .store
+            .recent_sign_ins(since, None, true, false, 100)
+            .await?)
+    }
+
+    /// `who`'s own device-code sign-ins to jitgate since `since`, newest first: where a token
+    /// of theirs for jitgate was obtained (a phished one would show here).
+    pub async fn own_portal_sign_ins(
+        &self,
+        who: &Principal,
+        since: DateTime<Utc>,
+    ) -> AppResult<Vec<DeviceSignIn>> {
+        Ok(self
+            .store
+            .recent_sign_ins(since, Some(&who.user.id), false, true, 50)
+            .await?)
     }
 }

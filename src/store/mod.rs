@@ -141,12 +141,14 @@ pub trait Store: Send + Sync + 'static {
         request_id: &str,
     ) -> StoreResult<Vec<crate::domain::sign_in::DeviceSignIn>>;
     /// Device-code sign-ins at or after `since`, newest first: of one user, or only those
-    /// Conditional Access blocked.
+    /// Conditional Access blocked; those to jitgate itself when `to_portal`, else those to
+    /// anything else (the uses of the exemption).
     async fn recent_sign_ins(
         &self,
         since: DateTime<Utc>,
         user_id: Option<&str>,
         blocked_only: bool,
+        to_portal: bool,
         limit: i64,
     ) -> StoreResult<Vec<crate::domain::sign_in::DeviceSignIn>>;
     /// The extensions asked for a grant, oldest first.

@@ -30,7 +30,8 @@ async fn principal(parts: &mut Parts, app: &AppState) -> Result<Option<Principal
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))
             .ok_or_else(|| AppError::Unauthorized("Only Bearer tokens are accepted.".into()))?;
-        Some(app.oidc.validate_bearer(token.trim()).await?)
+        let who = app.oidc.validate_bearer(token.trim()).await?;
+        Some(app.portal.check_bearer(who).await?)
     } else {
         let session = Session::from_request_parts(parts, app)
             .await

@@ -16,6 +16,7 @@ mod metrics;
 mod notify;
 mod openapi;
 mod pages;
+mod reach;
 mod reads;
 mod service;
 mod sessions;

@@ -142,6 +142,45 @@ async fn roles_survive_a_short_outage_only(t: &mut TestApp) {
     );
 }
 
+/// Bearer tokens follow the directory too (issue 19, part 9): a token keeps the roles it was
+/// issued with for an hour, but a removed approver stops deciding with it at the next check
+/// (`role_refresh`), a disabled account's token is refused, whatever the client.
+async fn bearer_tokens_follow_the_directory(t: &mut TestApp) {
+    let morgan = t.token(MORGAN);
+    let jordan = t.token(JORDAN);
+    let approve = |token: String, id: String| {
+        let req = t
+            .http
+            .post(format!("{}/api/v1/requests/{id}/approve", t.url))
+            .bearer_auth(token)
+            .json(&json!({}));
+        async move { req.send().await.unwrap().status() }
+    };
+    let first = t.request(DANA, "device-code", 60).await;
+    let second = t.request(RILEY, "device-code", 60).await;
+    assert_eq!(approve(jordan.clone(), first.clone()).await, StatusCode::OK);
+
+    t.emulator.set_roles(MORGAN, &[]);
+    t.emulator.set_account_enabled(JORDAN, false);
+    t.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        approve(morgan.clone(), second.clone()).await,
+        StatusCode::FORBIDDEN,
+        "the same token, its role removed in Entra"
+    );
+    assert_eq!(
+        approve(jordan.clone(), second.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "the same token, its account disabled"
+    );
+    assert_eq!(t.status_of(&second).await["status"], "pending");
+
+    // A role given back works again at the next check, with the same token.
+    t.emulator.set_roles(MORGAN, &["Approver"]);
+    t.advance(chrono::Duration::minutes(16));
+    assert_eq!(approve(morgan, second).await, StatusCode::OK);
+}
+
 /// Starting a sign-in writes nothing: a flood of them leaves the session table empty.
 async fn starting_sign_ins_stores_nothing(t: &mut TestApp) {
     let flood = reqwest::Client::builder()
@@ -193,8 +232,33 @@ async fn sessions_are_written_only_when_needed(t: &mut TestApp) {
     assert_ne!(session_rows(t).await, written, "written after a minute");
 }
 
+/// Idle expiry honours activity to within a tenth of `session_idle` (issue 19, part 9): a
+/// session idle for a minute at most stays while it is used every 20 seconds, and ends a minute
+/// after its last use, on the portal's clock.
+async fn idle_sessions_end_and_used_ones_stay(db: &crate::common::db::TestDb) {
+    let mut t = TestApp::spawn_configured(db, false, |s| {
+        format!("[server]\nsession_idle = \"1m\"\n{s}")
+    })
+    .await;
+    let b = signed_in(&t, DANA).await;
+    for _ in 0..6 {
+        t.advance(chrono::Duration::seconds(20));
+        assert!(roles(&t, &b).await.is_some(), "used every 20 seconds");
+    }
+    t.advance(chrono::Duration::seconds(55));
+    assert!(roles(&t, &b).await.is_some(), "55 seconds idle");
+    t.advance(chrono::Duration::seconds(61));
+    assert_eq!(roles(&t, &b).await, None, "61 seconds idle");
+    t.stop().await;
+}
+
+on_both_databases! {
+    idle => idle_sessions_end_and_used_ones_stay;
+}
+
 on_both_databases! {
     with TestApp;
+    bearer_roles => bearer_tokens_follow_the_directory;
     absolute_lifetime => sessions_have_an_absolute_lifetime;
     role_refresh => roles_are_read_again;
     role_outage => roles_survive_a_short_outage_only;

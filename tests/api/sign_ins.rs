@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 use jitgate::emulator::DeviceLogin;
-use jitgate::emulator::demo::{CLI_CLIENT_ID, CLIENT_ID, TENANT_ID};
+use jitgate::emulator::demo::{CLI_CLIENT_ID, CLIENT_ID, REQUESTS_API_ID, TENANT_ID};
 
 use crate::common::db::TestDb;
 use crate::helpers::*;
@@ -155,22 +155,31 @@ async fn one_shot_windows_end_after_the_first_sign_in(db: &TestDb) {
     let t = spawn(db, "end_after_first_sign_in = \"10m\"\n").await;
     let id = t.granted(DANA, "device-code", 120, MORGAN).await;
     wait_in_group(&t, DANA).await;
-    // Signing the command line in to the portal by device code is no use of the exemption
-    // (the block policy excludes the portal's API): read, and left out.
-    let api = format!("openid profile offline_access api://{CLIENT_ID}/access_as_user");
-    assert_eq!(
-        device_code_sign_in_to(&t, DANA, &api).await,
-        DeviceLogin::SignedIn
-    );
-    for _ in 0..3 {
-        advance(&t, Duration::minutes(1));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Signing the command line in to jitgate by device code (the requests API, which the block
+    // excludes, or the portal's own API, which a member of the group reaches) is no use of the
+    // exemption: read, kept as a sign-in to jitgate, on no grant, starting no one-shot end.
+    for api in [
+        format!("openid profile offline_access api://{REQUESTS_API_ID}/access_as_requester"),
+        format!("openid profile offline_access api://{CLIENT_ID}/access_as_user"),
+    ] {
+        assert_eq!(
+            device_code_sign_in_to(&t, DANA, &api).await,
+            DeviceLogin::SignedIn
+        );
     }
+    read_until(&t, "both sign-ins to jitgate kept", || async {
+        t.events(&format!("subject={DANA}&action=portal_sign_in"))
+            .await
+            .len()
+            == 2
+    })
+    .await;
     assert!(
         t.events(&format!("request={id}&action=device_code_sign_in"))
             .await
             .is_empty()
     );
+    assert_eq!(t.status_of(&id).await["duration_minutes"], 120);
     advance(&t, Duration::minutes(2));
     assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
     // The sign-in's own time, as the log has it.

@@ -495,8 +495,9 @@ async fn sign_in_failures_say_what_to_do() {
         &["AADSTS90133", "tenant's id"],
     );
 
-    // A tenant whose block covers the portal's API too: Conditional Access refuses (53003).
-    t.emulator.set_device_code_policy_excludes_portal(false);
+    // A tenant whose block covers the requests API too: Conditional Access refuses (53003).
+    t.emulator
+        .set_device_code_policy_excludes_requests_api(false);
     let args = login(&[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut r = term.spawn(&args);
@@ -505,10 +506,11 @@ async fn sign_in_failures_say_what_to_do() {
     let (status, _, err) = r.finish().await;
     assert_eq!(status, 2);
     assert!(
-        err.contains("AADSTS53003") && err.contains("exclude the jitgate app"),
+        err.contains("AADSTS53003") && err.contains("exclude the jitgate requests API"),
         "{err}"
     );
-    t.emulator.set_device_code_policy_excludes_portal(true);
+    t.emulator
+        .set_device_code_policy_excludes_requests_api(true);
 
     // Declined on the device-login page.
     let mut r = term.spawn(&args);
@@ -557,7 +559,8 @@ async fn sign_in_failures_say_what_to_do() {
 }
 
 /// `jitgate check` says whether the block policy lets the command line's device-code sign-in
-/// through (the portal's API excluded), as a remark that does not fail the check.
+/// through (the requests API excluded), as a remark that does not fail the check, and fails
+/// when the policy excludes the portal's own API (a device-code token for it could decide).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_whether_the_api_is_excluded_from_the_block() {
     let (db, t) = portal().await;
@@ -581,15 +584,31 @@ async fn check_reports_whether_the_api_is_excluded_from_the_block() {
         "{out}"
     );
     assert!(
-        out.contains("ok   command line (device code): the jitgate API"),
+        out.contains("ok   command line (device code): the jitgate requests API"),
         "{out}"
     );
-    t.emulator.set_device_code_policy_excludes_portal(false);
+    assert!(
+        out.contains("ok   device-code block covers the jitgate API"),
+        "{out}"
+    );
+    t.emulator
+        .set_device_code_policy_excludes_requests_api(false);
     let (code, out, _) = term.run(&["check", "--config", config]).await;
     assert_eq!(code, 0, "a remark, not a failure: {out}");
     assert!(
         out.contains("note command line (device code): Block device code flow block"),
         "{out}"
     );
+    // The portal's own API excluded from the block: a failure that says why.
+    t.emulator
+        .set_device_code_policy_excludes_requests_api(true);
+    t.emulator.set_device_code_policy_excludes_portal(true);
+    let (code, out, _) = term.run(&["check", "--config", config]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL device-code block covers the jitgate API: Block device code flow exclude the jitgate API"),
+        "{out}"
+    );
+    assert!(out.contains("could decide requests"), "{out}");
     done(db, t).await;
 }

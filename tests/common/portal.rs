@@ -34,6 +34,18 @@ pub async fn boot(listener: TcpListener, settings: Settings, clock: Arc<dyn Cloc
         .unwrap()
 }
 
+/// Lays `over` on `base`: tables merge key by key, anything else replaces.
+fn overlay(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => overlay(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
 /// The portal signed in through the built-in Entra emulator's demo tenant.
 pub struct EmulatedPortal {
     app: Option<App>,
@@ -75,11 +87,18 @@ impl EmulatedPortal {
         p
     }
 
-    /// The settings the portal runs with.
+    /// The settings the portal runs with: the emulator's `[server]`, `[database]` and `[entra]`,
+    /// with the test's sections laid over them (a `[server]` section there adds its keys).
     pub fn settings(&self) -> Settings {
         let head =
             jitgate::demo::emulator_sections(&self.url, &self.emulator.base_url(), &self.db_url);
-        let mut s = Settings::from_toml(&format!("{head}\n{}", self.sections), [])
+        let mut config: toml::Table = head.parse().expect("the emulator's sections");
+        let over: toml::Table = self
+            .sections
+            .parse()
+            .unwrap_or_else(|e| panic!("test configuration: {e}"));
+        overlay(&mut config, over);
+        let mut s = Settings::from_toml(&config.to_string(), [])
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
         s.demo = self.demo;
         s

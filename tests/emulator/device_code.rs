@@ -32,14 +32,19 @@ async fn devicecode_at(emu: &Emulator, tenant: &str, form: &[(&str, &str)]) -> (
 
 /// Starts a device code flow for the CLI; returns the `/devicecode` answer.
 pub(super) async fn start_flow(emu: &Emulator, scope: &str) -> Value {
-    let (status, body) = devicecode_at(
+    let (status, body) = start_flow_answer(emu, scope).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The `/devicecode` answer to the CLI asking for `scope`, whatever it is.
+pub(super) async fn start_flow_answer(emu: &Emulator, scope: &str) -> (StatusCode, Value) {
+    devicecode_at(
         emu,
         demo::TENANT_ID,
         &[("client_id", CLI), ("scope", scope)],
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    .await
 }
 
 /// One poll of the token endpoint, with MSAL's extra `code=`.
@@ -840,8 +845,8 @@ mod third_party {
     #[tokio::test]
     async fn openidconnect_device_flow_signs_in_and_sees_the_block() {
         let emu = start(EmulatorConfig::demo()).await;
-        // A tenant whose block covers every application, the portal's API included.
-        emu.set_device_code_policy_excludes_portal(false);
+        // A tenant whose block covers every application, the requests API included.
+        emu.set_device_code_policy_excludes_requests_api(false);
         emu.set_member(EXCLUDED, demo::ALEX, true);
         let token = device_flow(&emu, demo::ALEX).await.unwrap();
         let access = claims(token.access_token().secret());

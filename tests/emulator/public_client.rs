@@ -1,7 +1,7 @@
 //! The command line's sign-ins as Entra serves a public client: authorization code + PKCE with
 //! a loopback redirect on any port, no secret, refresh tokens redeemed (and protocol tracked
-//! when they came from the device code flow), and the block policy's exclusion of the portal's
-//! own API.
+//! when they came from the device code flow), and the block policy's exclusion of the requests
+//! API (and only it: the portal's own API stays behind the block).
 
 use jitgate::emulator::{DeviceLogin, EmulatorConfig, demo};
 use reqwest::StatusCode;
@@ -13,6 +13,8 @@ use super::{Graph, SignIn, assert_aad_error, claims, http, start, token_request}
 const CLI: &str = demo::CLI_CLIENT_ID;
 const API_SCOPE: &str =
     "openid profile offline_access api://3f8b9c2a-6d4e-4f1a-8b7c-2e5d9a0c1b3f/access_as_user";
+const REQUESTS_SCOPE: &str =
+    "openid profile offline_access api://4e2a7c9d-1b3f-4d6a-9c8e-0f1a2b3c4d5e/access_as_requester";
 
 async fn redeem_code(
     emu: &jitgate::emulator::Emulator,
@@ -154,39 +156,63 @@ async fn device_code_tokens(
 }
 
 #[tokio::test]
-async fn the_block_policy_excludes_the_portals_api_and_tracks_device_code_refreshes() {
+async fn the_block_policy_excludes_the_requests_api_and_tracks_device_code_refreshes() {
     let emu = start(EmulatorConfig::demo()).await;
+    assert!(REQUESTS_SCOPE.contains(demo::REQUESTS_API_ID));
+    let excluded_apps = |emu: &jitgate::emulator::Emulator| {
+        let emu = emu.clone();
+        async move {
+            let policies: Value = Graph::new(&emu)
+                .await
+                .get("/identity/conditionalAccess/policies")
+                .await
+                .json()
+                .await
+                .unwrap();
+            policies["value"][0]["conditions"]["applications"]["excludeApplications"].clone()
+        }
+    };
 
-    // The portal's API is excluded from the block: anyone signs in to it by device code, and
-    // the log says no policy applied.
-    let (login, status, body) = device_code_tokens(&emu, demo::DANA, API_SCOPE).await;
+    // The requests API is excluded from the block: anyone signs in to it by device code, and
+    // the log says no policy applied. Its token names the requests API and carries no app
+    // roles (its registration defines none).
+    let (login, status, body) = device_code_tokens(&emu, demo::MORGAN, REQUESTS_SCOPE).await;
     assert_eq!(
         (login, status),
         (DeviceLogin::SignedIn, StatusCode::OK),
         "{body}"
     );
+    let access = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], format!("api://{}", demo::REQUESTS_API_ID));
+    assert_eq!(access["scp"], "access_as_requester");
+    assert!(access.get("roles").is_none(), "{access}");
     let logged = emu.sign_ins().pop().unwrap();
     assert_eq!(
         (
             logged.error_code,
             logged.conditional_access_status.as_str(),
-            logged.resource_id.as_str()
+            logged.resource_id.as_str(),
+            logged.resource_display_name.as_str(),
         ),
-        (0, "notApplied", demo::CLIENT_ID)
+        (
+            0,
+            "notApplied",
+            demo::REQUESTS_API_ID,
+            "jitgate requests API"
+        )
     );
-    let policies: Value = Graph::new(&emu)
-        .await
-        .get("/identity/conditionalAccess/policies")
-        .await
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        policies["value"][0]["conditions"]["applications"]["excludeApplications"],
-        serde_json::json!([demo::CLIENT_ID])
+        excluded_apps(&emu).await,
+        serde_json::json!([demo::REQUESTS_API_ID])
     );
 
-    // Anything else is blocked for people outside the exclusion group.
+    // The portal's own API stays behind the block, as does anything else.
+    let (login, status, body) = device_code_tokens(&emu, demo::DANA, API_SCOPE).await;
+    assert_eq!(
+        (login, status),
+        (DeviceLogin::Blocked, StatusCode::BAD_REQUEST)
+    );
+    assert_aad_error(&body, "access_denied", 53003);
     let graph_scope = "openid profile offline_access User.Read";
     let (login, status, body) = device_code_tokens(&emu, demo::DANA, graph_scope).await;
     assert_eq!(
@@ -194,23 +220,31 @@ async fn the_block_policy_excludes_the_portals_api_and_tracks_device_code_refres
         (DeviceLogin::Blocked, StatusCode::BAD_REQUEST)
     );
     assert_aad_error(&body, "access_denied", 53003);
+    // A scope naming two of the tenant's APIs is refused, as Entra refuses two resources.
+    let mixed = format!(
+        "{API_SCOPE} api://{}/access_as_requester",
+        demo::REQUESTS_API_ID
+    );
+    let (status, body) = super::device_code::start_flow_answer(&emu, &mixed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_aad_error(&body, "invalid_scope", 28000);
 
-    // A tenant that does not exclude the API blocks the command line too.
-    emu.set_device_code_policy_excludes_portal(false);
-    let (login, _, body) = device_code_tokens(&emu, demo::DANA, API_SCOPE).await;
+    // A tenant that does not exclude the requests API blocks the command line too.
+    emu.set_device_code_policy_excludes_requests_api(false);
+    let (login, _, body) = device_code_tokens(&emu, demo::DANA, REQUESTS_SCOPE).await;
     assert_eq!(login, DeviceLogin::Blocked);
     assert_aad_error(&body, "access_denied", 53003);
-    let policies: Value = Graph::new(&emu)
-        .await
-        .get("/identity/conditionalAccess/policies")
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(excluded_apps(&emu).await, serde_json::json!([]));
+    // A tenant that wrongly excludes the portal's own API lets device code reach it.
+    emu.set_device_code_policy_excludes_requests_api(true);
+    emu.set_device_code_policy_excludes_portal(true);
+    let (login, _, _) = device_code_tokens(&emu, demo::DANA, API_SCOPE).await;
+    assert_eq!(login, DeviceLogin::SignedIn);
     assert_eq!(
-        policies["value"][0]["conditions"]["applications"]["excludeApplications"],
-        serde_json::json!([])
+        excluded_apps(&emu).await,
+        serde_json::json!([demo::REQUESTS_API_ID, demo::CLIENT_ID])
     );
+    emu.set_device_code_policy_excludes_portal(false);
 
     // Protocol tracking: a Graph token obtained by device code during a grant refreshes while
     // the grant lasts, and no longer once it is over.

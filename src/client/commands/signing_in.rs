@@ -25,7 +25,7 @@ struct SignedIn<'a> {
 pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
     let (home, portal) = home_and_portal(&args.common)?;
     let published = portal.cli_sign_in().await?;
-    let authority = Authority::from_portal(&published, args.tenant.as_deref());
+    let authority = Authority::from_portal(&published, args.tenant.as_deref(), args.device_code);
     authority.base()?;
     let http = sign_in::http()?;
     let tokens = if args.device_code {
@@ -94,8 +94,15 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         } else {
             me.roles.join(", ")
         };
+        let reach = if me.reach == "requests" {
+            "\nThis device-code sign-in reaches the jitgate requests API only: you can ask for \
+             access and act on your own requests. To decide requests, sign in with a browser \
+             (`jitgate login` without --device-code)."
+        } else {
+            ""
+        };
         format!(
-            "Signed in to {} as {} ({}); roles: {roles}.",
+            "Signed in to {} as {} ({}); roles: {roles}.{reach}",
             portal.base(),
             me.name,
             me.username

@@ -1,5 +1,6 @@
 //! `[entra]` as written: the tenant, the portal's app registration and its secret, where Entra
-//! and Graph are (public Azure by default), the command-line client and its scope; and `[roles]`,
+//! and Graph are (public Azure by default), the command-line client and its scope, the requests
+//! API (the one resource device-code sign-ins may reach) and its scope; and `[roles]`,
 //! the app role values (`Approver`, `Auditor`, `Admin` by default).
 
 use secrecy::SecretString;
@@ -19,6 +20,10 @@ pub(in crate::config) struct RawEntra {
     pub(in crate::config) cli_client_id: Option<String>,
     #[serde(default)]
     pub(in crate::config) api_scope: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) requests_api_id: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) requests_api_scope: Option<String>,
 }
 
 fn default_authority() -> String {

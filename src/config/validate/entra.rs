@@ -1,5 +1,6 @@
 //! `[entra]`: the tenant, the portal's app registration and its secret, where Entra and Graph
-//! are, the command-line client's registration and the API scope it asks for; and `[roles]`, the
+//! are, the command-line client's registration and the API scope it asks for, the requests API's
+//! registration and its scope; and `[roles]`, the
 //! values of the app roles that make an approver, an auditor and an admin.
 
 use secrecy::ExposeSecret;
@@ -11,6 +12,20 @@ use crate::config::{ConfigError, EntraSettings, RoleSettings, err};
 pub(super) fn check(e: RawEntra) -> Result<EntraSettings, ConfigError> {
     if e.client_secret.expose_secret().trim().is_empty() {
         return Err(err("entra.client_secret", "must not be empty"));
+    }
+    let requests_api_id = e
+        .requests_api_id
+        .as_deref()
+        .map(|c| guid("entra.requests_api_id", c))
+        .transpose()?;
+    if requests_api_id
+        .as_deref()
+        .is_some_and(|r| r.eq_ignore_ascii_case(e.client_id.trim()))
+    {
+        return Err(err(
+            "entra.requests_api_id",
+            "must be a registration of its own, not the portal's (client_id): the block policy excludes it, and must keep covering the portal",
+        ));
     }
     Ok(EntraSettings {
         tenant_id: guid("entra.tenant_id", &e.tenant_id)?,
@@ -28,6 +43,17 @@ pub(super) fn check(e: RawEntra) -> Result<EntraSettings, ConfigError> {
             .as_deref()
             .map(|s| scope("entra.api_scope", s))
             .transpose()?,
+        requests_api_id: requests_api_id.clone(),
+        requests_api_scope: match (&requests_api_id, e.requests_api_scope.as_deref()) {
+            (_, None) => None,
+            (Some(_), Some(s)) => Some(scope("entra.requests_api_scope", s)?),
+            (None, Some(_)) => {
+                return Err(err(
+                    "entra.requests_api_scope",
+                    "needs entra.requests_api_id, the registration whose scope it is",
+                ));
+            }
+        },
     })
 }
 

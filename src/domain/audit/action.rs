@@ -30,10 +30,11 @@ pub enum AuditAction {
     ExtensionLapsed,
     DeviceCodeSignIn,
     GrantShortened,
+    PortalSignIn,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -59,6 +60,7 @@ impl AuditAction {
         AuditAction::ExtensionLapsed,
         AuditAction::DeviceCodeSignIn,
         AuditAction::GrantShortened,
+        AuditAction::PortalSignIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +90,7 @@ impl AuditAction {
             AuditAction::ExtensionLapsed => "extension_lapsed",
             AuditAction::DeviceCodeSignIn => "device_code_sign_in",
             AuditAction::GrantShortened => "grant_shortened",
+            AuditAction::PortalSignIn => "portal_sign_in",
         }
     }
 

@@ -25,20 +25,15 @@ pub(super) fn list(emu: &Emulator, ctx: &GraphCtx, caller: &Caller) -> Response 
     }
     let base = emu.base_url();
     let policy_id = CA_POLICY_ID;
-    let (state, covers_portal) = {
+    let (state, exclude_apps) = {
         let st = emu.state();
         let state = if st.device_code_policy_off {
             "disabled"
         } else {
             "enabled"
         };
-        (state, st.device_code_policy_covers_portal)
-    };
-    // The portal's own API is excluded, so that the command line can sign in by device code.
-    let exclude_apps: Vec<&str> = if covers_portal {
-        vec![]
-    } else {
-        vec![emu.config().client_id.as_str()]
+        // The requests API is excluded, so that the command line can sign in by device code.
+        (state, st.device_code_excluded_apps(emu.config()))
     };
     let exclude: Vec<&str> = emu
         .config()

@@ -11,8 +11,8 @@ use crate::emulator::tenant::Emulator;
 pub(super) const BLOCKED: &str = "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
 
 /// Whether the "Block device code flow" policy blocks `user` signing in to the resource of
-/// `scope`: it is on, the resource is not among its excluded applications (the portal's own API
-/// is, unless a test says otherwise), and the user is not a member of its excluded group, with
+/// `scope`: it is on, the resource is not among its excluded applications (the requests API is,
+/// unless a test says otherwise), and the user is not a member of its excluded group, with
 /// the memberships as they are now (not as lagging Graph reads show them).
 pub(super) fn blocked_by_conditional_access(
     emu: &Emulator,
@@ -24,8 +24,10 @@ pub(super) fn blocked_by_conditional_access(
         return false;
     }
     let (_, resource) = resource_of(emu, scope);
-    if resource.eq_ignore_ascii_case(&emu.config().client_id)
-        && !st.device_code_policy_covers_portal
+    if st
+        .device_code_excluded_apps(emu.config())
+        .iter()
+        .any(|app| app.eq_ignore_ascii_case(&resource))
     {
         return false;
     }

@@ -54,7 +54,8 @@ pub(super) struct UserTokens<'a> {
     pub(super) confidential: bool,
     /// Every scope asked for: decides the OIDC claims and the refresh token.
     pub(super) asked: &'a [&'a str],
-    /// The scopes that pick the access token's resource (the portal's API or Graph).
+    /// The scopes that pick the access token's resource (the portal's API, the requests API or
+    /// Graph).
     pub(super) requested: &'a str,
     pub(super) nonce: Option<&'a str>,
     /// Whether an ID token is part of the answer.
@@ -65,7 +66,8 @@ pub(super) struct UserTokens<'a> {
 }
 
 /// The token JSON of a user sign-in (wire doc §11.3): an access token for the portal's API when
-/// `api://{client id}/...` scopes are requested, else for Graph (`User.Read`); an ID token when
+/// `api://{client id}/...` scopes are requested, for the requests API when
+/// `api://{requests API id}/...` ones are, else for Graph (`User.Read`); an ID token when
 /// asked; a refresh token with `offline_access`.
 pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
     let cfg = emu.config();
@@ -95,18 +97,39 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
     if !roles.is_empty() {
         id_claims["roles"] = json!(roles);
     }
-    let api_prefix = format!("api://{}/", cfg.client_id);
-    let api_scopes: Vec<&str> = t
-        .requested
-        .split_whitespace()
-        .filter(|s| s.starts_with(&api_prefix))
-        .collect();
+    // The resource the requested scopes name: the portal's API, the requests API, or Graph.
+    let api = [Some(cfg.client_id.as_str()), cfg.requests_api_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|id| (id, format!("api://{id}/")))
+        .find(|(_, prefix)| {
+            t.requested
+                .split_whitespace()
+                .any(|s| s.starts_with(prefix))
+        });
     let mut access = signed_in;
     access["azp"] = json!(t.client_id);
     access["azpacr"] = json!(if t.confidential { "1" } else { "0" });
     access["uti"] = json!(wire::random_token(16));
     let response_scope;
-    if api_scopes.is_empty() {
+    if let Some((api_id, prefix)) = api {
+        let api_scopes: Vec<&str> = t
+            .requested
+            .split_whitespace()
+            .filter(|s| s.starts_with(&prefix))
+            .collect();
+        let names: Vec<&str> = api_scopes
+            .iter()
+            .map(|s| s.trim_start_matches(&prefix))
+            .collect();
+        response_scope = api_scopes.join(" ");
+        access["aud"] = json!(format!("api://{api_id}"));
+        access["scp"] = json!(names.join(" "));
+        // App roles are the resource's own: the requests API's registration defines none.
+        if !roles.is_empty() && api_id == cfg.client_id {
+            access["roles"] = json!(roles);
+        }
+    } else {
         let mut graph_scopes: Vec<&str> = ["openid", "profile", "email"]
             .into_iter()
             .filter(|s| asked.contains(s))
@@ -115,17 +138,6 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
         response_scope = graph_scopes.join(" ");
         access["aud"] = json!(GRAPH_APP_ID);
         access["scp"] = json!(response_scope);
-    } else {
-        let names: Vec<&str> = api_scopes
-            .iter()
-            .map(|s| s.trim_start_matches(&api_prefix))
-            .collect();
-        response_scope = api_scopes.join(" ");
-        access["aud"] = json!(format!("api://{}", cfg.client_id));
-        access["scp"] = json!(names.join(" "));
-        if !roles.is_empty() {
-            access["roles"] = json!(roles);
-        }
     }
     let mut body = json!({
         "token_type": "Bearer",

@@ -39,7 +39,13 @@ impl Portal {
         let (tx, r) = self.begin_change(id).await?;
         let transition = if r.requester.id == who.user.id {
             Transition::End
-        } else if self.has_role(who, Role::Admin) {
+        } else {
+            self.require_portal_reach(who, "Revoking someone else's grant")?;
+            if !self.has_role(who, Role::Admin) {
+                return Err(AppError::Forbidden(
+                    "Only the requester or an admin can end a grant.".into(),
+                ));
+            }
             if reason.is_none() {
                 return Err(AppError::invalid_field(
                     "reason",
@@ -47,10 +53,6 @@ impl Portal {
                 ));
             }
             Transition::Revoke
-        } else {
-            return Err(AppError::Forbidden(
-                "Only the requester or an admin can end a grant.".into(),
-            ));
         };
         self.close_by(who, tx, r, transition, reason, now).await
     }

@@ -43,6 +43,7 @@ impl Portal {
         decision: Decision,
         comment: Option<&str>,
     ) -> AppResult<Deciding<'_>> {
+        self.require_portal_reach(who, "Deciding a request")?;
         let comment = clean_comment(comment, decision == Decision::Deny)
             .map_err(|f| AppError::invalid(vec![f]))?;
         let now = self.now();

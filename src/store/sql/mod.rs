@@ -33,7 +33,7 @@ const OP_COLS: &str = "id, request_id, kind, group_id, user_id, created_at, not_
 const NOTIFICATION_COLS: &str = "id, dedupe_key, event, request_id, channel, audience, subject, body, created_at, \
      not_before, attempts, last_error, lease_owner, lease_until, done_at, outcome";
 const EXTENSION_COLS: &str = "id, request_id, minutes, justification, status, requested_at, ends_before, ends_after, decided_at, approvals";
-const SIGN_IN_COLS: &str = "id, at, user_id, user_principal_name, app_id, app_name, ip_address, conditional_access, error_code, failure_reason, request_id";
+const SIGN_IN_COLS: &str = "id, at, user_id, user_principal_name, app_id, app_name, ip_address, conditional_access, error_code, failure_reason, request_id, resource_id, to_portal";
 const EVENT_COLS: &str = "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";
 
 /// An operation may be claimed only when no earlier unfinished operation exists for the same member.

@@ -289,6 +289,8 @@ pub(super) struct SignInRow {
     error_code: i64,
     failure_reason: Option<String>,
     request_id: Option<String>,
+    resource_id: String,
+    to_portal: i64,
 }
 
 impl From<SignInRow> for DeviceSignIn {
@@ -305,6 +307,8 @@ impl From<SignInRow> for DeviceSignIn {
             error_code: r.error_code,
             failure_reason: r.failure_reason,
             request_id: r.request_id,
+            resource_id: r.resource_id,
+            to_portal: r.to_portal != 0,
         }
     }
 }

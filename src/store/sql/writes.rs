@@ -164,8 +164,8 @@ macro_rules! impl_store_tx {
                 async fn insert_sign_in(&mut self, s: &DeviceSignIn, now: DateTime<Utc>) -> StoreResult<bool> {
                     let done = sqlx::query(
                         "INSERT INTO sign_ins (id, at, user_id, user_principal_name, app_id, app_name, ip_address, \
-                         conditional_access, error_code, failure_reason, request_id, seen_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                         conditional_access, error_code, failure_reason, request_id, seen_at, resource_id, to_portal) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING",
                     )
                     .bind(&s.id)
                     .bind(ms(s.at))
@@ -179,6 +179,8 @@ macro_rules! impl_store_tx {
                     .bind(&s.failure_reason)
                     .bind(&s.request_id)
                     .bind(ms(now))
+                    .bind(&s.resource_id)
+                    .bind(i64::from(s.to_portal))
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(done.rows_affected() == 1)

@@ -38,5 +38,6 @@ async fn cli(State(app): State<AppState>) -> AppResult<Json<CliSignIn>> {
         tenant_id: entra.tenant_id.clone(),
         client_id,
         scopes: vec![entra.api_scope()],
+        device_code_scopes: entra.requests_api_scope().into_iter().collect(),
     }))
 }

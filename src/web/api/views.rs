@@ -105,6 +105,12 @@ pub fn sign_in(s: &DeviceSignIn) -> contract::SignIn {
 
 pub fn me(who: &Principal, roles: impl IntoIterator<Item = Role>) -> contract::Me {
     contract::Me {
+        reach: if who.requests_only() {
+            "requests"
+        } else {
+            "portal"
+        }
+        .into(),
         id: who.user.id.clone(),
         name: who.user.name.clone(),
         username: who.user.username.clone(),

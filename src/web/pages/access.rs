@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::chrome::chrome_for;
-use super::request::RequestView;
+use super::request::{RequestView, SignInRow};
 use super::{Chrome, PageError, PageUser, minutes, set_flash};
 use crate::domain::NewRequestInput;
 use crate::domain::package::format_duration;
@@ -96,6 +96,8 @@ struct Home {
     history: Vec<RequestView>,
     /// Demo mode: the "Try the device code flow" panel.
     device_try: bool,
+    /// The person's own device-code sign-ins to jitgate in the last 30 days, newest first.
+    portal_sign_ins: Vec<SignInRow>,
 }
 
 async fn home(
@@ -131,6 +133,13 @@ async fn render(
         .await
         .map_err(|e| user.page_error(e))?;
     let (current, history): (Vec<_>, Vec<_>) = mine.iter().partition(|r| r.status.is_open());
+    let portal_sign_ins = p
+        .own_portal_sign_ins(&user.who, now - Duration::days(30))
+        .await
+        .map_err(|e| user.page_error(e))?
+        .iter()
+        .map(SignInRow::new)
+        .collect();
     let packages = p
         .packages()
         .iter()
@@ -184,6 +193,7 @@ async fn render(
         .collect();
     Ok(Home {
         device_try: p.is_demo(),
+        portal_sign_ins,
         packages,
         current: current
             .into_iter()

@@ -4,6 +4,7 @@
 //! | event | who | channels |
 //! |---|---|---|
 //! | request created, extension asked | the people who may decide it | e-mail, the package's chat |
+//! | the same, through the requests API (device-code sign-ins) | the requester, with the address | e-mail |
 //! | still undecided after `escalate_after` | the deciders and `escalate_to` | e-mail, chat |
 //! | approved, denied, timed out; extension decided or lapsed | the requester | e-mail |
 //! | membership in effect | the requester | e-mail |
@@ -21,12 +22,14 @@
 //! (asked for, with its escalation; approved, denied, timed out), `grants.rs` (in effect,
 //! failed, ended), `reminders.rs` (the reminder before a grant's end), `extensions.rs` (asked
 //! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift) and
-//! `webhook.rs` (the generic webhook's copy of every event). `recipients.rs` turns a message
+//! `webhook.rs` (the generic webhook's copy of every event); `in_your_name.rs` tells a requester
+//! of every request and extension asked in their name through the requests API. `recipients.rs` turns a message
 //! and who hears it into the e-mail and chat notifications that carry it.
 
 mod alerts;
 mod extensions;
 mod grants;
+mod in_your_name;
 mod recipients;
 mod reminders;
 mod requests;
@@ -122,6 +125,15 @@ impl Outbox {
             }
             AuditAction::ExtensionLapsed => extensions::lapsed(&a, &mut out),
             _ => {}
+        }
+        // Asked through the requests API, which device-code sign-ins reach: the requester hears
+        // of it, whoever else does.
+        if matches!(
+            e.action,
+            AuditAction::RequestCreated | AuditAction::ExtensionRequested
+        ) && d.get("via").and_then(Value::as_str) == Some(crate::service::VIA_REQUESTS_API)
+        {
+            in_your_name::asked(&a, &mut out);
         }
         out
     }

@@ -41,10 +41,12 @@ macro_rules! grant_reads {
                 since: DateTime<Utc>,
                 user_id: Option<&str>,
                 blocked_only: bool,
+                to_portal: bool,
                 limit: i64,
             ) -> StoreResult<Vec<DeviceSignIn>> {
                 let mut qb = QueryBuilder::<$Db>::new(format!("SELECT {SIGN_IN_COLS} FROM sign_ins WHERE at >= "));
                 qb.push_bind(ms(since));
+                qb.push(" AND to_portal = ").push_bind(i64::from(to_portal));
                 if let Some(u) = user_id {
                     qb.push(" AND user_id = ").push_bind(u.to_string());
                 }

@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use crate::web::AppState;
 
 pub use timeline::{describe, label};
-pub use view::{ExtensionRow, RequestView};
+pub use view::{ExtensionRow, RequestView, SignInRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,8 +13,27 @@ pub struct TimelineEntry {
     pub note: String,
 }
 
-/// A sentence for an audit event's details.
+/// A sentence for an audit event's details; what was done through the requests API (which
+/// device-code sign-ins reach) says so, with the address it came from.
 pub fn describe(action: &str, details: &serde_json::Value) -> String {
+    let note = sentence(action, details);
+    if details.get("via").and_then(|v| v.as_str()) != Some("requests_api") {
+        return note;
+    }
+    let from = details
+        .get("from_ip")
+        .and_then(|v| v.as_str())
+        .map(|ip| format!(", IP {ip}"))
+        .unwrap_or_default();
+    let via = format!("from a device-code sign-in (the requests API){from}");
+    if note.is_empty() {
+        via
+    } else {
+        format!("{note} — {via}")
+    }
+}
+
+fn sentence(action: &str, details: &serde_json::Value) -> String {
     let s = |k: &str| {
         details
             .get(k)
@@ -130,7 +149,7 @@ pub fn describe(action: &str, details: &serde_json::Value) -> String {
             parts.join("; ")
         }
         "extension_lapsed" => "the grant ended before the extension was decided".to_string(),
-        "device_code_sign_in" => format!(
+        "device_code_sign_in" | "portal_sign_in" => format!(
             "{} at {} from {}: {}",
             s("app"),
             details
