@@ -1,7 +1,9 @@
 //! Extensions of a live grant: more time without a gap. The requester asks while the grant is
 //! active; approvers decide as they decide requests (unless the package lets requesters extend
 //! themselves); an approval moves the end, and the membership is never removed in between. A
-//! decision that comes after the end finds the grant ended: the extension lapses.
+//! decision that comes after the end finds the grant ended: the extension lapses. A one-shot
+//! package's first sign-in caps the grant at its one-shot end: from then on only an approver's
+//! approval moves the end, and one that moves it past that end lifts the cap, on the record.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -63,6 +65,20 @@ pub struct Extension {
     pub ends_after: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,
     pub approvals: Vec<Approval>,
+}
+
+/// The one-shot end that caps a grant of `pkg` once its first successful device-code sign-in
+/// (at `first_sign_in`) was seen: `end_after_first_sign_in` after it. `None` for a package that
+/// is not one-shot, or before that sign-in.
+pub fn one_shot_cap(pkg: &Package, first_sign_in: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    Some(first_sign_in? + pkg.end_after_first_sign_in?)
+}
+
+/// Whether an extension takes effect at once, without an approver: where the package lets
+/// requesters extend themselves (`self_extend`), but never once a one-shot end caps the grant
+/// (`cap`, see [`one_shot_cap`]): past it, only an approver moves the end.
+pub fn takes_effect_at_once(pkg: &Package, cap: Option<DateTime<Utc>>) -> bool {
+    pkg.self_extend && cap.is_none()
 }
 
 /// Checks an extension of `r` by `minutes`, asked by `user_id` at `now`: the requester's own
@@ -193,6 +209,12 @@ impl Extension {
             }
             Decision::Approve => false,
         }
+    }
+
+    /// Whether, approved, it moved the grant's end past the one-shot end `cap` (lifting it).
+    pub fn lifts(&self, cap: Option<DateTime<Utc>>) -> bool {
+        self.status == ExtensionStatus::Approved
+            && self.ends_after.zip(cap).is_some_and(|(end, cap)| end > cap)
     }
 
     /// Moves the end of `r` by the extension (approved, or self-extended).
@@ -351,6 +373,38 @@ mod tests {
             x.check_decider(&r, "alex", true, &pkg(), end),
             Err(DecisionRefused::Invalid(_))
         ));
+    }
+
+    /// Issue 19, item 4: a one-shot package's first sign-in ends self-extension; an approver's
+    /// approval past the one-shot end lifts it.
+    #[test]
+    fn after_a_one_shot_first_sign_in_only_an_approver_extends() {
+        let mut p = pkg();
+        p.self_extend = true;
+        let first = now() + Duration::minutes(5);
+        assert_eq!(
+            one_shot_cap(&p, Some(first)),
+            None,
+            "not a one-shot package"
+        );
+        assert!(takes_effect_at_once(&p, one_shot_cap(&p, Some(first))));
+        p.end_after_first_sign_in = Some(Duration::minutes(10));
+        assert_eq!(one_shot_cap(&p, None), None, "no sign-in yet");
+        assert!(takes_effect_at_once(&p, one_shot_cap(&p, None)));
+        let cap = one_shot_cap(&p, Some(first));
+        assert_eq!(cap, Some(first + Duration::minutes(10)));
+        assert!(!takes_effect_at_once(&p, cap));
+        p.self_extend = false;
+        assert!(!takes_effect_at_once(&p, None));
+
+        let mut r = active();
+        r.ends_at = cap;
+        let mut x = asked(&r, 30);
+        assert!(!x.lifts(cap), "not approved yet");
+        assert!(x.decide(&mut r, approval("alex", Decision::Approve), &p, now()));
+        assert!(x.lifts(cap));
+        assert!(!x.lifts(None));
+        assert!(!x.lifts(Some(first + Duration::hours(1))));
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! Extensions of live grants: asked for by the requester, decided like requests (or granted at
-//! once where the package allows self-extension), moving the end in the same transaction that
-//! records the decision. The membership stays in place throughout: nothing is removed and
-//! added again.
+//! once where the package allows self-extension, until a one-shot package's first sign-in caps
+//! the grant), moving the end in the same transaction that records the decision. The membership
+//! stays in place throughout: nothing is removed and added again.
 
 use serde_json::json;
 
 use super::requests::Deciding;
 use super::{Portal, event};
 use crate::auth::Principal;
-use crate::domain::extension::{Extension, ExtensionRefused, ExtensionStatus, validate_extension};
+use crate::domain::extension::{
+    Extension, ExtensionRefused, ExtensionStatus, one_shot_cap, takes_effect_at_once,
+    validate_extension,
+};
 use crate::domain::request::DecisionRefused;
 use crate::domain::{Approval, AuditAction, Decision, Request, RequestId};
 use crate::error::{AppError, AppResult};
+use crate::store::StoreTx;
 
 /// What a requester sends to extend a grant.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -29,7 +33,9 @@ pub struct ExtensionEntry {
 }
 
 impl Portal {
-    /// The requester asks for `input.minutes` more. Self-extending packages grant it at once.
+    /// The requester asks for `input.minutes` more. Self-extending packages grant it at once,
+    /// except once a one-shot package's first sign-in caps the grant: then it waits for an
+    /// approver, like any other.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
     pub async fn extend(
         &self,
@@ -78,15 +84,16 @@ impl Portal {
             }
             other => other.into(),
         })?;
-        let asked = event(
-            Some(who),
-            AuditAction::ExtensionRequested,
-            &r,
-            now,
-            json!({"extension": x.id, "minutes": minutes, "justification": justification, "ends_at": r.ends_at, "self_extend": pkg.self_extend}),
-        );
+        let cap = cap_of(&mut *tx, &r, pkg).await?;
+        let at_once = takes_effect_at_once(pkg, cap);
+        let mut details = json!({"extension": x.id, "minutes": minutes, "justification": justification, "ends_at": r.ends_at, "self_extend": at_once});
+        if let Some(cap) = cap {
+            // Why a self-extending package asks its approvers this time.
+            details["one_shot_end"] = json!(cap);
+        }
+        let asked = event(Some(who), AuditAction::ExtensionRequested, &r, now, details);
         self.outbox.record(&mut *tx, asked, Some(&r)).await?;
-        if pkg.self_extend {
+        if at_once {
             // Nobody needs to be asked: grant it at once.
             x.grant(&mut r, now);
             tx.update_extension(&x, now).await?;
@@ -107,8 +114,8 @@ impl Portal {
     }
 
     /// An approver decides the extension waiting on grant `id`. An approval that completes the
-    /// approvals needed moves the end; after the end, nothing can be decided (it lapses when
-    /// the grant closes).
+    /// approvals needed moves the end (past a one-shot end: lifting it, as the event records);
+    /// after the end, nothing can be decided (it lapses when the grant closes).
     #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id, decision = decision.as_str()))]
     pub async fn decide_extension(
         &self,
@@ -155,22 +162,21 @@ impl Portal {
             Decision::Approve => AuditAction::ExtensionApproved,
             Decision::Deny => AuditAction::ExtensionDenied,
         };
-        let e = event(
-            Some(who),
-            action,
-            &r,
-            now,
-            json!({
-                "extension": x.id,
-                "minutes": x.minutes,
-                "comment": comment,
-                "approvals": x.approval_count(),
-                "approvals_required": pkg.approvals_required,
-                "final": x.status != ExtensionStatus::Pending,
-                "ends_before": x.ends_before,
-                "ends_at": r.ends_at,
-            }),
-        );
+        let mut details = json!({
+            "extension": x.id,
+            "minutes": x.minutes,
+            "comment": comment,
+            "approvals": x.approval_count(),
+            "approvals_required": pkg.approvals_required,
+            "final": x.status != ExtensionStatus::Pending,
+            "ends_before": x.ends_before,
+            "ends_at": r.ends_at,
+        });
+        if let Some(cap) = cap_of(&mut *tx, &r, pkg).await? {
+            details["one_shot_end"] = json!(cap);
+            details["lifts_one_shot_end"] = json!(x.lifts(Some(cap)));
+        }
+        let e = event(Some(who), action, &r, now, details);
         self.outbox.record(&mut *tx, e, Some(&r)).await?;
         tx.commit().await?;
         self.notify();
@@ -229,4 +235,17 @@ impl Portal {
         }
         Ok(out)
     }
+}
+
+/// The one-shot end capping grant `r` (see [`one_shot_cap`]): only for one-shot packages, read
+/// in the transaction that changes the grant.
+async fn cap_of(
+    tx: &mut dyn StoreTx,
+    r: &Request,
+    pkg: &crate::domain::Package,
+) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
+    if pkg.end_after_first_sign_in.is_none() {
+        return Ok(None);
+    }
+    Ok(one_shot_cap(pkg, tx.first_sign_in_at(&r.id).await?))
 }

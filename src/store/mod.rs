@@ -216,6 +216,8 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Option<Request>>;
     /// Successful sign-ins kept for a grant.
     async fn count_sign_ins(&mut self, request_id: &str) -> StoreResult<i64>;
+    /// When the first successful sign-in kept for a grant happened, if any.
+    async fn first_sign_in_at(&mut self, request_id: &str) -> StoreResult<Option<DateTime<Utc>>>;
     /// The extension of a grant waiting for a decision, if any.
     async fn pending_extension(
         &mut self,

@@ -204,7 +204,101 @@ async fn one_shot_windows_end_after_the_first_sign_in(db: &TestDb) {
     wait_out_of_group(&t, DANA).await;
 }
 
+/// Issue 19, item 4: a one-shot package that lets requesters extend themselves. Before the first
+/// sign-in an extension takes effect at once; after it, an extension waits for an approver and
+/// the one-shot end stays the end until one approves, which lifts it on the record.
+async fn one_shot_self_extension_after_the_first_sign_in_needs_an_approver(db: &TestDb) {
+    let t = spawn(
+        db,
+        "end_after_first_sign_in = \"10m\"\nself_extend = true\nmax_extension = \"2h\"\n",
+    )
+    .await;
+    let id = t.granted(DANA, "device-code", 60, MORGAN).await;
+    wait_in_group(&t, DANA).await;
+    let extend = |minutes: i64| {
+        let path = format!("/api/v1/requests/{id}/extend");
+        let t = &t;
+        async move {
+            t.post(
+                DANA,
+                &path,
+                serde_json::json!({"minutes": minutes, "justification": "the rollout runs late"}),
+            )
+            .await
+        }
+    };
+    // Before any sign-in: self-extended at once, as the package allows.
+    let (status, body) = extend(15).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["extension"]["status"], "approved", "{body}");
+
+    advance(&t, Duration::minutes(1));
+    assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
+    let first = t.emulator.sign_ins().last().unwrap().created;
+    read_until(&t, "the grant shortened", || async {
+        !t.events(&format!("request={id}&action=grant_shortened"))
+            .await
+            .is_empty()
+    })
+    .await;
+    let one_shot_end = first + Duration::minutes(10);
+    let ends_at = || async { at(&t.status_of(&id).await["ends_at"]).timestamp_millis() };
+    assert_eq!(ends_at().await, one_shot_end.timestamp_millis());
+
+    // After it: the extension waits for an approver, and the one-shot end stays.
+    let (status, body) = extend(30).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["extension"]["status"], "pending", "{body}");
+    assert_eq!(
+        ends_at().await,
+        one_shot_end.timestamp_millis(),
+        "the cap stays"
+    );
+    let asked = event_details(&t, &id, "extension_requested").await;
+    assert_eq!(asked["self_extend"], false, "{asked}");
+    assert_eq!(
+        at(&asked["one_shot_end"]).timestamp_millis(),
+        one_shot_end.timestamp_millis(),
+        "{asked}"
+    );
+    // The approvers are asked, as for any extension that needs them.
+    let queue = t.get(MORGAN, "/api/v1/approvals").await;
+    assert!(queue.to_string().contains(&id), "{queue}");
+    // The requester cannot approve it herself.
+    let (status, _) = t
+        .post(
+            DANA,
+            &format!("/api/v1/requests/{id}/extension/approve"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // An approver's approval lifts the one-shot end, on the record.
+    let (status, body) = t
+        .post(
+            JORDAN,
+            &format!("/api/v1/requests/{id}/extension/approve"),
+            serde_json::json!({"comment": "one more deploy"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["extension"]["status"], "approved", "{body}");
+    assert_eq!(
+        ends_at().await,
+        (one_shot_end + Duration::minutes(30)).timestamp_millis()
+    );
+    let approved = event_details(&t, &id, "extension_approved").await;
+    assert_eq!(approved["lifts_one_shot_end"], true, "{approved}");
+    assert_eq!(
+        at(&approved["one_shot_end"]).timestamp_millis(),
+        one_shot_end.timestamp_millis(),
+        "{approved}"
+    );
+}
+
 on_both_databases! {
     sign_ins_on_the_grant => sign_ins_land_on_the_grant_and_blocks_on_operations;
     one_shot => one_shot_windows_end_after_the_first_sign_in;
+    one_shot_self_extension => one_shot_self_extension_after_the_first_sign_in_needs_an_approver;
 }

@@ -209,6 +209,14 @@ macro_rules! impl_store_tx {
                         .await?)
                 }
 
+                async fn first_sign_in_at(&mut self, request_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                    let at: Option<i64> = sqlx::query_scalar("SELECT MIN(at) FROM sign_ins WHERE request_id = $1 AND error_code = 0")
+                        .bind(request_id)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                    Ok(at.map($crate::store::from_ms))
+                }
+
                 async fn count_other_active_grants(&mut self, user_id: &str, group_id: &str, except_request: &str) -> StoreResult<i64> {
                     Ok(sqlx::query_scalar(
                         "SELECT COUNT(*) FROM requests WHERE requester_id = $1 AND group_id = $2 AND status = 'active' AND id <> $3",

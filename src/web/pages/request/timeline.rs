@@ -120,15 +120,23 @@ fn sentence(action: &str, details: &serde_json::Value) -> String {
             }
         ),
         "sessions_revoked" => "every sign-in session of the user was revoked".to_string(),
-        "extension_requested" => format!(
-            "asked for {} more — “{}”",
-            details
-                .get("minutes")
-                .and_then(|v| v.as_i64())
-                .map(minutes)
-                .unwrap_or_default(),
-            s("justification")
-        ),
+        "extension_requested" => {
+            let mut text = format!(
+                "asked for {} more — “{}”",
+                details
+                    .get("minutes")
+                    .and_then(|v| v.as_i64())
+                    .map(minutes)
+                    .unwrap_or_default(),
+                s("justification")
+            );
+            if details.get("one_shot_end").is_some() {
+                text.push_str(
+                    " (after the first sign-in of a one-shot package: an approver decides)",
+                );
+            }
+            text
+        }
         "extension_approved" | "extension_denied" => {
             let mut parts = Vec::new();
             if details.get("self_extend").and_then(|v| v.as_bool()) == Some(true) {
@@ -145,6 +153,9 @@ fn sentence(action: &str, details: &serde_json::Value) -> String {
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             {
                 parts.push(format!("now ends {}", when(end.with_timezone(&Utc))));
+            }
+            if details.get("lifts_one_shot_end").and_then(|v| v.as_bool()) == Some(true) {
+                parts.push("past the one-shot end, lifted by this approval".to_string());
             }
             parts.join("; ")
         }
