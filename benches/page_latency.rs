@@ -170,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let full = Instant::now();
-    let v = jitgate::service::audit::verify(st.as_ref(), None, None)
+    let v = jitgate::service::audit::verify(st.as_ref(), &settings.audit, None, None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

@@ -59,13 +59,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the chain from the first event (keyed links checked with JITGATE_AUDIT__KEY); exit 1 if any event was altered, removed or reordered, or the trail falls short of the anchor given.
+    /// Walk the chain from the first event (keyed links checked with JITGATE_AUDIT__KEY) and check it against every anchor in `[audit] anchor_file`; exit 1 if any event was altered, removed, reordered or unkeyed after keying began, or the trail disagrees with an anchor (which one is named).
     Verify {
-        /// An anchor file (as `[audit] anchor_file` or `jitgate audit anchor --output` write): its last anchor must be in the trail, unchanged.
+        /// One more anchor file (one anchor a line, as `[audit] anchor_file` holds them, e.g. the anchor webhook receiver's copy): the trail must agree with every anchor in it.
         #[arg(long)]
         anchor: Option<PathBuf>,
     },
-    /// Verify the chain and record its head (sequence, hash, time), signed with the audit key: printed, and written where `[audit]` says (anchor_file, anchor_webhook).
+    /// Verify the chain and record its head (sequence, hash, time) and, with the audit key, where keying began, signed with the key: printed, and written where `[audit]` says (anchor_file, anchor_webhook).
     Anchor,
     /// Write events (newest first) as CSV or JSON Lines.
     Export {
@@ -135,43 +135,10 @@ pub async fn run() -> anyhow::Result<i32> {
                 store::connect_keyed(&settings.database_url, settings.audit.key.clone()).await?;
             s.migrate().await?;
             match command {
-                AuditCommand::Verify { anchor } => {
-                    let anchor = anchor.as_deref().map(audit::last_anchor).transpose()?;
-                    let v = audit::verify(s.as_ref(), settings.audit.key.clone(), anchor)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("{}", serde_json::to_string(&v)?);
-                    if settings.audit.key.is_none() {
-                        eprintln!(
-                            "No audit key (JITGATE_AUDIT__KEY): links are checked as plain SHA-256, which anyone with write access to the database could recompute."
-                        );
-                    } else if v.unkeyed > 0 {
-                        eprintln!(
-                            "{} event(s) from before the audit key was configured are linked without it.",
-                            v.unkeyed
-                        );
-                    }
-                    if v.ok {
-                        let anchored = v
-                            .anchor_seq
-                            .map(|a| format!(", up to and past the anchor at event {a}"))
-                            .unwrap_or_default();
-                        eprintln!(
-                            "The audit chain of {} events is intact{anchored}.",
-                            v.events
-                        );
-                        Ok(0)
-                    } else {
-                        eprintln!(
-                            "The audit chain is BROKEN at event {}: {}.",
-                            v.first_bad_seq.unwrap_or_default(),
-                            v.problem.as_deref().unwrap_or("")
-                        );
-                        Ok(1)
-                    }
-                }
+                AuditCommand::Verify { anchor } => verify(&settings, s.as_ref(), anchor).await,
                 AuditCommand::Anchor => {
-                    match audit::anchor(s.as_ref(), &settings.audit, chrono::Utc::now()).await {
+                    match audit::anchor(s.as_ref(), &settings.audit, None, chrono::Utc::now()).await
+                    {
                         Ok(Some(a)) => {
                             println!("{}", serde_json::to_string(&a)?);
                             if a.signature.is_none() {
@@ -179,7 +146,13 @@ pub async fn run() -> anyhow::Result<i32> {
                                     "The anchor is not signed: set JITGATE_AUDIT__KEY to sign anchors and key the chain."
                                 );
                             }
-                            eprintln!("Anchored the audit chain at event {}.", a.seq);
+                            if a.seq == 0 {
+                                eprintln!(
+                                    "Anchored the start of the keyed audit trail (no event yet): every event must be keyed."
+                                );
+                            } else {
+                                eprintln!("Anchored the audit chain at event {}.", a.seq);
+                            }
                             Ok(0)
                         }
                         Ok(None) => {
@@ -234,6 +207,67 @@ pub async fn run() -> anyhow::Result<i32> {
                 }
             }
         }
+    }
+}
+
+/// `jitgate audit verify`: the verdict as JSON on standard output, in words on standard error;
+/// exit status 1 when the chain is broken or disagrees with an anchor.
+async fn verify(
+    settings: &Settings,
+    s: &dyn store::Store,
+    anchor: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    let audit = &settings.audit;
+    let v = audit::verify(s, audit, None, anchor.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string(&v)?);
+    if audit.key.is_none() {
+        eprintln!(
+            "No audit key (JITGATE_AUDIT__KEY): links are checked as plain SHA-256, which anyone with write access to the database could recompute."
+        );
+    } else if v.unkeyed > 0 && v.ok {
+        eprintln!(
+            "{} event(s) from before the audit key was configured are linked without it.",
+            v.unkeyed
+        );
+    }
+    if audit.key.is_some() && v.anchors == 0 {
+        eprintln!(
+            "No anchor was checked: set [audit] anchor_file, or pass --anchor FILE with a copy of the anchors. Without one, a trail rewritten without the key from the moment keying began cannot be told from the real one."
+        );
+    }
+    if audit.anchor_webhook.is_some() {
+        eprintln!(
+            "The anchors POSTed to [audit] anchor_webhook are not read back: to check against the receiver's copy, save it to a file (one anchor a line) and pass --anchor FILE."
+        );
+    }
+    if v.ok {
+        let anchored = v
+            .anchor_seq
+            .map(|a| {
+                format!(
+                    ", up to and past the anchor at event {a} ({} anchor(s) checked)",
+                    v.anchors
+                )
+            })
+            .unwrap_or_default();
+        let keyed = v
+            .keyed_from
+            .map(|k| format!("; every event from {k} on is keyed"))
+            .unwrap_or_default();
+        eprintln!(
+            "The audit chain of {} events is intact{anchored}{keyed}.",
+            v.events
+        );
+        Ok(0)
+    } else {
+        eprintln!(
+            "The audit chain is BROKEN at event {}: {}.",
+            v.first_bad_seq.unwrap_or_default(),
+            v.problem.as_deref().unwrap_or("")
+        );
+        Ok(1)
     }
 }
 

@@ -278,8 +278,9 @@ async fn keyed_chain_and_anchors_survive_a_database_owner() {
         .execute(&pool)
         .await
         .unwrap();
-    let (code, _, _) = run(&["audit", "verify", "--config", cfg2], &env2);
-    assert_eq!(code, 0, "the shorter chain is intact in itself");
+    let (code, _, err) = run(&["audit", "verify", "--config", cfg2], &env2);
+    assert_eq!(code, 1, "the configured anchor file is checked by default");
+    assert!(err.contains("events were cut"), "{err}");
     let (code, _, err) = run(
         &[
             "audit",
@@ -293,6 +294,204 @@ async fn keyed_chain_and_anchors_survive_a_database_owner() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("events were cut"), "{err}");
+}
+
+/// The anchors in an anchor file, one a line.
+fn anchors_in(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Appends `n` events, keyed with the test's audit key.
+async fn append_keyed(db: &TestDb, n: usize) {
+    let key = jitgate::domain::audit::ChainKey::new(AUDIT_KEY.as_bytes());
+    let store = jitgate::store::connect_keyed(&db.url, Some(key))
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for e in append_events(n) {
+        tx.append_event(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Issue 19, item 3: with the audit key, the moment keying began is anchored outside the
+/// database (here before any event), and `audit verify` checks the trail against the anchor
+/// file by default: a trail its database's owner rewrote from the start without the key is
+/// refused, naming the anchor it disagrees with.
+#[tokio::test]
+async fn a_trail_rewritten_whole_without_the_key_is_refused() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db.url);
+    let cfg = cfg.to_str().unwrap();
+    let anchors = dir.path().join("anchors.jsonl");
+    let file = anchors.to_str().unwrap();
+    let env = [
+        ("JITGATE_AUDIT__KEY", AUDIT_KEY),
+        ("JITGATE_AUDIT__ANCHOR_FILE", file),
+    ];
+    assert_eq!(run(&["migrate", "--config", cfg], &env).0, 0);
+    // Keying begins before any event: that is anchored too.
+    let (code, out, err) = run(&["audit", "anchor", "--config", cfg], &env);
+    assert_eq!(code, 0, "{err}");
+    let start = anchors_in(&anchors);
+    assert_eq!(start.len(), 1, "{out} / {err}");
+    assert_eq!(
+        (&start[0]["seq"], &start[0]["keyed_from"]),
+        (&0.into(), &1.into())
+    );
+    append_keyed(&db, 3).await;
+    let verify = ["audit", "verify", "--config", cfg];
+    let (code, out, err) = run(&verify, &env);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&v["anchors"], &v["keyed_from"]),
+        (&1.into(), &1.into()),
+        "{v}"
+    );
+
+    // The database's owner rewrites the whole trail without the key: intact as plain SHA-256.
+    db.relink_unkeyed(1, |e| {
+        if e.seq == 2 {
+            e.actor_id = "mallory".into();
+        }
+    })
+    .await;
+    let (code, out, err) = run(&verify, &env);
+    assert_eq!(code, 1, "{out} / {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["first_bad_seq"], 1, "{v}");
+    assert_eq!(v["bad_anchor"]["seq"], 0, "{v}");
+    assert_eq!(v["bad_anchor"]["at"], start[0]["at"], "{v}");
+    let from = v["bad_anchor"]["from"].as_str().unwrap();
+    assert!(from.contains(file) && from.contains("line 1"), "{from}");
+    assert!(err.contains("BROKEN at event 1"), "{err}");
+    assert!(err.contains(file) && err.contains("line 1"), "{err}");
+    // Nor is it anchored.
+    let (code, _, err) = run(&["audit", "anchor", "--config", cfg], &env);
+    assert_eq!(code, 1);
+    assert!(err.contains("not anchored"), "{err}");
+    assert_eq!(anchors_in(&anchors).len(), 1);
+}
+
+/// Issue 19, item 3: a key configured on a trail that already holds plain events. The anchor
+/// made then records that keying began with the next event; a database owner who rewrites the
+/// keyed part without the key (a downgrade from that point) is found, by the anchor file and by
+/// a copy of the anchors kept elsewhere (the anchor webhook receiver's, saved to a file).
+#[tokio::test]
+async fn a_keyed_part_rewritten_without_the_key_is_refused() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db.url);
+    let cfg = cfg.to_str().unwrap();
+    let anchors = dir.path().join("anchors.jsonl");
+    let env = [
+        ("JITGATE_AUDIT__KEY", AUDIT_KEY),
+        ("JITGATE_AUDIT__ANCHOR_FILE", anchors.to_str().unwrap()),
+    ];
+    assert_eq!(run(&["migrate", "--config", cfg], &env).0, 0);
+    let plain = db.store().await;
+    let mut tx = plain.begin().await.unwrap();
+    for e in append_events(2) {
+        tx.append_event(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(run(&["audit", "anchor", "--config", cfg], &env).0, 0);
+    append_keyed(&db, 2).await;
+    assert_eq!(run(&["audit", "anchor", "--config", cfg], &env).0, 0);
+    let written = anchors_in(&anchors);
+    assert_eq!(
+        (&written[0]["seq"], &written[0]["keyed_from"]),
+        (&2.into(), &3.into())
+    );
+    assert_eq!(
+        (&written[1]["seq"], &written[1]["keyed_from"]),
+        (&4.into(), &3.into())
+    );
+    let copy = dir.path().join("receiver-copy.jsonl");
+    std::fs::copy(&anchors, &copy).unwrap();
+    let verify = ["audit", "verify", "--config", cfg];
+    let (code, _, err) = run(&verify, &env);
+    assert_eq!(code, 0, "{err}");
+
+    db.relink_unkeyed(3, |_| {}).await;
+    let (code, out, err) = run(&verify, &env);
+    assert_eq!(code, 1, "{out} / {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["first_bad_seq"], 3, "{v}");
+    assert_eq!(
+        v["bad_anchor"]["seq"], 2,
+        "the anchor made when keying began: {v}"
+    );
+    assert!(err.contains("not keyed"), "{err}");
+    // Checked against the receiver's copy alone (no anchor file configured).
+    let copy_path = copy.to_str().unwrap();
+    let (code, out, err) = run(
+        &["audit", "verify", "--anchor", copy_path, "--config", cfg],
+        &[("JITGATE_AUDIT__KEY", AUDIT_KEY)],
+    );
+    assert_eq!(code, 1, "{out} / {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let from = v["bad_anchor"]["from"].as_str().unwrap();
+    assert!(
+        from.contains(copy_path) && from.contains("line 1"),
+        "{from}"
+    );
+}
+
+/// Issue 19, item 11: an anchor webhook that cannot be reached, or answers with an error
+/// (echoing the address it was called on), never puts its URL, whose path is a credential,
+/// into the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anchor_webhook_failure_does_not_show_its_url() {
+    use common::receivers::{Answer, receiver};
+    const TOKEN: &str = "s3cr3t-path-token";
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db.url);
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(run(&["migrate", "--config", cfg], &[]).0, 0);
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    for e in append_events(1) {
+        tx.append_event(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (failing, seen) = receiver(Answer::Status {
+        code: 500,
+        headers: Vec::new(),
+        body: format!("no receiver at /anchors/{TOKEN}"),
+    })
+    .await;
+    for addr in [closed, failing] {
+        let url = format!("http://{addr}/anchors/{TOKEN}");
+        let (code, out, err) = run(
+            &["audit", "anchor", "--config", cfg],
+            &[("JITGATE_AUDIT__ANCHOR_WEBHOOK", &url)],
+        );
+        assert_eq!(code, 1, "{out} / {err}");
+        assert!(err.contains("anchor webhook"), "{err}");
+        for text in [&out, &err] {
+            assert!(
+                !text.contains(TOKEN) && !text.contains("/anchors/"),
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the failing receiver was called"
+    );
 }
 
 trait TapMkdir {

@@ -2,9 +2,8 @@
 //! head go.
 
 use chrono::Duration;
-use url::Url;
 
-use super::{ConfigError, err};
+use super::{ConfigError, SecretUrl, err};
 use crate::domain::audit::ChainKey;
 
 /// The audit trail's key and where anchors of its head go.
@@ -16,8 +15,9 @@ pub struct AuditSettings {
     pub anchor_every: Duration,
     /// Anchors are appended to this file (one JSON object a line), when set.
     pub anchor_file: Option<std::path::PathBuf>,
-    /// Anchors are POSTed to this URL as JSON, when set.
-    pub anchor_webhook: Option<Url>,
+    /// Anchors are POSTed to this URL as JSON, when set. A credential (its path may hold a
+    /// token): shown only as its host.
+    pub anchor_webhook: Option<SecretUrl>,
 }
 
 impl AuditSettings {

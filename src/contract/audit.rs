@@ -82,9 +82,31 @@ pub struct Verification {
     /// Events linked without the audit key (written before one was configured).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unkeyed: i64,
-    /// The anchor checked against, if one was given.
+    /// How many anchors, read back from outside the database (the anchor file, the last anchor
+    /// the portal sent), the trail was checked against.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub anchors: i64,
+    /// The latest event anchored among them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor_seq: Option<i64>,
+    /// From this event on every link must be keyed: keying began there, as an anchor signed
+    /// with the audit key records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyed_from: Option<i64>,
+    /// The anchor the trail disagrees with, when that is what is wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_anchor: Option<AnchorRef>,
+}
+
+/// An anchor named in a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AnchorRef {
+    /// The event it anchors (0: the trail was empty).
+    pub seq: i64,
+    /// When it was made (RFC 3339).
+    pub at: String,
+    /// Where it was read: the anchor file and its line, or the last anchor the portal sent.
+    pub from: String,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -11,7 +11,7 @@ mod requests;
 pub mod time;
 
 pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
-pub use audit::{Actor, AuditEvent, AuditQuery, EventList, Verification};
+pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verification};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
 pub use people::{CliSignIn, Me, Package, PackageList, Person};
 pub use requests::{

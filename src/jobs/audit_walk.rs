@@ -1,7 +1,9 @@
 //! The audit-chain walk: re-verifies the whole chain from the first event at start and every
-//! [`FULL_WALK_EVERY`], so the audit page can show a fresh full verification without walking
-//! the chain on a page view. It also anchors the chain's head (log, `[audit] anchor_file`,
-//! `[audit] anchor_webhook`) at start and every `[audit] anchor_every`.
+//! [`FULL_WALK_EVERY`], against the same anchors as `GET /api/v1/audit/verify` (one verdict), so
+//! the audit page can show a fresh full verification without walking the chain on a page view.
+//! It also anchors the chain's head (log, `[audit] anchor_file`, `[audit] anchor_webhook`) at
+//! start and every `[audit] anchor_every`: with the audit key, the anchor at start marks where
+//! keying began, even on an empty trail.
 
 use crate::service::Portal;
 use crate::service::audit::FULL_WALK_EVERY;

@@ -26,8 +26,9 @@
 //! - `bearers.rs`: the same refresh of account state and roles for bearer tokens;
 //! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
 //! - `demo_device.rs`: the demo's device code flow panel;
-//! - `audit/`: the auditors' reads of the audit trail; `chain.rs` verifies the chain,
-//!   `anchors.rs` anchors its head outside the database, `export.rs` exports it;
+//! - `audit/`: the auditors' reads of the audit trail; `chain.rs` verifies the chain against
+//!   the anchors `read_back.rs` reads, `anchors.rs` anchors its head outside the database,
+//!   `export.rs` exports it;
 //! - `notify/`: the notifications each audit event calls for, and their delivery;
 //! - `metrics.rs`: the Prometheus metrics;
 //! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.

@@ -114,9 +114,33 @@ impl TestApp {
         demo: bool,
         change: impl Fn(&str) -> String,
     ) -> TestApp {
+        TestApp::spawn_full(db, demo, change, &[]).await
+    }
+
+    /// With the test configuration changed by `change`, and settings from the environment `env`
+    /// (`JITGATE_<SECTION>__<KEY>`).
+    pub async fn spawn_with_env(
+        db: &TestDb,
+        change: impl Fn(&str) -> String,
+        env: &[(&str, &str)],
+    ) -> TestApp {
+        TestApp::spawn_full(db, false, change, env).await
+    }
+
+    async fn spawn_full(
+        db: &TestDb,
+        demo: bool,
+        change: impl Fn(&str) -> String,
+        env: &[(&str, &str)],
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let sections = change(SECTIONS).replace("\"GROUP\"", &format!("\"{GROUP}\""));
-        let portal = EmulatedPortal::spawn(&db.url, &sections, clock.clone(), demo).await;
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let portal =
+            EmulatedPortal::spawn_with_env(&db.url, &sections, env, clock.clone(), demo).await;
         let t = TestApp {
             portal,
             clock,

@@ -5,6 +5,7 @@ mod common;
 mod helpers;
 
 mod approvers;
+mod audit;
 mod auth;
 mod authz;
 mod chat;

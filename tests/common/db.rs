@@ -145,3 +145,69 @@ macro_rules! on_both_databases {
         )+
     };
 }
+
+impl TestDb {
+    /// What the database's owner can do without the audit key: switch the trail's guard off
+    /// and rewrite every event from `from_seq` on (changed by `edit` first), each relinked as
+    /// plain SHA-256 so that the chain is intact in itself.
+    pub async fn relink_unkeyed(
+        &self,
+        from_seq: i64,
+        edit: impl Fn(&mut jitgate::domain::AuditEvent),
+    ) {
+        let events = self.store().await.events_after(0, 100_000).await.unwrap();
+        let mut prev = jitgate::domain::audit::GENESIS_HASH.to_string();
+        let mut rewritten = Vec::new();
+        for mut e in events {
+            if e.seq >= from_seq {
+                edit(&mut e);
+                e.prev_hash = prev.clone();
+                e.hash = e.compute_hash(None);
+                rewritten.push(e.clone());
+            }
+            prev = e.hash.clone();
+        }
+        const UPDATE: &str = "UPDATE audit_events SET actor_id = $1, details = $2, prev_hash = $3, \
+                              hash = $4 WHERE seq = $5";
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                sqlx::query("DROP TRIGGER IF EXISTS audit_events_no_update")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                for e in &rewritten {
+                    sqlx::query(UPDATE)
+                        .bind(&e.actor_id)
+                        .bind(&e.details)
+                        .bind(&e.prev_hash)
+                        .bind(&e.hash)
+                        .bind(e.seq)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                for e in &rewritten {
+                    sqlx::query(UPDATE)
+                        .bind(&e.actor_id)
+                        .bind(&e.details)
+                        .bind(&e.prev_hash)
+                        .bind(&e.hash)
+                        .bind(e.seq)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+                pool.close().await;
+            }
+        }
+    }
+}

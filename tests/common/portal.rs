@@ -54,6 +54,8 @@ pub struct EmulatedPortal {
     db_url: String,
     /// The configuration after `[server]`, `[database]` and `[entra]`: `[scheduler]`, `[[package]]`…
     sections: String,
+    /// Settings from the environment, as `JITGATE_<SECTION>__<KEY>` (the audit key comes only so).
+    env: Vec<(String, String)>,
     demo: bool,
     clock: Arc<dyn Clock>,
 }
@@ -64,6 +66,17 @@ impl EmulatedPortal {
     pub async fn spawn(
         db_url: &str,
         sections: &str,
+        clock: Arc<dyn Clock>,
+        demo: bool,
+    ) -> EmulatedPortal {
+        EmulatedPortal::spawn_with_env(db_url, sections, Vec::new(), clock, demo).await
+    }
+
+    /// As [`EmulatedPortal::spawn`], with settings from the environment `env` as well.
+    pub async fn spawn_with_env(
+        db_url: &str,
+        sections: &str,
+        env: Vec<(String, String)>,
         clock: Arc<dyn Clock>,
         demo: bool,
     ) -> EmulatedPortal {
@@ -80,6 +93,7 @@ impl EmulatedPortal {
             emulator,
             db_url: db_url.to_string(),
             sections: sections.to_string(),
+            env,
             demo,
             clock,
         };
@@ -98,7 +112,7 @@ impl EmulatedPortal {
             .parse()
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
         overlay(&mut config, over);
-        let mut s = Settings::from_toml(&config.to_string(), [])
+        let mut s = Settings::from_toml(&config.to_string(), self.env.clone())
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
         s.demo = self.demo;
         s

@@ -324,6 +324,74 @@ async fn keyed_events_verify_with_the_key_only(db: &TestDb) {
     assert!(!check(None).ok);
 }
 
+/// Issue 19, item 3: with the audit key, the moment keying began is anchored outside the
+/// database (here before any event), and verification checks the trail against the anchor file
+/// and the last anchor the portal sent: a trail rewritten without the key from its start is
+/// refused, naming the anchor it disagrees with.
+async fn a_trail_rewritten_without_the_key_is_refused(db: &TestDb) {
+    use jitgate::domain::audit::ChainKey;
+    use jitgate::service::audit::{anchor, verify};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("anchors.jsonl");
+    let key = ChainKey::new(b"an audit key of thirty-two bytes or more, for tests");
+    let settings = jitgate::config::AuditSettings {
+        key: Some(key.clone()),
+        anchor_every: Duration::hours(1),
+        anchor_file: Some(file.clone()),
+        anchor_webhook: None,
+    };
+    let store = jitgate::store::connect_keyed(&db.url, Some(key))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let start = anchor(store.as_ref(), &settings, None, t0())
+        .await
+        .unwrap()
+        .expect("keying that begins before any event is anchored");
+    assert_eq!((start.seq, start.keyed_from), (0, Some(1)));
+    for i in 0..3 {
+        append(
+            &store,
+            event(AuditAction::RequestCreated, &format!("r{i}"), "dana", t0()),
+        )
+        .await;
+    }
+    let v = verify(store.as_ref(), &settings, None, None).await.unwrap();
+    assert!(v.ok && v.anchors == 1 && v.keyed_from == Some(1), "{v:?}");
+
+    db.relink_unkeyed(1, |_| {}).await;
+    assert!(
+        verify_chain(&store.events_after(0, 100).await.unwrap()).ok,
+        "intact as plain SHA-256"
+    );
+    let v = verify(store.as_ref(), &settings, None, None).await.unwrap();
+    assert!(!v.ok, "{v:?}");
+    assert_eq!(v.first_bad_seq, Some(1), "{v:?}");
+    let bad = v.bad_anchor.expect("the anchor is named");
+    assert_eq!((bad.seq, &bad.at), (0, &start.at));
+    assert!(
+        bad.from.contains(file.to_str().unwrap()) && bad.from.contains("line 1"),
+        "{bad:?}"
+    );
+    // The last anchor the portal sent itself counts as well, without the file.
+    let no_file = jitgate::config::AuditSettings {
+        anchor_file: None,
+        ..settings
+    };
+    let v = verify(store.as_ref(), &no_file, Some(&start), None)
+        .await
+        .unwrap();
+    assert_eq!(v.first_bad_seq, Some(1), "{v:?}");
+    assert!(v.bad_anchor.unwrap().from.contains("sent"));
+    assert!(
+        verify(store.as_ref(), &no_file, None, None)
+            .await
+            .unwrap()
+            .ok,
+        "nothing to tell by"
+    );
+}
+
 /// PostgreSQL: with the grants `jitgate migrate` prints, the portal's role starts (no DDL
 /// when the schema is up to date), adds events, and can neither change nor remove one, nor
 /// switch the triggers off.
@@ -407,6 +475,7 @@ async fn the_portal_role_cannot_rewrite_history() {
 
 on_both_databases! {
     keyed => keyed_events_verify_with_the_key_only;
+    audit_unkeyed_rewrite => a_trail_rewritten_without_the_key_is_refused;
     audit => audit_chain_is_append_only;
     streamed_export => exports_are_streamed_page_by_page;
     concurrent_appends => concurrent_appends_keep_one_chain;

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use secrecy::ExposeSecret;
 
-use super::{duration, http_url, non_empty};
+use super::{duration, non_empty, secret_url};
 use crate::config::audit::chain_key;
 use crate::config::file::RawAudit;
 use crate::config::{AuditSettings, ConfigError, err};
@@ -30,7 +30,8 @@ pub(super) fn check(raw: &RawAudit) -> Result<AuditSettings, ConfigError> {
         anchor_webhook: raw
             .anchor_webhook
             .as_deref()
-            .map(|u| http_url("audit.anchor_webhook", u))
+            // Its path or query may hold a token: errors never repeat it.
+            .map(|u| secret_url("audit.anchor_webhook", u))
             .transpose()?,
     })
 }

@@ -194,6 +194,24 @@ mod tests {
         );
     }
 
+    /// Issue 19: the anchor webhook's URL is a credential (a token in its path or query): a bad
+    /// one is refused without repeating it, and the settings never show more than its host.
+    #[test]
+    fn the_anchor_webhook_url_is_never_repeated() {
+        for bad in [
+            "http://siem.contoso.example/hook/s3cr3t-token",
+            "ftp://siem.contoso.example/hook/s3cr3t-token",
+            "not a url s3cr3t-token",
+        ] {
+            let e = load(GOOD, &[("JITGATE_AUDIT__ANCHOR_WEBHOOK", bad)]).unwrap_err();
+            assert_eq!(e.key, "audit.anchor_webhook");
+            assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        }
+        let url = "https://siem.contoso.example/hook/s3cr3t-token?sig=s3cr3t";
+        let s = load(GOOD, &[("JITGATE_AUDIT__ANCHOR_WEBHOOK", url)]).unwrap();
+        assert!(!format!("{:?}", s.audit).contains("s3cr3t"));
+    }
+
     #[test]
     fn errors_name_the_key() {
         assert_refused(&[

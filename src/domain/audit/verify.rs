@@ -1,10 +1,16 @@
 //! Verification: walking the chain (in pages, as a store feeds it) for the first event that is
-//! missing, moved, altered, unkeyed after keyed events, or not the one anchored.
+//! missing, moved, altered, unkeyed where it must be keyed, or not the one anchored; and the
+//! trail against every anchor read back from outside the database, naming the one it disagrees
+//! with. An anchor signed with the key records where keying began (`keyed_from`): from there on
+//! an unkeyed link is refused, so a trail rewritten without the key (whole, or from the moment
+//! keying began) does not verify.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::anchor::Anchor;
-use super::chain::{ChainKey, GENESIS_HASH};
+use super::anchor::{Anchor, AnchorRef, SourcedAnchor};
+use super::chain::{ChainKey, GENESIS_HASH, is_keyed};
 use super::event::AuditEvent;
 
 /// The outcome of walking the chain.
@@ -19,13 +25,31 @@ pub struct Verification {
     /// Events linked without the key (written before one was configured).
     #[serde(skip_serializing_if = "is_zero")]
     pub unkeyed: i64,
-    /// The anchor checked against, if one was given.
+    /// How many anchors, read back from outside the database, the trail was checked against.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub anchors: i64,
+    /// The latest event anchored among them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_seq: Option<i64>,
+    /// From this event on every link must be keyed: keying began there, as an anchor signed with
+    /// the key records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyed_from: Option<i64>,
+    /// The anchor the trail disagrees with, when that is what is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_anchor: Option<AnchorRef>,
 }
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
+}
+
+/// The first thing found wrong.
+#[derive(Debug, Clone)]
+struct Bad {
+    seq: i64,
+    why: String,
+    anchor: Option<AnchorRef>,
 }
 
 /// Walks the chain incrementally, so a store can feed it in pages.
@@ -34,11 +58,16 @@ pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
     events: i64,
-    first_bad: Option<(i64, String)>,
+    first_bad: Option<Bad>,
     key: Option<ChainKey>,
     keyed_seen: bool,
+    first_keyed: Option<i64>,
     unkeyed: i64,
-    anchor: Option<Anchor>,
+    /// The anchors to check against, by the event they anchor.
+    anchors: BTreeMap<i64, Vec<SourcedAnchor>>,
+    anchor_count: i64,
+    /// The earliest start of keying an anchor signed with the key records, and that anchor.
+    keying: Option<(i64, SourcedAnchor)>,
 }
 
 impl Default for ChainVerifier {
@@ -50,6 +79,19 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     /// A verifier that checks keyed links with `key` and the chain against `anchor`.
     pub fn new(key: Option<ChainKey>, anchor: Option<Anchor>) -> ChainVerifier {
+        ChainVerifier::with_anchors(
+            key,
+            anchor.map(|a| SourcedAnchor::new(a, "the anchor given")),
+        )
+    }
+
+    /// A verifier that checks keyed links with `key` and the chain against every one of
+    /// `anchors`. With the key, an anchor whose signature is not the key's is refused (an
+    /// unsigned one is checked only if it anchors a plain event: one from before the key).
+    pub fn with_anchors(
+        key: Option<ChainKey>,
+        anchors: impl IntoIterator<Item = SourcedAnchor>,
+    ) -> ChainVerifier {
         let mut v = ChainVerifier {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_string(),
@@ -57,39 +99,68 @@ impl ChainVerifier {
             first_bad: None,
             key,
             keyed_seen: false,
+            first_keyed: None,
             unkeyed: 0,
-            anchor: None,
+            anchors: BTreeMap::new(),
+            anchor_count: 0,
+            keying: None,
         };
-        if let Some(a) = anchor {
-            match &v.key {
-                Some(k) if !a.signed_by(k) => {
-                    v.first_bad = Some((
-                        a.seq,
-                        format!(
-                            "the anchor at event {} is not signed with the audit key",
-                            a.seq
-                        ),
-                    ))
-                }
-                _ => {}
-            }
-            v.anchor = Some(a);
+        for a in anchors {
+            v.add_anchor(a);
         }
         v
     }
 
-    fn bad(&mut self, seq: i64, why: String) {
+    fn add_anchor(&mut self, a: SourcedAnchor) {
+        self.anchor_count += 1;
+        let seq = a.anchor.seq;
+        let signed = match (&self.key, &a.anchor.signature) {
+            (Some(k), Some(_)) if a.anchor.signed_by(k) => true,
+            (Some(_), Some(_)) => {
+                let why = format!("the anchor at event {seq} is not signed with the audit key");
+                return self.bad(seq, why, Some(&a));
+            }
+            (Some(_), None) if is_keyed(&a.anchor.hash) => {
+                let why = format!("the anchor at event {seq} anchors a keyed event, unsigned");
+                return self.bad(seq, why, Some(&a));
+            }
+            _ => false,
+        };
+        if seq < 0 || (seq == 0 && a.anchor.hash != GENESIS_HASH) {
+            let why = format!("the anchor at event {seq} does not anchor this trail");
+            return self.bad(seq.max(0), why, Some(&a));
+        }
+        if signed
+            && let Some(from) = a.anchor.keyed_from
+            && self.keying.as_ref().is_none_or(|(k, _)| from < *k)
+        {
+            self.keying = Some((from, a.clone()));
+        }
+        self.anchors.entry(seq).or_default().push(a);
+    }
+
+    /// Records what is wrong at `seq` (the first thing found is kept), naming `anchor` if it
+    /// is the one the trail disagrees with.
+    fn bad(&mut self, seq: i64, why: String, anchor: Option<&SourcedAnchor>) {
         if self.first_bad.is_none() {
-            self.first_bad = Some((seq, why));
+            self.first_bad = Some(Bad {
+                seq,
+                why: match anchor {
+                    Some(a) => format!("{why} ({})", a.describe()),
+                    None => why,
+                },
+                anchor: anchor.map(SourcedAnchor::reference),
+            });
         }
     }
 
     pub fn feed(&mut self, e: &AuditEvent) {
         self.events += 1;
         if e.seq != self.expected_seq || e.prev_hash != self.prev_hash {
-            self.bad(e.seq, format!("event {} does not follow the event before it (removed, inserted or reordered events)", e.seq));
+            self.bad(e.seq, format!("event {} does not follow the event before it (removed, inserted or reordered events)", e.seq), None);
         } else if e.is_keyed() {
             self.keyed_seen = true;
+            self.first_keyed.get_or_insert(e.seq);
             match self.key.clone() {
                 Some(k) if e.compute_hash(Some(&k)) == e.hash => {}
                 Some(_) => self.bad(
@@ -98,6 +169,7 @@ impl ChainVerifier {
                         "event {} was altered (its keyed hash does not match)",
                         e.seq
                     ),
+                    None,
                 ),
                 None => self.bad(
                     e.seq,
@@ -105,28 +177,35 @@ impl ChainVerifier {
                         "event {} is keyed, and no audit key was given to check it",
                         e.seq
                     ),
+                    None,
                 ),
             }
         } else {
             self.unkeyed += 1;
             if self.keyed_seen {
-                self.bad(
-                    e.seq,
-                    format!("event {} is not keyed, after keyed events", e.seq),
+                let why = format!("event {} is not keyed, after keyed events", e.seq);
+                self.bad(e.seq, why, None);
+            } else if let Some((from, a)) = self.keying.clone()
+                && e.seq >= from
+            {
+                let why = format!(
+                    "event {} is not keyed, but keying began at event {from}: every event from there on must be",
+                    e.seq
                 );
+                self.bad(e.seq, why, Some(&a));
             } else if e.compute_hash(None) != e.hash {
-                self.bad(
-                    e.seq,
-                    format!("event {} was altered (its hash does not match)", e.seq),
-                );
+                let why = format!("event {} was altered (its hash does not match)", e.seq);
+                self.bad(e.seq, why, None);
             }
         }
-        if let Some(a) = &self.anchor
-            && a.seq == e.seq
-            && a.hash != e.hash
-        {
+        let disagrees = self
+            .anchors
+            .get(&e.seq)
+            .and_then(|list| list.iter().find(|a| a.anchor.hash != e.hash))
+            .cloned();
+        if let Some(a) = disagrees {
             let why = format!("event {} is not the event that was anchored", e.seq);
-            self.bad(e.seq, why);
+            self.bad(e.seq, why, Some(&a));
         }
         self.expected_seq = e.seq + 1;
         self.prev_hash = e.hash.clone();
@@ -138,26 +217,31 @@ impl ChainVerifier {
 
     pub fn status(&self) -> Verification {
         let mut first_bad = self.first_bad.clone();
-        if let Some(a) = &self.anchor
-            && first_bad.is_none()
-            && a.seq > self.last_seq()
+        let last = self.last_seq();
+        if first_bad.is_none()
+            && let Some((&seq, list)) = self.anchors.last_key_value()
+            && seq > last
         {
-            first_bad = Some((
-                self.last_seq() + 1,
-                format!(
-                    "the trail ends at event {}, but event {} was anchored: events were cut",
-                    self.last_seq(),
-                    a.seq
+            let a = &list[0];
+            first_bad = Some(Bad {
+                seq: last + 1,
+                why: format!(
+                    "the trail ends at event {last}, but event {seq} was anchored: events were cut ({})",
+                    a.describe()
                 ),
-            ));
+                anchor: Some(a.reference()),
+            });
         }
         Verification {
             ok: first_bad.is_none(),
             events: self.events,
-            first_bad_seq: first_bad.as_ref().map(|b| b.0),
-            problem: first_bad.map(|b| b.1),
+            first_bad_seq: first_bad.as_ref().map(|b| b.seq),
             unkeyed: self.unkeyed,
-            anchor_seq: self.anchor.as_ref().map(|a| a.seq),
+            anchors: self.anchor_count,
+            anchor_seq: self.anchors.last_key_value().map(|(seq, _)| *seq),
+            keyed_from: self.keying.as_ref().map(|(k, _)| *k),
+            bad_anchor: first_bad.as_ref().and_then(|b| b.anchor.clone()),
+            problem: first_bad.map(|b| b.why),
         }
     }
 
@@ -169,6 +253,16 @@ impl ChainVerifier {
     /// The hash of the last event fed (the genesis hash before any).
     pub fn last_hash(&self) -> &str {
         &self.prev_hash
+    }
+
+    /// Where keying began, for an anchor of the head made with the key now: the first keyed
+    /// event (or an earlier start an anchor records), else the next event.
+    pub fn keyed_from(&self) -> i64 {
+        self.first_keyed
+            .into_iter()
+            .chain(self.keying.as_ref().map(|(k, _)| *k))
+            .min()
+            .unwrap_or(self.last_seq() + 1)
     }
 }
 
@@ -183,7 +277,7 @@ pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Ver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::audit::{AuditAction, NewAuditEvent};
+    use crate::domain::audit::{AuditAction, NewAuditEvent, timestamp};
     use chrono::{TimeZone, Utc};
 
     fn event(i: i64) -> NewAuditEvent {
@@ -230,7 +324,10 @@ mod tests {
                 first_bad_seq: None,
                 problem: None,
                 unkeyed: 5,
+                anchors: 0,
                 anchor_seq: None,
+                keyed_from: None,
+                bad_anchor: None,
             }
         );
         assert_eq!(
@@ -241,7 +338,10 @@ mod tests {
                 first_bad_seq: None,
                 problem: None,
                 unkeyed: 0,
+                anchors: 0,
                 anchor_seq: None,
+                keyed_from: None,
+                bad_anchor: None,
             }
         );
     }
@@ -331,12 +431,183 @@ mod tests {
         assert_eq!(verify_with(&late, Some(&key), None).first_bad_seq, Some(4));
     }
 
+    fn from_file(a: &Anchor, line: usize) -> SourcedAnchor {
+        SourcedAnchor::new(a.clone(), format!("anchors.jsonl, line {line}"))
+    }
+
+    fn verify_anchored(
+        c: &[AuditEvent],
+        key: &ChainKey,
+        anchors: Vec<SourcedAnchor>,
+    ) -> Verification {
+        let mut v = ChainVerifier::with_anchors(Some(key.clone()), anchors);
+        for e in c {
+            v.feed(e);
+        }
+        v.finish()
+    }
+
+    /// Events `from_seq` on relinked as plain SHA-256, as a database owner without the key can.
+    fn relink_plain(c: &mut [AuditEvent], from_seq: i64) {
+        for i in 0..c.len() {
+            if c[i].seq >= from_seq {
+                c[i].prev_hash = if i == 0 {
+                    GENESIS_HASH.into()
+                } else {
+                    c[i - 1].hash.clone()
+                };
+                c[i].hash = c[i].compute_hash(None);
+            }
+        }
+    }
+
+    /// Issue 19, item 3: with the key, the moment keying began is anchored; a trail rewritten
+    /// without the key from that moment on (the whole of it, or its keyed part) is refused,
+    /// naming the anchor.
+    #[test]
+    fn an_unkeyed_rewrite_after_keying_began_is_refused() {
+        let key = ChainKey::new(&[7u8; 32]);
+        let at = Utc.timestamp_millis_opt(1_700_000_100_000).unwrap();
+        // Keying began before the first event: the anchor of the empty trail says so.
+        let start = Anchor::new(0, GENESIS_HASH, at, Some(1), Some(&key));
+        let c = keyed_chain(4, &key);
+        let v = verify_anchored(&c, &key, vec![from_file(&start, 1)]);
+        assert!(v.ok && v.keyed_from == Some(1) && v.anchors == 1, "{v:?}");
+        // The whole trail rewritten without the key: intact in itself, refused.
+        let mut whole = c.clone();
+        whole[1].actor_id = "mallory".into();
+        relink_plain(&mut whole, 1);
+        assert!(
+            verify_with(&whole, Some(&key), None).ok,
+            "no anchor: nothing tells"
+        );
+        let v = verify_anchored(&whole, &key, vec![from_file(&start, 1)]);
+        assert_eq!(v.first_bad_seq, Some(1), "{v:?}");
+        assert_eq!(
+            v.bad_anchor,
+            Some(AnchorRef {
+                seq: 0,
+                at: start.at.clone(),
+                from: "anchors.jsonl, line 1".into()
+            })
+        );
+        let problem = v.problem.unwrap();
+        assert!(
+            problem.contains("not keyed") && problem.contains("anchors.jsonl, line 1"),
+            "{problem}"
+        );
+
+        // A key configured on a trail of two plain events: the anchor made then records that
+        // keying begins with event 3; the keyed part rewritten without the key is refused.
+        let mut mixed = chain(2);
+        let then = Anchor::new(2, &mixed[1].hash, at, Some(3), Some(&key));
+        extend(&mut mixed, 2, 4, Some(&key));
+        let v = verify_anchored(&mixed, &key, vec![from_file(&then, 1)]);
+        assert!(v.ok && v.unkeyed == 2 && v.keyed_from == Some(3), "{v:?}");
+        let mut downgraded = mixed.clone();
+        relink_plain(&mut downgraded, 3);
+        assert!(
+            verify_with(&downgraded, Some(&key), None).ok,
+            "no anchor: nothing tells"
+        );
+        let v = verify_anchored(&downgraded, &key, vec![from_file(&then, 1)]);
+        assert_eq!(v.first_bad_seq, Some(3), "{v:?}");
+        assert_eq!(v.bad_anchor.unwrap().seq, 2);
+        // From the last keyed event only: the keyed event before it shows it, as before.
+        let mut late = mixed.clone();
+        relink_plain(&mut late, 4);
+        let v = verify_anchored(&late, &key, vec![from_file(&then, 1)]);
+        assert_eq!(v.first_bad_seq, Some(4), "{v:?}");
+
+        // Where keying began is signed: it can be neither removed nor moved.
+        for forged in [None, Some(5)] {
+            let mut f = then.clone();
+            f.keyed_from = forged;
+            let v = verify_anchored(&downgraded, &key, vec![from_file(&f, 1)]);
+            let problem = v.problem.as_deref().unwrap_or_default();
+            assert!(!v.ok && problem.contains("not signed"), "{v:?}");
+        }
+        // Unsigned anchors (from before the key) are checked, but record no keying; an unsigned
+        // anchor of a keyed event is refused.
+        let plain_anchor = Anchor::new(2, &mixed[1].hash, at, None, None);
+        let v = verify_anchored(&mixed, &key, vec![from_file(&plain_anchor, 1)]);
+        assert!(v.ok && v.keyed_from.is_none(), "{v:?}");
+        let unsigned_keyed = Anchor::new(4, &mixed[3].hash, at, None, None);
+        assert!(!verify_anchored(&mixed, &key, vec![from_file(&unsigned_keyed, 1)]).ok);
+        // An anchor of the empty trail anchors nothing else.
+        let wrong = Anchor::new(0, &mixed[0].hash, at, Some(1), Some(&key));
+        assert!(!verify_anchored(&mixed, &key, vec![from_file(&wrong, 1)]).ok);
+    }
+
+    /// Issue 19, item 3: every anchor read back is checked, and the one the trail disagrees
+    /// with is named: its event, when it was made, where it was read.
+    #[test]
+    fn the_anchor_that_disagrees_is_named() {
+        let key = ChainKey::new(&[7u8; 32]);
+        let c = keyed_chain(6, &key);
+        let at = |ms: i64| timestamp(Utc.timestamp_millis_opt(1_700_000_100_000 + ms).unwrap());
+        let a3 = Anchor::new(
+            3,
+            &c[2].hash,
+            Utc.timestamp_millis_opt(1_700_000_100_000).unwrap(),
+            Some(1),
+            Some(&key),
+        );
+        let a5 = Anchor::new(
+            5,
+            &c[4].hash,
+            Utc.timestamp_millis_opt(1_700_000_100_500).unwrap(),
+            Some(1),
+            Some(&key),
+        );
+        let anchors = || {
+            vec![
+                from_file(&a3, 1),
+                SourcedAnchor::new(a5.clone(), "the last anchor this portal sent"),
+            ]
+        };
+        let v = verify_anchored(&c, &key, anchors());
+        assert!(v.ok && v.anchors == 2 && v.anchor_seq == Some(5), "{v:?}");
+        // An older trail restored, and the portal went on from it: event 4 on differ.
+        let mut replayed = c[..3].to_vec();
+        extend(&mut replayed, 10, 13, Some(&key));
+        let v = verify_anchored(&replayed, &key, anchors());
+        assert_eq!(v.first_bad_seq, Some(5), "{v:?}");
+        assert_eq!(
+            v.bad_anchor,
+            Some(AnchorRef {
+                seq: 5,
+                at: at(500),
+                from: "the last anchor this portal sent".into()
+            })
+        );
+        let problem = v.problem.unwrap();
+        assert!(
+            problem.contains("not the event that was anchored")
+                && problem.contains(&at(500))
+                && problem.contains("the last anchor this portal sent"),
+            "{problem}"
+        );
+        // Cut after event 4: the anchor of event 5 is named.
+        let v = verify_anchored(&c[..4], &key, anchors());
+        assert_eq!(v.first_bad_seq, Some(5), "{v:?}");
+        assert!(v.problem.unwrap().contains("cut"));
+        assert_eq!(v.bad_anchor.unwrap().seq, 5);
+        // Event 3 changed in one of two copies of the anchors: the first one read that
+        // disagrees is named.
+        let mut other = a3.clone();
+        other.hash = c[1].hash.clone();
+        let v = verify_anchored(&c, &key, vec![from_file(&a3, 1), from_file(&other, 2)]);
+        assert!(!v.ok);
+        assert_eq!(v.bad_anchor.unwrap().from, "anchors.jsonl, line 2");
+    }
+
     #[test]
     fn anchors_show_a_cut_tail_or_a_replaced_trail() {
         let key = ChainKey::new(&[7u8; 32]);
         let c = keyed_chain(6, &key);
         let at = Utc.timestamp_millis_opt(1_700_000_100_000).unwrap();
-        let anchor = Anchor::new(5, &c[4].hash, at, Some(&key));
+        let anchor = Anchor::new(5, &c[4].hash, at, None, Some(&key));
         assert!(anchor.signed_by(&key));
         assert!(!anchor.signed_by(&ChainKey::new(&[8u8; 32])));
         let v = verify_with(&c, Some(&key), Some(anchor.clone()));

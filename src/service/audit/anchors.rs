@@ -1,24 +1,34 @@
 //! Anchoring the chain's head outside the database (the log, `[audit] anchor_file`,
-//! `[audit] anchor_webhook`), and reading the last anchor back from an anchor file.
+//! `[audit] anchor_webhook`). With the audit key an anchor also records where keying began, so
+//! the moment it began is anchored too: the first anchor made with the key (at start) marks it,
+//! even on an empty trail.
 
 use chrono::{DateTime, Utc};
 
-use super::chain::extend;
+use super::chain::{extend, verifier};
+use crate::channels::http::Poster;
 use crate::config::AuditSettings;
-use crate::domain::audit::{Anchor, ChainVerifier};
+use crate::domain::audit::Anchor;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 
-/// Verifies the whole chain and, when it is intact, records its head `(seq, hash, time)`,
-/// signed with the audit key, outside the database: in the log (target `jitgate::audit::anchor`),
-/// appended to `[audit] anchor_file`, and POSTed to `[audit] anchor_webhook`, where configured.
-/// A broken chain is not anchored (that would bless it): an error. Nothing to anchor: `None`.
+/// How long the anchor webhook may take to answer.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Verifies the whole chain (against the anchors read back, `sent` among them) and, when it is
+/// intact, records its head `(seq, hash, time)` and, with the audit key, where keying began
+/// (`keyed_from`), signed with the key, outside the database: in the log (target
+/// `jitgate::audit::anchor`), appended to `[audit] anchor_file`, and POSTed to
+/// `[audit] anchor_webhook`, where configured. A broken chain is not anchored (that would bless
+/// it): an error. With the key an empty trail is anchored as event 0 (keying began before any
+/// event); without it there is nothing to anchor: `None`.
 pub async fn anchor(
     store: &dyn Store,
     settings: &AuditSettings,
+    sent: Option<&Anchor>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Anchor>> {
-    let mut v = ChainVerifier::new(settings.key.clone(), None);
+    let mut v = verifier(settings, sent, None)?;
     extend(store, &mut v).await?;
     let status = v.status();
     if !status.ok {
@@ -27,10 +37,12 @@ pub async fn anchor(
             status.problem.unwrap_or_default()
         )));
     }
-    if v.last_seq() == 0 {
+    let key = settings.key.as_ref();
+    if v.last_seq() == 0 && key.is_none() {
         return Ok(None);
     }
-    let a = Anchor::new(v.last_seq(), v.last_hash(), now, settings.key.as_ref());
+    let keyed_from = key.map(|_| v.keyed_from());
+    let a = Anchor::new(v.last_seq(), v.last_hash(), now, keyed_from, key);
     let line = serde_json::to_string(&a).map_err(|e| AppError::Internal(e.into()))?;
     tracing::info!(target: "jitgate::audit::anchor", anchor = %line, seq = a.seq, "audit chain anchored");
     if let Some(path) = &settings.anchor_file {
@@ -42,18 +54,13 @@ pub async fn anchor(
         })?;
     }
     if let Some(url) = &settings.anchor_webhook {
-        let sent = reqwest::Client::new()
-            .post(url.clone())
-            .timeout(std::time::Duration::from_secs(10))
-            .json(&a)
-            .send()
+        // The URL is a credential: the poster's errors never hold it, nor its path or query.
+        Poster::new(WEBHOOK_TIMEOUT)
+            .post("anchor webhook", &url.0, &[], line.as_bytes())
             .await
-            .and_then(reqwest::Response::error_for_status);
-        if let Err(e) = sent {
-            return Err(AppError::Unavailable(format!(
-                "The anchor could not be sent to the webhook: {e}"
-            )));
-        }
+            .map_err(|e| {
+                AppError::Unavailable(format!("The anchor could not be sent: {}", e.message))
+            })?;
     }
     Ok(Some(a))
 }
@@ -70,17 +77,4 @@ fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     writeln!(f, "{line}")?;
     f.sync_all()
-}
-
-/// The last anchor in an anchor file (one JSON object a line, as [`anchor`] writes them).
-pub fn last_anchor(path: &std::path::Path) -> anyhow::Result<Anchor> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .ok_or_else(|| anyhow::anyhow!("{} holds no anchor", path.display()))?;
-    serde_json::from_str(line)
-        .map_err(|e| anyhow::anyhow!("the last line of {} is not an anchor: {e}", path.display()))
 }

@@ -2,17 +2,21 @@
 //! status as pages show it, and export. Every read is for auditors and admins.
 //!
 //! This file holds the auditors' reads on the portal; `chain.rs` verifies the chain (a whole
-//! walk, and the status pages show); `anchors.rs` anchors its head outside the database and
-//! reads an anchor file back; `export.rs` is the export: its JSON Lines record, CSV columns and
-//! the stream that renders them. `anchors.rs` uses `chain.rs`; neither uses `export.rs`.
+//! walk, and the status pages show) against the anchors read back; `read_back.rs` reads those
+//! anchors (the anchor file, the last anchor this portal sent); `anchors.rs` anchors the head
+//! outside the database; `export.rs` is the export: its JSON Lines record, CSV columns and the
+//! stream that renders them. `anchors.rs` uses `chain.rs`, which uses `read_back.rs`; none uses
+//! `export.rs`.
 
 mod anchors;
 mod chain;
 mod export;
+mod read_back;
 
-pub use anchors::{anchor, last_anchor};
+pub use anchors::anchor;
 pub use chain::{ChainStatus, ChainWatch, FULL_WALK_EVERY, verify};
 pub use export::{EXPORT_MAX, ExportChunk, ExportFormat, ExportStream, event_record, export};
+pub use read_back::{SENT, anchors_to_check, read_anchor_file};
 
 use std::collections::HashMap;
 
@@ -109,10 +113,18 @@ impl Portal {
         Ok(export(self.store.clone(), f, format))
     }
 
-    /// Walks the whole chain now.
+    /// Walks the whole chain now, against the anchor file and the last anchor this portal sent:
+    /// the verdict the audit page and the audit-walk job give too.
     pub async fn verify_audit(&self, who: &Principal) -> AppResult<Verification> {
         self.require_auditor(who)?;
-        verify(self.store.as_ref(), self.settings.audit.key.clone(), None).await
+        let sent = self.chain.sent();
+        verify(
+            self.store.as_ref(),
+            &self.settings.audit,
+            sent.as_ref(),
+            None,
+        )
+        .await
     }
 
     /// The chain's status for the audit page: extended with new events on every look.
@@ -136,9 +148,21 @@ impl Portal {
         self.settings.audit.anchor_every
     }
 
-    /// Anchors the chain's head now (see [`anchor`]).
+    /// Anchors the chain's head now (see [`anchor`]), and remembers the anchor as one more to
+    /// check the trail against.
     pub async fn anchor_audit(&self) -> AppResult<Option<Anchor>> {
-        anchor(self.store.as_ref(), &self.settings.audit, self.now()).await
+        let sent = self.chain.sent();
+        let a = anchor(
+            self.store.as_ref(),
+            &self.settings.audit,
+            sent.as_ref(),
+            self.now(),
+        )
+        .await?;
+        if let Some(a) = &a {
+            self.chain.record_sent(a.clone());
+        }
+        Ok(a)
     }
 }
 

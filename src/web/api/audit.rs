@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::contract::{AuditQuery, ErrorBody, EventList, Verification};
+use crate::contract::{AnchorRef, AuditQuery, ErrorBody, EventList, Verification};
 use crate::domain::AuditAction;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::parse_time;
@@ -132,7 +132,9 @@ async fn list(
     }
 }
 
-/// Walks the whole audit chain: whether any event was altered, removed or reordered.
+/// Walks the whole audit chain and checks it against the anchors read back (the anchor file, the
+/// last anchor the portal sent): whether any event was altered, removed, reordered or unkeyed
+/// after keying began, or the trail disagrees with an anchor (named).
 #[utoipa::path(
     get, path = "/api/v1/audit/verify", operation_id = "verify_audit_chain", tag = "audit",
     responses(
@@ -148,6 +150,13 @@ async fn verify(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Json<
         first_bad_seq: v.first_bad_seq,
         problem: v.problem,
         unkeyed: v.unkeyed,
+        anchors: v.anchors,
         anchor_seq: v.anchor_seq,
+        keyed_from: v.keyed_from,
+        bad_anchor: v.bad_anchor.map(|a| AnchorRef {
+            seq: a.seq,
+            at: a.at,
+            from: a.from,
+        }),
     }))
 }

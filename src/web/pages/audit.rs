@@ -37,6 +37,8 @@ struct AuditPage {
     chain_ok: bool,
     chain_events: i64,
     chain_bad: String,
+    /// What is wrong, naming the anchor the trail disagrees with.
+    chain_problem: String,
     chain_walk: String,
     person: String,
     package: String,
@@ -123,6 +125,7 @@ async fn list(
             .first_bad_seq
             .map(|s| s.to_string())
             .unwrap_or_default(),
+        chain_problem: chain.verification.problem.clone().unwrap_or_default(),
         chain_walk: when(chain.full_walk_at),
         person: q(&params.person),
         package: q(&params.package),
