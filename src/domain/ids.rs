@@ -13,9 +13,14 @@ impl RequestId {
         RequestId(uuid::Uuid::new_v4().hyphenated().to_string())
     }
 
-    /// The id in `s`, if `s` is a GUID (any case, with or without braces or hyphens).
+    /// The id in `s`, if `s` is a GUID in its canonical 36-character hyphenated form (either
+    /// case). Braced (`{…}`), URN (`urn:uuid:…`) and hyphen-less forms name no request: one
+    /// request has one address.
     pub fn parse(s: &str) -> Option<RequestId> {
-        uuid::Uuid::try_parse(s.trim())
+        if s.len() != 36 {
+            return None;
+        }
+        uuid::Uuid::try_parse(s)
             .ok()
             .map(|u| RequestId(u.hyphenated().to_string()))
     }
@@ -52,7 +57,7 @@ mod tests {
         let id = RequestId::parse("0F8FAD5B-D9CB-469F-A165-70867728950E").unwrap();
         assert_eq!(id.as_str(), "0f8fad5b-d9cb-469f-a165-70867728950e");
         assert_eq!(
-            RequestId::parse("0f8fad5bd9cb469fa16570867728950e"),
+            RequestId::parse("0f8fad5b-d9cb-469f-a165-70867728950e"),
             Some(id.clone())
         );
         for bad in [
@@ -61,6 +66,13 @@ mod tests {
             "does-not-exist",
             "0f8fad5b-d9cb-469f-a165",
             "../etc",
+            "0f8fad5bd9cb469fa16570867728950e",
+            "0F8FAD5BD9CB469FA16570867728950E",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            " 0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950e ",
+            "0f8fad5bd-9cb-469f-a165-70867728950e",
         ] {
             assert_eq!(RequestId::parse(bad), None, "{bad}");
         }

@@ -176,6 +176,37 @@ async fn bad_ids_and_queries(t: &mut TestApp) {
     t.act(MORGAN, &id, "bless", json!({}))
         .await
         .expect_status(StatusCode::NOT_FOUND, "an action that does not exist");
+    // Only the canonical hyphenated form names a request (either case): braced, URN and
+    // hyphen-less forms of the same GUID, or one with spaces around it, name nothing, on the
+    // API (404 in its JSON shape) and on the pages (the not-found page).
+    let upper = id.to_uppercase();
+    t.try_get(Some(RILEY), &format!("/api/v1/requests/{upper}"))
+        .await
+        .expect_status(StatusCode::OK, "the canonical form in upper case");
+    for other in [
+        format!("{{{id}}}"),
+        format!("%7B{id}%7D"),
+        format!("urn:uuid:{id}"),
+        id.replace('-', ""),
+        upper.replace('-', ""),
+        format!("%20{id}"),
+    ] {
+        let v = t
+            .try_get(Some(RILEY), &format!("/api/v1/requests/{other}"))
+            .await
+            .expect_status(StatusCode::NOT_FOUND, &other);
+        assert_eq!(v["error"]["code"], "not_found", "{other}: {v}");
+        t.try_get(Some(RILEY), &format!("/api/v1/requests/{other}/extensions"))
+            .await
+            .expect_status(StatusCode::NOT_FOUND, &other);
+        t.act(RILEY, &other, "cancel", json!({}))
+            .await
+            .expect_status(StatusCode::NOT_FOUND, &other);
+        let r = t.fetch(Some(RILEY), &format!("/requests/{other}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{other}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("There is no request"), "{other}: {page}");
+    }
     t.cancel(RILEY, &id)
         .await
         .expect_status(StatusCode::OK, "the request was left as it was");

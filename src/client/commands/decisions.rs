@@ -6,7 +6,7 @@ use anyhow::bail;
 use chrono::Utc;
 
 use super::flags::parse_minutes;
-use super::pick::{is_guid, pick};
+use super::pick::{pick, whole_guid};
 use super::{act, open};
 use crate::client::output::{self, Out, minutes, short, span, when_relative};
 use crate::client::session::Session;
@@ -89,8 +89,7 @@ async fn in_queue(s: &mut Session, given: &str) -> anyhow::Result<(String, bool)
         .map(|e| e.request)
         .chain(q.extensions.into_iter().map(|x| x.request))
         .collect();
-    let r = if is_guid(given) {
-        let id = given.trim().to_ascii_lowercase();
+    let r = if let Some(id) = whole_guid(given) {
         match candidates.iter().find(|r| r.id == id) {
             Some(r) => r,
             // Not waiting for the caller: the portal says why when it is decided.

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::flags::parse_minutes;
-use super::pick::{is_guid, pick};
+use super::pick::{pick, whole_guid};
 use super::{act, open};
 use crate::client::output::{self, Out, minutes, short, when, when_relative};
 use crate::client::session::Session;
@@ -28,8 +28,8 @@ async fn mine(s: &mut Session, statuses: Option<&str>, limit: i64) -> anyhow::Re
 
 /// The caller's request named by `given`: an id, or the start of the id of one of theirs.
 async fn own_request(s: &mut Session, given: &str) -> anyhow::Result<String> {
-    if is_guid(given) {
-        return Ok(given.trim().to_string());
+    if let Some(id) = whole_guid(given) {
+        return Ok(id);
     }
     let all = mine(s, None, 1000).await?;
     Ok(pick(&all, given, "your requests")?.id.clone())

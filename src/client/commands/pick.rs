@@ -6,9 +6,13 @@ use anyhow::bail;
 use crate::client::output::short;
 use crate::contract::Request;
 
-/// Whether `s` is a whole request id (a GUID), not the start of one.
-pub(super) fn is_guid(s: &str) -> bool {
-    uuid::Uuid::try_parse(s.trim()).is_ok()
+/// The request id `s` names when it is a whole GUID, not the start of one: in the canonical
+/// hyphenated lower-case form, the only one the portal accepts in a path, whatever form was
+/// typed (braced, `urn:uuid:`, without hyphens).
+pub(super) fn whole_guid(s: &str) -> Option<String> {
+    uuid::Uuid::try_parse(s.trim())
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 /// The one request among `candidates` whose id is or starts with `given`.
@@ -36,5 +40,26 @@ pub(super) fn pick<'a>(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_guid;
+
+    #[test]
+    fn whole_ids_are_sent_in_the_form_the_portal_accepts() {
+        let canonical = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        for typed in [
+            canonical,
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5bd9cb469fa16570867728950e",
+            " 0f8fad5b-d9cb-469f-a165-70867728950e ",
+        ] {
+            assert_eq!(whole_guid(typed).as_deref(), Some(canonical), "{typed}");
+        }
+        assert_eq!(whole_guid("0f8fad5b"), None);
     }
 }
