@@ -375,6 +375,67 @@ async fn returns_stay_on_the_portal(t: &mut TestApp) {
     }
 }
 
+/// The largest cookie browsers keep (name and value), and what a proxy in front can be counted
+/// on to pass in one header.
+const COOKIE_LIMIT: usize = 4096;
+
+/// Return paths are bounded (issue 19, item 8): one over 2 kB is dropped, so the sign-in lands
+/// on the home page and the login cookie stays small; one under the bound is kept. (60 kB: the
+/// longest address the HTTP stack on either side takes is 64 kB.)
+async fn long_returns_are_dropped(t: &mut TestApp) {
+    let huge = format!("%2Frequests%3Fq%3D{}", "a".repeat(60 * 1024));
+    let b = browser();
+    let (callback, cookie) = authorize_with_cookie(t, &b, DANA, &huge).await;
+    assert!(
+        cookie.len() < COOKIE_LIMIT,
+        "the login cookie is {} bytes",
+        cookie.len()
+    );
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/", "the sign-in lands on the home page");
+    assert!(session_cookie(&r).is_some(), "signed in all the same");
+
+    // Just under the bound: kept.
+    let path = format!("/requests?q={}", "b".repeat(2000));
+    let b = browser();
+    let (callback, cookie) = authorize_with_cookie(
+        t,
+        &b,
+        DANA,
+        &path
+            .replace('/', "%2F")
+            .replace('?', "%3F")
+            .replace('=', "%3D"),
+    )
+    .await;
+    assert!(cookie.len() < COOKIE_LIMIT, "{} bytes", cookie.len());
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r), path);
+
+    // A page asked for anonymously at a long address: sent to sign in without it.
+    let r = t
+        .fetch(None, &format!("/approvals?q={}", "c".repeat(60 * 1024)))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/auth/login");
+
+    // A form's `back` is bounded the same way.
+    let id = t.request(DANA, "device-code", 60).await;
+    let r = t
+        .http_as(
+            Some(DANA),
+            reqwest::Method::POST,
+            &format!("/requests/{id}/cancel"),
+        )
+        .form(&[("back", format!("/requests?q={}", "d".repeat(40 * 1024)))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(crate::helpers::redirect_to(&r), "/");
+}
+
 /// A redirect that stays on the portal: `/`, or a path on it with every control character
 /// percent-encoded (another host can only appear as an encoded path segment).
 fn assert_local(to: &str, asked: &str) {
@@ -391,6 +452,7 @@ fn assert_local(to: &str, asked: &str) {
 on_both_databases! {
     with TestApp;
     returns => returns_stay_on_the_portal;
+    long_returns => long_returns_are_dropped;
     tokens => bad_tokens_are_refused;
     sign_in => sign_in_flow;
     session_cycle => session_id_is_cycled;

@@ -9,6 +9,7 @@ use super::PageError;
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::web::return_path::MAX_RETURN_PATH;
 use crate::web::{AppState, MaybeAuth};
 
 const FLASH: &str = "flash";
@@ -60,6 +61,10 @@ pub enum PageRejection {
 impl IntoResponse for PageRejection {
     fn into_response(self) -> Response {
         match self {
+            PageRejection::SignIn(path) if path.len() > MAX_RETURN_PATH => {
+                // Too long to come back to: signing in leads to the home page.
+                Redirect::to("/auth/login").into_response()
+            }
             PageRejection::SignIn(path) => {
                 let q: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("return_to", &path)
