@@ -534,6 +534,33 @@ fn bad_configuration_names_the_key_and_hides_secrets() {
     }
 }
 
+/// The shortest extension is stated in `jitgate extend --help`, and a shorter one is refused
+/// before anything is sent, naming it (issue 19, item 11).
+#[test]
+fn extend_states_its_minimum() {
+    let (code, out, _) = run(&["extend", "--help"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("at least 5 minutes"), "{out}");
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(
+        &[
+            "extend",
+            "--for",
+            "4m",
+            "--reason",
+            "the migration runs long",
+            "--portal",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            ("HOME", home.path().to_str().unwrap()),
+            ("XDG_CONFIG_HOME", home.path().to_str().unwrap()),
+        ],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("at least 5 minutes"), "{err}");
+}
+
 #[tokio::test]
 async fn demo_runs_from_an_empty_folder() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -113,7 +113,8 @@ pub struct ExtendArgs {
     pub common: Common,
     /// The grant (default: your one active grant).
     pub id: Option<String>,
-    /// How much longer, like `30m` or `1h`.
+    /// How much longer, like `30m` or `1h`: at least 5 minutes, and the grant's total from its
+    /// start within its package's limit.
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: String,
     /// Why.

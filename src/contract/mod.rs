@@ -15,7 +15,7 @@ pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verificatio
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
 pub use people::{CliSignIn, Me, Package, PackageList, Person};
 pub use requests::{
-    Approval, ApproveBody, DenyBody, Empty, EndBody, ExtendBody, Extended, Extension,
-    ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest, Request,
-    RequestList, RequestQuery, SignIn, SignInList, Status, Verdict,
+    Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
+    Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
+    Request, RequestList, RequestQuery, SignIn, SignInList, Status, Verdict,
 };

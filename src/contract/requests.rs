@@ -203,12 +203,17 @@ pub struct EndBody {
     pub reason: Option<String>,
 }
 
+/// The shortest extension one may ask for, in minutes (the portal refuses less).
+pub const EXTENSION_MIN_MINUTES: i64 = 5;
+
 /// `POST /api/v1/requests/{id}/extend`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"minutes": 30, "justification": "The database migration is still running"}))]
 pub struct ExtendBody {
-    /// At least 5; the total from the grant's start stays within the package's limit.
+    /// How many more minutes: at least 5 minutes (`EXTENSION_MIN_MINUTES`; less is refused
+    /// with 422), and the total from the grant's start stays within the package's limit.
+    #[schema(minimum = 5)]
     pub minutes: i64,
     pub justification: String,
 }

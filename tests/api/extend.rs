@@ -126,6 +126,34 @@ async fn denied_and_over_the_limit(db: &TestDb) {
     let t = TestApp::spawn(db).await;
     let id = t.granted(DANA, "device-code", 120, MORGAN).await;
     let end = ends_at(&t, &id).await;
+    // The shortest extension is 5 minutes (issue 19, item 11): the refusal says so, and so
+    // does the request's page beside its form.
+    let shortest = jitgate::domain::extension::EXTENSION_MIN_MINUTES;
+    assert_eq!(shortest, 5);
+    let (status, body) = extend(&t, DANA, &id, shortest - 1).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "minutes", "{body}");
+    assert!(
+        body["error"]["fields"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at least 5 minutes")),
+        "{body}"
+    );
+    let page = t
+        .fetch(Some(DANA), &format!("/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let form = page
+        .split(r#"<form class="extend""#)
+        .nth(1)
+        .and_then(|f| f.split("</form>").next())
+        .unwrap_or_else(|| panic!("no extend form: {page}"));
+    assert!(
+        form.contains("At least 5 minutes") && form.contains(r#"aria-describedby="extend-help""#),
+        "{form}"
+    );
     // 4h from the start at most: 120 more minutes, not 121.
     let (status, body) = extend(&t, DANA, &id, 121).await;
     assert_eq!(status, 422, "{body}");

@@ -159,6 +159,23 @@ async fn the_document_lists_every_api_route() {
     db.cleanup().await;
 }
 
+/// The shortest extension is stated in the document (issue 19, item 11), the same as the one
+/// the portal enforces and the command line checks.
+#[test]
+fn the_extension_minimum_is_documented() {
+    let doc: Value = serde_json::from_str(jitgate::web::api::openapi_json()).unwrap();
+    let minutes = &doc["components"]["schemas"]["ExtendBody"]["properties"]["minutes"];
+    let shortest = jitgate::domain::extension::EXTENSION_MIN_MINUTES;
+    assert_eq!(minutes["minimum"], shortest, "{minutes}");
+    assert_eq!(jitgate::contract::EXTENSION_MIN_MINUTES, shortest);
+    assert!(
+        minutes["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("at least 5 minutes")),
+        "{minutes}"
+    );
+}
+
 /// The example of operation `method path`'s request body.
 fn example(doc: &Value, method: &str, path: &str) -> Value {
     let body =

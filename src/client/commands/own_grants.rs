@@ -12,7 +12,8 @@ use crate::client::output::{self, Out, minutes, short, when, when_relative};
 use crate::client::session::Session;
 use crate::client::{EndArgs, ExtendArgs, StatusArgs};
 use crate::contract::{
-    EndBody, ExtendBody, Extended, ExtensionList, Request, RequestList, RequestQuery, SignInList,
+    EXTENSION_MIN_MINUTES, EndBody, ExtendBody, Extended, ExtensionList, Request, RequestList,
+    RequestQuery, SignInList,
 };
 
 async fn mine(s: &mut Session, statuses: Option<&str>, limit: i64) -> anyhow::Result<Vec<Request>> {
@@ -126,6 +127,12 @@ pub(super) async fn status(a: StatusArgs, out: Out) -> anyhow::Result<i32> {
 
 pub(super) async fn extend(a: ExtendArgs, out: Out) -> anyhow::Result<i32> {
     let minutes_more = parse_minutes("--for", &a.duration)?;
+    if minutes_more < EXTENSION_MIN_MINUTES {
+        bail!(
+            "--for '{}' is too short: an extension is at least {EXTENSION_MIN_MINUTES} minutes",
+            a.duration
+        );
+    }
     let mut s = open(&a.common).await?;
     let id = own_grant(&mut s, a.id.as_deref()).await?;
     let body = ExtendBody {

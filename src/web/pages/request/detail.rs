@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::timeline::{TimelineEntry, describe, label};
 use super::view::{ExtensionRow, RequestView, SignInRow};
 use crate::domain::Request;
-use crate::domain::extension::ExtensionStatus;
+use crate::domain::extension::{EXTENSION_MIN_MINUTES, ExtensionStatus};
 use crate::web::AppState;
 use crate::web::extract::parse_request_id;
 use crate::web::pages::{Chrome, PageError, PageUser, minutes, when};
@@ -26,6 +26,8 @@ pub struct DetailPage {
     may_decide_extension: bool,
     /// Quick picks for an extension: (minutes, label), within what the package still allows.
     extend_choices: Vec<(i64, String)>,
+    /// The shortest extension, in minutes.
+    extend_min: i64,
     /// Device-code sign-ins during this grant.
     sign_ins: Vec<SignInRow>,
     /// The requester's device-code sign-ins in the last 30 days (shown to deciders).
@@ -97,6 +99,7 @@ pub async fn detail(
         extensions,
         may_decide_extension,
         extend_choices,
+        extend_min: EXTENSION_MIN_MINUTES,
         sign_ins,
         past_use,
         sign_ins_read: p.sign_in_reading().is_some(),
@@ -108,7 +111,8 @@ fn r_id(r: &Request) -> crate::domain::RequestId {
     crate::domain::RequestId::parse(&r.id).expect("stored request ids parse")
 }
 
-/// Extensions the package still allows for `r`: 15 minutes to 2 hours, and what is left.
+/// Extensions the package still allows for `r`: 15 minutes to 2 hours, and what is left (at
+/// least the shortest extension).
 fn extend_choices(app: &AppState, r: &Request, now: DateTime<Utc>) -> Vec<(i64, String)> {
     let (Some(pkg), Some(start), Some(end)) =
         (app.portal.package(&r.package), r.starts_at, r.ends_at)
@@ -124,9 +128,7 @@ fn extend_choices(app: &AppState, r: &Request, now: DateTime<Utc>) -> Vec<(i64, 
         .filter(|m| *m <= room)
         .map(|m| (m, minutes(m)))
         .collect();
-    if room >= crate::domain::extension::EXTENSION_MIN_MINUTES
-        && !out.iter().any(|(m, _)| *m == room)
-    {
+    if room >= EXTENSION_MIN_MINUTES && !out.iter().any(|(m, _)| *m == room) {
         out.push((room, format!("{} (the most allowed)", minutes(room))));
     }
     out
