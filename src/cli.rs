@@ -271,7 +271,8 @@ async fn verify(
     }
 }
 
-/// `jitgate check`: every dependency the portal has, one line each.
+/// `jitgate check`: every dependency the portal has, one line each, and what the configuration
+/// allows but weakens (`warn`).
 async fn check(settings: Settings) -> anyhow::Result<i32> {
     let mut failures = 0;
     let mut report = |ok: bool, what: &str, detail: String| {
@@ -285,6 +286,10 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         "configuration",
         format!("{} package(s)", settings.packages.len()),
     );
+    // Allowed, so not a failure; said all the same.
+    for w in settings.warnings() {
+        println!("warn configuration: {w}");
+    }
     match store::connect(&settings.database_url).await {
         Ok(s) => match s.ping().await {
             Ok(()) => report(true, "database", format!("{} reachable", s.backend())),

@@ -34,6 +34,9 @@ impl App {
         clock: Arc<dyn Clock>,
         directory: Arc<dyn Directory>,
     ) -> anyhow::Result<App> {
+        for w in settings.warnings() {
+            tracing::warn!("{w}");
+        }
         let store =
             store::connect_keyed(&settings.database_url, settings.audit.key.clone()).await?;
         store.migrate().await?;

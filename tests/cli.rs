@@ -534,6 +534,74 @@ fn bad_configuration_names_the_key_and_hides_secrets() {
     }
 }
 
+/// `[notify.smtp] security = "none"` off loopback (an internal relay on port 25) is refused
+/// unless `allow_plaintext = true` says it is meant; then `jitgate check` reports it and
+/// `jitgate serve` warns of it when it starts (issue 19, item 11).
+#[tokio::test]
+async fn plaintext_smtp_off_loopback_is_allowed_only_when_said_and_then_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("jitgate.db").display()
+    );
+    let cfg = config(dir.path(), &db);
+    let cfg = cfg.to_str().unwrap();
+    let relay = [
+        ("JITGATE_NOTIFY__SMTP__HOST", "relay.contoso.example"),
+        ("JITGATE_NOTIFY__SMTP__FROM", "jitgate@contoso.example"),
+        ("JITGATE_NOTIFY__SMTP__SECURITY", "none"),
+        ("JITGATE_ENTRA__AUTHORITY_HOST", "http://127.0.0.1:9"),
+    ];
+    let (code, out, err) = run(&["check", "--config", cfg], &relay);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("notify.smtp.security") && err.contains("allow_plaintext"),
+        "{err}"
+    );
+
+    let mut allowed = relay.to_vec();
+    allowed.push(("JITGATE_NOTIFY__SMTP__ALLOW_PLAINTEXT", "true"));
+    let (_, out, _) = run(&["check", "--config", cfg], &allowed);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("warn") && l.contains("relay.contoso.example:25"))
+        .unwrap_or_else(|| panic!("no warning in: {out}"));
+    assert!(line.contains("unencrypted"), "{line}");
+
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["serve", "--config", cfg])
+        .env_remove("JITGATE_CONFIG")
+        .envs(allowed.iter().copied())
+        .env("JITGATE_SERVER__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let logged = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut logged = Vec::new();
+        while let Some(l) = lines.next_line().await.unwrap() {
+            let done = l.contains("jitgate is serving");
+            logged.push(l);
+            if done {
+                return logged;
+            }
+        }
+        panic!("the server stopped: {logged:?}")
+    })
+    .await
+    .unwrap();
+    child.kill().await.unwrap();
+    let warned: Vec<&String> = logged
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("relay.contoso.example:25"))
+        .collect();
+    assert_eq!(warned.len(), 1, "warned once at start: {logged:?}");
+    assert!(warned[0].contains("unencrypted"), "{}", warned[0]);
+}
+
 /// The shortest extension is stated in `jitgate extend --help`, and a shorter one is refused
 /// before anything is sent, naming it (issue 19, item 11).
 #[test]

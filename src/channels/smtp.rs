@@ -18,8 +18,9 @@ pub enum SmtpSecurity {
     StartTls,
     /// TLS from the first byte, "SMTPS" (usually port 465).
     Tls,
-    /// No encryption at all: credentials and mail cross the network in clear. Only for local
-    /// testing against a relay on the same machine.
+    /// No encryption at all: credentials and mail cross the network in clear. For a relay on
+    /// the same machine, or an internal relay the configuration explicitly allows
+    /// (`[notify.smtp] allow_plaintext`).
     None,
 }
 

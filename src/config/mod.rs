@@ -149,6 +149,12 @@ impl Settings {
         self.packages.iter().find(|p| p.id == id)
     }
 
+    /// What the configuration allows but weakens, one sentence each: logged as warnings when
+    /// the portal starts and reported by `jitgate check`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.notify.warnings()
+    }
+
     /// The redirect URI registered in Entra.
     pub fn redirect_uri(&self) -> String {
         format!(

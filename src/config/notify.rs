@@ -32,6 +32,18 @@ impl NotifySettings {
     pub fn email(&self) -> bool {
         self.email_from.is_some() || self.smtp.is_some()
     }
+
+    /// What is allowed but weakens the portal's protection, one sentence each: mail to an SMTP
+    /// relay off loopback without encryption.
+    pub fn warnings(&self) -> Vec<String> {
+        match &self.smtp {
+            Some(s) if s.allow_plaintext => vec![format!(
+                "e-mail to the SMTP relay {}:{} is unencrypted ([notify.smtp] security = \"none\", allow_plaintext = true): anyone on the network path can read it",
+                s.host, s.port
+            )],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A URL that is itself a credential (chat webhooks): shown only as its host.
@@ -54,8 +66,12 @@ impl std::fmt::Debug for SecretUrl {
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
-    /// `starttls` (default), `tls` (implicit TLS, port 465) or `none` (loopback only, for tests).
+    /// `starttls` (default), `tls` (implicit TLS, port 465) or `none` (on loopback, or off it
+    /// with `allow_plaintext`).
     pub security: SmtpSecurity,
+    /// `security = "none"` to a relay off loopback, said to be meant: warned of at start and
+    /// by `jitgate check`. False on loopback, where nothing crosses the network.
+    pub allow_plaintext: bool,
     pub username: Option<String>,
     pub password: Option<SecretString>,
     /// The sender address.

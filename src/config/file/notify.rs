@@ -29,6 +29,9 @@ pub(in crate::config) struct RawSmtp {
     pub(in crate::config) port: Option<u16>,
     #[serde(default)]
     pub(in crate::config) security: Option<String>,
+    /// `security = "none"` off loopback (an internal relay on port 25) only with this set.
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(in crate::config) allow_plaintext: bool,
     #[serde(default)]
     pub(in crate::config) username: Option<String>,
     /// Best from the environment (`JITGATE_NOTIFY__SMTP__PASSWORD`).

@@ -69,18 +69,24 @@ pub(super) fn check(raw_notify: RawNotify) -> Result<NotifySettings, ConfigError
 
 fn smtp(raw: RawSmtp) -> Result<SmtpSettings, ConfigError> {
     let host = non_empty("notify.smtp.host", &raw.host)?;
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
     let security = match raw.security.as_deref().map(str::trim) {
         None | Some("starttls") => SmtpSecurity::StartTls,
         Some("tls") => SmtpSecurity::Tls,
         Some("none") => {
-            let local = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|a| a.is_loopback());
-            if !local {
+            if !local && !raw.allow_plaintext {
                 return Err(err(
                     "notify.smtp.security",
-                    "none (no encryption) is allowed only for a server on loopback",
+                    "none (no encryption) is allowed for a server on loopback, or off it (an internal relay) only with allow_plaintext = true",
+                ));
+            }
+            if !local && raw.password.is_some() {
+                return Err(err(
+                    "notify.smtp.password",
+                    "would cross the network unencrypted with security = \"none\": use starttls or tls to sign in to the relay, or a relay that takes mail without signing in",
                 ));
             }
             SmtpSecurity::None
@@ -92,6 +98,12 @@ fn smtp(raw: RawSmtp) -> Result<SmtpSettings, ConfigError> {
             ));
         }
     };
+    if raw.allow_plaintext && security != SmtpSecurity::None {
+        return Err(err(
+            "notify.smtp.allow_plaintext",
+            "applies only to security = \"none\": remove it",
+        ));
+    }
     let port = match raw.port {
         Some(0) => return Err(err("notify.smtp.port", "must be 1 to 65535")),
         Some(p) => p,
@@ -110,6 +122,7 @@ fn smtp(raw: RawSmtp) -> Result<SmtpSettings, ConfigError> {
         ));
     }
     Ok(SmtpSettings {
+        allow_plaintext: raw.allow_plaintext && !local,
         host,
         port,
         security,
@@ -216,6 +229,23 @@ mod tests {
                 "notify.smtp.security",
             ),
             (
+                with(&[
+                    ("JITGATE_NOTIFY__SMTP__SECURITY", "none"),
+                    ("JITGATE_NOTIFY__SMTP__ALLOW_PLAINTEXT", "true"),
+                    ("JITGATE_NOTIFY__SMTP__USERNAME", "jitgate"),
+                    ("JITGATE_NOTIFY__SMTP__PASSWORD", "relay password"),
+                ]),
+                "notify.smtp.password",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__ALLOW_PLAINTEXT", "true")]),
+                "notify.smtp.allow_plaintext",
+            ),
+            (
+                with(&[("JITGATE_NOTIFY__SMTP__ALLOW_PLAINTEXT", "yes")]),
+                "notify.smtp.allow_plaintext",
+            ),
+            (
                 with(&[("JITGATE_NOTIFY__SMTP__PORT", "smtp")]),
                 "notify.smtp.port",
             ),
@@ -230,6 +260,39 @@ mod tests {
         ] {
             assert_eq!(key_of(GOOD, &vars), key, "{vars:?}");
         }
+        // An internal relay without encryption, said to be meant: allowed, and warned of. On
+        // loopback nothing crosses the network: no warning.
+        let s = load(
+            GOOD,
+            &with(&[
+                ("JITGATE_NOTIFY__SMTP__SECURITY", "none"),
+                ("JITGATE_NOTIFY__SMTP__ALLOW_PLAINTEXT", "true"),
+            ]),
+        )
+        .unwrap();
+        let smtp = s.notify.smtp.as_ref().unwrap();
+        assert_eq!(
+            (smtp.port, smtp.security, smtp.allow_plaintext),
+            (25, super::SmtpSecurity::None, true)
+        );
+        let warnings = s.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("smtp.contoso.example:25") && warnings[0].contains("unencrypted"),
+            "{warnings:?}"
+        );
+        let s = load(
+            GOOD,
+            &[
+                ("JITGATE_NOTIFY__SMTP__HOST", "127.0.0.1"),
+                ("JITGATE_NOTIFY__SMTP__FROM", "jitgate@contoso.example"),
+                ("JITGATE_NOTIFY__SMTP__SECURITY", "none"),
+            ],
+        )
+        .unwrap();
+        assert!(s.warnings().is_empty());
+        assert!(load(GOOD, &[]).unwrap().warnings().is_empty());
+
         // A webhook URL is a credential: errors never repeat it.
         let e = load(
             GOOD,
