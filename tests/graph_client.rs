@@ -421,11 +421,25 @@ async fn mail_is_sent_as_the_application() {
     let morgan = graph.get_user(demo::MORGAN).await.unwrap().unwrap();
     assert_eq!(morgan.email(), Some("morgan@jitgate-demo.onmicrosoft.com"));
     assert_eq!(mail[0].from, "alex@jitgate-demo.onmicrosoft.com");
-    assert_eq!(mail[0].to, to);
+    // Several recipients are all in Bcc: none sees another's address (issue 19, item 11).
+    assert_eq!(mail[0].bcc, to);
+    assert!(mail[0].to.is_empty() && mail[0].cc.is_empty(), "{mail:?}");
     assert_eq!(
         mail[0].subject,
         "Dana asks for the device code flow exemption"
     );
+    // One recipient is named in To.
+    graph
+        .send_mail(
+            "alex@jitgate-demo.onmicrosoft.com",
+            &to[..1],
+            "Your request was approved",
+            "It starts now.",
+        )
+        .await
+        .unwrap();
+    let mail = emu.mail();
+    assert_eq!((mail[1].to.as_slice(), mail[1].bcc.len()), (&to[..1], 0));
     // A mailbox that does not exist, and an app without Mail.Send, are refused for good.
     let err = graph
         .send_mail("nobody@jitgate-demo.onmicrosoft.com", &to, "s", "b")

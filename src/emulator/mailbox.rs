@@ -6,8 +6,8 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::Emulator;
 use super::wire::html_escape;
+use super::{Emulator, SentMail};
 
 #[derive(Deserialize)]
 pub(crate) struct MailboxQuery {
@@ -20,9 +20,13 @@ pub(crate) async fn page(State(emu): State<Emulator>, Query(q): Query<MailboxQue
     mail.reverse();
     let to = q.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if let Some(to) = to {
-        mail.retain(|m| m.to.iter().any(|r| r.eq_ignore_ascii_case(to)));
+        mail.retain(|m| m.recipients().any(|r| r.eq_ignore_ascii_case(to)));
     }
-    let mut people: Vec<String> = emu.mail().into_iter().flat_map(|m| m.to).collect();
+    let mut people: Vec<String> = emu
+        .mail()
+        .iter()
+        .flat_map(|m| m.recipients().cloned().collect::<Vec<_>>())
+        .collect();
     people.sort();
     people.dedup();
     let filters: String = people
@@ -48,7 +52,7 @@ pub(crate) async fn page(State(emu): State<Emulator>, Query(q): Query<MailboxQue
                 html_escape(&m.subject),
                 m.at.format("%Y-%m-%d %H:%M:%S UTC"),
                 html_escape(&m.from),
-                html_escape(&m.to.join(", ")),
+                html_escape(&addressed(m)),
                 linkify(&html_escape(&m.body)),
             )
         })
@@ -78,6 +82,21 @@ pre {{ white-space: pre-wrap; font: inherit; }}
         sep = if filters.is_empty() { "" } else { " · " },
     );
     Html(body).into_response()
+}
+
+/// Who a message went to, as the sender's copy shows it: `To`, then `Cc` and `Bcc` named.
+fn addressed(m: &SentMail) -> String {
+    let mut parts = Vec::new();
+    if !m.to.is_empty() {
+        parts.push(m.to.join(", "));
+    }
+    if !m.cc.is_empty() {
+        parts.push(format!("cc {}", m.cc.join(", ")));
+    }
+    if !m.bcc.is_empty() {
+        parts.push(format!("bcc {}", m.bcc.join(", ")));
+    }
+    parts.join("; ")
 }
 
 /// Turns the portal links in an escaped body into links.

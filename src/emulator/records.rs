@@ -6,11 +6,27 @@
 pub struct SentMail {
     /// The sending mailbox's user principal name.
     pub from: String,
-    /// Recipients' addresses.
+    /// `toRecipients`' addresses: what every recipient sees in `To`.
     pub to: Vec<String>,
+    /// `ccRecipients`' addresses: what every recipient sees in `Cc`.
+    pub cc: Vec<String>,
+    /// `bccRecipients`' addresses: delivered to, seen by no other recipient.
+    pub bcc: Vec<String>,
     pub subject: String,
     pub body: String,
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl SentMail {
+    /// Everyone the message was delivered to: `to`, `cc` and `bcc`.
+    pub fn recipients(&self) -> impl Iterator<Item = &String> {
+        self.to.iter().chain(&self.cc).chain(&self.bcc)
+    }
+
+    /// The addresses a recipient can see in the message (`To` and `Cc`; never `Bcc`).
+    pub fn visible_recipients(&self) -> impl Iterator<Item = &String> {
+        self.to.iter().chain(&self.cc)
+    }
 }
 
 /// One logged Graph call.

@@ -234,7 +234,8 @@ pub trait Directory: Send + Sync + 'static {
     /// The users holding this application's app role `value`, directly or through a group.
     async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// Sends a plain-text e-mail from the mailbox `sender` (a user id or principal name) to
-    /// `to` (addresses), as the application (`Mail.Send`). Accepted is not delivered: Exchange
+    /// `to` (addresses), as the application (`Mail.Send`): one recipient in `To`, several all in
+    /// `Bcc`, so no recipient sees another's address. Accepted is not delivered: Exchange
     /// Online delivers it later.
     async fn send_mail(
         &self,

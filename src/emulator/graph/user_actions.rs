@@ -87,7 +87,8 @@ pub(super) fn revoke_sign_in_sessions(
 }
 
 /// `POST /users/{sender}/sendMail` as the application (`Mail.Send`): 202, and the message is
-/// recorded as delivered to every recipient.
+/// recorded as delivered to every recipient (`toRecipients`, `ccRecipients`, `bccRecipients`;
+/// at least one in all).
 pub(super) fn send_mail(
     emu: &Emulator,
     ctx: &GraphCtx,
@@ -108,15 +109,22 @@ pub(super) fn send_mail(
     };
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let message = &v["message"];
-    let to: Vec<String> = message["toRecipients"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["emailAddress"]["address"].as_str())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let addresses = |field: &str| -> Vec<String> {
+        message[field]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["emailAddress"]["address"].as_str())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (to, cc, bcc) = (
+        addresses("toRecipients"),
+        addresses("ccRecipients"),
+        addresses("bccRecipients"),
+    );
     let (Some(subject), Some(content)) = (
         message["subject"].as_str(),
         message["body"]["content"].as_str(),
@@ -127,7 +135,7 @@ pub(super) fn send_mail(
             "The message must have a subject and a body.",
         );
     };
-    if to.is_empty() {
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
         return bad_request(
             ctx,
             "ErrorInvalidRecipients",
@@ -137,6 +145,8 @@ pub(super) fn send_mail(
     emu.state().mail.push(SentMail {
         from,
         to,
+        cc,
+        bcc,
         subject: subject.to_owned(),
         body: content.to_owned(),
         at: chrono::Utc::now(),
