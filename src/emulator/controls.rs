@@ -1,17 +1,18 @@
 //! What tests and `jitgate demo` do to the running tenant and read back from it: queued faults
 //! (and how the handlers consume them), Graph's latency, write budget, read lag and chaos,
 //! roles, accounts and memberships changed behind jitgate's back, the clock, the device-login
-//! page completed without a browser, the Conditional Access policy, and the logs.
+//! page completed without a browser, the Conditional Access policy, sign-in log entries served
+//! out of shape, and the logs.
 
 use std::collections::HashMap;
 
-use super::SignIn;
 use super::conditions::{ChaosState, WriteBucket};
 use super::faults::{Chaos, Fault, NotMemberStyle};
 use super::identity::{self, DeviceLogin};
 use super::records::{GraphCall, SentMail};
 use super::state::set_membership;
 use super::tenant::Emulator;
+use super::{SignIn, SignInQuirk};
 
 impl Emulator {
     /// Queues a fault; faults are matched in queue order and each match consumes one of its
@@ -192,6 +193,17 @@ impl Emulator {
     /// emulator's clock), as in Entra. Zero by default.
     pub fn set_sign_in_log_delay(&self, delay: std::time::Duration) {
         self.state().sign_in_log_delay = delay;
+    }
+
+    /// From now on Graph's sign-in log serves the sign-in `id` with `quirk` (both in lists and
+    /// alone), as a reader of the log may meet it; `None` serves it as usual again.
+    pub fn set_sign_in_quirk(&self, id: &str, quirk: Option<SignInQuirk>) {
+        let id = id.to_ascii_lowercase();
+        let mut st = self.state();
+        match quirk {
+            Some(q) => st.sign_in_quirks.insert(id, q),
+            None => st.sign_in_quirks.remove(&id),
+        };
     }
 
     /// Every recorded sign-in, oldest first, whatever the log delay.

@@ -24,7 +24,8 @@
 //! handlers read them), `grants` (what the identity platform handed out: sign-in pages, codes,
 //! device codes, refresh tokens), `config`, `faults`, `records` (the Graph calls and mail
 //! logged), `controls` (what tests and the demo do to the running tenant and read back),
-//! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves),
+//! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves, and the
+//! quirks a test may have one served with),
 //! `minted_tokens` (tokens a test signs directly), `conditions` (Graph's latency, write budget,
 //! read lag and chaos), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
 //! `mailbox` (the demo's mailbox page).
@@ -52,7 +53,7 @@ pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;
 pub use minted_tokens::TokenSpec;
 pub use records::{GraphCall, SentMail};
-pub use sign_in_log::SignIn;
+pub use sign_in_log::{SignIn, SignInQuirk};
 pub use tenant::Emulator;
 
 pub(crate) use directory::service_principal_id;

@@ -1,5 +1,6 @@
 //! The tenant's sign-in log record, `SignIn`: written by the identity platform when it records a
-//! sign-in, read by Graph's `auditLogs/signIns` and by tests (`Emulator::sign_ins`).
+//! sign-in, read by Graph's `auditLogs/signIns` and by tests (`Emulator::sign_ins`); and the
+//! quirks a test may have Graph serve one entry with (`SignInQuirk`).
 
 use chrono::{DateTime, Utc};
 
@@ -42,4 +43,15 @@ pub struct SignIn {
     pub resource_id: String,
     /// A GUID tying the sign-in to its requests.
     pub correlation_id: String,
+}
+
+/// How Graph serves one sign-in log entry out of its usual shape, set by a test with
+/// [`Emulator::set_sign_in_quirk`](super::Emulator::set_sign_in_quirk): what a reader of the
+/// log must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInQuirk {
+    /// `createdDateTime` left out: an entry no reader can place in time.
+    NoCreatedDateTime,
+    /// `status.errorCode` sent as a JSON string (`"0"`, `"53003"`) rather than a number.
+    ErrorCodeAsString,
 }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::SignIn;
 use super::conditions::Conditions;
 use super::config::EmulatorConfig;
 use super::faults::{Fault, NotMemberStyle};
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
 use super::records::{GraphCall, SentMail};
+use super::{SignIn, SignInQuirk};
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -51,6 +51,8 @@ pub(crate) struct State {
     pub(crate) sign_ins: Vec<SignIn>,
     /// How long a sign-in takes to show in the Graph sign-in log.
     pub(crate) sign_in_log_delay: std::time::Duration,
+    /// Sign-ins Graph serves out of shape, by id (lower case).
+    pub(crate) sign_in_quirks: HashMap<String, SignInQuirk>,
 }
 
 impl State {

@@ -7,7 +7,9 @@ use serde_json::Value;
 use super::pacer::Pacer;
 use super::settings::GraphSettings;
 use super::token::TokenCache;
-use super::{Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, SignIn, UserAccess};
+use super::{
+    Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, SignInLog, UserAccess,
+};
 
 /// Microsoft Graph directory client with a client-credentials token cache.
 ///
@@ -112,7 +114,7 @@ impl Directory for GraphClient {
         &self,
         since: chrono::DateTime<chrono::Utc>,
         user_id: Option<&str>,
-    ) -> Result<Vec<SignIn>, DirectoryError> {
+    ) -> Result<SignInLog, DirectoryError> {
         GraphClient::device_code_sign_ins(self, since, user_id).await
     }
 

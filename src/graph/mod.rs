@@ -59,6 +59,25 @@ pub struct SignIn {
     pub resource_id: String,
 }
 
+/// One reading of the sign-in log: the entries read, and those that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInLog {
+    pub sign_ins: Vec<SignIn>,
+    /// Entries skipped because they are not in the shape documented (no `createdDateTime`, say):
+    /// one such entry never costs the reading the others.
+    pub unreadable: Vec<UnreadableSignIn>,
+}
+
+/// A sign-in log entry that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableSignIn {
+    /// The entry's id; for an entry without one, a digest of the entry (the same entry read
+    /// again has the same key).
+    pub key: String,
+    /// What is wrong with it, e.g. "missing field `createdDateTime`".
+    pub problem: String,
+}
+
 impl SignIn {
     pub fn succeeded(&self) -> bool {
         self.error_code == 0
@@ -246,12 +265,13 @@ pub trait Directory: Send + Sync + 'static {
     ) -> Result<(), DirectoryError>;
     /// Device-code sign-ins at or after `since`, of everyone or of one user, newest first
     /// (`GET /beta/auditLogs/signIns`, `AuditLog.Read.All`). Entra adds sign-ins to its log
-    /// minutes after they happen.
+    /// minutes after they happen. Each entry is read on its own: one that cannot be read is
+    /// listed as unreadable, and the others are kept.
     async fn device_code_sign_ins(
         &self,
         since: chrono::DateTime<chrono::Utc>,
         user_id: Option<&str>,
-    ) -> Result<Vec<SignIn>, DirectoryError>;
+    ) -> Result<SignInLog, DirectoryError>;
     /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
 }

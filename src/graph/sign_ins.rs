@@ -2,23 +2,48 @@
 //! permission `AuditLog.Read.All`): what each exemption was used for, and who was blocked. The
 //! `authenticationProtocol` property (and its filter) exists only in beta, so this one read goes
 //! there; everything else stays on v1.0.
+//!
+//! Each entry is read on its own: one out of shape (no `createdDateTime`, say) is set aside as
+//! unreadable and the others are kept; `status.errorCode` is read from a number or from a
+//! string holding one.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use sha2::Digest;
 
 use super::client::GraphClient;
-use super::{DirectoryError, SignIn};
+use super::{DirectoryError, SignIn, SignInLog, UnreadableSignIn};
 
 /// Sign-ins a page (Graph's maximum for this list).
 const PAGE: usize = 1000;
 
+/// The longest description of an unreadable entry kept (the rest is cut).
+const PROBLEM_CHARS: usize = 200;
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireStatus {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "error_code")]
     error_code: Option<i64>,
     #[serde(default)]
     failure_reason: Option<String>,
+}
+
+/// `errorCode` as a number, or as a string holding one (`"0"`, `"53003"`).
+fn error_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(i64),
+        Text(String),
+    }
+    match Option::<Code>::deserialize(d)? {
+        None => Ok(None),
+        Some(Code::Number(n)) => Ok(Some(n)),
+        Some(Code::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("errorCode {t:?} is not a whole number"))
+        }),
+    }
 }
 
 #[derive(Deserialize)]
@@ -72,7 +97,7 @@ impl GraphClient {
         &self,
         since: DateTime<Utc>,
         user_id: Option<&str>,
-    ) -> Result<Vec<SignIn>, DirectoryError> {
+    ) -> Result<SignInLog, DirectoryError> {
         let mut filter = format!(
             "createdDateTime ge {} and authenticationProtocol eq 'deviceCode'",
             since.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -88,24 +113,79 @@ impl GraphClient {
             .append_pair("$filter", &filter)
             .append_pair("$top", &PAGE.to_string());
         let (_, items) = self.read_all(first.to_string()).await?;
-        items
-            .into_iter()
-            .map(|v| {
-                serde_json::from_value::<WireSignIn>(v)
-                    .map(SignIn::from)
-                    .map_err(|e| {
-                        DirectoryError::Transient(format!(
-                            "unexpected sign-in in Graph response: {e}"
-                        ))
-                    })
-            })
-            .collect()
+        Ok(read_entries(items))
     }
+}
+
+/// Reads each entry of the log on its own.
+fn read_entries(items: Vec<serde_json::Value>) -> SignInLog {
+    let mut log = SignInLog::default();
+    for v in items {
+        match WireSignIn::deserialize(&v) {
+            Ok(w) => log.sign_ins.push(SignIn::from(w)),
+            Err(e) => log.unreadable.push(UnreadableSignIn {
+                key: match v.get("id").and_then(|i| i.as_str()) {
+                    Some(id) => id.to_ascii_lowercase(),
+                    None => format!(
+                        "sha256:{}",
+                        hex::encode(sha2::Sha256::digest(v.to_string().as_bytes()))
+                    ),
+                },
+                problem: e.to_string().chars().take(PROBLEM_CHARS).collect(),
+            }),
+        }
+    }
+    log
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One bad entry does not cost the others (issue 19, item 7); numbers sent as strings are
+    /// read.
+    #[test]
+    fn each_entry_is_read_on_its_own() {
+        let entry = |id: &str, code: serde_json::Value| {
+            serde_json::json!({
+                "id": id,
+                "createdDateTime": "2026-11-23T10:15:00Z",
+                "userId": "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c01",
+                "status": {"errorCode": code, "failureReason": "Other."},
+                "authenticationProtocol": "deviceCode",
+            })
+        };
+        let mut undated = entry("B2", serde_json::json!(0));
+        undated.as_object_mut().unwrap().remove("createdDateTime");
+        let mut no_id = entry("x", serde_json::json!(0));
+        no_id.as_object_mut().unwrap().remove("id");
+        let log = read_entries(vec![
+            entry("a1", serde_json::json!(0)),
+            undated,
+            entry("c3", serde_json::json!("0")),
+            entry("d4", serde_json::json!(" 53003")),
+            entry("e5", serde_json::json!("blocked")),
+            entry("f6", serde_json::Value::Null),
+            no_id.clone(),
+        ]);
+        let read: Vec<(&str, i64)> = log
+            .sign_ins
+            .iter()
+            .map(|s| (s.id.as_str(), s.error_code))
+            .collect();
+        assert_eq!(read, [("a1", 0), ("c3", 0), ("d4", 53003), ("f6", 0)]);
+        assert_eq!(log.unreadable.len(), 3, "{:?}", log.unreadable);
+        assert_eq!(log.unreadable[0].key, "b2");
+        assert!(
+            log.unreadable[0].problem.contains("createdDateTime"),
+            "{:?}",
+            log.unreadable[0]
+        );
+        assert_eq!(log.unreadable[1].key, "e5");
+        assert!(log.unreadable[2].key.starts_with("sha256:"));
+        // The same entry read again has the same key.
+        assert_eq!(read_entries(vec![no_id]).unreadable, log.unreadable[2..]);
+    }
 
     #[test]
     fn the_resource_maps_to_what_the_portal_keeps() {

@@ -30,9 +30,9 @@ impl SignInReader {
                 .device_code_sign_ins(now - lookback, None)
                 .await
             {
-                Ok(list) => {
+                Ok(log) => {
                     refused = false;
-                    if let Err(e) = self.portal.record_sign_ins(&list).await {
+                    if let Err(e) = self.portal.record_sign_ins(&log).await {
                         e.log();
                     }
                 }

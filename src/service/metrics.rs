@@ -4,7 +4,8 @@
 //! reports the same backlog.
 
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use super::Portal;
@@ -31,6 +32,7 @@ pub struct Metrics {
     drift_found: IntCounterVec,
     drift_removed: IntCounterVec,
     last_reconciliation: Gauge,
+    unreadable_sign_ins: IntCounter,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -99,6 +101,11 @@ impl Metrics {
                 "When the last reconciliation round ended (any replica), as a Unix time.",
             )
             .expect("gauge"),
+            unreadable_sign_ins: IntCounter::new(
+                "jitgate_sign_ins_unreadable_total",
+                "Sign-in log entries skipped because they could not be read (each counted once, however often it is read again).",
+            )
+            .expect("counter"),
         };
         let r = &m.registry;
         for c in [
@@ -113,6 +120,7 @@ impl Metrics {
             Box::new(m.drift_found.clone()),
             Box::new(m.drift_removed.clone()),
             Box::new(m.last_reconciliation.clone()),
+            Box::new(m.unreadable_sign_ins.clone()),
         ] {
             r.register(c).expect("each metric is registered once");
         }
@@ -156,6 +164,11 @@ impl Metrics {
 
     pub(crate) fn drift_found(&self, kind: &str, n: usize) {
         self.drift_found.with_label_values(&[kind]).inc_by(n as u64);
+    }
+
+    /// Sign-in log entries found unreadable for the first time.
+    pub(crate) fn unreadable_sign_ins(&self, n: usize) {
+        self.unreadable_sign_ins.inc_by(n as u64);
     }
 
     pub(crate) fn drift_removed(&self, ok: bool) {

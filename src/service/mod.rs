@@ -104,6 +104,9 @@ pub struct Portal {
     outbox: notify::Outbox,
     /// Where notifications other than Graph e-mail go.
     channels: Arc<notify::Channels>,
+    /// The sign-in log entries the last reading could not read (see
+    /// [`Portal::record_sign_ins`]).
+    unreadable_sign_ins: Arc<std::sync::Mutex<sign_ins::UnreadableSeen>>,
 }
 
 impl Portal {
@@ -126,6 +129,7 @@ impl Portal {
             lists: Arc::default(),
             groups: Arc::default(),
             bearers: Arc::default(),
+            unreadable_sign_ins: Arc::default(),
         }
     }
 

@@ -5,7 +5,11 @@
 //! any grant show who may need an exemption. Sign-ins to jitgate itself (the requests API, which
 //! the block excludes, or the portal's own) are no use of an exemption: they are kept apart, in
 //! the audit trail (`portal_sign_in`) and on the person's own page, since a phished token of
-//! theirs would show there first.
+//! theirs would show there first. An entry of the log that cannot be read is skipped, the rest
+//! kept; it is logged and counted once (`jitgate_sign_ins_unreadable_total`), however many
+//! readings find it again.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -15,7 +19,7 @@ use crate::auth::Principal;
 use crate::domain::sign_in::{DeviceSignIn, one_shot_end};
 use crate::domain::{AuditAction, RequestId, RequestStatus, Role};
 use crate::error::AppResult;
-use crate::graph::SignIn;
+use crate::graph::{SignIn, SignInLog, UnreadableSignIn};
 
 /// What one reading of the sign-in log found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +32,31 @@ pub struct SignInReading {
     pub shortened: usize,
     /// Of the new ones, sign-ins to jitgate itself.
     pub to_portal: usize,
+    /// Entries that could not be read and that the previous reading did not find.
+    pub unreadable: usize,
+}
+
+/// The unreadable entries the last reading found, by key. The lookback reads an entry again at
+/// every reading until it is too old: one missing from the last reading is new.
+#[derive(Default)]
+pub(crate) struct UnreadableSeen(HashSet<String>);
+
+impl UnreadableSeen {
+    /// Logs each entry of `found` the last reading did not find, once, and remembers this
+    /// reading's; how many were new.
+    fn note(&mut self, found: &[UnreadableSignIn]) -> usize {
+        let mut new = 0;
+        for u in found.iter().filter(|u| !self.0.contains(&u.key)) {
+            tracing::warn!(
+                entry = %u.key,
+                problem = %u.problem,
+                "a sign-in log entry could not be read; skipped, the others kept"
+            );
+            new += 1;
+        }
+        self.0 = found.iter().map(|u| u.key.clone()).collect();
+        new
+    }
 }
 
 impl Portal {
@@ -40,10 +69,23 @@ impl Portal {
     /// Keeps the sign-ins read from the log that are new, each tied to the grant whose window
     /// holds it, with its audit event; shortens one-shot grants. One transaction. Sign-ins to
     /// jitgate's own APIs (`jitgate login --device-code`) are no use of the exemption: they are
-    /// kept apart, each with a `portal_sign_in` event about its person.
-    pub async fn record_sign_ins(&self, read: &[SignIn]) -> AppResult<SignInReading> {
+    /// kept apart, each with a `portal_sign_in` event about its person. Entries that could not
+    /// be read are logged and counted the first time a reading finds them.
+    pub async fn record_sign_ins(&self, log: &SignInLog) -> AppResult<SignInReading> {
+        let unreadable = {
+            let mut seen = self
+                .unreadable_sign_ins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            seen.note(&log.unreadable)
+        };
+        self.metrics.unreadable_sign_ins(unreadable);
+        let read = &log.sign_ins;
         let now = self.now();
-        let mut found = SignInReading::default();
+        let mut found = SignInReading {
+            unreadable,
+            ..SignInReading::default()
+        };
         let entra = &self.settings.entra;
         let ours = |resource: &str| {
             resource.eq_ignore_ascii_case(&entra.client_id)
@@ -194,5 +236,60 @@ impl Portal {
             .store
             .recent_sign_ins(since, Some(&who.user.id), false, true, 50)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn bad(key: &str) -> UnreadableSignIn {
+        UnreadableSignIn {
+            key: key.into(),
+            problem: "missing field `createdDateTime`".into(),
+        }
+    }
+
+    /// An entry the lookback finds again at every reading is logged and counted once
+    /// (issue 19, item 7).
+    #[test]
+    fn an_unreadable_entry_is_logged_once() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut seen = UnreadableSeen::default();
+        let counted: Vec<usize> = tracing::subscriber::with_default(subscriber, || {
+            vec![
+                seen.note(&[bad("b2")]),
+                seen.note(&[bad("b2")]),
+                seen.note(&[bad("b2"), bad("e5")]),
+                seen.note(&[]),
+            ]
+        });
+        assert_eq!(counted, [1, 0, 1, 0]);
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("entry=b2").count(), 1, "{text}");
+        assert_eq!(text.matches("entry=e5").count(), 1, "{text}");
+        assert!(text.contains("createdDateTime"), "{text}");
     }
 }

@@ -4,8 +4,8 @@
 //! grant ends `end_after_first_sign_in` after the first sign-in is seen.
 
 use chrono::Duration;
-use jitgate::emulator::DeviceLogin;
 use jitgate::emulator::demo::{CLI_CLIENT_ID, CLIENT_ID, REQUESTS_API_ID, TENANT_ID};
+use jitgate::emulator::{DeviceLogin, SignInQuirk};
 
 use crate::common::db::TestDb;
 use crate::helpers::*;
@@ -297,8 +297,83 @@ async fn one_shot_self_extension_after_the_first_sign_in_needs_an_approver(db: &
     );
 }
 
+/// The value of the metric sample `name` (no labels) on `/metrics`.
+async fn metric(t: &TestApp, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{}/metrics", t.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// One malformed entry does not cost the reading its others (issue 19, item 7): an entry
+/// without `createdDateTime` is skipped and counted once, however often it is read again; one
+/// whose `status.errorCode` is the string "0" is read as the success it is.
+async fn a_malformed_entry_is_skipped_and_the_rest_kept(db: &TestDb) {
+    let t = spawn(db, "").await;
+    let id = t.granted(DANA, "device-code", 60, MORGAN).await;
+    wait_in_group(&t, DANA).await;
+    // Entra's log delay: the entries show only once they are out of shape.
+    t.emulator
+        .set_sign_in_log_delay(std::time::Duration::from_secs(600));
+    for _ in 0..3 {
+        advance(&t, Duration::minutes(1));
+        assert_eq!(device_code_sign_in(&t, DANA).await, DeviceLogin::SignedIn);
+    }
+    let logged: Vec<String> = t.emulator.sign_ins().into_iter().map(|s| s.id).collect();
+    let [good, undated, as_text] = &logged[logged.len() - 3..] else {
+        unreachable!()
+    };
+    t.emulator
+        .set_sign_in_quirk(undated, Some(SignInQuirk::NoCreatedDateTime));
+    t.emulator
+        .set_sign_in_quirk(as_text, Some(SignInQuirk::ErrorCodeAsString));
+    read_until(&t, "the two readable sign-ins on the grant", || async {
+        t.get(DANA, &format!("/api/v1/requests/{id}/sign-ins"))
+            .await["sign_ins"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2)
+    })
+    .await;
+    let listed = t
+        .get(DANA, &format!("/api/v1/requests/{id}/sign-ins"))
+        .await;
+    let kept: Vec<(&str, i64)> = listed["sign_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["error_code"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(good.as_str(), 0), (as_text.as_str(), 0)],
+        "{listed}"
+    );
+    // Read again and again: still counted once.
+    for _ in 0..3 {
+        advance(&t, Duration::minutes(1));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(&t, "jitgate_sign_ins_unreadable_total").await,
+        Some(1.0)
+    );
+    assert_eq!(
+        t.events(&format!("request={id}&action=device_code_sign_in"))
+            .await
+            .len(),
+        2
+    );
+}
+
 on_both_databases! {
     sign_ins_on_the_grant => sign_ins_land_on_the_grant_and_blocks_on_operations;
     one_shot => one_shot_windows_end_after_the_first_sign_in;
     one_shot_self_extension => one_shot_self_extension_after_the_first_sign_in_needs_an_approver;
+    malformed_entry => a_malformed_entry_is_skipped_and_the_rest_kept;
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use jitgate::emulator::{DeviceLogin, Emulator, EmulatorConfig, demo};
+use jitgate::emulator::{DeviceLogin, Emulator, EmulatorConfig, SignInQuirk, demo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -727,6 +727,49 @@ async fn sign_ins_show_in_the_log_after_the_delay() {
         user_ids(&list(&graph, "/auditLogs/signIns").await),
         [demo::DANA]
     );
+}
+
+/// A test can have the log serve one entry out of shape (issue 19, item 7): without
+/// `createdDateTime`, or with `status.errorCode` as a string; in lists and alone, until cleared.
+#[tokio::test]
+async fn sign_in_log_entries_can_be_served_out_of_shape() {
+    let emu = start(EmulatorConfig::demo()).await;
+    sign_in(&emu, demo::DANA, 60).await; // blocked: 53003
+    sign_in(&emu, demo::RILEY, 60).await;
+    let ids: Vec<String> = emu.sign_ins().into_iter().map(|s| s.id).collect();
+    emu.set_sign_in_quirk(&ids[0].to_uppercase(), Some(SignInQuirk::ErrorCodeAsString));
+    emu.set_sign_in_quirk(&ids[1], Some(SignInQuirk::NoCreatedDateTime));
+    let graph = Graph::new(&emu).await;
+    let all = list(&graph, "/auditLogs/signIns").await;
+    let entry = |id: &str| {
+        all["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry(&ids[0])["status"]["errorCode"], "53003");
+    assert!(entry(&ids[0])["createdDateTime"].is_string());
+    assert!(entry(&ids[1]).get("createdDateTime").is_none(), "{all}");
+    assert!(entry(&ids[1])["status"]["errorCode"].is_number());
+    let one = list(&graph, &format!("/auditLogs/signIns/{}", ids[1])).await;
+    assert!(one.get("createdDateTime").is_none(), "{one}");
+    // Filters still see the entry as it was recorded.
+    let since = list(
+        &graph,
+        &format!(
+            "/auditLogs/signIns?$filter=createdDateTime ge {}",
+            (emu.now() - chrono::Duration::hours(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )
+    .await;
+    assert_eq!(since["value"].as_array().unwrap().len(), 2);
+    emu.set_sign_in_quirk(&ids[1], None);
+    let one = list(&graph, &format!("/auditLogs/signIns/{}", ids[1])).await;
+    assert!(one["createdDateTime"].is_string(), "{one}");
 }
 
 /// A third-party client: the `oauth2` crate's device flow (through `openidconnect`), with the

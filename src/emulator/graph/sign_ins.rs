@@ -14,14 +14,15 @@ use super::errors::{bad_request, forbidden, not_found};
 use super::query::{expired_page_token, page_size, qparam};
 use super::sign_in_filter::parse_filter;
 use crate::emulator::wire::{GraphCtx, odata_json};
-use crate::emulator::{Emulator, SignIn};
+use crate::emulator::{Emulator, SignIn, SignInQuirk};
 
 const READ_AUDIT_LOG: &[&str] = &["AuditLog.Read.All"];
 /// Graph's default and largest page of sign-ins.
 const MAX_PAGE: usize = 1000;
 
-/// The Graph JSON of a sign-in; `authenticationProtocol` exists in beta only.
-fn to_graph(sign_in: &SignIn, beta: bool) -> Value {
+/// The Graph JSON of a sign-in; `authenticationProtocol` exists in beta only. A quirk set by a
+/// test changes its shape.
+fn to_graph(sign_in: &SignIn, beta: bool, quirk: Option<SignInQuirk>) -> Value {
     let mut v = json!({
         "id": sign_in.id,
         "createdDateTime": sign_in.created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -46,7 +47,26 @@ fn to_graph(sign_in: &SignIn, beta: bool) -> Value {
     if beta {
         v["authenticationProtocol"] = json!(sign_in.authentication_protocol);
     }
+    match quirk {
+        Some(SignInQuirk::NoCreatedDateTime) => {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("createdDateTime");
+            }
+        }
+        Some(SignInQuirk::ErrorCodeAsString) => {
+            v["status"]["errorCode"] = json!(sign_in.error_code.to_string());
+        }
+        None => {}
+    }
     v
+}
+
+/// The quirk a test set for sign-in `id`, if any.
+fn quirk(emu: &Emulator, id: &str) -> Option<SignInQuirk> {
+    emu.state()
+        .sign_in_quirks
+        .get(&id.to_ascii_lowercase())
+        .copied()
 }
 
 /// The position of a sign-in in the newest-first list: (created, index in the log).
@@ -127,7 +147,7 @@ pub(super) fn list(
     let base = emu.base_url();
     let mut body = json!({
         "@odata.context": format!("{base}/{version}/$metadata#auditLogs/signIns"),
-        "value": page.iter().map(|(_, s)| to_graph(s, beta)).collect::<Vec<_>>(),
+        "value": page.iter().map(|(_, s)| to_graph(s, beta, quirk(emu, &s.id))).collect::<Vec<_>>(),
     });
     if matching.len() > page.len()
         && let Some((last, _)) = page.last()
@@ -167,7 +187,7 @@ pub(super) fn get(
         return not_found(ctx, id);
     };
     let version = if beta { "beta" } else { "v1.0" };
-    let mut body = to_graph(&sign_in, beta);
+    let mut body = to_graph(&sign_in, beta, quirk(emu, &sign_in.id));
     body["@odata.context"] = json!(format!(
         "{}/{version}/$metadata#auditLogs/signIns/$entity",
         emu.base_url()
