@@ -100,7 +100,19 @@ async fn main() -> anyhow::Result<()> {
     let home = dir.path().join("dana");
 
     // Dana signs in by device code (the code entered on the emulated tenant's page).
-    let mut login = client(&home, &["login", "--device-code", "--portal", &url]).spawn()?;
+    let authority = emulator.base_url();
+    let mut login = client(
+        &home,
+        &[
+            "login",
+            "--device-code",
+            "--portal",
+            &url,
+            "--authority-host",
+            &authority,
+        ],
+    )
+    .spawn()?;
     let mut lines = tokio::io::BufReader::new(login.stderr.take().unwrap()).lines();
     while let Some(l) = lines.next_line().await? {
         if let Some(rest) = l.split("enter the code ").nth(1) {

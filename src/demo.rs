@@ -154,8 +154,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         emulator.base_url()
     );
     println!();
-    println!("  From a terminal, the same as Dana (another terminal, as Morgan, approves):");
-    println!("    jitgate login --device-code --portal {portal_url}");
+    println!("  From a terminal, the same as Dana (another terminal, as Morgan, approves);");
+    println!("  --authority-host names the emulated tenant, which is not one of Entra's own:");
+    println!(
+        "    jitgate login --device-code --portal {portal_url} --authority-host {}",
+        emulator.base_url()
+    );
     println!(
         "    jitgate request --package device-code-exemption --for 2m --reason \"trying jitgate\" --wait"
     );

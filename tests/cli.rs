@@ -710,8 +710,18 @@ async fn demo_runs_from_an_empty_folder() {
     }
     // The terminal commands it prints work as printed: a device-code sign-in as Dana, the
     // code entered on the device-login page it names.
+    // The emulated tenant is named on the command line: the client signs in only at Entra's
+    // own hosts unless told otherwise on this machine.
     let login = after("jitgate login ");
-    assert_eq!(login, format!("--device-code --portal {url}"));
+    let emulated = after("Emulated tenant: ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        login,
+        format!("--device-code --portal {url} --authority-host {emulated}")
+    );
     let device_login = after("The device-login page is ")
         .split(';')
         .next()

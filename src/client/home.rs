@@ -1,5 +1,5 @@
-//! Where the command-line client keeps its state: `cli.toml` (the default portal) and
-//! `tokens.json` (the token cache), in `$JITGATE_CLI_HOME`, or the platform's configuration
+//! Where the command-line client keeps its state: `cli.toml` (the default portal, and per
+//! portal the sign-in accepted for it) and `tokens.json` (the token cache), in `$JITGATE_CLI_HOME`, or the platform's configuration
 //! folder (`~/.config/jitgate` on Linux). The folder is made readable by its owner only, the
 //! cache is written whole to a temporary file (mode 0600) and renamed over the old one, so it
 //! is never half-written and never readable by anyone else.
@@ -23,6 +23,19 @@ pub struct Home {
 pub struct ClientConfig {
     /// The portal commands talk to when no `--portal` is given.
     pub portal: Option<String>,
+    /// Per portal, the sign-in shown and accepted at `jitgate login`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub portals: BTreeMap<String, Accepted>,
+}
+
+/// Where, in which tenant and as which app a portal's sign-in goes, as shown and accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub accepted_at: DateTime<Utc>,
 }
 
 /// `tokens.json`: one signed-in account per portal.
@@ -221,11 +234,28 @@ mod tests {
 
         home.save_config(&ClientConfig {
             portal: Some("https://jit.contoso.example".into()),
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(
             home.config().unwrap().portal.as_deref(),
             Some("https://jit.contoso.example")
+        );
+        // What was accepted for a portal is kept under its address.
+        let mut config = home.config().unwrap();
+        let accepted = Accepted {
+            authority_host: "https://login.microsoftonline.com".into(),
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            client_id: "9c1d4e7b-2a5f-4b8c-a3d6-5e0f1b2c7d84".into(),
+            accepted_at: Utc::now(),
+        };
+        config
+            .portals
+            .insert("https://jit.contoso.example".into(), accepted.clone());
+        home.save_config(&config).unwrap();
+        assert_eq!(
+            home.config().unwrap().portals["https://jit.contoso.example"],
+            accepted
         );
         std::fs::write(home.tokens_path(), b"{not json").unwrap();
         let e = home.tokens().unwrap_err();

@@ -6,7 +6,9 @@
 //!
 //! `commands/` holds the commands, one module per command group; they call the API through a
 //! signed-in `session` (which renews its tokens) over `portal`, and say what happened through
-//! `output`. `loopback` receives the browser's answer when signing in on this machine.
+//! `output`. `loopback` receives the browser's answer when signing in on this machine; `trust`
+//! checks what a portal publishes about signing in before anything is sent, and decides what
+//! to show and ask about it.
 
 mod commands;
 mod home;
@@ -15,6 +17,7 @@ mod output;
 mod portal;
 mod session;
 mod sign_in;
+mod trust;
 
 use clap::{Args, Subcommand};
 
@@ -69,6 +72,14 @@ pub struct LoginArgs {
     /// Sign in to this tenant (id or domain) instead of the one the portal names.
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Sign in at this sign-in service although it is not one of Microsoft Entra's (an emulated
+    /// or test tenant; `http://` only on this machine). The portal must name the same one.
+    #[arg(long, value_name = "URL", env = "JITGATE_AUTHORITY_HOST")]
+    pub authority_host: Option<String>,
+    /// Accept the tenant and app the portal names without asking (first sign-in, or a change):
+    /// for scripts, once they have been checked.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

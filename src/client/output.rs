@@ -42,6 +42,25 @@ impl Out {
         let _ = writeln!(stderr, "{text}");
     }
 
+    /// Asks `question` on standard error and reads the answer from standard input: `Some(true)`
+    /// for y or yes, `None` when standard input is no terminal to ask on.
+    pub fn ask(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "{question}");
+            let _ = stderr.flush();
+        }
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).ok()?;
+        Some(matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
     /// A line that replaces itself on a terminal (a live wait); plain lines elsewhere are
     /// left to [`Out::note`].
     pub fn live(&self, text: &str) {

@@ -16,8 +16,6 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::contract::CliSignIn;
-
 /// Where a sign-in goes, and for what.
 #[derive(Debug, Clone)]
 pub struct Authority {
@@ -61,23 +59,6 @@ struct EntraDeviceFields {
 impl ExtraDeviceAuthorizationFields for EntraDeviceFields {}
 
 impl Authority {
-    /// Where the portal says to sign in: a device-code sign-in asks for the requests API's
-    /// scopes (the one jitgate resource the device-code block lets through) where the portal
-    /// has one, a browser sign-in for the portal's own API.
-    pub fn from_portal(c: &CliSignIn, tenant: Option<&str>, device_code: bool) -> Authority {
-        let scopes = if device_code && !c.device_code_scopes.is_empty() {
-            &c.device_code_scopes
-        } else {
-            &c.scopes
-        };
-        Authority {
-            authority_host: c.authority_host.trim_end_matches('/').to_string(),
-            tenant_id: tenant.unwrap_or(&c.tenant_id).to_string(),
-            client_id: c.client_id.clone(),
-            scopes: scopes.clone(),
-        }
-    }
-
     /// `{authority_host}/{tenant}`: refused for `common`, `organizations` and `consumers`, and
     /// for plain http anywhere but on this machine.
     pub fn base(&self) -> anyhow::Result<String> {
@@ -216,8 +197,9 @@ fn device_error(error: &str, description: &str, authority: &Authority, waited: i
 }
 
 /// Signs in through the browser: authorization code flow with PKCE (S256), `state` and a
-/// `nonce`, redirected to a one-request listener on a loopback port. `show` is given the URL
-/// to open (and may open it).
+/// `nonce`, redirected to a one-request listener on a loopback port named by its address,
+/// `http://127.0.0.1:<port>/` (RFC 8252 §8.3), which takes only the answer that carries this
+/// sign-in's `state`. `show` is given the URL to open (and may open it).
 pub async fn browser(
     authority: &Authority,
     http: &reqwest::Client,
@@ -226,7 +208,7 @@ pub async fn browser(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot listen on a loopback port for the sign-in's answer")?;
-    let redirect = format!("http://localhost:{}/", listener.local_addr()?.port());
+    let redirect = format!("http://127.0.0.1:{}/", listener.local_addr()?.port());
     let client = authority.client(Some(redirect))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = CsrfToken::new_random();
@@ -237,7 +219,7 @@ pub async fn browser(
         .add_extra_param("nonce", nonce.secret().clone())
         .add_extra_param("response_mode", "query")
         .url();
-    let answer = super::loopback::one_answer(listener);
+    let answer = super::loopback::one_answer(listener, state.secret().clone());
     show(url.as_str());
     let params = answer.await?;
     if let Some(error) = params.get("error") {
@@ -249,11 +231,6 @@ pub async fn browser(
             bail!("The sign-in was cancelled in the browser. Nothing was signed in.");
         }
         bail!("{}", explain(error, description, authority));
-    }
-    if params.get("state").map(String::as_str) != Some(state.secret().as_str()) {
-        bail!(
-            "The sign-in's answer does not belong to this sign-in (its state differs); nothing was signed in. Run `jitgate login` again."
-        );
     }
     let code = params
         .get("code")
@@ -354,7 +331,7 @@ pub fn explain(error: &str, description: &str, authority: &Authority) -> String 
             "The command-line client '{client}' is not registered as a public client ({first}). In its app registration, under Authentication, set \"Allow public client flows\" to Yes."
         ),
         Some(50011) => format!(
-            "Entra refused the redirect back to this machine ({first}). The jitgate CLI registration needs the redirect URI http://localhost under \"Mobile and desktop applications\"."
+            "Entra refused the redirect back to this machine ({first}). The jitgate CLI registration needs the redirect URI http://127.0.0.1 of type InstalledClient (\"Mobile and desktop applications\"), added in its Manifest (see the README, \"Registering jitgate in Entra ID\")."
         ),
         _ if first.is_empty() => format!("The sign-in failed: {error}."),
         _ => format!("The sign-in failed: {first}"),

@@ -23,4 +23,5 @@ mod service;
 mod sessions;
 mod sign_ins;
 mod terminal;
+mod terminal_trust;
 mod validation;

@@ -20,26 +20,26 @@ use crate::helpers::*;
 const BIN: &str = env!("CARGO_BIN_EXE_jitgate");
 
 /// One person's terminal: a client home of their own.
-struct Terminal {
-    home: tempfile::TempDir,
-    portal: String,
+pub(crate) struct Terminal {
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) portal: String,
 }
 
 /// A client command still running, its standard error read as it comes.
-struct Running {
+pub(crate) struct Running {
     child: tokio::process::Child,
     stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Terminal {
-    fn new(portal: &str) -> Terminal {
+    pub(crate) fn new(portal: &str) -> Terminal {
         Terminal {
             home: tempfile::tempdir().unwrap(),
             portal: portal.to_string(),
         }
     }
 
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(BIN);
         c.args(args)
             .env("JITGATE_CLI_HOME", self.home.path())
@@ -55,7 +55,7 @@ impl Terminal {
     }
 
     /// Runs `args` to the end: exit status, standard output, standard error.
-    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) async fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
             .await
             .expect("the command ends")
@@ -68,7 +68,7 @@ impl Terminal {
     }
 
     /// `args` with `--output json`, which must succeed: its answer.
-    async fn json(&self, args: &[&str]) -> Value {
+    pub(crate) async fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["--output", "json"]);
         let (code, out, err) = self.run(&all).await;
@@ -76,7 +76,7 @@ impl Terminal {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 
-    fn spawn(&self, args: &[&str]) -> Running {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Running {
         let mut child = self.command(args).spawn().unwrap();
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
@@ -90,14 +90,14 @@ impl Terminal {
     }
 
     /// The cached account of the portal.
-    fn cached(&self) -> Value {
+    pub(crate) fn cached(&self) -> Value {
         let text = std::fs::read_to_string(self.home.path().join("tokens.json")).unwrap();
         let cache: Value = serde_json::from_str(&text).unwrap();
         cache["portals"][&self.portal].clone()
     }
 
     /// Changes `field` of the cached account, as time or an attacker might.
-    fn tamper(&self, field: &str, value: &str) {
+    pub(crate) fn tamper(&self, field: &str, value: &str) {
         let path = self.home.path().join("tokens.json");
         let mut cache: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         cache["portals"][&self.portal][field] = Value::from(value);
@@ -105,12 +105,14 @@ impl Terminal {
     }
 
     /// Signs in as `user` by device code, the code entered on the emulated tenant's page.
-    async fn login_device_code(&self, emu: &Emulator, user: &str) -> Value {
+    pub(crate) async fn login_device_code(&self, emu: &Emulator, user: &str) -> Value {
         let mut r = self.spawn(&[
             "login",
             "--device-code",
             "--portal",
             &self.portal,
+            "--authority-host",
+            &emu.base_url(),
             "--output",
             "json",
         ]);
@@ -123,12 +125,14 @@ impl Terminal {
 
     /// Signs in as `user` through the browser: the sign-in page opened by hand, the demo user
     /// picked, the redirect followed to the client's loopback listener.
-    async fn login_browser(&self, emu: &Emulator, user: &str) -> Value {
+    pub(crate) async fn login_browser(&self, emu: &Emulator, user: &str) -> Value {
         let mut r = self.spawn(&[
             "login",
             "--no-browser",
             "--portal",
             &self.portal,
+            "--authority-host",
+            &emu.base_url(),
             "--output",
             "json",
         ]);
@@ -145,7 +149,16 @@ impl Terminal {
             .await
             .unwrap();
         let back = location(&resp);
-        assert!(back.starts_with("http://localhost:"), "{back}");
+        // The loopback redirect names the address, not `localhost` (RFC 8252 §8.3).
+        assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+        // An answer with another state is not this sign-in's: ignored, even an error.
+        let listener = url::Url::parse(&back).unwrap();
+        let forged = format!(
+            "http://127.0.0.1:{}/?error=access_denied&error_description=forged&state=not-this-one",
+            listener.port().unwrap()
+        );
+        let refused = http.get(&forged).send().await.unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
         let thanks = http.get(&back).send().await.unwrap().text().await.unwrap();
         assert!(thanks.contains("You are signed in to jitgate"), "{thanks}");
         let (status, out, err) = r.finish().await;
@@ -156,7 +169,7 @@ impl Terminal {
 
 impl Running {
     /// The first line of standard error containing `text` (waiting up to 30 s for it).
-    async fn wait_stderr(&mut self, text: &str) -> String {
+    pub(crate) async fn wait_stderr(&mut self, text: &str) -> String {
         for _ in 0..600 {
             if let Some(l) = self
                 .stderr
@@ -175,7 +188,7 @@ impl Running {
         );
     }
 
-    async fn finish(mut self) -> (i32, String, String) {
+    pub(crate) async fn finish(mut self) -> (i32, String, String) {
         let mut stdout = self.child.stdout.take().unwrap();
         let mut out = String::new();
         let read = async {
@@ -194,7 +207,7 @@ impl Running {
         (status.code().unwrap_or(-1), out, err)
     }
 
-    fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         let pid = self.child.id().unwrap().to_string();
         let ok = std::process::Command::new("kill")
             .args(["-INT", &pid])
@@ -206,7 +219,7 @@ impl Running {
 
 /// A command's result that must be a failure with exit status `status`, its standard error
 /// saying each of `said`.
-fn failed(result: (i32, String, String), status: i32, said: &[&str]) {
+pub(crate) fn failed(result: (i32, String, String), status: i32, said: &[&str]) {
     let (code, out, err) = result;
     assert_eq!(code, status, "{out}{err}");
     for s in said {
@@ -215,19 +228,19 @@ fn failed(result: (i32, String, String), status: i32, said: &[&str]) {
 }
 
 /// A portal on a fresh SQLite database.
-async fn portal() -> (TestDb, TestApp) {
+pub(crate) async fn portal() -> (TestDb, TestApp) {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let t = TestApp::spawn(&db).await;
     (db, t)
 }
 
-async fn done(db: TestDb, mut t: TestApp) {
+pub(crate) async fn done(db: TestDb, mut t: TestApp) {
     t.stop().await;
     db.cleanup().await;
 }
 
 /// The code in Entra's "... enter the code XXXXXXXXX to authenticate." sentence.
-fn user_code(line: &str) -> String {
+pub(crate) fn user_code(line: &str) -> String {
     line.split("enter the code ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
@@ -470,8 +483,16 @@ async fn sign_in_failures_say_what_to_do() {
     let (db, t) = portal().await;
     let term = Terminal::new(&t.url);
     let url = t.url.clone();
+    let emulator = t.emulator.base_url();
     let login = |extra: &[&str]| {
-        let mut args = vec!["login", "--device-code", "--portal", url.as_str()];
+        let mut args = vec![
+            "login",
+            "--device-code",
+            "--portal",
+            url.as_str(),
+            "--authority-host",
+            emulator.as_str(),
+        ];
         args.extend_from_slice(extra);
         args.into_iter().map(str::to_string).collect::<Vec<_>>()
     };

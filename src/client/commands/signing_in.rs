@@ -1,15 +1,18 @@
-//! Signing in and out: `jitgate login` (in the browser, or with a device code) keeps the tokens
-//! and remembers the portal; `jitgate logout` forgets this machine's sign-in to it.
+//! Signing in and out: `jitgate login` (in the browser, or with a device code) checks what the
+//! portal says about signing in, shows the tenant and app on first use (or when they change) and
+//! asks, keeps the tokens and remembers the portal and what was accepted for it; `jitgate
+//! logout` forgets this machine's sign-in to it.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::Serialize;
 
 use super::{home_and_portal, or_ctrl_c};
-use crate::client::home::CachedAccount;
+use crate::client::home::{Accepted, CachedAccount};
 use crate::client::output::{Out, when};
-use crate::client::sign_in::{self, Authority};
+use crate::client::sign_in;
+use crate::client::trust::{self, Named, Review};
 use crate::client::{Common, LoginArgs};
 use crate::contract::Me;
 
@@ -22,11 +25,53 @@ struct SignedIn<'a> {
     device_code: bool,
 }
 
+/// Shows `text` and goes on once the person confirms it (or gave `--yes`).
+fn confirm(out: Out, text: &str, yes: bool) -> anyhow::Result<()> {
+    out.note(text);
+    if yes {
+        out.note("Accepted with --yes.");
+        return Ok(());
+    }
+    match out.ask("Sign in with these? [y/N] ") {
+        Some(true) => Ok(()),
+        Some(false) => bail!("Nothing was signed in."),
+        None => bail!(
+            "Nothing was signed in: there is no terminal to ask on. Run `jitgate login` in one, or add --yes once the tenant and app are checked."
+        ),
+    }
+}
+
 pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
     let (home, portal) = home_and_portal(&args.common)?;
     let published = portal.cli_sign_in().await?;
-    let authority = Authority::from_portal(&published, args.tenant.as_deref(), args.device_code);
+    // Nothing goes to the sign-in service before what the portal published has passed.
+    let authority = trust::checked(
+        &published,
+        args.authority_host.as_deref(),
+        args.tenant.as_deref(),
+        args.device_code,
+    )?;
     authority.base()?;
+    let mut config = home.config()?;
+    let named = Named {
+        authority_host: args
+            .authority_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty()),
+        tenant: args.tenant.is_some(),
+    };
+    let now = Accepted::of(&authority);
+    let review = trust::review(
+        portal.base(),
+        config.portals.get(portal.base()),
+        &now,
+        named,
+    );
+    match &review {
+        Review::Same => {}
+        Review::Tell(text) => out.note(text),
+        Review::Ask(text) => confirm(out, text, args.yes)?,
+    }
     let http = sign_in::http()?;
     let tokens = if args.device_code {
         let (prompt, poll) = sign_in::device_code(&authority, &http).await?;
@@ -77,8 +122,11 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         .portals
         .insert(portal.base().to_string(), account.clone());
     home.save_tokens(&cache)?;
-    let mut config = home.config()?;
-    if config.portal.as_deref() != Some(portal.base()) {
+    let remember = review != Review::Same;
+    if remember {
+        config.portals.insert(portal.base().to_string(), now);
+    }
+    if remember || config.portal.as_deref() != Some(portal.base()) {
         config.portal = Some(portal.base().to_string());
         home.save_config(&config)?;
     }

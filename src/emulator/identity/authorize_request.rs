@@ -42,7 +42,8 @@ pub(super) fn validate_authorize(
         missing_parameter("redirect_uri"),
     ))?;
     let registered = if public {
-        // The command line's registration: `http://localhost` (mobile and desktop), any port.
+        // The command line's registration: `http://127.0.0.1` and `http://localhost` (mobile
+        // and desktop), any port.
         loopback_redirect(redirect_uri)
     } else {
         cfg.redirect_uris.iter().any(|u| u == redirect_uri)

@@ -1,7 +1,8 @@
 //! Who may ask for tokens, and how they prove it: the portal's confidential registration (its
 //! secret, in the form or as HTTP Basic) and the registered public clients (the jitgate command
-//! line: no secret, a loopback redirect on any port as RFC 8252 §7.3 and Entra allow for
-//! `http://localhost` on a "Mobile and desktop applications" registration).
+//! line: no secret, a loopback redirect on any port as RFC 8252 §7.3 and Entra allow for a
+//! registered `http://127.0.0.1`, the address the command line uses, or `http://localhost`, of
+//! type "Mobile and desktop applications").
 
 use std::collections::HashMap;
 
