@@ -81,6 +81,39 @@ impl Out {
     }
 }
 
+/// Characters a terminal would act on or that hide or reorder text, beyond the C0 and C1
+/// controls: bidirectional overrides and isolates, zero-width characters, the line and
+/// paragraph separators, interlinear annotations and the invisible "tag" characters.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061c}' | '\u{00ad}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Text from elsewhere (what people typed, names, the portal's and Entra's error texts) as the
+/// terminal may print it: the C0 controls and DEL as their visible symbols (`\r` → `␍`,
+/// `\n` → `␊`, `\t` → `␉`, ESC → `␛`, NUL → `␀`), and the C1 controls and the invisible
+/// characters above as `<U+XXXX>`, so nothing moves the cursor, rewrites a line, recolours the
+/// terminal, hides or reverses text.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            '\u{7f}' => out.push('␡'),
+            '\u{80}'..='\u{9f}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c if invisible(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `1h 59m`, `42s`, `3d 2h`.
 pub fn span(d: chrono::Duration) -> String {
     let secs = d.num_seconds().max(0);
@@ -116,8 +149,8 @@ pub fn when_relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 /// The first 8 characters of an id: enough to name it on the command line.
-pub fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+pub fn short(id: &str) -> String {
+    visible(id.get(..8).unwrap_or(id))
 }
 
 /// Minutes as a duration: `2h`, `90m` → `1h 30m`.
@@ -129,11 +162,11 @@ pub fn minutes(m: i64) -> String {
 pub fn state(r: &Request, now: DateTime<Utc>) -> String {
     match r.status {
         Status::Pending => {
-            let approved: Vec<&str> = r
+            let approved: Vec<String> = r
                 .approvals
                 .iter()
                 .filter(|a| a.decision == Verdict::Approved)
-                .map(|a| a.approver.name.as_str())
+                .map(|a| visible(&a.approver.name))
                 .collect();
             if approved.is_empty() {
                 format!("pending, asked {} ago", span(now - r.created_at))
@@ -162,7 +195,7 @@ pub fn request_line(r: &Request, now: DateTime<Utc>) -> String {
     format!(
         "{}  {:<24}  {:>6}  {}",
         short(&r.id),
-        r.package,
+        visible(&r.package),
         minutes(r.duration_minutes),
         state(r, now)
     )
@@ -171,18 +204,22 @@ pub fn request_line(r: &Request, now: DateTime<Utc>) -> String {
 /// The details of one request, for `jitgate status ID`.
 pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>) -> String {
     let mut lines = vec![
-        format!("Request   {}", r.id),
-        format!("Package   {}", r.package),
-        format!("For       {} ({})", r.requester.name, r.requester.username),
+        format!("Request   {}", visible(&r.id)),
+        format!("Package   {}", visible(&r.package)),
+        format!(
+            "For       {} ({})",
+            visible(&r.requester.name),
+            visible(&r.requester.username)
+        ),
         format!(
             "Asked     {} for {}",
             when(r.created_at, now),
             minutes(r.duration_minutes)
         ),
-        format!("Why       {}", r.justification),
+        format!("Why       {}", visible(&r.justification)),
     ];
     if let Some(t) = &r.ticket {
-        lines.push(format!("Ticket    {t}"));
+        lines.push(format!("Ticket    {}", visible(t)));
     }
     lines.push(format!("Status    {}", state(r, now)));
     for a in &r.approvals {
@@ -193,11 +230,11 @@ pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>
         let comment = a
             .comment
             .as_deref()
-            .map(|c| format!(": {c}"))
+            .map(|c| format!(": {}", visible(c)))
             .unwrap_or_default();
         lines.push(format!(
             "          {} {verb} at {}{comment}",
-            a.approver.name,
+            visible(&a.approver.name),
             when(a.at, now)
         ));
     }
@@ -208,7 +245,7 @@ pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>
         lines.push(format!("Removed   {}", when(removed, now)));
     }
     if let Some(reason) = &r.close_reason {
-        lines.push(format!("Reason    {reason}"));
+        lines.push(format!("Reason    {}", visible(reason)));
     }
     for x in extensions {
         lines.push(format!(
@@ -216,7 +253,7 @@ pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>
             minutes(x.minutes),
             format!("{:?}", x.status).to_lowercase(),
             when(x.requested_at, now),
-            x.justification
+            visible(&x.justification)
         ));
     }
     lines.join("\n")
@@ -225,6 +262,29 @@ pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_invisible_characters_are_shown() {
+        assert_eq!(visible("plain text, é ✓"), "plain text, é ✓");
+        assert_eq!(visible("ok\rAPPROVED"), "ok␍APPROVED");
+        assert_eq!(visible("a\nb\tc"), "a␊b␉c");
+        assert_eq!(visible("\u{1b}[31mred\u{1b}[0m"), "␛[31mred␛[0m");
+        assert_eq!(
+            visible("\u{1b}]8;;https://evil.example\u{7}x"),
+            "␛]8;;https://evil.example␇x"
+        );
+        assert_eq!(visible("nul\0"), "nul␀");
+        assert_eq!(visible("del\u{7f}"), "del␡");
+        assert_eq!(visible("csi\u{9b}2J"), "csi<U+009B>2J");
+        assert_eq!(visible("\u{202e}lanoisivorp"), "<U+202E>lanoisivorp");
+        assert_eq!(visible("a\u{2066}b\u{2069}"), "a<U+2066>b<U+2069>");
+        assert_eq!(
+            visible("zero\u{200b}width\u{feff}"),
+            "zero<U+200B>width<U+FEFF>"
+        );
+        assert_eq!(visible("tag\u{e0041}"), "tag<U+E0041>");
+        assert_eq!(visible("line\u{2028}sep"), "line<U+2028>sep");
+    }
 
     #[test]
     fn spans_read_naturally() {

@@ -264,3 +264,49 @@ async fn terminal_remembers_the_tenant_and_app_of_each_portal() {
 
     done(db, t).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_shows_what_requesters_typed_with_control_characters_visible() {
+    let (db, t) = portal().await;
+    let morgan = Terminal::new(&t.url);
+    morgan.login_device_code(&t.emulator, MORGAN).await;
+
+    // A justification that would rewrite the decider's line and reverse what follows.
+    let id = t
+        .create(
+            DANA,
+            json!({
+                "package": "device-code",
+                "duration_minutes": 60,
+                "justification": "routine build\rAPPROVED by security \u{202e}evil\u{200b}",
+            }),
+        )
+        .await;
+    let (code, out, err) = morgan.run(&["approvals"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&id[..8]), "{out}");
+    assert!(
+        out.contains("routine build␍APPROVED by security <U+202E>evil<U+200B>"),
+        "{out:?}"
+    );
+    assert!(
+        !out.contains('\r') && !out.contains('\u{202e}') && !out.contains('\u{200b}'),
+        "{out:?}"
+    );
+
+    // The portal's error texts too: an unknown package named with an escape sequence.
+    let (code, _, err) = morgan
+        .run(&[
+            "request",
+            "--package",
+            "evil\u{1b}[2J\u{1b}[31m",
+            "--reason",
+            "x",
+        ])
+        .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("evil␛[2J␛[31m"), "{err:?}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+
+    done(db, t).await;
+}

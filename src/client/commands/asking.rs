@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::flags::{parse_minutes, parse_start};
 use super::{open, or_ctrl_c};
 use crate::client::RequestArgs;
-use crate::client::output::{self, Out, minutes, short, span, when_relative};
+use crate::client::output::{self, Out, minutes, short, span, visible, when_relative};
 use crate::client::session::Session;
 use crate::contract::{NewRequest, PackageList, Request, Status};
 
@@ -26,7 +26,7 @@ async fn only_package(s: &mut Session) -> anyhow::Result<String> {
         many => bail!(
             "say which package with --package: {}",
             many.iter()
-                .map(|p| format!("{} ({})", p.id, p.name))
+                .map(|p| format!("{} ({})", visible(&p.id), visible(&p.name)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -50,9 +50,9 @@ fn outcome(r: &Request, now: DateTime<Utc>) -> String {
         .approvals
         .iter()
         .rev()
-        .map(|a| a.approver.name.as_str())
+        .map(|a| visible(&a.approver.name))
         .next()
-        .unwrap_or("an approver");
+        .unwrap_or_else(|| "an approver".to_string());
     match (r.status, r.ends_at) {
         (Status::Active, Some(end)) => format!(
             "Access granted (request {}): you are in the group until {}. `jitgate end` gives it back early.",
@@ -71,11 +71,13 @@ fn outcome(r: &Request, now: DateTime<Utc>) -> String {
                 .find(|a| a.decision == crate::contract::Verdict::Denied);
             format!(
                 "Denied by {}: {}",
-                denial.map_or(decider, |a| a.approver.name.as_str()),
-                denial
-                    .and_then(|a| a.comment.as_deref())
-                    .or(r.close_reason.as_deref())
-                    .unwrap_or("no reason given")
+                denial.map_or(decider, |a| visible(&a.approver.name)),
+                visible(
+                    denial
+                        .and_then(|a| a.comment.as_deref())
+                        .or(r.close_reason.as_deref())
+                        .unwrap_or("no reason given")
+                )
             )
         }
         _ => format!(
@@ -84,7 +86,7 @@ fn outcome(r: &Request, now: DateTime<Utc>) -> String {
             r.status.as_str().replace('_', " "),
             r.close_reason
                 .as_deref()
-                .map(|c| format!(": {c}"))
+                .map(|c| format!(": {}", visible(c)))
                 .unwrap_or_default()
         ),
     }
@@ -162,7 +164,7 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
         out.answer(&r, || {
             format!(
                 "Asked for {} for {} (request {}): {}.",
-                r.package,
+                visible(&r.package),
                 minutes(r.duration_minutes),
                 short(&r.id),
                 next_step(&r, now)
@@ -172,7 +174,7 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
     }
     out.note(&format!(
         "Asked for {} for {} (request {}). Waiting until access is in effect; Ctrl-C stops waiting (the request stays).",
-        r.package,
+        visible(&r.package),
         minutes(r.duration_minutes),
         short(&r.id)
     ));

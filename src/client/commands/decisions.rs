@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::flags::parse_minutes;
 use super::pick::{pick, whole_guid};
 use super::{act, open};
-use crate::client::output::{self, Out, minutes, short, span, when_relative};
+use crate::client::output::{self, Out, minutes, short, span, visible, when_relative};
 use crate::client::session::Session;
 use crate::client::{ApproveArgs, Common, DenyArgs};
 use crate::contract::{
@@ -26,14 +26,14 @@ pub(super) async fn approvals(c: Common, out: Out) -> anyhow::Result<i32> {
             let mut line = format!(
                 "{}  {} ({})  {}  {}  \"{}\"",
                 short(&r.id),
-                r.requester.name,
-                r.requester.username,
-                r.package,
+                visible(&r.requester.name),
+                visible(&r.requester.username),
+                visible(&r.package),
                 minutes(r.duration_minutes),
-                r.justification
+                visible(&r.justification)
             );
             if let Some(t) = &r.ticket {
-                line.push_str(&format!("  ticket {t}"));
+                line.push_str(&format!("  ticket {}", visible(t)));
             }
             line.push_str(&format!(
                 "\n          asked {} ago; {} grant(s){} in the last 30 days",
@@ -56,11 +56,11 @@ pub(super) async fn approvals(c: Common, out: Out) -> anyhow::Result<i32> {
             lines.push(format!(
                 "{}  {} ({})  {}  extension +{}  \"{}\"  (ends {})",
                 short(&x.request.id),
-                x.request.requester.name,
-                x.request.requester.username,
-                x.request.package,
+                visible(&x.request.requester.name),
+                visible(&x.request.requester.username),
+                visible(&x.request.package),
                 minutes(x.extension.minutes),
-                x.extension.justification,
+                visible(&x.extension.justification),
                 x.request
                     .ends_at
                     .map(|e| when_relative(e, now))
@@ -141,7 +141,7 @@ pub(super) async fn approve(a: ApproveArgs, out: Out) -> anyhow::Result<i32> {
         format!(
             "Approved request {} of {} for {}: {}.",
             short(&r.id),
-            r.requester.name,
+            visible(&r.requester.name),
             minutes(r.duration_minutes),
             output::state(r, now)
         )
@@ -168,7 +168,11 @@ pub(super) async fn deny(a: DenyArgs, out: Out) -> anyhow::Result<i32> {
         comment: Some(a.comment),
     };
     act(&mut s, &id, "deny", &body, out, |r: &Request| {
-        format!("Denied request {} of {}.", short(&r.id), r.requester.name)
+        format!(
+            "Denied request {} of {}.",
+            short(&r.id),
+            visible(&r.requester.name)
+        )
     })
     .await
 }

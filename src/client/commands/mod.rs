@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::home::Home;
-use super::output::Out;
+use super::output::{Out, visible};
 use super::portal::{ApiError, Portal};
 use super::session::{Session, portal_url};
 use super::{Command, Common};
@@ -107,9 +107,14 @@ fn report(e: &anyhow::Error, out: Out) -> i32 {
         out.answer(&body, String::new);
     }
     out.live_done();
-    let mut text = format!("jitgate: {}", body.error.message);
+    // The message may carry the portal's or Entra's words, and what was typed: shown visibly.
+    let mut text = format!("jitgate: {}", visible(&body.error.message));
     for f in &body.error.fields {
-        text.push_str(&format!("\n  {}: {}", flag_of(&f.field), f.message));
+        text.push_str(&format!(
+            "\n  {}: {}",
+            visible(flag_of(&f.field)),
+            visible(&f.message)
+        ));
     }
     out.note(&text);
     match api {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::flags::parse_minutes;
 use super::pick::{pick, whole_guid};
 use super::{act, open};
-use crate::client::output::{self, Out, minutes, short, when, when_relative};
+use crate::client::output::{self, Out, minutes, short, visible, when, when_relative};
 use crate::client::session::Session;
 use crate::client::{EndArgs, ExtendArgs, StatusArgs};
 use crate::contract::{
@@ -49,7 +49,7 @@ async fn own_grant(s: &mut Session, given: Option<&str>) -> anyhow::Result<Strin
                     "you have {} active grants; name one: {}",
                     many.len(),
                     many.iter()
-                        .map(|r| format!("{} ({})", short(&r.id), r.package))
+                        .map(|r| format!("{} ({})", short(&r.id), visible(&r.package)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -74,7 +74,7 @@ pub(super) async fn status(a: StatusArgs, out: Out) -> anyhow::Result<i32> {
         } else {
             mine(&mut s, Some("pending,approved,active"), 100).await?
         };
-        let who = s.account().name.clone();
+        let who = visible(&s.account().name);
         out.answer(
             &RequestList {
                 requests: list.clone(),
@@ -116,8 +116,8 @@ pub(super) async fn status(a: StatusArgs, out: Out) -> anyhow::Result<i32> {
             text.push_str(&format!(
                 "\nSign-in   {} {} from {}: {result}",
                 when(si.at, now),
-                si.app_name,
-                si.ip_address
+                visible(&si.app_name),
+                visible(&si.ip_address)
             ));
         }
         text
@@ -172,9 +172,9 @@ pub(super) async fn end(a: EndArgs, out: Out) -> anyhow::Result<i32> {
             short(&r.id),
             r.status.as_str(),
             if r.requester.username == me {
-                "you"
+                "you".to_string()
             } else {
-                r.requester.name.as_str()
+                visible(&r.requester.name)
             }
         )
     })

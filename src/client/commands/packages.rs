@@ -2,7 +2,7 @@
 
 use super::open;
 use crate::client::Common;
-use crate::client::output::{Out, minutes};
+use crate::client::output::{Out, minutes, visible};
 use crate::contract::PackageList;
 
 pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
@@ -28,8 +28,8 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
             }
             lines.push(format!(
                 "{:<24}  {}{}\n{:<24}  {}",
-                p.id,
-                p.name,
+                visible(&p.id),
+                visible(&p.name),
                 if p.may_request {
                     ""
                 } else {

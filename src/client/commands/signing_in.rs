@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{home_and_portal, or_ctrl_c};
 use crate::client::home::{Accepted, CachedAccount};
-use crate::client::output::{Out, when};
+use crate::client::output::{Out, visible, when};
 use crate::client::sign_in;
 use crate::client::trust::{self, Named, Review};
 use crate::client::{Common, LoginArgs};
@@ -75,7 +75,7 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
     let http = sign_in::http()?;
     let tokens = if args.device_code {
         let (prompt, poll) = sign_in::device_code(&authority, &http).await?;
-        out.note(&prompt.message);
+        out.note(&visible(&prompt.message));
         out.note(&format!(
             "The code expires at {} (15 minutes). Waiting for the sign-in; Ctrl-C cancels.",
             when(prompt.expires_at, Utc::now())
@@ -140,7 +140,7 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         let roles = if me.roles.is_empty() {
             "requester".to_string()
         } else {
-            me.roles.join(", ")
+            visible(&me.roles.join(", "))
         };
         let reach = if me.reach == "requests" {
             "\nThis device-code sign-in reaches the jitgate requests API only: you can ask for \
@@ -152,8 +152,8 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         format!(
             "Signed in to {} as {} ({}); roles: {roles}.{reach}",
             portal.base(),
-            me.name,
-            me.username
+            visible(&me.name),
+            visible(&me.username)
         )
     });
     Ok(0)
