@@ -95,7 +95,10 @@ async fn teams_payload_arrives_as_json() {
     assert!(a["contentUrl"].is_null());
     assert_eq!(a["content"]["type"], "AdaptiveCard");
     assert_eq!(a["content"]["version"], "1.4");
-    assert_eq!(a["content"]["body"][0]["text"], message().title);
+    assert_eq!(
+        a["content"]["body"][0]["inlines"][0]["text"],
+        message().title
+    );
     assert_eq!(a["content"]["actions"][0]["type"], "Action.OpenUrl");
     assert_eq!(a["content"]["actions"][0]["url"], message().link.unwrap());
 }

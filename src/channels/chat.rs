@@ -2,7 +2,11 @@
 //! webhook, Block Kit for a Slack incoming webhook. Pure functions.
 //!
 //! Messages only inform: they carry a link to the request's page in the portal and no button that
-//! acts (approving happens in the portal, signed in).
+//! acts (approving happens in the portal, signed in). Their text carries what people typed
+//! (justifications, comments, names), so it is sent where neither client reads markup: Teams
+//! gets it in `TextRun`s (Adaptive Cards render no Markdown there, unlike `TextBlock`), Slack as
+//! `plain_text` with `&`, `<` and `>` escaped and the fallback text's mrkdwn turned off. Both
+//! show control and invisible characters visibly ([`teams_text`], [`slack_text`]).
 
 use serde_json::{Value, json};
 
@@ -26,27 +30,104 @@ pub struct ChatMessage<'a> {
     pub link: Option<&'a str>,
 }
 
+/// Characters that hide, reorder or annotate text without showing themselves: bidirectional
+/// overrides and isolates, zero-width characters, the line and paragraph separators,
+/// interlinear annotations and the "tag" characters.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061c}' | '\u{00ad}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Plain text as a chat client may show it: line breaks (`\r\n`, `\r`, `\n`) as `\n` and
+/// tabs kept; the other C0 controls and DEL as their visible symbols (ESC as `␛`, NUL as `␀`);
+/// the C1 controls and the invisible characters as `<U+XXXX>`.
+fn chat_visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\n' | '\t' => out.push(c),
+            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            '\u{7f}' => out.push('␡'),
+            '\u{80}'..='\u{9f}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c if invisible(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for a Teams `TextRun`: shown as it is (no Markdown is read there), control and
+/// invisible characters made visible.
+pub fn teams_text(s: &str) -> String {
+    chat_visible(s)
+}
+
+/// Text for Slack, before `&`, `<` and `>` are escaped ([`slack_escape_within`]): control and
+/// invisible characters made visible, and the broadcast mentions `@channel`, `@here` and
+/// `@everyone` broken with a full-width at sign (`＠here`), so that no setting of the
+/// workspace turns them into a notification of everyone.
+fn slack_plain(s: &str) -> String {
+    let text = chat_visible(s);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let broadcast = ["channel", "here", "everyone"].iter().any(|w| {
+            after.len() >= w.len()
+                && after.is_char_boundary(w.len())
+                && after[..w.len()].eq_ignore_ascii_case(w)
+                && !after[w.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        });
+        out.push(if broadcast { '＠' } else { '@' });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text for a Slack text object or message: [`slack_plain`], with `&`, `<` and `>` escaped.
+pub fn slack_text(s: &str) -> String {
+    slack_escape_within(s, usize::MAX)
+}
+
+/// One `TextRun` in a `RichTextBlock`, with `style` (weight, size) added.
+fn text_run(text: &str, style: Value) -> Value {
+    let mut run = json!({"type": "TextRun", "text": truncate(&teams_text(text), TEAMS_TEXT_MAX)});
+    if let (Some(run), Some(style)) = (run.as_object_mut(), style.as_object()) {
+        run.extend(style.clone());
+    }
+    json!({"type": "RichTextBlock", "inlines": [run]})
+}
+
 /// The body for a Microsoft Teams Workflows webhook ("Post to a channel when a webhook request is
 /// received"): a message with one Adaptive Card 1.4 attachment. The title is bold, the text
-/// wraps, and the link becomes an "Open in jitgate" action.
+/// wraps (both `TextRun`s, never read as Markdown), and the link becomes an "Open in jitgate"
+/// action.
 pub fn teams_payload(m: &ChatMessage) -> Value {
     let mut card = json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
-            {
-                "type": "TextBlock",
-                "text": truncate(m.title, TEAMS_TEXT_MAX),
-                "weight": "bolder",
-                "size": "medium",
-                "wrap": true
-            },
-            {
-                "type": "TextBlock",
-                "text": truncate(m.text, TEAMS_TEXT_MAX),
-                "wrap": true
-            }
+            text_run(m.title, json!({"weight": "bolder", "size": "medium"})),
+            text_run(m.text, json!({}))
         ]
     });
     if let Some(link) = m.link {
@@ -66,23 +147,24 @@ pub fn teams_payload(m: &ChatMessage) -> Value {
     })
 }
 
-/// The body for a Slack incoming webhook: a header block with the title, a section with the text
-/// and, when there is a link, a context block linking to the portal. `text` is the fallback that
-/// notifications show. Within Slack's limits: longer texts are cut and end with "…".
+/// The body for a Slack incoming webhook: a header block with the title, a `plain_text` section
+/// with the text and, when there is a link, a context block linking to the portal (the one
+/// mrkdwn element, holding only the portal's URL). `text` is the fallback that notifications
+/// show, with mrkdwn off. Within Slack's limits: longer texts are cut and end with "…".
 pub fn slack_payload(m: &ChatMessage) -> Value {
     let mut blocks = Vec::new();
     let title = m.title.trim();
     if !title.is_empty() {
         blocks.push(json!({
             "type": "header",
-            "text": {"type": "plain_text", "text": truncate(title, SLACK_HEADER_MAX)}
+            "text": {"type": "plain_text", "text": slack_escape_within(title, SLACK_HEADER_MAX)}
         }));
     }
     let text = m.text.trim();
     if !text.is_empty() {
         blocks.push(json!({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": slack_escape_within(text, SLACK_SECTION_MAX)}
+            "text": {"type": "plain_text", "text": slack_escape_within(text, SLACK_SECTION_MAX)}
         }));
     }
     if let Some(link) = m.link {
@@ -98,6 +180,7 @@ pub fn slack_payload(m: &ChatMessage) -> Value {
     };
     json!({
         "text": slack_escape_within(&fallback, SLACK_SECTION_MAX),
+        "mrkdwn": false,
         "blocks": blocks
     })
 }
@@ -112,12 +195,13 @@ fn truncate(s: &str, max: usize) -> String {
     out
 }
 
-/// `s` with Slack's control characters escaped (`&`, `<`, `>`), cut to at most `max` characters
-/// of escaped text. An escape is never cut in half.
+/// [`slack_plain`] of `s` with Slack's control characters escaped (`&`, `<`, `>`), cut to at
+/// most `max` characters of escaped text. An escape is never cut in half.
 fn slack_escape_within(s: &str, max: usize) -> String {
+    let plain = slack_plain(s);
     let mut out = String::new();
     let mut count = 0;
-    let mut chars = s.chars().peekable();
+    let mut chars = plain.chars().peekable();
     while let Some(c) = chars.next() {
         let piece = match c {
             '&' => "&amp;",
@@ -188,15 +272,17 @@ mod tests {
         assert_eq!(card["version"], "1.4");
         let body = card["body"].as_array().unwrap();
         assert_eq!(body.len(), 2);
-        assert_eq!(body[0]["type"], "TextBlock");
-        assert_eq!(body[0]["text"], message().title);
-        assert_eq!(body[0]["weight"], "bolder");
-        assert_eq!(body[0]["size"], "medium");
-        assert_eq!(body[0]["wrap"], true);
-        assert_eq!(body[1]["type"], "TextBlock");
-        // Adaptive Cards take the text as it is: JSON does the escaping.
-        assert_eq!(body[1]["text"], message().text);
-        assert_eq!(body[1]["wrap"], true);
+        // Text goes in TextRuns, which Adaptive Cards never read as Markdown.
+        assert_eq!(
+            body[0],
+            json!({"type": "RichTextBlock", "inlines": [
+                {"type": "TextRun", "text": message().title, "weight": "bolder", "size": "medium"}
+            ]})
+        );
+        assert_eq!(
+            body[1],
+            json!({"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": message().text}]})
+        );
         let actions = card["actions"].as_array().unwrap();
         assert_eq!(
             actions,
@@ -222,7 +308,7 @@ mod tests {
             text: &long,
             link: None,
         });
-        let text = v["attachments"][0]["content"]["body"][1]["text"]
+        let text = v["attachments"][0]["content"]["body"][1]["inlines"][0]["text"]
             .as_str()
             .unwrap();
         assert_eq!(text.chars().count(), TEAMS_TEXT_MAX);
@@ -244,7 +330,9 @@ mod tests {
             json!({"type": "header", "text": {"type": "plain_text", "text": message().title}})
         );
         assert_eq!(blocks[1]["type"], "section");
-        assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
+        // Plain text: no mrkdwn formatting, links or mentions in what people typed.
+        assert_eq!(blocks[1]["text"]["type"], "plain_text");
+        assert_eq!(v["mrkdwn"], false);
         assert_eq!(
             blocks[1]["text"]["text"],
             "Dana Scully asks for 2 hours.\nReason: incident &lt;INC-42&gt; &amp; follow-up"
@@ -312,6 +400,63 @@ mod tests {
         assert_eq!(slack_escape_within("abcdefg", 6), "abcde…");
         assert_eq!(slack_escape_within("ab&cd", 6), "ab…");
         assert_eq!(slack_escape_within("é".repeat(10).as_str(), 5), "éééé…");
+    }
+
+    /// What a requester might type to dress up a message to the deciders.
+    const HOSTILE: &str = "[Approve here](https://evil.example) **now** _it_ ~s~ `c`\r\n# Heading\n> quoted\n- item\n<b>bold</b> <at>Morgan</at> {{DATE(2017-02-14T06:08:39Z, SHORT)}}\n<https://evil.example|Approve> <!here> <!channel> @channel @here @everyone &amp;\u{1b}[31m\u{202e}lanoisivorp\u{200b}\0";
+
+    #[test]
+    fn teams_shows_what_people_typed_as_text() {
+        let v = teams_payload(&ChatMessage {
+            title: "Dana **asks** [x](https://evil.example)",
+            text: HOSTILE,
+            link: None,
+        });
+        let body = &v["attachments"][0]["content"]["body"];
+        // No TextBlock (which reads a Markdown subset) carries anything typed.
+        assert!(!v.to_string().contains(r#""type":"TextBlock""#), "{v}");
+        assert_eq!(body[0]["inlines"][0]["type"], "TextRun");
+        assert_eq!(
+            body[0]["inlines"][0]["text"],
+            "Dana **asks** [x](https://evil.example)"
+        );
+        let text = body[1]["inlines"][0]["text"].as_str().unwrap();
+        assert_eq!(body[1]["inlines"][0]["type"], "TextRun");
+        // Line breaks stay line breaks; what hides, reverses or controls is shown.
+        assert_eq!(
+            text,
+            "[Approve here](https://evil.example) **now** _it_ ~s~ `c`\n# Heading\n> quoted\n- item\n<b>bold</b> <at>Morgan</at> {{DATE(2017-02-14T06:08:39Z, SHORT)}}\n<https://evil.example|Approve> <!here> <!channel> @channel @here @everyone &amp;␛[31m<U+202E>lanoisivorp<U+200B>␀"
+        );
+        assert_eq!(teams_text("a\rb\tc"), "a\nb\tc");
+    }
+
+    #[test]
+    fn slack_shows_what_people_typed_as_text() {
+        let v = slack_payload(&ChatMessage {
+            title: "Dana <!here> & *co*",
+            text: HOSTILE,
+            link: Some(LINK),
+        });
+        assert_eq!(v["mrkdwn"], false, "the fallback text is not mrkdwn");
+        let blocks = v["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["text"]["type"], "plain_text");
+        assert_eq!(blocks[0]["text"]["text"], "Dana &lt;!here&gt; &amp; *co*");
+        assert_eq!(blocks[1]["text"]["type"], "plain_text");
+        let section = blocks[1]["text"]["text"].as_str().unwrap();
+        assert_eq!(
+            section,
+            "[Approve here](https://evil.example) **now** _it_ ~s~ `c`\n# Heading\n&gt; quoted\n- item\n&lt;b&gt;bold&lt;/b&gt; &lt;at&gt;Morgan&lt;/at&gt; {{DATE(2017-02-14T06:08:39Z, SHORT)}}\n&lt;https://evil.example|Approve&gt; &lt;!here&gt; &lt;!channel&gt; ＠channel ＠here ＠everyone &amp;amp;␛[31m&lt;U+202E&gt;lanoisivorp&lt;U+200B&gt;␀"
+        );
+        // Only the portal's own link is a link, in the one mrkdwn element.
+        let all = v.to_string();
+        assert_eq!(all.matches(r#""type":"mrkdwn""#).count(), 1, "{all}");
+        assert!(!all.contains("<https://evil"), "{all}");
+        assert!(
+            !all.contains("<!here>") && !all.contains("@channel"),
+            "{all}"
+        );
+        assert!(v["text"].as_str().unwrap().contains("＠here"), "{all}");
+        assert_eq!(slack_text("a\rb@Here"), "a\nb＠Here");
     }
 
     #[test]

@@ -62,7 +62,7 @@ async fn chat_channels_and_the_signed_webhook(db: &TestDb) {
         "application/vnd.microsoft.card.adaptive"
     );
     assert_eq!(
-        card["body"][0]["text"],
+        card["body"][0]["inlines"][0]["text"],
         "Dana Developer asks for Device code flow exemption"
     );
     let actions = card["actions"].as_array().unwrap();
@@ -226,6 +226,50 @@ async fn a_receiver_that_never_answers_is_given_up(db: &TestDb) {
     t.approve(MORGAN, &id).await;
 }
 
+/// Issue 19, part 6: what a requester types reaches the deciders' chat as text: no Markdown
+/// link in Teams, no mrkdwn or mention in Slack, and nothing invisible.
+async fn what_requesters_typed_reaches_chat_as_text(db: &TestDb) {
+    let (addr, seen) = receiver(Answer::status(200)).await;
+    let t = with_channels(db, addr).await;
+    t.create(
+        DANA,
+        serde_json::json!({
+            "package": "device-code",
+            "duration_minutes": 60,
+            "justification": "[Approve here](https://evil.example) *now* <!here> @channel\r\nrelease \u{202e}gnitset",
+        }),
+    )
+    .await;
+    eventually("the Teams and Slack messages", || async {
+        !posts(&seen, "/teams").is_empty() && !posts(&seen, "/slack").is_empty()
+    })
+    .await;
+    let teams = json_of(&posts(&seen, "/teams")[0]);
+    let body = &teams["attachments"][0]["content"]["body"];
+    assert!(
+        !teams.to_string().contains(r#""type":"TextBlock""#),
+        "no Markdown-reading TextBlock: {teams}"
+    );
+    let text = body[1]["inlines"][0]["text"].as_str().unwrap();
+    assert_eq!(body[1]["inlines"][0]["type"], "TextRun");
+    assert!(
+        text.contains(
+            "[Approve here](https://evil.example) *now* <!here> @channel\nrelease <U+202E>gnitset"
+        ),
+        "{text:?}"
+    );
+    let slack = json_of(&posts(&seen, "/slack")[0]);
+    assert_eq!(slack["mrkdwn"], false, "{slack}");
+    let section = &slack["blocks"][1]["text"];
+    assert_eq!(section["type"], "plain_text", "{slack}");
+    assert!(
+        section["text"].as_str().unwrap().contains(
+            "[Approve here](https://evil.example) *now* &lt;!here&gt; ＠channel\nrelease &lt;U+202E&gt;gnitset"
+        ),
+        "{slack}"
+    );
+}
+
 async fn email_through_a_real_smtp_server(db: &TestDb) {
     let Some(python) = smtp_python() else {
         return;
@@ -281,4 +325,5 @@ on_both_databases! {
     failing_receiver => a_failing_receiver_is_retried_then_given_up;
     silent_receiver => a_receiver_that_never_answers_is_given_up;
     smtp => email_through_a_real_smtp_server;
+    typed_as_text => what_requesters_typed_reaches_chat_as_text;
 }
