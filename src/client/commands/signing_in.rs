@@ -52,7 +52,6 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         args.device_code,
     )?;
     authority.base()?;
-    let mut config = home.config()?;
     let named = Named {
         authority_host: args
             .authority_host
@@ -63,7 +62,7 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
     let now = Accepted::of(&authority);
     let review = trust::review(
         portal.base(),
-        config.portals.get(portal.base()),
+        home.config()?.portals.get(portal.base()),
         &now,
         named,
     );
@@ -122,6 +121,8 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         .portals
         .insert(portal.base().to_string(), account.clone());
     home.save_tokens(&cache)?;
+    // Read again: another sign-in may have changed it while this one waited.
+    let mut config = home.config()?;
     let remember = review != Review::Same;
     if remember {
         config.portals.insert(portal.base().to_string(), now);
