@@ -269,7 +269,8 @@ async fn terminal_remembers_the_tenant_and_app_of_each_portal() {
 async fn terminal_shows_what_requesters_typed_with_control_characters_visible() {
     let (db, t) = portal().await;
     let morgan = Terminal::new(&t.url);
-    morgan.login_device_code(&t.emulator, MORGAN).await;
+    // Deciding needs a browser sign-in (a device-code one reaches the requests API only).
+    morgan.login_browser(&t.emulator, MORGAN).await;
 
     // A justification that would rewrite the decider's line and reverse what follows.
     let id = t
