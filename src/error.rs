@@ -38,6 +38,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What a 503 `unavailable` asks clients to wait before trying again (`Retry-After`, seconds).
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 impl AppError {
     pub fn invalid(fields: Vec<FieldError>) -> AppError {
         let message = fields
@@ -115,6 +118,17 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(capitalise(&m)),
             StoreError::NotFound(m) => AppError::NotFound(capitalise(&m)),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                AppError::Unavailable(if e.is_disk_full() {
+                    "The database cannot store anything at the moment: its disk is full. \
+                     Try again in a few minutes."
+                        .to_string()
+                } else {
+                    "The database is unreachable at the moment. Try again in a few seconds."
+                        .to_string()
+                })
+            }
             other => AppError::Internal(other.into()),
         }
     }
@@ -181,6 +195,12 @@ impl IntoResponse for AppError {
         self.log();
         let body = self.body();
         let mut resp = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, AppError::Unavailable(_)) {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         if matches!(self, AppError::Unauthorized(_)) {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

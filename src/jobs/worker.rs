@@ -8,6 +8,9 @@
 //!   the lease, so a live worker keeps them however long Graph takes and a dead one frees them
 //!   within one lease. Re-running an operation is safe: Graph's "already a member" and "not a
 //!   member" answers count as success.
+//! - The worker claims only while it holds its liveness lock (PostgreSQL: a session lock that
+//!   tells other replicas it is alive). A database restart or a lost connection drops the lock:
+//!   the claim then fails, and the worker waits until the lock is taken again before claiming.
 //! - Answers are recorded by one task in as few transactions as they arrive in; a recording that
 //!   fails is retried, so no answer is dropped while the process lives.
 
@@ -18,6 +21,7 @@ use chrono::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use crate::error::AppError;
 use crate::graph::{Directory, DirectoryError, MemberChange, MemberOp};
 use crate::service::Portal;
 use crate::service::directory::{Attempt, ReadBack};
@@ -47,7 +51,7 @@ impl Worker {
 
     pub async fn run(self) {
         let concurrency = self.portal.directory_concurrency();
-        let _alive = self.portal.hold_worker_lock(&self.id).await;
+        let alive = self.portal.hold_worker_lock(&self.id).await;
         tracing::info!(worker = %self.id, concurrency, "directory worker started");
         let slots = Arc::new(Semaphore::new(concurrency));
         let freed = Arc::new(Notify::new());
@@ -100,6 +104,14 @@ impl Worker {
                             });
                         }
                         n
+                    }
+                    Err(AppError::Unavailable(_)) => {
+                        // The database is unreachable, or the worker's lock was lost with its
+                        // connection: claim again once the lock is held (taken again if need
+                        // be), never before, or other replicas could run the same work.
+                        alive.confirm().await;
+                        tokio::time::sleep(StdDuration::from_millis(100)).await;
+                        continue;
                     }
                     Err(e) => {
                         e.log();

@@ -13,6 +13,8 @@ use crate::store::{AuditFilter, DirectoryOp, RequestFilter, Work};
 
 /// A job whose heartbeat is older than this is taken as stopped: the portal is not ready.
 pub const HEARTBEAT_STALE: Duration = Duration::seconds(120);
+/// The longest `/readyz` waits for the database.
+pub const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether the portal can do its work: the database answers and the worker and scheduler are alive.
 #[derive(Debug, Clone, Serialize)]
@@ -106,9 +108,18 @@ impl Portal {
     }
 
     /// Readiness, for load balancers (no sign-in needed: it reveals only these booleans).
+    /// Answers within [`READY_WAIT`] whatever the database does: one that does not answer by then
+    /// counts as down (a load balancer must not wait out a pool timeout).
     pub async fn readiness(&self) -> Readiness {
-        let database = self.store.ping().await.is_ok();
-        let beats = self.heartbeats().await.unwrap_or_default();
+        let answer = tokio::time::timeout(READY_WAIT, async {
+            self.store.ping().await?;
+            self.heartbeats().await
+        })
+        .await;
+        let (database, beats) = match answer {
+            Ok(Ok(beats)) => (true, beats),
+            _ => (false, Vec::new()),
+        };
         let fresh = |job: &str| beats.iter().any(|b| b.job == job && b.fresh);
         let (worker, scheduler) = (fresh("worker"), fresh("scheduler"));
         Readiness {

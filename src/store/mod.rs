@@ -94,6 +94,17 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
         limit: i64,
     ) -> StoreResult<Vec<DirectoryOp>>;
+    /// As [`Store::claim_ops`], for a worker holding its lock ([`Store::hold_worker_lock`]):
+    /// claims nothing and fails with [`StoreError::LockLost`] when `owner`'s lock is not held
+    /// (its connection was lost), checked in the claim's transaction, so that a worker never
+    /// takes work while other replicas would see its leases as abandoned.
+    async fn claim_ops_alive(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<DirectoryOp>>;
     /// Extends every lease `owner` holds on unfinished operations to `until`; returns how many.
     async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> StoreResult<u64>;
     /// Frees every lease at once, of directory operations and notifications. Only for a single

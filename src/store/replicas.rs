@@ -3,19 +3,53 @@
 
 use super::error::{StoreError, StoreResult};
 
-/// Keeps a worker marked alive (see [`Store::hold_worker_lock`](super::Store::hold_worker_lock)).
+/// Keeps a worker marked alive (see [`Store::hold_worker_lock`](super::Store::hold_worker_lock)):
+/// on PostgreSQL a task that keeps the lock's connection, checks it every second and takes the
+/// lock again on a new connection when it was lost (a database restart drops every session lock).
+/// Dropping the guard ends the task and closes the connection, which frees the lock.
 pub struct WorkerLock {
-    _held: Option<Box<dyn std::any::Any + Send + Sync>>,
+    keeper: Option<Keeper>,
+}
+
+struct Keeper {
+    /// Asks the task to check the lock now; it answers once the lock is held.
+    ask: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl WorkerLock {
+    /// Nothing to hold (SQLite).
     pub fn none() -> WorkerLock {
-        WorkerLock { _held: None }
+        WorkerLock { keeper: None }
     }
 
-    pub fn holding(what: impl std::any::Any + Send + Sync) -> WorkerLock {
+    /// Kept by `task`, which answers the checks sent on `ask`.
+    pub fn kept(
+        ask: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> WorkerLock {
         WorkerLock {
-            _held: Some(Box::new(what)),
+            keeper: Some(Keeper { ask, task }),
+        }
+    }
+
+    /// Returns once the lock is held, checked just now: taken again first if its connection was
+    /// lost (waiting, while the database is unreachable, until it answers again).
+    pub async fn confirm(&self) {
+        let Some(k) = &self.keeper else {
+            return;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if k.ask.send(tx).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl Drop for WorkerLock {
+    fn drop(&mut self) {
+        if let Some(k) = &self.keeper {
+            k.task.abort();
         }
     }
 }

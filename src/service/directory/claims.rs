@@ -23,6 +23,8 @@ impl Portal {
 
     /// Claims up to `limit` due directory operations for `worker` under a lease (counting an
     /// attempt each), at most one per member so that each member's operations stay in order.
+    /// Nothing, and [`AppError::Unavailable`], while `worker`'s lock is not held (see
+    /// [`Portal::hold_worker_lock`]).
     /// Additions whose grant is no longer active are finished as skipped here and not returned.
     pub async fn claim_directory_ops(
         &self,
@@ -33,7 +35,7 @@ impl Portal {
         let now = self.now();
         let ops = self
             .store
-            .claim_ops(now, worker, lease, limit as i64)
+            .claim_ops_alive(now, worker, lease, limit as i64)
             .await?;
         let active = self.active_grants_among(&ops, now).await?;
         let (wanted, skipped): (Vec<_>, Vec<_>) = ops

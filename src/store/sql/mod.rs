@@ -45,6 +45,24 @@ const JOINED_SELECT: &str = "SELECT r.*, a.approver_id AS a_approver_id, a.appro
      a.approver_username AS a_approver_username, a.decision AS a_decision, a.comment AS a_comment, a.at AS a_at FROM (";
 const JOINED_TAIL: &str = "LEFT JOIN approvals a ON a.request_id = r.id";
 
+/// How long a query waits for a pooled connection before giving up (the database is then
+/// answered as unreachable: see [`StoreError::is_unavailable`](super::StoreError::is_unavailable)).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Whether a connection handed back may serve again: never one left inside a transaction (a
+/// COMMIT or ROLLBACK that failed, e.g. on a full disk, leaves sqlx counting one open, and every
+/// later BEGIN on it would fail), nor one that no longer answers. Such a connection is closed and
+/// the pool opens a new one.
+async fn reusable<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    // The ping runs after a rollback a dropped transaction queued, so the count is settled.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a transaction; closing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Runs `f` in a task of its own, to completion whatever becomes of the caller; its result is
 /// dropped (for a transaction: rolled back) when nobody waits for it any more.
 async fn uncancelled<T: Send + 'static>(

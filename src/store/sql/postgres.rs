@@ -14,9 +14,13 @@ super::reads::impl_store!(
     "postgres",
     "./migrations/postgres",
     // A lease is free when it ran out, or when its owner's process is gone: the owner holds a
-    // session lock for as long as it lives, so a lock we can take means nobody holds it.
+    // session lock for as long as it lives, so a lock we can take means nobody holds it. Except
+    // just after the server (re)started: a restart drops every session lock, and live workers
+    // need a moment to take theirs again (see `keep_worker_lock`); until then only running out
+    // frees a lease.
     "(o.lease_until IS NULL OR o.lease_until <= $1 \
-     OR pg_try_advisory_xact_lock(1246184263, hashtext(o.lease_owner)))"
+     OR CASE WHEN pg_postmaster_start_time() > clock_timestamp() - interval '10 seconds' THEN false \
+     ELSE pg_try_advisory_xact_lock(1246184263, hashtext(o.lease_owner)) END)"
 );
 // NOTIFY is transactional: the other replicas hear of the work when (and only if) it commits.
 super::writes::impl_store_tx!(PgTx, Postgres, |w| Some(match w {
@@ -39,16 +43,27 @@ pub struct PgStore {
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Whether `$1`'s worker lock is free, asked in a claim's transaction (see `claim_rows`): taking
+/// it there means the worker's own lock connection no longer holds it.
+const OWNER_LOCK_FREE: &str = "SELECT pg_try_advisory_xact_lock(1246184263, hashtext($1))";
+
+/// How often a worker checks that its lock's connection is still there.
+const LOCK_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl PgStore {
+    const OWNER_LOCK_FREE: Option<&'static str> = Some(OWNER_LOCK_FREE);
+
     pub async fn connect(url: &str) -> anyhow::Result<PgStore> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(super::ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(super::reusable(conn)))
             .connect(url)
             .await?;
         let sessions = PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(super::ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(super::reusable(conn)))
             .connect_lazy(url)?;
         Ok(PgStore {
             pool,
@@ -79,18 +94,15 @@ impl PgStore {
     }
 
     async fn hold_worker_lock_impl(&self, owner: &str) -> StoreResult<crate::store::WorkerLock> {
-        use sqlx::Connection;
-        // A connection of its own, outside the pool: it closes (and the lock goes) with the
-        // guard, or with the process.
-        let mut conn = self.pool.acquire().await?.detach();
-        sqlx::query("SELECT pg_advisory_lock(1246184263, hashtext($1))")
-            .bind(owner)
-            .execute(&mut conn)
-            .await?;
-        conn.ping().await?;
-        Ok(crate::store::WorkerLock::holding(tokio::sync::Mutex::new(
+        let conn = take_worker_lock(&self.pool, owner).await?;
+        let (ask, asks) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(keep_worker_lock(
+            self.pool.clone(),
+            owner.to_string(),
             conn,
-        )))
+            asks,
+        ));
+        Ok(crate::store::WorkerLock::kept(ask, task))
     }
 
     async fn listen_impl(
@@ -113,5 +125,62 @@ impl PgStore {
             tower_sessions_sqlx_store::PostgresStore::new(self.sessions.clone()),
             self.sessions.clone(),
         )
+    }
+}
+
+/// Takes `owner`'s worker lock on a connection of its own, outside the pool: it closes (and the
+/// lock goes) with the keeper, or with the process.
+async fn take_worker_lock(pool: &PgPool, owner: &str) -> StoreResult<PgConnection> {
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("SELECT pg_advisory_lock(1246184263, hashtext($1))")
+        .bind(owner)
+        .execute(&mut conn)
+        .await?;
+    conn.ping().await?;
+    Ok(conn)
+}
+
+/// Keeps `owner`'s lock: checks its connection every [`LOCK_CHECK`] and whenever asked, and when
+/// it is gone (a database restart, a dropped connection) takes the lock again on a new one,
+/// retrying until the database answers. An ask is answered once the lock is held.
+async fn keep_worker_lock(
+    pool: PgPool,
+    owner: String,
+    mut conn: PgConnection,
+    mut asks: tokio::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
+) {
+    use sqlx::Connection;
+    loop {
+        let asked = tokio::select! {
+            a = asks.recv() => match a {
+                Some(a) => Some(a),
+                None => return,
+            },
+            _ = tokio::time::sleep(LOCK_CHECK) => None,
+        };
+        let alive = matches!(
+            tokio::time::timeout(super::ACQUIRE_TIMEOUT, conn.ping()).await,
+            Ok(Ok(()))
+        );
+        if !alive {
+            tracing::warn!(
+                worker = %owner,
+                "the worker's database connection was lost; taking its liveness lock again"
+            );
+            conn = loop {
+                match take_worker_lock(&pool, &owner).await {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "taking the worker's liveness lock failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                }
+            };
+            tracing::info!(worker = %owner, "the worker's liveness lock is held again");
+        }
+        if let Some(a) = asked {
+            let _ = a.send(());
+        }
     }
 }

@@ -35,6 +35,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// One process, nothing to check (see `claim_rows`).
+    const OWNER_LOCK_FREE: Option<&'static str> = None;
+
     pub async fn connect(url: &str) -> anyhow::Result<SqliteStore> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let opts = SqliteConnectOptions::from_str(url)?
@@ -51,6 +54,8 @@ impl SqliteStore {
         let file = (!in_memory).then(|| opts.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
+            .acquire_timeout(super::ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(super::reusable(conn)))
             .connect_with(opts.clone())
             .await?;
         // Sessions on connections of their own, so that page views never wait for a connection
@@ -63,6 +68,8 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(4)
+                .acquire_timeout(super::ACQUIRE_TIMEOUT)
+                .after_release(|conn, _| Box::pin(super::reusable(conn)))
                 .connect_with(opts.synchronous(SqliteSynchronous::Normal))
                 .await?
         };

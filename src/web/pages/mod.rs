@@ -124,7 +124,14 @@ impl IntoResponse for PageError {
             message: self.message,
             status: status.as_u16(),
         };
-        (status, page).into_response()
+        let mut resp = (status, page).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(crate::error::RETRY_AFTER_SECONDS),
+            );
+        }
+        resp
     }
 }
 

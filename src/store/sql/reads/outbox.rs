@@ -31,11 +31,20 @@ macro_rules! outbox_reads {
                     owner: &str,
                     lease: Duration,
                     limit: i64,
+                    alive: bool,
                 ) -> StoreResult<Vec<R>>
                 where
                     R: for<'r> sqlx::FromRow<'r, <$Db as sqlx::Database>::Row> + Send + Unpin,
                 {
                     let mut tx = self.begin_serialized().await?;
+                    if alive && let Some(free) = Self::OWNER_LOCK_FREE {
+                        // In the claim's transaction: nothing is claimed while the lock is gone.
+                        let free: bool = sqlx::query_scalar(free).bind(owner).fetch_one(&mut *tx).await?;
+                        if free {
+                            tx.rollback().await?;
+                            return Err($crate::store::StoreError::LockLost);
+                        }
+                    }
                     let ids: Vec<i64> = sqlx::query_scalar(claim.select)
                         .bind(ms(now))
                         .bind(limit.max(1))
@@ -56,6 +65,31 @@ macro_rules! outbox_reads {
                     tx.commit().await?;
                     Ok(rows)
                 }
+
+                /// Claims directory operations (see `Store::claim_ops`); `alive`: only while
+                /// `owner`'s lock is held (see `Store::claim_ops_alive`).
+                async fn claim_directory_rows(
+                    &self,
+                    now: DateTime<Utc>,
+                    owner: &str,
+                    lease: Duration,
+                    limit: i64,
+                    alive: bool,
+                ) -> StoreResult<Vec<$crate::store::DirectoryOp>> {
+                    use $crate::store::sql::rows::OpRow;
+                    use $crate::store::sql::{HEAD_OF_QUEUE, OP_COLS};
+                    let select = format!(
+                        "SELECT o.id FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
+                         AND {} AND {HEAD_OF_QUEUE} \
+                         ORDER BY o.not_before, o.id LIMIT $2",
+                        $lease_free
+                    );
+                    let claim = Claim { select: &select, table: "directory_ops", cols: OP_COLS };
+                    let rows: Vec<OpRow> = self.claim_rows(&claim, now, owner, lease, limit, alive).await?;
+                    let mut ops = rows.into_iter().map(OpRow::into_op).collect::<StoreResult<Vec<_>>>()?;
+                    ops.sort_by_key(|o| (o.not_before, o.id));
+                    Ok(ops)
+                }
             }
         };
 
@@ -63,17 +97,11 @@ macro_rules! outbox_reads {
             $($gathered)*
 
             async fn claim_ops(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
-                let select = format!(
-                    "SELECT o.id FROM directory_ops o WHERE o.done_at IS NULL AND o.not_before <= $1 \
-                     AND {} AND {HEAD_OF_QUEUE} \
-                     ORDER BY o.not_before, o.id LIMIT $2",
-                    $lease_free
-                );
-                let claim = Claim { select: &select, table: "directory_ops", cols: OP_COLS };
-                let rows: Vec<OpRow> = self.claim_rows(&claim, now, owner, lease, limit).await?;
-                let mut ops = rows.into_iter().map(OpRow::into_op).collect::<StoreResult<Vec<_>>>()?;
-                ops.sort_by_key(|o| (o.not_before, o.id));
-                Ok(ops)
+                self.claim_directory_rows(now, owner, lease, limit, false).await
+            }
+
+            async fn claim_ops_alive(&self, now: DateTime<Utc>, owner: &str, lease: Duration, limit: i64) -> StoreResult<Vec<DirectoryOp>> {
+                self.claim_directory_rows(now, owner, lease, limit, true).await
             }
 
             async fn op_counts(&self, now: DateTime<Utc>) -> StoreResult<(i64, i64)> {
@@ -125,7 +153,7 @@ macro_rules! outbox_reads {
                     table: "notifications",
                     cols: NOTIFICATION_COLS,
                 };
-                let rows: Vec<NotificationRow> = self.claim_rows(&claim, now, owner, lease, limit).await?;
+                let rows: Vec<NotificationRow> = self.claim_rows(&claim, now, owner, lease, limit, false).await?;
                 let mut out = rows
                     .into_iter()
                     .map(NotificationRow::into_notification)
