@@ -6,6 +6,8 @@ mod audit;
 mod common;
 #[path = "store_contract/extensions.rs"]
 mod extensions;
+#[path = "store_contract/faults.rs"]
+mod faults;
 #[path = "store_contract/fixtures.rs"]
 mod fixtures;
 #[path = "store_contract/notifications.rs"]

@@ -2,3 +2,4 @@ pub mod db;
 pub mod html;
 pub mod portal;
 pub mod receivers;
+pub mod small_fs;

@@ -165,6 +165,12 @@ impl People {
         }
     }
 
+    /// A token for `user` to the portal's API.
+    pub fn token(&self, user: &str) -> String {
+        self.emu
+            .mint_token(TokenSpec::new(user, &format!("api://{CLIENT_ID}")))
+    }
+
     pub async fn call(
         &self,
         base: &str,
@@ -308,4 +314,70 @@ impl People {
 pub fn at(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
         .unwrap()
+}
+
+/// Restarts the PostgreSQL server behind `db_url` the hard way (`pg_ctlcluster … restart -m
+/// immediate`: every connection drops, every session lock goes), and waits until it answers
+/// again. Where the cluster cannot be restarted from here (no `pg_ctlcluster`, not root), every
+/// connection to the test database is terminated instead, which is what the portal sees of a
+/// restart but for the server's start time; that is said loudly. Returns how long it was away.
+pub async fn restart_postgres(db_url: &str) -> Duration {
+    use sqlx::Connection;
+    let started = Instant::now();
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned());
+    let restarted = version.is_some_and(|v| {
+        Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &v, "main", "restart", "-m", "immediate"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !restarted {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "restarting PostgreSQL is required under CI (pg_ctlcluster, as root)"
+        );
+        eprintln!(
+            "NOT RESTARTING PostgreSQL (pg_ctlcluster failed here): terminating every connection to the test database instead"
+        );
+        let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut c) = sqlx::PgConnection::connect(db_url).await
+            && sqlx::query("SELECT 1").execute(&mut c).await.is_ok()
+        {
+            return started.elapsed();
+        }
+        assert!(Instant::now() < deadline, "PostgreSQL did not come back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Directory writes the emulator received: member additions (their bodies, which name the
+/// member, are not kept: a count), and member removals per user.
+pub fn member_writes(emu: &Emulator) -> (usize, std::collections::HashMap<String, usize>) {
+    let mut adds = 0;
+    let mut removes = std::collections::HashMap::new();
+    for c in emu.graph_requests() {
+        if c.method == "DELETE" && c.path.contains("/members/") {
+            let user = c.path.split('/').nth(5).unwrap_or("").to_string();
+            *removes.entry(user).or_default() += 1;
+        } else if c.method == "POST" && c.path.contains("/members/$ref") {
+            adds += 1;
+        }
+    }
+    (adds, removes)
 }
