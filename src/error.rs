@@ -210,3 +210,33 @@ impl IntoResponse for AppError {
         resp
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that cannot be reached is a passing state: 503 `unavailable`, a sentence that
+    /// says so and `Retry-After`, not a 500.
+    #[test]
+    fn an_unreachable_database_answers_503_with_retry_after() {
+        for e in [
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::Database(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            ))),
+        ] {
+            let e = AppError::from(e);
+            assert_eq!(e.code(), "unavailable");
+            assert!(e.public_message().contains("database is unreachable"));
+            let resp = e.into_response();
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                resp.headers()[axum::http::header::RETRY_AFTER],
+                RETRY_AFTER_SECONDS
+            );
+        }
+        // Other database errors stay internal.
+        let e = AppError::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(e.code(), "internal_error");
+    }
+}

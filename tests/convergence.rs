@@ -402,7 +402,10 @@ async fn sqlite_on_a_full_disk() {
     };
     const GRANTS: usize = 4;
     let emu = tenant(GRANTS).await;
-    let url = format!("sqlite://{}?mode=rwc", fs.path().join("jitgate.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        fs.path().join("jitgate.db").display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), "full", &url, &emu, &sections("5s")).await;
     let people = People::new(&emu);

@@ -331,7 +331,14 @@ pub async fn restart_postgres(db_url: &str) -> Duration {
         .map(|e| e.file_name().to_string_lossy().into_owned());
     let restarted = version.is_some_and(|v| {
         Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &v, "main", "restart", "-m", "immediate"])
+            .args([
+                "--skip-systemctl-redirect",
+                &v,
+                "main",
+                "restart",
+                "-m",
+                "immediate",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -126,7 +126,10 @@ async fn sqlite_writes_resume_after_a_full_disk() {
     let Some(fs) = SmallFs::mount(4) else {
         return;
     };
-    let url = format!("sqlite://{}?mode=rwc", fs.path().join("jitgate.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        fs.path().join("jitgate.db").display()
+    );
     let store = SqliteStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     write(&store, "first", 1).await.unwrap();
@@ -145,14 +148,13 @@ async fn sqlite_writes_resume_after_a_full_disk() {
 
     fs.free();
     let freed = Instant::now();
-    let mut last = String::new();
     let mut i = 0;
     loop {
         i += 1;
-        match write(&store, &format!("after-{i}"), 1).await {
+        let last = match write(&store, &format!("after-{i}"), 1).await {
             Ok(()) => break,
-            Err(e) => last = e,
-        }
+            Err(e) => e,
+        };
         assert!(
             freed.elapsed() < StdDuration::from_secs(5),
             "writes did not resume within 5 s of space returning: {last}"
