@@ -95,6 +95,23 @@ else
     echo "WARNING: Chromium or chromedriver could not be installed; the browser tests will be skipped" >&2
 fi
 
+# A Python virtual environment in $1, created when missing (installing Debian's python3-venv if
+# the venv module is missing). Fails quietly: the callers check what they need.
+make_venv() {
+    [ -x "$1/bin/python" ] && return 0
+    command -v python3 >/dev/null 2>&1 || return 1
+    if ! python3 -m venv "$1"; then
+        rm -rf "$1"
+        # Debian ships the venv module apart from python3.
+        if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
+            { $SUDO apt-get update &&
+                $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; } ||
+                echo "Installing python3-venv failed" >&2
+        fi
+        python3 -m venv "$1" || { rm -rf "$1"; return 1; }
+    fi
+}
+
 # The SMTP tests (tests/channels.rs) send mail to a real SMTP server, aiosmtpd, run from a virtual
 # environment in tests/channels/.venv; the webhook signature check there runs python3 itself.
 # Under CI a failed install fails the run; elsewhere the SMTP tests are skipped, loudly.
@@ -103,19 +120,9 @@ SMTP_PIN="aiosmtpd==1.4.6"
 smtp_ok() {
     "$SMTP_VENV/bin/python" -c 'import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != "1.4.6")' >/dev/null 2>&1
 }
-if ! smtp_ok && command -v python3 >/dev/null 2>&1; then
+if ! smtp_ok; then
     echo "Installing $SMTP_PIN for the SMTP tests (virtual environment in $SMTP_VENV)"
-    if [ ! -x "$SMTP_VENV/bin/python" ] && ! python3 -m venv "$SMTP_VENV"; then
-        rm -rf "$SMTP_VENV"
-        # Debian ships the venv module apart from python3.
-        if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
-            { $SUDO apt-get update &&
-                $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; } ||
-                echo "Installing python3-venv failed" >&2
-        fi
-        python3 -m venv "$SMTP_VENV" || rm -rf "$SMTP_VENV"
-    fi
-    if [ -x "$SMTP_VENV/bin/python" ]; then
+    if make_venv "$SMTP_VENV"; then
         "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SMTP_PIN" ||
             echo "pip install $SMTP_PIN failed" >&2
     fi
@@ -129,6 +136,27 @@ elif [ "${CI:-}" = "true" ]; then
     exit 1
 else
     echo "WARNING: python3 with $SMTP_PIN could not be installed; the SMTP tests will be skipped" >&2
+fi
+
+# The property-based run of the JSON API against its OpenAPI document (tests/api/schema_run.rs)
+# uses Schemathesis, pinned in tests/openapi/requirements.txt, from a virtual environment in
+# tests/openapi/.venv (reinstalled when the pins change). The test itself fails under CI without
+# it and is skipped, loudly, elsewhere.
+ST_VENV=tests/openapi/.venv
+ST_PINS=tests/openapi/requirements.txt
+if ! cmp -s "$ST_PINS" "$ST_VENV/installed-requirements.txt"; then
+    echo "Installing Schemathesis for the OpenAPI property run (virtual environment in $ST_VENV)"
+    if make_venv "$ST_VENV" &&
+        "$ST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ST_PINS"; then
+        cp "$ST_PINS" "$ST_VENV/installed-requirements.txt"
+    else
+        echo "Installing Schemathesis into $ST_VENV failed" >&2
+    fi
+fi
+if [ -x "$ST_VENV/bin/schemathesis" ] && cmp -s "$ST_PINS" "$ST_VENV/installed-requirements.txt"; then
+    JITGATE_TEST_SCHEMATHESIS="$(pwd)/$ST_VENV/bin/schemathesis"
+    export JITGATE_TEST_SCHEMATHESIS
+    echo "The OpenAPI property run will use $("$JITGATE_TEST_SCHEMATHESIS" --version 2>/dev/null || echo schemathesis)"
 fi
 
 cargo test --all-targets --locked "$@"

@@ -209,7 +209,7 @@ async fn kills_and_faults(backend: Backend) {
             people.approve(&base, MORGAN, &id).await;
             if let Some((who, after)) = early {
                 tokio::time::sleep(Duration::from_secs(after)).await;
-                people.end(&base, &who, &id).await;
+                people.end(&base, &who, &id, who == user).await;
             }
         });
     }

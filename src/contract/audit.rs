@@ -56,17 +56,21 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// The subject's object id.
     pub subject: Option<String>,
-    /// One action, e.g. `membership_added`.
+    /// One action, e.g. `membership_added` (the document lists them all).
     pub action: Option<String>,
     /// Events at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Events before this RFC 3339 time.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// `json` (default), `csv` or `jsonl` (an export, as a download).
+    #[param(pattern = "^(json|csv|jsonl)$")]
     pub format: Option<String>,
 }
 

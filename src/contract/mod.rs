@@ -8,6 +8,7 @@ mod audit;
 mod errors;
 mod people;
 mod requests;
+pub mod rules;
 pub mod time;
 
 pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
@@ -17,5 +18,5 @@ pub use people::{CliSignIn, Me, Package, PackageList, Person};
 pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
-    Request, RequestList, RequestQuery, SignIn, SignInList, Status, Verdict,
+    Request, RequestList, RequestQuery, RevokeBody, SignIn, SignInList, Status, Verdict,
 };

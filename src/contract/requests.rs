@@ -121,8 +121,11 @@ pub struct RequestList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestQuery {
-    /// One status or several, comma-separated (`pending,approved`).
+    /// One status or several, comma-separated (`pending,approved`); empty means any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(
+        pattern = r"^\s*(pending|approved|active|denied|cancelled|expired|ended|revoked|timed_out|failed)?\s*(,\s*(pending|approved|active|denied|cancelled|expired|ended|revoked|timed_out|failed)?\s*)*$"
+    )]
     pub status: Option<String>,
     /// A package id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,8 +135,11 @@ pub struct RequestQuery {
     pub mine: Option<bool>,
     /// 1 to 1000 (default 100), newest first.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// How many to skip (default 0).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -150,12 +156,20 @@ pub struct NewRequest {
     /// The package's id.
     pub package: String,
     /// Within the package's limits; its default when left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::rules::whole::option::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 1)]
     pub duration_minutes: Option<i64>,
+    /// Why, in at least 10 visible characters; no control characters but line breaks and tabs.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub justification: String,
-    /// Required where the package asks for a ticket or change number.
+    /// Required where the package asks for a ticket or change number; one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 100)]
     pub ticket: Option<String>,
     /// A later start (RFC 3339), within the package's `max_start_delay`.
     #[serde(
@@ -172,19 +186,27 @@ pub struct NewRequest {
 #[schema(example = json!({"comment": "Fine for the release window", "duration_minutes": 60}))]
 pub struct ApproveBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub comment: Option<String>,
     /// Grant less than asked (never more), down to the package's minimum.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::rules::whole::option::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 1)]
     pub duration_minutes: Option<i64>,
 }
 
-/// `POST /api/v1/requests/{id}/deny`: a reason is required.
+/// `POST /api/v1/requests/{id}/deny` and `/extension/deny`: a reason is required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"comment": "Use the pipeline's managed identity instead"}))]
 pub struct DenyBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+    /// Why not: something other than white space (left out or blank is refused with 422).
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 1000)]
+    pub comment: String,
 }
 
 /// A body with nothing in it (`{}`, or no body at all).
@@ -193,14 +215,25 @@ pub struct DenyBody {
 #[schema(example = json!({}))]
 pub struct Empty {}
 
-/// `POST /api/v1/requests/{id}/end`: the requester ends their own grant early, or an admin
-/// revokes one (a reason is then required).
+/// `POST /api/v1/requests/{id}/end`: the requester ends their own grant early.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "The deployment is done"}))]
 pub struct EndBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
+}
+
+/// `POST /api/v1/requests/{id}/revoke`: an admin ends someone's grant, with a reason.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The laptop was reported stolen"}))]
+pub struct RevokeBody {
+    /// Why: something other than white space (left out or blank is refused with 422).
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 1000)]
+    pub reason: String,
 }
 
 /// The shortest extension one may ask for, in minutes (the portal refuses less).
@@ -213,17 +246,20 @@ pub const EXTENSION_MIN_MINUTES: i64 = 5;
 pub struct ExtendBody {
     /// How many more minutes: at least 5 minutes (`EXTENSION_MIN_MINUTES`; less is refused
     /// with 422), and the total from the grant's start stays within the package's limit.
+    #[serde(deserialize_with = "super::rules::whole::deserialize")]
     #[schema(minimum = 5)]
     pub minutes: i64,
+    #[schema(max_length = 1000)]
     pub justification: String,
 }
 
-/// `POST /api/v1/requests/{id}/extension/approve` or `/deny` (a denial needs a comment).
+/// `POST /api/v1/requests/{id}/extension/approve` (a denial takes a `DenyBody`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"comment": "Checked against the change calendar"}))]
 pub struct ExtensionDecisionBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub comment: Option<String>,
 }
 

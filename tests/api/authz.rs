@@ -124,7 +124,10 @@ fn routes() -> Vec<Route> {
         r(M::POST, "/api/v1/requests/{id}/deny", S::Pending, DECIDERS)
             .json(json!({"comment": "no"})),
         r(M::POST, "/api/v1/requests/{id}/cancel", S::Pending, NOBODY),
-        r(M::POST, "/api/v1/requests/{id}/end", S::Active, ADMIN).json(json!({"reason": "matrix"})),
+        r(M::POST, "/api/v1/requests/{id}/end", S::Active, NOBODY)
+            .json(json!({"reason": "matrix"})),
+        r(M::POST, "/api/v1/requests/{id}/revoke", S::Active, ADMIN)
+            .json(json!({"reason": "matrix"})),
         r(M::GET, "/api/v1/audit", S::None, AUDIT),
         r(M::GET, "/api/v1/audit?format=csv", S::None, AUDIT),
         r(M::GET, "/api/v1/audit/verify", S::None, AUDIT),
@@ -164,7 +167,7 @@ async fn tidy(t: &TestApp) {
         let id = req["id"].as_str().unwrap();
         let owner = req["requester"]["id"].as_str().unwrap();
         match req["status"].as_str().unwrap() {
-            "active" => t.end(ALEX, id, Some("matrix tidy")).await,
+            "active" => t.revoke(ALEX, id, Some("matrix tidy")).await,
             _ => t.cancel(owner, id).await,
         };
     }

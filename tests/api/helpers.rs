@@ -308,9 +308,14 @@ impl TestApp {
         self.act(user, id, "cancel", json!({})).await
     }
 
-    /// Ending (or, as an admin, revoking) as `user`, with `reason` if any.
+    /// Ending one's own grant as `user`, with `reason` if any.
     pub async fn end(&self, user: &str, id: &str, reason: Option<&str>) -> (StatusCode, Value) {
         self.act(user, id, "end", field("reason", reason)).await
+    }
+
+    /// Revoking as `user` (an admin), with `reason` if any.
+    pub async fn revoke(&self, user: &str, id: &str, reason: Option<&str>) -> (StatusCode, Value) {
+        self.act(user, id, "revoke", field("reason", reason)).await
     }
 
     pub async fn status_of(&self, id: &str) -> Value {

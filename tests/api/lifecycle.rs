@@ -166,18 +166,25 @@ async fn end_early_and_revoke(t: &mut TestApp) {
     );
 
     let id = t.granted(RILEY, "device-code", 120, JORDAN).await;
-    t.end(ALEX, &id, None).await.expect_status(
+    t.end(ALEX, &id, Some("not mine")).await.expect_status(
+        StatusCode::FORBIDDEN,
+        "end is for one's own grant; an admin revokes",
+    );
+    t.revoke(ALEX, &id, None).await.expect_status(
         StatusCode::UNPROCESSABLE_ENTITY,
         "a revocation needs a reason",
     );
+    t.revoke(MORGAN, &id, Some("not an admin"))
+        .await
+        .expect_status(StatusCode::FORBIDDEN, "only admins revoke");
     let v = t
-        .end(ALEX, &id, Some("suspicious sign-ins"))
+        .revoke(ALEX, &id, Some("suspicious sign-ins"))
         .await
         .expect_status(StatusCode::OK, "an admin revokes it");
     assert_eq!(v["status"], "revoked");
     assert_eq!(v["close_reason"], "suspicious sign-ins");
     wait_out_of_group(t, RILEY).await;
-    t.end(ALEX, &id, Some("again"))
+    t.revoke(ALEX, &id, Some("again"))
         .await
         .expect_status(StatusCode::CONFLICT, "revoked twice");
     let revoked = t

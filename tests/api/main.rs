@@ -19,6 +19,7 @@ mod openapi;
 mod pages;
 mod reach;
 mod reads;
+mod schema_run;
 mod service;
 mod sessions;
 mod sign_ins;

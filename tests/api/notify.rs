@@ -249,7 +249,7 @@ async fn the_requester_is_reminded_and_told_of_the_end(db: &TestDb) {
 
     // Revoked by an admin: told, with the reason. Ended by oneself: no message.
     let other = t.granted(RILEY, "device-code", 60, MORGAN).await;
-    let (status, _) = t.end(ALEX, &other, Some("incident 42")).await;
+    let (status, _) = t.revoke(ALEX, &other, Some("incident 42")).await;
     assert!(status.is_success());
     let revoked = one_mail(&t, "revoked").await;
     assert_eq!(revoked.to, ["riley@jitgate-demo.onmicrosoft.com"]);

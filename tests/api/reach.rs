@@ -15,7 +15,7 @@ use crate::helpers::*;
 use crate::on_both_databases;
 
 /// The scopes the portal tells the command line to ask for in a device-code sign-in.
-async fn device_code_scopes(t: &TestApp) -> String {
+pub(crate) async fn device_code_scopes(t: &TestApp) -> String {
     let cli = t.try_get(None, "/api/v1/cli").await.1;
     let scopes = match cli["device_code_scopes"].as_array() {
         Some(s) if !s.is_empty() => s,
@@ -30,7 +30,11 @@ async fn device_code_scopes(t: &TestApp) -> String {
 
 /// A device-code sign-in by `user` to `scope`, as the command line makes it: started by the CLI
 /// client, completed on the device-login page, redeemed for an access token.
-async fn device_code_token(t: &TestApp, user: &str, scope: &str) -> Result<String, DeviceLogin> {
+pub(crate) async fn device_code_token(
+    t: &TestApp,
+    user: &str,
+    scope: &str,
+) -> Result<String, DeviceLogin> {
     let token_url = format!("{}/{TENANT_ID}/oauth2/v2.0", t.emulator.base_url());
     let started: Value = t
         .http
@@ -277,7 +281,7 @@ async fn what_each_token_may_do(t: &mut TestApp) {
                 t,
                 &token,
                 Method::POST,
-                &format!("/api/v1/requests/{riley}/end"),
+                &format!("/api/v1/requests/{riley}/revoke"),
                 Some(json!({"reason": "matrix"})),
             )
             .await;
@@ -462,7 +466,7 @@ async fn tidy(t: &TestApp) {
         let id = req["id"].as_str().unwrap();
         let owner = req["requester"]["id"].as_str().unwrap();
         match req["status"].as_str().unwrap() {
-            "active" => t.end(ALEX, id, Some("matrix tidy")).await,
+            "active" => t.revoke(ALEX, id, Some("matrix tidy")).await,
             _ => t.cancel(owner, id).await,
         };
     }

@@ -250,14 +250,15 @@ impl People {
         );
     }
 
-    /// Ends a grant early (as its requester) or revokes it (as an admin).
-    pub async fn end(&self, base: &str, who: &str, id: &str) {
+    /// Ends a grant early (as its requester, `own`) or revokes it (as an admin).
+    pub async fn end(&self, base: &str, who: &str, id: &str, own: bool) {
+        let action = if own { "end" } else { "revoke" };
         let (status, v) = self
             .call(
                 base,
                 who,
                 Method::POST,
-                &format!("/api/v1/requests/{id}/end"),
+                &format!("/api/v1/requests/{id}/{action}"),
                 Some(json!({"reason": "done"})),
             )
             .await;

@@ -153,8 +153,8 @@ pub(super) async fn deny(a: DenyArgs, out: Out) -> anyhow::Result<i32> {
     let mut s = open(&a.common).await?;
     let (id, extension) = in_queue(&mut s, &a.id).await?;
     if extension {
-        let body = ExtensionDecisionBody {
-            comment: Some(a.comment),
+        let body = DenyBody {
+            comment: a.comment.clone(),
         };
         return act(&mut s, &id, "extension/deny", &body, out, |_: &Extended| {
             format!(
@@ -164,9 +164,7 @@ pub(super) async fn deny(a: DenyArgs, out: Out) -> anyhow::Result<i32> {
         })
         .await;
     }
-    let body = DenyBody {
-        comment: Some(a.comment),
-    };
+    let body = DenyBody { comment: a.comment };
     act(&mut s, &id, "deny", &body, out, |r: &Request| {
         format!(
             "Denied request {} of {}.",

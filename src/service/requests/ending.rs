@@ -25,36 +25,85 @@ impl Portal {
             .await
     }
 
-    /// The requester ends their own active grant; an admin ending someone else's revokes it.
-    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
+    /// The requester ends their own active grant; an admin ending someone else's revokes it
+    /// (the portal's form, which serves both).
     pub async fn end(
         &self,
         who: &Principal,
         id: &RequestId,
         reason: Option<String>,
     ) -> AppResult<Request> {
+        self.end_as(who, id, reason, Ending::OwnOrRevoke).await
+    }
+
+    /// The requester ends their own active grant; nobody else may.
+    pub async fn end_own(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        reason: Option<String>,
+    ) -> AppResult<Request> {
+        self.end_as(who, id, reason, Ending::Own).await
+    }
+
+    /// An admin revokes a grant (anyone's), with a reason.
+    pub async fn revoke(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        reason: &str,
+    ) -> AppResult<Request> {
+        self.end_as(who, id, Some(reason.to_string()), Ending::Revoke)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, request = %id))]
+    async fn end_as(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        reason: Option<String>,
+        how: Ending,
+    ) -> AppResult<Request> {
         let reason = clean_comment(reason.as_deref(), false)
             .map_err(|f| AppError::invalid_field("reason", f.message))?;
+        if how == Ending::Revoke {
+            self.may_revoke(who, reason.as_deref())?;
+        }
         let now = self.now();
         let (tx, r) = self.begin_change(id).await?;
-        let transition = if r.requester.id == who.user.id {
-            Transition::End
-        } else {
-            self.require_portal_reach(who, "Revoking someone else's grant")?;
-            if !self.has_role(who, Role::Admin) {
+        let own = r.requester.id == who.user.id;
+        let transition = match how {
+            Ending::Revoke => Transition::Revoke,
+            _ if own => Transition::End,
+            Ending::Own => {
                 return Err(AppError::Forbidden(
-                    "Only the requester or an admin can end a grant.".into(),
+                    "Only the requester can end a grant; an admin revokes it instead.".into(),
                 ));
             }
-            if reason.is_none() {
-                return Err(AppError::invalid_field(
-                    "reason",
-                    "Please give a reason for revoking this grant.",
-                ));
+            Ending::OwnOrRevoke => {
+                self.may_revoke(who, reason.as_deref())?;
+                Transition::Revoke
             }
-            Transition::Revoke
         };
         self.close_by(who, tx, r, transition, reason, now).await
+    }
+
+    /// Revoking needs an admin signed in through the portal's own API, and a reason.
+    fn may_revoke(&self, who: &Principal, reason: Option<&str>) -> AppResult<()> {
+        self.require_portal_reach(who, "Revoking a grant")?;
+        if !self.has_role(who, Role::Admin) {
+            return Err(AppError::Forbidden(
+                "Only the requester or an admin can end a grant.".into(),
+            ));
+        }
+        if reason.is_none() {
+            return Err(AppError::invalid_field(
+                "reason",
+                "Please give a reason for revoking this grant.",
+            ));
+        }
+        Ok(())
     }
 
     /// Closes `r` by `transition` at `who`'s hand, in `tx`, and commits.
@@ -81,4 +130,15 @@ impl Portal {
         self.notify();
         Ok(r)
     }
+}
+
+/// Who may end a grant by a given route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Only the requester (the API's `end`).
+    Own,
+    /// Only an admin, as a revocation (the API's `revoke`).
+    Revoke,
+    /// The requester ends it; an admin ending someone else's revokes it (the portal's form).
+    OwnOrRevoke,
 }

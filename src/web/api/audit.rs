@@ -97,6 +97,19 @@ async fn list(
     app.portal.require_auditor(&who)?;
     let Query(p) =
         params.map_err(|e| AppError::BadRequest(format!("Invalid query: {}.", e.body_text())))?;
+    // The audit page's form sends its empty fields; through the API an empty value is a mistake.
+    for (name, value) in [
+        ("action", &p.action),
+        ("since", &p.since),
+        ("until", &p.until),
+        ("format", &p.format),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(AppError::BadRequest(format!(
+                "{name} is empty: leave it out to mean any."
+            )));
+        }
+    }
     let filter = p.filter()?;
     match p.export_format()? {
         None => {

@@ -58,7 +58,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(text)
+        let value: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|e| AppError::BadRequest(format!("The request body is not valid: {e}.")))?;
+        // serde reads a struct from an array too; the document says object.
+        if !value.is_object() {
+            return Err(AppError::BadRequest(
+                "The request body must be a JSON object.".into(),
+            ));
+        }
+        T::deserialize(value)
             .map(ApiJson)
             .map_err(|e| AppError::BadRequest(format!("The request body is not valid: {e}.")))
     }

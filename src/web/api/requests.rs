@@ -12,7 +12,7 @@ use super::views;
 use super::{ApiJson, ApiPath};
 use crate::contract::{
     ApproveBody, DenyBody, Empty, EndBody, ErrorBody, ExtendBody, Extended, ExtensionDecisionBody,
-    ExtensionList, NewRequest, Request, RequestList, RequestQuery, SignInList,
+    ExtensionList, NewRequest, Request, RequestList, RequestQuery, RevokeBody, SignInList,
 };
 use crate::domain::{Decision, NewRequestInput, RequestStatus};
 use crate::error::{AppError, AppResult};
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deny))
         .routes(routes!(cancel))
         .routes(routes!(end))
+        .routes(routes!(revoke))
         .routes(routes!(extend))
         .routes(routes!(extensions))
         .routes(routes!(approve_extension))
@@ -124,7 +125,7 @@ async fn list(
     params(("id" = String, Path, description = "The request's id (a GUID)")),
     responses(
         (status = 200, body = Request),
-        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+        (status = 403, description = "Not a request the caller may see", body = ErrorBody),
     ),
 )]
 async fn one(
@@ -158,7 +159,7 @@ async fn decide(
         (status = 200, description = "The request as it is now", body = Request),
         (status = 403, description = "Not an approver of this package, or the caller's own request", body = ErrorBody),
         (status = 409, description = "No longer pending, decided already, or past its time limit", body = ErrorBody),
-        (status = 422, description = "More than asked, or less than the package's minimum", body = ErrorBody),
+        (status = 422, description = "More than asked, less than the package's minimum, or the comment is not valid", body = ErrorBody),
     ),
 )]
 async fn approve(
@@ -183,7 +184,7 @@ async fn approve(
         (status = 200, description = "The request, denied", body = Request),
         (status = 403, description = "Not an approver of this package, or the caller's own request", body = ErrorBody),
         (status = 409, description = "No longer pending", body = ErrorBody),
-        (status = 422, description = "No reason given", body = ErrorBody),
+        (status = 422, description = "No reason given, or the reason is not valid", body = ErrorBody),
     ),
 )]
 async fn deny(
@@ -193,7 +194,7 @@ async fn deny(
     ApiJson(b): ApiJson<DenyBody>,
 ) -> AppResult<Response> {
     let input = DecisionInput {
-        comment: b.comment,
+        comment: Some(b.comment),
         duration_minutes: None,
     };
     decide(app, who, &id, Decision::Deny, input).await
@@ -221,17 +222,17 @@ async fn cancel(
     Ok(answer(StatusCode::OK, &r))
 }
 
-/// End an active grant now: the requester's own, or any as an admin (a revocation, with a
-/// reason). The membership is removed at once.
+/// The requester ends their own active grant now; the membership is removed at once. (An admin
+/// ends someone else's with `revoke`.)
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/end", operation_id = "end_request", tag = "requests",
     params(("id" = String, Path, description = "The request's id")),
     request_body = EndBody,
     responses(
-        (status = 200, description = "The grant, ended or revoked", body = Request),
-        (status = 403, description = "Neither the requester nor an admin", body = ErrorBody),
+        (status = 200, description = "The grant, ended", body = Request),
+        (status = 403, description = "Not the caller's grant", body = ErrorBody),
         (status = 409, description = "Not active", body = ErrorBody),
-        (status = 422, description = "A revocation without a reason", body = ErrorBody),
+        (status = 422, description = "The reason is not valid (too long, control characters)", body = ErrorBody),
     ),
 )]
 async fn end(
@@ -241,7 +242,31 @@ async fn end(
     ApiJson(b): ApiJson<EndBody>,
 ) -> AppResult<Response> {
     let id = parse_request_id(&id)?;
-    let r = app.portal.end(&who, &id, b.reason).await?;
+    let r = app.portal.end_own(&who, &id, b.reason).await?;
+    Ok(answer(StatusCode::OK, &r))
+}
+
+/// An admin ends anyone's active grant now, with a reason (a revocation); the membership is
+/// removed at once. Needs a token for the portal's own API.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{id}/revoke", operation_id = "revoke_request", tag = "decisions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = RevokeBody,
+    responses(
+        (status = 200, description = "The grant, revoked", body = Request),
+        (status = 403, description = "Not an admin, or a token for the requests API", body = ErrorBody),
+        (status = 409, description = "Not active", body = ErrorBody),
+        (status = 422, description = "No reason given, or the reason is not valid", body = ErrorBody),
+    ),
+)]
+async fn revoke(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<RevokeBody>,
+) -> AppResult<Response> {
+    let id = parse_request_id(&id)?;
+    let r = app.portal.revoke(&who, &id, &b.reason).await?;
     Ok(answer(StatusCode::OK, &r))
 }
 
@@ -291,7 +316,7 @@ async fn extend(
     params(("id" = String, Path, description = "The request's id")),
     responses(
         (status = 200, body = ExtensionList),
-        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+        (status = 403, description = "Not a request the caller may see", body = ErrorBody),
     ),
 )]
 async fn extensions(
@@ -329,6 +354,7 @@ async fn decide_extension(
         (status = 200, body = Extended),
         (status = 403, description = "Not an approver of this package, or the caller's own grant", body = ErrorBody),
         (status = 409, description = "No extension waits, or the grant has ended", body = ErrorBody),
+        (status = 422, description = "The comment is not valid, or the extension no longer fits the package's limit", body = ErrorBody),
     ),
 )]
 async fn approve_extension(
@@ -344,21 +370,21 @@ async fn approve_extension(
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/extension/deny", operation_id = "deny_extension", tag = "extensions",
     params(("id" = String, Path, description = "The request's id")),
-    request_body = ExtensionDecisionBody,
+    request_body = DenyBody,
     responses(
         (status = 200, body = Extended),
         (status = 403, description = "Not an approver of this package, or the caller's own grant", body = ErrorBody),
         (status = 409, description = "No extension waits, or the grant has ended", body = ErrorBody),
-        (status = 422, description = "No reason given", body = ErrorBody),
+        (status = 422, description = "No reason given, or the reason is not valid", body = ErrorBody),
     ),
 )]
 async fn deny_extension(
     State(app): State<AppState>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
-    ApiJson(b): ApiJson<ExtensionDecisionBody>,
+    ApiJson(b): ApiJson<DenyBody>,
 ) -> AppResult<Response> {
-    decide_extension(app, who, &id, Decision::Deny, b.comment).await
+    decide_extension(app, who, &id, Decision::Deny, Some(b.comment)).await
 }
 
 /// The device-code sign-ins seen during the grant, oldest first, as read from Entra's
@@ -368,7 +394,7 @@ async fn deny_extension(
     params(("id" = String, Path, description = "The request's id")),
     responses(
         (status = 200, body = SignInList),
-        (status = 404, description = "No such request, or not one the caller may see", body = ErrorBody),
+        (status = 403, description = "Not a request the caller may see", body = ErrorBody),
     ),
 )]
 async fn sign_ins(
