@@ -27,10 +27,14 @@ async fn decide(
     verb: &str,
     comment: Option<&str>,
 ) -> (reqwest::StatusCode, Value) {
+    let body = match comment {
+        Some(c) => json!({ "comment": c }),
+        None => json!({}),
+    };
     t.post(
         user,
         &format!("/api/v1/requests/{id}/extension/{verb}"),
-        json!({ "comment": comment }),
+        body,
     )
     .await
 }

@@ -269,6 +269,14 @@ async fn documented_examples_are_accepted() {
         .create(DANA, example(&doc, "POST", "/api/v1/requests"))
         .await;
     ex.send(DANA, "/api/v1/requests/{id}/cancel", &third).await;
+    // And one granted, then revoked by an admin from the example.
+    let fourth = t
+        .create(DANA, example(&doc, "POST", "/api/v1/requests"))
+        .await;
+    t.approve(MORGAN, &fourth).await;
+    wait_added(&t, &fourth).await;
+    let revoked = ex.send(ALEX, "/api/v1/requests/{id}/revoke", &fourth).await;
+    assert_eq!(revoked["status"], "revoked");
 
     // Every operation that takes a body was tried.
     let with_body: BTreeSet<(String, String)> = operations(&doc)
