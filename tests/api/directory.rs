@@ -127,13 +127,17 @@ async fn a_late_addition_after_the_end_is_followed_by_a_removal(t: &mut TestApp)
     .await
     .unwrap();
 
-    // w1 claims the addition and its call hangs past the lease.
+    // w1 claims the addition and its call hangs past the lease; then its process is gone (its
+    // liveness lock with it), so its lease may be taken over.
+    let w1 = p.hold_worker_lock("w1").await;
     let add = p
         .claim_directory_ops("w1", 10)
         .await
         .unwrap()
         .pop()
         .unwrap();
+    drop(w1);
+    let _w2 = p.hold_worker_lock("w2").await;
     t.advance(Duration::seconds(16));
     // Meanwhile Dana ends the grant; w2 takes the addition over, finds it no longer needed, and
     // carries out the removal (Dana is not in the group yet).
