@@ -143,6 +143,7 @@ impl Emulator {
     pub fn advance(&self, by: chrono::Duration) {
         if by > chrono::Duration::zero() {
             self.state().clock_offset += by;
+            self.land_due_writes();
         }
     }
 

@@ -27,9 +27,11 @@
 //! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves, and the
 //! quirks a test may have one served with),
 //! `minted_tokens` (tokens a test signs directly), `conditions` (Graph's latency, write budget,
-//! read lag and chaos), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
+//! read lag and chaos), `late_writes` (membership writes a test holds to land after their caller
+//! gave up), `change_tracking` (what `/groups/delta` remembers behind its tokens), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
 //! `mailbox` (the demo's mailbox page).
 
+mod change_tracking;
 mod conditions;
 mod config;
 mod controls;
@@ -40,6 +42,7 @@ mod grants;
 mod graph;
 mod identity;
 mod keys;
+mod late_writes;
 mod mailbox;
 mod minted_tokens;
 mod records;
@@ -51,6 +54,7 @@ mod wire;
 pub use config::{DemoGroup, DemoUser, EmulatorConfig};
 pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;
+pub use late_writes::{LandedWrite, Landing, LateWrite};
 pub use minted_tokens::TokenSpec;
 pub use records::{GraphCall, SentMail};
 pub use sign_in_log::{SignIn, SignInQuirk};

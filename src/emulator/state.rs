@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use super::conditions::Conditions;
 use super::config::EmulatorConfig;
 use super::faults::{Fault, NotMemberStyle};
+use super::change_tracking::ChangeTracking;
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
+use super::late_writes::LateWrites;
 use super::records::{GraphCall, SentMail};
 use super::{SignIn, SignInQuirk};
 
@@ -53,6 +55,10 @@ pub(crate) struct State {
     pub(crate) sign_in_log_delay: std::time::Duration,
     /// Sign-ins Graph serves out of shape, by id (lower case).
     pub(crate) sign_in_quirks: HashMap<String, SignInQuirk>,
+    /// Membership writes held to land late.
+    pub(crate) late: LateWrites,
+    /// What `/groups/delta` handed out: the member lists behind its tokens.
+    pub(crate) delta: ChangeTracking,
 }
 
 impl State {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::errors::unauthorized;
 use super::routes::route;
 use crate::emulator::conditions::Mischief;
+use crate::emulator::late_writes::HeldAnswer;
 use crate::emulator::wire::{GraphCtx, graph_error, throttled_error};
 use crate::emulator::{Emulator, Fault, GraphCall};
 
@@ -66,6 +67,7 @@ pub(super) async fn answer(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| uri.path().to_owned());
+    emu.land_due_writes();
     let mut fault = emu.take_fault(method.as_str(), &path_q, true);
     if fault.is_none() && is_write(method, uri.path()) {
         fault = chaos(emu, uri.path());
@@ -93,6 +95,19 @@ pub(super) async fn answer(
             }
             Ok(()) => route(emu, ctx, method, uri, headers, body),
         },
+    };
+    let resp = match resp.extensions().get::<HeldAnswer>().cloned() {
+        // Accepted, but answered only once it has landed: the caller has given up by then.
+        Some(held) => {
+            held.landed().await;
+            graph_error(
+                ctx,
+                StatusCode::GATEWAY_TIMEOUT,
+                "gatewayTimeout",
+                "The gateway did not receive a timely response from the upstream server.",
+            )
+        }
+        None => resp,
     };
     let status = resp.status().as_u16();
     tracing::debug!(

@@ -1,6 +1,7 @@
 //! Group members: `POST /groups/{id}/members/$ref` adds a user, `DELETE
 //! /groups/{id}/members/{user}/$ref` removes one, and `GET /groups/{id}/members` (and
-//! `transitiveMembers`) lists them as reads see them, paged with `$top` and `$skiptoken`.
+//! `transitiveMembers`) lists them as reads see them, paged with `$top` and `$skiptoken`. A write
+//! a test holds (see `late_writes`) is accepted here and answered by the entry once it landed.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use super::caller::{Caller, READ_MEMBERS};
 use super::errors::{bad_request, forbidden, invalid_id, not_found};
 use super::query::{expired_page_token, page_size, qparam};
 use super::users::{metadata_context, parse_select, user_object};
+use crate::emulator::late_writes::HeldAnswer;
 use crate::emulator::wire::{GraphCtx, is_guid, odata_json, percent_decode};
 use crate::emulator::{Emulator, NotMemberStyle, set_membership};
 
@@ -88,6 +90,9 @@ pub(super) fn add(
     {
         return not_found(ctx, &member);
     }
+    if let Some(rx) = emu.hold_write(group, &member, true) {
+        return held(rx);
+    }
     let mut st = emu.state();
     if !set_membership(&mut st, group, &member, true) {
         return bad_request(
@@ -120,6 +125,9 @@ pub(super) fn remove(
     if emu.group(group).is_none() {
         return not_found(ctx, group);
     }
+    if let Some(rx) = emu.hold_write(group, member, false) {
+        return held(rx);
+    }
     let mut st = emu.state();
     if !set_membership(&mut st, group, member, false) {
         return match st.not_member_style {
@@ -134,6 +142,13 @@ pub(super) fn remove(
     }
     emu.persist(&st);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A write held to land late: the entry answers it once it has landed.
+fn held(rx: tokio::sync::oneshot::Receiver<()>) -> Response {
+    let mut resp = StatusCode::GATEWAY_TIMEOUT.into_response();
+    resp.extensions_mut().insert(HeldAnswer::new(rx));
+    resp
 }
 
 fn encode_skiptoken(group: &str, offset: usize) -> String {

@@ -7,6 +7,7 @@
 //!   faults and chaos, the write budget (throttling) and the call list.
 //! - `routes.rs`: the route table from method and path to the endpoint, after authentication.
 //! - The endpoints: `members.rs` (add, remove and list group members), `groups.rs` (get a group),
+//!   `delta.rs` (`/groups/delta`: members added and removed since a delta link),
 //!   `users.rs` (get a user or a manager; user properties and `$select`), `user_actions.rs`
 //!   (`checkMemberGroups`, `revokeSignInSessions`, `sendMail`), `applications.rs` (the service
 //!   principal and its app role assignments), `policies.rs` (Conditional Access policies) and
@@ -24,6 +25,7 @@
 mod applications;
 pub(super) mod batch;
 mod caller;
+mod delta;
 pub(super) mod entry;
 mod errors;
 mod groups;

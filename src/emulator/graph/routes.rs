@@ -7,7 +7,7 @@ use axum::response::Response;
 use super::caller::authenticate;
 use super::errors::{bad_request, forbidden};
 use super::query::qparam;
-use super::{applications, groups, members, policies, sign_ins, user_actions, users};
+use super::{applications, delta, groups, members, policies, sign_ins, user_actions, users};
 use crate::emulator::Emulator;
 use crate::emulator::wire::{GraphCtx, graph_error, percent_decode};
 
@@ -59,6 +59,7 @@ pub(super) fn route(
             ["groups", g, "transitiveMembers"]
             | ["groups", g, "transitiveMembers", "microsoft.graph.user"],
         ) => members::list(emu, ctx, &caller, g, &query),
+        (&Method::GET, ["groups", "delta" | "delta()"]) => delta::delta(emu, ctx, &caller, &query),
         (&Method::GET, ["groups", g]) => groups::get(emu, ctx, &caller, g),
         (&Method::GET, ["users", id]) => users::get(emu, ctx, &caller, id, q("$select")),
         (&Method::GET, ["users", id, "manager"]) => {
