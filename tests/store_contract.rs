@@ -20,6 +20,8 @@ mod requests;
 mod schema;
 #[path = "store_contract/sign_ins.rs"]
 mod sign_ins;
+#[path = "store_contract/watch.rs"]
+mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

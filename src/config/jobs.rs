@@ -39,6 +39,10 @@ pub struct SignInSettings {
 pub struct ReconcileSettings {
     pub every: Every,
     pub mode: ReconcileMode,
+    /// How often each group is asked what changed since the last look (Graph's delta query),
+    /// and members whose membership is uncertain are read back: the fast drift check between
+    /// full reconciliations.
+    pub delta_every: Duration,
 }
 
 /// When a periodic job runs: a fixed interval (`"5m"`) or a cron expression (six fields,

@@ -8,7 +8,8 @@ use super::pacer::Pacer;
 use super::settings::GraphSettings;
 use super::token::TokenCache;
 use super::{
-    Directory, DirectoryError, DirectoryUser, MemberChange, MemberOp, SignInLog, UserAccess,
+    Directory, DirectoryError, DirectoryUser, MemberChange, MemberDelta, MemberOp, SignInLog,
+    UserAccess,
 };
 
 /// Microsoft Graph directory client with a client-credentials token cache.
@@ -99,6 +100,14 @@ impl Directory for GraphClient {
 
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError> {
         self.members_of(group_id, "members").await
+    }
+
+    async fn member_delta(
+        &self,
+        group_id: &str,
+        delta_link: Option<&str>,
+    ) -> Result<MemberDelta, DirectoryError> {
+        self.group_member_delta(group_id, delta_link).await
     }
 
     async fn member_groups_among(

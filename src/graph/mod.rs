@@ -11,6 +11,7 @@
 //! - `pacer`: the client-side budget of writes;
 //! - `wire`: reading Graph's answers (errors, `Retry-After`) and the id forms a path takes;
 //! - `members`: adding, removing, checking and listing group members one call at a time;
+//! - `delta`: what changed in a group's members since a delta link (Graph's change tracking);
 //! - `batch`: many membership changes or checks in one `$batch`;
 //! - `users`: a user, their manager, ending their sessions;
 //! - `access`: a person's account state and app roles, and who holds a role;
@@ -21,6 +22,7 @@
 mod access;
 mod batch;
 mod client;
+mod delta;
 mod mail;
 mod members;
 mod pacer;
@@ -136,6 +138,20 @@ impl DirectoryUser {
     }
 }
 
+/// What changed in a group's members since a delta link (Graph's change tracking), or, without
+/// one, every member (a full synchronisation). Ids are lower case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberDelta {
+    /// Whether this is a full synchronisation: `present` then lists every member.
+    pub full: bool,
+    /// Members added since the link (on a full synchronisation: every member).
+    pub present: Vec<String>,
+    /// Members removed since the link.
+    pub gone: Vec<String>,
+    /// The link that asks for the changes after these.
+    pub delta_link: String,
+}
+
 /// A person's standing in the directory now: whether they may sign in, and the app role
 /// values of this application assigned to them (directly or through a group).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +245,14 @@ pub trait Directory: Send + Sync + 'static {
     }
     /// Ends every sign-in session of the user (`revokeSignInSessions`).
     async fn revoke_sign_in_sessions(&self, user_id: &str) -> Result<(), DirectoryError>;
+    /// What changed in `group_id`'s members since `delta_link` (`GET /groups/delta`), or every
+    /// member without one. A link Graph no longer knows is refused (a 4xx, e.g. 400
+    /// `syncStateNotFound` or 410): start over without it.
+    async fn member_delta(
+        &self,
+        group_id: &str,
+        delta_link: Option<&str>,
+    ) -> Result<MemberDelta, DirectoryError>;
     /// All direct members, following `@odata.nextLink` verbatim.
     async fn list_members(&self, group_id: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// The users in a group, directly or through nested groups

@@ -187,8 +187,8 @@ impl GraphClient {
         Ok((first_page.unwrap_or_else(|| json!({})), items))
     }
 
-    /// The bearer token must only ever go to the configured Graph origin.
-    fn check_next_link(&self, link: &str) -> Result<(), DirectoryError> {
+    /// The bearer token must only ever go to the configured Graph origin (next and delta links).
+    pub(super) fn check_next_link(&self, link: &str) -> Result<(), DirectoryError> {
         let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
         match (origin(link), origin(&self.graph_base)) {
             (Some(a), Some(b)) if a == b => Ok(()),

@@ -176,6 +176,29 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 
     async fn heartbeat(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The delta link of Graph's change tracking kept for `group_id` (lower case), if any.
+    async fn delta_link(&self, group_id: &str) -> StoreResult<Option<String>>;
+    /// Keeps `link` as `group_id`'s delta link; `None` forgets it (the next look starts over).
+    async fn set_delta_link(
+        &self,
+        group_id: &str,
+        link: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Watches `user_id` in `group_id` (both lower case) until `until` (or a later end already
+    /// set), for `reason`.
+    async fn watch_member(
+        &self,
+        group_id: &str,
+        user_id: &str,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<()>;
+    /// The members of `group_id` watched at `now`.
+    async fn watched_members(&self, group_id: &str, now: DateTime<Utc>)
+    -> StoreResult<Vec<String>>;
+    /// Forgets the watches ended by `now`; returns how many.
+    async fn end_watches(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
     /// The tower-sessions store on the same database.
@@ -281,6 +304,14 @@ pub trait StoreTx: Send {
         not_before: DateTime<Utc>,
         error: &str,
         throttled: bool,
+    ) -> StoreResult<()>;
+    /// [`Store::watch_member`], in this transaction.
+    async fn watch_member(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+        until: DateTime<Utc>,
+        reason: &str,
     ) -> StoreResult<()>;
     async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -137,6 +137,13 @@ impl EmulatedPortal {
         self.boot(listener).await;
     }
 
+    /// Starts another replica of the portal on the same database, emulator and clock (for
+    /// PostgreSQL: SQLite runs one process per database).
+    pub async fn start_replica(&self) -> App {
+        let (listener, _) = bind().await;
+        boot(listener, self.settings(), self.clock.clone()).await
+    }
+
     pub fn portal(&self) -> &Portal {
         &self.app.as_ref().expect("the portal is running").portal
     }

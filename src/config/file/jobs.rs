@@ -48,6 +48,7 @@ impl Default for RawDirectory {
 pub(in crate::config) struct RawReconcile {
     pub(in crate::config) every: String,
     pub(in crate::config) mode: String,
+    pub(in crate::config) delta_every: String,
 }
 
 impl Default for RawReconcile {
@@ -55,6 +56,7 @@ impl Default for RawReconcile {
         RawReconcile {
             every: "5m".into(),
             mode: "remove".into(),
+            delta_every: "10s".into(),
         }
     }
 }

@@ -58,7 +58,15 @@ pub(super) fn directory(d: &RawDirectory) -> Result<DirectorySettings, ConfigErr
 
 pub(super) fn reconcile(raw: &RawReconcile) -> Result<ReconcileSettings, ConfigError> {
     let every = &raw.every;
+    let delta_every = duration("reconcile.delta_every", &raw.delta_every)?;
+    if !(Duration::seconds(1)..=Duration::minutes(5)).contains(&delta_every) {
+        return Err(err(
+            "reconcile.delta_every",
+            "must lie between 1s and 5m (a late Graph write is undone within about this long)",
+        ));
+    }
     Ok(ReconcileSettings {
+        delta_every,
         every: match parse_duration(every) {
             Ok(d) if d < Duration::seconds(10) => {
                 return Err(err("reconcile.every", "must be at least 10s"));
@@ -149,6 +157,7 @@ mod tests {
         let s = load(GOOD, &[]).unwrap();
         assert!(matches!(s.reconcile.every, Every::Interval(d) if d.num_minutes() == 5));
         assert_eq!(s.reconcile.mode, ReconcileMode::Remove);
+        assert_eq!(s.reconcile.delta_every, chrono::Duration::seconds(10));
         let s = load(
             GOOD,
             &[
@@ -166,6 +175,16 @@ mod tests {
         assert_refused(&[
             ("JITGATE_RECONCILE__EVERY", "often", "reconcile.every"),
             ("JITGATE_RECONCILE__EVERY", "1s", "reconcile.every"),
+            (
+                "JITGATE_RECONCILE__DELTA_EVERY",
+                "0s",
+                "reconcile.delta_every",
+            ),
+            (
+                "JITGATE_RECONCILE__DELTA_EVERY",
+                "10m",
+                "reconcile.delta_every",
+            ),
             ("JITGATE_RECONCILE__MODE", "fix", "reconcile.mode"),
         ]);
         let standing = GOOD.replace(

@@ -36,6 +36,11 @@ const EXTENSION_COLS: &str = "id, request_id, minutes, justification, status, re
 const SIGN_IN_COLS: &str = "id, at, user_id, user_principal_name, app_id, app_name, ip_address, conditional_access, error_code, failure_reason, request_id, resource_id, to_portal";
 const EVENT_COLS: &str = "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";
 
+/// Watches a member until `$3` (a later end already set is kept), for reason `$4`.
+const WATCH_MEMBER: &str = "INSERT INTO member_watch (group_id, user_id, until, reason) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (group_id, user_id) DO UPDATE SET reason = excluded.reason, \
+     until = CASE WHEN excluded.until > member_watch.until THEN excluded.until ELSE member_watch.until END";
+
 /// An operation may be claimed only when no earlier unfinished operation exists for the same member.
 const HEAD_OF_QUEUE: &str = "NOT EXISTS (SELECT 1 FROM directory_ops p WHERE p.group_id = o.group_id \
      AND p.user_id = o.user_id AND p.done_at IS NULL AND p.id < o.id)";

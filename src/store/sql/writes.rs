@@ -331,6 +331,17 @@ macro_rules! impl_store_tx {
                     Ok(())
                 }
 
+                async fn watch_member(&mut self, group_id: &str, user_id: &str, until: DateTime<Utc>, reason: &str) -> StoreResult<()> {
+                    sqlx::query($crate::store::sql::WATCH_MEMBER)
+                        .bind(group_id)
+                        .bind(user_id)
+                        .bind(ms(until))
+                        .bind(reason)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    Ok(())
+                }
+
                 async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent> {
                     let last: Option<(i64, String)> =
                         sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")

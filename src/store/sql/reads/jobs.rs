@@ -1,5 +1,6 @@
-//! The background jobs' own records: whose turn it is to run a one-at-a-time job, and the
-//! heartbeats each job leaves.
+//! The background jobs' own records: whose turn it is to run a one-at-a-time job, the
+//! heartbeats each job leaves, and what the drift check keeps between rounds (each group's
+//! delta link, the members it watches).
 
 /// Adds the jobs' turns and heartbeats to the methods gathered for `impl Store` (see
 /// [`impl_store!`](super::impl_store)), and hands them on.
@@ -30,6 +31,59 @@ macro_rules! job_reads {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn delta_link(&self, group_id: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT delta_link FROM group_deltas WHERE group_id = $1")
+                    .bind(group_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn set_delta_link(&self, group_id: &str, link: Option<&str>, at: DateTime<Utc>) -> StoreResult<()> {
+                match link {
+                    Some(link) => sqlx::query(
+                        "INSERT INTO group_deltas (group_id, delta_link, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (group_id) DO UPDATE SET delta_link = excluded.delta_link, updated_at = excluded.updated_at",
+                    )
+                    .bind(group_id)
+                    .bind(link)
+                    .bind(ms(at))
+                    .execute(&self.pool)
+                    .await?,
+                    None => sqlx::query("DELETE FROM group_deltas WHERE group_id = $1")
+                        .bind(group_id)
+                        .execute(&self.pool)
+                        .await?,
+                };
+                Ok(())
+            }
+
+            async fn watch_member(&self, group_id: &str, user_id: &str, until: DateTime<Utc>, reason: &str) -> StoreResult<()> {
+                sqlx::query($crate::store::sql::WATCH_MEMBER)
+                    .bind(group_id)
+                    .bind(user_id)
+                    .bind(ms(until))
+                    .bind(reason)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn watched_members(&self, group_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT user_id FROM member_watch WHERE group_id = $1 AND until > $2 ORDER BY user_id")
+                    .bind(group_id)
+                    .bind(ms(now))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn end_watches(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM member_watch WHERE until <= $1")
+                    .bind(ms(now))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
 
             async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
