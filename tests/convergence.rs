@@ -3,6 +3,8 @@
 //! hang past the client's timeout and land anyway); and several replicas on one PostgreSQL
 //! database sharing a mass expiry. At the end the group holds exactly the active grants, every
 //! ended grant's removal is verified, none is more than 5 s late, and the audit chain verifies.
+//! Also: a Graph write that lands after jitgate gave up is undone by the drift check, with one
+//! replica and with two (the time from landing to removal is printed).
 //!
 //! These run on the real clock: grants last one or two minutes (whole minutes are the shortest
 //! grant), so each test takes about three minutes. A larger run is `scripts/convergence.sh`.
@@ -16,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use common::db::{Backend, TestDb};
 use harness::*;
-use jitgate::emulator::Chaos;
 use jitgate::emulator::demo::{ALEX, AVERY, MORGAN};
+use jitgate::emulator::{Chaos, Landing, LateWrite};
 use rand::{Rng, SeedableRng};
 
 /// The package and the directory settings of the runs: one-minute grants, one approval, Graph
@@ -472,4 +474,88 @@ async fn sqlite_on_a_full_disk() {
         f.p(1.0)
     );
     drop(server);
+}
+
+/// A Graph write that lands after jitgate gave up, on the real clock: a user's additions time
+/// out (the emulator holds them), the grant is ended, its removal finds nobody; then the held
+/// additions land. Measured: the time from the landing to the member's removal by the drift
+/// check (`delta_every` at its default, 10 s; full reconciliation every 5 minutes, out of the
+/// way), with one replica on SQLite and with two on PostgreSQL.
+async fn late_landing(backend: Backend, replicas: usize) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let emu = tenant(1).await;
+    let user = user_id(0);
+    emu.delay_landing(LateWrite::additions(100, Landing::OnTrigger).of(&user));
+    let dir = tempfile::tempdir().unwrap();
+    let sections = sections("15s").replace("every = \"20s\"", "every = \"5m\"");
+    let mut servers = Vec::new();
+    for n in 0..replicas {
+        servers
+            .push(Server::start(dir.path(), &format!("late{n}"), &db.url, &emu, &sections).await);
+    }
+    let base = servers[0].url.clone();
+    let people = People::new(&emu);
+    let id = people.request(&base, &user, 5).await;
+    people.approve(&base, MORGAN, &id).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.held_writes() == 0 {
+        assert!(Instant::now() < deadline, "the addition was never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Past the client's timeout: the addition failed as far as jitgate knows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    people
+        .end(&servers[replicas - 1].url, &user, &id, true)
+        .await;
+    let removed = |people: People, base: String, id: String| async move {
+        people
+            .events(&base, AVERY, "membership_removed")
+            .await
+            .iter()
+            .any(|e| e["request_id"] == id.as_str())
+    };
+    while !removed(people.clone(), base.clone(), id.clone()).await {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "the grant's removal never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!emu.members(GROUP).contains(&user));
+    let landed = Instant::now();
+    assert!(emu.land_late_writes() >= 1);
+    assert!(
+        emu.members(GROUP).contains(&user),
+        "the late addition landed"
+    );
+    while emu.members(GROUP).contains(&user) {
+        assert!(
+            landed.elapsed() < Duration::from_secs(60),
+            "still a member a minute after landing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = landed.elapsed();
+    eprintln!(
+        "late landing ({backend:?}, {replicas} replica(s)): removed {} ms after it landed",
+        took.as_millis()
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "removed {took:?} after landing"
+    );
+    drop(servers);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_landing_is_undone_sqlite() {
+    late_landing(Backend::Sqlite, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_landing_is_undone_on_two_replicas() {
+    late_landing(Backend::Postgres, 2).await;
 }

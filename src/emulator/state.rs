@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::change_tracking::ChangeTracking;
 use super::conditions::Conditions;
 use super::config::EmulatorConfig;
 use super::faults::{Fault, NotMemberStyle};
-use super::change_tracking::ChangeTracking;
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
 use super::late_writes::LateWrites;
 use super::records::{GraphCall, SentMail};

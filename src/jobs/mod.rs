@@ -2,6 +2,8 @@
 //! - `worker`: carries out queued directory operations against Microsoft Graph;
 //! - `scheduler`: carries out deadlines (later starts, expiries, time-outs);
 //! - `reconciler`: compares each group with the active grants and puts drift right;
+//! - `drift_watch`: asks Graph what changed in each group every few seconds (delta query) and
+//!   reads back members whose membership is uncertain, between reconciliations;
 //! - `audit_walk`: re-verifies the whole audit chain periodically;
 //! - `listener`: wakes the worker and the scheduler when another replica commits work;
 //! - `session_cleanup`: deletes expired browser sessions;
@@ -9,6 +11,7 @@
 //! - `sign_in_reader`: reads device-code sign-ins from Entra's sign-in log.
 
 pub mod audit_walk;
+pub mod drift_watch;
 pub mod reconciler;
 pub mod scheduler;
 pub mod sender;
@@ -25,6 +28,7 @@ use crate::service::Portal;
 use crate::store::AnySessionStore;
 
 pub use audit_walk::AuditWalk;
+pub use drift_watch::DriftWatch;
 pub use reconciler::Reconciler;
 pub use scheduler::Scheduler;
 pub use sender::Sender;
@@ -54,6 +58,10 @@ impl Jobs {
             (
                 "reconciler",
                 tokio::spawn(Reconciler::new(portal.clone(), directory.clone()).run()),
+            ),
+            (
+                "drift_watch",
+                tokio::spawn(DriftWatch::new(portal.clone(), directory.clone()).run()),
             ),
             (
                 "sign_in_reader",

@@ -22,6 +22,8 @@
 //!   worker hands back;
 //! - `retry.rs`: when a failed directory operation is tried again;
 //! - `reconcile.rs`: drift reconciliation of the groups;
+//! - `drift_watch.rs`: the fast drift check between reconciliations (Graph's delta query, and
+//!   members watched after a write whose outcome is unknown);
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
 //! - `bearers.rs`: the same refresh of account state and roles for bearer tokens;
 //! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
@@ -34,7 +36,7 @@
 //! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
 //!
 //! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
-//! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs` and `notify/`; `deadlines.rs`
+//! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
 //! and `lifecycle.rs` use `notify/`.
 
 pub mod audit;
@@ -42,6 +44,7 @@ mod bearers;
 mod deadlines;
 mod demo_device;
 pub mod directory;
+mod drift_watch;
 mod extensions;
 pub(crate) mod lifecycle;
 pub mod metrics;
@@ -56,6 +59,7 @@ mod sign_ins;
 
 pub use audit::{ChainStatus, EventPage, ExportChunk, ExportFormat, ExportStream, event_record};
 pub use demo_device::DeviceCodeTry;
+pub use drift_watch::Suspect;
 pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;

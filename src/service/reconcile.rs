@@ -46,7 +46,7 @@ impl Portal {
         groups
     }
 
-    fn is_standing_member(&self, group_id: &str, member: &str) -> bool {
+    pub(super) fn is_standing_member(&self, group_id: &str, member: &str) -> bool {
         self.settings
             .packages
             .iter()
@@ -217,7 +217,10 @@ impl Portal {
     }
 
     /// Active grants for `group_id` by requester (lower-case object id).
-    async fn active_grants_in(&self, group_id: &str) -> AppResult<HashMap<String, Request>> {
+    pub(super) async fn active_grants_in(
+        &self,
+        group_id: &str,
+    ) -> AppResult<HashMap<String, Request>> {
         let now = self.now();
         let mut out = HashMap::new();
         for p in self

@@ -133,15 +133,18 @@ fn answer(emu: &Emulator, state: SyncState) -> Response {
         let before = state.seen.get(g).cloned().unwrap_or_default();
         let mut entries: Vec<Value> = Vec::new();
         if state.members {
-            entries.extend(current.difference(&before).map(|u| {
-                json!({ "@odata.type": "#microsoft.graph.user", "id": u })
-            }));
+            entries.extend(
+                current
+                    .difference(&before)
+                    .map(|u| json!({ "@odata.type": "#microsoft.graph.user", "id": u })),
+            );
             entries.extend(before.difference(&current).map(|u| {
                 json!({ "@odata.type": "#microsoft.graph.user", "id": u, "@removed": { "reason": "deleted" } })
             }));
         }
         if first || !entries.is_empty() {
-            let object = json!({ "id": group.id.to_ascii_lowercase(), "displayName": group.display_name });
+            let object =
+                json!({ "id": group.id.to_ascii_lowercase(), "displayName": group.display_name });
             objects.push((object, entries));
         }
         now.seen.insert(g.clone(), current);
@@ -252,7 +255,10 @@ mod tests {
             (json!({ "id": "h" }), vec![json!({ "id": "x" })]),
         ]);
         assert_eq!(pages.len(), 2);
-        assert_eq!(pages[0][0]["members@delta"].as_array().unwrap().len(), DELTA_PAGE);
+        assert_eq!(
+            pages[0][0]["members@delta"].as_array().unwrap().len(),
+            DELTA_PAGE
+        );
         assert_eq!(pages[1][0]["id"], "g");
         assert_eq!(pages[1][0]["members@delta"].as_array().unwrap().len(), 5);
         assert_eq!(pages[1][1]["id"], "h");

@@ -11,6 +11,7 @@ use crate::domain::{AuditAction, Request, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::graph::DirectoryError;
 use crate::service::Portal;
+use crate::service::drift_watch::WATCH;
 use crate::service::lifecycle;
 use crate::service::retry::{removal_retry_delay, retry_delay};
 use crate::store::{DirectoryOp, OpKind, OpOutcome, StoreTx};
@@ -61,6 +62,16 @@ impl Portal {
                 };
             tx.retry_op(op.id, retry_at, &message, false).await?;
             details["retry_at"] = json!(retry_at);
+        }
+        if op.kind != OpKind::RevokeSessions && attempt.may_have_taken_effect() {
+            // Graph may still carry it out (a timeout, a 5xx after sending, a dropped
+            // connection): the drift check reads the member back for a while.
+            let (group, user) = (
+                op.group_id.to_ascii_lowercase(),
+                op.user_id.to_ascii_lowercase(),
+            );
+            let reason = format!("{} with an unknown outcome", op.kind.as_str());
+            tx.watch_member(&group, &user, now + WATCH, &reason).await?;
         }
         tracing::warn!(op = op.id, kind = op.kind.as_str(), attempt = op.attempts, error = %message, give_up, "directory operation failed");
         if let Some(mut r) = request {

@@ -1,5 +1,6 @@
 //! An answer that came back after the worker lost the lease: recorded as a directory error,
-//! and an addition that may have landed is followed by a removal so the group converges.
+//! and an addition that may have landed is followed by a removal so the group converges; the
+//! member is watched by the drift check for a while.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -8,6 +9,7 @@ use super::attempt::Attempt;
 use super::record;
 use crate::domain::AuditAction;
 use crate::error::AppResult;
+use crate::service::drift_watch::WATCH;
 use crate::service::notify::Outbox;
 use crate::store::{DirectoryOp, NewDirectoryOp, OpKind, StoreTx};
 
@@ -33,6 +35,14 @@ pub(super) async fn late_answer(
         "error": format!("the lease ran out while Graph was called; its late answer: {outcome}"),
         "lease_lost": true,
     });
+    if op.kind != OpKind::RevokeSessions && attempt.may_have_taken_effect() {
+        let (group, user) = (
+            op.group_id.to_ascii_lowercase(),
+            op.user_id.to_ascii_lowercase(),
+        );
+        let reason = format!("{} answered after the lease ran out", op.kind.as_str());
+        tx.watch_member(&group, &user, now + WATCH, &reason).await?;
+    }
     if op.kind == OpKind::Add && attempt.may_have_taken_effect() {
         let active = tx
             .count_other_active_grants(&op.user_id, &op.group_id, "")
