@@ -50,6 +50,7 @@ impl DriftWatch {
 
     async fn group(&self, group: &str) -> crate::error::AppResult<()> {
         let link = self.portal.delta_link(group).await?;
+        let asked_at = self.portal.now();
         let mut first = link.is_none();
         let delta = match self.directory.member_delta(group, link.as_deref()).await {
             Ok(d) => d,
@@ -82,8 +83,8 @@ impl DriftWatch {
                 },
             }
         }
-        for m in self.portal.judge_members(group, &seen).await? {
-            if !self.portal.stray_still(group, &m.id).await? {
+        for m in self.portal.judge_members(group, asked_at, &seen).await? {
+            if !self.portal.stray_still(group, &m.id, asked_at).await? {
                 continue;
             }
             let result = self.directory.remove_member(group, &m.id).await;

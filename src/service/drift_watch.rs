@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Portal, event, system_event};
@@ -104,12 +104,15 @@ impl Portal {
             .collect())
     }
 
-    /// Judges members whose presence in `group_id` is known (`seen`: id and whether Graph shows
-    /// them): records what differs from the grants, queues the re-additions, and watches the
-    /// members the outbox is still busy with. Returns the members to remove (none in report mode).
+    /// Judges members whose presence in `group_id` is known (`seen`: id and whether Graph showed
+    /// them when asked, at or after `asked_at`): records what differs from the grants, queues
+    /// the re-additions, and watches the members the outbox is busy with (an operation
+    /// unfinished, or finished since `asked_at`: Graph's answer may predate it). Returns the
+    /// members to remove (none in report mode).
     pub async fn judge_members(
         &self,
         group_id: &str,
+        asked_at: DateTime<Utc>,
         seen: &[(String, bool)],
     ) -> AppResult<Vec<DirectoryUser>> {
         if seen.is_empty() {
@@ -120,7 +123,7 @@ impl Portal {
         let mode = self.settings.reconcile.mode;
         let busy: Vec<String> = self
             .store
-            .members_in_flux(group_id, now)
+            .members_in_flux(group_id, asked_at)
             .await?
             .into_iter()
             .map(|u| u.to_ascii_lowercase())
@@ -196,13 +199,18 @@ impl Portal {
     }
 
     /// Whether `member` should still be removed from `group_id` now: no active grant has
-    /// appeared and no directory operation for them is under way.
-    pub async fn stray_still(&self, group_id: &str, member: &str) -> AppResult<bool> {
+    /// appeared and no directory operation for them is under way or finished since `asked_at`.
+    pub async fn stray_still(
+        &self,
+        group_id: &str,
+        member: &str,
+        asked_at: DateTime<Utc>,
+    ) -> AppResult<bool> {
         let id = member.to_ascii_lowercase();
         let grants = self.active_grants_in(group_id).await?;
         let busy = self
             .store
-            .members_in_flux(group_id, self.now())
+            .members_in_flux(group_id, asked_at)
             .await?
             .iter()
             .any(|u| u.eq_ignore_ascii_case(&id));
