@@ -1,12 +1,10 @@
 //! What Graph's change tracking (`GET /groups/delta`) remembers between calls: behind each delta
 //! token, the groups it follows and their members as reads saw them when it was handed out;
 //! behind each page token, the pages of an answer not fetched yet. Tokens of an earlier run of
-//! the tenant, or dropped by [`Emulator::expire_delta_tokens`], are unknown: the caller is told
+//! the tenant, or dropped by `Emulator::expire_delta_tokens`, are unknown: the caller is told
 //! to synchronise again (`syncStateNotFound`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-
-use super::tenant::Emulator;
 
 /// Delta tokens kept; older ones are forgotten (as Graph forgets old sync states).
 const KEPT_TOKENS: usize = 10_000;
@@ -53,7 +51,7 @@ impl ChangeTracking {
         self.tokens.get(token).cloned()
     }
 
-    fn forget(&mut self) {
+    pub(crate) fn forget(&mut self) {
         self.tokens.clear();
         self.order.clear();
         self.pages.clear();
@@ -69,12 +67,4 @@ pub(crate) fn new_token() -> String {
         uuid::Uuid::new_v4().simple()
     );
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-impl Emulator {
-    /// Forgets every delta token handed out (as Graph does after seven days, or when its sync
-    /// state is lost): the next call with one is answered 400 `syncStateNotFound`.
-    pub fn expire_delta_tokens(&self) {
-        self.state().delta.forget();
-    }
 }

@@ -53,6 +53,12 @@ impl Emulator {
         self.state().faults.clear();
     }
 
+    /// Forgets every delta token handed out (as Graph does after seven days, or when its sync
+    /// state is lost): the next call with one is answered 400 `syncStateNotFound`.
+    pub fn expire_delta_tokens(&self) {
+        self.state().delta.forget();
+    }
+
     /// Every Graph call waits this long before it is answered (Graph's round-trip time).
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.state().conditions.latency = latency;

@@ -28,7 +28,8 @@
 //! quirks a test may have one served with),
 //! `minted_tokens` (tokens a test signs directly), `conditions` (Graph's latency, write budget,
 //! read lag and chaos), `late_writes` (membership writes a test holds to land after their caller
-//! gave up), `change_tracking` (what `/groups/delta` remembers behind its tokens), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
+//! gave up) and `landings` (holding and landing them), `change_tracking` (what `/groups/delta`
+//! remembers behind its tokens), `keys`, `wire` (wire-format helpers), `demo` (the demo tenant) and
 //! `mailbox` (the demo's mailbox page).
 
 mod change_tracking;
@@ -42,6 +43,7 @@ mod grants;
 mod graph;
 mod identity;
 mod keys;
+mod landings;
 mod late_writes;
 mod mailbox;
 mod minted_tokens;
