@@ -456,3 +456,85 @@ async fn mail_is_sent_as_the_application() {
     assert_err!(err, DirectoryError::Rejected { status: 403, .. });
     assert!(emu.mail().is_empty());
 }
+
+#[tokio::test]
+async fn member_delta_pages_changes_and_an_expired_link() {
+    let mut cfg = EmulatorConfig::demo();
+    let ids: Vec<String> = (0..105)
+        .map(|i| format!("20000000-0000-4000-8000-{i:012}"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        cfg.users.push(jitgate::emulator::DemoUser {
+            id: id.clone(),
+            name: format!("User {i}"),
+            username: format!("user{i}@contoso.example"),
+            roles: Vec::new(),
+            manager_id: None,
+        });
+    }
+    let emu = start(cfg).await;
+    for id in &ids {
+        emu.set_member(G, id, true);
+    }
+    let graph = client(&emu);
+    let delta_calls = || {
+        emu.graph_requests()
+            .iter()
+            .filter(|c| c.path.contains("/groups/delta"))
+            .count()
+    };
+
+    // First look: every member, over two pages (100 member entries a page).
+    let first = graph.member_delta(G, None).await.unwrap();
+    assert!(first.full);
+    assert_eq!(first.present.len(), 105);
+    assert!(first.gone.is_empty());
+    assert_eq!(delta_calls(), 2);
+    assert!(emu.graph_requests()[0].path.contains("$filter=id%20eq%20"));
+    assert!(first.delta_link.contains("$deltatoken="));
+
+    // Nothing changed: one call, nothing named.
+    let quiet = graph
+        .member_delta(G, Some(&first.delta_link))
+        .await
+        .unwrap();
+    assert!(!quiet.full && quiet.present.is_empty() && quiet.gone.is_empty());
+    assert_eq!(delta_calls(), 3);
+
+    // Two leave, one joins.
+    emu.set_member(G, &ids[0], false);
+    emu.set_member(G, &ids[1], false);
+    emu.set_member(G, demo::DANA, true);
+    let changed = graph
+        .member_delta(G, Some(&quiet.delta_link))
+        .await
+        .unwrap();
+    assert_eq!(changed.present, vec![demo::DANA.to_ascii_lowercase()]);
+    assert_eq!(changed.gone, vec![ids[0].clone(), ids[1].clone()]);
+
+    // Graph forgets its sync state: the link is refused, and a fresh start works.
+    emu.expire_delta_tokens();
+    let err = graph
+        .member_delta(G, Some(&changed.delta_link))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Rejected { status: 400, code, .. } if code == "syncStateNotFound"),
+        "{err:?}"
+    );
+    assert!(!err.is_retriable());
+    let again = graph.member_delta(G, None).await.unwrap();
+    assert_eq!(again.present.len(), 104);
+
+    // A link to anywhere but Graph is never followed (the token would go with it).
+    let calls = delta_calls();
+    let err = graph
+        .member_delta(
+            G,
+            Some("https://attacker.example/v1.0/groups/delta?$deltatoken=x"),
+        )
+        .await
+        .unwrap_err();
+    assert_err!(err, DirectoryError::Rejected { .. });
+    assert_eq!(delta_calls(), calls);
+}

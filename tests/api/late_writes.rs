@@ -57,25 +57,34 @@ async fn grant_ended_while_its_addition_hangs(t: &TestApp) -> String {
     id
 }
 
-/// Lands the held writes and moves the clock on by 5 s at a time until Dana is out of the group;
-/// returns how long that took on the portal's clock.
-async fn land_and_time_the_removal(t: &TestApp) -> Duration {
-    assert!(t.emulator.land_late_writes() >= 1);
-    assert!(t.is_member(DANA), "the late addition landed");
-    let landed = t.clock.now();
+/// Moves the clock on by 5 s at a time, giving the portal up to 3 s (real time) after each step,
+/// until `check` holds; returns how far the clock moved (at most a minute).
+async fn clock_until<F, Fut>(t: &TestApp, what: &str, check: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let from = t.clock.now();
     for _ in 0..12 {
         t.advance(Duration::seconds(5));
-        let gone = tokio::time::timeout(std::time::Duration::from_secs(3), async {
-            while t.is_member(DANA) {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            while !check().await {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         })
         .await;
-        if gone.is_ok() {
-            return t.clock.now() - landed;
+        if done.is_ok() {
+            return t.clock.now() - from;
         }
     }
-    panic!("Dana is still in the group a minute after the late addition landed");
+    panic!("a minute on, still waiting for: {what}");
+}
+
+/// Lands the held writes; returns how long (on the portal's clock) Dana then stayed in the group.
+async fn land_and_time_the_removal(t: &TestApp) -> Duration {
+    assert!(t.emulator.land_late_writes() >= 1);
+    assert!(t.is_member(DANA), "the late addition landed");
+    clock_until(t, "Dana out of the group", || async { !t.is_member(DANA) }).await
 }
 
 async fn a_late_addition_after_the_grant_ended_is_undone(db: &TestDb) {
@@ -125,8 +134,67 @@ async fn nothing_changed_costs_one_delta_call_per_interval(db: &TestDb) {
     t.stop().await;
 }
 
+/// A removal times out and lands after the member was granted again: they are added again.
+async fn a_late_removal_during_a_new_grant_is_undone(db: &TestDb) {
+    let mut t = spawn(db).await;
+    let first = t.granted(DANA, "device-code", 60, MORGAN).await;
+    wait_added(&t, &first).await;
+    t.emulator
+        .delay_landing(LateWrite::removals(1, Landing::OnTrigger).of(DANA));
+    let (status, body) = t.end(DANA, &first, Some("done")).await;
+    assert!(status.is_success(), "{body}");
+    // The first removal hangs; its retry removes her.
+    advance_until(&t, Duration::milliseconds(500), "the removal", || async {
+        !t.status_of(&first).await["membership"]["removed_at"].is_null()
+    })
+    .await;
+    let second = t.granted(DANA, "device-code", 60, MORGAN).await;
+    wait_added(&t, &second).await;
+    assert!(t.is_member(DANA));
+    assert_eq!(t.emulator.land_late_writes(), 1);
+    assert!(!t.is_member(DANA), "the late removal landed");
+    let took = clock_until(&t, "Dana back in the group", || async { t.is_member(DANA) }).await;
+    assert!(
+        took <= Duration::seconds(30),
+        "added again {took} after landing"
+    );
+    let found = t.events("action=drift_detected").await;
+    assert_eq!(
+        found[0]["details"]["kind"], "grant_without_member",
+        "{found:?}"
+    );
+    assert_eq!(found[0]["request_id"], second.as_str());
+    t.stop().await;
+}
+
+/// A delta link Graph no longer knows: the group is synchronised again from scratch, and what
+/// changed meanwhile is judged.
+async fn an_expired_delta_link_means_a_full_synchronisation(db: &TestDb) {
+    let mut t = spawn(db).await;
+    eventually("the first delta call", || async { delta_calls(&t) >= 1 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let deltas = delta_calls(&t);
+    t.emulator.expire_delta_tokens();
+    t.emulator.set_member(GROUP, RILEY, true);
+    t.advance(Duration::seconds(10));
+    wait_out_of_group(&t, RILEY).await;
+    // The refused link, then a fresh start.
+    assert_eq!(delta_calls(&t), deltas + 2);
+    let refused = t
+        .emulator
+        .graph_requests()
+        .into_iter()
+        .filter(|c| c.path.contains("/groups/delta"))
+        .nth(deltas)
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    t.stop().await;
+}
+
 on_both_databases! {
     late_addition => a_late_addition_after_the_grant_ended_is_undone;
+    late_removal => a_late_removal_during_a_new_grant_is_undone;
+    expired_link => an_expired_delta_link_means_a_full_synchronisation;
     quiet => nothing_changed_costs_one_delta_call_per_interval;
 }
 
