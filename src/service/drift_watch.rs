@@ -11,7 +11,7 @@
 //! its grant ended and its removal found nobody to remove: the next delta names that member,
 //! and they are removed within about one `delta_every`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -21,7 +21,7 @@ use crate::config::ReconcileMode;
 use crate::domain::AuditAction;
 use crate::error::AppResult;
 use crate::graph::{DirectoryError, DirectoryUser, MemberDelta};
-use crate::store::{NewDirectoryOp, OpKind};
+use crate::store::{AuditFilter, NewDirectoryOp, OpKind};
 
 /// The name of the drift check's turn (one replica at a time).
 const TURN: &str = "drift_watch";
@@ -130,15 +130,19 @@ impl Portal {
             .collect();
         let grants = self.active_grants_in(group_id).await?;
         let mut tx = self.store.begin().await?;
+        // Drift the reconciler (or the last round) recorded since: being put right already.
+        let recent = self
+            .drift_recorded_since(asked_at - self.delta_every())
+            .await?;
         let (mut strays, mut missing) = (Vec::new(), 0);
         for (user, present) in seen {
             let user = user.to_ascii_lowercase();
             if self.is_standing_member(group_id, &user) {
                 continue;
             }
-            if busy.contains(&user) {
-                // The outbox is working on them: look again next round.
-                tx.watch_member(&group, &user, now + WATCH, "directory operation under way")
+            if busy.contains(&user) || recent.contains(&user) {
+                // The outbox (or the reconciler) is working on them: look again next round.
+                tx.watch_member(&group, &user, now + WATCH, "being put right")
                     .await?;
                 continue;
             }
@@ -215,6 +219,26 @@ impl Portal {
             .iter()
             .any(|u| u.eq_ignore_ascii_case(&id));
         Ok(!grants.contains_key(&id) && !busy)
+    }
+
+    /// The members (lower-case ids) about whom drift was recorded at or after `since`.
+    pub(super) async fn drift_recorded_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> AppResult<HashSet<String>> {
+        let filter = AuditFilter {
+            action: Some(AuditAction::DriftDetected.as_str().to_owned()),
+            since: Some(since),
+            limit: Some(10_000),
+            ..AuditFilter::default()
+        };
+        Ok(self
+            .store
+            .list_events(&filter)
+            .await?
+            .into_iter()
+            .filter_map(|e| e.subject_id.map(|s| s.to_ascii_lowercase()))
+            .collect())
     }
 
     /// A drift check ended (all groups looked at, or some failed).

@@ -96,6 +96,19 @@ impl Portal {
         }
 
         let mut tx = self.store.begin().await?;
+        // The drift check may have found (and put right) the same drift meanwhile.
+        let recent = self.drift_recorded_since(listed_at - SETTLE).await?;
+        let strays: Vec<&DirectoryUser> = strays
+            .into_iter()
+            .filter(|m| !recent.contains(&m.id.to_ascii_lowercase()))
+            .collect();
+        let missing: Vec<&Request> = missing
+            .into_iter()
+            .filter(|r| !recent.contains(&r.requester.id.to_ascii_lowercase()))
+            .collect();
+        if strays.is_empty() && missing.is_empty() {
+            return Ok(Vec::new());
+        }
         for m in &strays {
             let details = json!({
                 "group_id": group_id,
