@@ -28,6 +28,12 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Asked too often (a package's per-person limits): answered 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: i64,
+    },
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -67,6 +73,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +89,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Unavailable(_) => "unavailable",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::TooLarge(_) => "too_large",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Internal(_) => "internal_error",
@@ -102,6 +110,16 @@ impl AppError {
         match self {
             AppError::Invalid { fields, .. } => fields,
             _ => &[],
+        }
+    }
+
+    /// The `Retry-After` (seconds) the answer carries, if any.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -200,6 +218,12 @@ impl IntoResponse for AppError {
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
+        }
+        if let Some(secs) = self.retry_after()
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
         }
         if matches!(self, AppError::Unauthorized(_)) {
             resp.headers_mut().insert(

@@ -6,6 +6,7 @@
 //! - `extension`: extensions of a live grant;
 //! - `validation`: checking what people submit, field by field;
 //! - `package`: an access package (one group and its policy);
+//! - `limits`: how often one person may ask for a package, and for how long one more waits;
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
@@ -14,6 +15,7 @@
 pub mod audit;
 pub mod extension;
 pub mod ids;
+pub mod limits;
 pub mod notification;
 pub mod package;
 pub mod request;

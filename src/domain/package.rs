@@ -50,6 +50,10 @@ pub struct Package {
     /// One-shot windows: a grant ends this long after its first successful device-code
     /// sign-in is seen in Entra's sign-in log.
     pub end_after_first_sign_in: Option<Duration>,
+    /// Requests one person may make for the package in any hour (cancelled ones count).
+    pub max_requests_per_hour: u32,
+    /// Extensions one person may ask for on the package's grants in any hour.
+    pub max_extensions_per_hour: u32,
 }
 
 impl Package {
@@ -105,6 +109,8 @@ impl Package {
             max_extension: None,
             self_extend: false,
             end_after_first_sign_in: None,
+            max_requests_per_hour: 10,
+            max_extensions_per_hour: 10,
         }
     }
 }

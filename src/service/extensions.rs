@@ -12,6 +12,7 @@ use crate::domain::extension::{
     Extension, ExtensionRefused, ExtensionStatus, one_shot_cap, takes_effect_at_once,
     validate_extension,
 };
+use crate::domain::limits::AskKind;
 use crate::domain::request::DecisionRefused;
 use crate::domain::{Approval, AuditAction, Decision, Request, RequestId};
 use crate::error::{AppError, AppResult};
@@ -66,6 +67,9 @@ impl Portal {
             }
             ExtensionRefused::Invalid(fields) => AppError::invalid(fields),
         })?;
+        let mut tx = self
+            .within_ask_limit(tx, who, pkg, AskKind::Extension, Some(&r))
+            .await?;
         let mut x = Extension {
             id: format!("x-{}", uuid::Uuid::new_v4().simple()),
             request_id: r.id.clone(),

@@ -33,6 +33,7 @@ pub struct Metrics {
     drift_removed: IntCounterVec,
     last_reconciliation: Gauge,
     unreadable_sign_ins: IntCounter,
+    asks_refused: IntCounterVec,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -106,6 +107,14 @@ impl Metrics {
                 "Sign-in log entries skipped because they could not be read (each counted once, however often it is read again).",
             )
             .expect("counter"),
+            asks_refused: IntCounterVec::new(
+                Opts::new(
+                    "jitgate_asks_refused_total",
+                    "Requests and extensions refused because their requester asked too often (429), by kind.",
+                ),
+                &["kind"],
+            )
+            .expect("counter"),
         };
         let r = &m.registry;
         for c in [
@@ -121,8 +130,13 @@ impl Metrics {
             Box::new(m.drift_removed.clone()),
             Box::new(m.last_reconciliation.clone()),
             Box::new(m.unreadable_sign_ins.clone()),
+            Box::new(m.asks_refused.clone()),
         ] {
             r.register(c).expect("each metric is registered once");
+        }
+        // Both kinds are exported from the start, at zero.
+        for kind in ["request", "extension"] {
+            m.asks_refused.with_label_values(&[kind]);
         }
         m
     }
@@ -169,6 +183,11 @@ impl Metrics {
     /// Sign-in log entries found unreadable for the first time.
     pub(crate) fn unreadable_sign_ins(&self, n: usize) {
         self.unreadable_sign_ins.inc_by(n as u64);
+    }
+
+    /// An ask refused by a package's per-person limits.
+    pub(crate) fn ask_refused(&self, kind: crate::domain::limits::AskKind) {
+        self.asks_refused.with_label_values(&[kind.as_str()]).inc();
     }
 
     pub(crate) fn drift_removed(&self, ok: bool) {

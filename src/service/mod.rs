@@ -13,6 +13,8 @@
 //!   (with `list_cache.rs`, the lists as last read), and `starting.rs`, the start of a change
 //!   and of a decision, which `extensions.rs` shares;
 //! - `extensions.rs`: extensions of live grants, asked for and decided;
+//! - `ask_limits.rs`: how often one person may ask for a package (429 beyond), checked in the
+//!   transaction that adds the ask;
 //! - `queue.rs`: the approvals queue;
 //! - `lifecycle.rs`: opening and closing the access window, for people and the scheduler;
 //! - `deadlines.rs`: later starts, expiries and approval time-outs, when they come due;
@@ -39,6 +41,7 @@
 //! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
 //! and `lifecycle.rs` use `notify/`.
 
+mod ask_limits;
 pub mod audit;
 mod bearers;
 mod deadlines;

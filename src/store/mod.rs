@@ -314,5 +314,22 @@ pub trait StoreTx: Send {
         reason: &str,
     ) -> StoreResult<()>;
     async fn append_event(&mut self, e: NewAuditEvent) -> StoreResult<AuditEvent>;
+    /// When `requester_id` asked for `package` (a request made, or an extension asked for one
+    /// of its grants) after `since`, oldest first: what the package's limits count. Read in
+    /// the serialized write transaction that would add one more, so that no replica can
+    /// overshoot a limit.
+    async fn asks_since(
+        &mut self,
+        kind: crate::domain::limits::AskKind,
+        requester_id: &str,
+        package: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
+    /// The packages of the `request_refused` events about `subject_id` at or after `since`.
+    async fn refused_packages_since(
+        &mut self,
+        subject_id: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

@@ -12,6 +12,7 @@ mod chat;
 mod directory;
 mod drift;
 mod extend;
+mod floods;
 mod late_writes;
 mod lifecycle;
 mod metrics;

@@ -1,5 +1,6 @@
 //! `[[package]]` as written: each access package's keys, with the defaults of those that may be
-//! left out (one approval, 24h to decide, 7d to start, a reminder 15m before the end).
+//! left out (one approval, 24h to decide, 7d to start, a reminder 15m before the end, 10 requests
+//! and 10 extensions per person an hour).
 
 use serde::Deserialize;
 
@@ -54,6 +55,10 @@ pub(in crate::config) struct RawPackage {
     pub(in crate::config) slack_webhook: Option<String>,
     #[serde(default)]
     pub(in crate::config) end_after_first_sign_in: Option<String>,
+    #[serde(default = "ten", deserialize_with = "lenient::u32")]
+    pub(in crate::config) max_requests_per_hour: u32,
+    #[serde(default = "ten", deserialize_with = "lenient::u32")]
+    pub(in crate::config) max_extensions_per_hour: u32,
 }
 
 fn yes() -> bool {
@@ -63,6 +68,9 @@ fn default_remind_before() -> String {
     "15m".into()
 }
 
+fn ten() -> u32 {
+    10
+}
 fn one() -> u32 {
     1
 }

@@ -1,5 +1,5 @@
 //! `[[package]]`: each access package, its group, durations, approvals, reminders, escalation,
-//! extensions and its own chat webhooks. Ids are unique and hold only `a-z`, `0-9` and `-`.
+//! extensions, how often one person may ask, and its own chat webhooks. Ids are unique and hold only `a-z`, `0-9` and `-`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,6 +9,9 @@ use super::{duration, each, guid, mailbox, non_empty, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
+
+/// The most asks per person and hour a package may allow.
+const MAX_PER_HOUR: u32 = 1000;
 
 fn minutes(key: &str, v: &str) -> Result<Duration, ConfigError> {
     let d = duration(key, v)?;
@@ -76,6 +79,19 @@ pub(super) fn check(
                 "is false, but the package has no approver_groups and manager_may_approve is off: nobody could decide its requests",
             ));
         }
+        let per_hour = |key: &str, n: u32| {
+            if (1..=MAX_PER_HOUR).contains(&n) {
+                Ok(n)
+            } else {
+                Err(err(
+                    k(key),
+                    format!("must lie between 1 and {MAX_PER_HOUR} (asks per person an hour)"),
+                ))
+            }
+        };
+        let max_requests_per_hour = per_hour("max_requests_per_hour", p.max_requests_per_hour)?;
+        let max_extensions_per_hour =
+            per_hour("max_extensions_per_hour", p.max_extensions_per_hour)?;
         if let Some(u) = &p.teams_webhook {
             package_teams.insert(id.clone(), secret_url(&k("teams_webhook"), u)?);
         }
@@ -125,6 +141,8 @@ pub(super) fn check(
                 .as_deref()
                 .map(|v| minutes(&k("end_after_first_sign_in"), v))
                 .transpose()?,
+            max_requests_per_hour,
+            max_extensions_per_hour,
         });
     }
     notify.package_teams = package_teams;
@@ -140,5 +158,22 @@ mod tests {
     fn duplicate_packages_are_refused() {
         let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[package]]").unwrap()..]);
         assert_eq!(key_of(&twice, &[]), "package[1].id");
+    }
+
+    #[test]
+    fn ask_limits_lie_between_one_and_a_thousand() {
+        let with =
+            |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
+        for bad in ["max_requests_per_hour = 0", "max_requests_per_hour = 1001"] {
+            assert_eq!(
+                key_of(&with(bad), &[]),
+                "package[0].max_requests_per_hour",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_of(&with("max_extensions_per_hour = 0"), &[]),
+            "package[0].max_extensions_per_hour"
+        );
     }
 }

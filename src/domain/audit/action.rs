@@ -31,10 +31,11 @@ pub enum AuditAction {
     DeviceCodeSignIn,
     GrantShortened,
     PortalSignIn,
+    RequestRefused,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -61,6 +62,7 @@ impl AuditAction {
         AuditAction::DeviceCodeSignIn,
         AuditAction::GrantShortened,
         AuditAction::PortalSignIn,
+        AuditAction::RequestRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +93,7 @@ impl AuditAction {
             AuditAction::DeviceCodeSignIn => "device_code_sign_in",
             AuditAction::GrantShortened => "grant_shortened",
             AuditAction::PortalSignIn => "portal_sign_in",
+            AuditAction::RequestRefused => "request_refused",
         }
     }
 

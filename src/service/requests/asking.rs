@@ -1,10 +1,11 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
-//! rules, one open request or grant per package), with the requester's manager looked up where
+//! rules, one open request or grant per package, how often one may ask), with the requester's manager looked up where
 //! the package lets managers decide.
 
 use serde_json::json;
 
 use crate::auth::Principal;
+use crate::domain::limits::AskKind;
 use crate::domain::request::validate_new_request;
 use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus};
 use crate::error::{AppError, AppResult};
@@ -68,7 +69,10 @@ impl Portal {
             valid,
             crate::domain::audit::truncate_millis(now),
         );
-        let mut tx = self.store.begin().await?;
+        let tx = self.store.begin().await?;
+        let mut tx = self
+            .within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            .await?;
         tx.insert_request(&r).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
             other => other.into(),

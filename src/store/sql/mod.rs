@@ -7,9 +7,11 @@
 //! - [`reads`] and [`writes`]: the macros that write the [`Store`](super::Store) and
 //!   [`StoreTx`](super::StoreTx) implementations for a backend; the reads, one file per thing
 //!   read (requests, grants, the outboxes, the audit trail, the jobs' records), in a folder;
+//! - [`asks`]: what a package's per-person limits count, read in the write transaction;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
 //!   sessions, migrations).
 
+mod asks;
 mod filters;
 mod reads;
 mod rows;

@@ -36,6 +36,8 @@ macro_rules! impl_store_tx {
                 }
             }
 
+            $crate::store::sql::asks::ask_reads!($Tx);
+
             #[async_trait]
             impl StoreTx for $Tx {
                 async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>> {
@@ -367,6 +369,20 @@ macro_rules! impl_store_tx {
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(ev)
+                }
+
+                async fn asks_since(
+                    &mut self,
+                    kind: $crate::domain::limits::AskKind,
+                    requester_id: &str,
+                    package: &str,
+                    since: DateTime<Utc>,
+                ) -> StoreResult<Vec<DateTime<Utc>>> {
+                    self.read_asks_since(kind, requester_id, package, since).await
+                }
+
+                async fn refused_packages_since(&mut self, subject_id: &str, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
+                    self.read_refused_packages_since(subject_id, since).await
                 }
 
                 async fn commit(self: Box<Self>) -> StoreResult<()> {

@@ -1,0 +1,61 @@
+//! What a package's per-person limits count, read inside the write transaction that would add
+//! one more ask: requests made and extensions asked in the window, and the refusals already
+//! recorded in the audit trail.
+
+/// Writes, beside `impl StoreTx for $Tx` (see [`impl_store_tx!`](super::writes::impl_store_tx)),
+/// the reads of what the limits count, which its `asks_since` and `refused_packages_since`
+/// call. Expects `DateTime`, `Utc`, `StoreResult` and `ms` in scope, and a transaction in
+/// `self.tx`.
+macro_rules! ask_reads {
+    ($Tx:ident) => {
+        impl $Tx {
+        async fn read_asks_since(
+            &mut self,
+            kind: $crate::domain::limits::AskKind,
+            requester_id: &str,
+            package: &str,
+            since: DateTime<Utc>,
+        ) -> StoreResult<Vec<DateTime<Utc>>> {
+            let sql = match kind {
+                $crate::domain::limits::AskKind::Request => {
+                    "SELECT created_at FROM requests WHERE requester_id = $1 AND package = $2 \
+                     AND created_at > $3 ORDER BY created_at"
+                }
+                $crate::domain::limits::AskKind::Extension => {
+                    "SELECT e.requested_at FROM extensions e JOIN requests r ON r.id = e.request_id \
+                     WHERE r.requester_id = $1 AND r.package = $2 AND e.requested_at > $3 \
+                     ORDER BY e.requested_at"
+                }
+            };
+            let at: Vec<i64> = sqlx::query_scalar(sql)
+                .bind(requester_id)
+                .bind(package)
+                .bind(ms(since))
+                .fetch_all(&mut *self.tx)
+                .await?;
+            Ok(at.into_iter().map($crate::store::from_ms).collect())
+        }
+
+        async fn read_refused_packages_since(
+            &mut self,
+            subject_id: &str,
+            since: DateTime<Utc>,
+        ) -> StoreResult<Vec<String>> {
+            let details: Vec<String> = sqlx::query_scalar(
+                "SELECT details FROM audit_events WHERE subject_id = $1 AND action = 'request_refused' AND at >= $2",
+            )
+            .bind(subject_id)
+            .bind(ms(since))
+            .fetch_all(&mut *self.tx)
+            .await?;
+            Ok(details
+                .iter()
+                .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .filter_map(|d| d.get("package").and_then(|p| p.as_str()).map(str::to_string))
+                .collect())
+        }
+        }
+    };
+}
+
+pub(super) use ask_reads;
