@@ -10,6 +10,8 @@ mod extensions;
 mod faults;
 #[path = "store_contract/fixtures.rs"]
 mod fixtures;
+#[path = "store_contract/floods.rs"]
+mod floods;
 #[path = "store_contract/notifications.rs"]
 mod notifications;
 #[path = "store_contract/outbox.rs"]

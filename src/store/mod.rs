@@ -331,5 +331,21 @@ pub trait StoreTx: Send {
         subject_id: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<String>>;
+    /// When the last e-mail paced under `key` went out (see [`NewNotification::pace_key`]).
+    async fn paced_sent_at(&mut self, key: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn set_paced_sent_at(&mut self, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Puts a claimed notification back until `until`, its lease freed and the attempt its
+    /// claim counted given back: held, not failed.
+    async fn hold_notification(&mut self, id: i64, until: DateTime<Utc>) -> StoreResult<()>;
+    /// Leases to `owner` every unfinished notification paced under `key` that is due at `now`
+    /// and not leased to another (an attempt counted for those not leased to `owner` yet),
+    /// oldest first.
+    async fn take_paced(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+    ) -> StoreResult<Vec<Notification>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

@@ -19,6 +19,9 @@ pub struct NewNotification {
     pub subject: String,
     pub body: String,
     pub not_before: DateTime<Utc>,
+    /// E-mails with the same key (the deciders' e-mails about one person) go out at most once
+    /// a minute; those held back meanwhile go together, as one digest.
+    pub pace_key: Option<String>,
 }
 
 /// A queued notification.
@@ -41,4 +44,5 @@ pub struct Notification {
     pub lease_until: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
     pub outcome: Option<NotificationOutcome>,
+    pub pace_key: Option<String>,
 }

@@ -199,7 +199,101 @@ async fn two_replicas_cannot_overshoot_the_limit(db: &TestDb) {
     assert_eq!(refused.len(), 1, "{refused:?}");
 }
 
+const FROM: &str = "alex@jitgate-demo.onmicrosoft.com";
+const MORGAN_MAIL: &str = "morgan@jitgate-demo.onmicrosoft.com";
+
+/// The messages Morgan (an approver) received whose subject contains `about`.
+fn morgan_mail(t: &TestApp, about: &str) -> Vec<jitgate::emulator::SentMail> {
+    t.emulator
+        .mail()
+        .into_iter()
+        .filter(|m| m.subject.contains(about) && m.recipients().any(|r| r == MORGAN_MAIL))
+        .collect()
+}
+
+/// Dana asks three times within a minute (cancelling in between): the deciders get the first
+/// at once, the other two together a minute after it; Riley's request meanwhile is not held.
+async fn deciders_get_one_mail_a_minute_about_the_same_person(db: &TestDb) {
+    let t = TestApp::spawn_configured(db, false, |s| {
+        format!("{s}\n[notify]\nemail_from = \"{FROM}\"\n")
+    })
+    .await;
+    let first = t.request(DANA, "device-code", 60).await;
+    eventually("the first mail about Dana, recorded", || async {
+        morgan_mail(&t, "Dana Developer").len() == 1
+            && !t
+                .events(&format!("request={first}&action=notification_sent"))
+                .await
+                .is_empty()
+    })
+    .await;
+    let mut later: Vec<String> = Vec::new();
+    for _ in 0..2 {
+        t.advance(Duration::seconds(10));
+        let (status, body) = t.cancel(DANA, later.last().unwrap_or(&first)).await;
+        assert!(status.is_success(), "{body}");
+        later.push(t.request(DANA, "device-code", 60).await);
+    }
+    t.request(RILEY, "device-code", 60).await;
+    eventually("Riley's request, not held back", || async {
+        morgan_mail(&t, "Riley").len() == 1
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        morgan_mail(&t, "Dana Developer").len(),
+        1,
+        "held back within the minute"
+    );
+
+    // The minute is over: one digest with both.
+    t.advance(Duration::seconds(41));
+    eventually("the digest", || async {
+        morgan_mail(&t, "Dana Developer").len() == 2
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mail = morgan_mail(&t, "Dana Developer");
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    let digest = &mail[1];
+    assert_eq!(
+        digest.subject, "2 messages about Dana Developer",
+        "{digest:?}"
+    );
+    for id in &later {
+        assert!(
+            digest.body.contains(&format!("/requests/{id}")),
+            "{}",
+            digest.body
+        );
+    }
+    // On the portal's clock: the digest went out a minute after the first.
+    let t = &t;
+    let sent_at = |id: String| async move {
+        let e = t
+            .events(&format!("request={id}&action=notification_sent"))
+            .await;
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0]["details"]["recipients"].as_array().map(Vec::len),
+            Some(2)
+        );
+        (at(&e[0]["at"]), e[0]["details"]["digest_of"].clone())
+    };
+    let (first_at, alone) = sent_at(first.clone()).await;
+    assert_eq!(alone, Value::Null);
+    for id in &later {
+        let (digest_at, together) = sent_at(id.clone()).await;
+        assert_eq!(together, 2);
+        assert!(
+            digest_at - first_at >= Duration::minutes(1),
+            "{first_at} then {digest_at}"
+        );
+    }
+}
+
 on_both_databases! {
+    digest => deciders_get_one_mail_a_minute_about_the_same_person;
     eleventh_request => the_eleventh_request_of_an_hour_is_refused;
     extension_limit => extensions_beyond_the_limit_are_refused;
     replicas => two_replicas_cannot_overshoot_the_limit;

@@ -89,6 +89,7 @@ async fn a_notification_may_be_skipped(db: &TestDb) {
             subject: "Your access ends in 15m".into(),
             body: "…".into(),
             not_before: t0(),
+            pace_key: None,
         },
         t0(),
     )

@@ -19,6 +19,7 @@ fn note(key: &str, request: Option<&str>) -> NewNotification {
         subject: "Dana asks for the device code flow exemption".into(),
         body: "Decide it at https://jit.contoso.example/requests/r1".into(),
         not_before: t0(),
+        pace_key: None,
     }
 }
 

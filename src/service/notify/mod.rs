@@ -6,10 +6,13 @@
 //! This file is the sender's side: claiming due notifications, delivering each and recording
 //! the outcome. `plan/` decides what each audit event calls for (`Outbox`); `channels.rs`
 //! holds the outbound channels; `audience.rs` finds who an e-mail reaches, read from the
-//! directory when it is sent. `channels.rs` and `audience.rs` use only this file.
+//! directory when it is sent; `digest.rs` paces the deciders' e-mails about one person (at
+//! most one a minute, what comes meanwhile as one digest). `channels.rs`, `audience.rs` and
+//! `digest.rs` use only this file.
 
 mod audience;
 mod channels;
+mod digest;
 mod plan;
 
 pub(crate) use channels::Channels;
@@ -32,7 +35,7 @@ pub const MAX_ATTEMPTS: i64 = 6;
 pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Why a delivery did not happen.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Undelivered {
     message: String,
     retriable: bool,
@@ -85,25 +88,49 @@ impl Portal {
     /// events (`notification_sent`, `notification_failed`); the webhook's copies of audit events
     /// are not (each would call for another), except a webhook given up.
     pub async fn deliver_notification(&self, n: &Notification) -> AppResult<()> {
+        if let Some(key) = n
+            .pace_key
+            .as_deref()
+            .filter(|_| n.channel == Channel::Email)
+        {
+            return self.deliver_paced(n, key).await;
+        }
         // Read before sending: the condition, the audience and the audit record all need it,
         // and a read that fails must not leave a message sent but unrecorded.
         let request = match &n.request_id {
             Some(id) => self.store.get_request(id).await?,
             None => None,
         };
-        let now = self.now();
         if !still_applies(n, request.as_ref()) {
-            let mut tx = self.store.begin().await?;
-            tx.finish_notification(n.id, NotificationOutcome::Skipped, now, None)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(notification = n.id, event = %n.event, "notification no longer applies; skipped");
-            return Ok(());
+            return self.skip(n).await;
         }
         let delivered = self.send(n, request.as_ref()).await;
+        self.record_delivery(n, request.as_ref(), delivered, 1)
+            .await
+    }
+
+    /// Marks `n` skipped: it no longer applies.
+    async fn skip(&self, n: &Notification) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.finish_notification(n.id, NotificationOutcome::Skipped, self.now(), None)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(notification = n.id, event = %n.event, "notification no longer applies; skipped");
+        Ok(())
+    }
+
+    /// Records what became of delivering `n` (about `request`): sent (as one of a digest of
+    /// `together` when more than one), tried again later, or failed for good.
+    async fn record_delivery(
+        &self,
+        n: &Notification,
+        request: Option<&Request>,
+        delivered: Result<Vec<String>, Undelivered>,
+        together: usize,
+    ) -> AppResult<()> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let event = |action, details| match &request {
+        let event = |action, details| match request {
             Some(r) => event(None, action, r, now, details),
             None => crate::domain::NewAuditEvent {
                 at: now,
@@ -122,11 +149,12 @@ impl Portal {
                 tx.finish_notification(n.id, NotificationOutcome::Sent, now, None)
                     .await?;
                 if n.channel != Channel::Webhook {
-                    let e = event(
-                        AuditAction::NotificationSent,
-                        json!({"notification": n.id, "event": n.event, "channel": n.channel, "recipients": recipients, "attempts": n.attempts}),
-                    );
-                    self.outbox.record(&mut *tx, e, request.as_ref()).await?;
+                    let mut details = json!({"notification": n.id, "event": n.event, "channel": n.channel, "recipients": recipients, "attempts": n.attempts});
+                    if together > 1 {
+                        details["digest_of"] = json!(together);
+                    }
+                    let e = event(AuditAction::NotificationSent, details);
+                    self.outbox.record(&mut *tx, e, request).await?;
                 }
                 tracing::info!(
                     notification = n.id,
@@ -148,7 +176,7 @@ impl Portal {
                     AuditAction::NotificationFailed,
                     json!({"notification": n.id, "event": n.event, "channel": n.channel, "error": u.message, "attempts": n.attempts}),
                 );
-                self.outbox.record(&mut *tx, e, request.as_ref()).await?;
+                self.outbox.record(&mut *tx, e, request).await?;
                 tracing::error!(notification = n.id, channel = n.channel.as_str(), error = %u.message, "notification failed");
             }
         }
@@ -167,20 +195,7 @@ impl Portal {
         match n.channel {
             Channel::Email => {
                 let to = self.addresses(n, request).await?;
-                if to.is_empty() {
-                    return Err(permanent("nobody to send it to"));
-                }
-                if let Some(from) = notify.email_from.as_deref() {
-                    self.directory
-                        .send_mail(from, &to, &n.subject, &n.body)
-                        .await?;
-                } else if notify.smtp.is_some() {
-                    self.channels.smtp(&n.subject, &n.body, &to).await?;
-                } else {
-                    return Err(permanent(
-                        "e-mail is not configured ([notify] email_from or [notify.smtp])",
-                    ));
-                }
+                self.send_email(&to, &n.subject, &n.body).await?;
                 Ok(to)
             }
             Channel::Teams | Channel::Slack => {
@@ -227,6 +242,31 @@ impl Portal {
                 Ok(vec!["webhook".into()])
             }
         }
+    }
+}
+
+impl Portal {
+    /// One e-mail to `to` (several: all in Bcc), through Graph or SMTP.
+    async fn send_email(
+        &self,
+        to: &[String],
+        subject: &str,
+        body: &str,
+    ) -> Result<(), Undelivered> {
+        let notify = &self.settings.notify;
+        if to.is_empty() {
+            return Err(permanent("nobody to send it to"));
+        }
+        if let Some(from) = notify.email_from.as_deref() {
+            self.directory.send_mail(from, to, subject, body).await?;
+        } else if notify.smtp.is_some() {
+            self.channels.smtp(subject, body, to).await?;
+        } else {
+            return Err(permanent(
+                "e-mail is not configured ([notify] email_from or [notify.smtp])",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -8,11 +8,13 @@
 //!   [`StoreTx`](super::StoreTx) implementations for a backend; the reads, one file per thing
 //!   read (requests, grants, the outboxes, the audit trail, the jobs' records), in a folder;
 //! - [`asks`]: what a package's per-person limits count, read in the write transaction;
+//! - [`pacing`]: decider e-mails about one person, sent at most once a minute;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
 //!   sessions, migrations).
 
 mod asks;
 mod filters;
+mod pacing;
 mod reads;
 mod rows;
 mod writes;
@@ -33,7 +35,7 @@ const APPROVAL_COLS: &str =
 const OP_COLS: &str = "id, request_id, kind, group_id, user_id, created_at, not_before, attempts, last_error, \
      lease_owner, lease_until, done_at, outcome, throttled";
 const NOTIFICATION_COLS: &str = "id, dedupe_key, event, request_id, channel, audience, subject, body, created_at, \
-     not_before, attempts, last_error, lease_owner, lease_until, done_at, outcome";
+     not_before, attempts, last_error, lease_owner, lease_until, done_at, outcome, pace_key";
 const EXTENSION_COLS: &str = "id, request_id, minutes, justification, status, requested_at, ends_before, ends_after, decided_at, approvals";
 const SIGN_IN_COLS: &str = "id, at, user_id, user_principal_name, app_id, app_name, ip_address, conditional_access, error_code, failure_reason, request_id, resource_id, to_portal";
 const EVENT_COLS: &str = "seq, at, actor_id, actor_name, action, request_id, subject_id, details, client_ip, user_agent, prev_hash, hash";

@@ -204,6 +204,7 @@ pub(super) struct NotificationRow {
     lease_until: Option<i64>,
     done_at: Option<i64>,
     outcome: Option<String>,
+    pace_key: Option<String>,
 }
 
 impl NotificationRow {
@@ -236,6 +237,7 @@ impl NotificationRow {
             lease_until: self.lease_until.map(from_ms),
             done_at: self.done_at.map(from_ms),
             outcome,
+            pace_key: self.pace_key,
         })
     }
 }

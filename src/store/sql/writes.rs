@@ -37,6 +37,7 @@ macro_rules! impl_store_tx {
             }
 
             $crate::store::sql::asks::ask_reads!($Tx);
+            $crate::store::sql::pacing::pacing!($Tx);
 
             #[async_trait]
             impl StoreTx for $Tx {
@@ -248,8 +249,8 @@ macro_rules! impl_store_tx {
 
                 async fn enqueue_notification(&mut self, n: &$crate::store::NewNotification, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
                     Ok(sqlx::query_scalar(
-                        "INSERT INTO notifications (dedupe_key, event, request_id, channel, audience, subject, body, created_at, not_before) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                        "INSERT INTO notifications (dedupe_key, event, request_id, channel, audience, subject, body, created_at, not_before, pace_key) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                     )
                     .bind(&n.dedupe_key)
                     .bind(&n.event)
@@ -260,6 +261,7 @@ macro_rules! impl_store_tx {
                     .bind(&n.body)
                     .bind(ms(now))
                     .bind(ms(n.not_before))
+                    .bind(&n.pace_key)
                     .fetch_optional(&mut *self.tx)
                     .await?)
                 }
@@ -383,6 +385,28 @@ macro_rules! impl_store_tx {
 
                 async fn refused_packages_since(&mut self, subject_id: &str, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
                     self.read_refused_packages_since(subject_id, since).await
+                }
+
+                async fn paced_sent_at(&mut self, key: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                    self.read_paced_sent_at(key).await
+                }
+
+                async fn set_paced_sent_at(&mut self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                    self.write_paced_sent_at(key, at).await
+                }
+
+                async fn hold_notification(&mut self, id: i64, until: DateTime<Utc>) -> StoreResult<()> {
+                    self.write_hold_notification(id, until).await
+                }
+
+                async fn take_paced(
+                    &mut self,
+                    key: &str,
+                    now: DateTime<Utc>,
+                    owner: &str,
+                    lease: chrono::Duration,
+                ) -> StoreResult<Vec<$crate::store::Notification>> {
+                    self.write_take_paced(key, now, owner, lease).await
                 }
 
                 async fn commit(self: Box<Self>) -> StoreResult<()> {

@@ -59,6 +59,12 @@ pub(super) fn queue(
     }
     audience["link"] = json!(link);
     let admin = matches!(to, To::Admins | To::RequesterAndAdmins);
+    // A decider is sent at most one e-mail a minute about the same person: the deciders'
+    // e-mails about one requester are paced together (what comes meanwhile goes as a digest).
+    let pace_key = match (to, r) {
+        (To::Deciders(_), Some(r)) => Some(format!("deciders:{}", r.requester.id)),
+        _ => None,
+    };
     let base = |channel: Channel, audience: Value, body: String| NewNotification {
         dedupe_key: format!("{}:{}", m.key, channel.as_str()),
         event: m.event.clone(),
@@ -68,6 +74,7 @@ pub(super) fn queue(
         subject: m.subject.clone(),
         body,
         not_before: m.not_before,
+        pace_key: pace_key.clone().filter(|_| channel == Channel::Email),
     };
     if notify.email() {
         out.push(base(

@@ -42,5 +42,6 @@ pub(super) fn copy(settings: &Settings, e: &AuditEvent) -> Option<NewNotificatio
         subject: e.action.clone(),
         body: payload.to_string(),
         not_before: e.at,
+        pace_key: None,
     })
 }
