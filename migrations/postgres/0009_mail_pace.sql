@@ -8,3 +8,6 @@ CREATE TABLE mail_pace (
     pace_key TEXT PRIMARY KEY,
     sent_at  BIGINT NOT NULL
 );
+-- What the limits count: a person's extensions asked in the last hour are found from the hour's
+-- extensions, whatever the length of the person's history.
+CREATE INDEX extensions_requested ON extensions (requested_at);
