@@ -22,11 +22,12 @@ macro_rules! ask_reads {
                      AND created_at > $3 ORDER BY created_at"
                 }
                 $crate::domain::limits::AskKind::Extension => {
-                    // From the hour's extensions (materialized first, whatever the planner's
-                    // statistics), not from the person's whole history of requests.
+                    // From the hour's extensions (materialized first, whatever PostgreSQL's
+                    // statistics; SQLite takes a CROSS JOIN's tables in the order written), not
+                    // from the person's whole history of requests.
                     "WITH recent AS MATERIALIZED (SELECT request_id, requested_at FROM extensions WHERE requested_at > $3) \
-                     SELECT e.requested_at FROM recent e JOIN requests r ON r.id = e.request_id \
-                     WHERE r.requester_id = $1 AND r.package = $2 ORDER BY e.requested_at"
+                     SELECT e.requested_at FROM recent e CROSS JOIN requests r \
+                     WHERE r.id = e.request_id AND r.requester_id = $1 AND r.package = $2 ORDER BY e.requested_at"
                 }
             };
             let at: Vec<i64> = sqlx::query_scalar(sql)
