@@ -84,6 +84,25 @@ async fn the_eleventh_request_of_an_hour_is_refused(db: &TestDb) {
     assert_eq!(refused_metric(&t, "extension").await, "0");
     assert!(t.verify().await["ok"].as_bool().unwrap_or(true));
 
+    // The form on My access says the same.
+    let page = t
+        .http_as(Some(DANA), Method::POST, "/requests")
+        .form(&[
+            ("package", "device-code"),
+            ("duration_minutes", "60"),
+            ("justification", "deploying the CI runner"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(page.headers()["retry-after"], "2970");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("asked for Device code flow exemption 10 times in the last hour"),
+        "{html}"
+    );
+
     // Per person and package: another person, or another package, may still ask.
     let (status, _, body) = ask(&t, RILEY).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

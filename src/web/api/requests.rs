@@ -50,6 +50,8 @@ fn answer(status: StatusCode, r: &crate::domain::Request) -> Response {
         (status = 403, description = "The caller may not request this package", body = ErrorBody),
         (status = 409, description = "The caller already has an open request or active grant for it", body = ErrorBody),
         (status = 422, description = "A rule is broken; each problem is named against its field", body = ErrorBody),
+        (status = 429, description = "The caller asked for this package `max_requests_per_hour` times in the last hour (`too_many_requests`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until the oldest counted request leaves the hour"))),
     ),
 )]
 async fn create(
@@ -293,6 +295,8 @@ fn extended(
         (status = 403, description = "Not the caller's grant", body = ErrorBody),
         (status = 409, description = "Not active, or an extension waits already", body = ErrorBody),
         (status = 422, description = "Too short, or beyond the package's limit", body = ErrorBody),
+        (status = 429, description = "The caller asked to extend this package's grants `max_extensions_per_hour` times in the last hour (`too_many_requests`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until the oldest counted extension leaves the hour"))),
     ),
 )]
 async fn extend(

@@ -319,6 +319,7 @@ async fn create(
         }
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
+            let retry_after = e.retry_after();
             let (fields, problem) = match e {
                 AppError::Invalid { fields, .. } => (fields, String::new()),
                 other => (vec![], other.public_message()),
@@ -330,11 +331,17 @@ async fn create(
             } else {
                 status
             };
-            Ok((
+            let mut page = (
                 status,
                 render(&app, user, Some((f, fields, problem))).await?,
             )
-                .into_response())
+                .into_response();
+            // Asked too often: the form says until when, and so does the header.
+            if let Some(secs) = retry_after {
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            Ok(page)
         }
         Err(e) => Err(user.page_error(e)),
     }
