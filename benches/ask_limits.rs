@@ -208,7 +208,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         jitgate::domain::limits::check(AskKind::Request, &asked, 9, now).expect_err("over");
         let recorded = tx.refused_packages_since(BENCH_USER, since).await?;
-        assert_eq!(recorded, [pkg.id.clone()]);
+        assert_eq!(recorded, std::slice::from_ref(&pkg.id));
         drop(tx);
         refusal.0.push(t.elapsed());
 

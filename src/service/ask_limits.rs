@@ -43,7 +43,7 @@ impl Portal {
         let recorded = tx
             .refused_packages_since(&who.user.id, now - limits::window())
             .await?;
-        if recorded.iter().any(|p| *p == pkg.id) {
+        if recorded.contains(&pkg.id) {
             drop(tx);
         } else {
             let e = refused_event(who, pkg, &over, r, now);
