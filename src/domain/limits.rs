@@ -127,7 +127,7 @@ mod tests {
         assert!(s.contains("in 10 minutes (at 09:10 UTC)"), "{s}");
         // A lowered limit: enough must leave for one more to fit.
         let over = check(AskKind::Request, &asked, 3, now()).unwrap_err();
-        assert_eq!(over.until, ago(2) + window());
+        assert_eq!(over.until, ago(1) + window());
     }
 
     #[test]
