@@ -259,8 +259,25 @@ async fn own_requests(t: &mut TestApp) {
         .expect_status(StatusCode::OK, "the requester cancels");
 }
 
+/// The matrix asks for the same package far more often than a person's hourly share.
+async fn matrix_with_room_to_ask(db: &crate::common::db::TestDb) {
+    let mut t = TestApp::spawn_configured(db, false, |s| {
+        s.replacen(
+            "max_duration = \"4h\"\n",
+            "max_duration = \"4h\"\nmax_requests_per_hour = 1000\n",
+            1,
+        )
+    })
+    .await;
+    every_route_with_every_role(&mut t).await;
+    t.stop().await;
+}
+
+on_both_databases! {
+    matrix => matrix_with_room_to_ask;
+}
+
 on_both_databases! {
     with TestApp;
-    matrix => every_route_with_every_role;
     own => own_requests;
 }
