@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::client::GraphClient;
 use super::members::member_check;
 use super::request::Call;
-use super::wire::{added, classify, is_write, member_groups_contain, removed};
+use super::wire::{added, classify, is_write, member_groups_contain, removed, retry_after_value};
 use super::{DirectoryError, MemberChange, MemberOp};
 
 /// Graph's limit of requests in one batch.
@@ -122,37 +122,18 @@ impl GraphClient {
         };
         let mut slowest: Option<Duration> = None;
         for r in &responses {
-            let Some(i) = r
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse::<usize>().ok())
-            else {
+            let Some((i, answer)) = read_batch_answer(r) else {
                 continue;
             };
             let Some(slot) = out.get_mut(i).filter(|s| s.is_none()) else {
                 continue;
             };
-            let status = r
-                .get("status")
-                .and_then(Value::as_u64)
-                .and_then(|s| StatusCode::from_u16(s as u16).ok())
-                .unwrap_or(StatusCode::BAD_GATEWAY);
-            let body = r
-                .get("body")
-                .filter(|b| !b.is_null())
-                .map(|b| b.to_string())
-                .unwrap_or_default();
-            if status.is_success() {
-                *slot = Some(Ok(body.into_bytes()));
-                continue;
+            if let Err(e @ DirectoryError::Throttled { status: 429, .. }) = &answer {
+                slowest = slowest
+                    .max(e.retry_after())
+                    .or(Some(Duration::from_secs(1)));
             }
-            let retry_after = header(r, "retry-after")
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .and_then(|s| Duration::try_from_secs_f64(s).ok());
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                slowest = slowest.max(retry_after).or(Some(Duration::from_secs(1)));
-            }
-            *slot = Some(Err(classify(status, retry_after, body.as_bytes())));
+            *slot = Some(answer);
         }
         if let (Some(p), Some(wait)) = (&self.pacer, slowest) {
             p.throttled(Some(wait));
@@ -167,6 +148,31 @@ impl GraphClient {
             })
             .collect()
     }
+}
+
+/// One answer inside a `$batch` response: the index of the request it answers (its `id`), and
+/// the body of a 2xx answer or its error, classified as a single call's would be. `None` when
+/// it names no request.
+pub fn read_batch_answer(r: &Value) -> Option<(usize, Result<Vec<u8>, DirectoryError>)> {
+    let i = r
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.parse::<usize>().ok())?;
+    let status = r
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = r
+        .get("body")
+        .filter(|b| !b.is_null())
+        .map(|b| b.to_string())
+        .unwrap_or_default();
+    if status.is_success() {
+        return Some((i, Ok(body.into_bytes())));
+    }
+    let retry_after = header(r, "retry-after").and_then(retry_after_value);
+    Some((i, Err(classify(status, retry_after, body.as_bytes()))))
 }
 
 /// A header of a batch answer, whatever its case.

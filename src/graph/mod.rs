@@ -37,9 +37,12 @@ mod wire;
 
 use std::time::Duration;
 
+pub use batch::read_batch_answer;
 pub use client::GraphClient;
 pub use pacer::Pacer;
 pub use settings::GraphSettings;
+pub use sign_ins::read_entries as read_sign_in_entries;
+pub use wire::{classify_answer, graph_error, retry_after_value};
 
 /// One sign-in from Entra's sign-in log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

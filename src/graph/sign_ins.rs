@@ -118,7 +118,7 @@ impl GraphClient {
 }
 
 /// Reads each entry of the log on its own.
-fn read_entries(items: Vec<serde_json::Value>) -> SignInLog {
+pub fn read_entries(items: Vec<serde_json::Value>) -> SignInLog {
     let mut log = SignInLog::default();
     for v in items {
         match WireSignIn::deserialize(&v) {

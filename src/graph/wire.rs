@@ -56,16 +56,28 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 
 /// `Retry-After` in (possibly fractional) seconds; HTTP dates and junk are ignored.
 pub(super) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let secs: f64 = value.parse().ok()?;
+    retry_after_value(headers.get(RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// A `Retry-After` value (of a response, or of an answer inside a `$batch`) in (possibly
+/// fractional) seconds; HTTP dates and junk are ignored.
+pub fn retry_after_value(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
     if !secs.is_finite() || secs < 0.0 {
         return None;
     }
     Duration::try_from_secs_f64(secs).ok()
 }
 
+/// An answer of Graph that is not a success, read as [`classify`] reads it: its status code
+/// (one that is not a valid HTTP status reads as 502), its `Retry-After` value and its body.
+pub fn classify_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> DirectoryError {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    classify(status, retry_after.and_then(retry_after_value), body)
+}
+
 /// Graph's `error.code` and `error.message`, if the body is a Graph error.
-pub(super) fn graph_error(body: &[u8]) -> Option<(String, String)> {
+pub fn graph_error(body: &[u8]) -> Option<(String, String)> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let e = v.get("error")?;
     let code = e.get("code")?.as_str()?.to_owned();

@@ -54,12 +54,18 @@ pub fn read_anchor_file(
             )));
         }
     };
+    read_anchor_lines(&text, &format!("{label} {}", path.display()))
+}
+
+/// Every anchor in `text` (one JSON object a line; blank lines skipped), each named
+/// "`source`, line N"; a line that is not an anchor is an error naming it.
+pub fn read_anchor_lines(text: &str, source: &str) -> AppResult<Vec<SourcedAnchor>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let from = format!("{label} {}, line {}", path.display(), i + 1);
+        let from = format!("{source}, line {}", i + 1);
         let anchor: Anchor = serde_json::from_str(line).map_err(|e| {
             AppError::Unavailable(format!("{from} is not an anchor ({e}); fix or remove it."))
         })?;
