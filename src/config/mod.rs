@@ -269,4 +269,88 @@ approvals_required = 1
         let e = load("[server]\nlisten = \n", &[]).unwrap_err();
         assert_eq!(e.key, "line 2");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::{GOOD, load};
+
+        /// Keys an override may name (some valid, some not), and values of every kind.
+        const KEYS: &[&str] = &[
+            "JITGATE_PACKAGE__0__MAX_DURATION",
+            "JITGATE_PACKAGE__0__MIN_DURATION",
+            "JITGATE_PACKAGE__0__DEFAULT_DURATION",
+            "JITGATE_PACKAGE__0__APPROVAL_TIMEOUT",
+            "JITGATE_PACKAGE__0__REMIND_BEFORE",
+            "JITGATE_PACKAGE__0__END_AFTER_FIRST_SIGN_IN",
+            "JITGATE_PACKAGE__0__APPROVALS_REQUIRED",
+            "JITGATE_PACKAGE__1__ID",
+            "JITGATE_PACKAGE__2__ID",
+            "JITGATE_SIGN_INS__EVERY",
+            "JITGATE_SIGN_INS__LOOKBACK",
+            "JITGATE_RECONCILE__EVERY",
+            "JITGATE_DIRECTORY__WRITE_BUDGET",
+            "JITGATE_DIRECTORY__TIMEOUT",
+            "JITGATE_SCHEDULER__LEASE",
+            "JITGATE_SERVER__PUBLIC_URL",
+            "JITGATE_SERVER__LISTEN",
+            "JITGATE_SERVER__LISTEN__X",
+            "JITGATE_NOTIFY__WEBHOOK_SECRET",
+            "JITGATE_NOTIFY__SMTP__PORT",
+            "JITGATE_AUDIT__KEY",
+            "JITGATE_ENTRA__CLIENT_SECRET",
+            "JITGATE_NOTIFY__SMTP__PASSWORD",
+            "JITGATE___",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// What the `config` fuzz target checks: whatever the overrides, the file loads or
+            /// is refused naming a key, and what loads has usable durations.
+            #[test]
+            fn any_overrides_load_or_name_a_key(
+                overrides in proptest::collection::vec(
+                    (0..KEYS.len(), prop_oneof![
+                        "[0-9]{1,12}(ms|s|m|h|d|y)",
+                        "[0-9]{1,6}/[0-9]{1,6}(s|m)",
+                        "\\PC{0,20}",
+                        "-?[0-9]{1,20}",
+                    ]),
+                    0..4,
+                ),
+                cut in 0usize..600,
+            ) {
+                let env: Vec<(&str, &str)> =
+                    overrides.iter().map(|(k, v)| (KEYS[*k], v.as_str())).collect();
+                // The file cut short somewhere (at a character boundary) is read too.
+                let mut end = cut.min(GOOD.len());
+                while !GOOD.is_char_boundary(end) {
+                    end -= 1;
+                }
+                for text in [GOOD, &GOOD[..end]] {
+                    match load(text, &env) {
+                        Ok(s) => {
+                            let p = &s.packages[0];
+                            prop_assert!(p.min_duration <= p.default_duration);
+                            prop_assert!(p.default_duration <= p.max_duration);
+                            prop_assert!(p.max_duration <= chrono::Duration::days(36_525));
+                            prop_assert!(p.min_duration.num_seconds() % 60 == 0);
+                        }
+                        Err(e) => {
+                            prop_assert!(!e.key.is_empty());
+                            // Secrets never reach error texts.
+                            for (k, v) in &env {
+                                let secret = ["KEY", "SECRET", "PASSWORD"].iter().any(|s| k.ends_with(s));
+                                let alone = env.iter().filter(|(_, w)| w.contains(v.trim())).count() == 1;
+                                if secret && alone && v.trim().len() >= 8 {
+                                    prop_assert!(!e.to_string().contains(v.trim()), "{} shows {}", e, k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -158,6 +158,19 @@ mod tests {
         assert!(parse_duration("-5m").is_err());
     }
 
+    /// Found by fuzzing (fuzz/seeds/config/): durations are whole seconds and short enough to
+    /// be added to any date; "500ms" was taken (not whole seconds) and "10000000y" too (any
+    /// deadline computed from it overflowed, a panic).
+    #[test]
+    fn durations_are_whole_seconds_and_bounded() {
+        assert!(parse_duration("500ms").is_err());
+        assert!(parse_duration("1m 1ns").is_err());
+        assert!(parse_duration("10000000y").is_err());
+        assert!(parse_duration("101y").is_err());
+        assert_eq!(parse_duration("1000ms").unwrap(), Duration::seconds(1));
+        assert_eq!(parse_duration("36500d").unwrap(), Duration::days(36_500));
+    }
+
     #[test]
     fn formats_durations() {
         assert_eq!(format_duration(Duration::minutes(90)), "1h 30m");
@@ -175,5 +188,48 @@ mod tests {
         assert!(!p.is_eligible(&[]));
         assert!(!p.is_eligible(&["Approver".into()]));
         assert!(p.is_eligible(&["Approver".into(), "Developer".into()]));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// What the `config` fuzz target checks of durations: any text is an error or a
+        /// duration of whole seconds, positive, that fits after any date the portal meets.
+        #[test]
+        fn any_text_is_a_usable_duration_or_an_error(
+            text in prop_oneof![
+                "\\PC{0,16}",
+                // Numbers with units as humantime spells them, a few of each size.
+                " ?[0-9]{1,20}(ns|us|ms|s|sec|m|min|h|hr|d|days|w|M|y|years)( [0-9]{1,20}(ns|ms|s|m|h|d|y)){0,3} ?",
+            ]
+        ) {
+            if let Ok(d) = parse_duration(&text) {
+                prop_assert!(d > Duration::zero());
+                prop_assert_eq!(d.subsec_nanos(), 0);
+                prop_assert!(d <= Duration::days(36_525), "{:?}", d);
+                let late = chrono::DateTime::parse_from_rfc3339("2200-01-01T00:00:00Z").unwrap();
+                prop_assert!(late.checked_add_signed(d).is_some());
+            }
+        }
+
+        /// A duration as written in the configuration reads back as itself.
+        #[test]
+        fn written_durations_read_back(
+            days in 0i64..=36_000, hours in 0i64..24, minutes in 0i64..60, seconds in 0i64..60,
+        ) {
+            let total = Duration::days(days) + Duration::hours(hours)
+                + Duration::minutes(minutes) + Duration::seconds(seconds);
+            let text = format!("{days}d {hours}h {minutes}m {seconds}s");
+            if total > Duration::zero() {
+                prop_assert_eq!(parse_duration(&text).unwrap(), total);
+            } else {
+                prop_assert!(parse_duration(&text).is_err());
+            }
+            if seconds == 0 && total > Duration::zero() {
+                prop_assert_eq!(parse_duration(&format_duration(total)).unwrap(), total);
+            }
+        }
     }
 }

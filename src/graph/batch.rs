@@ -183,3 +183,41 @@ fn header<'a>(r: &'a Value, name: &str) -> Option<&'a str> {
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .and_then(|(_, v)| v.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz/seeds/graph_error/batch-status-65736): a status past 65535 was
+    /// cut to 16 bits, so 65736 read as 200, a success.
+    #[test]
+    fn a_status_out_of_range_is_no_success() {
+        let answer = |status: Value| {
+            read_batch_answer(&json!({"id": "0", "status": status, "body": {"value": []}}))
+                .unwrap()
+                .1
+        };
+        assert!(answer(json!(204)).is_ok());
+        for bad in [json!(65736), json!(4_294_967_496u64), json!("200"), json!(99), Value::Null] {
+            assert!(answer(bad.clone()).is_err(), "{bad} read as a success");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use super::read_batch_answer;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// A `$batch` answer is a success only for a 2xx status as sent.
+            #[test]
+            fn a_batch_answer_succeeds_only_with_a_2xx(status in prop_oneof![any::<u64>(), 0u64..1000, (0u64..4).prop_map(|k| 65_536 * k + 200)]) {
+                let (_, answer) = read_batch_answer(&json!({"id": "3", "status": status, "body": null})).unwrap();
+                prop_assert_eq!(answer.is_ok(), (200..300).contains(&status));
+            }
+        }
+    }
+}

@@ -187,6 +187,25 @@ mod tests {
         assert_eq!(read_entries(vec![no_id]).unreadable, log.unreadable[2..]);
     }
 
+    /// Found by the property below (and the `sign_ins` fuzz target, fuzz/seeds/sign_ins/): an
+    /// unreadable entry with an empty id was keyed "", so every such entry shared one key (only
+    /// the first was logged and counted), and an id with line breaks went into the log as it
+    /// came. An id that is not a plain token is no key: the entry's digest is.
+    #[test]
+    fn an_unreadable_entry_without_a_usable_id_is_keyed_by_its_digest() {
+        let log = read_entries(vec![
+            serde_json::json!({"id": ""}),
+            serde_json::json!({"id": "", "userId": "u2"}),
+            serde_json::json!({"id": "a\nentry=forged"}),
+            serde_json::json!({"id": "x".repeat(1000)}),
+            serde_json::json!({"id": "C3"}),
+        ]);
+        let keys: Vec<&str> = log.unreadable.iter().map(|u| u.key.as_str()).collect();
+        assert!(keys[..4].iter().all(|k| k.starts_with("sha256:")), "{keys:?}");
+        assert_ne!(keys[0], keys[1]);
+        assert_eq!(keys[4], "c3");
+    }
+
     #[test]
     fn the_resource_maps_to_what_the_portal_keeps() {
         let w: WireSignIn = serde_json::from_value(serde_json::json!({
@@ -211,5 +230,73 @@ mod tests {
         assert!(!s.succeeded() && s.blocked_by_conditional_access());
         assert_eq!(s.app_name, "Microsoft Azure CLI");
         assert_eq!(s.resource_id, "00000003-0000-0000-c000-000000000000");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::read_entries;
+
+        /// Values of every JSON kind, some in the shapes Graph sends.
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+                "20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,7})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+                    .prop_map(Value::from),
+                " ?-?[0-9]{1,20} ?".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(2, 12, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                    proptest::collection::btree_map(
+                        prop_oneof![Just("errorCode".to_string()), Just("failureReason".to_string()), "[a-z]{1,6}"],
+                        inner,
+                        0..3,
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// An entry: some of the fields Graph sends, each with any value.
+        fn entry() -> impl Strategy<Value = Value> {
+            const FIELDS: &[&str] = &[
+                "id", "createdDateTime", "userId", "userPrincipalName", "appId",
+                "appDisplayName", "ipAddress", "conditionalAccessStatus", "status", "resourceId",
+            ];
+            prop_oneof![
+                proptest::collection::btree_map(0..FIELDS.len(), value(), 0..FIELDS.len())
+                    .prop_map(|m| {
+                        Value::Object(m.into_iter().map(|(k, v)| (FIELDS[k].to_string(), v)).collect::<Map<_, _>>())
+                    }),
+                value(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// What the `sign_ins` fuzz target checks: every entry is read or set aside, never
+            /// lost; what is set aside has a key and a bounded problem; reading is repeatable.
+            #[test]
+            fn every_entry_is_read_or_set_aside(items in proptest::collection::vec(entry(), 0..6)) {
+                let log = read_entries(items.clone());
+                prop_assert_eq!(log.sign_ins.len() + log.unreadable.len(), items.len());
+                for u in &log.unreadable {
+                    prop_assert!(!u.key.is_empty() && u.key.chars().count() <= 128, "{:?}", u.key);
+                    prop_assert!(!u.key.chars().any(|c| c.is_control() || c.is_whitespace()), "{:?}", u.key);
+                    prop_assert!(u.problem.chars().count() <= 200);
+                }
+                for s in &log.sign_ins {
+                    prop_assert!(items.iter().any(|i| i.get("id").and_then(Value::as_str) == Some(&s.id)));
+                }
+                prop_assert_eq!(read_entries(items), log);
+            }
+        }
     }
 }

@@ -254,4 +254,85 @@ mod tests {
             "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."
         );
     }
+
+    /// Found by fuzzing (fuzz/seeds/graph_error/retry-after-1e18): a `Retry-After` of 10^18
+    /// seconds was taken as it came, stopping every write for good, and the pacer's
+    /// `now + retry_after` overflowed (a panic).
+    #[test]
+    fn a_retry_after_is_capped() {
+        let five_minutes = Duration::from_secs(300);
+        assert_eq!(retry_after_value("1e18"), Some(five_minutes));
+        assert_eq!(retry_after_value("86400"), Some(five_minutes));
+        assert_eq!(retry_after_value("299.5"), Some(Duration::from_millis(299_500)));
+        let e = classify_answer(429, Some("1e18"), b"");
+        assert_eq!(e.retry_after(), Some(five_minutes));
+        super::super::Pacer::new(crate::config::WriteBudget {
+            writes: 1,
+            per: Duration::from_secs(1),
+        })
+        .throttled(e.retry_after());
+    }
+
+    /// Found by fuzzing (fuzz/seeds/graph_error/long-message): Graph's error code and message
+    /// were kept whole, however long, into errors, logs and the audit trail.
+    #[test]
+    fn graph_error_texts_are_bounded() {
+        let body = serde_json::json!({"error": {"code": "C".repeat(5000), "message": "m".repeat(100_000)}})
+            .to_string();
+        match classify_answer(400, None, body.as_bytes()) {
+            DirectoryError::Rejected { code, message, .. } => {
+                assert!(code.chars().count() <= 100, "{}", code.len());
+                assert!(message.chars().count() <= 500, "{}", message.len());
+            }
+            other => panic!("{other:?}"),
+        }
+        let body = br#"{"error":{"code":"Request_BadRequest","message":"One or more added object references already exist for the following modified properties: 'members'."}}"#;
+        assert!(matches!(
+            added(Err(classify_answer(400, None, body))),
+            Ok(MemberChange::AlreadyMember)
+        ));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use super::{DirectoryError, classify_answer};
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// What the `graph_error` fuzz target checks: the delay asked for is at most five
+            /// minutes, code and message are bounded, and only 429, 503 and 504 throttle.
+            #[test]
+            fn any_answer_is_classified_within_bounds(
+                status in any::<u16>(),
+                retry_after in prop_oneof!["[0-9]{1,25}(\\.[0-9]{1,5})?(e[0-9]{1,3})?", "\\PC{0,10}"],
+                code in "\\PC{0,300}",
+                message in prop_oneof!["\\PC{0,50}", Just("m".repeat(3000))],
+                graph_shaped in any::<bool>(),
+            ) {
+                let body = if graph_shaped {
+                    json!({"error": {"code": code, "message": message}}).to_string()
+                } else {
+                    format!("{code}{message}")
+                };
+                let e = classify_answer(status, Some(&retry_after), body.as_bytes());
+                if let Some(d) = e.retry_after() {
+                    prop_assert!(d <= std::time::Duration::from_secs(300));
+                }
+                prop_assert_eq!(matches!(e, DirectoryError::Throttled { .. }), matches!(status, 429 | 503 | 504));
+                match &e {
+                    DirectoryError::Rejected { code, message, .. } => {
+                        prop_assert!(code.chars().count() <= 100);
+                        prop_assert!(message.chars().count() <= 500);
+                    }
+                    DirectoryError::Throttled { message, .. } | DirectoryError::Transient(message) => {
+                        prop_assert!(message.chars().count() <= 700);
+                    }
+                    DirectoryError::Token { .. } => {}
+                }
+            }
+        }
+    }
 }

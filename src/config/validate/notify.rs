@@ -359,4 +359,22 @@ mod tests {
         assert!(p.self_extend && !p.approver_role_applies);
         assert_eq!(p.approver_groups.len(), 1);
     }
+
+    /// Found by fuzzing (fuzz/seeds/webhook/unpadded-secret): the configuration refused a
+    /// secret without its `=` padding that the sender (and the specification's libraries)
+    /// take, so the two disagreed on which secrets are valid.
+    #[test]
+    fn the_configuration_takes_the_secrets_the_sender_takes() {
+        let with_url = format!(
+            "{GOOD}\n[notify]\nwebhook_url = \"https://siem.contoso.example/jitgate\"\n"
+        );
+        // 25 bytes: base64 with `==` of padding, written without it.
+        let unpadded = "whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNA";
+        load(&with_url, &[("JITGATE_NOTIFY__WEBHOOK_SECRET", unpadded)]).unwrap();
+        load(
+            &with_url,
+            &[("JITGATE_NOTIFY__WEBHOOK_SECRET", &format!("{unpadded}=="))],
+        )
+        .unwrap();
+    }
 }

@@ -629,4 +629,125 @@ mod tests {
         let v = verify_with(&c, Some(&key), Some(forged));
         assert!(!v.ok && v.problem.unwrap().contains("not signed"));
     }
+
+    /// Found by fuzzing (fuzz/seeds/audit_chain/seq-max): an event numbered i64::MAX (a broken
+    /// or forged store) made the walk overflow working out the next number (a panic), and an
+    /// anchor there made the verdict overflow too.
+    #[test]
+    fn the_last_possible_number_is_a_finding_not_a_panic() {
+        let mut c = chain(2);
+        c[1].seq = i64::MAX;
+        let v = verify_chain(&c);
+        assert!(!v.ok);
+        assert_eq!(v.first_bad_seq, Some(i64::MAX));
+        let mut after = chain(3);
+        after[1].seq = i64::MAX;
+        assert!(!verify_chain(&after).ok);
+        let mut v = ChainVerifier::new(None, None);
+        v.feed(&c[1]);
+        let _ = (v.last_seq(), v.keyed_from(), v.status());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::{ChainKey, ChainVerifier, extend};
+        use crate::domain::audit::{Anchor, AuditEvent};
+        use chrono::{TimeZone, Utc};
+
+        /// One change to a stored trail.
+        #[derive(Debug, Clone)]
+        enum Change {
+            Actor(usize),
+            Details(usize),
+            At(usize),
+            Seq(usize, i64),
+            Hash(usize),
+            Remove(usize),
+            Swap(usize, usize),
+            RewriteUnkeyed,
+        }
+
+        fn change() -> impl Strategy<Value = Change> {
+            prop_oneof![
+                any::<usize>().prop_map(Change::Actor),
+                any::<usize>().prop_map(Change::Details),
+                any::<usize>().prop_map(Change::At),
+                (any::<usize>(), any::<i64>()).prop_map(|(i, s)| Change::Seq(i, s)),
+                any::<usize>().prop_map(Change::Hash),
+                any::<usize>().prop_map(Change::Remove),
+                (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Change::Swap(i, j)),
+                Just(Change::RewriteUnkeyed),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// What the `audit_chain` fuzz target checks: an intact trail (keyed from some
+            /// event on, anchored at its head) verifies, and any change the chain covers shows.
+            #[test]
+            fn any_change_to_an_anchored_trail_shows(
+                plain in 0i64..4,
+                keyed in 0i64..6,
+                change in change(),
+            ) {
+                let key = ChainKey::new(b"an audit key of at least thirty-two bytes");
+                let mut trail = Vec::new();
+                extend(&mut trail, 0, plain, None);
+                extend(&mut trail, plain, plain + keyed, Some(&key));
+                prop_assume!(!trail.is_empty());
+                let head = trail.last().unwrap();
+                let anchor = Anchor::new(
+                    head.seq,
+                    &head.hash,
+                    Utc.timestamp_millis_opt(1_800_000_000_000).unwrap(),
+                    Some(plain + 1),
+                    Some(&key),
+                );
+                let walk = |t: &[AuditEvent]| {
+                    let mut v = ChainVerifier::new(Some(key.clone()), Some(anchor.clone()));
+                    t.iter().for_each(|e| v.feed(e));
+                    v.finish()
+                };
+                prop_assert!(walk(&trail).ok);
+                let intact = trail.clone();
+                let n = trail.len();
+                match change {
+                    Change::Actor(i) => trail[i % n].actor_id.push('x'),
+                    Change::Details(i) => trail[i % n].details.push(' '),
+                    Change::At(i) => trail[i % n].at += chrono::Duration::milliseconds(1),
+                    Change::Seq(i, s) => trail[i % n].seq = s,
+                    Change::Hash(i) => trail[i % n].hash.push('0'),
+                    Change::Remove(i) => { trail.remove(i % n); }
+                    Change::Swap(i, j) => trail.swap(i % n, j % n),
+                    Change::RewriteUnkeyed => {
+                        trail.clear();
+                        extend(&mut trail, 0, plain + keyed, None);
+                    }
+                }
+                if trail != intact {
+                    let v = walk(&trail);
+                    prop_assert!(!v.ok, "{:?} went unnoticed", change);
+                }
+            }
+
+            /// Whatever numbers and hashes a broken store holds, verification answers.
+            #[test]
+            fn any_stored_events_are_answered(
+                events in proptest::collection::vec((any::<i64>(), "\\PC{0,8}", "(h1:)?[0-9a-f]{0,8}"), 0..6),
+            ) {
+                let mut trail = Vec::new();
+                extend(&mut trail, 0, events.len() as i64, None);
+                for (e, (seq, prev, hash)) in trail.iter_mut().zip(&events) {
+                    e.seq = *seq;
+                    e.prev_hash = prev.clone();
+                    e.hash = hash.clone();
+                }
+                let mut v = ChainVerifier::new(None, None);
+                trail.iter().for_each(|e| v.feed(e));
+                let _ = (v.last_seq(), v.keyed_from(), v.status());
+            }
+        }
+    }
 }
