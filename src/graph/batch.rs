@@ -161,7 +161,8 @@ pub fn read_batch_answer(r: &Value) -> Option<(usize, Result<Vec<u8>, DirectoryE
     let status = r
         .get("status")
         .and_then(Value::as_u64)
-        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::BAD_GATEWAY);
     let body = r
         .get("body")

@@ -77,7 +77,8 @@ pub struct SignInLog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableSignIn {
     /// The entry's id; for an entry without one, a digest of the entry (the same entry read
-    /// again has the same key).
+    /// again has the same key). An id that is empty, longer than 128 characters, or holds spaces or
+    /// control characters reads as none.
     pub key: String,
     /// What is wrong with it, e.g. "missing field `createdDateTime`".
     pub problem: String,

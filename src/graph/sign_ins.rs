@@ -117,25 +117,48 @@ impl GraphClient {
     }
 }
 
-/// Reads each entry of the log on its own.
+/// Whether an entry's id can name it in the log and among those already seen: a plain token
+/// (Graph's are GUIDs), not empty, at most 128 characters, without spaces or control characters.
+fn usable_key(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= 128
+        && !id.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// Reads each entry of the log on its own: an object with a usable id, in the shape documented;
+/// anything else is set aside as unreadable.
 pub fn read_entries(items: Vec<serde_json::Value>) -> SignInLog {
     let mut log = SignInLog::default();
     for v in items {
-        match WireSignIn::deserialize(&v) {
-            Ok(w) => log.sign_ins.push(SignIn::from(w)),
-            Err(e) => log.unreadable.push(UnreadableSignIn {
-                key: match v.get("id").and_then(|i| i.as_str()) {
+        match read_entry(&v) {
+            Ok(s) => log.sign_ins.push(s),
+            Err(problem) => log.unreadable.push(UnreadableSignIn {
+                key: match v.get("id").and_then(|i| i.as_str()).filter(|id| usable_key(id)) {
                     Some(id) => id.to_ascii_lowercase(),
                     None => format!(
                         "sha256:{}",
                         hex::encode(sha2::Sha256::digest(v.to_string().as_bytes()))
                     ),
                 },
-                problem: e.to_string().chars().take(PROBLEM_CHARS).collect(),
+                problem: problem.chars().take(PROBLEM_CHARS).collect(),
             }),
         }
     }
     log
+}
+
+fn read_entry(v: &serde_json::Value) -> Result<SignIn, String> {
+    if !v.is_object() {
+        return Err("the entry is not a JSON object".to_owned());
+    }
+    let w = WireSignIn::deserialize(v).map_err(|e| e.to_string())?;
+    if !usable_key(&w.id) {
+        return Err(
+            "its id is empty, over 128 characters, or holds spaces or control characters"
+                .to_owned(),
+        );
+    }
+    Ok(SignIn::from(w))
 }
 
 #[cfg(test)]
@@ -204,6 +227,24 @@ mod tests {
         assert!(keys[..4].iter().all(|k| k.starts_with("sha256:")), "{keys:?}");
         assert_ne!(keys[0], keys[1]);
         assert_eq!(keys[4], "c3");
+    }
+
+    /// Found by the property below: an entry sent as a JSON array was read field by field in
+    /// order (`["", "2000-01-01T00:00:00Z"]` became a sign-in with id "" and that time), and an
+    /// entry with an empty id was kept, though the id is what tells a sign-in already recorded
+    /// from a new one. An entry is an object with a usable id, or unreadable.
+    #[test]
+    fn only_objects_with_a_usable_id_are_read() {
+        let at = "2026-11-23T10:15:00Z";
+        let log = read_entries(vec![
+            serde_json::json!(["", at]),
+            serde_json::json!({"id": "", "createdDateTime": at}),
+            serde_json::json!({"id": "a b", "createdDateTime": at}),
+            serde_json::json!({"id": "d4", "createdDateTime": at}),
+        ]);
+        let read: Vec<&str> = log.sign_ins.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(read, ["d4"]);
+        assert_eq!(log.unreadable.len(), 3, "{:?}", log.unreadable);
     }
 
     #[test]
@@ -294,6 +335,7 @@ mod tests {
                 }
                 for s in &log.sign_ins {
                     prop_assert!(items.iter().any(|i| i.get("id").and_then(Value::as_str) == Some(&s.id)));
+                    prop_assert!(super::usable_key(&s.id), "{:?}", s.id);
                 }
                 prop_assert_eq!(read_entries(items), log);
             }

@@ -9,6 +9,15 @@ use serde_json::Value;
 
 use super::{DirectoryError, MemberChange, is_object_id};
 
+/// The longest delay a `Retry-After` is taken for: a longer one reads as this long, so that
+/// one answer cannot stop every write for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The most characters of Graph's error code and message kept (into errors, logs and the
+/// audit trail).
+const CODE_CHARS: usize = 100;
+const MESSAGE_CHARS: usize = 500;
+
 pub(super) fn invalid_id(id: &str) -> DirectoryError {
     DirectoryError::Rejected {
         status: 400,
@@ -60,11 +69,14 @@ pub(super) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// A `Retry-After` value (of a response, or of an answer inside a `$batch`) in (possibly
-/// fractional) seconds; HTTP dates and junk are ignored.
+/// fractional) seconds, at most [`MAX_RETRY_AFTER`]; HTTP dates and junk are ignored.
 pub fn retry_after_value(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     if !secs.is_finite() || secs < 0.0 {
         return None;
+    }
+    if secs >= MAX_RETRY_AFTER.as_secs_f64() {
+        return Some(MAX_RETRY_AFTER);
     }
     Duration::try_from_secs_f64(secs).ok()
 }
@@ -76,16 +88,19 @@ pub fn classify_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> D
     classify(status, retry_after.and_then(retry_after_value), body)
 }
 
-/// Graph's `error.code` and `error.message`, if the body is a Graph error.
+/// Graph's `error.code` and `error.message`, if the body is a Graph error (cut to 100 and 500
+/// characters).
 pub fn graph_error(body: &[u8]) -> Option<(String, String)> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let e = v.get("error")?;
-    let code = e.get("code")?.as_str()?.to_owned();
+    let code = e.get("code")?.as_str()?.chars().take(CODE_CHARS).collect();
     let message = e
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or("")
-        .to_owned();
+        .chars()
+        .take(MESSAGE_CHARS)
+        .collect();
     Some((code, message))
 }
 

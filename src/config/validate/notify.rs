@@ -137,7 +137,14 @@ fn webhook_secret(s: SecretString) -> Result<SecretString, ConfigError> {
     use base64::Engine;
     let v = s.expose_secret().trim();
     let b64 = v.strip_prefix("whsec_").unwrap_or(v);
-    match base64::engine::general_purpose::STANDARD.decode(b64) {
+    // With or without its `=` padding, as the sender (channels::webhook) and the
+    // specification's libraries take it.
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    match lenient.decode(b64) {
         Ok(bytes) if (24..=64).contains(&bytes.len()) => Ok(SecretString::from(v.to_string())),
         _ => Err(err(
             "notify.webhook_secret",

@@ -207,7 +207,8 @@ impl ChainVerifier {
             let why = format!("event {} is not the event that was anchored", e.seq);
             self.bad(e.seq, why, Some(&a));
         }
-        self.expected_seq = e.seq + 1;
+        // A broken store may hold any number: the last one possible is a finding, not a panic.
+        self.expected_seq = e.seq.saturating_add(1);
         self.prev_hash = e.hash.clone();
     }
 
@@ -224,7 +225,7 @@ impl ChainVerifier {
         {
             let a = &list[0];
             first_bad = Some(Bad {
-                seq: last + 1,
+                seq: last.saturating_add(1),
                 why: format!(
                     "the trail ends at event {last}, but event {seq} was anchored: events were cut ({})",
                     a.describe()
@@ -262,7 +263,7 @@ impl ChainVerifier {
             .into_iter()
             .chain(self.keying.as_ref().map(|(k, _)| *k))
             .min()
-            .unwrap_or(self.last_seq() + 1)
+            .unwrap_or(self.last_seq().saturating_add(1))
     }
 }
 
