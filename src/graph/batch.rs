@@ -199,7 +199,13 @@ mod tests {
                 .1
         };
         assert!(answer(json!(204)).is_ok());
-        for bad in [json!(65736), json!(4_294_967_496u64), json!("200"), json!(99), Value::Null] {
+        for bad in [
+            json!(65736),
+            json!(4_294_967_496u64),
+            json!("200"),
+            json!(99),
+            Value::Null,
+        ] {
             assert!(answer(bad.clone()).is_err(), "{bad} read as a success");
         }
     }

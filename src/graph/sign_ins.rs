@@ -133,7 +133,11 @@ pub fn read_entries(items: Vec<serde_json::Value>) -> SignInLog {
         match read_entry(&v) {
             Ok(s) => log.sign_ins.push(s),
             Err(problem) => log.unreadable.push(UnreadableSignIn {
-                key: match v.get("id").and_then(|i| i.as_str()).filter(|id| usable_key(id)) {
+                key: match v
+                    .get("id")
+                    .and_then(|i| i.as_str())
+                    .filter(|id| usable_key(id))
+                {
                     Some(id) => id.to_ascii_lowercase(),
                     None => format!(
                         "sha256:{}",
@@ -224,7 +228,10 @@ mod tests {
             serde_json::json!({"id": "C3"}),
         ]);
         let keys: Vec<&str> = log.unreadable.iter().map(|u| u.key.as_str()).collect();
-        assert!(keys[..4].iter().all(|k| k.starts_with("sha256:")), "{keys:?}");
+        assert!(
+            keys[..4].iter().all(|k| k.starts_with("sha256:")),
+            "{keys:?}"
+        );
         assert_ne!(keys[0], keys[1]);
         assert_eq!(keys[4], "c3");
     }
@@ -295,7 +302,11 @@ mod tests {
                 prop_oneof![
                     proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
                     proptest::collection::btree_map(
-                        prop_oneof![Just("errorCode".to_string()), Just("failureReason".to_string()), "[a-z]{1,6}"],
+                        prop_oneof![
+                            Just("errorCode".to_string()),
+                            Just("failureReason".to_string()),
+                            "[a-z]{1,6}"
+                        ],
                         inner,
                         0..3,
                     )
@@ -307,13 +318,25 @@ mod tests {
         /// An entry: some of the fields Graph sends, each with any value.
         fn entry() -> impl Strategy<Value = Value> {
             const FIELDS: &[&str] = &[
-                "id", "createdDateTime", "userId", "userPrincipalName", "appId",
-                "appDisplayName", "ipAddress", "conditionalAccessStatus", "status", "resourceId",
+                "id",
+                "createdDateTime",
+                "userId",
+                "userPrincipalName",
+                "appId",
+                "appDisplayName",
+                "ipAddress",
+                "conditionalAccessStatus",
+                "status",
+                "resourceId",
             ];
             prop_oneof![
                 proptest::collection::btree_map(0..FIELDS.len(), value(), 0..FIELDS.len())
                     .prop_map(|m| {
-                        Value::Object(m.into_iter().map(|(k, v)| (FIELDS[k].to_string(), v)).collect::<Map<_, _>>())
+                        Value::Object(
+                            m.into_iter()
+                                .map(|(k, v)| (FIELDS[k].to_string(), v))
+                                .collect::<Map<_, _>>(),
+                        )
                     }),
                 value(),
             ]

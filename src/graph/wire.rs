@@ -278,7 +278,10 @@ mod tests {
         let five_minutes = Duration::from_secs(300);
         assert_eq!(retry_after_value("1e18"), Some(five_minutes));
         assert_eq!(retry_after_value("86400"), Some(five_minutes));
-        assert_eq!(retry_after_value("299.5"), Some(Duration::from_millis(299_500)));
+        assert_eq!(
+            retry_after_value("299.5"),
+            Some(Duration::from_millis(299_500))
+        );
         let e = classify_answer(429, Some("1e18"), b"");
         assert_eq!(e.retry_after(), Some(five_minutes));
         super::super::Pacer::new(crate::config::WriteBudget {

@@ -372,9 +372,8 @@ mod tests {
     /// take, so the two disagreed on which secrets are valid.
     #[test]
     fn the_configuration_takes_the_secrets_the_sender_takes() {
-        let with_url = format!(
-            "{GOOD}\n[notify]\nwebhook_url = \"https://siem.contoso.example/jitgate\"\n"
-        );
+        let with_url =
+            format!("{GOOD}\n[notify]\nwebhook_url = \"https://siem.contoso.example/jitgate\"\n");
         // 25 bytes: base64 with `==` of padding, written without it.
         let unpadded = "whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNA";
         load(&with_url, &[("JITGATE_NOTIFY__WEBHOOK_SECRET", unpadded)]).unwrap();
