@@ -167,7 +167,7 @@ mod tests {
         assert!(parse_duration("-5m").is_err());
     }
 
-    /// Found by fuzzing (fuzz/seeds/config/): durations are whole seconds and short enough to
+    /// Found by the parsers' properties (seeds: fuzz/seeds/config/found-*): durations are whole seconds and short enough to
     /// be added to any date; "500ms" was taken (not whole seconds) and "10000000y" too (any
     /// deadline computed from it overflowed, a panic).
     #[test]

@@ -189,7 +189,7 @@ fn header<'a>(r: &'a Value, name: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    /// Found by fuzzing (fuzz/seeds/graph_error/batch-status-65736): a status past 65535 was
+    /// Found by the parsers' properties (seed: fuzz/seeds/graph_error/found-batch-status-65736): a status past 65535 was
     /// cut to 16 bits, so 65736 read as 200, a success.
     #[test]
     fn a_status_out_of_range_is_no_success() {

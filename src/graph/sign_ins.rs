@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(read_entries(vec![no_id]).unreadable, log.unreadable[2..]);
     }
 
-    /// Found by the property below (and the `sign_ins` fuzz target, fuzz/seeds/sign_ins/): an
+    /// Found by the property below (seed: fuzz/seeds/sign_ins/found-empty-id): an
     /// unreadable entry with an empty id was keyed "", so every such entry shared one key (only
     /// the first was logged and counted), and an id with line breaks went into the log as it
     /// came. An id that is not a plain token is no key: the entry's digest is.

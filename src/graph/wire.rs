@@ -270,7 +270,7 @@ mod tests {
         );
     }
 
-    /// Found by fuzzing (fuzz/seeds/graph_error/retry-after-1e18): a `Retry-After` of 10^18
+    /// Found by the parsers' properties (seed: fuzz/seeds/graph_error/found-retry-after-1e18): a `Retry-After` of 10^18
     /// seconds was taken as it came, stopping every write for good, and the pacer's
     /// `now + retry_after` overflowed (a panic).
     #[test]
@@ -291,7 +291,7 @@ mod tests {
         .throttled(e.retry_after());
     }
 
-    /// Found by fuzzing (fuzz/seeds/graph_error/long-message): Graph's error code and message
+    /// Found by the parsers' properties (seed: fuzz/seeds/graph_error/found-long-message): Graph's error code and message
     /// were kept whole, however long, into errors, logs and the audit trail.
     #[test]
     fn graph_error_texts_are_bounded() {

@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(p.approver_groups.len(), 1);
     }
 
-    /// Found by fuzzing (fuzz/seeds/webhook/unpadded-secret): the configuration refused a
+    /// Found writing the `webhook` fuzz target (seed: fuzz/seeds/webhook/found-unpadded-secret): the configuration refused a
     /// secret without its `=` padding that the sender (and the specification's libraries)
     /// take, so the two disagreed on which secrets are valid.
     #[test]

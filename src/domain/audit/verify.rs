@@ -631,7 +631,7 @@ mod tests {
         assert!(!v.ok && v.problem.unwrap().contains("not signed"));
     }
 
-    /// Found by fuzzing (fuzz/seeds/audit_chain/seq-max): an event numbered i64::MAX (a broken
+    /// Found writing the `audit_chain` fuzz target: an event numbered i64::MAX (a broken
     /// or forged store) made the walk overflow working out the next number (a panic), and an
     /// anchor there made the verdict overflow too.
     #[test]
