@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::{Portal, event, system_event};
+use super::{Portal, system_event};
 use crate::config::ReconcileMode;
 use crate::domain::AuditAction;
 use crate::error::AppResult;
 use crate::graph::{DirectoryError, DirectoryUser, MemberDelta};
-use crate::store::{AuditFilter, NewDirectoryOp, OpKind};
+use crate::store::AuditFilter;
 
 /// The name of the drift check's turn (one replica at a time).
 const TURN: &str = "drift_watch";
@@ -171,18 +171,8 @@ impl Portal {
                     }
                 }
                 (Some(r), false) if r.added_at.is_some() => {
-                    let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
-                    let op_id = tx.enqueue_op(&op, now).await?;
-                    let details = json!({
-                        "group_id": group_id,
-                        "kind": "grant_without_member",
-                        "member_id": r.requester.id,
-                        "found_by": "delta",
-                        "action": "add",
-                        "directory_op": op_id,
-                    });
-                    let e = event(None, AuditAction::DriftDetected, r, now, details);
-                    self.outbox.record(&mut *tx, e, Some(r)).await?;
+                    self.add_missing_member(&mut *tx, group_id, r, Some("delta"), now)
+                        .await?;
                     missing += 1;
                 }
                 _ => {}

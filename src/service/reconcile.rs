@@ -46,6 +46,33 @@ impl Portal {
         groups
     }
 
+    /// Queues the addition of `r`'s requester, granted but missing from the group, and records
+    /// the drift (with what found it, if not the full listing), in `tx`.
+    pub(super) async fn add_missing_member(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        group_id: &str,
+        r: &Request,
+        found_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
+        let op_id = tx.enqueue_op(&op, now).await?;
+        let mut details = json!({
+            "group_id": group_id,
+            "kind": "grant_without_member",
+            "member_id": r.requester.id,
+            "action": "add",
+            "directory_op": op_id,
+        });
+        if let Some(by) = found_by {
+            details["found_by"] = json!(by);
+        }
+        let e = event(None, AuditAction::DriftDetected, r, now, details);
+        self.outbox.record(tx, e, Some(r)).await?;
+        Ok(())
+    }
+
     pub(super) fn is_standing_member(&self, group_id: &str, member: &str) -> bool {
         self.settings
             .packages
@@ -128,21 +155,7 @@ impl Portal {
                 .await?;
         }
         for r in &missing {
-            let op = NewDirectoryOp::for_grant(r, OpKind::Add, now);
-            let op_id = tx.enqueue_op(&op, now).await?;
-            let details = json!({
-                "group_id": group_id,
-                "kind": "grant_without_member",
-                "member_id": r.requester.id,
-                "action": "add",
-                "directory_op": op_id,
-            });
-            self.outbox
-                .record(
-                    &mut *tx,
-                    event(None, AuditAction::DriftDetected, r, now, details),
-                    Some(r),
-                )
+            self.add_missing_member(&mut *tx, group_id, r, None, now)
                 .await?;
         }
         tx.commit().await?;
