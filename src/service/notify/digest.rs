@@ -28,8 +28,13 @@ impl Portal {
         let now = self.now();
         let owner = n.lease_owner.clone().unwrap_or_default();
         let mut tx = self.store.begin().await?;
+        // A notification tried before (its sender died or its send failed) set the pace itself
+        // and was not delivered, as far as anyone knows: holding it would delay it by up to a
+        // minute for a mail that may never have gone out.
+        let retried = n.attempts > 1;
         if let Some(last) = tx.paced_sent_at(key).await?
             && last + PACE > now
+            && !retried
         {
             tx.hold_notification(n.id, last + PACE).await?;
             tx.commit().await?;
