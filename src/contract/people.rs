@@ -46,6 +46,10 @@ pub struct Package {
     pub duration_presets_minutes: Vec<i64>,
     pub approvals_required: u32,
     pub ticket_required: bool,
+    /// The form the whole ticket must have (a regular expression), if the package sets one.
+    pub ticket_pattern: Option<String>,
+    /// What a ticket looks like, in words (e.g. "A change or incident number, e.g. CHG0012345").
+    pub ticket_hint: Option<String>,
     pub manager_may_approve: bool,
     pub approval_timeout_minutes: i64,
     /// Extensions take effect without approval.

@@ -7,6 +7,7 @@
 //! - `validation`: checking what people submit, field by field;
 //! - `package`: an access package (one group and its policy);
 //! - `limits`: how often one person may ask for a package, and for how long one more waits;
+//! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
@@ -21,6 +22,7 @@ pub mod package;
 pub mod request;
 pub mod sign_in;
 pub mod status;
+pub mod ticket;
 pub mod validation;
 
 pub use audit::{AuditAction, AuditEvent, NewAuditEvent};

@@ -17,6 +17,10 @@ pub struct Package {
     /// How many distinct approvers must approve.
     pub approvals_required: u32,
     pub ticket_required: bool,
+    /// The form the whole ticket must have (implies `ticket_required`).
+    pub ticket_pattern: Option<super::ticket::TicketRule>,
+    /// What a ticket looks like, in words, for the form and for refusals.
+    pub ticket_hint: Option<String>,
     /// When set, only users holding this app role may request the package.
     pub requester_role: Option<String>,
     /// Whether the requester's manager (Graph `/users/{id}/manager`) may approve.
@@ -95,6 +99,8 @@ impl Package {
             ],
             approvals_required: 1,
             ticket_required: false,
+            ticket_pattern: None,
+            ticket_hint: None,
             requester_role: None,
             manager_may_approve: false,
             approval_timeout: Duration::hours(24),

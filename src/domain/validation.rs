@@ -137,6 +137,9 @@ pub fn validate_new_request(
             "ticket",
             "The ticket reference contains control characters.",
         )),
+        Some(t) if pkg.ticket_pattern.as_ref().is_some_and(|r| !r.accepts(t)) => {
+            errors.push(FieldError::new("ticket", ticket_form(pkg)))
+        }
         _ => {}
     }
 
@@ -173,6 +176,19 @@ pub fn validate_new_request(
         requested_start,
         timeout_at: now + pkg.approval_timeout,
     })
+}
+
+/// Why a ticket was refused for its form: the package's hint, or else its pattern.
+fn ticket_form(pkg: &Package) -> String {
+    match (&pkg.ticket_hint, &pkg.ticket_pattern) {
+        (Some(hint), _) => format!("The ticket is not of the form {} expects: {hint}", pkg.name),
+        (None, Some(rule)) => format!(
+            "The ticket is not of the form {} expects (it must match {}).",
+            pkg.name,
+            rule.pattern()
+        ),
+        (None, None) => "The ticket is not of the expected form.".to_string(),
+    }
 }
 
 /// White space, and the format characters that show nothing (zero-width spaces and joiners,
@@ -312,6 +328,39 @@ mod tests {
         assert_eq!(
             fields(validate_new_request(&p, &i, now()).unwrap_err()),
             ["duration_minutes", "justification", "ticket", "starts_at"]
+        );
+    }
+
+    #[test]
+    fn a_ticket_of_the_wrong_form_is_refused_with_the_hint() {
+        let mut p = pkg();
+        p.ticket_required = true;
+        p.ticket_pattern =
+            Some(crate::domain::ticket::TicketRule::new("(CHG|INC)[0-9]{7}").unwrap());
+        let mut i = input(60, "deploying the CI runner");
+        i.ticket = Some(" CHG0012345 ".into());
+        assert_eq!(
+            validate_new_request(&p, &i, now())
+                .unwrap()
+                .ticket
+                .as_deref(),
+            Some("CHG0012345")
+        );
+        i.ticket = Some("CHG-42".into());
+        let e = validate_new_request(&p, &i, now()).unwrap_err();
+        assert_eq!(fields(e.clone()), ["ticket"]);
+        assert!(
+            e[0].message.contains("must match (CHG|INC)[0-9]{7}"),
+            "{}",
+            e[0].message
+        );
+        p.ticket_hint = Some("A change or incident number, e.g. CHG0012345".into());
+        let e = validate_new_request(&p, &i, now()).unwrap_err();
+        assert!(
+            e[0].message
+                .ends_with("expects: A change or incident number, e.g. CHG0012345"),
+            "{}",
+            e[0].message
         );
     }
 

@@ -27,4 +27,5 @@ mod sessions;
 mod sign_ins;
 mod terminal;
 mod terminal_trust;
+mod tickets;
 mod validation;

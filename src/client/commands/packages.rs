@@ -21,7 +21,11 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
                 rules.push(format!("{} approvals", p.approvals_required));
             }
             if p.ticket_required {
-                rules.push("a ticket".into());
+                rules.push(match (&p.ticket_hint, &p.ticket_pattern) {
+                    (Some(h), _) => format!("a ticket ({})", visible(h)),
+                    (None, Some(pattern)) => format!("a ticket matching {}", visible(pattern)),
+                    (None, None) => "a ticket".into(),
+                });
             }
             if let Some(m) = p.end_after_first_sign_in_minutes {
                 rules.push(format!("ends {} after the first sign-in", minutes(m)));

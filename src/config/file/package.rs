@@ -24,6 +24,10 @@ pub(in crate::config) struct RawPackage {
     #[serde(default, deserialize_with = "lenient::bool")]
     pub(in crate::config) ticket_required: bool,
     #[serde(default)]
+    pub(in crate::config) ticket_pattern: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) ticket_hint: Option<String>,
+    #[serde(default)]
     pub(in crate::config) requester_role: Option<String>,
     #[serde(default, deserialize_with = "lenient::bool")]
     pub(in crate::config) manager_may_approve: bool,

@@ -9,6 +9,7 @@ use super::{duration, each, guid, mailbox, non_empty, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
+use crate::domain::ticket::TicketRule;
 
 /// The most asks per person and hour a package may allow.
 const MAX_PER_HOUR: u32 = 1000;
@@ -19,6 +20,37 @@ fn minutes(key: &str, v: &str) -> Result<Duration, ConfigError> {
         return Err(err(key, format!("'{v}' must be whole minutes")));
     }
     Ok(d)
+}
+
+/// `ticket_pattern` (a regular expression the whole ticket must match) and `ticket_hint` (what
+/// a ticket looks like, in words: one line, at most 200 characters).
+fn ticket_rule(
+    k: &dyn Fn(&str) -> String,
+    p: &RawPackage,
+) -> Result<(Option<TicketRule>, Option<String>), ConfigError> {
+    let pattern = match p.ticket_pattern.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(TicketRule::new(v).map_err(|e| {
+            err(
+                k("ticket_pattern"),
+                format!(
+                    "is not a regular expression: {}",
+                    e.lines().last().unwrap_or(&e)
+                ),
+            )
+        })?),
+    };
+    let hint = match p.ticket_hint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(h) if h.chars().count() > 200 || h.chars().any(char::is_control) => {
+            return Err(err(
+                k("ticket_hint"),
+                "must be one line of at most 200 characters",
+            ));
+        }
+        Some(h) => Some(h.to_string()),
+    };
+    Ok((pattern, hint))
 }
 
 /// Every package, in order; their own Teams and Slack webhooks go into `notify`.
@@ -89,6 +121,7 @@ pub(super) fn check(
                 ))
             }
         };
+        let (ticket_pattern, ticket_hint) = ticket_rule(&k, &p)?;
         let max_requests_per_hour = per_hour("max_requests_per_hour", p.max_requests_per_hour)?;
         let max_extensions_per_hour =
             per_hour("max_extensions_per_hour", p.max_extensions_per_hour)?;
@@ -108,7 +141,9 @@ pub(super) fn check(
             max_duration: max,
             duration_presets: presets,
             approvals_required: p.approvals_required,
-            ticket_required: p.ticket_required,
+            ticket_required: p.ticket_required || ticket_pattern.is_some(),
+            ticket_pattern,
+            ticket_hint,
             requester_role: p
                 .requester_role
                 .map(|r| r.trim().to_string())
@@ -158,6 +193,29 @@ mod tests {
     fn duplicate_packages_are_refused() {
         let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[package]]").unwrap()..]);
         assert_eq!(key_of(&twice, &[]), "package[1].id");
+    }
+
+    #[test]
+    fn ticket_patterns_must_be_regular_expressions_and_imply_a_ticket() {
+        let with =
+            |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
+        assert_eq!(
+            key_of(&with(r#"ticket_pattern = "(CHG""#), &[]),
+            "package[0].ticket_pattern"
+        );
+        assert_eq!(
+            key_of(&with("ticket_hint = \"two\\nlines\""), &[]),
+            "package[0].ticket_hint"
+        );
+        let s = crate::config::tests::load(
+            &with("ticket_pattern = \"(CHG|INC)[0-9]{7}\"\nticket_hint = \"e.g. CHG0012345\""),
+            &[],
+        )
+        .unwrap();
+        let p = &s.packages[0];
+        assert!(p.ticket_required, "a pattern implies a ticket");
+        assert!(p.ticket_pattern.as_ref().unwrap().accepts("INC0000001"));
+        assert_eq!(p.ticket_hint.as_deref(), Some("e.g. CHG0012345"));
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub fn package(p: &Package, who: &Principal) -> contract::Package {
         duration_presets_minutes: p.duration_presets.iter().map(|d| d.num_minutes()).collect(),
         approvals_required: p.approvals_required,
         ticket_required: p.ticket_required,
+        ticket_pattern: p.ticket_pattern.as_ref().map(|r| r.pattern().to_string()),
+        ticket_hint: p.ticket_hint.clone(),
         manager_may_approve: p.manager_may_approve,
         approval_timeout_minutes: p.approval_timeout.num_minutes(),
         self_extend: p.self_extend,

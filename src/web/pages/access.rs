@@ -65,6 +65,8 @@ pub struct PackageForm {
     pub min_minutes: i64,
     pub max_minutes: i64,
     pub ticket_required: bool,
+    /// What a ticket looks like, in words (empty: nothing to say).
+    pub ticket_hint: String,
     pub may_request: bool,
     /// What the user typed, when the form comes back with problems.
     pub selected: String,
@@ -168,6 +170,11 @@ async fn render(
                 min_minutes: pkg.min_duration.num_minutes(),
                 max_minutes: pkg.max_duration.num_minutes(),
                 ticket_required: pkg.ticket_required,
+                ticket_hint: match (&pkg.ticket_hint, &pkg.ticket_pattern) {
+                    (Some(h), _) => h.clone(),
+                    (None, Some(r)) => format!("It must match {}", r.pattern()),
+                    (None, None) => String::new(),
+                },
                 may_request: pkg.is_eligible(&user.who.raw_roles),
                 selected: pkg.default_duration.num_minutes().to_string(),
                 custom_minutes: String::new(),
