@@ -10,6 +10,8 @@
 
 use serde_json::{Value, json};
 
+use crate::text::invisible;
+
 /// Slack's limit on a header block's text.
 const SLACK_HEADER_MAX: usize = 150;
 /// Slack's limit on a section block's text.
@@ -28,20 +30,6 @@ pub struct ChatMessage<'a> {
     pub text: &'a str,
     /// The request's page in the portal, if there is one.
     pub link: Option<&'a str>,
-}
-
-/// Characters that hide, reorder or annotate text without showing themselves: bidirectional
-/// overrides and isolates, zero-width characters, the line and paragraph separators,
-/// interlinear annotations and the "tag" characters.
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{061c}' | '\u{00ad}' | '\u{180e}'
-        | '\u{200b}'..='\u{200f}'
-        | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}'
-        | '\u{feff}'
-        | '\u{fff9}'..='\u{fffb}'
-        | '\u{e0000}'..='\u{e007f}')
 }
 
 /// Plain text as a chat client may show it: line breaks (`\r\n`, `\r`, `\n`) as `\n` and

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::contract::{Extension, Request, Status, Verdict};
+use crate::text::invisible;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -79,20 +80,6 @@ impl Out {
             let _ = stderr.flush();
         }
     }
-}
-
-/// Characters a terminal would act on or that hide or reorder text, beyond the C0 and C1
-/// controls: bidirectional overrides and isolates, zero-width characters, the line and
-/// paragraph separators, interlinear annotations and the invisible "tag" characters.
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{061c}' | '\u{00ad}' | '\u{180e}'
-        | '\u{200b}'..='\u{200f}'
-        | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}'
-        | '\u{feff}'
-        | '\u{fff9}'..='\u{fffb}'
-        | '\u{e0000}'..='\u{e007f}')
 }
 
 /// Text from elsewhere (what people typed, names, the portal's and Entra's error texts) as the
