@@ -7,6 +7,7 @@
 //! - `validation`: checking what people submit, field by field;
 //! - `package`: an access package (one group and its policy);
 //! - `limits`: how often one person may ask for a package, and for how long one more waits;
+//! - `privileged`: whether holders of Entra directory roles may ask for a package;
 //! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
@@ -19,6 +20,7 @@ pub mod ids;
 pub mod limits;
 pub mod notification;
 pub mod package;
+pub mod privileged;
 pub mod request;
 pub mod sign_in;
 pub mod status;
