@@ -570,7 +570,11 @@ async fn directory_roles_active_and_eligible() {
             u.name
         );
     }
-    let paths: Vec<String> = emu.graph_requests().iter().map(|c| c.path.clone()).collect();
+    let paths: Vec<String> = emu
+        .graph_requests()
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
     assert_eq!(
         paths[..3],
         [
@@ -609,7 +613,11 @@ async fn directory_roles_active_and_eligible() {
     emu.give_directory_role(group, demo::GLOBAL_ADMINISTRATOR, RoleGiven::Active);
     emu.give_directory_role(group, demo::USER_ADMINISTRATOR, RoleGiven::Eligible);
     assert!(
-        graph.privileged_roles(demo::RILEY).await.unwrap().is_empty(),
+        graph
+            .privileged_roles(demo::RILEY)
+            .await
+            .unwrap()
+            .is_empty(),
         "a group that is not role-assignable holds no role"
     );
     emu.set_role_assignable(group, true);
@@ -629,7 +637,13 @@ async fn directory_roles_active_and_eligible() {
         ]
     );
     emu.set_member(group, demo::RILEY, false);
-    assert!(graph.privileged_roles(demo::RILEY).await.unwrap().is_empty());
+    assert!(
+        graph
+            .privileged_roles(demo::RILEY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // An eligibility that has ended is no longer one.
     let end = emu.now() + chrono::Duration::hours(1);
@@ -640,7 +654,13 @@ async fn directory_roles_active_and_eligible() {
     );
     assert_eq!(graph.privileged_roles(demo::JORDAN).await.unwrap().len(), 1);
     emu.advance(chrono::Duration::hours(1));
-    assert!(graph.privileged_roles(demo::JORDAN).await.unwrap().is_empty());
+    assert!(
+        graph
+            .privileged_roles(demo::JORDAN)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A malformed id never reaches the network.
     let calls = emu.graph_requests().len();

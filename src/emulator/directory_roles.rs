@@ -77,7 +77,10 @@ fn derived_guid(seed: &str) -> String {
 /// The object id of the activated role `template_id` in this tenant (differs from the template
 /// id, as in Entra).
 pub(crate) fn role_object_id(template_id: &str) -> String {
-    derived_guid(&format!("directoryRole|{}", template_id.to_ascii_lowercase()))
+    derived_guid(&format!(
+        "directoryRole|{}",
+        template_id.to_ascii_lowercase()
+    ))
 }
 
 /// One PIM eligibility.
@@ -181,7 +184,8 @@ impl RoleHolders {
     /// Takes the role from `principal`, active and eligible alike.
     pub(crate) fn take(&mut self, principal: &str, role: &str) {
         let (principal, role) = (principal.to_ascii_lowercase(), role.to_ascii_lowercase());
-        self.active.retain(|(p, r)| !(*p == principal && *r == role));
+        self.active
+            .retain(|(p, r)| !(*p == principal && *r == role));
         self.eligible
             .retain(|e| !(e.principal == principal && e.role == role));
     }
@@ -212,8 +216,7 @@ impl RoleHolders {
     }
 
     pub(crate) fn is_assignable(&self, group: &str) -> bool {
-        self.assignable_groups
-            .contains(&group.to_ascii_lowercase())
+        self.assignable_groups.contains(&group.to_ascii_lowercase())
     }
 }
 
@@ -230,11 +233,20 @@ mod tests {
         let mut h = RoleHolders::default();
         h.give(USER, GA, true, now, Some(now + chrono::Duration::hours(1)));
         assert_eq!(h.eligibilities(Some(USER), now).len(), 1);
-        assert!(h.eligibilities(Some(USER), now - chrono::Duration::seconds(1)).is_empty());
-        assert!(h.eligibilities(Some(USER), now + chrono::Duration::hours(1)).is_empty());
+        assert!(
+            h.eligibilities(Some(USER), now - chrono::Duration::seconds(1))
+                .is_empty()
+        );
+        assert!(
+            h.eligibilities(Some(USER), now + chrono::Duration::hours(1))
+                .is_empty()
+        );
         assert!(h.active_roles(&[USER.to_owned()]).is_empty());
         h.give(USER, GA, false, now, None);
-        assert_eq!(h.active_roles(&[USER.to_owned()]), [GA.to_ascii_lowercase()]);
+        assert_eq!(
+            h.active_roles(&[USER.to_owned()]),
+            [GA.to_ascii_lowercase()]
+        );
         h.take(USER, GA);
         assert!(h.eligible.is_empty() && h.active.is_empty());
     }

@@ -62,7 +62,9 @@ fn read<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Result<Vec<T>, Dir
         .into_iter()
         .map(|v| {
             serde_json::from_value(v).map_err(|e| {
-                DirectoryError::Transient(format!("unexpected directory role in Graph response: {e}"))
+                DirectoryError::Transient(format!(
+                    "unexpected directory role in Graph response: {e}"
+                ))
             })
         })
         .collect()

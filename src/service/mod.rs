@@ -111,8 +111,7 @@ pub struct Portal {
     /// [`Portal::check_bearer`]).
     bearers: Arc<std::sync::Mutex<std::collections::HashMap<String, bearers::AccessReading>>>,
     /// Directory roles as last read, by user (see [`Portal::privileged_roles`]).
-    privileged:
-        Arc<std::sync::Mutex<std::collections::HashMap<String, privileged::RoleReading>>>,
+    privileged: Arc<std::sync::Mutex<std::collections::HashMap<String, privileged::RoleReading>>>,
     /// Queues the notifications each audit event calls for.
     outbox: notify::Outbox,
     /// Where notifications other than Graph e-mail go.

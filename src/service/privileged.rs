@@ -73,7 +73,10 @@ impl Portal {
             .into_iter()
             .map(held)
             .collect();
-        let mut cache = self.privileged.lock().expect("directory role cache poisoned");
+        let mut cache = self
+            .privileged
+            .lock()
+            .expect("directory role cache poisoned");
         if cache.len() > 50_000 {
             cache.clear();
         }

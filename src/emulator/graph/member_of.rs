@@ -95,10 +95,19 @@ fn decode_skiptoken(token: &str, user: &str) -> Option<usize> {
 }
 
 /// The properties `$select` names (canonical spelling), or Graph's 400 for one `cast` lacks.
-fn selected(ctx: &GraphCtx, cast: Cast, select: Option<&str>) -> Result<Vec<&'static str>, Response> {
+fn selected(
+    ctx: &GraphCtx,
+    cast: Cast,
+    select: Option<&str>,
+) -> Result<Vec<&'static str>, Response> {
     let mut out = Vec::new();
     let known = cast.props();
-    for name in select.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for name in select
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         match known.iter().find(|p| p.eq_ignore_ascii_case(name)) {
             Some(p) if !out.contains(p) => out.push(*p),
             Some(_) => {}
@@ -126,7 +135,11 @@ fn object(odata_type: &str, props: &[(&str, Value)], full: bool, select: &[&str]
         if !select.is_empty() && *name != "id" && !select.contains(name) {
             continue;
         }
-        let value = if full || *name == "id" { value.clone() } else { Value::Null };
+        let value = if full || *name == "id" {
+            value.clone()
+        } else {
+            Value::Null
+        };
         obj.insert((*name).to_owned(), value);
     }
     Value::Object(obj)
@@ -217,7 +230,12 @@ pub(super) fn list(
                 ("displayName", json!(name)),
                 ("roleTemplateId", json!(template)),
             ];
-            items.push(object("#microsoft.graph.directoryRole", &props, full, &select));
+            items.push(object(
+                "#microsoft.graph.directoryRole",
+                &props,
+                full,
+                &select,
+            ));
         }
     }
     drop(st);
@@ -268,13 +286,19 @@ mod tests {
 
     #[test]
     fn limited_objects_keep_only_their_type_and_id() {
-        let props = [("id", json!("x")), ("displayName", json!("Global Administrator"))];
+        let props = [
+            ("id", json!("x")),
+            ("displayName", json!("Global Administrator")),
+        ];
         let limited = object("#microsoft.graph.directoryRole", &props, false, &[]);
         assert_eq!(
             limited,
             json!({"@odata.type": "#microsoft.graph.directoryRole", "id": "x", "displayName": null})
         );
         let narrowed = object("#microsoft.graph.group", &props, true, &["id"]);
-        assert_eq!(narrowed, json!({"@odata.type": "#microsoft.graph.group", "id": "x"}));
+        assert_eq!(
+            narrowed,
+            json!({"@odata.type": "#microsoft.graph.group", "id": "x"})
+        );
     }
 }

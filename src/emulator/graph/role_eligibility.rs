@@ -34,7 +34,10 @@ const ENTITY: &str = "microsoft.graph.unifiedRoleEligibilityScheduleInstance";
 fn principal_filter(filter: &str) -> Result<String, ()> {
     let f = filter.trim();
     let (name, rest) = f.split_once(char::is_whitespace).ok_or(())?;
-    let (op, value) = rest.trim_start().split_once(char::is_whitespace).ok_or(())?;
+    let (op, value) = rest
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .ok_or(())?;
     let value = value.trim();
     let quoted = value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'');
     if !name.eq_ignore_ascii_case("principalId") || !op.eq_ignore_ascii_case("eq") || !quoted {
@@ -202,8 +205,14 @@ mod tests {
 
     #[test]
     fn skiptokens_belong_to_their_filter() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(Some("a"), 3), Some("a")), Some(3));
+        assert_eq!(
+            decode_skiptoken(&encode_skiptoken(Some("a"), 3), Some("a")),
+            Some(3)
+        );
         assert_eq!(decode_skiptoken(&encode_skiptoken(None, 3), None), Some(3));
-        assert_eq!(decode_skiptoken(&encode_skiptoken(Some("a"), 3), None), None);
+        assert_eq!(
+            decode_skiptoken(&encode_skiptoken(Some("a"), 3), None),
+            None
+        );
     }
 }

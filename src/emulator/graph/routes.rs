@@ -74,9 +74,14 @@ pub(super) fn route(
         (&Method::GET, ["users", id, "transitiveMemberOf", cast]) => {
             member_of::list(emu, ctx, &caller, id, Some(cast), &query)
         }
-        (&Method::GET, ["roleManagement", "directory", "roleEligibilityScheduleInstances"]) => {
-            role_eligibility::list(emu, ctx, &caller, &query)
-        }
+        (
+            &Method::GET,
+            [
+                "roleManagement",
+                "directory",
+                "roleEligibilityScheduleInstances",
+            ],
+        ) => role_eligibility::list(emu, ctx, &caller, &query),
         (&Method::GET, ["identity", "conditionalAccess", "policies"]) => {
             policies::list(emu, ctx, &caller)
         }
@@ -111,7 +116,11 @@ pub(super) fn route(
             | ["users", _, "manager"]
             | ["users", _, "transitiveMemberOf"]
             | ["users", _, "transitiveMemberOf", _]
-            | ["roleManagement", "directory", "roleEligibilityScheduleInstances"]
+            | [
+                "roleManagement",
+                "directory",
+                "roleEligibilityScheduleInstances",
+            ]
             | ["identity", "conditionalAccess", "policies"]
             | ["auditLogs", "signIns"]
             | ["auditLogs", "signIns", _],
