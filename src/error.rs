@@ -34,6 +34,14 @@ pub enum AppError {
         message: String,
         retry_after_secs: i64,
     },
+    /// A package rule said no: 403 for who or where (`Rule::forbids`), 422 for what or how
+    /// much; the body names the rule.
+    #[error("{message}")]
+    Refused {
+        rule: crate::domain::policy::Rule,
+        message: String,
+        fields: Vec<FieldError>,
+    },
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -74,6 +82,8 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Refused { rule, .. } if rule.forbids() => StatusCode::FORBIDDEN,
+            AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,6 +100,8 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unavailable(_) => "unavailable",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Refused { rule, .. } if rule.forbids() => "forbidden",
+            AppError::Refused { .. } => "invalid_request",
             AppError::TooLarge(_) => "too_large",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Internal(_) => "internal_error",
@@ -108,8 +120,30 @@ impl AppError {
 
     pub fn fields(&self) -> &[FieldError] {
         match self {
-            AppError::Invalid { fields, .. } => fields,
+            AppError::Invalid { fields, .. } | AppError::Refused { fields, .. } => fields,
             _ => &[],
+        }
+    }
+
+    /// A package rule's refusal: `message` about `rule`, against the rule's form field if any.
+    pub fn refused(refusal: crate::domain::policy::Refusal) -> AppError {
+        let fields = refusal
+            .rule
+            .field()
+            .map(|f| vec![FieldError::new(f, refusal.message.clone())])
+            .unwrap_or_default();
+        AppError::Refused {
+            rule: refusal.rule,
+            message: refusal.message,
+            fields,
+        }
+    }
+
+    /// The package rule that refused, if one did.
+    pub fn rule(&self) -> Option<crate::domain::policy::Rule> {
+        match self {
+            AppError::Refused { rule, .. } => Some(*rule),
+            _ => None,
         }
     }
 
@@ -187,7 +221,9 @@ fn capitalise(s: &str) -> String {
 impl AppError {
     /// The API's error body: `{"error": {"code", "message", "fields"?}}`.
     pub fn body(&self) -> ErrorBody {
-        error_body(self.code(), self.public_message(), self.fields())
+        let mut body = error_body(self.code(), self.public_message(), self.fields());
+        body.error.rule = self.rule().map(|r| r.key().to_string());
+        body
     }
 }
 
@@ -204,6 +240,7 @@ pub fn error_body(code: &str, message: String, fields: &[FieldError]) -> ErrorBo
                     message: f.message.clone(),
                 })
                 .collect(),
+            rule: None,
         },
     }
 }

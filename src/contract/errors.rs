@@ -25,6 +25,11 @@ pub struct ErrorDetail {
     /// For invalid input: each problem against its field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldProblem>,
+    /// When a package rule refused: its configuration key (`eligible_groups`,
+    /// `trusted_networks`, `deny_privileged`, `auth_context`, `ticket_pattern`,
+    /// `ticket_validator`, `max_active`, `max_hours_per_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

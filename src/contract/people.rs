@@ -66,6 +66,32 @@ pub struct Package {
     /// (`privileged_allow`; each use is audited). The list itself is not shown.
     #[serde(default)]
     pub privileged_exception: bool,
+    /// Members (transitively) of any of these Entra groups may request it (empty: anyone the
+    /// app role allows).
+    #[serde(default)]
+    pub eligible_groups: Vec<String>,
+    /// Requests and decisions only from these client networks (empty: anywhere).
+    #[serde(default)]
+    pub trusted_networks: Vec<String>,
+    /// Never more than this many people hold it at once.
+    #[serde(default)]
+    pub max_active: Option<u32>,
+    /// Granted time per person in a rolling window, as configured (e.g. `8h/7d`).
+    #[serde(default)]
+    pub max_hours_per_user: Option<String>,
+    /// Every rule above that the package sets, in words, keyed by its configuration name.
+    #[serde(default)]
+    pub rules: Vec<PackageRule>,
+}
+
+/// One of a package's rules, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PackageRule {
+    /// The rule's configuration key (`eligible_groups`, `trusted_networks`, `max_active`,
+    /// `max_hours_per_user`, …).
+    pub rule: String,
+    /// What it asks, as a sentence.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -60,6 +60,15 @@ pub struct Package {
     pub max_extensions_per_hour: u32,
     /// Holders of an Entra directory role, active or eligible through PIM, may not ask.
     pub deny_privileged: bool,
+    /// Members (transitively) of any of these Entra groups may request; none: anyone the role
+    /// allows. With `requester_role` both must hold.
+    pub eligible_groups: Vec<String>,
+    /// Requests and decisions only from these client addresses (none: anywhere).
+    pub trusted_networks: super::policy::networks::Networks,
+    /// Never more than this many people hold the package at once.
+    pub max_active: Option<u32>,
+    /// Granted time per person in a rolling window.
+    pub max_hours_per_user: Option<super::policy::quota::HoursQuota>,
     /// Object ids (lower case) allowed to ask despite `deny_privileged`.
     pub privileged_allow: Vec<String>,
 }
@@ -129,6 +138,10 @@ impl Package {
             max_requests_per_hour: 10,
             max_extensions_per_hour: 10,
             deny_privileged: true,
+            eligible_groups: Vec::new(),
+            trusted_networks: Default::default(),
+            max_active: None,
+            max_hours_per_user: None,
             privileged_allow: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ use super::{Portal, lifecycle};
 use crate::domain::Request;
 use crate::domain::{RequestStatus, Transition};
 use crate::error::AppResult;
+use crate::service::policy::StartCheck;
 use crate::store::{DueItem, DueKind, StoreTx};
 
 impl Portal {
@@ -41,10 +42,23 @@ impl Portal {
     /// once, not once per grant). Returns how many still applied. When the transaction fails,
     /// nothing of it is kept: the caller retries them one by one.
     pub async fn run_due_together(&self, items: &[DueItem]) -> AppResult<usize> {
+        let checks = self.check_starts(items).await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut done = Vec::new();
         for item in items {
+            match checks.get(&item.request_id) {
+                Some(StartCheck::HeldBack) if item.kind == DueKind::Start => continue,
+                Some(StartCheck::Refused(refusal)) if item.kind == DueKind::Start => {
+                    if let Some(mut r) = tx.get_request(&item.request_id).await?
+                        && self.refuse_start(&mut *tx, &mut r, refusal).await?
+                    {
+                        done.push(r);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             if let Some(r) = apply_due(&self.outbox, &mut *tx, item, now).await? {
                 done.push(r);
             }

@@ -13,9 +13,11 @@ use crate::domain::extension::{
     validate_extension,
 };
 use crate::domain::limits::AskKind;
+use crate::domain::policy::Stage;
 use crate::domain::request::DecisionRefused;
 use crate::domain::{Approval, AuditAction, Decision, Request, RequestId};
 use crate::error::{AppError, AppResult};
+use crate::service::policy::{Ask, Taking};
 use crate::store::StoreTx;
 
 /// What a requester sends to extend a grant.
@@ -45,6 +47,7 @@ impl Portal {
         input: ExtendInput,
     ) -> AppResult<(Request, Extension)> {
         let now = self.now();
+        self.rules_for_extension(who, id).await?;
         let (mut tx, mut r) = self.begin_change(id).await?;
         if !self.may_view(who, &r) {
             return Err(AppError::Forbidden("You may not see this request.".into()));
@@ -70,6 +73,13 @@ impl Portal {
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Extension, Some(&r))
             .await?;
+        let ask = Ask::on(Stage::Extension, pkg, Some(who), &r);
+        let more = Taking::More(chrono::Duration::minutes(minutes));
+        if let Some(refusal) = self.quota_refusal(&mut *tx, &ask, more).await? {
+            self.record_refusal(&mut *tx, &ask, &refusal).await?;
+            tx.commit().await?;
+            return Err(AppError::refused(refusal));
+        }
         let mut x = Extension {
             id: format!("x-{}", uuid::Uuid::new_v4().simple()),
             request_id: r.id.clone(),
@@ -128,6 +138,9 @@ impl Portal {
         decision: Decision,
         comment: Option<String>,
     ) -> AppResult<(Request, Extension)> {
+        if decision == Decision::Approve {
+            self.rules_for_decision(who, id, Stage::Extension).await?;
+        }
         let Deciding {
             comment,
             now,

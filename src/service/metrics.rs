@@ -34,6 +34,7 @@ pub struct Metrics {
     last_reconciliation: Gauge,
     unreadable_sign_ins: IntCounter,
     asks_refused: IntCounterVec,
+    policy_refusals: IntCounterVec,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -115,6 +116,14 @@ impl Metrics {
                 &["kind"],
             )
             .expect("counter"),
+            policy_refusals: IntCounterVec::new(
+                Opts::new(
+                    "jitgate_policy_refusals_total",
+                    "Requests, decisions, extensions and additions refused by a package rule, by package and rule.",
+                ),
+                &["package", "rule"],
+            )
+            .expect("counter"),
         };
         let r = &m.registry;
         for c in [
@@ -131,6 +140,7 @@ impl Metrics {
             Box::new(m.last_reconciliation.clone()),
             Box::new(m.unreadable_sign_ins.clone()),
             Box::new(m.asks_refused.clone()),
+            Box::new(m.policy_refusals.clone()),
         ] {
             r.register(c).expect("each metric is registered once");
         }
@@ -188,6 +198,13 @@ impl Metrics {
     /// An ask refused by a package's per-person limits.
     pub(crate) fn ask_refused(&self, kind: crate::domain::limits::AskKind) {
         self.asks_refused.with_label_values(&[kind.as_str()]).inc();
+    }
+
+    /// Something refused by package `package`'s rule `rule`.
+    pub(crate) fn policy_refused(&self, package: &str, rule: crate::domain::policy::Rule) {
+        self.policy_refusals
+            .with_label_values(&[package, rule.key()])
+            .inc();
     }
 
     pub(crate) fn drift_removed(&self, ok: bool) {

@@ -27,6 +27,8 @@
 //! - `drift_watch.rs`: the fast drift check between reconciliations (Graph's delta query, and
 //!   members watched after a write whose outcome is unknown);
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
+//! - `policy/`: a package's rules (groups, networks, privileged accounts, places, hours) at
+//!   each stage, and their refusals;
 //! - `privileged.rs`: the directory roles a person holds (cached per `role_refresh`), and what
 //!   a package's `deny_privileged` makes of them;
 //! - `bearers.rs`: the same refresh of account state and roles for bearer tokens;
@@ -55,6 +57,7 @@ pub(crate) mod lifecycle;
 pub mod metrics;
 pub mod notify;
 mod operations;
+mod policy;
 mod privileged;
 mod queue;
 mod reconcile;

@@ -220,6 +220,17 @@ pub trait Store: Send + Sync + 'static {
     fn lock_jobs(&self) -> StoreResult<JobsLock>;
 }
 
+/// A grant's time, as the package's quotas count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSpan {
+    pub request_id: String,
+    /// The requester's name.
+    pub name: String,
+    pub starts_at: DateTime<Utc>,
+    /// When it ends, or ended (early: when it was ended).
+    pub ends_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait StoreTx: Send {
     async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>>;
@@ -326,6 +337,14 @@ pub trait StoreTx: Send {
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>>;
     /// The packages of the `request_refused` events about `subject_id` at or after `since`.
+    /// The package's grants (of one requester, or everyone's) approved, running or over, that
+    /// end after `ending_after`, the first to end first.
+    async fn grant_spans(
+        &mut self,
+        package: &str,
+        requester_id: Option<&str>,
+        ending_after: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantSpan>>;
     async fn refused_packages_since(
         &mut self,
         subject_id: &str,

@@ -19,6 +19,7 @@ mod metrics;
 mod notify;
 mod openapi;
 mod pages;
+mod policies;
 mod privileged;
 mod reach;
 mod reads;

@@ -49,6 +49,10 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
                 "",
                 rules.join(", ")
             ));
+            // The rules on who, from where and how much, one sentence a line.
+            for r in &p.rules {
+                lines.push(format!("{:<24}  {}", "", visible(&r.text)));
+            }
         }
         if lines.is_empty() {
             "This portal has no packages.".into()

@@ -41,3 +41,7 @@ pub(super) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         },
     }
 }
+
+pub(super) fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    u32(d).map(Some)
+}

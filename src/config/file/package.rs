@@ -66,6 +66,14 @@ pub(in crate::config) struct RawPackage {
     #[serde(default = "yes", deserialize_with = "lenient::bool")]
     pub(in crate::config) deny_privileged: bool,
     #[serde(default)]
+    pub(in crate::config) eligible_groups: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) trusted_networks: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::opt_u32")]
+    pub(in crate::config) max_active: Option<u32>,
+    #[serde(default)]
+    pub(in crate::config) max_hours_per_user: Option<String>,
+    #[serde(default)]
     pub(in crate::config) privileged_allow: Vec<String>,
 }
 

@@ -10,7 +10,8 @@
 //! - `jobs`: `[scheduler]`, `[directory]`, `[reconcile]` and `[sign_ins]`, the background work;
 //! - `audit`: `[audit]`, the chain's key and anchors;
 //! - `notify`: `[notify]`, e-mail through Graph or SMTP, chat and audit webhooks;
-//! - `package`: every `[[package]]`.
+//! - `package`: every `[[package]]`;
+//! - `rules`: a package's rules on where from and how much (networks, places, hours).
 
 mod audit;
 mod database;
@@ -18,6 +19,7 @@ mod entra;
 mod jobs;
 mod notify;
 mod package;
+mod rules;
 mod server;
 
 use std::str::FromStr;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
 
-use super::{duration, each, guid, mailbox, non_empty, secret_url};
+use super::{duration, each, guid, mailbox, non_empty, rules, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
@@ -180,6 +180,13 @@ pub(super) fn check(
             max_requests_per_hour,
             max_extensions_per_hour,
             deny_privileged: p.deny_privileged,
+            eligible_groups: each(&k("eligible_groups"), &p.eligible_groups, guid)?,
+            trusted_networks: rules::networks(&k("trusted_networks"), &p.trusted_networks)?,
+            max_active: rules::max_active(&k("max_active"), p.max_active)?,
+            max_hours_per_user: rules::quota(
+                &k("max_hours_per_user"),
+                p.max_hours_per_user.as_deref(),
+            )?,
             privileged_allow: each(&k("privileged_allow"), &p.privileged_allow, guid)?,
         });
     }

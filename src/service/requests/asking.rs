@@ -6,11 +6,14 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::domain::limits::AskKind;
+use crate::domain::policy::{Refusal, Rule};
 use crate::domain::request::validate_new_request;
+use crate::domain::validation::FieldError;
 use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::Portal;
 use crate::service::event;
+use crate::service::policy::{Ask, Taking};
 use crate::store::RequestFilter;
 
 impl Portal {
@@ -33,7 +36,12 @@ impl Portal {
             )));
         }
         let now = self.now();
-        let valid = validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
+        let ask = Ask::asking(who, pkg);
+        let valid = match validate_new_request(pkg, &input, now) {
+            Ok(v) => v,
+            Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),
+        };
+        let notes = self.check_outer(&ask).await?;
 
         let open = RequestFilter {
             statuses: vec![
@@ -73,6 +81,16 @@ impl Portal {
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Request, None)
             .await?;
+        let start = r.requested_start.unwrap_or(now).max(now);
+        let taking = Taking::Grant {
+            start,
+            end: start + chrono::Duration::minutes(r.duration_minutes),
+        };
+        if let Some(refusal) = self.quota_refusal(&mut *tx, &ask, taking).await? {
+            self.record_refusal(&mut *tx, &ask, &refusal).await?;
+            tx.commit().await?;
+            return Err(AppError::refused(refusal));
+        }
         tx.insert_request(&r).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
             other => other.into(),
@@ -93,6 +111,7 @@ impl Portal {
                         "ticket": r.ticket,
                         "requested_start": r.requested_start,
                         "manager_id": r.manager_id,
+                        "policy": notes,
                     }),
                 ),
                 Some(&r),
@@ -109,4 +128,40 @@ fn open_conflict(package: &str) -> AppError {
     AppError::Conflict(format!(
         "You already have an open request or an active grant for {package}."
     ))
+}
+
+impl Portal {
+    /// What to answer for a request the form's rules refuse: a ticket of the wrong form is the
+    /// package's `ticket_pattern` refusing (recorded like every rule's refusal); anything else
+    /// is plain invalid input.
+    async fn invalid_ask(
+        &self,
+        ask: &Ask<'_>,
+        input: &NewRequestInput,
+        fields: Vec<FieldError>,
+    ) -> AppError {
+        let wrong_form = ask.pkg.ticket_pattern.as_ref().and_then(|rule| {
+            let t = input.ticket.as_deref()?.trim();
+            (!t.is_empty() && !rule.accepts(t)).then(|| (t.to_string(), rule.pattern().to_string()))
+        });
+        let Some((ticket, pattern)) = wrong_form else {
+            return AppError::invalid(fields);
+        };
+        let message = fields
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let refusal = Refusal::new(
+            Rule::TicketPattern,
+            message.clone(),
+            json!({"ticket": ticket.chars().take(100).collect::<String>(), "pattern": pattern}),
+        );
+        let _ = self.refuse(ask, refusal).await;
+        AppError::Refused {
+            rule: Rule::TicketPattern,
+            message,
+            fields,
+        }
+    }
 }

@@ -5,11 +5,13 @@ use serde_json::json;
 
 use super::starting::Deciding;
 use crate::auth::Principal;
+use crate::domain::policy::Stage;
 use crate::domain::{Approval, AuditAction, Decision, Request, RequestId, Transition};
 use crate::error::{AppError, AppResult};
 use crate::service::Portal;
 use crate::service::event;
 use crate::service::lifecycle;
+use crate::service::policy::{Ask, Taking};
 
 /// What an approver submits.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -28,6 +30,11 @@ impl Portal {
         decision: Decision,
         input: DecisionInput,
     ) -> AppResult<Request> {
+        let stage = match decision {
+            Decision::Approve => Stage::Approval,
+            Decision::Deny => Stage::Denial,
+        };
+        let notes = self.rules_for_decision(who, id, stage).await?;
         let Deciding {
             comment,
             now,
@@ -74,6 +81,20 @@ impl Portal {
             Decision::Approve => {
                 let requested = r.duration_minutes;
                 let transition = r.approve(approval.clone(), pkg, input.duration_minutes, now)?;
+                let start = r
+                    .starts_at
+                    .unwrap_or_else(|| r.requested_start.unwrap_or(now).max(now));
+                let end = r
+                    .ends_at
+                    .unwrap_or(start + chrono::Duration::minutes(r.duration_minutes));
+                let ask = Ask::on(Stage::Approval, pkg, Some(who), &r);
+                if let Some(refusal) = self
+                    .quota_refusal(&mut *tx, &ask, Taking::Grant { start, end })
+                    .await?
+                {
+                    drop(tx);
+                    return Err(self.refuse(&ask, refusal).await);
+                }
                 tx.insert_approval(&r.id, &approval).await?;
                 tx.update_request(&r, now).await?;
                 self.outbox.record(&mut *tx, event(
@@ -89,6 +110,7 @@ impl Portal {
                         "shortened_from": (r.duration_minutes != requested).then_some(requested),
                         "starts_at": r.starts_at,
                         "ends_at": r.ends_at,
+                        "policy": notes,
                     }),
                 ), Some(&r)).await?;
                 if transition == Some(Transition::Approve { starts_now: true }) {

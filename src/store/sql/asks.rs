@@ -39,6 +39,36 @@ macro_rules! ask_reads {
             Ok(at.into_iter().map($crate::store::from_ms).collect())
         }
 
+        async fn read_grant_spans(
+            &mut self,
+            package: &str,
+            requester_id: Option<&str>,
+            ending_after: DateTime<Utc>,
+        ) -> StoreResult<Vec<$crate::store::GrantSpan>> {
+            // Granted time: approved (scheduled), running, or over (ended early: until then).
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                "SELECT id, requester_name, starts_at, ends_at FROM requests \
+                 WHERE package = $1 AND (CAST($2 AS TEXT) IS NULL OR requester_id = $2) \
+                 AND status IN ('approved','active','expired','ended','revoked') \
+                 AND starts_at IS NOT NULL AND ends_at IS NOT NULL AND ends_at > $3 \
+                 ORDER BY ends_at",
+            )
+            .bind(package)
+            .bind(requester_id)
+            .bind(ms(ending_after))
+            .fetch_all(&mut *self.tx)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(request_id, name, starts_at, ends_at)| $crate::store::GrantSpan {
+                    request_id,
+                    name,
+                    starts_at: $crate::store::from_ms(starts_at),
+                    ends_at: $crate::store::from_ms(ends_at),
+                })
+                .collect())
+        }
+
         async fn read_refused_packages_since(
             &mut self,
             subject_id: &str,
@@ -54,6 +84,8 @@ macro_rules! ask_reads {
             Ok(details
                 .iter()
                 .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                // The asking limits' own refusals (a package rule's carry a "rule" instead).
+                .filter(|d| d.get("kind").is_some())
                 .filter_map(|d| d.get("package").and_then(|p| p.as_str()).map(str::to_string))
                 .collect())
         }

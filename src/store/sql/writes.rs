@@ -383,6 +383,15 @@ macro_rules! impl_store_tx {
                     self.read_asks_since(kind, requester_id, package, since).await
                 }
 
+                async fn grant_spans(
+                    &mut self,
+                    package: &str,
+                    requester_id: Option<&str>,
+                    ending_after: DateTime<Utc>,
+                ) -> StoreResult<Vec<$crate::store::GrantSpan>> {
+                    self.read_grant_spans(package, requester_id, ending_after).await
+                }
+
                 async fn refused_packages_since(&mut self, subject_id: &str, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
                     self.read_refused_packages_since(subject_id, since).await
                 }

@@ -3,6 +3,8 @@
 use crate::auth::Principal;
 use crate::contract;
 use crate::domain::extension::{Extension, ExtensionStatus};
+use crate::domain::package::format_duration;
+use crate::domain::policy::words::rules_in_words;
 use crate::domain::sign_in::DeviceSignIn;
 use crate::domain::{Approval, Decision, Package, Request, RequestStatus, Role, UserRef};
 
@@ -140,5 +142,22 @@ pub fn package(p: &Package, who: &Principal) -> contract::Package {
         may_request: p.is_eligible(&who.raw_roles),
         deny_privileged: p.deny_privileged,
         privileged_exception: p.deny_privileged && p.is_privileged_exception(&who.user.id),
+        eligible_groups: p.eligible_groups.clone(),
+        trusted_networks: p.trusted_networks.list(),
+        max_active: p.max_active,
+        max_hours_per_user: p.max_hours_per_user.map(|q| {
+            format!(
+                "{}/{}",
+                format_duration(q.limit).replace(' ', ""),
+                format_duration(q.window).replace(' ', "")
+            )
+        }),
+        rules: rules_in_words(p)
+            .into_iter()
+            .map(|(rule, text)| contract::PackageRule {
+                rule: rule.key().to_string(),
+                text,
+            })
+            .collect(),
     }
 }

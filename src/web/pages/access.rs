@@ -70,6 +70,8 @@ pub struct PackageForm {
     pub may_request: bool,
     /// `deny_privileged`, in words (empty when the package admits holders of directory roles).
     pub privileged_note: String,
+    /// The package's other rules (groups, networks, places, hours): key and sentence.
+    pub rules: Vec<(String, String)>,
     /// What the user typed, when the form comes back with problems.
     pub selected: String,
     pub custom_minutes: String,
@@ -186,6 +188,10 @@ async fn render(
                     (true, false) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM.".into(),
                     (true, true) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM; you are excepted, and each use is recorded.".into(),
                 },
+                rules: crate::domain::policy::words::rules_in_words(pkg)
+                    .into_iter()
+                    .map(|(rule, text)| (rule.key().to_string(), text))
+                    .collect(),
                 selected: pkg.default_duration.num_minutes().to_string(),
                 custom_minutes: String::new(),
                 justification: String::new(),

@@ -1,0 +1,78 @@
+//! A package's rules on who, from where and how much, in words, for the request form, the API
+//! and `jitgate packages`: so that a person knows them before asking.
+
+use super::Rule;
+use crate::domain::Package;
+use crate::domain::package::format_duration;
+
+/// Each rule the package sets (of those about groups, networks, places and hours), with a
+/// sentence saying what it asks.
+pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
+    let mut out = Vec::new();
+    match pkg.eligible_groups.len() {
+        0 => {}
+        1 => out.push((
+            Rule::EligibleGroups,
+            "Only members of one eligible group may ask.".to_string(),
+        )),
+        n => out.push((
+            Rule::EligibleGroups,
+            format!("Only members of one of {n} eligible groups may ask."),
+        )),
+    }
+    if !pkg.trusted_networks.is_any() {
+        out.push((
+            Rule::TrustedNetworks,
+            format!(
+                "Asking and deciding only from {}.",
+                pkg.trusted_networks.describe()
+            ),
+        ));
+    }
+    if let Some(n) = pkg.max_active {
+        let people = if n == 1 {
+            "one person holds".to_string()
+        } else {
+            format!("{n} people hold")
+        };
+        out.push((Rule::MaxActive, format!("At most {people} it at once.")));
+    }
+    if let Some(q) = pkg.max_hours_per_user {
+        out.push((
+            Rule::MaxHoursPerUser,
+            format!(
+                "At most {} per person in any {}.",
+                format_duration(q.limit),
+                format_duration(q.window)
+            ),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::policy::networks::Networks;
+    use crate::domain::policy::quota::HoursQuota;
+
+    #[test]
+    fn each_rule_set_is_said() {
+        let mut p = Package::example("p", "g");
+        assert!(rules_in_words(&p).is_empty());
+        p.eligible_groups = vec!["a".into(), "b".into()];
+        p.trusted_networks = Networks::parse(&["203.0.113.0/24"]).unwrap();
+        p.max_active = Some(1);
+        p.max_hours_per_user = Some(HoursQuota::parse("8h/7d").unwrap());
+        let words: Vec<String> = rules_in_words(&p).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(
+            words,
+            [
+                "Only members of one of 2 eligible groups may ask.",
+                "Asking and deciding only from 203.0.113.0/24.",
+                "At most one person holds it at once.",
+                "At most 8h per person in any 7d.",
+            ]
+        );
+    }
+}
