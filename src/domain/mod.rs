@@ -6,6 +6,8 @@
 //! - `extension`: extensions of a live grant;
 //! - `validation`: checking what people submit, field by field;
 //! - `package`: an access package (one group and its policy);
+//! - `durations`: durations as configuration spells them;
+//! - `package_rules`: a package's rules in words, for the form, the API and the command line;
 //! - `limits`: how often one person may ask for a package, and for how long one more waits;
 //! - `policy/`: a package's rules on who may hold it, from where and how much (its own folder);
 //! - `privileged`: whether holders of Entra directory roles may ask for a package;
@@ -16,11 +18,13 @@
 //! - `audit/`: the keyed, anchored audit chain (its own folder, one file per part).
 
 pub mod audit;
+pub mod durations;
 pub mod extension;
 pub mod ids;
 pub mod limits;
 pub mod notification;
 pub mod package;
+pub mod package_rules;
 pub mod policy;
 pub mod privileged;
 pub mod request;

@@ -8,7 +8,7 @@ use crate::domain::policy::quota::HoursQuota;
 pub(super) fn networks(key: &str, items: &[String]) -> Result<Networks, ConfigError> {
     if let Some(i) = items.iter().position(|s| Networks::parse(&[s]).is_err()) {
         let e = Networks::parse(&[&items[i]]).unwrap_err();
-        return Err(err(&format!("{key}[{i}]"), e));
+        return Err(err(format!("{key}[{i}]"), e));
     }
     Networks::parse(items).map_err(|e| err(key, e))
 }

@@ -4,13 +4,11 @@
 //!
 //! - `networks`: the client addresses requests and decisions may come from;
 //! - `quota`: granted time per person in a rolling window (`max_hours_per_user`);
-//! - `slots`: how many people may hold the package at once (`max_active`);
-//! - `words`: the rules in words, for the form, the API and the command line.
+//! - `slots`: how many people may hold the package at once (`max_active`).
 
 pub mod networks;
 pub mod quota;
 pub mod slots;
-pub mod words;
 
 use serde_json::Value;
 

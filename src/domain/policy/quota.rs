@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Refusal, Rule};
-use crate::domain::package::{format_duration, parse_duration};
+use crate::domain::durations::{format_duration, parse_duration};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HoursQuota {

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::contract;
 use crate::domain::extension::{Extension, ExtensionStatus};
 use crate::domain::package::format_duration;
-use crate::domain::policy::words::rules_in_words;
+use crate::domain::package_rules::rules_in_words;
 use crate::domain::sign_in::DeviceSignIn;
 use crate::domain::{Approval, Decision, Package, Request, RequestStatus, Role, UserRef};
 

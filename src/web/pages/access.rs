@@ -188,7 +188,7 @@ async fn render(
                     (true, false) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM.".into(),
                     (true, true) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM; you are excepted, and each use is recorded.".into(),
                 },
-                rules: crate::domain::policy::words::rules_in_words(pkg)
+                rules: crate::domain::package_rules::rules_in_words(pkg)
                     .into_iter()
                     .map(|(rule, text)| (rule.key().to_string(), text))
                     .collect(),

@@ -1,9 +1,9 @@
 //! A package's rules on who, from where and how much, in words, for the request form, the API
 //! and `jitgate packages`: so that a person knows them before asking.
 
-use super::Rule;
-use crate::domain::Package;
-use crate::domain::package::format_duration;
+use super::Package;
+use super::durations::format_duration;
+use super::policy::Rule;
 
 /// Each rule the package sets (of those about groups, networks, places and hours), with a
 /// sentence saying what it asks.
