@@ -73,7 +73,19 @@ async fn a_ticket_of_the_wrong_form_is_refused_with_the_hint(db: &TestDb) {
             .ends_with(HINT),
         "{body}"
     );
-    assert_eq!(t.audit_count().await, before, "nothing was asked");
+    assert!(
+        t.events("action=request_created").await.is_empty(),
+        "nothing was asked"
+    );
+    // Each ticket of the wrong form is the rule refusing, in the audit trail; a missing one is
+    // plain invalid input.
+    assert_eq!(t.audit_count().await, before + 3);
+    let refused = t.events("action=request_refused").await;
+    assert!(
+        refused
+            .iter()
+            .all(|e| e["details"]["rule"] == "ticket_pattern")
+    );
 
     let (status, body) = t
         .post(DANA, "/api/v1/requests", ask(Some(" INC0012345 ")))
