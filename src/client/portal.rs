@@ -37,6 +37,7 @@ impl ApiError {
                     code: "unavailable".into(),
                     message: m.clone(),
                     fields: vec![],
+                    rule: None,
                 },
             },
         }

@@ -16,12 +16,17 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `invalid_request` (422), `bad_request` (400), `unauthorized` (401), `forbidden` (403),
+    /// `invalid_request` (422), `bad_request` (400), `unauthorized` (401),
+    /// `insufficient_claims` (401, a step-up: sign in again with the claims request of the
+    /// `WWW-Authenticate` challenge), `forbidden` (403),
     /// `not_found` (404), `conflict` (409), `too_large` (413), `unavailable` (503),
     /// `internal_error` (500).
     pub code: String,
     /// A sentence a person understands.
     pub message: String,
+    /// The package rule behind a refusal (e.g. `auth_context`), when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// For invalid input: each problem against its field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldProblem>,

@@ -8,6 +8,7 @@
 //! - `package`: an access package (one group and its policy);
 //! - `limits`: how often one person may ask for a package, and for how long one more waits;
 //! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
+//! - `step_up`: a package's authentication context (step-up MFA) and the claims challenge for it;
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
@@ -22,6 +23,7 @@ pub mod package;
 pub mod request;
 pub mod sign_in;
 pub mod status;
+pub mod step_up;
 pub mod ticket;
 pub mod validation;
 

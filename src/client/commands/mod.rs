@@ -100,6 +100,7 @@ fn report(e: &anyhow::Error, out: Out) -> i32 {
                 code: "failed".into(),
                 message: format!("{e:#}"),
                 fields: vec![],
+                rule: None,
             },
         },
     };

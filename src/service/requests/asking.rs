@@ -1,5 +1,5 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
-//! rules, one open request or grant per package, how often one may ask), with the requester's manager looked up where
+//! rules, its step-up, one open request or grant per package, how often one may ask), with the requester's manager looked up where
 //! the package lets managers decide.
 
 use serde_json::json;
@@ -34,6 +34,7 @@ impl Portal {
         }
         let now = self.now();
         let valid = validate_new_request(pkg, &input, now).map_err(AppError::invalid)?;
+        self.require_step_up(who, pkg)?;
 
         let open = RequestFilter {
             statuses: vec![
