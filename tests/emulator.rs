@@ -15,6 +15,8 @@ mod conditions;
 mod device_code;
 #[path = "emulator/public_client.rs"]
 mod public_client;
+#[path = "emulator/step_up.rs"]
+mod step_up;
 
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -27,6 +27,12 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
                     (None, None) => "a ticket".into(),
                 });
             }
+            if let Some(c) = &p.auth_context {
+                rules.push(format!(
+                    "a fresh multi-factor sign-in (authentication context {})",
+                    visible(c)
+                ));
+            }
             if let Some(m) = p.end_after_first_sign_in_minutes {
                 rules.push(format!("ends {} after the first sign-in", minutes(m)));
             }
