@@ -55,6 +55,8 @@ pub fn claims_request(target: ClaimsFor, context: &str) -> String {
 /// context, and where to sign in for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUp {
+    /// The package's name, as people know it.
+    pub package: String,
     /// The authentication context id, `c1`..`c99`.
     pub context: String,
     /// The tenant (the challenge's `realm`).
@@ -67,9 +69,10 @@ impl StepUp {
     /// The sentence a person reads.
     pub fn message(&self) -> String {
         format!(
-            "Asking for this needs a fresh multi-factor sign-in (authentication context {}). \
-             Sign in again to satisfy it, then try again.",
-            self.context
+            "{} needs a fresh multi-factor sign-in for this (authentication context {}): sign in \
+             again asking for it (the claims request of the WWW-Authenticate challenge), then \
+             try again.",
+            self.package, self.context
         )
     }
 
@@ -130,6 +133,7 @@ mod tests {
     #[test]
     fn the_challenge_carries_the_claims_request_in_base64() {
         let s = StepUp {
+            package: "Device code flow exemption".into(),
             context: "c1".into(),
             tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
             authorization_uri: "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize".into(),

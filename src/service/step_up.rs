@@ -29,6 +29,7 @@ fn step_up(entra: &EntraSettings, who: &Principal, pkg: &Package) -> AppResult<(
     }
     tracing::info!(user = %who.user.id, package = %pkg.id, context, "a step-up is needed");
     Err(AppError::StepUpRequired(Box::new(StepUp {
+        package: pkg.name.clone(),
         context: context.to_string(),
         tenant: entra.tenant_id.clone(),
         authorization_uri: format!(
