@@ -25,6 +25,7 @@ mod schema_run;
 mod service;
 mod sessions;
 mod sign_ins;
+mod step_up;
 mod terminal;
 mod terminal_trust;
 mod tickets;
