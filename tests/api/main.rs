@@ -27,6 +27,7 @@ mod sessions;
 mod sign_ins;
 mod step_up;
 mod terminal;
+mod terminal_step_up;
 mod terminal_trust;
 mod tickets;
 mod validation;
