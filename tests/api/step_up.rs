@@ -226,6 +226,12 @@ async fn the_browser_signs_in_again_and_keeps_the_form(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Browsers hold the redirects of a form's submission to form-action: the sign-in is allowed.
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", t.emulator.base_url())),
+        "{csp}"
+    );
     let login = location(&r);
     assert_eq!(login, "/auth/login?return_to=%2F&auth_context=c1");
     assert!(
