@@ -46,7 +46,7 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
-    /// Check the configuration, the database, the app's Graph token and permissions, each package's group and the Conditional Access policy.
+    /// Check the configuration, the database, the app's Graph token and permissions, each package's group, reading directory roles and the Conditional Access policy.
     Check,
     /// Work with the audit trail.
     Audit {
@@ -319,6 +319,30 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
             ),
             Err(e) => report(false, &format!("group of {}", p.id), e.to_string()),
         }
+    }
+    let denying: Vec<&str> = settings
+        .packages
+        .iter()
+        .filter(|p| p.deny_privileged)
+        .map(|p| p.id.as_str())
+        .collect();
+    match graph.role_eligibility_readable().await {
+        Ok(_) => report(
+            true,
+            "directory roles",
+            "role assignments and PIM eligibility readable (RoleManagement.Read.Directory)".into(),
+        ),
+        Err(e) if denying.is_empty() => println!(
+            "note directory roles: PIM eligibility is not readable ({e}); no package sets deny_privileged, so nothing needs it"
+        ),
+        Err(e) => report(
+            false,
+            "directory roles",
+            format!(
+                "cannot read PIM eligibility, which deny_privileged needs (package(s) {}): grant the app RoleManagement.Read.Directory (Application, admin consent): {e}",
+                denying.join(", ")
+            ),
+        ),
     }
     match graph.list_conditional_access_policies().await {
         Ok(policies) => {

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 mod conditions;
 #[path = "emulator/device_code.rs"]
 mod device_code;
+#[path = "emulator/directory_roles.rs"]
+mod directory_roles;
 #[path = "emulator/public_client.rs"]
 mod public_client;
 #[path = "emulator/step_up.rs"]
@@ -734,7 +736,8 @@ async fn client_credentials_grant() {
             "Policy.Read.All",
             "User.RevokeSessions.All",
             "Mail.Send",
-            "AuditLog.Read.All"
+            "AuditLog.Read.All",
+            "RoleManagement.Read.Directory"
         ])
     );
 

@@ -538,3 +538,212 @@ async fn member_delta_pages_changes_and_an_expired_link() {
     assert_err!(err, DirectoryError::Rejected { .. });
     assert_eq!(delta_calls(), calls);
 }
+
+/// Issue 20: the directory roles a person holds, active (`transitiveMemberOf`, directly or
+/// through a role-assignable group) or eligible through PIM (schedule instances in effect).
+#[tokio::test]
+async fn directory_roles_active_and_eligible() {
+    use jitgate::emulator::RoleGiven;
+    use jitgate::graph::{DirectoryRole, RoleHolding};
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+    let role = |id: &str, name: &str, holding| DirectoryRole {
+        id: id.to_owned(),
+        name: Some(name.to_owned()),
+        holding,
+    };
+
+    // The demo's one privileged account: Sam, eligible for Global Administrator.
+    assert_eq!(
+        graph.privileged_roles(demo::SAM).await.unwrap(),
+        [role(
+            demo::GLOBAL_ADMINISTRATOR,
+            "Global Administrator",
+            RoleHolding::Eligible
+        )]
+    );
+    // Everyone else holds none unless a test gives them one.
+    for u in demo::users().iter().filter(|u| u.id != demo::SAM) {
+        assert!(
+            graph.privileged_roles(&u.id).await.unwrap().is_empty(),
+            "{}",
+            u.name
+        );
+    }
+    let paths: Vec<String> = emu
+        .graph_requests()
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        paths[..3],
+        [
+            format!(
+                "/v1.0/users/{}/transitiveMemberOf/microsoft.graph.directoryRole?$top=999",
+                demo::SAM
+            ),
+            format!(
+                "/v1.0/users/{}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole&$top=999",
+                demo::SAM
+            ),
+            format!(
+                "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId%20eq%20%27{}%27&$expand=roleDefinition",
+                demo::SAM
+            ),
+        ]
+    );
+
+    // Active, given directly; a role both active and eligible counts once, as active.
+    emu.give_directory_role(demo::DANA, demo::USER_ADMINISTRATOR, RoleGiven::Active);
+    emu.give_directory_role(demo::DANA, demo::USER_ADMINISTRATOR, RoleGiven::Eligible);
+    assert_eq!(
+        graph.privileged_roles(demo::DANA).await.unwrap(),
+        [role(
+            demo::USER_ADMINISTRATOR,
+            "User Administrator",
+            RoleHolding::Active
+        )]
+    );
+    emu.take_directory_role(demo::DANA, demo::USER_ADMINISTRATOR);
+    assert!(graph.privileged_roles(demo::DANA).await.unwrap().is_empty());
+
+    // Through a role-assignable group: active and eligible alike reach its members.
+    let group = demo::APPROVERS_GROUP_ID;
+    emu.set_member(group, demo::RILEY, true);
+    emu.give_directory_role(group, demo::GLOBAL_ADMINISTRATOR, RoleGiven::Active);
+    emu.give_directory_role(group, demo::USER_ADMINISTRATOR, RoleGiven::Eligible);
+    assert!(
+        graph
+            .privileged_roles(demo::RILEY)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a group that is not role-assignable holds no role"
+    );
+    emu.set_role_assignable(group, true);
+    assert_eq!(
+        graph.privileged_roles(demo::RILEY).await.unwrap(),
+        [
+            role(
+                demo::GLOBAL_ADMINISTRATOR,
+                "Global Administrator",
+                RoleHolding::Active
+            ),
+            role(
+                demo::USER_ADMINISTRATOR,
+                "User Administrator",
+                RoleHolding::Eligible
+            ),
+        ]
+    );
+    emu.set_member(group, demo::RILEY, false);
+    assert!(
+        graph
+            .privileged_roles(demo::RILEY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // An eligibility that has ended is no longer one.
+    let end = emu.now() + chrono::Duration::hours(1);
+    emu.give_directory_role(
+        demo::JORDAN,
+        demo::GLOBAL_ADMINISTRATOR,
+        RoleGiven::EligibleUntil(end),
+    );
+    assert_eq!(graph.privileged_roles(demo::JORDAN).await.unwrap().len(), 1);
+    emu.advance(chrono::Duration::hours(1));
+    assert!(
+        graph
+            .privileged_roles(demo::JORDAN)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A malformed id never reaches the network.
+    let calls = emu.graph_requests().len();
+    assert_err!(
+        graph.privileged_roles("x/../y").await.unwrap_err(),
+        DirectoryError::Rejected { status: 400, .. }
+    );
+    assert_eq!(emu.graph_requests().len(), calls);
+}
+
+#[tokio::test]
+async fn directory_roles_follow_next_links() {
+    use jitgate::emulator::RoleGiven;
+    use jitgate::graph::RoleHolding;
+    let emu = start(EmulatorConfig::demo()).await;
+    let eligible = [
+        "62e90394-69f5-4237-9190-012177145e10",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ];
+    let active = [
+        "fdd7a751-b60b-444a-984c-02652fe8fa1c",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    ];
+    for r in eligible {
+        emu.give_directory_role(demo::DANA, r, RoleGiven::Eligible);
+    }
+    for r in active {
+        emu.give_directory_role(demo::DANA, r, RoleGiven::Active);
+    }
+    emu.set_role_page_size(2);
+    let roles = client(&emu)
+        .with_page_size(2)
+        .privileged_roles(demo::DANA)
+        .await
+        .unwrap();
+    let mut found: Vec<(&str, RoleHolding)> =
+        roles.iter().map(|r| (r.id.as_str(), r.holding)).collect();
+    found.sort();
+    let mut expected: Vec<(&str, RoleHolding)> = eligible
+        .iter()
+        .map(|r| (*r, RoleHolding::Eligible))
+        .chain(active.iter().map(|r| (*r, RoleHolding::Active)))
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(roles.iter().all(|r| r.name.is_some()), "{roles:?}");
+    let calls = emu.graph_requests();
+    let pages = |fragment: &str| calls.iter().filter(|c| c.path.contains(fragment)).count();
+    assert_eq!(pages("microsoft.graph.directoryRole"), 2);
+    assert_eq!(pages("roleEligibilityScheduleInstances"), 2);
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.path.contains("roleEligibilityScheduleInstances"))
+            .all(|c| c.status == 200 && c.path.contains("principalId")),
+        "the next link keeps the filter: {calls:?}"
+    );
+}
+
+/// Without `RoleManagement.Read.Directory` PIM eligibility is refused (403), and so the
+/// reading fails: it is never taken for "holds none".
+#[tokio::test]
+async fn directory_roles_need_role_management_read() {
+    let mut cfg = EmulatorConfig::demo();
+    cfg.app_permissions
+        .retain(|p| p != "RoleManagement.Read.Directory");
+    let emu = start(cfg).await;
+    let graph = client(&emu);
+    for err in [
+        graph.privileged_roles(demo::DANA).await.unwrap_err(),
+        graph.role_eligibility_readable().await.unwrap_err(),
+    ] {
+        match &err {
+            DirectoryError::Rejected {
+                status: 403, code, ..
+            } => assert_eq!(code, "Authorization_RequestDenied"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!err.is_retriable());
+    }
+    // With it (the demo's permissions), the tenant's eligibilities are readable.
+    let emu = start(EmulatorConfig::demo()).await;
+    assert_eq!(client(&emu).role_eligibility_readable().await.unwrap(), 1);
+}

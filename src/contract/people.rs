@@ -63,6 +63,14 @@ pub struct Package {
     pub end_after_first_sign_in_minutes: Option<i64>,
     /// Whether the caller is eligible to request it.
     pub may_request: bool,
+    /// Holders of an Entra directory role, active or eligible through PIM, may not request it
+    /// (checked when asking, at each approval and before the membership is added).
+    #[serde(default)]
+    pub deny_privileged: bool,
+    /// Whether the caller is one of the package's exceptions to `deny_privileged`
+    /// (`privileged_allow`; each use is audited). The list itself is not shown.
+    #[serde(default)]
+    pub privileged_exception: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -7,6 +7,8 @@
 //! - `validation`: checking what people submit, field by field;
 //! - `package`: an access package (one group and its policy);
 //! - `limits`: how often one person may ask for a package, and for how long one more waits;
+//! - `policy/`: a package's rules on who may hold it, from where and how much (its own folder);
+//! - `privileged`: whether holders of Entra directory roles may ask for a package;
 //! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
 //! - `step_up`: a package's authentication context (step-up MFA) and the claims challenge for it;
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
@@ -20,6 +22,8 @@ pub mod ids;
 pub mod limits;
 pub mod notification;
 pub mod package;
+pub mod policy;
+pub mod privileged;
 pub mod request;
 pub mod sign_in;
 pub mod status;

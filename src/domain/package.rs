@@ -61,6 +61,10 @@ pub struct Package {
     pub max_requests_per_hour: u32,
     /// Extensions one person may ask for on the package's grants in any hour.
     pub max_extensions_per_hour: u32,
+    /// Holders of an Entra directory role, active or eligible through PIM, may not ask.
+    pub deny_privileged: bool,
+    /// Object ids (lower case) allowed to ask despite `deny_privileged`.
+    pub privileged_allow: Vec<String>,
 }
 
 impl Package {
@@ -69,6 +73,13 @@ impl Package {
         self.standing_members
             .iter()
             .any(|m| m.eq_ignore_ascii_case(object_id))
+    }
+
+    /// Whether `object_id` is excepted from `deny_privileged`.
+    pub fn is_privileged_exception(&self, object_id: &str) -> bool {
+        self.privileged_allow
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(object_id.trim()))
     }
 
     /// Whether a user holding `roles` (raw role values from the token) may request this package.
@@ -121,6 +132,8 @@ impl Package {
             end_after_first_sign_in: None,
             max_requests_per_hour: 10,
             max_extensions_per_hour: 10,
+            deny_privileged: true,
+            privileged_allow: Vec::new(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! What the emulated tenant contains and how its app registration is set up: the configuration,
-//! its users and its groups.
+//! its users, its groups and the directory roles held from the start.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,17 @@ pub struct DemoGroup {
     pub display_name: String,
 }
 
+/// A directory (administrator) role held from the tenant's start, by a user or a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleGrant {
+    /// The user or (role-assignable) group holding it.
+    pub principal_id: String,
+    /// The role's template id, e.g. [`GLOBAL_ADMINISTRATOR`](super::demo::GLOBAL_ADMINISTRATOR).
+    pub role_template_id: String,
+    /// Eligible through PIM (with no end) rather than active.
+    pub eligible: bool,
+}
+
 /// What the emulated tenant contains and how its app registration is set up.
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -44,4 +55,7 @@ pub struct EmulatorConfig {
     /// The "jitgate requests API" registration (an API with no secret and no sign-in of its
     /// own), which the "Block device code flow" policy excludes by default.
     pub requests_api_id: Option<String>,
+    /// Directory roles held from the start (tests give and take more with
+    /// `Emulator::give_directory_role`).
+    pub directory_roles: Vec<RoleGrant>,
 }

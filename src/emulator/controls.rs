@@ -1,7 +1,7 @@
 //! What tests and `jitgate demo` do to the running tenant and read back from it: queued faults
 //! (and how the handlers consume them), Graph's latency, write budget, read lag and chaos,
-//! roles, accounts and memberships changed behind jitgate's back, the clock, the device-login
-//! page completed without a browser, the Conditional Access policy, sign-in log entries served
+//! app roles, directory roles, accounts and memberships changed behind jitgate's back, the
+//! clock, the device-login page completed without a browser, the Conditional Access policy, sign-in log entries served
 //! out of shape, and the logs.
 
 use std::collections::HashMap;
@@ -13,6 +13,17 @@ use super::records::{GraphCall, SentMail};
 use super::state::set_membership;
 use super::tenant::Emulator;
 use super::{SignIn, SignInQuirk};
+
+/// How [`Emulator::give_directory_role`] gives a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleGiven {
+    /// Assigned and active.
+    Active,
+    /// Eligible through PIM, for good.
+    Eligible,
+    /// Eligible through PIM until this time (the tenant's clock).
+    EligibleUntil(chrono::DateTime<chrono::Utc>),
+}
 
 impl Emulator {
     /// Queues a fault; faults are matched in queue order and each match consumes one of its
@@ -124,6 +135,47 @@ impl Emulator {
             user.to_ascii_lowercase(),
             roles.iter().map(|r| (*r).to_owned()).collect(),
         );
+    }
+
+    /// Gives `principal` (a user, or a group made role-assignable) the directory role
+    /// `role_template_id`, as an administrator would in Entra: assigned and active, or eligible
+    /// through PIM from now on (on the tenant's clock, see [`Emulator::advance`]) for good or
+    /// until a time. Graph's `transitiveMemberOf` shows active roles at once; PIM's eligibility
+    /// instances list eligibilities in effect.
+    pub fn give_directory_role(&self, principal: &str, role_template_id: &str, how: RoleGiven) {
+        let mut st = self.state();
+        let now = st.now();
+        let (eligible, end) = match how {
+            RoleGiven::Active => (false, None),
+            RoleGiven::Eligible => (true, None),
+            RoleGiven::EligibleUntil(end) => (true, Some(end)),
+        };
+        st.directory_roles
+            .give(principal, role_template_id, eligible, now, end);
+    }
+
+    /// Takes the directory role `role_template_id` from `principal`, active and eligible alike.
+    pub fn take_directory_role(&self, principal: &str, role_template_id: &str) {
+        self.state()
+            .directory_roles
+            .take(principal, role_template_id);
+    }
+
+    /// Makes `group` role-assignable (`isAssignableToRole`), so that directory roles given to it
+    /// reach its members, or not.
+    pub fn set_role_assignable(&self, group: &str, assignable: bool) {
+        let group = group.to_ascii_lowercase();
+        let mut st = self.state();
+        if assignable {
+            st.directory_roles.assignable_groups.insert(group);
+        } else {
+            st.directory_roles.assignable_groups.remove(&group);
+        }
+    }
+
+    /// How many PIM eligibility instances a page of Graph's answer holds (100 by default).
+    pub fn set_role_page_size(&self, size: usize) {
+        self.state().directory_roles.page_size = size.max(1);
     }
 
     /// Enables or disables `user`'s account: a disabled account cannot sign in, and Graph

@@ -1,6 +1,6 @@
 //! The standard demo tenant: fixed ids so that configuration, tests and bookmarks stay stable.
 
-use super::{DemoGroup, DemoUser, EmulatorConfig};
+use super::{DemoGroup, DemoUser, EmulatorConfig, RoleGrant};
 
 /// Tenant id of the demo tenant.
 pub const TENANT_ID: &str = "7d2c3f5e-0b1a-4c6d-9e8f-1a2b3c4d5e6f";
@@ -40,9 +40,18 @@ pub const JORDAN: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c04";
 pub const AVERY: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c05";
 /// Alex: the administrator; no manager.
 pub const ALEX: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06";
+/// Sam: an IT administrator, eligible for Global Administrator through PIM, so packages that
+/// deny privileged accounts refuse Sam; manager Alex. The only demo user holding a directory
+/// role: the others hold none unless a test gives them one.
+pub const SAM: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c07";
+
+/// Template id of the built-in Global Administrator role (the same in every tenant).
+pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+/// Template id of the built-in User Administrator role.
+pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
 /// Default application permissions (`roles`) of app-only Graph tokens.
-pub const APP_PERMISSIONS: [&str; 7] = [
+pub const APP_PERMISSIONS: [&str; 8] = [
     "GroupMember.ReadWrite.All",
     "User.Read.All",
     "Application.Read.All",
@@ -50,6 +59,7 @@ pub const APP_PERMISSIONS: [&str; 7] = [
     "User.RevokeSessions.All",
     "Mail.Send",
     "AuditLog.Read.All",
+    "RoleManagement.Read.Directory",
 ];
 
 fn user(id: &str, name: &str, login: &str, roles: &[&str], manager: Option<&str>) -> DemoUser {
@@ -83,7 +93,17 @@ pub fn users() -> Vec<DemoUser> {
         ),
         user(AVERY, "Avery Auditor", "avery", &["Auditor"], Some(ALEX)),
         user(ALEX, "Alex Admin", "alex", &["Admin"], None),
+        user(SAM, "Sam Sysadmin", "sam", &[], Some(ALEX)),
     ]
+}
+
+/// The directory roles held from the start: Sam is eligible for Global Administrator.
+pub fn directory_roles() -> Vec<RoleGrant> {
+    vec![RoleGrant {
+        principal_id: SAM.to_owned(),
+        role_template_id: GLOBAL_ADMINISTRATOR.to_owned(),
+        eligible: true,
+    }]
 }
 
 /// The demo groups; the first one is the exclusion group of the Conditional Access policy.
@@ -117,6 +137,7 @@ impl EmulatorConfig {
             state_file: None,
             public_clients: vec![CLI_CLIENT_ID.to_owned()],
             requests_api_id: Some(REQUESTS_API_ID.to_owned()),
+            directory_roles: directory_roles(),
         }
     }
 }

@@ -15,13 +15,14 @@
 //!   device-login page, public clients and refresh tokens, Conditional Access, token errors
 //!   and the look of its pages;
 //! - `graph/`: Microsoft Graph (`/v1.0/…`, `/beta/…` and `$batch`): users, groups and their
-//!   members, applications and service principals, Conditional Access policies, the sign-in
-//!   log, with Graph's authentication, errors, paging, throttling and injected faults.
+//!   members, applications and service principals, directory roles and PIM eligibility,
+//!   Conditional Access policies, the sign-in log, with Graph's authentication, errors, paging, throttling and injected faults.
 //!
 //! Both stand on the tenant itself, in files of their own: `tenant` (the [`Emulator`] handle,
 //! starting and stopping it, what every handler reads of it), `state` (the state behind its
 //! lock, and the state file), `directory` (users, groups, memberships, roles and ids as the
-//! handlers read them), `grants` (what the identity platform handed out: sign-in pages, codes,
+//! handlers read them), `directory_roles` (the built-in directory roles, who holds which
+//! actively or eligible through PIM, and the role-assignable groups), `grants` (what the identity platform handed out: sign-in pages, codes,
 //! device codes, refresh tokens), `config`, `faults`, `records` (the Graph calls and mail
 //! logged), `controls` (what tests and the demo do to the running tenant and read back),
 //! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves, and the
@@ -38,6 +39,7 @@ mod config;
 mod controls;
 pub mod demo;
 mod directory;
+mod directory_roles;
 mod faults;
 mod grants;
 mod graph;
@@ -53,7 +55,8 @@ mod state;
 mod tenant;
 mod wire;
 
-pub use config::{DemoGroup, DemoUser, EmulatorConfig};
+pub use config::{DemoGroup, DemoUser, EmulatorConfig, RoleGrant};
+pub use controls::RoleGiven;
 pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;
 pub use late_writes::{LandedWrite, Landing, LateWrite};

@@ -1,5 +1,5 @@
-//! The tenant's changing state behind one lock (memberships, faults, logs, what the identity
-//! platform handed out, the test clock) and its persistence to the state file.
+//! The tenant's changing state behind one lock (memberships, directory roles, faults, logs, what
+//! the identity platform handed out, the test clock) and its persistence to the state file.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use super::change_tracking::ChangeTracking;
 use super::conditions::Conditions;
 use super::config::EmulatorConfig;
+use super::directory_roles::RoleHolders;
 use super::faults::{Fault, NotMemberStyle};
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
 use super::late_writes::LateWrites;
@@ -62,6 +63,8 @@ pub(crate) struct State {
     pub(crate) late: LateWrites,
     /// What `/groups/delta` handed out: the member lists behind its tokens.
     pub(crate) delta: ChangeTracking,
+    /// Who holds which directory role, actively or eligible through PIM.
+    pub(crate) directory_roles: RoleHolders,
 }
 
 impl State {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use anyhow::Context as _;
 
 use super::config::EmulatorConfig;
+use super::directory_roles::RoleHolders;
 use super::keys::SigningKey;
 use super::state::{State, load_state, save_state};
 
@@ -42,6 +43,7 @@ impl Emulator {
             Some(path) => load_state(path)?,
             None => BTreeMap::new(),
         };
+        let directory_roles = RoleHolders::from_grants(&config.directory_roles, chrono::Utc::now());
         let key = tokio::task::spawn_blocking(SigningKey::generate)
             .await
             .context("generating the emulator signing key")??;
@@ -52,6 +54,7 @@ impl Emulator {
             foreign_key: OnceLock::new(),
             state: Mutex::new(State {
                 members,
+                directory_roles,
                 ..State::default()
             }),
             server: Mutex::new(None),

@@ -8,8 +8,8 @@ use super::pacer::Pacer;
 use super::settings::GraphSettings;
 use super::token::TokenCache;
 use super::{
-    Directory, DirectoryError, DirectoryUser, MemberChange, MemberDelta, MemberOp, SignInLog,
-    UserAccess,
+    Directory, DirectoryError, DirectoryRole, DirectoryUser, MemberChange, MemberDelta, MemberOp,
+    SignInLog, UserAccess,
 };
 
 /// Microsoft Graph directory client with a client-credentials token cache.
@@ -145,6 +145,10 @@ impl Directory for GraphClient {
 
     async fn user_access(&self, user_id: &str) -> Result<Option<UserAccess>, DirectoryError> {
         self.access_of(user_id).await
+    }
+
+    async fn privileged_roles(&self, user_id: &str) -> Result<Vec<DirectoryRole>, DirectoryError> {
+        self.roles_of(user_id).await
     }
 
     async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError> {

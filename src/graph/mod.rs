@@ -15,6 +15,7 @@
 //! - `batch`: many membership changes or checks in one `$batch`;
 //! - `users`: a user, their manager, ending their sessions;
 //! - `access`: a person's account state and app roles, and who holds a role;
+//! - `roles`: the directory (administrator) roles a person holds, active or eligible through PIM;
 //! - `mail`: e-mail sent as the application;
 //! - `sign_ins`: device-code sign-ins from the sign-in log;
 //! - `policies`: reading the Conditional Access policies, which `posture` judges.
@@ -29,6 +30,7 @@ mod pacer;
 mod policies;
 pub mod posture;
 mod request;
+mod roles;
 mod settings;
 mod sign_ins;
 mod token;
@@ -164,6 +166,30 @@ pub struct UserAccess {
     pub roles: Vec<String>,
 }
 
+/// How a directory role is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RoleHolding {
+    /// Assigned and in effect now: directly, through a role-assignable group, or activated
+    /// through PIM (`/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole`).
+    Active,
+    /// Eligible through PIM, directly or through a role-assignable group
+    /// (`/roleManagement/directory/roleEligibilityScheduleInstances`): the person may activate
+    /// it at any moment.
+    Eligible,
+}
+
+/// A directory (administrator) role a user holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRole {
+    /// The role's template id, lower case (for built-in roles the same in every tenant, e.g.
+    /// `62e90394-69f5-4237-9190-012177145e10` for Global Administrator). When Graph shows an
+    /// active role with limited information (an app that may not read roles), its object id.
+    pub id: String,
+    /// The display name, when Graph gives it.
+    pub name: Option<String>,
+    pub holding: RoleHolding,
+}
+
 /// Why a directory call failed, classified for the retry policy of the caller.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
@@ -278,6 +304,10 @@ pub trait Directory: Send + Sync + 'static {
         user_id: &str,
         groups: &[String],
     ) -> Result<Vec<String>, DirectoryError>;
+    /// The directory (administrator) roles `user_id` holds now, active or eligible through PIM,
+    /// directly or through role-assignable groups; one entry per role (active when both).
+    /// Needs `RoleManagement.Read.Directory`: without it the eligibility read is refused (403).
+    async fn privileged_roles(&self, user_id: &str) -> Result<Vec<DirectoryRole>, DirectoryError>;
     /// The users holding this application's app role `value`, directly or through a group.
     async fn app_role_holders(&self, value: &str) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// Sends a plain-text e-mail from the mailbox `sender` (a user id or principal name) to

@@ -29,6 +29,8 @@
 //! - `drift_watch.rs`: the fast drift check between reconciliations (Graph's delta query, and
 //!   members watched after a write whose outcome is unknown);
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
+//! - `privileged.rs`: the directory roles a person holds (cached per `role_refresh`), and what
+//!   a package's `deny_privileged` makes of them;
 //! - `bearers.rs`: the same refresh of account state and roles for bearer tokens;
 //! - `sign_ins.rs`: device-code sign-ins read from Entra's log;
 //! - `demo_device.rs`: the demo's device code flow panel;
@@ -55,6 +57,7 @@ pub(crate) mod lifecycle;
 pub mod metrics;
 pub mod notify;
 mod operations;
+mod privileged;
 mod queue;
 mod reconcile;
 mod requests;
@@ -110,6 +113,8 @@ pub struct Portal {
     /// Account states and app roles as last read for bearer tokens, by user (see
     /// [`Portal::check_bearer`]).
     bearers: Arc<std::sync::Mutex<std::collections::HashMap<String, bearers::AccessReading>>>,
+    /// Directory roles as last read, by user (see [`Portal::privileged_roles`]).
+    privileged: Arc<std::sync::Mutex<std::collections::HashMap<String, privileged::RoleReading>>>,
     /// Queues the notifications each audit event calls for.
     outbox: notify::Outbox,
     /// Where notifications other than Graph e-mail go.
@@ -139,6 +144,7 @@ impl Portal {
             lists: Arc::default(),
             groups: Arc::default(),
             bearers: Arc::default(),
+            privileged: Arc::default(),
             unreadable_sign_ins: Arc::default(),
         }
     }

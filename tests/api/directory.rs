@@ -93,18 +93,26 @@ async fn removals_survive_throttling(t: &mut TestApp) {
         .inject(Fault::new(429, 2).method("DELETE").retry_after("1"));
     t.advance(Duration::minutes(15));
     wait_status(t, &id, "expired").await;
-    // Removed despite the throttling.
-    advance_until(t, Duration::seconds(1), "Dana out of the group", || async {
-        !t.is_member(DANA)
-    })
+    // Removed despite the throttling (the clock moving no faster than real time).
+    advance_until(
+        t,
+        Duration::milliseconds(20),
+        "Dana out of the group",
+        || async { !t.is_member(DANA) },
+    )
     .await;
     assert_eq!(answered(t, 429), 2);
     wait_removed(t, &id).await;
     let errors = errors_of(t, &id).await;
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(
-        event_details(t, &id, "membership_removed").await["throttled"],
-        2
+    // Counted as throttled, not as failures. The summary counts the throttled attempts of the
+    // operation that finished; under heavy load another operation on the member (the drift
+    // check's) has been seen to take one of the two 429s.
+    let throttled = event_details(t, &id, "membership_removed").await["throttled"].clone();
+    assert!(
+        throttled.as_i64().is_some_and(|n| (1..=2).contains(&n)),
+        "{throttled} {:#?}",
+        t.emulator.graph_requests()
     );
 }
 
@@ -289,10 +297,11 @@ async fn outages_beyond_the_limit_fail_the_grant(t: &mut TestApp) {
         t.advance(Duration::minutes(5));
     }
     wait_status(t, &id, "failed").await;
+    let errors = errors_of(t, &id).await;
     assert_eq!(
-        errors_of(t, &id).await.len(),
+        errors.len(),
         4,
-        "scheduler.max_add_attempts = 4"
+        "scheduler.max_add_attempts = 4: {errors:#?}"
     );
 }
 
@@ -346,42 +355,55 @@ on_both_databases! {
 }
 
 async fn a_hung_call_holds_up_nobody_else(db: &crate::common::db::TestDb) {
+    // A timeout far beyond the test: had the others waited behind Dana's call, they would
+    // still be waiting.
     let mut t = TestApp::spawn_configured(db, false, |s| {
-        format!("{s}\n[directory]\ntimeout = \"1s\"\n")
+        format!("{s}\n[directory]\ntimeout = \"120s\"\n")
     })
     .await;
     let mut ids = Vec::new();
     for user in [DANA, RILEY, JORDAN] {
         ids.push(t.granted(user, "device-code", 15, MORGAN).await);
     }
-    // Dana's removal hangs for 5 s at Graph (and lands then).
     t.emulator.inject(
-        Fault::hang(std::time::Duration::from_secs(5), 1)
+        Fault::hang(std::time::Duration::from_secs(600), 1)
             .method("DELETE")
             .path_contains(DANA),
     );
-    let ended = std::time::Instant::now();
     t.advance(Duration::minutes(15));
     wait_out_of_group(&t, RILEY).await;
     wait_out_of_group(&t, JORDAN).await;
     wait_removed(&t, &ids[1]).await;
     wait_removed(&t, &ids[2]).await;
     assert!(
-        ended.elapsed() < std::time::Duration::from_secs(4),
-        "the others did not wait for Dana's call: {:?}",
-        ended.elapsed()
+        t.is_member(DANA),
+        "Dana's removal is still hanging: {:?} {:#?}",
+        t.audit_actions(&ids[0]).await,
+        t.emulator.graph_requests()
     );
-    assert!(t.is_member(DANA), "Dana's removal is still hanging");
-    // It times out after 1 s, counts as a failed attempt and is retried: Dana converges.
-    advance_until(
-        &t,
-        Duration::milliseconds(200),
-        "Dana's removal",
-        || async { !t.status_of(&ids[0]).await["membership"]["removed_at"].is_null() },
-    )
+    assert!(errors_of(&t, &ids[0]).await.is_empty());
+    t.stop().await;
+}
+
+async fn a_call_without_an_answer_is_a_failed_attempt(db: &crate::common::db::TestDb) {
+    let mut t = TestApp::spawn_configured(db, false, |s| {
+        format!("{s}\n[directory]\ntimeout = \"1s\"\n")
+    })
     .await;
-    assert!(!t.is_member(DANA));
-    let e = &errors_of(&t, &ids[0]).await[0];
+    let t = &mut t;
+    let id = t.granted(DANA, "device-code", 15, MORGAN).await;
+    // Longer than the directory timeout (1 s here): the removal is tried again.
+    t.emulator.inject(
+        Fault::hang(std::time::Duration::from_secs(5), 1)
+            .method("DELETE")
+            .path_contains(DANA),
+    );
+    t.advance(Duration::minutes(15));
+    eventually("the call to time out", || async {
+        !errors_of(t, &id).await.is_empty()
+    })
+    .await;
+    let e = &errors_of(t, &id).await[0];
     assert!(
         e["details"]["error"]
             .as_str()
@@ -389,9 +411,18 @@ async fn a_hung_call_holds_up_nobody_else(db: &crate::common::db::TestDb) {
             .contains("no answer within"),
         "{e}"
     );
+    advance_until(t, Duration::milliseconds(200), "Dana's removal", || async {
+        !t.status_of(&id).await["membership"]["removed_at"].is_null()
+    })
+    .await;
+    assert!(!t.is_member(DANA));
     t.stop().await;
 }
 
 on_both_databases! {
     hung_call => a_hung_call_holds_up_nobody_else;
+}
+
+on_both_databases! {
+    timed_out_call => a_call_without_an_answer_is_a_failed_attempt;
 }

@@ -421,12 +421,21 @@ pub fn principal(id: &str, roles: &[&str]) -> jitgate::auth::Principal {
 }
 
 /// Waits (bounded) for background work to reach a state. Time in the portal only moves with the clock.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
+    eventually_within(15, what, check).await
+}
+
+/// [`eventually`] with a deadline of `secs` seconds, for what waits on a real timeout.
+pub async fn eventually_within<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(secs);
     loop {
         if check().await {
             return;

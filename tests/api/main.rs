@@ -19,6 +19,7 @@ mod metrics;
 mod notify;
 mod openapi;
 mod pages;
+mod privileged;
 mod reach;
 mod reads;
 mod schema_run;

@@ -274,7 +274,8 @@ async fn a_requester_waits_at_the_terminal_while_an_approver_approves_from_anoth
     // What she may ask for.
     let (_, listed, _) = dana.run(&["packages"]).await;
     assert!(
-        listed.contains("device-code") && listed.contains("15m to 4h (default 2h)"),
+        listed.contains("device-code")
+            && listed.contains("15m to 4h (default 2h), no directory role holders"),
         "{listed}"
     );
     assert!(
@@ -610,6 +611,11 @@ async fn check_reports_whether_the_api_is_excluded_from_the_block() {
     );
     assert!(
         out.contains("ok   device-code block covers the jitgate API"),
+        "{out}"
+    );
+    // Packages deny privileged accounts by default: reading directory roles is checked.
+    assert!(
+        out.contains("ok   directory roles: role assignments and PIM eligibility readable"),
         "{out}"
     );
     t.emulator

@@ -33,6 +33,13 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
                     visible(c)
                 ));
             }
+            if p.deny_privileged {
+                rules.push(if p.privileged_exception {
+                    "no directory role holders (you are excepted)".into()
+                } else {
+                    "no directory role holders".into()
+                });
+            }
             if let Some(m) = p.end_after_first_sign_in_minutes {
                 rules.push(format!("ends {} after the first sign-in", minutes(m)));
             }

@@ -1,6 +1,6 @@
 //! `[[package]]` as written: each access package's keys, with the defaults of those that may be
 //! left out (one approval, 24h to decide, 7d to start, a reminder 15m before the end, 10 requests
-//! and 10 extensions per person an hour).
+//! and 10 extensions per person an hour, holders of directory roles refused).
 
 use serde::Deserialize;
 
@@ -65,6 +65,10 @@ pub(in crate::config) struct RawPackage {
     pub(in crate::config) max_requests_per_hour: u32,
     #[serde(default = "ten", deserialize_with = "lenient::u32")]
     pub(in crate::config) max_extensions_per_hour: u32,
+    #[serde(default = "yes", deserialize_with = "lenient::bool")]
+    pub(in crate::config) deny_privileged: bool,
+    #[serde(default)]
+    pub(in crate::config) privileged_allow: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -1,5 +1,6 @@
 //! `[[package]]`: each access package, its group, durations, approvals, reminders, escalation,
-//! extensions, how often one person may ask, and its own chat webhooks. Ids are unique and hold only `a-z`, `0-9` and `-`.
+//! extensions, how often one person may ask, whether holders of directory roles may, and its own
+//! chat webhooks. Ids are unique and hold only `a-z`, `0-9` and `-`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -184,6 +185,8 @@ pub(super) fn check(
                 .transpose()?,
             max_requests_per_hour,
             max_extensions_per_hour,
+            deny_privileged: p.deny_privileged,
+            privileged_allow: each(&k("privileged_allow"), &p.privileged_allow, guid)?,
         });
     }
     notify.package_teams = package_teams;
@@ -240,6 +243,35 @@ mod tests {
         assert_eq!(s.packages[0].auth_context.as_deref(), Some("c7"));
         let s = crate::config::tests::load(GOOD, &[]).unwrap();
         assert_eq!(s.packages[0].auth_context, None, "none unless set");
+    }
+
+    #[test]
+    fn privileged_accounts_are_denied_by_default_and_exceptions_are_object_ids() {
+        let with =
+            |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
+        let s = crate::config::tests::load(GOOD, &[]).unwrap();
+        assert!(s.packages[0].deny_privileged, "on unless turned off");
+        assert!(s.packages[0].privileged_allow.is_empty());
+        let s = crate::config::tests::load(
+            &with("deny_privileged = false\nprivileged_allow = [\"0B6A1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C06\"]"),
+            &[],
+        )
+        .unwrap();
+        let p = &s.packages[0];
+        assert!(!p.deny_privileged);
+        assert_eq!(p.privileged_allow, ["0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06"]);
+        assert!(p.is_privileged_exception("0B6A1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C06"));
+        assert_eq!(
+            key_of(
+                &with("privileged_allow = [\"0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06\", \"alex\"]"),
+                &[]
+            ),
+            "package[0].privileged_allow[1]"
+        );
+        assert_eq!(
+            key_of(&with("deny_privileged = \"maybe\""), &[]),
+            "package[0].deny_privileged"
+        );
     }
 
     #[test]

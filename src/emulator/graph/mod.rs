@@ -8,7 +8,9 @@
 //! - `routes.rs`: the route table from method and path to the endpoint, after authentication.
 //! - The endpoints: `members.rs` (add, remove and list group members), `groups.rs` (get a group),
 //!   `delta.rs` (`/groups/delta`: members added and removed since a delta link),
-//!   `users.rs` (get a user or a manager; user properties and `$select`), `user_actions.rs`
+//!   `users.rs` (get a user or a manager; user properties and `$select`), `member_of.rs` (a
+//!   user's groups and active directory roles, `transitiveMemberOf`), `role_eligibility.rs`
+//!   (PIM's role eligibility schedule instances), `user_actions.rs`
 //!   (`checkMemberGroups`, `revokeSignInSessions`, `sendMail`), `applications.rs` (the service
 //!   principal and its app role assignments), `policies.rs` (Conditional Access policies) and
 //!   `sign_ins.rs` (the sign-in log) with `sign_in_filter.rs` (its `$filter` parser).
@@ -29,9 +31,11 @@ mod delta;
 pub(super) mod entry;
 mod errors;
 mod groups;
+mod member_of;
 mod members;
 mod policies;
 mod query;
+mod role_eligibility;
 mod routes;
 mod sign_in_filter;
 mod sign_ins;

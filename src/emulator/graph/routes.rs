@@ -7,7 +7,10 @@ use axum::response::Response;
 use super::caller::authenticate;
 use super::errors::{bad_request, forbidden};
 use super::query::qparam;
-use super::{applications, delta, groups, members, policies, sign_ins, user_actions, users};
+use super::{
+    applications, delta, groups, member_of, members, policies, role_eligibility, sign_ins,
+    user_actions, users,
+};
 use crate::emulator::Emulator;
 use crate::emulator::wire::{GraphCtx, graph_error, percent_decode};
 
@@ -65,6 +68,20 @@ pub(super) fn route(
         (&Method::GET, ["users", id, "manager"]) => {
             users::manager(emu, ctx, &caller, id, q("$select"))
         }
+        (&Method::GET, ["users", id, "transitiveMemberOf"]) => {
+            member_of::list(emu, ctx, &caller, id, None, &query)
+        }
+        (&Method::GET, ["users", id, "transitiveMemberOf", cast]) => {
+            member_of::list(emu, ctx, &caller, id, Some(cast), &query)
+        }
+        (
+            &Method::GET,
+            [
+                "roleManagement",
+                "directory",
+                "roleEligibilityScheduleInstances",
+            ],
+        ) => role_eligibility::list(emu, ctx, &caller, &query),
         (&Method::GET, ["identity", "conditionalAccess", "policies"]) => {
             policies::list(emu, ctx, &caller)
         }
@@ -97,6 +114,13 @@ pub(super) fn route(
             | ["groups", _]
             | ["users", _]
             | ["users", _, "manager"]
+            | ["users", _, "transitiveMemberOf"]
+            | ["users", _, "transitiveMemberOf", _]
+            | [
+                "roleManagement",
+                "directory",
+                "roleEligibilityScheduleInstances",
+            ]
             | ["identity", "conditionalAccess", "policies"]
             | ["auditLogs", "signIns"]
             | ["auditLogs", "signIns", _],

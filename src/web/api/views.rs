@@ -139,5 +139,7 @@ pub fn package(p: &Package, who: &Principal) -> contract::Package {
         self_extend: p.self_extend,
         end_after_first_sign_in_minutes: p.end_after_first_sign_in.map(|d| d.num_minutes()),
         may_request: p.is_eligible(&who.raw_roles),
+        deny_privileged: p.deny_privileged,
+        privileged_exception: p.deny_privileged && p.is_privileged_exception(&who.user.id),
     }
 }

@@ -71,6 +71,8 @@ pub struct PackageForm {
     /// The step-up asking for it needs, in words (empty: none).
     pub step_up: String,
     pub may_request: bool,
+    /// `deny_privileged`, in words (empty when the package admits holders of directory roles).
+    pub privileged_note: String,
     /// What the user typed, when the form comes back with problems.
     pub selected: String,
     pub custom_minutes: String,
@@ -192,6 +194,14 @@ async fn render(
                     })
                     .unwrap_or_default(),
                 may_request: pkg.is_eligible(&user.who.raw_roles),
+                privileged_note: match (
+                    pkg.deny_privileged,
+                    pkg.is_privileged_exception(&user.who.user.id),
+                ) {
+                    (false, _) => String::new(),
+                    (true, false) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM.".into(),
+                    (true, true) => "Not open to accounts that hold an Entra directory role, active or eligible through PIM; you are excepted, and each use is recorded.".into(),
+                },
                 selected: pkg.default_duration.num_minutes().to_string(),
                 custom_minutes: String::new(),
                 justification: String::new(),
