@@ -94,12 +94,9 @@ async fn removals_survive_throttling(t: &mut TestApp) {
     t.advance(Duration::minutes(15));
     wait_status(t, &id, "expired").await;
     // Removed despite the throttling (the clock moving no faster than real time).
-    advance_until(
-        t,
-        Duration::milliseconds(20),
-        "Dana out of the group",
-        || async { !t.is_member(DANA) },
-    )
+    advance_until(t, Duration::milliseconds(20), "Dana out of the group", || async {
+        !t.is_member(DANA)
+    })
     .await;
     assert_eq!(answered(t, 429), 2);
     wait_removed(t, &id).await;

@@ -107,9 +107,7 @@ mod tests {
 
     #[test]
     fn refusals_say_where_from_and_where_allowed() {
-        let e = nets()
-            .check(Some("192.0.2.1"), "ask for Device code")
-            .unwrap_err();
+        let e = nets().check(Some("192.0.2.1"), "ask for Device code").unwrap_err();
         assert_eq!(e.rule, Rule::TrustedNetworks);
         assert_eq!(
             e.message,

@@ -60,15 +60,7 @@ impl HoursQuota {
         }
         let left = (self.limit - used).max(Duration::zero());
         let left_words = if left > Duration::zero() {
-            format!(
-                "{} {} left",
-                format_duration(left),
-                if left == Duration::minutes(1) {
-                    "is"
-                } else {
-                    "are"
-                }
-            )
+            format!("{} {} left", format_duration(left), if left == Duration::minutes(1) { "is" } else { "are" })
         } else {
             "nothing is left".to_string()
         };
@@ -142,10 +134,7 @@ mod tests {
 
     #[test]
     fn the_issue_sentence() {
-        let spans = [
-            span(48, 7),
-            (now() - Duration::hours(3), now() - Duration::minutes(150)),
-        ];
+        let spans = [span(48, 7), (now() - Duration::hours(3), now() - Duration::minutes(150))];
         let e = q().check(&spans, Duration::hours(1), now()).unwrap_err();
         assert_eq!(
             e.message,

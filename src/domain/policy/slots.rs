@@ -83,22 +83,10 @@ mod tests {
         assert!(check(2, &holders, start, end).is_ok());
         let e = check(1, &holders, start, end).unwrap_err();
         assert_eq!(e.rule, Rule::MaxActive);
-        assert!(
-            e.message.contains("Riley until 2026-11-22 10:00 UTC"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("Riley until 2026-11-22 10:00 UTC"), "{}", e.message);
         assert!(!e.message.contains("Jordan"), "{}", e.message);
         // After Riley's grant, the place is free.
-        assert!(
-            check(
-                1,
-                &holders,
-                now() + Duration::hours(1),
-                now() + Duration::hours(2)
-            )
-            .is_ok()
-        );
+        assert!(check(1, &holders, now() + Duration::hours(1), now() + Duration::hours(2)).is_ok());
     }
 
     #[test]
