@@ -70,13 +70,15 @@ escalate_after = "3m"
 [[package]]
 id = "device-code-production"
 name = "Device code flow exemption, production change"
-description = "The same exemption for production work: needs a ticket and two approvals."
+description = "The same exemption for production work: needs a ticket, two approvals and a fresh multi-factor sign-in."
 group_id = "{EXCLUSION_GROUP_ID}"
 min_duration = "5m"
 default_duration = "1h"
 max_duration = "8h"
 approvals_required = 2
 ticket_required = true
+# Step-up: asking and approving need the emulated tenant's "complete MFA" (its acrs claim).
+auth_context = "c1"
 
 [notify]
 # E-mail through the emulated tenant's Graph sendMail; the demo banner links to the mailbox.
@@ -148,6 +150,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "  \"Try the device code flow\" on My access runs a device-code sign-in as you: blocked by"
     );
     println!("  Conditional Access without a grant, signed in during one, blocked again after it.");
+    println!("  The production change package needs a fresh multi-factor sign-in: asking for it");
+    println!("  sends you to sign in again, where the emulated tenant asks you to complete MFA.");
     println!("  Dana is reminded a minute before the end and may extend from the request's page;");
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
@@ -203,4 +207,25 @@ fn demo_audit_key(path: &std::path::Path) -> anyhow::Result<String> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The demo shows every kind of package, one behind a step-up among them.
+    #[test]
+    fn the_demo_has_a_package_behind_a_step_up() {
+        let s = super::settings(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:9000",
+            "sqlite::memory:",
+        )
+        .unwrap();
+        let behind: Vec<&str> = s
+            .packages
+            .iter()
+            .filter(|p| p.auth_context.as_deref() == Some("c1"))
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(behind, ["device-code-production"]);
+    }
 }

@@ -4,6 +4,7 @@
 use crate::contract::{ErrorBody, ErrorDetail, FieldProblem};
 use crate::domain::request::{DecisionRefused, FieldError};
 use crate::domain::status::TransitionError;
+use crate::domain::step_up::{self, StepUp};
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,11 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// The sign-in has not satisfied the package's authentication context: answered 401
+    /// `insufficient_claims` with Microsoft's claims challenge, so that the client signs in
+    /// again asking for it.
+    #[error("{}", .0.message())]
+    StepUpRequired(Box<StepUp>),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -76,7 +82,7 @@ impl AppError {
         match self {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_) | AppError::StepUpRequired(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -95,6 +101,7 @@ impl AppError {
             AppError::Invalid { .. } => "invalid_request",
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized(_) => "unauthorized",
+            AppError::StepUpRequired(_) => "insufficient_claims",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -139,10 +146,11 @@ impl AppError {
         }
     }
 
-    /// The package rule that refused, if one did.
-    pub fn rule(&self) -> Option<crate::domain::policy::Rule> {
+    /// The package rule behind the refusal, if one is (`"rule"` in the error body).
+    pub fn rule(&self) -> Option<&'static str> {
         match self {
-            AppError::Refused { rule, .. } => Some(*rule),
+            AppError::Refused { rule, .. } => Some(rule.key()),
+            AppError::StepUpRequired(_) => Some(step_up::RULE),
             _ => None,
         }
     }
@@ -219,10 +227,10 @@ fn capitalise(s: &str) -> String {
 }
 
 impl AppError {
-    /// The API's error body: `{"error": {"code", "message", "fields"?}}`.
+    /// The API's error body: `{"error": {"code", "message", "fields"?, "rule"?}}`.
     pub fn body(&self) -> ErrorBody {
         let mut body = error_body(self.code(), self.public_message(), self.fields());
-        body.error.rule = self.rule().map(|r| r.key().to_string());
+        body.error.rule = self.rule().map(str::to_string);
         body
     }
 }
@@ -267,6 +275,12 @@ impl IntoResponse for AppError {
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
+        }
+        if let AppError::StepUpRequired(s) = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&s.www_authenticate())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, v);
         }
         resp
     }

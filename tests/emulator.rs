@@ -17,6 +17,8 @@ mod device_code;
 mod directory_roles;
 #[path = "emulator/public_client.rs"]
 mod public_client;
+#[path = "emulator/step_up.rs"]
+mod step_up;
 
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -23,6 +23,9 @@ struct AccessClaims {
     upn: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// The authentication contexts the sign-in satisfied (step-up).
+    #[serde(default, deserialize_with = "crate::auth::principal::acrs_claim")]
+    acrs: Vec<String>,
 }
 
 fn unauthorized(m: &str) -> AppError {
@@ -111,7 +114,8 @@ impl Oidc {
         let oid = c
             .oid
             .ok_or_else(|| unauthorized("The access token carries no object id (oid)."))?;
-        let mut who = Principal::from_token(oid, c.name, c.preferred_username.or(c.upn), c.roles);
+        let mut who =
+            Principal::from_token(oid, c.name, c.preferred_username.or(c.upn), c.roles, c.acrs);
         who.reach = reach;
         Ok(who)
     }

@@ -20,13 +20,18 @@ pub enum Reach {
     Requests,
 }
 
-/// A signed-in person: their directory identity and the app roles their token carried.
-/// Kept in the browser session as JSON (`{"user": {...}, "raw_roles": [...]}`).
+/// A signed-in person: their directory identity, the app roles their token carried and the
+/// authentication contexts their sign-in satisfied. Kept in the browser session as JSON
+/// (`{"user": {...}, "raw_roles": [...], "acrs": [...]}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     pub user: UserRef,
     /// App role values from the token, as issued.
     pub raw_roles: Vec<String>,
+    /// The Conditional Access authentication contexts (`c1`..`c99`) the sign-in satisfied: the
+    /// `acrs` claim of the ID token (a browser session) or of the access token (a bearer).
+    #[serde(default)]
+    pub acrs: Vec<String>,
     /// The packages' approver groups this person is in (lower-case object ids), as the
     /// directory last said; filled in by the service, never from the token.
     #[serde(skip)]
@@ -40,11 +45,27 @@ pub struct Principal {
     pub reach: Reach,
 }
 
+/// The `acrs` claim: a list of authentication context ids (Entra's form), or one id alone.
+pub(super) fn acrs_claim<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Acrs {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Acrs>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Acrs::One(a)) => vec![a],
+        Some(Acrs::Many(all)) => all,
+    })
+}
+
 impl Principal {
     pub fn new(user: UserRef, raw_roles: Vec<String>) -> Principal {
         Principal {
             user,
             raw_roles,
+            acrs: Vec::new(),
             groups: Vec::new(),
             client_ip: None,
             user_agent: None,
@@ -57,23 +78,37 @@ impl Principal {
         self.reach == Reach::Requests
     }
 
+    /// Whether the sign-in satisfied the authentication context `context` (step-up).
+    pub fn satisfies(&self, context: &str) -> bool {
+        crate::domain::step_up::satisfied(&self.acrs, context)
+    }
+
     /// The person a verified token names by object id `oid`: known by `username` (the first of
-    /// the token's usernames it carries, else the object id) and by `name` (else the username).
+    /// the token's usernames it carries, else the object id) and by `name` (else the username),
+    /// with the authentication contexts `acrs` the sign-in satisfied.
     pub(super) fn from_token(
         oid: String,
         name: Option<String>,
         username: Option<String>,
         raw_roles: Vec<String>,
+        acrs: Vec<String>,
     ) -> Principal {
         let username = username.unwrap_or_else(|| oid.clone());
-        Principal::new(
+        let mut who = Principal::new(
             UserRef {
                 id: oid,
                 name: name.unwrap_or_else(|| username.clone()),
                 username,
             },
             raw_roles,
-        )
+        );
+        // Bounded: a claim is the provider's, but a session keeps it.
+        who.acrs = acrs
+            .into_iter()
+            .filter(|a| a.len() <= 64)
+            .take(100)
+            .collect();
+        who
     }
 
     /// The portal roles this principal holds under the configured role values: none through

@@ -61,6 +61,9 @@ pub struct CachedAccount {
     pub refresh_token: Option<String>,
     /// Signed in with the device code flow.
     pub device_code: bool,
+    /// Signed in in the browser without opening one (`--no-browser`): a step-up does the same.
+    #[serde(default)]
+    pub no_browser: bool,
 }
 
 impl std::fmt::Debug for CachedAccount {
@@ -207,6 +210,7 @@ mod tests {
                 expires_at: Utc::now(),
                 refresh_token: Some("rt-secret-2".into()),
                 device_code: false,
+                no_browser: false,
             },
         );
         home.save_tokens(&cache).unwrap();

@@ -8,10 +8,14 @@
 //! signed-in `session` (which renews its tokens) over `portal`, and say what happened through
 //! `output`. `loopback` receives the browser's answer when signing in on this machine; `trust`
 //! checks what a portal publishes about signing in before anything is sent, and decides what
-//! to show and ask about it.
+//! to show and ask about it. `challenge` reads a claims challenge (a step-up the portal asks
+//! for), and `interactive` runs a sign-in the person completes, for `jitgate login` and for a
+//! step-up.
 
+mod challenge;
 mod commands;
 mod home;
+mod interactive;
 mod loopback;
 mod output;
 mod portal;

@@ -12,15 +12,32 @@ use crate::contract::{CliSignIn, ErrorBody};
 /// A failed API call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The portal answered with its error body.
+    /// The portal answered with its error body; `claims`, the claims request of an
+    /// `insufficient_claims` challenge (a step-up to sign in again for).
     #[error("{}", .body.error.message)]
-    Refused { status: StatusCode, body: ErrorBody },
+    Refused {
+        status: StatusCode,
+        body: ErrorBody,
+        claims: Option<String>,
+    },
     /// The portal could not be reached, or answered something else.
     #[error("{0}")]
     Other(String),
 }
 
 impl ApiError {
+    /// The claims request to sign in again with, when the portal asked for a step-up.
+    pub fn step_up_claims(&self) -> Option<&str> {
+        match self {
+            ApiError::Refused {
+                status: StatusCode::UNAUTHORIZED,
+                claims: Some(c),
+                ..
+            } => Some(c),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ApiError::Refused { status, .. } => Some(*status),
@@ -137,6 +154,12 @@ impl Portal {
             ))
         })?;
         let status = resp.status();
+        let claims = resp
+            .headers()
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .find_map(super::challenge::claims_of);
         let bytes = resp.bytes().await.map_err(|e| {
             ApiError::Other(format!(
                 "the portal's answer broke off: {}",
@@ -151,7 +174,11 @@ impl Portal {
             });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(ApiError::Refused { status, body }),
+            Ok(body) => Err(ApiError::Refused {
+                status,
+                body,
+                claims,
+            }),
             Err(_) => Err(ApiError::Other(format!(
                 "the portal answered {status} without its error body; is {} a jitgate portal?",
                 self.base

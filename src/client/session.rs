@@ -1,6 +1,8 @@
 //! A signed-in session with one portal: the cached account, its access token renewed silently
 //! (MSAL's acquire-token-silent: the cache first, then the refresh token), and API calls that
-//! renew once and retry when the portal answers 401.
+//! renew once and retry when the portal answers 401; when the 401 is a claims challenge (a
+//! package's step-up), they sign in again the way the account first did, passing the claims
+//! request, and retry once.
 
 use anyhow::{Context, anyhow};
 use chrono::Utc;
@@ -9,6 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::home::{CachedAccount, Home};
+use super::interactive::{self, How};
+use super::output::{Out, visible};
 use super::portal::Portal;
 use super::sign_in::{self, Authority, Tokens};
 
@@ -20,6 +24,8 @@ pub struct Session {
     portal: Portal,
     account: CachedAccount,
     http: reqwest::Client,
+    /// Where a step-up sign-in tells the person what to do.
+    out: Out,
 }
 
 /// Which portal: `--portal` (or `JITGATE_PORTAL`), else `cli.toml`'s.
@@ -36,7 +42,7 @@ pub fn portal_url(flag: Option<&str>, home: &Home) -> anyhow::Result<String> {
 
 impl Session {
     /// The session kept for `portal`, renewed if its access token is about to expire.
-    pub async fn open(home: Home, portal: Portal) -> anyhow::Result<Session> {
+    pub async fn open(home: Home, portal: Portal, out: Out) -> anyhow::Result<Session> {
         let account = home
             .tokens()?
             .portals
@@ -53,6 +59,7 @@ impl Session {
             portal,
             account,
             http: sign_in::http()?,
+            out,
         };
         if s.account.expires_at - Utc::now() < RENEW_BEFORE {
             s.renew().await?;
@@ -91,6 +98,24 @@ impl Session {
         self.keep(t)
     }
 
+    /// Signs in again as the account first did (browser or device code), asking for the claims
+    /// request `claims`, and keeps the new tokens.
+    async fn step_up(&mut self, claims: &str) -> anyhow::Result<()> {
+        let how = How {
+            device_code: self.account.device_code,
+            no_browser: self.account.no_browser,
+        };
+        let t = interactive::sign_in(&self.authority(), &self.http, how, Some(claims), self.out)
+            .await
+            .with_context(|| {
+                format!(
+                    "the step-up sign-in to {} did not complete",
+                    self.portal.base()
+                )
+            })?;
+        self.keep(t)
+    }
+
     fn keep(&mut self, t: Tokens) -> anyhow::Result<()> {
         self.account.access_token = t.access_token;
         self.account.expires_at = t.expires_at;
@@ -115,6 +140,16 @@ impl Session {
     ) -> anyhow::Result<T> {
         let token = &self.account.access_token;
         match self.portal.call(token, method.clone(), path, payload).await {
+            Err(e) if e.step_up_claims().is_some() => {
+                let claims = e.step_up_claims().unwrap_or_default().to_string();
+                self.out.note(&format!(
+                    "{}\nSigning in again for it; then the call is made once more.",
+                    visible(&e.body().error.message)
+                ));
+                self.step_up(&claims).await?;
+                let token = &self.account.access_token;
+                Ok(self.portal.call(token, method, path, payload).await?)
+            }
             Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
                 self.renew().await?;
                 let token = &self.account.access_token;

@@ -124,18 +124,24 @@ fn tokens(t: &BasicTokenResponse, now: DateTime<Utc>) -> Tokens {
 }
 
 /// Starts a device-code sign-in: what to show the person, and a future that polls until the
-/// sign-in is completed, declined, blocked or expired (15 minutes).
+/// sign-in is completed, declined, blocked or expired (15 minutes). `claims`, a claims request
+/// (a step-up the portal asked for), goes on the device authorization request, as MSAL sends it.
 pub async fn device_code(
     authority: &Authority,
     http: &reqwest::Client,
+    claims: Option<&str>,
 ) -> anyhow::Result<(
     DevicePrompt,
     impl std::future::Future<Output = anyhow::Result<Tokens>>,
 )> {
     let client = authority.client(None)?;
-    let details: oauth2::DeviceAuthorizationResponse<EntraDeviceFields> = client
+    let mut request = client
         .exchange_device_code()
-        .add_scopes(authority.all_scopes())
+        .add_scopes(authority.all_scopes());
+    if let Some(c) = claims {
+        request = request.add_extra_param("claims", c);
+    }
+    let details: oauth2::DeviceAuthorizationResponse<EntraDeviceFields> = request
         .request_async(http)
         .await
         .map_err(|e| explain_request_error(e, authority))?;
@@ -199,10 +205,12 @@ fn device_error(error: &str, description: &str, authority: &Authority, waited: i
 /// Signs in through the browser: authorization code flow with PKCE (S256), `state` and a
 /// `nonce`, redirected to a one-request listener on a loopback port named by its address,
 /// `http://127.0.0.1:<port>/` (RFC 8252 §8.3), which takes only the answer that carries this
-/// sign-in's `state`. `show` is given the URL to open (and may open it).
+/// sign-in's `state`. `show` is given the URL to open (and may open it). `claims`, a claims
+/// request (a step-up the portal asked for), is sent as the `claims` parameter.
 pub async fn browser(
     authority: &Authority,
     http: &reqwest::Client,
+    claims: Option<&str>,
     show: impl FnOnce(&str),
 ) -> anyhow::Result<Tokens> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -212,13 +220,16 @@ pub async fn browser(
     let client = authority.client(Some(redirect))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = CsrfToken::new_random();
-    let (url, state) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(authority.all_scopes())
         .set_pkce_challenge(challenge)
         .add_extra_param("nonce", nonce.secret().clone())
-        .add_extra_param("response_mode", "query")
-        .url();
+        .add_extra_param("response_mode", "query");
+    if let Some(c) = claims {
+        request = request.add_extra_param("claims", c);
+    }
+    let (url, state) = request.url();
     let answer = super::loopback::one_answer(listener, state.secret().clone());
     show(url.as_str());
     let params = answer.await?;
@@ -323,6 +334,9 @@ pub fn explain(error: &str, description: &str, authority: &Authority) -> String 
         ),
         Some(65001) => "An administrator must first grant consent for the jitgate CLI to use the jitgate API (AADSTS65001): Entra admin center, App registrations, jitgate CLI, API permissions, Grant admin consent.".to_string(),
         Some(50057) => "Your account is disabled in Entra ID (AADSTS50057).".to_string(),
+        Some(50076) | Some(50079) => format!(
+            "This needs a multi-factor sign-in, which only you can complete ({first}). Run `jitgate login` again and complete it."
+        ),
         Some(70008) | Some(700082) | Some(50173) | Some(9002313) => format!(
             "Your sign-in has expired or was revoked ({}). Run `jitgate login` again.",
             first

@@ -16,7 +16,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `invalid_request` (422), `bad_request` (400), `unauthorized` (401), `forbidden` (403),
+    /// `invalid_request` (422), `bad_request` (400), `unauthorized` (401),
+    /// `insufficient_claims` (401, a step-up: sign in again with the claims request of the
+    /// `WWW-Authenticate` challenge), `forbidden` (403),
     /// `not_found` (404), `conflict` (409), `too_large` (413), `unavailable` (503),
     /// `internal_error` (500).
     pub code: String,

@@ -50,6 +50,11 @@ pub struct Package {
     pub ticket_pattern: Option<String>,
     /// What a ticket looks like, in words (e.g. "A change or incident number, e.g. CHG0012345").
     pub ticket_hint: Option<String>,
+    /// Step-up: the Conditional Access authentication context (`c1`..`c99`) a sign-in must
+    /// have satisfied (its token's `acrs` claim) to ask for the package or approve its
+    /// requests; without it the API answers 401 `insufficient_claims` with a claims challenge.
+    #[serde(default)]
+    pub auth_context: Option<String>,
     pub manager_may_approve: bool,
     pub approval_timeout_minutes: i64,
     /// Extensions take effect without approval.

@@ -12,6 +12,7 @@
 //! - `policy/`: a package's rules on who may hold it, from where and how much (its own folder);
 //! - `privileged`: whether holders of Entra directory roles may ask for a package;
 //! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
+//! - `step_up`: a package's authentication context (step-up MFA) and the claims challenge for it;
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
@@ -30,6 +31,7 @@ pub mod privileged;
 pub mod request;
 pub mod sign_in;
 pub mod status;
+pub mod step_up;
 pub mod ticket;
 pub mod validation;
 

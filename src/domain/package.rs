@@ -21,6 +21,9 @@ pub struct Package {
     pub ticket_pattern: Option<super::ticket::TicketRule>,
     /// What a ticket looks like, in words, for the form and for refusals.
     pub ticket_hint: Option<String>,
+    /// Step-up: the Conditional Access authentication context (`c1`..`c99`) a sign-in must have
+    /// satisfied (its token's `acrs` claim) to ask for the package and to approve its requests.
+    pub auth_context: Option<String>,
     /// When set, only users holding this app role may request the package.
     pub requester_role: Option<String>,
     /// Whether the requester's manager (Graph `/users/{id}/manager`) may approve.
@@ -121,6 +124,7 @@ impl Package {
             ticket_required: false,
             ticket_pattern: None,
             ticket_hint: None,
+            auth_context: None,
             requester_role: None,
             manager_may_approve: false,
             approval_timeout: Duration::hours(24),

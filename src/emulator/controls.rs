@@ -221,7 +221,25 @@ impl Emulator {
         user_code: &str,
         user_id: &str,
     ) -> Result<DeviceLogin, String> {
-        identity::complete(self, user_code, user_id, identity::LOCAL_IP).map_err(|e| e.to_string())
+        identity::complete(self, user_code, user_id, identity::LOCAL_IP, false)
+            .map_err(|e| e.to_string())
+    }
+
+    /// As [`Emulator::complete_device_login`], with the MFA step completed: a device code
+    /// whose `claims` asked for authentication contexts gets tokens whose `acrs` carry them.
+    pub fn complete_device_login_with_mfa(
+        &self,
+        user_code: &str,
+        user_id: &str,
+    ) -> Result<DeviceLogin, String> {
+        identity::complete(self, user_code, user_id, identity::LOCAL_IP, true)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the tenant honours `claims` requests (the default) or ignores them, as a
+    /// provider that knows no authentication contexts would: no MFA step, no `acrs`.
+    pub fn set_claims_honoured(&self, honoured: bool) {
+        self.state().claims_ignored = !honoured;
     }
 
     /// Denies the device login for `user_code` as `user_id`: the device gets

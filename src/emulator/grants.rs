@@ -28,12 +28,16 @@ pub(crate) struct AuthorizeParams {
 pub(crate) struct PendingPage {
     pub(crate) params: AuthorizeParams,
     pub(crate) created: DateTime<Utc>,
+    /// The authentication contexts its `claims` parameter asks for (the page's MFA step).
+    pub(crate) acrs: Vec<String>,
 }
 
 /// An authorization code handed out.
 pub(crate) struct CodeGrant {
     pub(crate) params: AuthorizeParams,
     pub(crate) user_id: String,
+    /// The authentication contexts the sign-in satisfied (the tokens' `acrs`).
+    pub(crate) acrs: Vec<String>,
     pub(crate) issued: DateTime<Utc>,
     pub(crate) redeemed: bool,
 }
@@ -57,6 +61,9 @@ pub(crate) enum Outcome {
 pub(crate) struct DeviceGrant {
     pub(crate) client_id: String,
     pub(crate) scope: String,
+    /// The authentication contexts its `claims` parameter asks for; once the user completed
+    /// the MFA step, those the sign-in satisfied.
+    pub(crate) acrs: Vec<String>,
     pub(crate) user_code: String,
     pub(crate) issued: DateTime<Utc>,
     pub(crate) last_poll: Option<DateTime<Utc>>,
@@ -86,6 +93,9 @@ pub(crate) struct RefreshGrant {
     pub(crate) last_used: DateTime<Utc>,
     /// Obtained through the device code flow (directly or by refreshing such a token).
     pub(crate) device_code: bool,
+    /// The authentication contexts the sign-in behind it satisfied, carried on to the tokens
+    /// it is redeemed for.
+    pub(crate) acrs: Vec<String>,
 }
 
 impl RefreshGrant {

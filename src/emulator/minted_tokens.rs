@@ -20,6 +20,8 @@ pub struct TokenSpec {
     pub expires_in_secs: i64,
     /// `roles` claim; defaults to the user's roles (omitted when empty).
     pub roles: Option<Vec<String>>,
+    /// `acrs` claim: the authentication contexts the sign-in satisfied (omitted when empty).
+    pub acrs: Vec<String>,
 }
 
 impl TokenSpec {
@@ -31,6 +33,7 @@ impl TokenSpec {
             issuer: None,
             expires_in_secs: 3600,
             roles: None,
+            acrs: Vec::new(),
         }
     }
 }
@@ -84,6 +87,9 @@ impl Emulator {
         }
         if !roles.is_empty() {
             claims["roles"] = json!(roles);
+        }
+        if !t.acrs.is_empty() {
+            claims["acrs"] = json!(t.acrs);
         }
         if t.audience.starts_with("api://") || t.audience == self.inner.config.client_id {
             claims["scp"] = json!("access_as_user");

@@ -50,6 +50,9 @@ pub(crate) struct State {
     pub(crate) device_code_policy_covers_requests_api: bool,
     /// Refresh tokens handed out, by token.
     pub(crate) refresh: HashMap<String, RefreshGrant>,
+    /// Whether the tenant ignores `claims` requests (a provider that knows no authentication
+    /// contexts): no MFA step is asked and no `acrs` issued.
+    pub(crate) claims_ignored: bool,
     /// Recorded sign-ins, oldest first.
     pub(crate) sign_ins: Vec<SignIn>,
     /// How long a sign-in takes to show in the Graph sign-in log.

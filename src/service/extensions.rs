@@ -1,7 +1,8 @@
 //! Extensions of live grants: asked for by the requester, decided like requests (or granted at
 //! once where the package allows self-extension, until a one-shot package's first sign-in caps
-//! the grant), moving the end in the same transaction that records the decision. The membership
-//! stays in place throughout: nothing is removed and added again.
+//! the grant), both behind the package's step-up where it has one, moving the end in the same
+//! transaction that records the decision. The membership stays in place throughout: nothing is
+//! removed and added again.
 
 use serde_json::json;
 
@@ -70,6 +71,7 @@ impl Portal {
             }
             ExtensionRefused::Invalid(fields) => AppError::invalid(fields),
         })?;
+        self.require_step_up(who, pkg)?;
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Extension, Some(&r))
             .await?;
@@ -164,6 +166,9 @@ impl Portal {
             DecisionRefused::Invalid(m) => AppError::Conflict(m),
             other => other.into(),
         })?;
+        if decision == Decision::Approve {
+            self.require_step_up(who, pkg)?;
+        }
         let approval = Approval {
             approver: who.user.clone(),
             decision,

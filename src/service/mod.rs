@@ -15,6 +15,8 @@
 //! - `extensions.rs`: extensions of live grants, asked for and decided;
 //! - `ask_limits.rs`: how often one person may ask for a package (429 beyond), checked in the
 //!   transaction that adds the ask;
+//! - `step_up.rs`: a package's authentication context (step-up MFA), checked at request, at
+//!   each approval and at extension ([`Portal::require_step_up`]);
 //! - `queue.rs`: the approvals queue;
 //! - `lifecycle.rs`: opening and closing the access window, for people and the scheduler;
 //! - `deadlines.rs`: later starts, expiries and approval time-outs, when they come due;
@@ -65,6 +67,7 @@ mod requests;
 pub mod retry;
 pub mod sessions;
 mod sign_ins;
+mod step_up;
 
 pub use audit::{ChainStatus, EventPage, ExportChunk, ExportFormat, ExportStream, event_record};
 pub use demo_device::DeviceCodeTry;

@@ -15,6 +15,16 @@ use crate::error::error_body;
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// [`CSP`], with forms also allowed to end at the tenant's sign-in (`authority_host`): a form a
+/// package's step-up refuses is redirected there to sign in again, and browsers hold the
+/// redirects of a form's submission to `form-action` too.
+pub fn csp(settings: &Settings) -> String {
+    format!(
+        "{CSP} {}",
+        settings.entra.authority_host.origin().ascii_serialization()
+    )
+}
+
 pub async fn headers(
     State(settings): State<Arc<Settings>>,
     req: Request,
@@ -24,7 +34,7 @@ pub async fn headers(
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_str(&csp(&settings)).unwrap_or(HeaderValue::from_static(CSP)),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

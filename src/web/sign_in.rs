@@ -15,6 +15,7 @@ use super::extract::{SESSION_TIMES, SESSION_USER};
 use super::pages::{PageError, set_flash};
 use super::return_path::safe_return_path;
 use crate::auth::{CallbackParams, LOGIN_LIFETIME, SignInFailure};
+use crate::domain::step_up::parse_auth_context;
 use crate::error::AppError;
 use crate::service::sessions::SessionTimes;
 
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 struct LoginQuery {
     return_to: Option<String>,
+    /// A step-up: the authentication context the sign-in must satisfy (`c1`..`c99`).
+    auth_context: Option<String>,
 }
 
 /// The cookie that carries a started sign-in to its callback (`__Host-` over https, like the
@@ -59,7 +62,13 @@ async fn login(
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = safe_return_path(app.portal.public_url(), q.return_to.as_deref());
-    let (url, login) = app.oidc.begin_sign_in(return_to).await?;
+    let step_up = match q.auth_context.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            Some(parse_auth_context(c).map_err(|e| PageError::sign_in(400, format!("{e}.")))?)
+        }
+    };
+    let (url, login) = app.oidc.begin_sign_in(return_to, step_up).await?;
     let cookie = login_cookie(&app, &app.oidc.seal_login(&login), LOGIN_LIFETIME);
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
 }
@@ -100,6 +109,7 @@ async fn callback(
         login_cookie(&app, "", std::time::Duration::ZERO),
     )];
     let return_to = safe_return_path(app.portal.public_url(), Some(login.return_to()));
+    let step_up = login.step_up().map(str::to_string);
     let principal = match app.oidc.finish_sign_in(login, q).await {
         Ok(p) => p,
         Err(SignInFailure::Refused { status, message }) => {
@@ -120,7 +130,14 @@ async fn callback(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     tracing::info!(user = %principal.user.id, "signed in");
-    set_flash(&session, format!("Signed in as {}.", principal.user.name)).await;
+    let flash = match step_up {
+        Some(context) => format!(
+            "Signed in again as {}, with the multi-factor sign-in that authentication context {context} asks for. What you sent before was not done: check it and send it again.",
+            principal.user.name
+        ),
+        None => format!("Signed in as {}.", principal.user.name),
+    };
+    set_flash(&session, flash).await;
     Ok((forget, Redirect::to(&return_to)).into_response())
 }
 

@@ -14,5 +14,6 @@ mod escaping;
 mod extend;
 mod navigation;
 mod sign_in;
+mod step_up;
 mod story;
 mod validation;

@@ -20,6 +20,10 @@ struct EntraIdClaims {
     email: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// The authentication contexts the sign-in satisfied (asked for with the `claims` request
+    /// parameter when a package needs a step-up).
+    #[serde(default, deserialize_with = "crate::auth::principal::acrs_claim")]
+    acrs: Vec<String>,
 }
 
 impl Oidc {
@@ -51,6 +55,7 @@ impl Oidc {
             claims.name,
             claims.preferred_username.or(claims.email),
             claims.roles,
+            claims.acrs,
         ))
     }
 }

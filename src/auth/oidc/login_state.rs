@@ -20,6 +20,10 @@ pub struct LoginState {
     pub(super) nonce: String,
     pub(super) pkce_verifier: String,
     pub(super) return_to: String,
+    /// The authentication context this sign-in asks for (a step-up), which the ID token must
+    /// then show in its `acrs` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) step_up: Option<String>,
     /// Unix time after which the sign-in must be started again.
     #[serde(default)]
     pub(super) expires: i64,
@@ -39,6 +43,11 @@ impl LoginState {
     /// Where the browser goes once signed in (a local path, checked when the sign-in began).
     pub fn return_to(&self) -> &str {
         &self.return_to
+    }
+
+    /// The authentication context this sign-in asked for, if it is a step-up.
+    pub fn step_up(&self) -> Option<&str> {
+        self.step_up.as_deref()
     }
 }
 
@@ -96,6 +105,7 @@ mod tests {
             nonce: "n1".into(),
             pkce_verifier: "v1".into(),
             return_to: "/approvals".into(),
+            step_up: None,
             expires: chrono::Utc::now().timestamp() + 60,
         };
         let sealed = o.seal_login(&login);

@@ -12,6 +12,7 @@ use super::Oidc;
 use super::failure::{SignInFailure, refused};
 use super::login_state::{LOGIN_LIFETIME, LoginState};
 use crate::auth::Principal;
+use crate::domain::step_up::{ClaimsFor, claims_request};
 use crate::error::AppError;
 
 /// The provider's answer at the redirect URI.
@@ -26,11 +27,18 @@ pub struct CallbackParams {
 
 impl Oidc {
     /// Starts a sign-in: the provider's authorization URL (PKCE S256, `state`, `nonce`) and what
-    /// the session must keep until the browser comes back. `return_to` must already be a safe local path.
-    pub async fn begin_sign_in(&self, return_to: String) -> Result<(String, LoginState), AppError> {
+    /// the session must keep until the browser comes back. `return_to` must already be a safe
+    /// local path. With `step_up` (an authentication context id, checked already), the sign-in
+    /// asks for it with the `claims` request parameter, `{"id_token":{"acrs":{"essential":true,
+    /// "value":"c1"}}}`, so that Conditional Access has the person satisfy its policy (MFA).
+    pub async fn begin_sign_in(
+        &self,
+        return_to: String,
+        step_up: Option<String>,
+    ) -> Result<(String, LoginState), AppError> {
         let d = self.discovered(false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = d
+        let mut request = d
             .client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -39,13 +47,18 @@ impl Oidc {
             )
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new("email".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some(context) = &step_up {
+            request =
+                request.add_extra_param("claims", claims_request(ClaimsFor::IdToken, context));
+        }
+        let (url, state, nonce) = request.url();
         let login = LoginState {
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             pkce_verifier: verifier.secret().clone(),
             return_to,
+            step_up,
             expires: chrono::Utc::now().timestamp() + LOGIN_LIFETIME.as_secs() as i64,
         };
         Ok((url.to_string(), login))
@@ -99,6 +112,24 @@ impl Oidc {
         let id_token = token
             .id_token()
             .ok_or_else(|| refused(502, "The identity provider sent no ID token."))?;
-        self.signed_in(&d.client, id_token, login.nonce)
+        let who = self.signed_in(&d.client, id_token, login.nonce)?;
+        // A step-up the provider did not confirm is refused here, once: sending the browser back
+        // to ask again would only go round in a loop.
+        if let Some(context) = &login.step_up
+            && !who.satisfies(context)
+        {
+            tracing::warn!(user = %who.user.id, context, "a step-up sign-in came back without the authentication context");
+            return Err(refused(
+                403,
+                format!(
+                    "The sign-in did not confirm the authentication context {context} (rule {}): \
+                     the identity provider did not report the multi-factor sign-in this needs. \
+                     Nothing was asked or approved. Ask your administrator to check the \
+                     Conditional Access policy for this authentication context.",
+                    crate::domain::step_up::RULE
+                ),
+            ));
+        }
+        Ok(who)
     }
 }

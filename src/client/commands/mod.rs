@@ -136,7 +136,10 @@ fn home_and_portal(common: &Common) -> anyhow::Result<(Home, Portal)> {
 /// The caller's session with the portal the command names.
 async fn open(common: &Common) -> anyhow::Result<Session> {
     let (home, portal) = home_and_portal(common)?;
-    Session::open(home, portal).await
+    let out = Out {
+        format: common.output,
+    };
+    Session::open(home, portal, out).await
 }
 
 /// Posts `body` to request `id`'s `action` (`end`, `extend`, `approve`, `extension/deny`, …)

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{home_and_portal, or_ctrl_c};
 use crate::client::home::{Accepted, CachedAccount};
-use crate::client::output::{Out, visible, when};
+use crate::client::interactive::{self, How};
+use crate::client::output::{Out, visible};
 use crate::client::sign_in;
 use crate::client::trust::{self, Named, Review};
 use crate::client::{Common, LoginArgs};
@@ -72,34 +73,15 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         Review::Ask(text) => confirm(out, text, args.yes)?,
     }
     let http = sign_in::http()?;
-    let tokens = if args.device_code {
-        let (prompt, poll) = sign_in::device_code(&authority, &http).await?;
-        out.note(&visible(&prompt.message));
-        out.note(&format!(
-            "The code expires at {} (15 minutes). Waiting for the sign-in; Ctrl-C cancels.",
-            when(prompt.expires_at, Utc::now())
-        ));
-        or_ctrl_c(poll, "Cancelled: nothing was signed in.").await?
-    } else {
-        let no_browser = args.no_browser;
-        let show = move |url: &str| {
-            if no_browser || webbrowser::open(url).is_err() {
-                out.note(&format!(
-                    "Open this address in a browser on this machine to sign in:\n\n  {url}\n"
-                ));
-            } else {
-                out.note(&format!(
-                    "Your browser was opened to sign in. If it did not open, go to:\n\n  {url}\n"
-                ));
-            }
-            out.note("Waiting for the sign-in; Ctrl-C cancels.");
-        };
-        or_ctrl_c(
-            sign_in::browser(&authority, &http, show),
-            "Cancelled: nothing was signed in.",
-        )
-        .await?
+    let how = How {
+        device_code: args.device_code,
+        no_browser: args.no_browser,
     };
+    let tokens = or_ctrl_c(
+        interactive::sign_in(&authority, &http, how, None, out),
+        "Cancelled: nothing was signed in.",
+    )
+    .await?;
     let me: Me = portal
         .call(&tokens.access_token, Method::GET, "/api/v1/me", &())
         .await
@@ -115,6 +97,7 @@ pub(super) async fn login(args: LoginArgs, out: Out) -> anyhow::Result<i32> {
         expires_at: tokens.expires_at,
         refresh_token: tokens.refresh_token,
         device_code: args.device_code,
+        no_browser: args.no_browser,
     };
     let mut cache = home.tokens()?;
     cache

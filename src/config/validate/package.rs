@@ -10,6 +10,7 @@ use super::{duration, each, guid, mailbox, non_empty, rules, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
+use crate::domain::step_up::parse_auth_context;
 use crate::domain::ticket::TicketRule;
 
 /// The most asks per person and hour a package may allow.
@@ -145,6 +146,11 @@ pub(super) fn check(
             ticket_required: p.ticket_required || ticket_pattern.is_some(),
             ticket_pattern,
             ticket_hint,
+            auth_context: p
+                .auth_context
+                .as_deref()
+                .map(|v| parse_auth_context(v).map_err(|e| err(k("auth_context"), e)))
+                .transpose()?,
             requester_role: p
                 .requester_role
                 .map(|r| r.trim().to_string())
@@ -226,6 +232,24 @@ mod tests {
         assert!(p.ticket_required, "a pattern implies a ticket");
         assert!(p.ticket_pattern.as_ref().unwrap().accepts("INC0000001"));
         assert_eq!(p.ticket_hint.as_deref(), Some("e.g. CHG0012345"));
+    }
+
+    #[test]
+    fn auth_contexts_are_entra_ids_c1_to_c99() {
+        let with =
+            |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
+        for bad in ["mfa", "c0", "c100", "", "c1,c2"] {
+            let line = format!("auth_context = \"{bad}\"");
+            assert_eq!(
+                key_of(&with(&line), &[]),
+                "package[0].auth_context",
+                "{bad}"
+            );
+        }
+        let s = crate::config::tests::load(&with("auth_context = \"C7\""), &[]).unwrap();
+        assert_eq!(s.packages[0].auth_context.as_deref(), Some("c7"));
+        let s = crate::config::tests::load(GOOD, &[]).unwrap();
+        assert_eq!(s.packages[0].auth_context, None, "none unless set");
     }
 
     #[test]

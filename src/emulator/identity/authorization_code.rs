@@ -26,7 +26,7 @@ pub(super) fn authorization_code(
         .get("code")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| missing("code"))?;
-    let (params, user_id) = {
+    let (params, user_id, acrs) = {
         let mut st = emu.state();
         let grant = st
             .codes
@@ -69,7 +69,11 @@ pub(super) fn authorization_code(
             ));
         }
         grant.redeemed = true;
-        (grant.params.clone(), grant.user_id.clone())
+        (
+            grant.params.clone(),
+            grant.user_id.clone(),
+            grant.acrs.clone(),
+        )
     };
     let user = token_user(emu, &user_id)?;
     let requested = requested_scope(form, &params.scope);
@@ -85,6 +89,7 @@ pub(super) fn authorization_code(
             nonce: Some(&params.nonce),
             id_token: true,
             device_code: false,
+            acrs: &acrs,
         },
     );
     tracing::debug!(user = %user.id, "emulator redeemed an authorization code");

@@ -9,8 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::authorize_request::{AuthorizeError, validate_authorize};
+use super::claims::{mfa_done, mfa_step, requested_acrs};
 use super::errors::tenant_ok;
-use super::pages::{error_page, hidden, html_response, page, unknown_tenant_page};
+use super::pages::{error_page, form_error, hidden, html_response, page, unknown_tenant_page};
 use crate::emulator::grants::{AuthorizeParams, CODE_LIFETIME_SECS, CodeGrant, PendingPage};
 use crate::emulator::tenant::Emulator;
 use crate::emulator::wire::{self, html_escape};
@@ -43,7 +44,15 @@ fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     resp
 }
 
-fn render_sign_in(emu: &Emulator, p: &AuthorizeParams, page_token: &str) -> String {
+/// The sign-in page: the demo users to pick from, and the MFA step when the authorize request
+/// asked for authentication contexts `acrs`.
+fn render_sign_in(
+    emu: &Emulator,
+    p: &AuthorizeParams,
+    page_token: &str,
+    acrs: &[String],
+    error: Option<&str>,
+) -> String {
     let cfg = emu.config();
     let mut fields = String::new();
     fields.push_str(&hidden("page_token", page_token));
@@ -71,8 +80,10 @@ fn render_sign_in(emu: &Emulator, p: &AuthorizeParams, page_token: &str) -> Stri
         ));
     }
     let content = format!(
-        "<p class=\"note\">This is jitgate's built-in Entra ID emulator. Pick a demo user to sign in as; no password is needed.</p>\n<form method=\"post\" action=\"/{}/oauth2/v2.0/authorize\">\n{fields}<ul>\n{users}</ul>\n<button type=\"submit\" name=\"cancel\" value=\"1\" class=\"cancel\">Cancel</button>\n</form>\n",
+        "<p class=\"note\">This is jitgate's built-in Entra ID emulator. Pick a demo user to sign in as; no password is needed.</p>\n<form method=\"post\" action=\"/{}/oauth2/v2.0/authorize\">\n{}{fields}{}<ul>\n{users}</ul>\n<button type=\"submit\" name=\"cancel\" value=\"1\" class=\"cancel\" formnovalidate>Cancel</button>\n</form>\n",
         html_escape(&cfg.tenant_id),
+        form_error(error),
+        mfa_step(acrs),
     );
     page(PAGE_TITLE, "", &content)
 }
@@ -117,8 +128,24 @@ pub(crate) async fn authorize_page(
             redirect_to(&redirect_uri, &pairs)
         }
         Ok(params) => {
+            let acrs = match requested_acrs(q.get("claims").map(String::as_str)) {
+                Ok(_) if emu.state().claims_ignored => Vec::new(),
+                Ok(acrs) => acrs,
+                Err(message) => {
+                    let description = format!("AADSTS9002313: {message}");
+                    return redirect_to(
+                        &params.redirect_uri,
+                        &[
+                            ("error", "invalid_request"),
+                            ("error_description", &description),
+                            ("state", &params.state),
+                        ],
+                    );
+                }
+            };
             let page_token = wire::random_token(32);
             let now = chrono::Utc::now();
+            let page = render_sign_in(&emu, &params, &page_token, &acrs, None);
             {
                 let mut st = emu.state();
                 st.pages
@@ -126,12 +153,13 @@ pub(crate) async fn authorize_page(
                 st.pages.insert(
                     page_token.clone(),
                     PendingPage {
-                        params: params.clone(),
+                        params,
                         created: now,
+                        acrs,
                     },
                 );
             }
-            html_response(StatusCode::OK, render_sign_in(&emu, &params, &page_token))
+            html_response(StatusCode::OK, page)
         }
     }
 }
@@ -211,6 +239,27 @@ pub(crate) async fn authorize_submit(
             "The user account is disabled.",
         );
     }
+    // The authorize request asked for authentication contexts: no code before the MFA step is
+    // done; the page stays open for it.
+    let acrs = pending.acrs;
+    if !mfa_done(&acrs, &form) {
+        let page = render_sign_in(
+            &emu,
+            &params,
+            token,
+            &acrs,
+            Some("Complete MFA to continue: your organisation requires it for this application."),
+        );
+        emu.state().pages.insert(
+            token.clone(),
+            PendingPage {
+                params,
+                created: pending.created,
+                acrs,
+            },
+        );
+        return html_response(StatusCode::OK, page);
+    }
     let code = format!("1.{}", wire::random_token(48));
     {
         let mut st = emu.state();
@@ -222,6 +271,7 @@ pub(crate) async fn authorize_submit(
             CodeGrant {
                 params: params.clone(),
                 user_id: user.id.clone(),
+                acrs,
                 issued: now,
                 redeemed: false,
             },

@@ -10,6 +10,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::claims::form_acrs;
 use super::clients::require_public;
 use super::errors::{
     TokenError, injected_fault, invalid_tenant, missing, post_form, tenant_ok, token_answer,
@@ -25,7 +26,8 @@ const INTERVAL_SECS: i64 = 5;
 /// Expired and redeemed codes are kept this long so that late polls get the right error.
 const KEEP_SECS: i64 = 3600;
 
-/// `POST /{tenant}/oauth2/v2.0/devicecode` (form: `client_id`, `scope`).
+/// `POST /{tenant}/oauth2/v2.0/devicecode` (form: `client_id`, `scope`, and `claims` when
+/// the sign-in must satisfy authentication contexts).
 pub(crate) async fn device_code(
     State(emu): State<Emulator>,
     Path(tenant): Path<String>,
@@ -58,6 +60,7 @@ fn start(emu: &Emulator, form: &HashMap<String, String>) -> Result<Value, TokenE
     require_public(emu, client_id)?;
     let scope = get("scope").ok_or_else(|| missing("scope"))?;
     check_scope(emu, scope)?;
+    let acrs = form_acrs(emu, form)?;
     let device_code = format!("DAQABIQEAAAB{}", wire::random_token(96));
     let verification_uri = emu.device_login_url();
     let user_code = {
@@ -72,6 +75,7 @@ fn start(emu: &Emulator, form: &HashMap<String, String>) -> Result<Value, TokenE
             DeviceGrant {
                 client_id: client_id.to_owned(),
                 scope: scope.to_owned(),
+                acrs,
                 user_code: user_code.clone(),
                 issued: now,
                 last_poll: None,

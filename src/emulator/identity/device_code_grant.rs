@@ -35,7 +35,7 @@ pub(super) fn redeem(
         .get("device_code")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| missing("device_code"))?;
-    let (user_id, scope) = {
+    let (user_id, scope, acrs) = {
         let mut st = emu.state();
         let now = st.now();
         let unknown = || {
@@ -87,7 +87,7 @@ pub(super) fn redeem(
             Outcome::Redeemed => unreachable!("handled above"),
             Outcome::SignedIn(user) => {
                 grant.outcome = Outcome::Redeemed;
-                (user, grant.scope.clone())
+                (user, grant.scope.clone(), grant.acrs.clone())
             }
         }
     };
@@ -104,6 +104,7 @@ pub(super) fn redeem(
             nonce: None,
             id_token: asked.contains(&"openid"),
             device_code: true,
+            acrs: &acrs,
         },
     );
     tracing::debug!(user = %user.id, "emulator redeemed a device code");

@@ -37,6 +37,8 @@ pub(crate) enum PageError {
     UsedCode,
     UnknownUser,
     Disabled,
+    /// The code's `claims` asked for authentication contexts and the MFA step was not done.
+    MfaRequired,
 }
 
 impl std::fmt::Display for PageError {
@@ -51,6 +53,9 @@ impl std::fmt::Display for PageError {
             }
             PageError::UnknownUser => "The user account does not exist in the jitgate demo tenant.",
             PageError::Disabled => "AADSTS50057: The user account is disabled.",
+            PageError::MfaRequired => {
+                "Complete MFA to continue: your organisation requires it for this application."
+            }
         })
     }
 }
@@ -59,6 +64,8 @@ impl std::fmt::Display for PageError {
 pub(super) struct Live {
     pub(super) client_id: String,
     scope: String,
+    /// The authentication contexts the code's `claims` asked for (the page's MFA step).
+    pub(super) acrs: Vec<String>,
 }
 
 /// The grant for `user_code` when it can still be completed.
@@ -77,6 +84,7 @@ pub(super) fn live<'a>(
     let info = Live {
         client_id: grant.client_id.clone(),
         scope: grant.scope.clone(),
+        acrs: grant.acrs.clone(),
     };
     Ok((info, grant))
 }
@@ -145,17 +153,23 @@ fn record(emu: &Emulator, st: &mut State, code: &Live, user: &DemoUser, ip: &str
     st.sign_ins.push(entry);
 }
 
-/// Completes the device login for `user_code` as `user_id`, seen from `ip`.
+/// Completes the device login for `user_code` as `user_id`, seen from `ip`, with the MFA step
+/// done or not (`mfa`): a code whose `claims` asked for authentication contexts needs it, and
+/// its tokens then carry them in `acrs`.
 pub(crate) fn complete(
     emu: &Emulator,
     user_code: &str,
     user_id: &str,
     ip: &str,
+    mfa: bool,
 ) -> Result<DeviceLogin, PageError> {
     let user = emu.user(user_id);
     let mut st = emu.state();
     let (info, _) = live(&mut st, user_code)?;
     let user = user.ok_or(PageError::UnknownUser)?;
+    if !info.acrs.is_empty() && !mfa {
+        return Err(PageError::MfaRequired);
+    }
     if st.disabled.contains(&user.id.to_ascii_lowercase()) {
         record(emu, &mut st, &info, user, ip, ACCOUNT_DISABLED);
         return Err(PageError::Disabled);

@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::claims::mfa_step;
 use super::conditional_access::BLOCKED;
 use super::device_login::{DeviceLogin, PageError, complete, decline, live};
 use super::errors::tenant_ok;
@@ -59,8 +60,15 @@ fn code_form(emu: &Emulator, error: Option<&str>) -> Response {
     )
 }
 
-/// Step 2: who is signing in, Continue or Deny.
-fn account_form(emu: &Emulator, user_code: &str, client_id: &str, error: Option<&str>) -> Response {
+/// Step 2: who is signing in (with the MFA step when the code's `claims` asked for
+/// authentication contexts `acrs`), Continue or Deny.
+fn account_form(
+    emu: &Emulator,
+    user_code: &str,
+    client_id: &str,
+    acrs: &[String],
+    error: Option<&str>,
+) -> Response {
     let app = app_name(emu, client_id);
     let error = form_error(error);
     let mut users = String::new();
@@ -74,10 +82,11 @@ fn account_form(emu: &Emulator, user_code: &str, client_id: &str, error: Option<
         ));
     }
     let content = format!(
-        "<p class=\"note\">Are you trying to sign in to <strong id=\"app\">{}</strong>? Only continue if you started the sign-in on a device you trust. Pick a demo user; no password is needed.</p>\n<form method=\"post\" action=\"{}\">\n{error}{}<ul>\n{users}</ul>\n<button type=\"submit\" name=\"action\" value=\"continue\" class=\"cancel\">Continue</button>\n<button type=\"submit\" name=\"action\" value=\"deny\" class=\"cancel\">Deny</button>\n</form>\n",
+        "<p class=\"note\">Are you trying to sign in to <strong id=\"app\">{}</strong>? Only continue if you started the sign-in on a device you trust. Pick a demo user; no password is needed.</p>\n<form method=\"post\" action=\"{}\">\n{error}{}<ul>\n{users}</ul>\n{}<button type=\"submit\" name=\"action\" value=\"continue\" class=\"cancel\">Continue</button>\n<button type=\"submit\" name=\"action\" value=\"deny\" class=\"cancel\" formnovalidate>Deny</button>\n</form>\n",
         html_escape(&app),
         form_action(emu),
         hidden("otc", &normalize_code(user_code)),
+        mfa_step(acrs),
     );
     html_response(
         StatusCode::OK,
@@ -137,17 +146,23 @@ pub(crate) async fn device_page_submit(
         return unknown_tenant_page(&tenant);
     }
     let otc = form.get("otc").map(String::as_str).unwrap_or("");
-    let checked = live(&mut emu.state(), otc).map(|(info, _)| info.client_id);
-    let client_id = match checked {
-        Ok(client_id) => client_id,
+    let checked = live(&mut emu.state(), otc).map(|(info, _)| (info.client_id, info.acrs));
+    let (client_id, acrs) = match checked {
+        Ok(live) => live,
         Err(e) => return code_form(&emu, Some(&e.to_string())),
     };
     let action = form.get("action").map(String::as_str).unwrap_or("next");
     if action != "continue" && action != "deny" {
-        return account_form(&emu, otc, &client_id, None);
+        return account_form(&emu, otc, &client_id, &acrs, None);
     }
     let Some(user) = form.get("user").and_then(|id| emu.user(id)).cloned() else {
-        return account_form(&emu, otc, &client_id, Some("Pick an account to continue."));
+        return account_form(
+            &emu,
+            otc,
+            &client_id,
+            &acrs,
+            Some("Pick an account to continue."),
+        );
     };
     let ip = caller_ip(&headers, peer);
     if action == "deny" {
@@ -156,7 +171,8 @@ pub(crate) async fn device_page_submit(
             Err(e) => code_form(&emu, Some(&e.to_string())),
         };
     }
-    match complete(&emu, otc, &user.id, &ip) {
+    let mfa = form.get("mfa").is_some_and(|v| !v.is_empty());
+    match complete(&emu, otc, &user.id, &ip, mfa) {
         Ok(DeviceLogin::SignedIn) => outcome_page(&emu, &client_id, &user, "signed-in"),
         Ok(DeviceLogin::Blocked) => outcome_page(&emu, &client_id, &user, "blocked"),
         Err(PageError::Disabled) => error_page(
@@ -164,6 +180,9 @@ pub(crate) async fn device_page_submit(
             50057,
             "The user account is disabled.",
         ),
+        Err(e @ PageError::MfaRequired) => {
+            account_form(&emu, otc, &client_id, &acrs, Some(&e.to_string()))
+        }
         Err(e) => code_form(&emu, Some(&e.to_string())),
     }
 }

@@ -8,6 +8,8 @@
 //!   device code flow's `device_authorization` endpoint and `device_page` (the device-login
 //!   page);
 //! - what they share, below them: `authorize_request` (checking an authorize request),
+//!   `claims` (the `claims` request parameter: authentication contexts asked for, the MFA
+//!   step that satisfies them),
 //!   `device_login` (completing a device login and logging the sign-in), `user_codes`,
 //!   `user_tokens` (the ID, access and refresh tokens of a user sign-in),
 //!   `conditional_access` (the policy that blocks the device code flow), `resources` (which
@@ -22,6 +24,7 @@
 mod authorization_code;
 mod authorize;
 mod authorize_request;
+mod claims;
 mod client_credentials;
 mod clients;
 mod conditional_access;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::claims::{form_acrs, needs_interaction};
 use super::conditional_access::{BLOCKED, blocks_device_code};
 use super::errors::{MALFORMED, TokenError, invalid_grant, missing};
 use super::resources::check_scope;
@@ -27,7 +28,8 @@ pub(super) fn refresh(
         .get("refresh_token")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| missing("refresh_token"))?;
-    let (user_id, scope, device_code) = {
+    let wanted = form_acrs(emu, form)?;
+    let (user_id, scope, device_code, acrs) = {
         let mut st = emu.state();
         let now = st.now();
         let grant = st
@@ -46,11 +48,21 @@ pub(super) fn refresh(
                 "The refresh token has expired due to inactivity. The token was issued on a date and was inactive for 90.00:00:00.",
             ));
         }
+        // A claims request for a context the sign-in behind it never satisfied needs the
+        // user: no silent redemption can satisfy it.
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|w| !grant.acrs.contains(w))
+            .collect();
+        if !missing.is_empty() {
+            return Err(needs_interaction(&missing));
+        }
         grant.last_used = now;
         (
             grant.user_id.clone(),
             grant.scope.clone(),
             grant.device_code,
+            grant.acrs.clone(),
         )
     };
     let user = token_user(emu, &user_id)?;
@@ -71,6 +83,7 @@ pub(super) fn refresh(
             nonce: None,
             id_token: asked.contains(&"openid"),
             device_code,
+            acrs: &acrs,
         },
     );
     tracing::debug!(user = %user.id, "emulator redeemed a refresh token");

@@ -63,6 +63,9 @@ pub(super) struct UserTokens<'a> {
     /// The tokens come from the device code flow (their refresh token stays subject to the
     /// policy that blocks it).
     pub(super) device_code: bool,
+    /// The authentication contexts the sign-in satisfied: the tokens' `acrs` (left out when
+    /// none, as Entra does).
+    pub(super) acrs: &'a [String],
 }
 
 /// The token JSON of a user sign-in (wire doc §11.3): an access token for the portal's API when
@@ -97,6 +100,9 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
     if !roles.is_empty() {
         id_claims["roles"] = json!(roles);
     }
+    if !t.acrs.is_empty() {
+        id_claims["acrs"] = json!(t.acrs);
+    }
     // The resource the requested scopes name: the portal's API, the requests API, or Graph.
     let api = [Some(cfg.client_id.as_str()), cfg.requests_api_id.as_deref()]
         .into_iter()
@@ -108,6 +114,9 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
                 .any(|s| s.starts_with(prefix))
         });
     let mut access = signed_in;
+    if !t.acrs.is_empty() {
+        access["acrs"] = json!(t.acrs);
+    }
     access["azp"] = json!(t.client_id);
     access["azpacr"] = json!(if t.confidential { "1" } else { "0" });
     access["uti"] = json!(wire::random_token(16));
@@ -169,6 +178,7 @@ fn keep_refresh_token(emu: &Emulator, t: &UserTokens<'_>) -> String {
             scope: t.asked.join(" "),
             last_used: now,
             device_code: t.device_code,
+            acrs: t.acrs.to_vec(),
         },
     );
     token

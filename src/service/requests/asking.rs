@@ -1,5 +1,5 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
-//! rules, one open request or grant per package, how often one may ask), with the requester's manager looked up where
+//! rules, its step-up, one open request or grant per package, how often one may ask), with the requester's manager looked up where
 //! the package lets managers decide.
 
 use serde_json::json;
@@ -41,6 +41,7 @@ impl Portal {
             Ok(v) => v,
             Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),
         };
+        self.require_step_up(who, pkg)?;
         let notes = self.check_outer(&ask).await?;
 
         let open = RequestFilter {

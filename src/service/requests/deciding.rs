@@ -45,6 +45,9 @@ impl Portal {
             .begin_decision(who, id, decision, input.comment.as_deref())
             .await?;
         r.check_decider(&who.user.id, self.is_package_approver(who, pkg), pkg, now)?;
+        if decision == Decision::Approve {
+            self.require_step_up(who, pkg)?;
+        }
         let approval = Approval {
             approver: who.user.clone(),
             decision,

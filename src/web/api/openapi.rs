@@ -17,7 +17,7 @@ use crate::web::AppState;
 #[openapi(
     info(
         title = "jitgate",
-        description = "Just-in-time, time-boxed membership of Microsoft Entra ID security groups, with approvals and a tamper-evident audit trail. Times are RFC 3339 in UTC. Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`: 400 or 422 for invalid input (nothing changes), 401, 403, 404, 409.",
+        description = "Just-in-time, time-boxed membership of Microsoft Entra ID security groups, with approvals and a tamper-evident audit trail. Times are RFC 3339 in UTC. Every error is `{\"error\": {\"code\", \"message\", \"fields\"?, \"rule\"?}}`: 400 or 422 for invalid input (nothing changes), 401 (`insufficient_claims` with a claims challenge when a package needs a step-up), 403, 404, 409; `rule` names the package rule behind a refusal.",
         license(name = "MIT"),
     ),
     modifiers(&Security),

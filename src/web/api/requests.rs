@@ -46,6 +46,8 @@ fn answer(status: StatusCode, r: &crate::domain::Request) -> Response {
     request_body = NewRequest,
     responses(
         (status = 201, description = "The request, pending (or approved at once where nobody needs to approve)", body = Request),
+        (status = 401, description = "Not signed in, or the token is not valid; or the package needs a step-up the sign-in has not made (`insufficient_claims`, rule `auth_context`): sign in again with the claims request of the `WWW-Authenticate` challenge, then call again", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "For a step-up, Microsoft's claims challenge: `Bearer realm=\"<tenant>\", authorization_uri=\"<authorize endpoint>\", error=\"insufficient_claims\", claims=\"<base64 of the claims request for the access token's acrs, e.g. for c1>\"`"))),
         (status = 400, description = "The body is not valid JSON of this shape", body = ErrorBody),
         (status = 403, description = "The caller may not request this package", body = ErrorBody),
         (status = 409, description = "The caller already has an open request or active grant for it", body = ErrorBody),
@@ -159,6 +161,8 @@ async fn decide(
     request_body = ApproveBody,
     responses(
         (status = 200, description = "The request as it is now", body = Request),
+        (status = 401, description = "Not signed in, or the token is not valid; or the package needs a step-up the sign-in has not made (`insufficient_claims`, rule `auth_context`): sign in again with the claims request of the `WWW-Authenticate` challenge, then call again", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "For a step-up, Microsoft's claims challenge: `Bearer realm=\"<tenant>\", authorization_uri=\"<authorize endpoint>\", error=\"insufficient_claims\", claims=\"<base64 of the claims request for the access token's acrs, e.g. for c1>\"`"))),
         (status = 403, description = "Not an approver of this package, or the caller's own request", body = ErrorBody),
         (status = 409, description = "No longer pending, decided already, or past its time limit", body = ErrorBody),
         (status = 422, description = "More than asked, less than the package's minimum, or the comment is not valid", body = ErrorBody),
@@ -292,6 +296,8 @@ fn extended(
     request_body = ExtendBody,
     responses(
         (status = 201, description = "The grant and its extension (pending, or approved at once)", body = Extended),
+        (status = 401, description = "Not signed in, or the token is not valid; or the package needs a step-up the sign-in has not made (`insufficient_claims`, rule `auth_context`): sign in again with the claims request of the `WWW-Authenticate` challenge, then call again", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "For a step-up, Microsoft's claims challenge: `Bearer realm=\"<tenant>\", authorization_uri=\"<authorize endpoint>\", error=\"insufficient_claims\", claims=\"<base64 of the claims request for the access token's acrs, e.g. for c1>\"`"))),
         (status = 403, description = "Not the caller's grant", body = ErrorBody),
         (status = 409, description = "Not active, or an extension waits already", body = ErrorBody),
         (status = 422, description = "Too short, or beyond the package's limit", body = ErrorBody),
@@ -356,6 +362,8 @@ async fn decide_extension(
     request_body = ExtensionDecisionBody,
     responses(
         (status = 200, body = Extended),
+        (status = 401, description = "Not signed in, or the token is not valid; or the package needs a step-up the sign-in has not made (`insufficient_claims`, rule `auth_context`): sign in again with the claims request of the `WWW-Authenticate` challenge, then call again", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "For a step-up, Microsoft's claims challenge: `Bearer realm=\"<tenant>\", authorization_uri=\"<authorize endpoint>\", error=\"insufficient_claims\", claims=\"<base64 of the claims request for the access token's acrs, e.g. for c1>\"`"))),
         (status = 403, description = "Not an approver of this package, or the caller's own grant", body = ErrorBody),
         (status = 409, description = "No extension waits, or the grant has ended", body = ErrorBody),
         (status = 422, description = "The comment is not valid, or the extension no longer fits the package's limit", body = ErrorBody),

@@ -135,6 +135,7 @@ pub fn package(p: &Package, who: &Principal) -> contract::Package {
         ticket_required: p.ticket_required,
         ticket_pattern: p.ticket_pattern.as_ref().map(|r| r.pattern().to_string()),
         ticket_hint: p.ticket_hint.clone(),
+        auth_context: p.auth_context.clone(),
         manager_may_approve: p.manager_may_approve,
         approval_timeout_minutes: p.approval_timeout.num_minutes(),
         self_extend: p.self_extend,

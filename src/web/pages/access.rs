@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{Duration, NaiveDateTime};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::chrome::chrome_for;
 use super::request::{RequestView, SignInRow};
+use super::step_up::{keep_draft, sign_in_again, take_draft};
 use super::{Chrome, PageError, PageUser, minutes, set_flash};
 use crate::domain::NewRequestInput;
 use crate::domain::package::format_duration;
@@ -67,6 +68,8 @@ pub struct PackageForm {
     pub ticket_required: bool,
     /// What a ticket looks like, in words (empty: nothing to say).
     pub ticket_hint: String,
+    /// The step-up asking for it needs, in words (empty: none).
+    pub step_up: String,
     pub may_request: bool,
     /// `deny_privileged`, in words (empty when the package admits holders of directory roles).
     pub privileged_note: String,
@@ -116,8 +119,12 @@ async fn home(
         return Ok(Landing { chrome }.into_response());
     };
     let chrome = chrome_for(&app, Some(&who), Some(&session), "access").await;
+    // Back from a step-up sign-in: the form as it was typed, to check and send again.
+    let kept = take_draft::<CreateForm>(&session, &who, app.portal.now())
+        .await
+        .map(|form| (form, vec![], String::new()));
     let user = PageUser { who, chrome };
-    Ok(render(&app, user, None).await?.into_response())
+    Ok(render(&app, user, kept).await?.into_response())
 }
 
 async fn render(
@@ -179,6 +186,15 @@ async fn render(
                     (None, Some(r)) => format!("It must match {}", r.pattern()),
                     (None, None) => String::new(),
                 },
+                step_up: pkg
+                    .auth_context
+                    .as_ref()
+                    .map(|c| {
+                        format!(
+                            "Asking for this needs a fresh multi-factor sign-in (authentication context {c})."
+                        )
+                    })
+                    .unwrap_or_default(),
                 may_request: pkg.is_eligible(&user.who.raw_roles),
                 privileged_note: match (
                     pkg.deny_privileged,
@@ -230,7 +246,7 @@ async fn render(
     })
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Serialize, Clone, Default)]
 pub struct CreateForm {
     #[serde(default)]
     package: String,
@@ -339,6 +355,12 @@ async fn create(
             )
             .await;
             Ok(Redirect::to("/").into_response())
+        }
+        // The package needs a step-up this sign-in has not made: sign in again asking for it,
+        // the form kept meanwhile.
+        Err(AppError::StepUpRequired(s)) => {
+            keep_draft(&session, &user.who, f, app.portal.now()).await;
+            Ok(sign_in_again(&s.context, "/"))
         }
         Err(e) if e.status().is_client_error() => {
             let status = e.status();

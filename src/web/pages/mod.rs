@@ -7,6 +7,8 @@
 //!   extend), and how a request is shown in lists.
 //! - `audit.rs` and `operations.rs`: the audit log and the operations page.
 //! - `chrome.rs`: what every page shares: who is signed in, the navigation, the flash message.
+//! - `step_up.rs`: a form refused for want of a package's step-up: signing in again for it,
+//!   what was typed kept meanwhile.
 //!
 //! This file holds the error page ([`PageError`]), the fallbacks and the time formats. Sign-in
 //! (`../sign_in.rs`) uses the error page and the flash message; nothing here uses sign-in.
@@ -17,6 +19,7 @@ mod audit;
 mod chrome;
 mod operations;
 mod request;
+mod step_up;
 
 use askama::Template;
 use askama_web::WebTemplate;

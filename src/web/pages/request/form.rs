@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use crate::domain::{Decision, Request};
 use crate::error::AppError;
 use crate::web::AppState;
+use crate::web::pages::step_up::sign_in_again;
 use crate::web::pages::{PageError, PageUser, not_found, set_flash};
 use crate::web::return_path::safe_return_path;
 
@@ -74,6 +75,11 @@ impl<P, F> Posted<P, F> {
                 e @ (AppError::Forbidden(_) | AppError::Unauthorized(_) | AppError::NotFound(_)),
             ) => {
                 return Err(e.into());
+            }
+            // The package needs a step-up: sign in again asking for it, then back to the page.
+            Err(AppError::StepUpRequired(s)) => {
+                let back = safe_return_path(self.app.portal.public_url(), Some(back));
+                return Ok(sign_in_again(&s.context, &back));
             }
             Err(e) if e.status().is_client_error() => e.public_message(),
             Err(e) => return Err(e.into()),
