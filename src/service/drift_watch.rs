@@ -121,6 +121,10 @@ impl Portal {
         let group = group_id.to_ascii_lowercase();
         let now = self.now();
         let mode = self.settings.reconcile.mode;
+        // The grants first, then what the outbox is busy with: a grant that ends in between
+        // queues its removal in the same transaction, so it is seen busy. (The other order
+        // could miss both, and remove the member a second time beside the worker.)
+        let grants = self.active_grants_in(group_id).await?;
         let busy: Vec<String> = self
             .store
             .members_in_flux(group_id, asked_at)
@@ -128,7 +132,6 @@ impl Portal {
             .into_iter()
             .map(|u| u.to_ascii_lowercase())
             .collect();
-        let grants = self.active_grants_in(group_id).await?;
         let mut tx = self.store.begin().await?;
         // Drift the reconciler (or the last round) recorded since: being put right already.
         let recent = self

@@ -91,6 +91,8 @@ impl Portal {
         members: &[DirectoryUser],
     ) -> AppResult<Vec<DirectoryUser>> {
         let mode = self.settings.reconcile.mode;
+        // The grants before what is in flux (see `judge_members`).
+        let grants = self.active_grants_in(group_id).await?;
         let in_flux: HashSet<String> = self
             .store
             .members_in_flux(group_id, listed_at - SETTLE)
@@ -98,7 +100,6 @@ impl Portal {
             .into_iter()
             .map(|u| u.to_ascii_lowercase())
             .collect();
-        let grants = self.active_grants_in(group_id).await?;
         let listed: HashSet<String> = members.iter().map(|m| m.id.to_ascii_lowercase()).collect();
         let now = self.now();
 
