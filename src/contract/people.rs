@@ -92,8 +92,8 @@ pub struct Package {
 /// One of a package's rules, in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PackageRule {
-    /// The rule's configuration key (`eligible_groups`, `trusted_networks`, `max_active`,
-    /// `max_hours_per_user`, …).
+    /// The rule's configuration key (`eligible_groups`, `auth_context`, `trusted_networks`,
+    /// `max_active`, `max_hours_per_user`, …).
     pub rule: String,
     /// What it asks, as a sentence.
     pub text: String,

@@ -5,8 +5,8 @@ use super::Package;
 use super::durations::format_duration;
 use super::policy::Rule;
 
-/// Each rule the package sets (of those about groups, networks, places and hours), with a
-/// sentence saying what it asks.
+/// Each rule the package sets (of those about groups, step-up, networks, places and hours),
+/// with a sentence saying what it asks.
 pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
     let mut out = Vec::new();
     match pkg.eligible_groups.len() {
@@ -19,6 +19,14 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
             Rule::EligibleGroups,
             format!("Only members of one of {n} eligible groups may ask."),
         )),
+    }
+    if let Some(c) = &pkg.auth_context {
+        out.push((
+            Rule::AuthContext,
+            format!(
+                "Asking for it and approving it need a fresh multi-factor sign-in (authentication context {c})."
+            ),
+        ));
     }
     if !pkg.trusted_networks.is_any() {
         out.push((
@@ -61,6 +69,7 @@ mod tests {
         let mut p = Package::example("p", "g");
         assert!(rules_in_words(&p).is_empty());
         p.eligible_groups = vec!["a".into(), "b".into()];
+        p.auth_context = Some("c1".into());
         p.trusted_networks = Networks::parse(&["203.0.113.0/24"]).unwrap();
         p.max_active = Some(1);
         p.max_hours_per_user = Some(HoursQuota::parse("8h/7d").unwrap());
@@ -69,6 +78,7 @@ mod tests {
             words,
             [
                 "Only members of one of 2 eligible groups may ask.",
+                "Asking for it and approving it need a fresh multi-factor sign-in (authentication context c1).",
                 "Asking and deciding only from 203.0.113.0/24.",
                 "At most one person holds it at once.",
                 "At most 8h per person in any 7d.",

@@ -131,7 +131,9 @@ async fn asking_needs_the_authentication_context(db: &TestDb) {
     assert!(listed("device-code-ticketed")["auth_context"].is_null());
     let page = t.fetch(Some(DANA), "/").await.text().await.unwrap();
     assert!(
-        page.contains("needs a fresh multi-factor sign-in (authentication context c1)"),
+        page.contains(
+            "data-rule=\"auth_context\">Asking for it and approving it need a fresh multi-factor sign-in (authentication context c1)."
+        ),
         "the form says so"
     );
 

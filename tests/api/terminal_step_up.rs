@@ -69,7 +69,7 @@ async fn the_terminal_signs_in_again_for_a_step_up_and_retries_once() {
     dana.login_browser(&t.emulator, DANA).await;
     let (_, listed, _) = dana.run(&["packages"]).await;
     assert!(
-        listed.contains("a fresh multi-factor sign-in (authentication context c1)"),
+        listed.contains("need a fresh multi-factor sign-in (authentication context c1)"),
         "{listed}"
     );
     let mut ask = dana.spawn(&ASK);

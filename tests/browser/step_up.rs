@@ -38,7 +38,7 @@ async fn step_up_keeps_what_was_typed() {
 
     // Said before asking.
     let said = dana
-        .text(&format!(r#"{form} .step-up[data-rule="auth_context"]"#))
+        .text(&format!(r#"{form} [data-rule="auth_context"]"#))
         .await;
     assert!(
         said.contains("fresh multi-factor sign-in (authentication context c1)"),

@@ -27,12 +27,6 @@ pub(super) async fn packages(c: Common, out: Out) -> anyhow::Result<i32> {
                     (None, None) => "a ticket".into(),
                 });
             }
-            if let Some(c) = &p.auth_context {
-                rules.push(format!(
-                    "a fresh multi-factor sign-in (authentication context {})",
-                    visible(c)
-                ));
-            }
             if p.deny_privileged {
                 rules.push(if p.privileged_exception {
                     "no directory role holders (you are excepted)".into()

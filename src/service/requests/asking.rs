@@ -41,8 +41,10 @@ impl Portal {
             Ok(v) => v,
             Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),
         };
-        self.require_step_up(who, pkg)?;
+        // The rules no sign-in can satisfy refuse first: nobody is sent to sign in again only
+        // to be refused for where they ask from.
         let notes = self.check_outer(&ask).await?;
+        self.require_step_up(who, pkg)?;
 
         let open = RequestFilter {
             statuses: vec![

@@ -68,8 +68,6 @@ pub struct PackageForm {
     pub ticket_required: bool,
     /// What a ticket looks like, in words (empty: nothing to say).
     pub ticket_hint: String,
-    /// The step-up asking for it needs, in words (empty: none).
-    pub step_up: String,
     pub may_request: bool,
     /// `deny_privileged`, in words (empty when the package admits holders of directory roles).
     pub privileged_note: String,
@@ -186,15 +184,6 @@ async fn render(
                     (None, Some(r)) => format!("It must match {}", r.pattern()),
                     (None, None) => String::new(),
                 },
-                step_up: pkg
-                    .auth_context
-                    .as_ref()
-                    .map(|c| {
-                        format!(
-                            "Asking for this needs a fresh multi-factor sign-in (authentication context {c})."
-                        )
-                    })
-                    .unwrap_or_default(),
                 may_request: pkg.is_eligible(&user.who.raw_roles),
                 privileged_note: match (
                     pkg.deny_privileged,
