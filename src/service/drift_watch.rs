@@ -173,7 +173,7 @@ impl Portal {
                         });
                     }
                 }
-                (Some(r), false) if r.added_at.is_some() => {
+                (Some(r), false) if r.added_at.is_some() && super::reconcile::runs_at(r, now) => {
                     self.add_missing_member(&mut *tx, group_id, r, Some("delta"), now)
                         .await?;
                     missing += 1;

@@ -115,7 +115,10 @@ impl Portal {
         let missing: Vec<&Request> = grants
             .iter()
             .filter(|(id, r)| {
-                r.added_at.is_some() && !listed.contains(*id) && !in_flux.contains(*id)
+                r.added_at.is_some()
+                    && runs_at(r, now)
+                    && !listed.contains(*id)
+                    && !in_flux.contains(*id)
             })
             .map(|(_, r)| r)
             .collect();
@@ -243,7 +246,10 @@ impl Portal {
         self.heartbeat(TURN).await;
     }
 
-    /// Active grants for `group_id` by requester (lower-case object id).
+    /// Active grants for `group_id` by requester (lower-case object id), those past their end
+    /// included: until the scheduler expires them (and queues the removal in the same
+    /// transaction) their members are the scheduler's to remove, not drift. Only a grant still
+    /// running (`runs_at`) is a reason to add a missing member back.
     pub(super) async fn active_grants_in(
         &self,
         group_id: &str,
@@ -264,11 +270,21 @@ impl Portal {
                 ..RequestFilter::default()
             };
             for r in self.store.list_requests(&filter).await? {
-                if r.ends_at.is_none_or(|end| end > now) {
-                    out.insert(r.requester.id.to_ascii_lowercase(), r);
+                let key = r.requester.id.to_ascii_lowercase();
+                // Of several, the one running longest.
+                if out
+                    .get(&key)
+                    .is_none_or(|o: &Request| o.ends_at < r.ends_at || !runs_at(o, now))
+                {
+                    out.insert(key, r);
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// Whether active grant `r` still runs at `now` (has not passed its end).
+pub(super) fn runs_at(r: &Request, now: DateTime<Utc>) -> bool {
+    r.ends_at.is_none_or(|end| end > now)
 }
