@@ -32,17 +32,9 @@ async fn ask(t: &TestApp, user: &str) -> (StatusCode, Option<String>, Value) {
 
 /// The value of the counter `jitgate_asks_refused_total` of `kind`.
 async fn refused_metric(t: &TestApp, kind: &str) -> String {
-    let text = reqwest::get(format!("{}/metrics", t.url))
+    metric(t, &format!("jitgate_asks_refused_total{{kind=\"{kind}\"}}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = format!("jitgate_asks_refused_total{{kind=\"{kind}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .unwrap_or("missing")
-        .to_string()
+        .unwrap_or_else(|| "missing".into())
 }
 
 async fn the_eleventh_request_of_an_hour_is_refused(db: &TestDb) {

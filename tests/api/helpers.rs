@@ -512,3 +512,17 @@ pub async fn wait_status(t: &TestApp, id: &str, status: &str) {
     })
     .await;
 }
+
+/// The value of the metric `series` (name and labels, as `/metrics` prints them), if exported.
+pub async fn metric(t: &TestApp, series: &str) -> Option<String> {
+    let text = reqwest::get(format!("{}/metrics", t.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!("{series} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .map(str::to_string)
+}

@@ -61,17 +61,9 @@ async fn post_from(
 
 /// The value of `jitgate_policy_refusals_total` for the package and `rule`.
 async fn refusals_counted(t: &TestApp, rule: &str) -> String {
-    let text = reqwest::get(format!("{}/metrics", t.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = format!("jitgate_policy_refusals_total{{package=\"device-code\",rule=\"{rule}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .unwrap_or("0")
-        .to_string()
+    let series =
+        format!("jitgate_policy_refusals_total{{package=\"device-code\",rule=\"{rule}\"}}");
+    metric(t, &series).await.unwrap_or_else(|| "0".into())
 }
 
 /// The newest `request_refused` event's details.
