@@ -132,7 +132,10 @@ async fn a_valid_ticket_is_asked_for_signed_and_its_link_kept(db: &TestDb) {
                 && r["text"] == "Tickets are checked with the ticket system."),
         "{p}"
     );
-    assert!(!packages.to_string().contains("/validate"), "the URL is not shown");
+    assert!(
+        !packages.to_string().contains("/validate"),
+        "the URL is not shown"
+    );
 
     let (status, body) = t.post(DANA, "/api/v1/requests", asking()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -148,7 +151,11 @@ async fn a_valid_ticket_is_asked_for_signed_and_its_link_kept(db: &TestDb) {
     assert_eq!(sent["justification"], "deploying the CI runner");
     assert!(sent["requester"]["id"].is_string() && sent["requester"]["upn"].is_string());
     for h in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
-        assert!(calls[0].headers.contains_key(h), "{h}: {:?}", calls[0].headers);
+        assert!(
+            calls[0].headers.contains_key(h),
+            "{h}: {:?}",
+            calls[0].headers
+        );
     }
     if let Some(python) = python3() {
         assert!(

@@ -274,7 +274,10 @@ mod tests {
         let with =
             |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
         let secret = [
-            ("JITGATE_NOTIFY__WEBHOOK_URL", "https://siem.contoso.example/jitgate"),
+            (
+                "JITGATE_NOTIFY__WEBHOOK_URL",
+                "https://siem.contoso.example/jitgate",
+            ),
             (
                 "JITGATE_NOTIFY__WEBHOOK_SECRET",
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",

@@ -24,8 +24,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest answer read.
 const ANSWER_MAX: usize = 64 * 1024;
 /// What a person is told when the ticket system gave no usable answer.
-const NO_ANSWER: &str =
-    "The ticket system did not answer; try again in a few minutes.";
+const NO_ANSWER: &str = "The ticket system did not answer; try again in a few minutes.";
 
 /// What is checked: the request as asked for (or as it stands, at approval).
 pub(in crate::service) struct TicketAsk<'a> {
