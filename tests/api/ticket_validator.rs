@@ -136,6 +136,15 @@ async fn a_valid_ticket_is_asked_for_signed_and_its_link_kept(db: &TestDb) {
         !packages.to_string().contains("/validate"),
         "the URL is not shown"
     );
+    let form = t.fetch(Some(DANA), "/").await.text().await.unwrap();
+    assert!(
+        form.contains("Tickets are checked with the ticket system."),
+        "the form says so"
+    );
+    assert!(
+        !form.contains("/validate"),
+        "the form does not show the URL"
+    );
 
     let (status, body) = t.post(DANA, "/api/v1/requests", asking()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -98,7 +98,8 @@ impl crate::service::Portal {
         }
         let ask = Ask::on(stage, pkg, Some(who), &r);
         let mut notes = self.check_outer(&ask).await?;
-        if stage == Stage::Approval {
+        // Only an approval that can still happen asks the ticket system.
+        if stage == Stage::Approval && r.status == crate::domain::RequestStatus::Pending {
             let checked = self
                 .check_ticket(
                     &ask,
