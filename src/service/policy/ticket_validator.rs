@@ -105,7 +105,7 @@ impl Portal {
         t: &TicketAsk<'_>,
     ) -> Result<TicketVerdict, String> {
         let hook = self.settings.notify.webhook.as_ref().ok_or_else(|| {
-            // The configuration refuses a validator without it; kept closed all the same.
+            // The configuration refuses a validator without it.
             "no webhook secret to sign with".to_string()
         })?;
         let secret = WebhookSecret::parse(hook.secret.expose_secret())
