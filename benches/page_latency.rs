@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
                 duration_minutes: 120,
                 justification: format!("benchmark request number {i}, for the CI runner"),
                 ticket: Some(format!("INC-{i}")),
+                ticket_url: None,
                 created_at: created,
                 requested_start: None,
                 timeout_at: created + Span::hours(24),

@@ -42,6 +42,51 @@ impl Poster {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<(), ChannelError> {
+        let answer = self.send(what, url, headers, body).await?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = parse_retry_after(answer.headers());
+        // The body is only for the message; a body that fails to arrive does not change the verdict.
+        let text = answer.text().await.unwrap_or_default();
+        Err(status_error(what, url, status, retry_after, &text))
+    }
+
+    /// POSTs `body` like [`Poster::post`] and reads the answer, whatever its status: the status
+    /// and at most `limit` bytes of the body (`None` for a longer body). Only a failure to
+    /// send or to read is an error.
+    pub async fn exchange(
+        &self,
+        what: &str,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: &[u8],
+        limit: usize,
+    ) -> Result<(u16, Option<Vec<u8>>), ChannelError> {
+        let mut answer = self.send(what, url, headers, body).await?;
+        let status = answer.status().as_u16();
+        let mut read = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| transport_error(what, url, e))?
+        {
+            if read.len() + chunk.len() > limit {
+                return Ok((status, None));
+            }
+            read.extend_from_slice(&chunk);
+        }
+        Ok((status, Some(read)))
+    }
+
+    async fn send(
+        &self,
+        what: &str,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<reqwest::Response, ChannelError> {
         let mut extra = HeaderMap::new();
         for (name, value) in headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -53,23 +98,13 @@ impl Poster {
             extra.append(name, value);
         }
         extra.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-
-        let answer = self
-            .client
+        self.client
             .post(url.clone())
             .headers(extra)
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| transport_error(what, url, e))?;
-        let status = answer.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = parse_retry_after(answer.headers());
-        // The body is only for the message; a body that fails to arrive does not change the verdict.
-        let text = answer.text().await.unwrap_or_default();
-        Err(status_error(what, url, status, retry_after, &text))
+            .map_err(|e| transport_error(what, url, e))
     }
 }
 

@@ -50,6 +50,10 @@ pub struct Package {
     pub ticket_pattern: Option<String>,
     /// What a ticket looks like, in words (e.g. "A change or incident number, e.g. CHG0012345").
     pub ticket_hint: Option<String>,
+    /// Tickets are checked with the package's ticket system (`ticket_validator`) when asking
+    /// and at each approval; a ticket it refuses is refused (422, rule `ticket_validator`).
+    #[serde(default)]
+    pub ticket_validated: bool,
     /// Step-up: the Conditional Access authentication context (`c1`..`c99`) a sign-in must
     /// have satisfied (its token's `acrs` claim) to ask for the package or approve its
     /// requests; without it the API answers 401 `insufficient_claims` with a claims challenge.

@@ -64,6 +64,9 @@ pub struct Request {
     pub duration_minutes: i64,
     pub justification: String,
     pub ticket: Option<String>,
+    /// The ticket's link (http or https), as the package's ticket system gave it.
+    #[serde(default)]
+    pub ticket_url: Option<String>,
     #[serde(with = "super::time")]
     pub created_at: DateTime<Utc>,
     /// The later start asked for, if any.

@@ -21,6 +21,8 @@ pub struct Package {
     pub ticket_pattern: Option<super::ticket::TicketRule>,
     /// What a ticket looks like, in words, for the form and for refusals.
     pub ticket_hint: Option<String>,
+    /// The ticket system asked whether a request's ticket is valid (implies `ticket_required`).
+    pub ticket_validator: Option<TicketValidator>,
     /// Step-up: the Conditional Access authentication context (`c1`..`c99`) a sign-in must have
     /// satisfied (its token's `acrs` claim) to ask for the package and to approve its requests.
     pub auth_context: Option<String>,
@@ -76,6 +78,15 @@ pub struct Package {
     pub privileged_allow: Vec<String>,
 }
 
+/// Where a package's tickets are checked (`ticket_validator`), and whether a ticket system that
+/// does not answer lets the request through (`ticket_validator_fail_open`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketValidator {
+    /// Where the check is POSTed; may carry a credential, so it is never shown.
+    pub url: url::Url,
+    pub fail_open: bool,
+}
+
 impl Package {
     /// Whether `object_id` is one of the package's standing members.
     pub fn is_standing_member(&self, object_id: &str) -> bool {
@@ -124,6 +135,7 @@ impl Package {
             ticket_required: false,
             ticket_pattern: None,
             ticket_hint: None,
+            ticket_validator: None,
             auth_context: None,
             requester_role: None,
             manager_may_approve: false,

@@ -5,7 +5,7 @@ use super::Package;
 use super::durations::format_duration;
 use super::policy::Rule;
 
-/// Each rule the package sets (of those about groups, step-up, networks, places and hours),
+/// Each rule the package sets (of those about groups, the ticket system, step-up, networks, places and hours),
 /// with a sentence saying what it asks.
 pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
     let mut out = Vec::new();
@@ -19,6 +19,12 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
             Rule::EligibleGroups,
             format!("Only members of one of {n} eligible groups may ask."),
         )),
+    }
+    if pkg.ticket_validator.is_some() {
+        out.push((
+            Rule::TicketValidator,
+            "Tickets are checked with the ticket system.".to_string(),
+        ));
     }
     if let Some(c) = &pkg.auth_context {
         out.push((
@@ -70,6 +76,10 @@ mod tests {
         assert!(rules_in_words(&p).is_empty());
         p.eligible_groups = vec!["a".into(), "b".into()];
         p.auth_context = Some("c1".into());
+        p.ticket_validator = Some(crate::domain::package::TicketValidator {
+            url: url::Url::parse("https://itsm.example/v").unwrap(),
+            fail_open: false,
+        });
         p.trusted_networks = Networks::parse(&["203.0.113.0/24"]).unwrap();
         p.max_active = Some(1);
         p.max_hours_per_user = Some(HoursQuota::parse("8h/7d").unwrap());
@@ -78,6 +88,7 @@ mod tests {
             words,
             [
                 "Only members of one of 2 eligible groups may ask.",
+                "Tickets are checked with the ticket system.",
                 "Asking for it and approving it need a fresh multi-factor sign-in (authentication context c1).",
                 "Asking and deciding only from 203.0.113.0/24.",
                 "At most one person holds it at once.",

@@ -61,6 +61,8 @@ pub struct Request {
     pub duration_minutes: i64,
     pub justification: String,
     pub ticket: Option<String>,
+    /// The ticket's link, as the package's ticket validator gave it (http or https only).
+    pub ticket_url: Option<String>,
     pub created_at: DateTime<Utc>,
     /// A later start the requester asked for; `None` means "as soon as approved".
     pub requested_start: Option<DateTime<Utc>>,
@@ -114,6 +116,7 @@ impl Request {
             duration_minutes: valid.duration_minutes,
             justification: valid.justification,
             ticket: valid.ticket,
+            ticket_url: None,
             created_at,
             requested_start: valid.requested_start,
             timeout_at: valid.timeout_at,

@@ -31,5 +31,6 @@ mod step_up;
 mod terminal;
 mod terminal_step_up;
 mod terminal_trust;
+mod ticket_validator;
 mod tickets;
 mod validation;

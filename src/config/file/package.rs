@@ -28,6 +28,10 @@ pub(in crate::config) struct RawPackage {
     #[serde(default)]
     pub(in crate::config) ticket_hint: Option<String>,
     #[serde(default)]
+    pub(in crate::config) ticket_validator: Option<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(in crate::config) ticket_validator_fail_open: bool,
+    #[serde(default)]
     pub(in crate::config) auth_context: Option<String>,
     #[serde(default)]
     pub(in crate::config) requester_role: Option<String>,

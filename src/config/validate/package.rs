@@ -10,6 +10,7 @@ use super::{duration, each, guid, mailbox, non_empty, rules, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
+use crate::domain::package::TicketValidator;
 use crate::domain::step_up::parse_auth_context;
 use crate::domain::ticket::TicketRule;
 
@@ -53,6 +54,36 @@ fn ticket_rule(
         Some(h) => Some(h.to_string()),
     };
     Ok((pattern, hint))
+}
+
+/// `ticket_validator` (https, or http on loopback; it may carry a credential, so errors never
+/// repeat it) and `ticket_validator_fail_open`. Its calls are signed with `[notify]
+/// webhook_secret`, which must therefore be set.
+fn ticket_validator(
+    k: &dyn Fn(&str) -> String,
+    p: &RawPackage,
+    notify: &NotifySettings,
+) -> Result<Option<TicketValidator>, ConfigError> {
+    let Some(v) = p.ticket_validator.as_deref() else {
+        if p.ticket_validator_fail_open {
+            return Err(err(
+                k("ticket_validator_fail_open"),
+                "applies only with ticket_validator: remove it",
+            ));
+        }
+        return Ok(None);
+    };
+    let url = secret_url(&k("ticket_validator"), v)?.0;
+    if notify.webhook.is_none() {
+        return Err(err(
+            k("ticket_validator"),
+            "its calls are signed with [notify] webhook_secret (and webhook_url), which is not set",
+        ));
+    }
+    Ok(Some(TicketValidator {
+        url,
+        fail_open: p.ticket_validator_fail_open,
+    }))
 }
 
 /// Every package, in order; their own Teams and Slack webhooks go into `notify`.
@@ -124,6 +155,7 @@ pub(super) fn check(
             }
         };
         let (ticket_pattern, ticket_hint) = ticket_rule(&k, &p)?;
+        let ticket_validator = ticket_validator(&k, &p, notify)?;
         let max_requests_per_hour = per_hour("max_requests_per_hour", p.max_requests_per_hour)?;
         let max_extensions_per_hour =
             per_hour("max_extensions_per_hour", p.max_extensions_per_hour)?;
@@ -143,9 +175,12 @@ pub(super) fn check(
             max_duration: max,
             duration_presets: presets,
             approvals_required: p.approvals_required,
-            ticket_required: p.ticket_required || ticket_pattern.is_some(),
+            ticket_required: p.ticket_required
+                || ticket_pattern.is_some()
+                || ticket_validator.is_some(),
             ticket_pattern,
             ticket_hint,
+            ticket_validator,
             auth_context: p
                 .auth_context
                 .as_deref()
@@ -232,6 +267,57 @@ mod tests {
         assert!(p.ticket_required, "a pattern implies a ticket");
         assert!(p.ticket_pattern.as_ref().unwrap().accepts("INC0000001"));
         assert_eq!(p.ticket_hint.as_deref(), Some("e.g. CHG0012345"));
+    }
+
+    #[test]
+    fn ticket_validators_need_a_good_url_and_the_webhook_secret() {
+        let with =
+            |line: &str| GOOD.replacen("[[package]]\n", &format!("[[package]]\n{line}\n"), 1);
+        let secret = [
+            (
+                "JITGATE_NOTIFY__WEBHOOK_URL",
+                "https://siem.contoso.example/jitgate",
+            ),
+            (
+                "JITGATE_NOTIFY__WEBHOOK_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ];
+        let line = "ticket_validator = \"https://itsm.contoso.example/validate?code=s3cret\"";
+        assert_eq!(key_of(&with(line), &[]), "package[0].ticket_validator");
+        for bad in [
+            "ticket_validator = \"http://itsm.contoso.example/validate\"",
+            "ticket_validator = \"ftp://itsm.contoso.example/\"",
+            "ticket_validator = \"not a url\"",
+        ] {
+            assert_eq!(
+                key_of(&with(bad), &secret),
+                "package[0].ticket_validator",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_of(&with("ticket_validator_fail_open = true"), &secret),
+            "package[0].ticket_validator_fail_open"
+        );
+        let e = crate::config::tests::load(
+            &with("ticket_validator = \"http://itsm.contoso.example/v?code=s3cret\""),
+            &secret,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+        let s = crate::config::tests::load(&with(line), &secret).unwrap();
+        let p = &s.packages[0];
+        assert!(p.ticket_required, "a validator implies a ticket");
+        let v = p.ticket_validator.as_ref().unwrap();
+        assert!(!v.fail_open, "closed unless said");
+        let s = crate::config::tests::load(
+            &with("ticket_validator = \"http://127.0.0.1:9/v\"\nticket_validator_fail_open = true"),
+            &secret,
+        )
+        .unwrap();
+        assert!(s.packages[0].ticket_validator.as_ref().unwrap().fail_open);
     }
 
     #[test]

@@ -9,15 +9,19 @@
 //! - `quotas`: the rules that count grants (`max_active`, `max_hours_per_user`), checked inside
 //!   the write transaction that would grant, so that two approvals at once cannot both slip in;
 //! - `before_start`: the rules again just before a scheduled grant starts;
-//! - `refusals`: recording a refusal.
+//! - `refusals`: recording a refusal;
+//! - `ticket_validator`: the package's ticket system asked about a request's ticket, at request
+//!   and at each approval, outside any transaction.
 
 mod before_start;
 mod outer;
 mod quotas;
 mod refusals;
+mod ticket_validator;
 
 pub(in crate::service) use before_start::StartCheck;
 pub(in crate::service) use quotas::Taking;
+pub(in crate::service) use ticket_validator::TicketAsk;
 
 use crate::auth::Principal;
 use crate::domain::policy::Stage;
@@ -92,7 +96,25 @@ impl crate::service::Portal {
         if r.requester.id == who.user.id || !self.may_view(who, &r) {
             return nothing;
         }
-        self.check_outer(&Ask::on(stage, pkg, Some(who), &r)).await
+        let ask = Ask::on(stage, pkg, Some(who), &r);
+        let mut notes = self.check_outer(&ask).await?;
+        // Only an approval that can still happen asks the ticket system.
+        if stage == Stage::Approval && r.status == crate::domain::RequestStatus::Pending {
+            let checked = self
+                .check_ticket(
+                    &ask,
+                    TicketAsk {
+                        ticket: r.ticket.as_deref(),
+                        duration_minutes: r.duration_minutes,
+                        justification: &r.justification,
+                    },
+                )
+                .await?;
+            if let Some(note) = checked.note {
+                notes["ticket_check"] = serde_json::json!(note);
+            }
+        }
+        Ok(notes)
     }
 
     /// The rules before the requester extends their own grant `id` (read outside any

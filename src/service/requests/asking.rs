@@ -1,6 +1,6 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
-//! rules, its step-up, one open request or grant per package, how often one may ask), with the requester's manager looked up where
-//! the package lets managers decide.
+//! rules, its step-up, one open request or grant per package, its ticket system, how often one
+//! may ask), with the requester's manager looked up where the package lets managers decide.
 
 use serde_json::json;
 
@@ -13,7 +13,7 @@ use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestSta
 use crate::error::{AppError, AppResult};
 use crate::service::Portal;
 use crate::service::event;
-use crate::service::policy::{Ask, Taking};
+use crate::service::policy::{Ask, Taking, TicketAsk};
 use crate::store::RequestFilter;
 
 impl Portal {
@@ -59,6 +59,16 @@ impl Portal {
         if self.store.count_requests(&open).await? > 0 {
             return Err(open_conflict(&pkg.name));
         }
+        let checked = self
+            .check_ticket(
+                &ask,
+                TicketAsk {
+                    ticket: valid.ticket.as_deref(),
+                    duration_minutes: valid.duration_minutes,
+                    justification: &valid.justification,
+                },
+            )
+            .await?;
 
         let manager_id = if pkg.manager_may_approve {
             match self.directory.get_manager(&who.user.id).await {
@@ -72,7 +82,7 @@ impl Portal {
             None
         };
 
-        let r = Request::pending(
+        let mut r = Request::pending(
             RequestId::new(),
             pkg,
             who.user.clone(),
@@ -80,6 +90,7 @@ impl Portal {
             valid,
             crate::domain::audit::truncate_millis(now),
         );
+        r.ticket_url = checked.url;
         let tx = self.store.begin().await?;
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Request, None)
@@ -115,6 +126,8 @@ impl Portal {
                         "requested_start": r.requested_start,
                         "manager_id": r.manager_id,
                         "policy": notes,
+                        "ticket_url": r.ticket_url,
+                        "ticket_check": checked.note,
                     }),
                 ),
                 Some(&r),

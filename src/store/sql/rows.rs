@@ -30,6 +30,7 @@ pub(super) struct RequestRow {
     added_at: Option<i64>,
     removed_at: Option<i64>,
     close_reason: Option<String>,
+    ticket_url: Option<String>,
 }
 
 impl RequestRow {
@@ -59,6 +60,7 @@ impl RequestRow {
             added_at: self.added_at.map(from_ms),
             removed_at: self.removed_at.map(from_ms),
             close_reason: self.close_reason,
+            ticket_url: self.ticket_url,
             approvals,
         })
     }

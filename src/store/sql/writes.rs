@@ -49,7 +49,7 @@ macro_rules! impl_store_tx {
                     self.announce($crate::store::Work::Deadline).await?;
                     sqlx::query(&format!(
                         "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES \
-                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
                     ))
                     .bind(&r.id)
                     .bind(&r.package)
@@ -71,6 +71,7 @@ macro_rules! impl_store_tx {
                     .bind(r.added_at.map(ms))
                     .bind(r.removed_at.map(ms))
                     .bind(&r.close_reason)
+                    .bind(&r.ticket_url)
                     .bind(ms(r.created_at))
                     .execute(&mut *self.tx)
                     .await

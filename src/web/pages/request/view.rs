@@ -18,6 +18,8 @@ pub struct RequestView {
     pub duration: String,
     pub justification: String,
     pub ticket: String,
+    /// The ticket's link from the ticket system (http or https only), or empty.
+    pub ticket_url: String,
     pub created: String,
     pub age: String,
     pub starts: String,
@@ -66,6 +68,11 @@ impl RequestView {
             duration: minutes(r.duration_minutes),
             justification: r.justification.clone(),
             ticket: r.ticket.clone().unwrap_or_default(),
+            ticket_url: r
+                .ticket_url
+                .clone()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .unwrap_or_default(),
             created: when(r.created_at),
             age: relative(r.created_at, now),
             starts,
