@@ -33,7 +33,7 @@ pub use jobs::{
     WriteBudget,
 };
 pub use notify::{NotifySettings, SecretUrl, SmtpSecurity, SmtpSettings, WebhookSettings};
-pub use server::ServerSettings;
+pub use server::{ServerSettings, TimeZoneName};
 
 use crate::domain::Package;
 

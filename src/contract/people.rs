@@ -88,9 +88,26 @@ pub struct Package {
     /// Granted time per person in a rolling window, as configured (e.g. `8h/7d`).
     #[serde(default)]
     pub max_hours_per_user: Option<String>,
+    /// Rules that approve a request at once, without a person, tried in order.
+    #[serde(default)]
+    pub auto_approve: Vec<AutoApproveRule>,
     /// Every rule above that the package sets, in words, keyed by its configuration name.
     #[serde(default)]
     pub rules: Vec<PackageRule>,
+}
+
+/// A rule that approves a request without a person when all it names holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AutoApproveRule {
+    pub name: String,
+    /// The requester must be in one of these groups (transitively); empty: anyone.
+    pub groups: Vec<String>,
+    pub max_duration_minutes: Option<i64>,
+    /// Days and hours, e.g. `Mon-Fri 07:00-19:00`, in `time_zone`.
+    pub hours: Option<String>,
+    /// The portal's time zone (`[server] time_zone`, an IANA name).
+    pub time_zone: String,
+    pub ticket_required: bool,
 }
 
 /// One of a package's rules, in words.

@@ -74,6 +74,8 @@ pub struct Package {
     pub max_active: Option<u32>,
     /// Granted time per person in a rolling window.
     pub max_hours_per_user: Option<super::policy::quota::HoursQuota>,
+    /// Rules that approve without a person, tried in order.
+    pub auto_approve: Vec<super::policy::auto_approve::AutoApprove>,
     /// Object ids (lower case) allowed to ask despite `deny_privileged`.
     pub privileged_allow: Vec<String>,
 }
@@ -158,6 +160,7 @@ impl Package {
             trusted_networks: Default::default(),
             max_active: None,
             max_hours_per_user: None,
+            auto_approve: Vec::new(),
             privileged_allow: Vec::new(),
         }
     }

@@ -7,28 +7,28 @@ use super::policy::Rule;
 
 /// Each rule the package sets (of those about groups, the ticket system, step-up, networks, places and hours),
 /// with a sentence saying what it asks.
-pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
+pub fn rules_in_words(pkg: &Package) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     match pkg.eligible_groups.len() {
         0 => {}
         1 => out.push((
-            Rule::EligibleGroups,
+            Rule::EligibleGroups.key(),
             "Only members of one eligible group may ask.".to_string(),
         )),
         n => out.push((
-            Rule::EligibleGroups,
+            Rule::EligibleGroups.key(),
             format!("Only members of one of {n} eligible groups may ask."),
         )),
     }
     if pkg.ticket_validator.is_some() {
         out.push((
-            Rule::TicketValidator,
+            Rule::TicketValidator.key(),
             "Tickets are checked with the ticket system.".to_string(),
         ));
     }
     if let Some(c) = &pkg.auth_context {
         out.push((
-            Rule::AuthContext,
+            Rule::AuthContext.key(),
             format!(
                 "Asking for it and approving it need a fresh multi-factor sign-in (authentication context {c})."
             ),
@@ -36,7 +36,7 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
     }
     if !pkg.trusted_networks.is_any() {
         out.push((
-            Rule::TrustedNetworks,
+            Rule::TrustedNetworks.key(),
             format!(
                 "Asking and deciding only from {}.",
                 pkg.trusted_networks.describe()
@@ -49,17 +49,23 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(Rule, String)> {
         } else {
             format!("{n} people hold")
         };
-        out.push((Rule::MaxActive, format!("At most {people} it at once.")));
+        out.push((
+            Rule::MaxActive.key(),
+            format!("At most {people} it at once."),
+        ));
     }
     if let Some(q) = pkg.max_hours_per_user {
         out.push((
-            Rule::MaxHoursPerUser,
+            Rule::MaxHoursPerUser.key(),
             format!(
                 "At most {} per person in any {}.",
                 format_duration(q.limit),
                 format_duration(q.window)
             ),
         ));
+    }
+    for rule in &pkg.auto_approve {
+        out.push(("auto_approve", rule.describe()));
     }
     out
 }

@@ -219,6 +219,26 @@ impl Request {
         if self.approval_count() < pkg.approvals_required.max(1) {
             return Ok(None);
         }
+        self.approved(now).map(Some)
+    }
+
+    /// Records an approval by a package's auto-approval rule, which counts as every approval
+    /// the package needs (the configuration refuses a rule that counts as fewer); returns the
+    /// transition and sets the access window.
+    pub fn approve_by_rule(
+        &mut self,
+        approval: Approval,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, DecisionRefused> {
+        if self.status != RequestStatus::Pending {
+            return Err(DecisionRefused::NotPending(self.status));
+        }
+        self.approvals.push(approval);
+        self.approved(now)
+    }
+
+    /// The approvals are complete: the access window opens now or at the requested start.
+    fn approved(&mut self, now: DateTime<Utc>) -> Result<Transition, DecisionRefused> {
         let start = match self.requested_start {
             Some(at) if at > now => at,
             _ => now,
@@ -233,7 +253,7 @@ impl Request {
             .status
             .apply(t)
             .map_err(|e| DecisionRefused::Invalid(e.to_string()))?;
-        Ok(Some(t))
+        Ok(t)
     }
 }
 

@@ -8,6 +8,7 @@ mod approvers;
 mod audit;
 mod auth;
 mod authz;
+mod auto_approve;
 mod chat;
 mod directory;
 mod drift;

@@ -32,7 +32,7 @@ pub(super) use database::RawDatabase;
 pub(super) use entra::{RawEntra, RawRoles};
 pub(super) use jobs::{RawDirectory, RawReconcile, RawScheduler, RawSignIns};
 pub(super) use notify::{RawNotify, RawSmtp};
-pub(super) use package::RawPackage;
+pub(super) use package::{RawAutoApprove, RawPackage};
 pub(super) use server::RawServer;
 
 #[derive(Deserialize)]

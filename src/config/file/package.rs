@@ -80,7 +80,26 @@ pub(in crate::config) struct RawPackage {
     #[serde(default)]
     pub(in crate::config) max_hours_per_user: Option<String>,
     #[serde(default)]
+    pub(in crate::config) auto_approve: Vec<RawAutoApprove>,
+    #[serde(default)]
     pub(in crate::config) privileged_allow: Vec<String>,
+}
+
+/// `[[package.auto_approve]]`: a rule that approves without a person.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawAutoApprove {
+    pub(in crate::config) name: String,
+    #[serde(default)]
+    pub(in crate::config) groups: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) max_duration: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) hours: Option<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(in crate::config) ticket_required: bool,
+    #[serde(default = "one", deserialize_with = "lenient::u32")]
+    pub(in crate::config) approvals: u32,
 }
 
 fn yes() -> bool {

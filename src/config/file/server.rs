@@ -19,6 +19,8 @@ pub(in crate::config) struct RawServer {
     pub(in crate::config) metrics_listen: Option<String>,
     #[serde(default)]
     pub(in crate::config) trusted_proxies: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) time_zone: Option<String>,
 }
 
 fn default_listen() -> String {

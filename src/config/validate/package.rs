@@ -228,6 +228,11 @@ pub(super) fn check(
                 &k("max_hours_per_user"),
                 p.max_hours_per_user.as_deref(),
             )?,
+            auto_approve: rules::auto_approve(
+                &k("auto_approve"),
+                &p.auto_approve,
+                p.approvals_required,
+            )?,
             privileged_allow: each(&k("privileged_allow"), &p.privileged_allow, guid)?,
         });
     }

@@ -37,7 +37,13 @@ pub(super) fn check(raw: &RawServer) -> Result<ServerSettings, ConfigError> {
             )
         })?),
     };
+    let time_zone = match raw.time_zone.as_deref().map(str::trim) {
+        None | Some("") => Default::default(),
+        Some(name) => crate::config::server::TimeZoneName::parse(name)
+            .map_err(|e| err("server.time_zone", e))?,
+    };
     Ok(ServerSettings {
+        time_zone,
         listen,
         public_url,
         session_idle,

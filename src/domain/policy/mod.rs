@@ -2,10 +2,12 @@
 //! key (its name in the configuration, in refusals and in the audit trail), is checked at one or
 //! more stages of a request's life, and refuses with a sentence a person understands.
 //!
+//! - `auto_approve`: rules that approve a request without a person;
 //! - `networks`: the client addresses requests and decisions may come from;
 //! - `quota`: granted time per person in a rolling window (`max_hours_per_user`);
 //! - `slots`: how many people may hold the package at once (`max_active`).
 
+pub mod auto_approve;
 pub mod networks;
 pub mod quota;
 pub mod slots;

@@ -8,11 +8,13 @@
 //!   `eligible_groups`, `deny_privileged`), checked before any write transaction;
 //! - `quotas`: the rules that count grants (`max_active`, `max_hours_per_user`), checked inside
 //!   the write transaction that would grant, so that two approvals at once cannot both slip in;
+//! - `auto_approving`: approving by rule, after a request is created;
 //! - `before_start`: the rules again just before a scheduled grant starts;
 //! - `refusals`: recording a refusal;
 //! - `ticket_validator`: the package's ticket system asked about a request's ticket, at request
 //!   and at each approval, outside any transaction.
 
+mod auto_approving;
 mod before_start;
 mod outer;
 mod quotas;

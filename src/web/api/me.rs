@@ -38,7 +38,7 @@ async fn packages(State(app): State<AppState>, Auth(who): Auth) -> Json<PackageL
         .portal
         .packages()
         .iter()
-        .map(|p| views::package(p, &who))
+        .map(|p| views::package(p, &who, &app.portal.server().time_zone.name))
         .collect();
     Json(PackageList { packages })
 }

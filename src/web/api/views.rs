@@ -122,7 +122,7 @@ pub fn me(who: &Principal, roles: impl IntoIterator<Item = Role>) -> contract::M
     }
 }
 
-pub fn package(p: &Package, who: &Principal) -> contract::Package {
+pub fn package(p: &Package, who: &Principal, time_zone: &str) -> contract::Package {
     contract::Package {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -155,10 +155,22 @@ pub fn package(p: &Package, who: &Principal) -> contract::Package {
                 format_duration(q.window).replace(' ', "")
             )
         }),
+        auto_approve: p
+            .auto_approve
+            .iter()
+            .map(|r| contract::AutoApproveRule {
+                name: r.name.clone(),
+                groups: r.groups.clone(),
+                max_duration_minutes: r.max_duration.map(|d| d.num_minutes()),
+                hours: r.hours.as_ref().map(|h| h.as_str().to_string()),
+                time_zone: time_zone.to_string(),
+                ticket_required: r.ticket_required,
+            })
+            .collect(),
         rules: rules_in_words(p)
             .into_iter()
             .map(|(rule, text)| contract::PackageRule {
-                rule: rule.key().to_string(),
+                rule: rule.to_string(),
                 text,
             })
             .collect(),

@@ -195,7 +195,7 @@ async fn render(
                 },
                 rules: crate::domain::package_rules::rules_in_words(pkg)
                     .into_iter()
-                    .map(|(rule, text)| (rule.key().to_string(), text))
+                    .map(|(rule, text)| (rule.to_string(), text))
                     .collect(),
                 selected: pkg.default_duration.num_minutes().to_string(),
                 custom_minutes: String::new(),
