@@ -319,7 +319,35 @@ async fn a_ticket_of_the_wrong_form_names_its_rule(db: &TestDb) {
     assert_eq!(refusals_counted(&t, "ticket_pattern").await, "1");
 }
 
+async fn refused_asks_count_toward_the_hours_limit(db: &TestDb) {
+    let t = with_rules(
+        db,
+        &format!("eligible_groups = [\"{ON_CALL}\"]\nmax_requests_per_hour = 2"),
+        "",
+    )
+    .await;
+    for _ in 0..2 {
+        let a = t.post(DANA, "/api/v1/requests", ask(60)).await;
+        refused_by(&a, StatusCode::FORBIDDEN, "eligible_groups", "not in any");
+    }
+    // The third ask in the hour is not read against the rules, nor recorded as their refusal.
+    let (s, body) = t.post(DANA, "/api/v1/requests", ask(60)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(refusals_counted(&t, "eligible_groups").await, "2");
+    let refused = t.events("action=request_refused").await;
+    assert_eq!(
+        refused.len(),
+        3,
+        "two by the rule, one by the limit: {refused:#?}"
+    );
+    // An hour later Dana may ask again.
+    t.advance(Duration::minutes(61));
+    let a = t.post(DANA, "/api/v1/requests", ask(60)).await;
+    refused_by(&a, StatusCode::FORBIDDEN, "eligible_groups", "not in any");
+}
+
 on_both_databases! {
+    refused_asks_are_limited => refused_asks_count_toward_the_hours_limit;
     eligible_groups => only_members_of_eligible_groups_may_hold_the_package;
     trusted_networks => requests_and_decisions_only_from_trusted_networks;
     deny_privileged => holders_of_directory_roles_are_refused;

@@ -37,6 +37,14 @@ impl Portal {
         }
         let now = self.now();
         let ask = Ask::asking(who, pkg);
+        // Refused asks count toward the hour's limit too (each is an audit event): beyond it,
+        // 429 before any rule is read, so that a flood of refused asks cannot flood the trail.
+        // Checked again in the transaction that adds the request.
+        let tx = self.store.begin().await?;
+        drop(
+            self.within_ask_limit(tx, who, pkg, AskKind::Request, None)
+                .await?,
+        );
         let valid = match validate_new_request(pkg, &input, now) {
             Ok(v) => v,
             Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),

@@ -18,8 +18,14 @@ macro_rules! ask_reads {
         ) -> StoreResult<Vec<DateTime<Utc>>> {
             let sql = match kind {
                 $crate::domain::limits::AskKind::Request => {
+                    // Requests made, and asks a package rule refused (recorded with the
+                    // package and the stage; the limit's own refusals carry neither stage).
                     "SELECT created_at FROM requests WHERE requester_id = $1 AND package = $2 \
-                     AND created_at > $3 ORDER BY created_at"
+                     AND created_at > $3 \
+                     UNION ALL SELECT at FROM audit_events WHERE subject_id = $1 \
+                     AND action = 'request_refused' AND at > $3 \
+                     AND details LIKE $4 AND details LIKE '%\"stage\":\"request\"%' \
+                     ORDER BY 1"
                 }
                 $crate::domain::limits::AskKind::Extension => {
                     // From the hour's extensions (materialized first, whatever PostgreSQL's
@@ -30,12 +36,15 @@ macro_rules! ask_reads {
                      WHERE r.id = e.request_id AND r.requester_id = $1 AND r.package = $2 ORDER BY e.requested_at"
                 }
             };
-            let at: Vec<i64> = sqlx::query_scalar(sql)
+            let mut q = sqlx::query_scalar(sql)
                 .bind(requester_id)
                 .bind(package)
-                .bind(ms(since))
-                .fetch_all(&mut *self.tx)
-                .await?;
+                .bind(ms(since));
+            if kind == $crate::domain::limits::AskKind::Request {
+                // Package ids hold only a-z, 0-9 and '-': nothing LIKE would read as a pattern.
+                q = q.bind(format!("%\"package\":\"{package}\"%"));
+            }
+            let at: Vec<i64> = q.fetch_all(&mut *self.tx).await?;
             Ok(at.into_iter().map($crate::store::from_ms).collect())
         }
 
