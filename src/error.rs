@@ -63,12 +63,19 @@ pub const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AppError {
     pub fn invalid(fields: Vec<FieldError>) -> AppError {
-        let message = fields
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        AppError::Invalid { message, fields }
+        AppError::Invalid {
+            message: joined(&fields),
+            fields,
+        }
+    }
+
+    /// Input a package rule refuses, each problem against its field (e.g. `ticket_pattern`).
+    pub fn refused_fields(rule: crate::domain::policy::Rule, fields: Vec<FieldError>) -> AppError {
+        AppError::Refused {
+            rule,
+            message: joined(&fields),
+            fields,
+        }
     }
 
     pub fn invalid_field(field: &'static str, message: impl Into<String>) -> AppError {
@@ -216,6 +223,15 @@ impl From<DecisionRefused> for AppError {
             DecisionRefused::Invalid(m) => AppError::invalid_field("duration_minutes", m),
         }
     }
+}
+
+/// The fields' problems as one message.
+fn joined(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn capitalise(s: &str) -> String {

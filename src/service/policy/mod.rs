@@ -89,10 +89,7 @@ impl crate::service::Portal {
         if who.requests_only() {
             return nothing;
         }
-        let Some(r) = self.store.get_request(id.as_str()).await? else {
-            return nothing;
-        };
-        let Some(pkg) = self.package(&r.package) else {
+        let Some((r, pkg)) = self.request_for_rules(id).await? else {
             return nothing;
         };
         if r.requester.id == who.user.id || !self.may_view(who, &r) {
@@ -126,10 +123,7 @@ impl crate::service::Portal {
         who: &Principal,
         id: &crate::domain::RequestId,
     ) -> crate::error::AppResult<()> {
-        let Some(r) = self.store.get_request(id.as_str()).await? else {
-            return Ok(());
-        };
-        let Some(pkg) = self.package(&r.package) else {
+        let Some((r, pkg)) = self.request_for_rules(id).await? else {
             return Ok(());
         };
         if r.requester.id != who.user.id {
@@ -138,5 +132,17 @@ impl crate::service::Portal {
         self.check_outer(&Ask::on(Stage::Extension, pkg, Some(who), &r))
             .await
             .map(|_| ())
+    }
+
+    /// Request `id` and its package, when both still exist (otherwise the change itself
+    /// answers 404 or 409, and no rule is read).
+    async fn request_for_rules(
+        &self,
+        id: &crate::domain::RequestId,
+    ) -> crate::error::AppResult<Option<(Request, &Package)>> {
+        let Some(r) = self.store.get_request(id.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(self.package(&r.package).map(|pkg| (r, pkg)))
     }
 }

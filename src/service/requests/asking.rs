@@ -171,21 +171,13 @@ impl Portal {
         let Some((ticket, pattern)) = wrong_form else {
             return AppError::invalid(fields);
         };
-        let message = fields
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let refused = AppError::refused_fields(Rule::TicketPattern, fields);
         let refusal = Refusal::new(
             Rule::TicketPattern,
-            message.clone(),
+            refused.to_string(),
             json!({"ticket": ticket.chars().take(100).collect::<String>(), "pattern": pattern}),
         );
         let _ = self.refuse(ask, refusal).await;
-        AppError::Refused {
-            rule: Rule::TicketPattern,
-            message,
-            fields,
-        }
+        refused
     }
 }
