@@ -93,6 +93,25 @@ async fn a_matching_rule_approves_at_once(db: &TestDb) {
     );
     let id = r["id"].as_str().unwrap().to_string();
     wait_in_group(&t, DANA).await;
+    // The same ask with a token a device-code sign-in (a phished one too) could hold: a person
+    // decides it, whatever the rules.
+    t.emulator.set_member(ON_CALL, RILEY, true);
+    let requests_token = t.emulator.mint_token(jitgate::emulator::TokenSpec::new(
+        RILEY,
+        &format!("api://{}", jitgate::emulator::demo::REQUESTS_API_ID),
+    ));
+    let r2: Value = t
+        .http
+        .post(format!("{}/api/v1/requests", t.url))
+        .bearer_auth(requests_token)
+        .json(&ask(30))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r2["status"], "pending", "{r2}");
     let e = t
         .events(&format!("request={id}&action=request_approved"))
         .await[0]

@@ -3,12 +3,15 @@
 //! `policy:<rule name>` with the facts the rule matched on, and told like a person's approval.
 //! The request has passed every rule for asking; the quotas are counted again as for any
 //! approval, and when one refuses (no place free, no hours left) the refusal is recorded and
-//! the request waits for a person.
+//! the request waits for a person. A request asked with a token for the requests API (the one a
+//! device-code sign-in, and so a phished one, can hold) is never approved by rule: a person
+//! decides it.
 
 use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::{Ask, Taking};
+use crate::auth::Principal;
 use crate::domain::policy::Stage;
 use crate::domain::policy::auto_approve::{AutoApprove, Facts};
 use crate::domain::{
@@ -20,11 +23,19 @@ use crate::service::{Portal, event, lifecycle};
 
 impl Portal {
     /// `r` approved by the first of its package's rules that matches, else as it is.
-    pub(in crate::service) async fn try_auto_approve(&self, r: Request) -> Request {
+    pub(in crate::service) async fn try_auto_approve(
+        &self,
+        who: &Principal,
+        r: Request,
+    ) -> Request {
         let Some(pkg) = self.package(&r.package) else {
             return r;
         };
         if pkg.auto_approve.is_empty() || r.status != RequestStatus::Pending {
+            return r;
+        }
+        if who.requests_only() {
+            tracing::info!(request = %r.id, "asked through the requests API: no rule approves it, a person decides");
             return r;
         }
         let now = self.now();

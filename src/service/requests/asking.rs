@@ -144,7 +144,7 @@ impl Portal {
         tx.commit().await?;
         self.notify();
         tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, "request created");
-        Ok(self.try_auto_approve(r).await)
+        Ok(self.try_auto_approve(who, r).await)
     }
 }
 
