@@ -8,6 +8,7 @@ mod audit;
 mod errors;
 mod people;
 mod requests;
+mod reviews;
 pub mod rules;
 pub mod time;
 
@@ -19,4 +20,8 @@ pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
     Request, RequestList, RequestQuery, RevokeBody, SignIn, SignInList, Status, Verdict,
+};
+pub use reviews::{
+    RestoreBody, ReviewCampaign, ReviewDecisionBody, ReviewDetail, ReviewItem, ReviewList,
+    ReviewRevocation, RevocationList,
 };

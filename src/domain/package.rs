@@ -78,6 +78,8 @@ pub struct Package {
     pub auto_approve: Vec<super::policy::auto_approve::AutoApprove>,
     /// Object ids (lower case) allowed to ask despite `deny_privileged`.
     pub privileged_allow: Vec<String>,
+    /// Its access reviews: how often, by whom, and what an undecided item becomes.
+    pub review: super::review_settings::ReviewSettings,
 }
 
 /// Where a package's tickets are checked (`ticket_validator`), and whether a ticket system that
@@ -162,6 +164,7 @@ impl Package {
             max_hours_per_user: None,
             auto_approve: Vec::new(),
             privileged_allow: Vec::new(),
+            review: Default::default(),
         }
     }
 }

@@ -16,13 +16,18 @@ impl Portal {
         Ok(self.store.due(self.now(), limit).await?)
     }
 
-    /// When the scheduler should look again: the earliest of the next deadline and the next
-    /// cron sweep (a minute from now if neither is known), never in the past.
+    /// When the scheduler should look again: the earliest of the next deadline, the next access
+    /// review start, reminder or due date, and the next cron sweep (a minute from now if neither is known), never in the past.
     pub async fn next_scheduler_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let sweep = self.settings.scheduler.sweep.after(&now).next();
         let deadline = self.store.next_deadline().await.ok().flatten();
+        // Whatever of the reviews was due has just been done: the next look is ahead.
+        let review = self
+            .next_review_at()
+            .await
+            .map(|t| t.max(now + Duration::seconds(1)));
         let fallback = now + Duration::minutes(1);
-        [sweep, deadline]
+        [sweep, deadline, review]
             .into_iter()
             .flatten()
             .min()

@@ -11,7 +11,8 @@
 //! - `audit`: `[audit]`, the chain's key and anchors;
 //! - `notify`: `[notify]`, e-mail through Graph or SMTP, chat and audit webhooks;
 //! - `package`: every `[[package]]`;
-//! - `rules`: a package's rules on where from and how much (networks, places, hours).
+//! - `rules`: a package's rules on where from and how much (networks, places, hours);
+//! - `review`: a package's access reviews.
 
 mod audit;
 mod database;
@@ -19,6 +20,7 @@ mod entra;
 mod jobs;
 mod notify;
 mod package;
+mod review;
 mod rules;
 mod server;
 

@@ -32,10 +32,15 @@ pub enum AuditAction {
     GrantShortened,
     PortalSignIn,
     RequestRefused,
+    ReviewStarted,
+    ReviewDecided,
+    ReviewClosed,
+    ReviewApplied,
+    ReviewRestored,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -63,6 +68,11 @@ impl AuditAction {
         AuditAction::GrantShortened,
         AuditAction::PortalSignIn,
         AuditAction::RequestRefused,
+        AuditAction::ReviewStarted,
+        AuditAction::ReviewDecided,
+        AuditAction::ReviewClosed,
+        AuditAction::ReviewApplied,
+        AuditAction::ReviewRestored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +104,11 @@ impl AuditAction {
             AuditAction::GrantShortened => "grant_shortened",
             AuditAction::PortalSignIn => "portal_sign_in",
             AuditAction::RequestRefused => "request_refused",
+            AuditAction::ReviewStarted => "review_started",
+            AuditAction::ReviewDecided => "review_decided",
+            AuditAction::ReviewClosed => "review_closed",
+            AuditAction::ReviewApplied => "review_applied",
+            AuditAction::ReviewRestored => "review_restored",
         }
     }
 

@@ -1,6 +1,6 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
 //! rules, its step-up, one open request or grant per package, its ticket system, how often one
-//! may ask), with the requester's manager looked up where the package lets managers decide.
+//! may ask, no revocation by an access review), with the requester's manager looked up where the package lets managers decide.
 
 use serde_json::json;
 
@@ -41,10 +41,13 @@ impl Portal {
         // 429 before any rule is read, so that a flood of refused asks cannot flood the trail.
         // Checked again in the transaction that adds the request.
         let tx = self.store.begin().await?;
-        drop(
-            self.within_ask_limit(tx, who, pkg, AskKind::Request, None)
-                .await?,
-        );
+        let mut tx = self
+            .within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            .await?;
+        // A person an access review revoked is refused until an admin restores them.
+        self.refuse_if_revoked(&mut *tx, pkg, &who.user.id, "your")
+            .await?;
+        drop(tx);
         let valid = match validate_new_request(pkg, &input, now) {
             Ok(v) => v,
             Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),
@@ -102,6 +105,8 @@ impl Portal {
         let tx = self.store.begin().await?;
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            .await?;
+        self.refuse_if_revoked(&mut *tx, pkg, &who.user.id, "your")
             .await?;
         let start = r.requested_start.unwrap_or(now).max(now);
         let taking = Taking::Grant {

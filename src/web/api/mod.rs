@@ -4,7 +4,7 @@
 //!
 //! One router per feature: `me` (who is calling, the packages they may ask for), `requests`
 //! (requests, their extensions and sign-ins), `approvals` (what waits for the caller's
-//! decision), `audit` (the trail, exported and verified) and `cli` (how the command line signs
+//! decision), `audit` (the trail, exported and verified), `reviews` (access reviews) and `cli` (how the command line signs
 //! in); `openapi` serves the document. They answer through `views` (the service's answers in
 //! the contract's types) and read bodies and paths through `body` (errors in the API's shape).
 
@@ -15,6 +15,7 @@ mod cli;
 mod me;
 pub mod openapi;
 mod requests;
+pub mod reviews;
 pub mod views;
 
 use axum::Router;
@@ -33,6 +34,7 @@ fn router_with_document() -> OpenApiRouter<AppState> {
         .merge(requests::router())
         .merge(approvals::router())
         .merge(audit::router())
+        .merge(reviews::router())
 }
 
 pub fn router() -> Router<AppState> {
