@@ -66,6 +66,9 @@ duration_presets = ["1m", "2m", "5m", "15m", "1h", "2h", "4h"]
 manager_may_approve = true
 remind_before = "1m"
 escalate_after = "3m"
+# An access review every 90 days, due 3 days after it starts (the demo's first starts at once).
+review_every = "90d"
+review_within = "3d"
 
 [[package]]
 id = "device-code-production"
@@ -127,6 +130,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
+    // A review due in the demo: its packages count as configured a day ago, so that their
+    // first access review (at the first midnight after) starts now.
+    app.portal
+        .backdate_review_schedules(chrono::Duration::days(1))
+        .await?;
 
     let line = "=".repeat(78);
     println!("{line}");
@@ -153,6 +161,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  The production change package needs a fresh multi-factor sign-in: asking for it");
     println!("  sends you to sign in again, where the emulated tenant asks you to complete MFA.");
     println!("  Dana is reminded a minute before the end and may extend from the request's page;");
+    println!(
+        "  Reviews: an access review of each package is open (Morgan reviews, Alex sees all);"
+    );
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
         emulator.base_url()

@@ -127,7 +127,7 @@ pub struct RestoreBody {
     #[serde(default)]
     #[schema(required = true)]
     pub user_id: String,
-    /// Why (one line, at most 500 characters).
+    /// Why (at most 500 characters).
     #[serde(default)]
     #[schema(required = true, min_length = 1, max_length = 500)]
     pub reason: String,

@@ -40,13 +40,17 @@ impl Scheduler {
         p.heartbeat("scheduler").await;
         let mut done = 0;
         // Access reviews: campaigns started, reminded and closed when due.
-        match p.run_reviews().await {
-            Ok(n) => done += n,
+        let reviews_failed = match p.run_reviews().await {
+            Ok(n) => {
+                done += n;
+                false
+            }
             Err(e) => {
                 e.log();
                 tracing::error!(error = %e, "access reviews failed");
+                true
             }
-        }
+        };
         loop {
             let due = p
                 .due_deadlines(BATCH)
@@ -78,7 +82,9 @@ impl Scheduler {
                 }
             }
             if (due.len() as i64) < BATCH || !progressed {
-                return if progressed || due.is_empty() {
+                return if reviews_failed {
+                    Err(())
+                } else if progressed || due.is_empty() {
                     Ok(done)
                 } else {
                     Err(())

@@ -21,11 +21,9 @@ impl Portal {
     pub async fn next_scheduler_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let sweep = self.settings.scheduler.sweep.after(&now).next();
         let deadline = self.store.next_deadline().await.ok().flatten();
-        // Whatever of the reviews was due has just been done: the next look is ahead.
-        let review = self
-            .next_review_at()
-            .await
-            .map(|t| t.max(now + Duration::seconds(1)));
+        // What of the reviews came due while the scheduler was busy is done at once (a review
+        // that fails makes the scheduler pause a second, see `Scheduler::catch_up`).
+        let review = self.next_review_at().await;
         let fallback = now + Duration::minutes(1);
         [sweep, deadline, review]
             .into_iter()

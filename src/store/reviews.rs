@@ -81,7 +81,8 @@ pub trait ReviewStore: Send + Sync {
 
 #[async_trait]
 pub trait ReviewTx: Send {
-    /// Records `first_seen` as when the package's reviews were first configured, unless known.
+    /// Records `first_seen` as when the package's reviews were first configured, unless an
+    /// earlier time is known.
     async fn note_review_schedule(
         &mut self,
         package: &str,

@@ -24,6 +24,7 @@ mod policies;
 mod privileged;
 mod reach;
 mod reads;
+mod reviews;
 mod schema_run;
 mod service;
 mod sessions;

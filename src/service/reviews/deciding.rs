@@ -42,7 +42,7 @@ impl Portal {
         if justification.chars().count() > JUSTIFICATION_MAX
             || justification
                 .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\r')
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(AppError::invalid_field(
                 "justification",

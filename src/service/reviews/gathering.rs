@@ -174,7 +174,7 @@ impl Portal {
         for r in &grants {
             let sign_ins = self.store.sign_ins_for(&r.id).await?;
             let start = r.starts_at.unwrap_or(r.created_at);
-            let end = r.removed_at.or(r.ends_at).unwrap_or(c.period_end);
+            let end = r.ends_at.or(r.removed_at).unwrap_or(c.period_end);
             let minutes = (end - start).num_minutes().max(0);
             let entry = people
                 .entry(r.requester.id.to_ascii_lowercase())

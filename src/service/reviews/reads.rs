@@ -95,7 +95,8 @@ impl Portal {
             .into_iter()
             .filter(|i| {
                 whole
-                    || (i.kind == ItemKind::Person
+                    || (c.review_by == ReviewBy::SelfAttest
+                        && i.kind == ItemKind::Person
                         && i.subject_id
                             .as_deref()
                             .is_some_and(|s| s.eq_ignore_ascii_case(&who.user.id)))

@@ -56,11 +56,15 @@ impl Portal {
     ) -> AppResult<()> {
         self.require_any(who, &[Role::Admin], "Restoring a revoked person")?;
         let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
+        if reason.is_empty()
+            || reason.chars().count() > 500
+            || reason
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(AppError::invalid_field(
                 "reason",
-                "Say why, in one line of at most 500 characters.",
+                "Say why, in at most 500 characters.",
             ));
         }
         let now = self.now();

@@ -153,4 +153,16 @@ impl Portal {
         }
         next.into_iter().min()
     }
+
+    /// For the demo: packages whose reviews were never scheduled count as configured `ago`, so
+    /// that a first campaign whose midnight has passed starts at once.
+    pub async fn backdate_review_schedules(&self, ago: Duration) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        for p in self.packages().iter().filter(|p| p.review.every.is_some()) {
+            tx.note_review_schedule(&p.id, self.now() - ago).await?;
+        }
+        tx.commit().await?;
+        self.wake.scheduler.notify_one();
+        Ok(())
+    }
 }

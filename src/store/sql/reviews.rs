@@ -125,7 +125,9 @@ macro_rules! review_store {
                 async fn note_review_schedule(&mut self, package: &str, first_seen: DateTime<Utc>) -> StoreResult<()> {
                     sqlx::query(
                         "INSERT INTO review_schedules (package, first_seen) VALUES ($1, $2) \
-                         ON CONFLICT (package) DO NOTHING",
+                         ON CONFLICT (package) DO UPDATE SET first_seen = CASE \
+                         WHEN excluded.first_seen < review_schedules.first_seen THEN excluded.first_seen \
+                         ELSE review_schedules.first_seen END",
                     )
                     .bind(package)
                     .bind(ms(first_seen))

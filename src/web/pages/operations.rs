@@ -71,6 +71,8 @@ struct OperationsPage {
     reconcile_mode: &'static str,
     reconciled: String,
     standing: Vec<StandingRow>,
+    /// Standing members access reviews removed (until an admin changes the file's list).
+    standing_removed: Vec<String>,
     drift: Vec<DriftRow>,
     blocked: Vec<BlockedRow>,
     sign_ins_read: bool,
@@ -105,6 +107,20 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             .last_at
             .map(|t| format!("{} ({})", relative(t, now), when(t)))
             .unwrap_or_else(|| "not yet".into()),
+        standing_removed: rec
+            .standing_removed
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} ({}) of {}: removed by the access review of {} ({})",
+                    o.member_name,
+                    o.member_id,
+                    o.package,
+                    o.at.format("%Y-%m-%d"),
+                    o.reason
+                )
+            })
+            .collect(),
         standing: rec
             .standing
             .into_iter()

@@ -15,7 +15,7 @@
 mod actions;
 mod detail;
 mod extension;
-mod form;
+pub(super) mod form;
 mod timeline;
 mod view;
 
