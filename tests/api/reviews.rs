@@ -19,21 +19,13 @@ use crate::on_both_databases;
 /// others not reviewed. `by` and `default` are its `review_by` and `review_default`.
 async fn spawn(db: &TestDb, by: &str, default: &str) -> TestApp {
     TestApp::spawn_configured(db, false, |s| {
-        s.replacen(
+        s.replacen("review_every = \"off\"\n", "", 1).replacen(
             "max_duration = \"4h\"",
             &format!(
                 "max_duration = \"4h\"\nstanding_members = [\"{SAM}\"]\nreview_every = \"90d\"\n\
                  review_within = \"14d\"\nreview_by = \"{by}\"\nreview_default = \"{default}\""
             ),
             1,
-        )
-        .replace(
-            "requester_role = \"Developer\"",
-            "requester_role = \"Developer\"\nreview_every = \"off\"",
-        )
-        .replace(
-            "manager_may_approve = true",
-            "manager_may_approve = true\nreview_every = \"off\"",
         ) + "\n[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n"
     })
     .await
