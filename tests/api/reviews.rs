@@ -397,6 +397,84 @@ async fn self_attestation_removes_those_who_do_not_answer(db: &TestDb) {
     t.stop().await;
 }
 
+/// `jitgate reviews list`, `show` and `decide` from a reviewer's terminal; a device-code
+/// sign-in (a requests-API token, which may have been phished) decides nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_lists_shows_and_decides() {
+    use crate::terminal::Terminal;
+    let db = TestDb::new(crate::common::db::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut t = spawn(&db, "deciders", "report").await;
+    t.granted(DANA, "device-code", 60, MORGAN).await;
+    move_to(&t, next_midnight(t.clock.now()) + Duration::minutes(1));
+    let c = first_campaign(&t).await;
+    let d = t.get(MORGAN, &format!("/api/v1/reviews/{c}")).await;
+    let dana_item = item(&d, Some(DANA))["id"].to_string();
+
+    let morgan = Terminal::new(&t.url);
+    morgan.login_browser(&t.emulator, MORGAN).await;
+    let list: jitgate::contract::ReviewList =
+        serde_json::from_value(morgan.json(&["reviews", "list"]).await).unwrap();
+    assert_eq!(list.campaigns.len(), 1);
+    assert_eq!(list.campaigns[0].waiting, 3);
+    let (code, out, err) = morgan.run(&["reviews", "show", &c]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Dana Developer") && out.contains("(yours to decide)"),
+        "{out}"
+    );
+    let decided = morgan
+        .json(&[
+            "reviews",
+            "decide",
+            &c,
+            &dana_item,
+            "--decision",
+            "Deny",
+            "--reason",
+            "Left the team",
+        ])
+        .await;
+    assert_eq!(decided["decision"], "Deny");
+    let (code, _, err) = morgan
+        .run(&[
+            "reviews",
+            "decide",
+            &c,
+            &dana_item,
+            "--decision",
+            "Perhaps",
+            "--reason",
+            "hm",
+        ])
+        .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("Approve, Deny or DontKnow"), "{err}");
+
+    // Signed in by device code, Morgan's token reaches only the requests API: refused.
+    let phone = Terminal::new(&t.url);
+    phone.login_device_code(&t.emulator, MORGAN).await;
+    let (code, _, err) = phone
+        .run(&[
+            "reviews",
+            "decide",
+            &c,
+            &dana_item,
+            "--decision",
+            "Approve",
+            "--reason",
+            "ok",
+        ])
+        .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("requests API"), "{err}");
+    let d = t.get(ALEX, &format!("/api/v1/reviews/{c}")).await;
+    assert_eq!(item(&d, Some(DANA))["decision"], "Deny");
+    t.stop().await;
+    db.cleanup().await;
+}
+
 on_both_databases! {
     review_start_to_applied_result => a_review_from_start_to_applied_result;
     self_attestation => self_attestation_removes_those_who_do_not_answer;
