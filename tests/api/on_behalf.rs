@@ -335,6 +335,84 @@ async fn each_person_is_asked_for_on_their_own(t: &mut TestApp) {
     );
 }
 
+/// The page, without script: a search lists people with a box each; the form asks for each
+/// ticked (and typed) person and says what became of each.
+async fn the_page_asks_for_the_people_ticked(t: &mut TestApp) {
+    let t: &TestApp = t;
+    let page = |user: &'static str, path: String| async move {
+        let r = t.fetch(Some(user), &path).await;
+        (r.status(), r.text().await.unwrap())
+    };
+    let (status, _) = page(DANA, "/on-behalf".into()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, home) = page(DANA, "/".into()).await;
+    assert!(!home.contains(r#"data-nav="on-behalf""#));
+    let (status, html) = page(ALEX, "/on-behalf?search=scanner".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-nav="on-behalf""#), "{html}");
+    for upn in [SCANNER_07_UPN, SCANNER_08_UPN] {
+        assert!(
+            html.contains(&format!(
+                r#"<input type="checkbox" name="on_behalf_of" value="{upn}">"#
+            )),
+            "{html}"
+        );
+    }
+    let post = |form: Vec<(&'static str, String)>| async move {
+        let r = t
+            .http_as(Some(ALEX), reqwest::Method::POST, "/on-behalf")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    let nobody = "nobody@jitgate-demo.onmicrosoft.com";
+    let form = |justification: &str| {
+        vec![
+            ("search", "scanner".to_string()),
+            ("on_behalf_of", SCANNER_07_UPN.to_string()),
+            ("on_behalf_of", SCANNER_08_UPN.to_string()),
+            ("named", format!("{nobody}\n")),
+            ("package", "device-code".to_string()),
+            ("duration_minutes", "60".to_string()),
+            ("justification", justification.to_string()),
+            ("ticket", String::new()),
+        ]
+    };
+    // A form the package refuses comes back with what was ticked and typed; nothing asked.
+    let (status, html) = post(form("short")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"<input type="checkbox" name="on_behalf_of" value="{SCANNER_07_UPN}" checked>"#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"class="problem""#), "{html}");
+    assert_eq!(t.audit_actions_total("request_created").await, 0);
+
+    let (status, html) = post(form("re-enrolling the warehouse scanners")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for upn in [SCANNER_07_UPN, SCANNER_08_UPN] {
+        assert!(
+            html.contains(&format!(r#"data-named="{upn}" data-outcome="asked""#)),
+            "{html}"
+        );
+    }
+    assert!(
+        html.contains(&format!(r#"data-named="{nobody}" data-outcome="refused""#)),
+        "{html}"
+    );
+    let asked = t.get(ALEX, "/api/v1/requests?asked_by_me=true").await;
+    assert_eq!(asked["requests"].as_array().unwrap().len(), 2, "{asked}");
+    let (_, html) = page(ALEX, "/on-behalf".into()).await;
+    assert!(
+        html.contains("Scanner 07 (warehouse)") && html.contains(r#"id="asked""#),
+        "{html}"
+    );
+}
+
 impl TestApp {
     /// How many `action` events the trail holds.
     async fn audit_actions_total(&self, action: &str) -> usize {
@@ -350,6 +428,12 @@ async fn rules(db: &TestDb) {
     t.stop().await;
 }
 
+async fn the_page(db: &TestDb) {
+    let mut t = with_email(db).await;
+    the_page_asks_for_the_people_ticked(&mut t).await;
+    t.stop().await;
+}
+
 async fn outcomes(db: &TestDb) {
     let mut t = with_email(db).await;
     each_person_is_asked_for_on_their_own(&mut t).await;
@@ -359,6 +443,7 @@ async fn outcomes(db: &TestDb) {
 on_both_databases! {
     on_behalf_who_may => rules;
     on_behalf_each_person => outcomes;
+    on_behalf_page => the_page;
 }
 
 /// `jitgate request --on-behalf-of upn1,upn2`: one line per person (exit status 1 when one was

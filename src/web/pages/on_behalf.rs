@@ -165,9 +165,25 @@ async fn ask(
         .create_requests_on_behalf(&user.who, input, &people)
         .await
     {
-        Ok(outcomes) => Ok(render(&app, user, f, outcomes, String::new())
-            .await?
-            .into_response()),
+        Ok(outcomes) => {
+            // Whoever was asked for is no longer ticked; whoever was refused stays, to retry.
+            let mut f = f;
+            let asked = |n: &str| {
+                outcomes
+                    .iter()
+                    .any(|o| o.result.is_ok() && o.named.eq_ignore_ascii_case(n))
+            };
+            f.ticked.retain(|t| !asked(t));
+            f.named = f
+                .named
+                .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+                .filter(|n| !n.is_empty() && !asked(n))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(render(&app, user, f, outcomes, String::new())
+                .await?
+                .into_response())
+        }
         Err(AppError::StepUpRequired(s)) => Ok(sign_in_again(&s.context, "/on-behalf")),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
             let status = e.status();
