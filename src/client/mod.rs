@@ -110,8 +110,18 @@ pub struct RequestArgs {
     #[arg(long)]
     pub start: Option<String>,
     /// Wait until access is in effect (or refused), showing its progress; Ctrl-C stops waiting.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "on_behalf_of")]
     pub wait: bool,
+    /// Ask on others' behalf (approvers, admins and holders of the requester-on-behalf role):
+    /// people or device accounts by user principal name or object id, comma-separated; one
+    /// request each.
+    #[arg(
+        long,
+        value_name = "UPN,...",
+        value_delimiter = ',',
+        requires = "package"
+    )]
+    pub on_behalf_of: Vec<String>,
 }
 
 #[derive(Debug, Args)]

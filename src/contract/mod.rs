@@ -15,11 +15,15 @@ pub mod time;
 pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
 pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verification};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
-pub use people::{AutoApproveRule, CliSignIn, Me, Package, PackageList, PackageRule, Person};
+pub use people::{
+    AutoApproveRule, CliSignIn, Me, Package, PackageList, PackageRule, PeopleQuery, Person,
+    PersonList,
+};
 pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
-    Request, RequestList, RequestQuery, RevokeBody, SignIn, SignInList, Status, Verdict,
+    OnBehalfResult, OnBehalfResults, Request, RequestList, RequestQuery, RevokeBody, SignIn,
+    SignInList, Status, Verdict,
 };
 pub use reviews::{
     RestoreBody, ReviewCampaign, ReviewDecisionBody, ReviewDetail, ReviewItem, ReviewList,

@@ -18,6 +18,7 @@ mod late_writes;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod on_behalf;
 mod openapi;
 mod pages;
 mod policies;

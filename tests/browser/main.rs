@@ -13,6 +13,7 @@ mod device_code;
 mod escaping;
 mod extend;
 mod navigation;
+mod on_behalf;
 mod reviews;
 mod sign_in;
 mod step_up;

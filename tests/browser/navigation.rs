@@ -16,7 +16,7 @@ async fn navigation_follows_the_roles() {
         (
             MORGAN,
             "Morgan Manager",
-            &["access", "approvals", "reviews"],
+            &["access", "approvals", "on-behalf", "reviews"],
             &["Approver"],
         ),
         (
@@ -28,7 +28,7 @@ async fn navigation_follows_the_roles() {
         (
             ALEX,
             "Alex Admin",
-            &["access", "audit", "operations", "reviews"],
+            &["access", "audit", "operations", "on-behalf", "reviews"],
             &["Admin"],
         ),
     ];
