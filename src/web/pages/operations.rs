@@ -17,7 +17,8 @@ pub fn router() -> Router<AppState> {
 pub struct OpRow {
     pub id: i64,
     pub kind: &'static str,
-    pub request_id: String,
+    /// The page of what the operation is for: a request's, or an access review's.
+    pub link: String,
     pub user_id: String,
     pub group_id: String,
     pub due: String,
@@ -151,7 +152,13 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             .map(|o| OpRow {
                 id: o.id,
                 kind: o.kind.as_str(),
-                request_id: o.request_id,
+                // A review's removal of a standing member belongs to its campaign.
+                link: match o.request_id.strip_prefix("review:") {
+                    Some(rest) => {
+                        format!("/reviews/{}", rest.split(':').next().unwrap_or_default())
+                    }
+                    None => format!("/requests/{}", o.request_id),
+                },
                 user_id: o.user_id,
                 group_id: o.group_id,
                 due: relative(o.not_before, now),
