@@ -18,11 +18,16 @@ use crate::on_both_databases;
 /// The first package reviewed every 90 days (due in 14), with Sam as a standing member; the
 /// others not reviewed. `by` and `default` are its `review_by` and `review_default`.
 async fn spawn(db: &TestDb, by: &str, default: &str) -> TestApp {
+    spawn_standing(db, by, default, &format!("\"{SAM}\"")).await
+}
+
+/// As [`spawn`], with `standing` as the package's standing members (TOML list items).
+async fn spawn_standing(db: &TestDb, by: &str, default: &str, standing: &str) -> TestApp {
     TestApp::spawn_configured(db, false, |s| {
         s.replacen("review_every = \"off\"\n", "", 1).replacen(
             "max_duration = \"4h\"",
             &format!(
-                "max_duration = \"4h\"\nstanding_members = [\"{SAM}\"]\nreview_every = \"90d\"\n\
+                "max_duration = \"4h\"\nstanding_members = [{standing}]\nreview_every = \"90d\"\n\
                  review_within = \"14d\"\nreview_by = \"{by}\"\nreview_default = \"{default}\""
             ),
             1,
@@ -323,6 +328,12 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Sam is no longer standing: the Operations page says so.
+    let admin = principal(ALEX, &["Admin"]);
+    let ops = t.portal().operations(&admin).await.unwrap();
+    assert_eq!(ops.reconciliation.standing[0].2, Vec::<String>::new());
+    assert_eq!(ops.reconciliation.standing_removed[0].member_id, SAM);
+
     // The next campaign starts 90 days after this one.
     move_to(&t, start + Duration::days(90) + Duration::minutes(1));
     eventually("the second campaign", || async {
@@ -330,6 +341,13 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     })
     .await;
     assert_eq!(t.verify().await["ok"], true);
+    t.stop().await;
+
+    // Until an admin changes the file's list: then the file has the word again.
+    let mut t = spawn_standing(db, "deciders", "report", &format!("\"{SAM}\", \"{RILEY}\"")).await;
+    let ops = t.portal().operations(&admin).await.unwrap();
+    assert_eq!(ops.reconciliation.standing[0].2, [SAM, RILEY]);
+    assert!(ops.reconciliation.standing_removed.is_empty());
     t.stop().await;
 }
 
