@@ -483,6 +483,17 @@ async fn the_command_line_asks_on_behalf() {
         )),
         "{out}"
     );
+    // An approver's queue says who asked, and for whom.
+    let jordan = Terminal::new(&t.url);
+    jordan.login_browser(&t.emulator, JORDAN).await;
+    let (_, queue, _) = jordan.run(&["approvals"]).await;
+    assert!(
+        queue.contains("Scanner 07 (warehouse)")
+            && queue.contains(
+                "asked on their behalf by Morgan Manager (morgan@jitgate-demo.onmicrosoft.com)"
+            ),
+        "{queue}"
+    );
     // JSON: the API's own answer; exit status 0 once every person was asked for.
     let (code, out, _) = morgan
         .run(&[
