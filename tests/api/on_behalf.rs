@@ -289,6 +289,8 @@ async fn each_person_is_asked_for_on_their_own(t: &mut TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let approved = t.approve(JORDAN, &scanner_id).await;
     assert_eq!(approved["asked_by"]["id"], MORGAN);
+    wait_added(t, &scanner_id).await;
+    assert!(t.emulator.members(GROUP).contains(&SCANNER_07.to_string()));
 
     // Each sees it: the person in their own list, the asker among what they asked for.
     let mine = t.get(DANA, "/api/v1/requests?mine=true").await;
@@ -318,9 +320,15 @@ async fn each_person_is_asked_for_on_their_own(t: &mut TestApp) {
             .iter()
             .all(|r| r["asked_by"]["id"] == MORGAN)
     );
-    // The asker may take a request back; the page says who asked.
+    // The asker may take a request back and end the grant (a device account cannot); the page
+    // says who asked.
     let (status, body) = t.cancel(MORGAN, &dana_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = t.end(JORDAN, &scanner_id, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = t.end(MORGAN, &scanner_id, Some("scanners enrolled")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ended", "{body}");
     let page = t
         .fetch(Some(MORGAN), &format!("/requests/{scanner_id}"))
         .await;
@@ -482,6 +490,17 @@ async fn the_command_line_asks_on_behalf() {
             "{nobody}: refused (404): There is no account {nobody}"
         )),
         "{out}"
+    );
+    // An approver's queue says who asked, and for whom.
+    let jordan = Terminal::new(&t.url);
+    jordan.login_browser(&t.emulator, JORDAN).await;
+    let (_, queue, _) = jordan.run(&["approvals"]).await;
+    assert!(
+        queue.contains("Scanner 07 (warehouse)")
+            && queue.contains(
+                "asked on their behalf by Morgan Manager (morgan@jitgate-demo.onmicrosoft.com)"
+            ),
+        "{queue}"
     );
     // JSON: the API's own answer; exit status 0 once every person was asked for.
     let (code, out, _) = morgan
