@@ -202,7 +202,15 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     assert_eq!(body["decision"], "Deny");
     let (status, _) = decide(&t, MORGAN, &c, &dana_item, "Deny", "Left the team").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = decide(&t, JORDAN, &c, &settings, "Approve", "Matches the policy").await;
+    let (status, _) = decide(
+        &t,
+        JORDAN,
+        &c,
+        &settings,
+        "Approve",
+        "=HYPERLINK(\"x\") matches the policy",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let decided = t.events("action=review_decided").await;
     assert_eq!(decided.len(), 4);
@@ -309,7 +317,9 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
         .await;
     assert!(csv.starts_with("campaign,package,"), "{csv}");
     assert!(
-        csv.contains("The device was retired") && csv.contains("removed"),
+        csv.contains("The device was retired")
+            && csv.contains("removed")
+            && csv.contains("'=HYPERLINK"),
         "{csv}"
     );
     let json_export: Value = serde_json::from_str(
