@@ -93,6 +93,26 @@ async fn apply_due(
         DueKind::Start
             if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
         {
+            // An access review revoked its holder since the approval: it fails instead.
+            if let Some(rev) = tx.revocation_in_force(&r.package, &r.requester.id).await? {
+                let reason = format!(
+                    "Not started: the access review of {} revoked {}'s eligibility ({}).",
+                    rev.revoked_at.format("%Y-%m-%d"),
+                    r.requester.name,
+                    rev.reason
+                );
+                lifecycle::close(
+                    outbox,
+                    tx,
+                    &mut r,
+                    Transition::Fail,
+                    None,
+                    Some(reason),
+                    now,
+                )
+                .await?;
+                return Ok(Some(r));
+            }
             r.status = r.status.apply(Transition::Start)?;
             tx.update_request(&r, now).await?;
             lifecycle::open_window(outbox, tx, &r, now).await?;

@@ -232,6 +232,16 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     })
     .await;
     assert!(t.is_member(SAM), "nothing applied before the due date");
+    // Dana asks for a grant starting after the due date; it is approved before it.
+    let later = t
+        .create(
+            DANA,
+            json!({"package": "device-code", "duration_minutes": 60,
+                   "justification": "deploying the CI runner",
+                   "starts_at": (start + Duration::days(15)).to_rfc3339()}),
+        )
+        .await;
+    t.approve(MORGAN, &later).await;
 
     // The due date: Riley takes the default (reported), Sam's removal and Dana's revocation
     // are applied, the campaign closes.
@@ -264,6 +274,16 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     assert_eq!(closed[0]["details"]["revoked"], 1);
     assert_eq!(closed[0]["details"]["reported"], 1);
     eventually("the close told", || async { mails_with(&t, "closed") > 0 }).await;
+
+    // Her approved grant does not start: it fails, naming the review.
+    move_to(&t, start + Duration::days(15) + Duration::minutes(1));
+    wait_status(&t, &later, "failed").await;
+    let reason = t.status_of(&later).await["close_reason"].clone();
+    assert!(
+        reason.as_str().unwrap().contains("Left the team"),
+        "{reason}"
+    );
+    assert!(!t.is_member(DANA));
 
     // Dana is refused her next request, naming the review and its reason ...
     let (status, body) = t
