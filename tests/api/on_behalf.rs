@@ -121,6 +121,39 @@ async fn who_may_ask_on_behalf(t: &mut TestApp) {
     let (status, _) = t.try_get(Some(RILEY), "/api/v1/people?search=s").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The hour's limit on asking is the person's it is for: asked for (and cancelled) ten
+    // times, Scanner 08 is refused the eleventh, with when it fits again.
+    for _ in 0..10 {
+        let (_, body) = t
+            .post(
+                ALEX,
+                "/api/v1/requests",
+                ask("device-code", &[SCANNER_08_UPN]),
+            )
+            .await;
+        let one = result(&body, SCANNER_08_UPN);
+        assert_eq!(one["status"], 201, "{body}");
+        let id = one["request"]["id"].as_str().unwrap().to_string();
+        let (status, body) = t.cancel(ALEX, &id).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, body) = t
+        .post(
+            ALEX,
+            "/api/v1/requests",
+            ask("device-code", &[SCANNER_08_UPN]),
+        )
+        .await;
+    let over = result(&body, SCANNER_08_UPN);
+    assert_eq!(over["status"], 429, "{body}");
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Scanner 08 (warehouse) has been asked for Device code flow exemption 10 times in the last hour"),
+        "{body}"
+    );
+
     // Bad input refuses the whole ask, nothing written.
     let before = t.audit_actions_total("request_created").await;
     for bad in [
