@@ -280,6 +280,10 @@ async fn documented_examples_are_accepted() {
 
     // The package's first access review (at the next midnight): Dana's item denied from the
     // example; at the due date she is revoked, and restored from the example.
+    eventually("the reviews scheduled", || async {
+        t.portal().next_review_at().await.is_some()
+    })
+    .await;
     let start = jitgate::domain::review::first_start(t.clock.now());
     t.advance(start - t.clock.now() + chrono::Duration::minutes(1));
     let list = || async { t.get(ALEX, "/api/v1/reviews").await };

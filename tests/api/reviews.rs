@@ -43,6 +43,18 @@ fn next_midnight(t: DateTime<Utc>) -> DateTime<Utc> {
     jitgate::domain::review::first_start(t)
 }
 
+/// Waits until the scheduler has seen the package's reviews (its first pass), so that the
+/// first campaign is due at the next midnight after now; returns that midnight.
+async fn first_midnight(t: &TestApp) -> DateTime<Utc> {
+    eventually("the reviews scheduled", || async {
+        t.portal().next_review_at().await.is_some()
+    })
+    .await;
+    let at = t.portal().next_review_at().await.unwrap();
+    assert_eq!(at, next_midnight(t.clock.now()));
+    at
+}
+
 /// The campaigns `user` sees.
 async fn campaigns(t: &TestApp, user: &str) -> Vec<Value> {
     t.get(user, "/api/v1/reviews").await["campaigns"]
@@ -120,7 +132,7 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     );
 
     // The first midnight: the campaign starts, its reviewers are told.
-    let start = next_midnight(t.clock.now());
+    let start = first_midnight(&t).await;
     move_to(&t, start + Duration::minutes(1));
     let c = first_campaign(&t).await;
     let d = t.get(MORGAN, &format!("/api/v1/reviews/{c}")).await;
@@ -385,7 +397,7 @@ async fn self_attestation_removes_those_who_do_not_answer(db: &TestDb) {
     let mut t = spawn(db, "self", "remove").await;
     t.granted(DANA, "device-code", 60, MORGAN).await;
     t.granted(RILEY, "device-code", 30, MORGAN).await;
-    let start = next_midnight(t.clock.now());
+    let start = first_midnight(&t).await;
     move_to(&t, start + Duration::minutes(1));
     let c = first_campaign(&t).await;
 
@@ -455,7 +467,7 @@ async fn the_terminal_lists_shows_and_decides() {
         .unwrap();
     let mut t = spawn(&db, "deciders", "report").await;
     t.granted(DANA, "device-code", 60, MORGAN).await;
-    move_to(&t, next_midnight(t.clock.now()) + Duration::minutes(1));
+    move_to(&t, first_midnight(&t).await + Duration::minutes(1));
     let c = first_campaign(&t).await;
     let d = t.get(MORGAN, &format!("/api/v1/reviews/{c}")).await;
     let dana_item = item(&d, Some(DANA))["id"].to_string();

@@ -63,7 +63,13 @@ async fn a_review_from_start_to_applied_result() {
     let service = s.portal.portal().clone();
 
     // Midnight: the campaign starts.
+    // The scheduler's first pass has seen the package's reviews: the first is due at midnight.
+    until("the reviews scheduled", async || {
+        service.next_review_at().await.is_some()
+    })
+    .await;
     let start = jitgate::domain::review::first_start(clock.now());
+    assert_eq!(service.next_review_at().await, Some(start));
     clock.advance(start - clock.now() + Duration::minutes(1));
     until("the campaign to start", async || {
         service
