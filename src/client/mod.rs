@@ -109,6 +109,12 @@ pub struct RequestArgs {
     /// Wait until access is in effect (or refused), showing its progress; Ctrl-C stops waiting.
     #[arg(long)]
     pub wait: bool,
+    /// Break-glass, where the package allows it and you are in its break-glass group: access at
+    /// once, without approval, for at most the package's `break_glass_max`; every admin and
+    /// approver is told at once and an approver reviews it afterwards. Needs a browser sign-in
+    /// (`jitgate login` without --device-code).
+    #[arg(long, conflicts_with = "start")]
+    pub emergency: bool,
 }
 
 #[derive(Debug, Args)]

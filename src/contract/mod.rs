@@ -5,6 +5,7 @@
 
 mod approvals;
 mod audit;
+mod break_glass;
 mod errors;
 mod people;
 mod requests;
@@ -13,8 +14,11 @@ pub mod time;
 
 pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
 pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verification};
+pub use break_glass::{BreakGlassReview, BreakGlassReviewBody, BreakGlassUse, BreakGlassVerdict};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
-pub use people::{AutoApproveRule, CliSignIn, Me, Package, PackageList, PackageRule, Person};
+pub use people::{
+    AutoApproveRule, BreakGlassPolicy, CliSignIn, Me, Package, PackageList, PackageRule, Person,
+};
 pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,

@@ -87,6 +87,10 @@ pub struct Request {
     pub close_reason: Option<String>,
     pub approvals: Vec<Approval>,
     pub membership: Membership,
+    /// Taken with break-glass: at once, without approval (its approver of record is
+    /// `break-glass`); see `GET /api/v1/requests/{id}/break-glass` for its review.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// An approver's decision.
@@ -181,6 +185,11 @@ pub struct NewRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub starts_at: Option<DateTime<Utc>>,
+    /// Break-glass ("emergency, no approval"), where the package allows it: granted at once
+    /// for at most its `break_glass.max_minutes`, told to every admin and approver, and
+    /// reviewed afterwards. Refused with a token for the requests API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emergency: bool,
 }
 
 /// `POST /api/v1/requests/{id}/approve`.

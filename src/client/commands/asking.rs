@@ -157,9 +157,15 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
         justification: a.reason,
         ticket: a.ticket,
         starts_at,
+        emergency: a.emergency,
     };
     let r: Request = s.post("/api/v1/requests", &body).await?;
     let now = Utc::now();
+    if r.emergency {
+        out.note(
+            "Break-glass: granted without approval. Every admin and approver has been told, and an approver will review it.",
+        );
+    }
     if !a.wait {
         out.answer(&r, || {
             format!(

@@ -1,12 +1,14 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
 //! rules, its step-up, one open request or grant per package, its ticket system, how often one
 //! may ask), with the requester's manager looked up where the package lets managers decide.
+//! An emergency ask (break-glass) passes the same rules and break-glass's own, and is then
+//! granted at once by `break_glass/`.
 
 use serde_json::json;
 
 use crate::auth::Principal;
 use crate::domain::limits::AskKind;
-use crate::domain::policy::{Refusal, Rule};
+use crate::domain::policy::{Refusal, Rule, Stage};
 use crate::domain::request::validate_new_request;
 use crate::domain::validation::FieldError;
 use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus};
@@ -36,7 +38,11 @@ impl Portal {
             )));
         }
         let now = self.now();
-        let ask = Ask::asking(who, pkg);
+        let emergency = input.emergency;
+        let mut ask = Ask::asking(who, pkg);
+        if emergency {
+            ask.stage = Stage::BreakGlass;
+        }
         // Refused asks count toward the hour's limit too (each is an audit event): beyond it,
         // 429 before any rule is read, so that a flood of refused asks cannot flood the trail.
         // Checked again in the transaction that adds the request.
@@ -51,7 +57,11 @@ impl Portal {
         };
         // The rules no sign-in can satisfy refuse first: nobody is sent to sign in again only
         // to be refused for where they ask from.
-        let notes = self.check_outer(&ask).await?;
+        let mut notes = self.check_outer(&ask).await?;
+        if emergency {
+            let more = self.check_break_glass(&ask).await?;
+            notes["break_glass"] = more;
+        }
         self.require_step_up(who, pkg)?;
 
         let open = RequestFilter {
@@ -99,6 +109,23 @@ impl Portal {
             crate::domain::audit::truncate_millis(now),
         );
         r.ticket_url = checked.url;
+        let created = json!({
+            "package": r.package,
+            "group_id": r.group_id,
+            "duration_minutes": r.duration_minutes,
+            "justification": r.justification,
+            "ticket": r.ticket,
+            "requested_start": r.requested_start,
+            "manager_id": r.manager_id,
+            "policy": notes,
+            "ticket_url": r.ticket_url,
+            "ticket_check": checked.note,
+        });
+        if emergency {
+            let mut created = created;
+            created["break_glass"] = json!(true);
+            return self.take_break_glass(&ask, r, created).await;
+        }
         let tx = self.store.begin().await?;
         let mut tx = self
             .within_ask_limit(tx, who, pkg, AskKind::Request, None)
@@ -120,24 +147,7 @@ impl Portal {
         self.outbox
             .record(
                 &mut *tx,
-                event(
-                    Some(who),
-                    AuditAction::RequestCreated,
-                    &r,
-                    now,
-                    json!({
-                        "package": r.package,
-                        "group_id": r.group_id,
-                        "duration_minutes": r.duration_minutes,
-                        "justification": r.justification,
-                        "ticket": r.ticket,
-                        "requested_start": r.requested_start,
-                        "manager_id": r.manager_id,
-                        "policy": notes,
-                        "ticket_url": r.ticket_url,
-                        "ticket_check": checked.note,
-                    }),
-                ),
+                event(Some(who), AuditAction::RequestCreated, &r, now, created),
                 Some(&r),
             )
             .await?;

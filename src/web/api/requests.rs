@@ -67,6 +67,7 @@ async fn create(
         justification: b.justification,
         ticket: b.ticket,
         starts_at: b.starts_at,
+        emergency: b.emergency,
     };
     let r = app.portal.create_request(&who, input).await?;
     Ok(answer(StatusCode::CREATED, &r))
