@@ -77,8 +77,9 @@ impl PerUser {
         Err(Refusal::new(
             Rule::BreakGlassPerUser,
             format!(
-                "You have used break-glass {} times in the last {}, the most allowed; the next use is possible from {}. Ask for it the usual way: an approver decides.",
+                "You have used break-glass {} time{} in the last {}, the most allowed; the next use is possible from {}. Ask for it the usual way: an approver decides.",
                 counted.len(),
+                if counted.len() == 1 { "" } else { "s" },
                 format_duration(self.window),
                 frees.format("%Y-%m-%d %H:%M UTC"),
             ),

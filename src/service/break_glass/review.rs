@@ -101,7 +101,7 @@ impl Portal {
                 "comment": review.comment,
                 "used_at": used.used_at,
                 "review_due": used.review_due,
-                "late": now > used.review_due,
+                "late": used.overdue(now),
             }),
         );
         self.outbox.record(&mut *tx, e, Some(&r)).await?;
