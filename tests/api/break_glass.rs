@@ -443,3 +443,67 @@ on_both_databases! {
     per_user_window => each_person_breaks_the_glass_only_so_often;
     reminded_escalated_not_justified => unreviewed_use_is_reminded_escalated_and_not_justified_reaches_the_manager;
 }
+
+/// At the terminal: a device-code sign-in (a requests-API token) cannot break the glass and is
+/// told to sign in with a browser; a browser sign-in can, `--emergency`; an approver reviews it
+/// with `jitgate break-glass-review`, naming it by the first characters of its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_terminal() {
+    use crate::terminal::Terminal;
+    let db = TestDb::new(crate::common::db::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut t = with_break_glass(&db, "", "").await;
+    t.emulator.set_member(ON_CALL, DANA, true);
+    let ask = [
+        "request",
+        "--package",
+        "device-code",
+        "--for",
+        "30m",
+        "--reason",
+        "INC0042: payments down, nobody awake",
+        "--emergency",
+    ];
+
+    let headless = Terminal::new(&t.url);
+    headless.login_device_code(&t.emulator, DANA).await;
+    let (code, _, err) = headless.run(&ask).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Sign in with a browser"), "{err}");
+
+    let dana = Terminal::new(&t.url);
+    dana.login_browser(&t.emulator, DANA).await;
+    let (code, out, err) = dana.run(&ask).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Break-glass: granted without approval"),
+        "{err}"
+    );
+    assert!(out.contains("Asked for device-code for 30m"), "{out}");
+    let mine = t.get(DANA, "/api/v1/requests?mine=true").await;
+    let id = mine["requests"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(mine["requests"][0]["emergency"], true, "{mine}");
+
+    let morgan = Terminal::new(&t.url);
+    morgan.login_browser(&t.emulator, MORGAN).await;
+    let (code, out, err) = morgan
+        .run(&[
+            "break-glass-review",
+            &id[..8],
+            "--verdict",
+            "not-justified",
+            "--comment",
+            "no incident on record",
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not justified"), "{out}");
+    let used = t
+        .get(AVERY, &format!("/api/v1/requests/{id}/break-glass"))
+        .await;
+    assert_eq!(used["review"]["verdict"], "not_justified", "{used}");
+
+    t.stop().await;
+    db.cleanup().await;
+}
