@@ -12,7 +12,7 @@ mod requests;
 pub mod rules;
 pub mod time;
 
-pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
+pub use approvals::{ApprovalQueue, QueuedBreakGlass, QueuedExtension, QueuedRequest};
 pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verification};
 pub use break_glass::{BreakGlassReview, BreakGlassReviewBody, BreakGlassUse, BreakGlassVerdict};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};

@@ -224,6 +224,16 @@ async fn emergency_access_is_granted_at_once_told_and_reviewed(db: &TestDb) {
         Some("1")
     );
 
+    // Waiting for the approvers' review, in their queue (never the requester's own).
+    let queue = t.get(MORGAN, "/api/v1/approvals").await;
+    assert_eq!(
+        queue["break_glass"][0]["request"]["id"],
+        id.as_str(),
+        "{queue}"
+    );
+    assert_eq!(queue["break_glass"][0]["overdue"], false);
+    assert_eq!(queue["requests"], json!([]), "nothing to approve: {queue}");
+
     // Not by the one who used it, not by a non-approver, not without a comment.
     let (s, v) = review(&t, DANA, &id, "justified", "it was me, it was fine").await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
@@ -255,6 +265,8 @@ async fn emergency_access_is_granted_at_once_told_and_reviewed(db: &TestDb) {
             .as_deref(),
         Some("0")
     );
+    let queue = t.get(JORDAN, "/api/v1/approvals").await;
+    assert_eq!(queue["break_glass"], json!([]), "reviewed: {queue}");
     let told = one_mail(&t, "Your break-glass access to").await;
     assert_eq!(recipients(&told), [DANA_MAIL]);
 
@@ -487,6 +499,11 @@ async fn at_the_terminal() {
 
     let morgan = Terminal::new(&t.url);
     morgan.login_browser(&t.emulator, MORGAN).await;
+    let (_, listed, _) = morgan.run(&["approvals"]).await;
+    assert!(
+        listed.contains("BREAK-GLASS (no approval)") && listed.contains(&id[..8]),
+        "{listed}"
+    );
     let (code, out, err) = morgan
         .run(&[
             "break-glass-review",

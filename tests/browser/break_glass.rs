@@ -104,7 +104,14 @@ async fn break_glass_then_review() {
 
     // Morgan reviews it: not justified, with a comment.
     let morgan = s.signed_in(MORGAN).await;
-    morgan.goto(&s.url(&format!("/requests/{id}"))).await;
+    morgan.goto(&s.url("/approvals")).await;
+    let link = morgan
+        .must(&format!(
+            r#"table#break-glass-to-review tr[data-request-id="{id}"] a"#
+        ))
+        .await;
+    morgan.click_and_load(&link).await;
+    assert_eq!(morgan.url().await.path(), format!("/requests/{id}"));
     morgan
         .must(r#"form.review-break-glass input[name="verdict"][value="not_justified"]"#)
         .await

@@ -112,6 +112,31 @@ impl Portal {
         Ok((r, used))
     }
 
+    /// The break-glass uses `who` may review now (of the packages they approve, never their
+    /// own), the first due first: for the approvals page and queue.
+    pub async fn break_glass_to_review(&self, who: &Principal) -> AppResult<Vec<BreakGlassEntry>> {
+        if who.requests_only() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let mut out = Vec::new();
+        for used in self.store.unreviewed_break_glass(200).await? {
+            let mine = self
+                .package(&used.package)
+                .is_some_and(|p| self.is_package_approver(who, p));
+            if !mine || check_reviewer(&used, &who.user.id, true).is_err() {
+                continue;
+            }
+            let request = self.store.get_request(&used.request_id).await?;
+            out.push(BreakGlassEntry {
+                overdue: used.overdue(now),
+                used,
+                request,
+            });
+        }
+        Ok(out)
+    }
+
     /// Break-glass uses waiting for a review, the first due first, with their grants: for
     /// admins and auditors.
     pub async fn unreviewed_break_glass(&self, who: &Principal) -> AppResult<Vec<BreakGlassEntry>> {
