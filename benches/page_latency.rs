@@ -98,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
                 package: "device-code".into(),
                 group_id: EXCLUSION_GROUP_ID.into(),
                 requester: user(u),
+                asked_by: None,
                 manager_id: None,
                 status,
                 duration_minutes: 120,

@@ -169,6 +169,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
         emulator.base_url()
     );
+    println!("  Signed in as Alex (admin) or Morgan (approver), \"On behalf\" asks for device");
+    println!("  accounts: search \"scanner\", tick Scanner 07 and 08, one request each; someone");
+    println!("  else (Jordan) decides them.");
     println!();
     println!("  From a terminal, the same as Dana (another terminal, as Morgan, approves);");
     println!("  --authority-host names the emulated tenant, which is not one of Entra's own:");

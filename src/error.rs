@@ -214,9 +214,9 @@ impl From<TransitionError> for AppError {
 impl From<DecisionRefused> for AppError {
     fn from(e: DecisionRefused) -> AppError {
         match e {
-            DecisionRefused::OwnRequest | DecisionRefused::NotAnApprover => {
-                AppError::Forbidden(e.to_string())
-            }
+            DecisionRefused::OwnRequest
+            | DecisionRefused::AskedByYou
+            | DecisionRefused::NotAnApprover => AppError::Forbidden(e.to_string()),
             DecisionRefused::AlreadyDecided
             | DecisionRefused::NotPending(_)
             | DecisionRefused::TimedOut(_) => AppError::Conflict(e.to_string()),

@@ -19,6 +19,8 @@ mod directory_roles;
 mod public_client;
 #[path = "emulator/step_up.rs"]
 mod step_up;
+#[path = "emulator/user_search.rs"]
+mod user_search;
 
 async fn start(config: EmulatorConfig) -> Emulator {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -747,3 +747,38 @@ async fn directory_roles_need_role_management_read() {
     let emu = start(EmulatorConfig::demo()).await;
     assert_eq!(client(&emu).role_eligibility_readable().await.unwrap(), 1);
 }
+
+/// Issue 21: people are searched with Graph's `$search`, an advanced query (the client sends
+/// `ConsistencyLevel: eventual`, which the emulator, like Graph, requires), by name or user
+/// principal name; what `$search` would read as syntax is not passed through.
+#[tokio::test]
+async fn users_are_searched_by_name_or_principal_name() {
+    let emu = start(EmulatorConfig::demo()).await;
+    let graph = client(&emu);
+    let found = graph.search_users("scanner", 25).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, [demo::SCANNER_07, demo::SCANNER_08]);
+    assert_eq!(
+        found[0].user_principal_name.as_deref(),
+        Some("scanner-07@jitgate-demo.onmicrosoft.com")
+    );
+    // Two words: both must begin a word of the name.
+    let found = graph.search_users("Dana Dev", 25).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, demo::DANA);
+    // By principal name, and at most `top`.
+    let found = graph.search_users("morgan@", 25).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(graph.search_users("s", 1).await.unwrap().len(), 1);
+    // Quotes cannot break out of the clause; nothing left to search is no call at all.
+    let calls = emu.graph_requests().len();
+    assert!(graph.search_users("\"\\", 25).await.unwrap().is_empty());
+    assert_eq!(emu.graph_requests().len(), calls);
+    assert!(
+        graph
+            .search_users("dana\" OR \"displayName:s", 25)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -122,6 +122,7 @@ impl Principal {
             (Role::Approver, &cfg.approver),
             (Role::Auditor, &cfg.auditor),
             (Role::Admin, &cfg.admin),
+            (Role::RequesterOnBehalf, &cfg.requester_on_behalf),
         ] {
             if self.raw_roles.iter().any(|r| r == value) {
                 out.insert(role);

@@ -130,14 +130,24 @@ pub struct RequestArgs {
     #[arg(long)]
     pub start: Option<String>,
     /// Wait until access is in effect (or refused), showing its progress; Ctrl-C stops waiting.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "on_behalf_of")]
     pub wait: bool,
     /// Break-glass, where the package allows it and you are in its break-glass group: access at
     /// once, without approval, for at most the package's `break_glass_max`; every admin and
     /// approver is told at once and an approver reviews it afterwards. Needs a browser sign-in
-    /// (`jitgate login` without --device-code).
-    #[arg(long, conflicts_with = "start")]
+    /// (`jitgate login` without --device-code); only for yourself.
+    #[arg(long, conflicts_with_all = ["start", "on_behalf_of"])]
     pub emergency: bool,
+    /// Ask on others' behalf (approvers, admins and holders of the requester-on-behalf role):
+    /// people or device accounts by user principal name or object id, comma-separated; one
+    /// request each.
+    #[arg(
+        long,
+        value_name = "UPN,...",
+        value_delimiter = ',',
+        requires = "package"
+    )]
+    pub on_behalf_of: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -63,4 +63,6 @@ pub struct RoleSettings {
     pub approver: String,
     pub auditor: String,
     pub admin: String,
+    /// May ask on someone else's behalf (as approvers and admins may): people, device accounts.
+    pub requester_on_behalf: String,
 }

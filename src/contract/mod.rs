@@ -17,10 +17,12 @@ pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verificatio
 pub use break_glass::{BreakGlassReview, BreakGlassReviewBody, BreakGlassUse, BreakGlassVerdict};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
 pub use people::{
-    AutoApproveRule, BreakGlassPolicy, CliSignIn, Me, Package, PackageList, PackageRule, Person,
+    AutoApproveRule, BreakGlassPolicy, CliSignIn, Me, Package, PackageList, PackageRule,
+    PeopleQuery, Person, PersonList,
 };
 pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
-    Request, RequestList, RequestQuery, RevokeBody, SignIn, SignInList, Status, Verdict,
+    OnBehalfResult, OnBehalfResults, Request, RequestList, RequestQuery, RevokeBody, SignIn,
+    SignInList, Status, Verdict,
 };

@@ -13,13 +13,28 @@ pub struct Person {
     pub username: String,
 }
 
+/// `GET /api/v1/people`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    /// The start of a word of a display name, or of a user principal name (2 to 64 characters).
+    #[param(min_length = 2, max_length = 64)]
+    pub search: String,
+}
+
+/// The people found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PersonList {
+    pub people: Vec<Person>,
+}
+
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     pub id: String,
     pub name: String,
     pub username: String,
-    /// The portal roles: `approver`, `auditor`, `admin`.
+    /// The portal roles: `approver`, `auditor`, `admin`, `requester_on_behalf`.
     pub roles: Vec<String>,
     /// The app role values the token carried, as issued.
     pub app_roles: Vec<String>,

@@ -59,7 +59,12 @@ pub struct Request {
     pub package: String,
     /// The Entra group the package grants.
     pub group_id: String,
+    /// Who would hold (or holds) the access.
     pub requester: Person,
+    /// Who asked, when someone asked on the requester's behalf (an approver, an admin or a
+    /// holder of the `requester_on_behalf` role); absent when the requester asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_by: Option<Person>,
     pub status: Status,
     pub duration_minutes: i64,
     pub justification: String,
@@ -140,6 +145,9 @@ pub struct RequestQuery {
     /// Only the caller's own requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mine: Option<bool>,
+    /// Only the requests the caller asked for on others' behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_by_me: Option<bool>,
     /// 1 to 1000 (default 100), newest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 1000)]
@@ -190,6 +198,38 @@ pub struct NewRequest {
     /// reviewed afterwards. Refused with a token for the requests API.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub emergency: bool,
+    /// Ask on others' behalf (approvers, admins and holders of the `requester_on_behalf` app
+    /// role; never with a requests-API token): one request for each person or device account
+    /// named here, by user principal name or object id (1 to 20), each checked against the
+    /// package's rules as the one who would hold the grant. The answer is then 200 with one
+    /// result per person ([`OnBehalfResults`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
+    pub on_behalf_of: Vec<String>,
+}
+
+/// `POST /api/v1/requests` with `on_behalf_of`: what became of each person named, in the order
+/// named. Each is asked for on their own: one refused leaves the others' requests standing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OnBehalfResults {
+    pub results: Vec<OnBehalfResult>,
+}
+
+/// One person named in `on_behalf_of`: their request, or why none was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OnBehalfResult {
+    /// The person as named.
+    pub on_behalf_of: String,
+    /// The status a request for this person alone would have had: 201 created; 403 (not
+    /// eligible, a package rule such as `deny_privileged`, a disabled account), 404 (no such
+    /// account), 409 (an open request or grant already), 422, 429, 503.
+    pub status: u16,
+    /// The request made (pending: a person decides requests asked on others' behalf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    /// Why no request was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::ErrorDetail>,
 }
 
 /// `POST /api/v1/requests/{id}/approve`.

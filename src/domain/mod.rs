@@ -50,6 +50,8 @@ pub enum Role {
     Approver,
     Auditor,
     Admin,
+    /// May ask for access on someone else's behalf (approvers and admins may too).
+    RequesterOnBehalf,
 }
 
 impl Role {
@@ -58,6 +60,7 @@ impl Role {
             Role::Approver => "approver",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::RequesterOnBehalf => "requester_on_behalf",
         }
     }
 }

@@ -75,7 +75,7 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(&'static str, String)> {
         out.push((
             Rule::BreakGlassGroups.key(),
             format!(
-                "In an emergency, members of {groups} may take it at once without approval (break-glass): for at most {}, {} times per person in any {}; everyone who approves is told at once, and an approver reviews it within {}.",
+                "In an emergency, members of {groups} may take it at once without approval (break-glass): for at most {}, {} times per person in any {}; every admin and approver is told at once, and an approver reviews it within {}.",
                 format_duration(b.max),
                 b.per_user.count,
                 format_duration(b.per_user.window),

@@ -55,6 +55,9 @@ pub struct Request {
     pub package: String,
     pub group_id: String,
     pub requester: UserRef,
+    /// Who asked, when someone asked on the requester's behalf (an approver, an admin or a
+    /// holder of the `requester_on_behalf` role); `None` when the requester asked.
+    pub asked_by: Option<UserRef>,
     /// The requester's manager at request time, when the package lets managers approve.
     pub manager_id: Option<String>,
     pub status: RequestStatus,
@@ -84,6 +87,10 @@ pub struct Request {
 pub enum DecisionRefused {
     #[error("You cannot decide your own request.")]
     OwnRequest,
+    #[error(
+        "You asked for this request on the requester's behalf, so someone else must decide it."
+    )]
+    AskedByYou,
     #[error("You are not an approver for this request.")]
     NotAnApprover,
     #[error("You have already decided this request.")]
@@ -111,6 +118,7 @@ impl Request {
             package: pkg.id.clone(),
             group_id: pkg.group_id.clone(),
             requester,
+            asked_by: None,
             manager_id,
             status: RequestStatus::Pending,
             duration_minutes: valid.duration_minutes,
@@ -130,9 +138,20 @@ impl Request {
         }
     }
 
+    /// Whether `user_id` asked for this request on its requester's behalf.
+    pub fn was_asked_by(&self, user_id: &str) -> bool {
+        self.asked_by.as_ref().is_some_and(|a| a.id == user_id)
+    }
+
+    /// Whether `user_id` is the requester or asked for the request on their behalf.
+    pub fn involves(&self, user_id: &str) -> bool {
+        self.requester.id == user_id || self.was_asked_by(user_id)
+    }
+
     /// Whether the user with `user_id` may decide this request, given whether they hold the approver role.
     pub fn may_be_decided_by(&self, user_id: &str, is_role_approver: bool, pkg: &Package) -> bool {
         user_id != self.requester.id
+            && !self.was_asked_by(user_id)
             && (is_role_approver
                 || (pkg.manager_may_approve && self.manager_id.as_deref() == Some(user_id)))
     }
@@ -173,6 +192,9 @@ impl Request {
     ) -> Result<(), DecisionRefused> {
         if user_id == self.requester.id {
             return Err(DecisionRefused::OwnRequest);
+        }
+        if self.was_asked_by(user_id) {
+            return Err(DecisionRefused::AskedByYou);
         }
         if !self.may_be_decided_by(user_id, is_role_approver, pkg) {
             return Err(DecisionRefused::NotAnApprover);

@@ -46,6 +46,12 @@ pub const ALEX: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c06";
 /// deny privileged accounts refuse Sam; manager Alex. The only demo user holding a directory
 /// role: the others hold none unless a test gives them one.
 pub const SAM: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c07";
+/// Scanner 07: a device account (one Entra account per warehouse device, signed in on the
+/// device with the device code flow by an admin); holds no app role and no directory role.
+/// An approver or admin asks for access on its behalf.
+pub const SCANNER_07: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1d07";
+/// Scanner 08: another warehouse device account.
+pub const SCANNER_08: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1d08";
 
 /// Template id of the built-in Global Administrator role (the same in every tenant).
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -96,6 +102,20 @@ pub fn users() -> Vec<DemoUser> {
         user(AVERY, "Avery Auditor", "avery", &["Auditor"], Some(ALEX)),
         user(ALEX, "Alex Admin", "alex", &["Admin"], None),
         user(SAM, "Sam Sysadmin", "sam", &[], Some(ALEX)),
+        user(
+            SCANNER_07,
+            "Scanner 07 (warehouse)",
+            "scanner-07",
+            &[],
+            None,
+        ),
+        user(
+            SCANNER_08,
+            "Scanner 08 (warehouse)",
+            "scanner-08",
+            &[],
+            None,
+        ),
     ]
 }
 

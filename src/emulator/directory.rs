@@ -70,6 +70,11 @@ impl Emulator {
         })
     }
 
+    /// Every user of the tenant, in the order configured.
+    pub(crate) fn users(&self) -> &[DemoUser] {
+        &self.inner.config.users
+    }
+
     pub(crate) fn group(&self, id: &str) -> Option<&DemoGroup> {
         self.inner
             .config

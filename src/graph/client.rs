@@ -139,6 +139,14 @@ impl Directory for GraphClient {
         self.user(id).await
     }
 
+    async fn search_users(
+        &self,
+        term: &str,
+        top: usize,
+    ) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        self.search(term, top).await
+    }
+
     async fn get_manager(&self, user_id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         self.manager_of(user_id).await
     }

@@ -293,6 +293,13 @@ pub trait Directory: Send + Sync + 'static {
     ) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// A user by object id (or user principal name); `None` when Graph answers 404.
     async fn get_user(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
+    /// Users whose display name or user principal name has a word starting with `term`
+    /// (Graph's `$search`), at most `top`.
+    async fn search_users(
+        &self,
+        term: &str,
+        top: usize,
+    ) -> Result<Vec<DirectoryUser>, DirectoryError>;
     /// The user's manager; `None` when no manager is set.
     async fn get_manager(&self, user_id: &str) -> Result<Option<DirectoryUser>, DirectoryError>;
     /// Whether `user_id`'s account is enabled and which of this application's app roles they

@@ -22,6 +22,15 @@ const MAX_READ_DELAY: Duration = Duration::from_secs(5);
 /// Guard against a directory that keeps handing out next links.
 const MAX_PAGES: usize = 10_000;
 
+/// Whether `url` asks for `$search`, which Graph serves on directory objects only as an
+/// advanced query (`ConsistencyLevel: eventual`).
+fn is_advanced_query(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, q)| {
+        q.split('&')
+            .any(|p| p.starts_with("$search=") || p.starts_with("%24search="))
+    })
+}
+
 /// One request to Graph's v1.0 endpoint, sent alone or inside a `$batch`.
 pub(super) struct Call {
     pub(super) method: Method,
@@ -63,6 +72,11 @@ impl GraphClient {
                 .header(ACCEPT, "application/json");
             if let Some(b) = body {
                 req = req.json(b);
+            }
+            if is_advanced_query(url) {
+                // `$search` on directory objects is an advanced query: Graph answers 400
+                // without this header (and it is not carried into next links: sent again).
+                req = req.header("ConsistencyLevel", "eventual");
             }
             let started = Instant::now();
             let resp = match req.send().await {

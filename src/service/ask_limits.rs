@@ -11,18 +11,20 @@ use serde_json::json;
 use super::{Portal, VIA_REQUESTS_API};
 use crate::auth::Principal;
 use crate::domain::limits::{self, AskKind, OverLimit};
-use crate::domain::{AuditAction, NewAuditEvent, Package, Request};
+use crate::domain::{AuditAction, NewAuditEvent, Package, Request, UserRef};
 use crate::error::{AppError, AppResult};
 use crate::store::StoreTx;
 
 impl Portal {
-    /// Hands `tx` back when `who` may ask for `pkg` once more now (a request, or an extension
-    /// of grant `r`); otherwise records the refusal (once an hour per person and package),
-    /// commits it and answers 429.
+    /// Hands `tx` back when `who` may ask for `pkg` once more now for `requester` (themself,
+    /// or the person they ask on behalf of: the asks are counted per person who would hold the
+    /// grant) (a request, or an extension of grant `r`); otherwise records the refusal (once an
+    /// hour per person and package), commits it and answers 429.
     pub(in crate::service) async fn within_ask_limit(
         &self,
         mut tx: Box<dyn StoreTx>,
         who: &Principal,
+        requester: &UserRef,
         pkg: &Package,
         kind: AskKind,
         r: Option<&Request>,
@@ -33,7 +35,7 @@ impl Portal {
             AskKind::Extension => pkg.max_extensions_per_hour,
         };
         let asked = tx
-            .asks_since(kind, &who.user.id, &pkg.id, now - limits::window())
+            .asks_since(kind, &requester.id, &pkg.id, now - limits::window())
             .await?;
         let Err(over) = limits::check(kind, &asked, limit, now) else {
             return Ok(tx);
@@ -41,12 +43,12 @@ impl Portal {
         self.metrics.ask_refused(kind);
         let message = over.sentence(&pkg.name);
         let recorded = tx
-            .refused_packages_since(&who.user.id, now - limits::window())
+            .refused_packages_since(&requester.id, now - limits::window())
             .await?;
         if recorded.contains(&pkg.id) {
             drop(tx);
         } else {
-            let e = refused_event(who, pkg, &over, r, now);
+            let e = refused_event(who, requester, pkg, &over, r, now);
             self.outbox.record(&mut *tx, e, r).await?;
             tx.commit().await?;
         }
@@ -61,6 +63,7 @@ impl Portal {
 /// `request_refused`: who asked too often for what, the limit, and until when.
 fn refused_event(
     who: &Principal,
+    requester: &UserRef,
     pkg: &Package,
     over: &OverLimit,
     r: Option<&Request>,
@@ -75,6 +78,9 @@ fn refused_event(
         "until": over.until,
         "retry_after_seconds": over.retry_after_secs,
     });
+    if who.user.id != requester.id {
+        details["on_behalf_of"] = json!(requester.id);
+    }
     if who.requests_only() {
         details["via"] = json!(VIA_REQUESTS_API);
         if let Some(ip) = &who.client_ip {
@@ -87,7 +93,7 @@ fn refused_event(
         actor_name: who.user.name.clone(),
         action: AuditAction::RequestRefused,
         request_id: r.map(|r| r.id.clone()),
-        subject_id: Some(who.user.id.clone()),
+        subject_id: Some(requester.id.clone()),
         details,
         client_ip: who.client_ip.clone(),
         user_agent: who.user_agent.clone(),

@@ -73,7 +73,7 @@ impl Portal {
         })?;
         self.require_step_up(who, pkg)?;
         let mut tx = self
-            .within_ask_limit(tx, who, pkg, AskKind::Extension, Some(&r))
+            .within_ask_limit(tx, who, &r.requester, pkg, AskKind::Extension, Some(&r))
             .await?;
         let ask = Ask::on(Stage::Extension, pkg, Some(who), &r);
         let more = Taking::More(chrono::Duration::minutes(minutes));

@@ -78,7 +78,7 @@ pub use drift_watch::Suspect;
 pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
-pub use requests::{DecisionInput, ListQuery};
+pub use requests::{DecisionInput, ListQuery, MAX_ON_BEHALF, OnBehalf, OnBehalfOutcome};
 pub use sign_ins::SignInReading;
 
 use std::collections::BTreeSet;
@@ -262,13 +262,13 @@ impl Portal {
         )))
     }
 
-    /// Whether `who` may see this request: its requester, anyone who may decide it, auditors and
-    /// admins; through the requests API, only its requester.
+    /// Whether `who` may see this request: its requester, who asked on their behalf, anyone who
+    /// may decide it, auditors and admins; through the requests API, only its requester.
     pub fn may_view(&self, who: &Principal, r: &Request) -> bool {
         if who.requests_only() {
             return r.requester.id == who.user.id;
         }
-        r.requester.id == who.user.id
+        r.involves(&who.user.id)
             || self.has_role(who, Role::Auditor)
             || self.has_role(who, Role::Admin)
             || self.may_decide(who, r)

@@ -11,7 +11,9 @@ pub struct RequestFilter {
     pub statuses: Vec<RequestStatus>,
     pub package: Option<String>,
     pub requester_id: Option<String>,
-    /// Requests this user made or may decide as the requester's manager.
+    /// Requests this user asked for on someone else's behalf.
+    pub asked_by_id: Option<String>,
+    /// Requests this user made (or asked for on someone's behalf) or may decide as the requester's manager.
     pub involving: Option<String>,
     /// Only these requests (empty: no filter).
     pub ids: Vec<String>,

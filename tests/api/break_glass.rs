@@ -317,6 +317,13 @@ async fn each_person_breaks_the_glass_only_so_often(db: &TestDb) {
     t.emulator.set_member(ON_CALL, DANA, true);
     t.emulator.set_member(ON_CALL, RILEY, true);
 
+    // Only for oneself: never asked on someone else's behalf.
+    let mut for_dana = emergency(15);
+    for_dana["on_behalf_of"] = json!([DANA_MAIL]);
+    let (s, v) = t.post(MORGAN, "/api/v1/requests", for_dana).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["fields"][0]["field"], "emergency", "{v}");
+
     let first = t.create(DANA, emergency(15)).await;
     wait_added(&t, &first).await;
     // Nobody approved it: an extension waits for a person, self_extend or not.

@@ -19,6 +19,7 @@ mod late_writes;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod on_behalf;
 mod openapi;
 mod pages;
 mod policies;

@@ -185,17 +185,20 @@ async fn approvers_may_shorten_from_the_page(t: &mut TestApp) {
 
 async fn navigation_follows_the_role(t: &mut TestApp) {
     let nav = |html: &str| {
-        ["access", "approvals", "audit", "operations"]
+        ["access", "approvals", "on-behalf", "audit", "operations"]
             .into_iter()
             .filter(|n| html.contains(&format!(r#"data-nav="{n}""#)))
             .collect::<Vec<_>>()
     };
     assert_eq!(nav(&page(t, DANA, "/").await.1), ["access"]);
-    assert_eq!(nav(&page(t, JORDAN, "/").await.1), ["access", "approvals"]);
+    assert_eq!(
+        nav(&page(t, JORDAN, "/").await.1),
+        ["access", "approvals", "on-behalf"]
+    );
     assert_eq!(nav(&page(t, AVERY, "/").await.1), ["access", "audit"]);
     assert_eq!(
         nav(&page(t, ALEX, "/").await.1),
-        ["access", "audit", "operations"]
+        ["access", "on-behalf", "audit", "operations"]
     );
     t.request(DANA, "device-code", 60).await;
     let html = page(t, JORDAN, "/").await.1;

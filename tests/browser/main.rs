@@ -14,6 +14,7 @@ mod device_code;
 mod escaping;
 mod extend;
 mod navigation;
+mod on_behalf;
 mod sign_in;
 mod step_up;
 mod story;

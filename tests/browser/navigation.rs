@@ -15,14 +15,14 @@ async fn navigation_follows_the_roles() {
         (
             MORGAN,
             "Morgan Manager",
-            &["access", "approvals"],
+            &["access", "approvals", "on-behalf"],
             &["Approver"],
         ),
         (AVERY, "Avery Auditor", &["access", "audit"], &["Auditor"]),
         (
             ALEX,
             "Alex Admin",
-            &["access", "audit", "operations"],
+            &["access", "audit", "operations", "on-behalf"],
             &["Admin"],
         ),
     ];

@@ -228,8 +228,58 @@ async fn active_grant_counting(db: &TestDb) {
     );
 }
 
+/// Who asked on the requester's behalf (issue 21) is kept, read back, and selects listings:
+/// the asker's own (`asked_by_id`) and what involves them.
+async fn asked_on_behalf(db: &TestDb) {
+    let store = db.store().await;
+    let mut scanner = request("r1", "scanner-07", "p1");
+    scanner.asked_by = Some(user("morgan"));
+    let mut dana = request("r2", "dana", "p1");
+    dana.asked_by = Some(user("morgan"));
+    let own = request("r3", "morgan", "p1");
+    let other = request("r4", "sam", "p1");
+    insert(&store, [&scanner, &dana, &own, &other]).await;
+    let back = store.get_request("r1").await.unwrap().unwrap();
+    assert_eq!(back.asked_by, Some(user("morgan")));
+    assert_eq!(back, scanner);
+    assert_eq!(
+        store.get_request("r3").await.unwrap().unwrap().asked_by,
+        None
+    );
+
+    let asked = store
+        .list_requests(&RequestFilter {
+            asked_by_id: Some("morgan".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut got = ids(&asked);
+    got.sort();
+    assert_eq!(got, ["r1", "r2"]);
+    let involving = store
+        .list_requests(&RequestFilter {
+            involving: Some("morgan".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut got = ids(&involving);
+    got.sort();
+    assert_eq!(got, ["r1", "r2", "r3"]);
+    // The beneficiary's open request is theirs: a second one for them is refused.
+    let mut again = request("r5", "scanner-07", "p1");
+    again.asked_by = Some(user("alex"));
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_request(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
 on_both_databases! {
     requests => requests_round_trip;
+    requests_asked_on_behalf => asked_on_behalf;
     open_request_uniqueness => one_open_request_per_user_and_package;
     listing => listing_and_counting;
     active_grants => active_grant_counting;

@@ -1,5 +1,6 @@
 //! Asking for access: `jitgate request` makes a request and, with `--wait`, follows it until
-//! access is in effect or the request ends without it.
+//! access is in effect or the request ends without it; with `--on-behalf-of`, one request for
+//! each person or device account named, each answered on its own line.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::{open, or_ctrl_c};
 use crate::client::RequestArgs;
 use crate::client::output::{self, Out, minutes, short, span, visible, when_relative};
 use crate::client::session::Session;
-use crate::contract::{NewRequest, PackageList, Request, Status};
+use crate::contract::{NewRequest, OnBehalfResults, PackageList, Request, Status};
 
 /// How often `--wait` asks the portal: one read of one request a second per waiting terminal.
 const POLL: Duration = Duration::from_secs(1);
@@ -158,7 +159,12 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
         ticket: a.ticket,
         starts_at,
         emergency: a.emergency,
+        on_behalf_of: a.on_behalf_of.clone(),
     };
+    if !body.on_behalf_of.is_empty() {
+        let answer: OnBehalfResults = s.post("/api/v1/requests", &body).await?;
+        return Ok(on_behalf(&answer, out));
+    }
     let r: Request = s.post("/api/v1/requests", &body).await?;
     let now = Utc::now();
     if r.emergency {
@@ -188,4 +194,38 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
     out.live_done();
     out.answer(&r, || outcome(&r, Utc::now()));
     Ok(code)
+}
+
+/// What became of each person asked for on their behalf: 0 when every request was made, 1 when
+/// one or more were refused.
+fn on_behalf(answer: &OnBehalfResults, out: Out) -> i32 {
+    let now = Utc::now();
+    out.answer(answer, || {
+        answer
+            .results
+            .iter()
+            .map(|one| match (&one.request, &one.error) {
+                (Some(r), _) => format!(
+                    "{}: asked for {} for {} (request {}): {}.",
+                    visible(&one.on_behalf_of),
+                    visible(&r.package),
+                    minutes(r.duration_minutes),
+                    short(&r.id),
+                    next_step(r, now)
+                ),
+                (None, e) => format!(
+                    "{}: refused ({}): {}",
+                    visible(&one.on_behalf_of),
+                    one.status,
+                    visible(e.as_ref().map_or("no reason given", |e| e.message.as_str()))
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    if answer.results.iter().all(|r| r.request.is_some()) {
+        0
+    } else {
+        1
+    }
 }

@@ -39,6 +39,7 @@ pub(in crate::config) struct RawRoles {
     pub(in crate::config) approver: String,
     pub(in crate::config) auditor: String,
     pub(in crate::config) admin: String,
+    pub(in crate::config) requester_on_behalf: String,
 }
 
 impl Default for RawRoles {
@@ -47,6 +48,7 @@ impl Default for RawRoles {
             approver: "Approver".into(),
             auditor: "Auditor".into(),
             admin: "Admin".into(),
+            requester_on_behalf: "RequesterOnBehalf".into(),
         }
     }
 }

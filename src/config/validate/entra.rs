@@ -62,6 +62,7 @@ pub(super) fn roles(raw: &RawRoles) -> Result<RoleSettings, ConfigError> {
         approver: non_empty("roles.approver", &raw.approver)?,
         auditor: non_empty("roles.auditor", &raw.auditor)?,
         admin: non_empty("roles.admin", &raw.admin)?,
+        requester_on_behalf: non_empty("roles.requester_on_behalf", &raw.requester_on_behalf)?,
     })
 }
 

@@ -8,7 +8,8 @@
 //! - `routes.rs`: the route table from method and path to the endpoint, after authentication.
 //! - The endpoints: `members.rs` (add, remove and list group members), `groups.rs` (get a group),
 //!   `delta.rs` (`/groups/delta`: members added and removed since a delta link),
-//!   `users.rs` (get a user or a manager; user properties and `$select`), `member_of.rs` (a
+//!   `users.rs` (get a user or a manager; user properties and `$select`), `user_search.rs`
+//!   (`GET /users` with `$search`, an advanced query), `member_of.rs` (a
 //!   user's groups and active directory roles, `transitiveMemberOf`), `role_eligibility.rs`
 //!   (PIM's role eligibility schedule instances), `user_actions.rs`
 //!   (`checkMemberGroups`, `revokeSignInSessions`, `sendMail`), `applications.rs` (the service
@@ -40,4 +41,5 @@ mod routes;
 mod sign_in_filter;
 mod sign_ins;
 mod user_actions;
+mod user_search;
 mod users;

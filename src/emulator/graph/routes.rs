@@ -9,7 +9,7 @@ use super::errors::{bad_request, forbidden};
 use super::query::qparam;
 use super::{
     applications, delta, groups, member_of, members, policies, role_eligibility, sign_ins,
-    user_actions, users,
+    user_actions, user_search, users,
 };
 use crate::emulator::Emulator;
 use crate::emulator::wire::{GraphCtx, graph_error, percent_decode};
@@ -64,6 +64,7 @@ pub(super) fn route(
         ) => members::list(emu, ctx, &caller, g, &query),
         (&Method::GET, ["groups", "delta" | "delta()"]) => delta::delta(emu, ctx, &caller, &query),
         (&Method::GET, ["groups", g]) => groups::get(emu, ctx, &caller, g),
+        (&Method::GET, ["users"]) => user_search::list(emu, ctx, &caller, headers, &query),
         (&Method::GET, ["users", id]) => users::get(emu, ctx, &caller, id, q("$select")),
         (&Method::GET, ["users", id, "manager"]) => {
             users::manager(emu, ctx, &caller, id, q("$select"))

@@ -71,7 +71,7 @@ impl Portal {
         let now = self.now();
         let tx = self.store.begin().await?;
         let mut tx = self
-            .within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            .within_ask_limit(tx, who, &who.user, pkg, AskKind::Request, None)
             .await?;
         let uses = tx
             .break_glass_since(&who.user.id, &pkg.id, now - bg.per_user.window)

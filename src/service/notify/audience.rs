@@ -61,7 +61,7 @@ impl Portal {
 
     /// The people who may decide `r` now, as the directory has them: the package's approvers
     /// (the approver role, where it applies, and members of its approver groups) and, where
-    /// allowed, the requester's manager; never the requester.
+    /// allowed, the requester's manager; never the requester, nor who asked on their behalf.
     pub(crate) async fn deciders(
         &self,
         r: &Request,
@@ -80,7 +80,7 @@ impl Portal {
         for g in &pkg.approver_groups {
             people.extend(self.directory.list_transitive_members(g).await?);
         }
-        people.retain(|u| u.id != r.requester.id);
+        people.retain(|u| !r.involves(&u.id));
         if let Some(m) = &r.manager_id
             && r.may_be_decided_by(m, false, pkg)
             && let Some(u) = self.directory.get_user(m).await?

@@ -4,8 +4,8 @@
 //! The request has passed every rule for asking; the quotas are counted again as for any
 //! approval, and when one refuses (no place free, no hours left) the refusal is recorded and
 //! the request waits for a person. A request asked with a token for the requests API (the one a
-//! device-code sign-in, and so a phished one, can hold) is never approved by rule: a person
-//! decides it.
+//! device-code sign-in, and so a phished one, can hold) is never approved by rule, nor is one
+//! asked on someone else's behalf: a person decides it.
 
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -36,6 +36,13 @@ impl Portal {
         }
         if who.requests_only() {
             tracing::info!(request = %r.id, "asked through the requests API: no rule approves it, a person decides");
+            return r;
+        }
+        if r.asked_by.is_some() {
+            // The rules know the requester, not why someone else asked for them: a person
+            // decides what is asked on someone's behalf (and neither the one who asked nor the
+            // one it is for may be that person).
+            tracing::info!(request = %r.id, "asked on someone's behalf: no rule approves it, a person decides");
             return r;
         }
         let now = self.now();

@@ -41,13 +41,19 @@ pub(in crate::service) struct Ask<'a> {
 }
 
 impl<'a> Ask<'a> {
-    /// A person asking for `pkg` (no request yet).
-    pub(in crate::service) fn asking(who: &'a Principal, pkg: &'a Package) -> Ask<'a> {
+    /// A person asking for `pkg` (no request yet) for `requester`: themself, or someone they
+    /// ask on behalf of (whom every rule about the holder is then checked against; the rules
+    /// about the one connected, `trusted_networks` and the step-up, against the asker).
+    pub(in crate::service) fn asking(
+        who: &'a Principal,
+        requester: &'a UserRef,
+        pkg: &'a Package,
+    ) -> Ask<'a> {
         Ask {
             stage: Stage::Request,
             pkg,
             actor: Some(who),
-            requester: &who.user,
+            requester,
             request: None,
         }
     }
@@ -77,8 +83,8 @@ impl<'a> Ask<'a> {
 impl crate::service::Portal {
     /// The rules before `who` decides request `id` (or its extension) at `stage`, read outside
     /// any transaction (a request's requester and package never change). Nothing is checked
-    /// for someone the decision itself refuses (not an approver, their own request, a token
-    /// that cannot decide), so that a refusal is never recorded for them.
+    /// for someone the decision itself refuses (not an approver, their own request or one they
+    /// asked for, a token that cannot decide), so that a refusal is never recorded for them.
     pub(in crate::service) async fn rules_for_decision(
         &self,
         who: &Principal,
@@ -92,7 +98,7 @@ impl crate::service::Portal {
         let Some((r, pkg)) = self.request_for_rules(id).await? else {
             return nothing;
         };
-        if r.requester.id == who.user.id || !self.may_view(who, &r) {
+        if r.involves(&who.user.id) || !self.may_view(who, &r) {
             return nothing;
         }
         let ask = Ask::on(stage, pkg, Some(who), &r);

@@ -1,8 +1,9 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
 //! rules, its step-up, one open request or grant per package, its ticket system, how often one
-//! may ask), with the requester's manager looked up where the package lets managers decide.
-//! An emergency ask (break-glass) passes the same rules and break-glass's own, and is then
-//! granted at once by `break_glass/`.
+//! may ask), with the requester's manager looked up where the package lets managers decide;
+//! for oneself, or on someone else's behalf ([`OnBehalf`]: the rules about the holder are then
+//! theirs). An emergency ask (break-glass, only for oneself) passes the same rules and
+//! break-glass's own, and is then granted at once by `break_glass/`.
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use crate::domain::limits::AskKind;
 use crate::domain::policy::{Refusal, Rule, Stage};
 use crate::domain::request::validate_new_request;
 use crate::domain::validation::FieldError;
-use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus};
+use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus, UserRef};
 use crate::error::{AppError, AppResult};
 use crate::service::Portal;
 use crate::service::event;
@@ -25,21 +26,49 @@ impl Portal {
         who: &Principal,
         input: NewRequestInput,
     ) -> AppResult<Request> {
+        self.ask(who, input, None).await
+    }
+
+    /// A new request for `pkg` by `who`, for themself or, with `on_behalf`, for that person:
+    /// every rule about the one who would hold the grant (eligibility, the directory's rules,
+    /// one open request, the quotas, the ticket) is checked against them, the rules about the
+    /// one connected (`trusted_networks`, the step-up) against `who`.
+    pub(super) async fn ask(
+        &self,
+        who: &Principal,
+        input: NewRequestInput,
+        on_behalf: Option<&OnBehalf>,
+    ) -> AppResult<Request> {
         let pkg = self.package(input.package.trim()).ok_or_else(|| {
             AppError::invalid_field(
                 "package",
                 format!("There is no package '{}'.", input.package.trim()),
             )
         })?;
-        if !pkg.is_eligible(&who.raw_roles) {
-            return Err(AppError::Forbidden(format!(
-                "You are not eligible to request {}.",
-                pkg.name
-            )));
+        let (requester, roles) = match on_behalf {
+            Some(b) => (&b.user, b.roles.as_slice()),
+            None => (&who.user, who.raw_roles.as_slice()),
+        };
+        if !pkg.is_eligible(roles) {
+            return Err(AppError::Forbidden(match on_behalf {
+                Some(b) => format!(
+                    "{} is not eligible to hold {}: only holders of the app role {} may.",
+                    b.user.name,
+                    pkg.name,
+                    pkg.requester_role.as_deref().unwrap_or_default()
+                ),
+                None => format!("You are not eligible to request {}.", pkg.name),
+            }));
         }
         let now = self.now();
         let emergency = input.emergency;
-        let mut ask = Ask::asking(who, pkg);
+        if emergency && on_behalf.is_some() {
+            return Err(AppError::invalid_field(
+                "emergency",
+                "Break-glass is for oneself: it cannot be asked on someone else's behalf.",
+            ));
+        }
+        let mut ask = Ask::asking(who, requester, pkg);
         if emergency {
             ask.stage = Stage::BreakGlass;
         }
@@ -48,7 +77,7 @@ impl Portal {
         // Checked again in the transaction that adds the request.
         let tx = self.store.begin().await?;
         drop(
-            self.within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            self.within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
                 .await?,
         );
         let valid = match validate_new_request(pkg, &input, now) {
@@ -71,11 +100,11 @@ impl Portal {
                 RequestStatus::Active,
             ],
             package: Some(pkg.id.clone()),
-            requester_id: Some(who.user.id.clone()),
+            requester_id: Some(requester.id.clone()),
             ..Default::default()
         };
         if self.store.count_requests(&open).await? > 0 {
-            return Err(open_conflict(&pkg.name));
+            return Err(open_conflict(&pkg.name, on_behalf));
         }
         let checked = self
             .check_ticket(
@@ -89,10 +118,10 @@ impl Portal {
             .await?;
 
         let manager_id = if pkg.manager_may_approve {
-            match self.directory.get_manager(&who.user.id).await {
+            match self.directory.get_manager(&requester.id).await {
                 Ok(m) => m.map(|m| m.id),
                 Err(e) => {
-                    tracing::warn!(user = %who.user.id, error = %e, "could not look up the requester's manager");
+                    tracing::warn!(user = %requester.id, error = %e, "could not look up the requester's manager");
                     None
                 }
             }
@@ -103,12 +132,13 @@ impl Portal {
         let mut r = Request::pending(
             RequestId::new(),
             pkg,
-            who.user.clone(),
+            requester.clone(),
             manager_id,
             valid,
             crate::domain::audit::truncate_millis(now),
         );
         r.ticket_url = checked.url;
+        r.asked_by = on_behalf.map(|_| who.user.clone());
         let created = json!({
             "package": r.package,
             "group_id": r.group_id,
@@ -120,6 +150,8 @@ impl Portal {
             "policy": notes,
             "ticket_url": r.ticket_url,
             "ticket_check": checked.note,
+            "asked_by": r.asked_by.as_ref().map(person),
+            "on_behalf_of": r.asked_by.as_ref().map(|_| person(&r.requester)),
         });
         if emergency {
             let mut created = created;
@@ -128,7 +160,7 @@ impl Portal {
         }
         let tx = self.store.begin().await?;
         let mut tx = self
-            .within_ask_limit(tx, who, pkg, AskKind::Request, None)
+            .within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
             .await?;
         let start = r.requested_start.unwrap_or(now).max(now);
         let taking = Taking::Grant {
@@ -141,7 +173,7 @@ impl Portal {
             return Err(AppError::refused(refusal));
         }
         tx.insert_request(&r).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name),
+            crate::store::StoreError::Conflict(_) => open_conflict(&pkg.name, on_behalf),
             other => other.into(),
         })?;
         self.outbox
@@ -153,15 +185,32 @@ impl Portal {
             .await?;
         tx.commit().await?;
         self.notify();
-        tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, "request created");
+        tracing::info!(request = %r.id, package = %r.package, user = %r.requester.id, asked_by = %who.user.id, "request created");
         Ok(self.try_auto_approve(who, r).await)
     }
 }
 
-fn open_conflict(package: &str) -> AppError {
-    AppError::Conflict(format!(
-        "You already have an open request or an active grant for {package}."
-    ))
+fn open_conflict(package: &str, on_behalf: Option<&OnBehalf>) -> AppError {
+    AppError::Conflict(match on_behalf {
+        Some(b) => format!(
+            "{} already has an open request or an active grant for {package}.",
+            b.user.name
+        ),
+        None => format!("You already have an open request or an active grant for {package}."),
+    })
+}
+
+/// A person as the audit trail names them.
+fn person(u: &UserRef) -> serde_json::Value {
+    json!({"id": u.id, "name": u.name, "username": u.username})
+}
+
+/// Whom a request asked on someone's behalf is for: the person as the directory has them, and
+/// the app roles they hold now (read from the directory, since they are not the one signed in).
+#[derive(Debug, Clone)]
+pub struct OnBehalf {
+    pub user: UserRef,
+    pub roles: Vec<String>,
 }
 
 impl Portal {

@@ -16,9 +16,12 @@ impl Portal {
     pub async fn cancel(&self, who: &Principal, id: &RequestId) -> AppResult<Request> {
         let now = self.now();
         let (tx, r) = self.begin_change(id).await?;
-        if r.requester.id != who.user.id {
+        // Who asked on the requester's behalf may take it back too (a device account cannot):
+        // cancelling only ever takes access away.
+        let asker = r.was_asked_by(&who.user.id) && !who.requests_only();
+        if r.requester.id != who.user.id && !asker {
             return Err(AppError::Forbidden(
-                "Only the requester can cancel a request.".into(),
+                "Only the requester, or who asked on their behalf, can cancel a request.".into(),
             ));
         }
         self.close_by(who, tx, r, Transition::Cancel, None, now)

@@ -14,6 +14,8 @@ pub struct ListQuery {
     pub statuses: Vec<RequestStatus>,
     pub package: Option<String>,
     pub mine: bool,
+    /// Only the requests the caller asked for on others' behalf.
+    pub asked_by_me: bool,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -50,7 +52,8 @@ impl Portal {
         Ok((r, events))
     }
 
-    /// Own requests; approvers also those they may decide; auditors and admins everything.
+    /// Own requests (and those asked for on others' behalf); approvers also those they may
+    /// decide; auditors and admins everything.
     pub async fn list_visible(&self, who: &Principal, q: &ListQuery) -> AppResult<Vec<Request>> {
         let oversees = self.has_role(who, Role::Auditor) || self.has_role(who, Role::Admin);
         let sees_all = oversees || self.approves_anything(who);
@@ -63,6 +66,8 @@ impl Portal {
         };
         if q.mine {
             f.requester_id = Some(who.user.id.clone());
+        } else if q.asked_by_me {
+            f.asked_by_id = Some(who.user.id.clone());
         } else if !sees_all {
             f.involving = Some(who.user.id.clone());
         }

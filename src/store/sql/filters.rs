@@ -41,12 +41,16 @@ where
     if let Some(r) = &f.requester_id {
         qb.push(" AND requester_id = ").push_bind(r.clone());
     }
+    if let Some(a) = &f.asked_by_id {
+        qb.push(" AND asked_by_id = ").push_bind(a.clone());
+    }
     if !f.ids.is_empty() {
         qb.push(" AND id IN ");
         push_list(qb, f.ids.iter().cloned());
     }
     if let Some(u) = &f.involving {
         qb.push(" AND (requester_id = ").push_bind(u.clone());
+        qb.push(" OR asked_by_id = ").push_bind(u.clone());
         qb.push(" OR manager_id = ").push_bind(u.clone()).push(")");
     }
 }

@@ -31,7 +31,7 @@ pub use sqlite::SqliteStore;
 
 const REQUEST_COLS: &str = "id, package, group_id, requester_id, requester_name, requester_username, manager_id, \
      status, duration_minutes, justification, ticket, created_at, requested_start, timeout_at, starts_at, ends_at, \
-     decided_at, added_at, removed_at, close_reason, ticket_url";
+     decided_at, added_at, removed_at, close_reason, ticket_url, asked_by_id, asked_by_name, asked_by_username";
 const APPROVAL_COLS: &str =
     "request_id, approver_id, approver_name, approver_username, decision, comment, at";
 const OP_COLS: &str = "id, request_id, kind, group_id, user_id, created_at, not_before, attempts, last_error, \

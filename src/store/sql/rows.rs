@@ -31,6 +31,9 @@ pub(super) struct RequestRow {
     removed_at: Option<i64>,
     close_reason: Option<String>,
     ticket_url: Option<String>,
+    asked_by_id: Option<String>,
+    asked_by_name: Option<String>,
+    asked_by_username: Option<String>,
 }
 
 impl RequestRow {
@@ -46,6 +49,11 @@ impl RequestRow {
                 name: self.requester_name,
                 username: self.requester_username,
             },
+            asked_by: self.asked_by_id.map(|id| UserRef {
+                name: self.asked_by_name.unwrap_or_else(|| id.clone()),
+                username: self.asked_by_username.unwrap_or_else(|| id.clone()),
+                id,
+            }),
             manager_id: self.manager_id,
             status,
             duration_minutes: self.duration_minutes,

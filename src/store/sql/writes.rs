@@ -50,7 +50,7 @@ macro_rules! impl_store_tx {
                     self.announce($crate::store::Work::Deadline).await?;
                     sqlx::query(&format!(
                         "INSERT INTO requests ({REQUEST_COLS}, updated_at) VALUES \
-                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
                     ))
                     .bind(&r.id)
                     .bind(&r.package)
@@ -73,6 +73,9 @@ macro_rules! impl_store_tx {
                     .bind(r.removed_at.map(ms))
                     .bind(&r.close_reason)
                     .bind(&r.ticket_url)
+                    .bind(r.asked_by.as_ref().map(|a| a.id.clone()))
+                    .bind(r.asked_by.as_ref().map(|a| a.name.clone()))
+                    .bind(r.asked_by.as_ref().map(|a| a.username.clone()))
                     .bind(ms(r.created_at))
                     .execute(&mut *self.tx)
                     .await

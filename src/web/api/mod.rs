@@ -2,7 +2,8 @@
 //! (`utoipa_axum::routes!`), so the router and the document at `/api/v1/openapi.json` cannot
 //! disagree.
 //!
-//! One router per feature: `me` (who is calling, the packages they may ask for), `requests`
+//! One router per feature: `me` (who is calling, the packages they may ask for), `people` (the
+//! directory searched, to ask on others' behalf), `requests`
 //! (requests, their extensions and sign-ins), `approvals` (what waits for the caller's
 //! decision), `break_glass` (a grant's break-glass use and its review), `audit` (the trail, exported and verified) and `cli` (how the command line signs
 //! in); `openapi` serves the document. They answer through `views` (the service's answers in
@@ -15,6 +16,7 @@ mod break_glass;
 mod cli;
 mod me;
 pub mod openapi;
+mod people;
 mod requests;
 pub mod views;
 
@@ -30,6 +32,7 @@ pub use body::{ApiJson, ApiPath};
 fn router_with_document() -> OpenApiRouter<AppState> {
     openapi::routes()
         .merge(me::router())
+        .merge(people::router())
         .merge(cli::router())
         .merge(requests::router())
         .merge(approvals::router())

@@ -12,7 +12,8 @@ use super::views;
 use super::{ApiJson, ApiPath};
 use crate::contract::{
     ApproveBody, DenyBody, Empty, EndBody, ErrorBody, ExtendBody, Extended, ExtensionDecisionBody,
-    ExtensionList, NewRequest, Request, RequestList, RequestQuery, RevokeBody, SignInList,
+    ExtensionList, NewRequest, OnBehalfResults, Request, RequestList, RequestQuery, RevokeBody,
+    SignInList,
 };
 use crate::domain::{Decision, NewRequestInput, RequestStatus};
 use crate::error::{AppError, AppResult};
@@ -40,16 +41,18 @@ fn answer(status: StatusCode, r: &crate::domain::Request) -> Response {
     (status, Json(views::request(r))).into_response()
 }
 
-/// Ask for a package for a while.
+/// Ask for a package for a while: for oneself, or with `on_behalf_of` for other people or device
+/// accounts (one request each).
 #[utoipa::path(
     post, path = "/api/v1/requests", operation_id = "create_request", tag = "requests",
     request_body = NewRequest,
     responses(
         (status = 201, description = "The request, pending (or approved at once where nobody needs to approve)", body = Request),
+        (status = 200, description = "With `on_behalf_of`: one result per person named, in order, each with its own status (201 and the request, pending; or the error a request for that person alone would have had). Each person is asked for on their own: one refused leaves the others' requests standing", body = OnBehalfResults),
         (status = 401, description = "Not signed in, or the token is not valid; or the package needs a step-up the sign-in has not made (`insufficient_claims`, rule `auth_context`): sign in again with the claims request of the `WWW-Authenticate` challenge, then call again", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "For a step-up, Microsoft's claims challenge: `Bearer realm=\"<tenant>\", authorization_uri=\"<authorize endpoint>\", error=\"insufficient_claims\", claims=\"<base64 of the claims request for the access token's acrs, e.g. for c1>\"`"))),
         (status = 400, description = "The body is not valid JSON of this shape", body = ErrorBody),
-        (status = 403, description = "The caller may not request this package", body = ErrorBody),
+        (status = 403, description = "The caller may not request this package; or, with `on_behalf_of`, may not ask on others' behalf (neither an approver, an admin nor a holder of the `requester_on_behalf` role, or a requests-API token)", body = ErrorBody),
         (status = 409, description = "The caller already has an open request or active grant for it", body = ErrorBody),
         (status = 422, description = "A rule is broken; each problem is named against its field", body = ErrorBody),
         (status = 429, description = "The caller asked for this package `max_requests_per_hour` times in the last hour (`too_many_requests`)", body = ErrorBody,
@@ -69,6 +72,13 @@ async fn create(
         starts_at: b.starts_at,
         emergency: b.emergency,
     };
+    if !b.on_behalf_of.is_empty() {
+        let outcomes = app
+            .portal
+            .create_requests_on_behalf(&who, input, &b.on_behalf_of)
+            .await?;
+        return Ok((StatusCode::OK, Json(views::on_behalf(&outcomes))).into_response());
+    }
     let r = app.portal.create_request(&who, input).await?;
     Ok(answer(StatusCode::CREATED, &r))
 }
@@ -116,6 +126,7 @@ async fn list(
         statuses,
         package: p.package,
         mine: p.mine.unwrap_or(false),
+        asked_by_me: p.asked_by_me.unwrap_or(false),
         limit: p.limit.or(Some(100)),
         offset: p.offset,
     };

@@ -50,6 +50,7 @@ pub fn request(r: &Request) -> contract::Request {
         package: r.package.clone(),
         group_id: r.group_id.clone(),
         requester: person(&r.requester),
+        asked_by: r.asked_by.as_ref().map(person),
         status: status(r.status),
         duration_minutes: r.duration_minutes,
         justification: r.justification.clone(),
@@ -68,6 +69,32 @@ pub fn request(r: &Request) -> contract::Request {
             removed_at: r.removed_at,
         },
         emergency: r.is_break_glass(),
+    }
+}
+
+/// What became of each person named in an ask on others' behalf.
+pub fn on_behalf(outcomes: &[crate::service::OnBehalfOutcome]) -> contract::OnBehalfResults {
+    contract::OnBehalfResults {
+        results: outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(r) => contract::OnBehalfResult {
+                    on_behalf_of: o.named.clone(),
+                    status: 201,
+                    request: Some(request(r)),
+                    error: None,
+                },
+                Err(e) => {
+                    e.log();
+                    contract::OnBehalfResult {
+                        on_behalf_of: o.named.clone(),
+                        status: e.status().as_u16(),
+                        request: None,
+                        error: Some(e.body().error),
+                    }
+                }
+            })
+            .collect(),
     }
 }
 

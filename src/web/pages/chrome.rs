@@ -27,6 +27,8 @@ pub struct Chrome {
     pub nav_approvals: bool,
     pub nav_audit: bool,
     pub nav_operations: bool,
+    /// Asking on others' behalf (approvers, admins, the `requester_on_behalf` role).
+    pub nav_on_behalf: bool,
     /// Requests waiting for this approver.
     pub badge: usize,
     /// Which navigation entry is current.
@@ -118,6 +120,7 @@ pub async fn chrome_for(
         });
         c.nav_audit = roles.contains(&Role::Auditor) || roles.contains(&Role::Admin);
         c.nav_operations = roles.contains(&Role::Admin);
+        c.nav_on_behalf = p.may_ask_on_behalf(who, None);
         let is_manager = p.managers_may_approve();
         // The approvals page counts its own queue; elsewhere the badge needs the queue here.
         let approver = p.approves_anything(who);
@@ -160,6 +163,7 @@ impl FromRequestParts<AppState> for PageUser {
             p if p.starts_with("/approvals") => "approvals",
             p if p.starts_with("/audit") => "audit",
             p if p.starts_with("/operations") => "operations",
+            p if p.starts_with("/on-behalf") => "on-behalf",
             _ => "access",
         };
         let chrome = chrome_for(app, Some(&who), session.as_ref(), active).await;

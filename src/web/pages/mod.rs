@@ -2,6 +2,8 @@
 //! navigation only shows what the role may use.
 //!
 //! - `access.rs`: "My access", with the form that asks for access.
+//! - `on_behalf.rs`: asking on others' behalf: people and device accounts found in the
+//!   directory, ticked, and one request each.
 //! - `approvals.rs`: the approvals queue.
 //! - `request/`: one request's page and the forms that change it (cancel, end, approve, deny,
 //!   extend), and how a request is shown in lists.
@@ -17,6 +19,7 @@ mod access;
 mod approvals;
 mod audit;
 mod chrome;
+mod on_behalf;
 mod operations;
 mod request;
 mod step_up;
@@ -37,6 +40,7 @@ pub use chrome::{Chrome, PageUser, set_flash};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(access::router())
+        .merge(on_behalf::router())
         .merge(approvals::router())
         .merge(request::router())
         .merge(audit::router())

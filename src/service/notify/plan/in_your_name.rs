@@ -1,6 +1,8 @@
-//! Messages to a requester about what was asked in their name through the requests API, the one
-//! jitgate resource that device-code sign-ins reach: a token phished from them could ask for an
-//! exemption, so they hear of every request and extension asked that way, with where from.
+//! Messages to a requester about what was asked in their name: through the requests API, the
+//! one jitgate resource that device-code sign-ins reach (a token phished from them could ask for
+//! an exemption, so they hear of every request and extension asked that way, with where from),
+//! and by someone else on their behalf (an approver, an admin, a holder of the
+//! `requester_on_behalf` role).
 
 use chrono::Duration;
 use serde_json::Value;
@@ -8,6 +10,7 @@ use serde_json::Value;
 use super::recipients::{Message, To};
 use super::{About, at};
 use crate::domain::AuditAction;
+use crate::domain::UserRef;
 use crate::domain::package::format_duration;
 use crate::store::NewNotification;
 
@@ -56,4 +59,28 @@ pub(super) fn asked(a: &About, out: &mut Vec<NewNotification>) {
         only_if: None,
     };
     a.tell(out, To::Requester, false, m);
+}
+
+/// A request someone else asked for on the requester's behalf: the requester, always.
+pub(super) fn asked_on_behalf(a: &About, asker: &UserRef, out: &mut Vec<NewNotification>) {
+    let (e, r, pkg_name) = (a.e, a.r, a.pkg_name);
+    let asked = format!(
+        "{pkg_name} for {}",
+        format_duration(Duration::minutes(r.duration_minutes))
+    );
+    let m = Message {
+        event: "asked_on_your_behalf".into(),
+        key: format!("asked_on_your_behalf:{}", r.id),
+        subject: format!("{} asked for {asked} for you", asker.name),
+        body: format!(
+            "{} ({}) asked jitgate for {asked} on your behalf at {}.\n\nJustification: {}\n\nAn approver decides it; you will hear the decision. If you did not expect it, tell your security team.\n\nThe request:",
+            asker.name,
+            asker.username,
+            at(Some(e.at)),
+            r.justification,
+        ),
+        not_before: a.now(),
+        only_if: None,
+    };
+    a.tell(out, To::RequesterAlone, false, m);
 }

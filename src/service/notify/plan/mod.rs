@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | request created, extension asked | the people who may decide it | e-mail, the package's chat |
 //! | the same, through the requests API (device-code sign-ins) | the requester, with the address | e-mail |
+//! | request asked on someone's behalf | that person (the requester) | e-mail |
 //! | still undecided after `escalate_after` | the deciders and `escalate_to` | e-mail, chat |
 //! | approved, denied, timed out; extension decided or lapsed | the requester | e-mail |
 //! | membership in effect | the requester | e-mail |
@@ -27,7 +28,8 @@
 //! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift) and
 //! `break_glass.rs` (access taken without approval, its reminder and escalation, its review),
 //! `webhook.rs` (the generic webhook's copy of every event); `in_your_name.rs` tells a requester
-//! of every request and extension asked in their name through the requests API. `recipients.rs` turns a message
+//! of every request and extension asked in their name through the requests API or on their
+//! behalf by someone else (whom every later message to the requester is copied to). `recipients.rs` turns a message
 //! and who hears it into the e-mail and chat notifications that carry it.
 
 mod alerts;
@@ -144,6 +146,12 @@ impl Outbox {
         ) && d.get("via").and_then(Value::as_str) == Some(crate::service::VIA_REQUESTS_API)
         {
             in_your_name::asked(&a, &mut out);
+        }
+        // Asked by someone else on the requester's behalf: the requester hears of it.
+        if e.action == AuditAction::RequestCreated
+            && let Some(asker) = &r.asked_by
+        {
+            in_your_name::asked_on_behalf(&a, asker, &mut out);
         }
         out
     }

@@ -24,8 +24,11 @@ pub(super) struct Message {
 
 /// Who hears a message.
 pub(super) enum To {
-    /// The requester.
+    /// The requester, and whoever asked on their behalf (a copy: a device account may read no
+    /// mail, and the one who asked for it follows what becomes of it).
     Requester,
+    /// The requester alone.
+    RequesterAlone,
     /// The people who may decide the request, and these extra addresses.
     Deciders(Vec<String>),
     /// The holders of the admin role.
@@ -53,8 +56,9 @@ pub(super) fn queue(
         Some(r) => link(settings, &format!("requests/{}", r.id)),
         None => link(settings, "operations"),
     };
+    let asker = r.and_then(|r| r.asked_by.as_ref()).map(|a| a.id.as_str());
     let mut audience = match to {
-        To::Requester => json!({"user": r.map(|r| &r.requester.id)}),
+        To::Requester | To::RequesterAlone => json!({"user": r.map(|r| &r.requester.id)}),
         To::Deciders(extra) => json!({"deciders": r.map(|r| &r.id), "addresses": extra}),
         To::Admins => json!({"admins": true}),
         To::RequesterAndAdmins => json!({"user": r.map(|r| &r.requester.id), "admins": true}),
@@ -65,6 +69,9 @@ pub(super) fn queue(
             json!({"user": r.map(|r| &r.requester.id), "manager_of": r.map(|r| &r.requester.id)})
         }
     };
+    if let Some(asker) = asker.filter(|_| matches!(to, To::Requester | To::RequesterAndAdmins)) {
+        audience["addresses"] = json!([asker]);
+    }
     if let Some(cond) = &m.only_if {
         audience["only_if"] = cond.clone();
     }

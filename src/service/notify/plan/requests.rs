@@ -18,14 +18,22 @@ pub(super) fn created(a: &About, out: &mut Vec<NewNotification>) {
         .as_deref()
         .map(|t| format!("Ticket: {t}\n"))
         .unwrap_or_default();
+    let on_behalf = r
+        .asked_by
+        .as_ref()
+        .map(|by| format!("{} ({}) asked on their behalf. ", by.name, by.username))
+        .unwrap_or_default();
     let body = format!(
-        "{} ({}) asks for {pkg_name} for {}.\n\nJustification: {}\n{ticket}\nDecide it in jitgate:",
+        "{} ({}) asks for {pkg_name} for {}.\n{on_behalf}\nJustification: {}\n{ticket}\nDecide it in jitgate:",
         r.requester.name,
         r.requester.username,
         format_duration(Duration::minutes(r.duration_minutes)),
         r.justification,
     );
-    let subject = format!("{} asks for {pkg_name}", r.requester.name);
+    let subject = match &r.asked_by {
+        Some(by) => format!("{} asks for {pkg_name} for {}", by.name, r.requester.name),
+        None => format!("{} asks for {pkg_name}", r.requester.name),
+    };
     a.tell(
         out,
         To::Deciders(Vec::new()),

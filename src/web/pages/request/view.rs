@@ -14,6 +14,8 @@ pub struct RequestView {
     pub package: String,
     pub requester: String,
     pub requester_username: String,
+    /// Who asked on the requester's behalf ("Name (upn)"), or empty.
+    pub asked_by: String,
     pub status: String,
     pub duration: String,
     pub justification: String,
@@ -64,6 +66,11 @@ impl RequestView {
                 .map_or(r.package.clone(), |p| p.name.clone()),
             requester: r.requester.name.clone(),
             requester_username: r.requester.username.clone(),
+            asked_by: r
+                .asked_by
+                .as_ref()
+                .map(|a| format!("{} ({})", a.name, a.username))
+                .unwrap_or_default(),
             status: r.status.to_string(),
             duration: minutes(r.duration_minutes),
             justification: r.justification.clone(),
@@ -84,7 +91,8 @@ impl RequestView {
             decided_by,
             membership,
             reason: r.close_reason.clone().unwrap_or_default(),
-            can_cancel: own && matches!(r.status, RequestStatus::Pending | RequestStatus::Approved),
+            can_cancel: (own || r.was_asked_by(&who.user.id))
+                && matches!(r.status, RequestStatus::Pending | RequestStatus::Approved),
             can_end: r.status == RequestStatus::Active
                 && (own || app.portal.has_role(who, Role::Admin)),
             can_extend: own
