@@ -120,7 +120,8 @@ async fn emergency_access_is_granted_at_once_told_and_reviewed(db: &TestDb) {
         db,
         &format!("teams_webhook = \"http://{addr}/pkg-teams\"\n"),
         &format!(
-            "teams_webhook = \"http://{addr}/teams\"\nslack_webhook = \"http://{addr}/slack/T0/B0/x\"\n"
+            "teams_webhook = \"http://{addr}/teams\"\nslack_webhook = \"http://{addr}/slack/T0/B0/x\"\n\
+             webhook_url = \"http://{addr}/hook\"\nwebhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=\"\n"
         ),
     )
     .await;
@@ -204,10 +205,13 @@ async fn emergency_access_is_granted_at_once_told_and_reviewed(db: &TestDb) {
         "{alert:?}"
     );
     assert!(alert.body.contains("INC0042"), "{}", alert.body);
-    eventually("the alert in every chat channel", || async {
-        [("/pkg-teams"), ("/teams"), ("/slack")]
+    eventually("the alert in every channel", || async {
+        posts(&seen, "/hook")
             .iter()
-            .all(|p| posts(&seen, p).iter().any(|b| b.contains("BREAK-GLASS")))
+            .any(|b| b.contains("break_glass_used"))
+            && [("/pkg-teams"), ("/teams"), ("/slack")]
+                .iter()
+                .all(|p| posts(&seen, p).iter().any(|b| b.contains("BREAK-GLASS")))
     })
     .await;
     no_mail(&t, "Dana Developer asks for").await;
