@@ -205,6 +205,16 @@ pub fn request_details(r: &Request, extensions: &[Extension], now: DateTime<Utc>
         ),
         format!("Why       {}", visible(&r.justification)),
     ];
+    if let Some(by) = &r.asked_by {
+        lines.insert(
+            3,
+            format!(
+                "Asked by  {} ({}), on the requester's behalf",
+                visible(&by.name),
+                visible(&by.username)
+            ),
+        );
+    }
     if let Some(t) = &r.ticket {
         lines.push(format!("Ticket    {}", visible(t)));
     }

@@ -85,6 +85,19 @@ impl OverLimit {
     }
 }
 
+impl OverLimit {
+    /// The sentence for someone asking on `name`'s behalf: the asks counted are `name`'s.
+    pub fn sentence_about(&self, package_name: &str, name: &str) -> String {
+        format!(
+            "{name} has been asked for {package_name} {} times in the last hour, the most allowed ({} an hour). {name} can be asked for again in {} (at {}).",
+            self.counted,
+            self.limit,
+            wait_text(self.retry_after_secs),
+            self.until.format("%H:%M UTC"),
+        )
+    }
+}
+
 /// "1 minute", "12 minutes", "30 seconds".
 fn wait_text(secs: i64) -> String {
     if secs < 60 {

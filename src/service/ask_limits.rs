@@ -41,7 +41,11 @@ impl Portal {
             return Ok(tx);
         };
         self.metrics.ask_refused(kind);
-        let message = over.sentence(&pkg.name);
+        let message = if who.user.id == requester.id {
+            over.sentence(&pkg.name)
+        } else {
+            over.sentence_about(&pkg.name, &requester.name)
+        };
         let recorded = tx
             .refused_packages_since(&requester.id, now - limits::window())
             .await?;

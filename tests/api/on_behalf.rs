@@ -121,6 +121,39 @@ async fn who_may_ask_on_behalf(t: &mut TestApp) {
     let (status, _) = t.try_get(Some(RILEY), "/api/v1/people?search=s").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The hour's limit on asking is the person's it is for: asked for (and cancelled) ten
+    // times, Scanner 08 is refused the eleventh, with when it fits again.
+    for _ in 0..10 {
+        let (_, body) = t
+            .post(
+                ALEX,
+                "/api/v1/requests",
+                ask("device-code", &[SCANNER_08_UPN]),
+            )
+            .await;
+        let one = result(&body, SCANNER_08_UPN);
+        assert_eq!(one["status"], 201, "{body}");
+        let id = one["request"]["id"].as_str().unwrap().to_string();
+        let (status, body) = t.cancel(ALEX, &id).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, body) = t
+        .post(
+            ALEX,
+            "/api/v1/requests",
+            ask("device-code", &[SCANNER_08_UPN]),
+        )
+        .await;
+    let over = result(&body, SCANNER_08_UPN);
+    assert_eq!(over["status"], 429, "{body}");
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Scanner 08 (warehouse) has been asked for Device code flow exemption 10 times in the last hour"),
+        "{body}"
+    );
+
     // Bad input refuses the whole ask, nothing written.
     let before = t.audit_actions_total("request_created").await;
     for bad in [
@@ -289,6 +322,8 @@ async fn each_person_is_asked_for_on_their_own(t: &mut TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let approved = t.approve(JORDAN, &scanner_id).await;
     assert_eq!(approved["asked_by"]["id"], MORGAN);
+    wait_added(t, &scanner_id).await;
+    assert!(t.emulator.members(GROUP).contains(&SCANNER_07.to_string()));
 
     // Each sees it: the person in their own list, the asker among what they asked for.
     let mine = t.get(DANA, "/api/v1/requests?mine=true").await;
@@ -318,9 +353,15 @@ async fn each_person_is_asked_for_on_their_own(t: &mut TestApp) {
             .iter()
             .all(|r| r["asked_by"]["id"] == MORGAN)
     );
-    // The asker may take a request back; the page says who asked.
+    // The asker may take a request back and end the grant (a device account cannot); the page
+    // says who asked.
     let (status, body) = t.cancel(MORGAN, &dana_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = t.end(JORDAN, &scanner_id, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = t.end(MORGAN, &scanner_id, Some("scanners enrolled")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ended", "{body}");
     let page = t
         .fetch(Some(MORGAN), &format!("/requests/{scanner_id}"))
         .await;
@@ -482,6 +523,17 @@ async fn the_command_line_asks_on_behalf() {
             "{nobody}: refused (404): There is no account {nobody}"
         )),
         "{out}"
+    );
+    // An approver's queue says who asked, and for whom.
+    let jordan = Terminal::new(&t.url);
+    jordan.login_browser(&t.emulator, JORDAN).await;
+    let (_, queue, _) = jordan.run(&["approvals"]).await;
+    assert!(
+        queue.contains("Scanner 07 (warehouse)")
+            && queue.contains(
+                "asked on their behalf by Morgan Manager (morgan@jitgate-demo.onmicrosoft.com)"
+            ),
+        "{queue}"
     );
     // JSON: the API's own answer; exit status 0 once every person was asked for.
     let (code, out, _) = morgan

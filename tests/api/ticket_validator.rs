@@ -199,6 +199,33 @@ async fn a_valid_ticket_is_asked_for_signed_and_its_link_kept(db: &TestDb) {
     assert_eq!(refused[0]["details"]["stage"], "approval", "{refused:?}");
     ts.say(valid("https://itsm.example/CHG0012345"));
     t.approve(MORGAN, &id).await;
+    assert!(
+        serde_json::from_slice::<Value>(&ts.calls()[2].body).unwrap()["asked_by"].is_null(),
+        "nobody asked on Dana's behalf"
+    );
+
+    // Asked on someone's behalf (issue 21): the ticket system hears for whom and by whom, when
+    // asking and at each approval.
+    let mut on_behalf = asking();
+    on_behalf["on_behalf_of"] = json!([RILEY]);
+    let (status, body) = t.post(MORGAN, "/api/v1/requests", on_behalf).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["status"], 201, "{body}");
+    let riley = body["results"][0]["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.approve(JORDAN, &riley).await;
+    for call in &ts.calls()[3..] {
+        let sent: Value = serde_json::from_slice(&call.body).unwrap();
+        assert_eq!(sent["requester"]["id"], RILEY, "{sent}");
+        assert_eq!(sent["asked_by"]["id"], MORGAN, "{sent}");
+        assert_eq!(
+            sent["asked_by"]["upn"],
+            "morgan@jitgate-demo.onmicrosoft.com"
+        );
+    }
+    assert_eq!(ts.calls().len(), 5);
 }
 
 async fn an_invalid_ticket_is_refused_with_the_systems_message(db: &TestDb) {

@@ -35,6 +35,13 @@ pub(super) async fn approvals(c: Common, out: Out) -> anyhow::Result<i32> {
             if let Some(t) = &r.ticket {
                 line.push_str(&format!("  ticket {}", visible(t)));
             }
+            if let Some(by) = &r.asked_by {
+                line.push_str(&format!(
+                    "\n          asked on their behalf by {} ({})",
+                    visible(&by.name),
+                    visible(&by.username)
+                ));
+            }
             line.push_str(&format!(
                 "\n          asked {} ago; {} grant(s){} in the last 30 days",
                 span(now - r.created_at),

@@ -110,14 +110,25 @@ impl Portal {
         })?;
         let secret = WebhookSecret::parse(hook.secret.expose_secret())
             .map_err(|_| "the webhook secret cannot be used".to_string())?;
-        let body = json!({
+        let mut body = json!({
             "ticket": t.ticket,
             "requester": {"id": ask.requester.id, "upn": ask.requester.username},
             "package": ask.pkg.id,
             "duration_minutes": t.duration_minutes,
             "justification": t.justification,
-        })
-        .to_string();
+        });
+        // Asked on the requester's behalf: the ticket system hears by whom too.
+        let asked_by = match ask.request {
+            Some(r) => r.asked_by.as_ref(),
+            None => ask
+                .actor
+                .map(|a| &a.user)
+                .filter(|a| a.id != ask.requester.id),
+        };
+        if let Some(by) = asked_by {
+            body["asked_by"] = json!({"id": by.id, "upn": by.username});
+        }
+        let body = body.to_string();
         let msg_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
         let h = headers(&secret, &msg_id, self.now().timestamp(), body.as_bytes());
         let (status, answer) = poster()

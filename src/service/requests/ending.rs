@@ -75,13 +75,16 @@ impl Portal {
         }
         let now = self.now();
         let (tx, r) = self.begin_change(id).await?;
-        let own = r.requester.id == who.user.id;
+        // Who asked on the requester's behalf may end it as the requester may (a device
+        // account cannot): ending only ever takes access away.
+        let own =
+            r.requester.id == who.user.id || (r.was_asked_by(&who.user.id) && !who.requests_only());
         let transition = match how {
             Ending::Revoke => Transition::Revoke,
             _ if own => Transition::End,
             Ending::Own => {
                 return Err(AppError::Forbidden(
-                    "Only the requester can end a grant; an admin revokes it instead.".into(),
+                    "Only the requester (or who asked on their behalf) can end a grant; an admin revokes it instead.".into(),
                 ));
             }
             Ending::OwnOrRevoke => {
@@ -138,7 +141,7 @@ impl Portal {
 /// Who may end a grant by a given route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
-    /// Only the requester (the API's `end`).
+    /// Only the requester, or who asked on their behalf (the API's `end`).
     Own,
     /// Only an admin, as a revocation (the API's `revoke`).
     Revoke,

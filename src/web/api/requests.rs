@@ -218,7 +218,8 @@ async fn deny(
     decide(app, who, &id, Decision::Deny, input).await
 }
 
-/// The requester withdraws a request that is pending, or approved and not started.
+/// The requester (or who asked on their behalf) withdraws a request that is pending, or
+/// approved and not started.
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/cancel", operation_id = "cancel_request", tag = "requests",
     params(("id" = String, Path, description = "The request's id")),
@@ -240,8 +241,8 @@ async fn cancel(
     Ok(answer(StatusCode::OK, &r))
 }
 
-/// The requester ends their own active grant now; the membership is removed at once. (An admin
-/// ends someone else's with `revoke`.)
+/// The requester (or who asked on their behalf) ends the active grant now; the membership is
+/// removed at once. (An admin ends someone else's with `revoke`.)
 #[utoipa::path(
     post, path = "/api/v1/requests/{id}/end", operation_id = "end_request", tag = "requests",
     params(("id" = String, Path, description = "The request's id")),

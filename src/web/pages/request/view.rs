@@ -94,7 +94,7 @@ impl RequestView {
             can_cancel: (own || r.was_asked_by(&who.user.id))
                 && matches!(r.status, RequestStatus::Pending | RequestStatus::Approved),
             can_end: r.status == RequestStatus::Active
-                && (own || app.portal.has_role(who, Role::Admin)),
+                && (own || r.was_asked_by(&who.user.id) || app.portal.has_role(who, Role::Admin)),
             can_extend: own
                 && r.status == RequestStatus::Active
                 && r.ends_at.is_some_and(|e| e > now),
