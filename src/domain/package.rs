@@ -78,6 +78,9 @@ pub struct Package {
     pub auto_approve: Vec<super::policy::auto_approve::AutoApprove>,
     /// Object ids (lower case) allowed to ask despite `deny_privileged`.
     pub privileged_allow: Vec<String>,
+    /// Break-glass: taken at once in an emergency, without approval, then reviewed (none: not
+    /// allowed).
+    pub break_glass: Option<super::policy::break_glass::BreakGlass>,
     /// Its access reviews: how often, by whom, and what an undecided item becomes.
     pub review: super::review_settings::ReviewSettings,
 }
@@ -164,6 +167,7 @@ impl Package {
             max_hours_per_user: None,
             auto_approve: Vec::new(),
             privileged_allow: Vec::new(),
+            break_glass: None,
             review: Default::default(),
         }
     }

@@ -172,6 +172,7 @@ async fn a_review_from_start_to_applied_result() {
                 justification: "Registering the build runner".into(),
                 ticket: None,
                 starts_at: None,
+                emergency: false,
             },
         )
         .await

@@ -1,138 +1,62 @@
-//! Access reviews from the terminal: `jitgate reviews list` (what the caller reviews or
-//! attests in), `jitgate reviews show <id>` (one review's items) and `jitgate reviews decide
-//! <id> <item> --decision Deny --reason "…"`.
+//! Reviewing break-glass: `jitgate break-glass-review ID --verdict justified|not-justified
+//! --comment "…"`, for an approver of the grant's package.
 
-use chrono::Utc;
+use super::pick::{pick, whole_guid};
+use super::{act, open};
+use crate::client::output::{Out, short};
+use crate::client::session::Session;
+use crate::client::{BreakGlassReviewArgs, ReviewVerdict};
+use crate::contract::{
+    BreakGlassReviewBody, BreakGlassUse, BreakGlassVerdict, RequestList, RequestQuery,
+};
 
-use super::open;
-use crate::client::output::{Out, visible, when_relative};
-use crate::client::{Common, ReviewsArgs, ReviewsCommand};
-use crate::contract::{ReviewDecisionBody, ReviewDetail, ReviewItem, ReviewList};
-
-pub(super) fn common(a: &ReviewsArgs) -> &Common {
-    match &a.command {
-        ReviewsCommand::List(c) => c,
-        ReviewsCommand::Show(a) => &a.common,
-        ReviewsCommand::Decide(a) => &a.common,
+/// The break-glass grant `given` names: a whole id, or the start of one among the break-glass
+/// grants the caller may see.
+async fn break_glass_grant(s: &mut Session, given: &str) -> anyhow::Result<String> {
+    if let Some(id) = whole_guid(given) {
+        return Ok(id);
     }
+    let q = RequestQuery {
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let list: RequestList = s.get("/api/v1/requests", &q).await?;
+    let emergency: Vec<_> = list.requests.into_iter().filter(|r| r.emergency).collect();
+    Ok(
+        pick(&emergency, given, "the break-glass grants you may see")?
+            .id
+            .clone(),
+    )
 }
 
-/// A review's id as typed: letters, digits and '-' only, so that it stays one path segment.
-fn review_id(id: &str) -> anyhow::Result<&str> {
-    let id = id.trim();
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        anyhow::bail!(
-            "'{}' is not a review id (`jitgate reviews list` shows them)",
-            visible(id)
-        );
-    }
-    Ok(id)
-}
-
-pub(super) async fn run(a: ReviewsArgs, out: Out) -> anyhow::Result<i32> {
-    match a.command {
-        ReviewsCommand::List(c) => list(c, out).await,
-        ReviewsCommand::Show(a) => {
-            let mut s = open(&a.common).await?;
-            let id = review_id(&a.id)?;
-            let d: ReviewDetail = s.get(&format!("/api/v1/reviews/{id}"), &()).await?;
-            out.answer(&d, || show(&d));
-            Ok(0)
-        }
-        ReviewsCommand::Decide(a) => {
-            let mut s = open(&a.common).await?;
-            let id = review_id(&a.id)?;
-            let body = ReviewDecisionBody {
-                decision: a.decision,
-                justification: a.reason,
+pub(super) async fn break_glass_review(a: BreakGlassReviewArgs, out: Out) -> anyhow::Result<i32> {
+    let mut s = open(&a.common).await?;
+    let id = break_glass_grant(&mut s, &a.id).await?;
+    let body = BreakGlassReviewBody {
+        verdict: match a.verdict {
+            ReviewVerdict::Justified => BreakGlassVerdict::Justified,
+            ReviewVerdict::NotJustified => BreakGlassVerdict::NotJustified,
+        },
+        comment: a.comment,
+    };
+    act(
+        &mut s,
+        &id,
+        "break-glass/review",
+        &body,
+        out,
+        |u: &BreakGlassUse| {
+            let verdict = match u.review.as_ref().map(|r| r.verdict) {
+                Some(BreakGlassVerdict::NotJustified) => {
+                    "not justified (the requester's manager is told)"
+                }
+                _ => "justified",
             };
-            let item: ReviewItem = s
-                .post(
-                    &format!("/api/v1/reviews/{id}/items/{}/decide", a.item),
-                    &body,
-                )
-                .await?;
-            out.answer(&item, || {
-                format!(
-                    "Recorded: {} for {}.",
-                    visible(item.decision.as_deref().unwrap_or("")),
-                    visible(&item.subject_name)
-                )
-            });
-            Ok(0)
-        }
-    }
-}
-
-async fn list(c: Common, out: Out) -> anyhow::Result<i32> {
-    let mut s = open(&c).await?;
-    let list: ReviewList = s.get("/api/v1/reviews", &()).await?;
-    let now = Utc::now();
-    out.answer(&list, || {
-        let lines: Vec<String> = list
-            .campaigns
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}  {}  {}  due {}{}",
-                    visible(&c.id),
-                    visible(&c.package_name),
-                    visible(&c.status),
-                    when_relative(c.due_at, now),
-                    if c.waiting > 0 {
-                        format!("  ({} waiting for you)", c.waiting)
-                    } else {
-                        String::new()
-                    }
-                )
-            })
-            .collect();
-        if lines.is_empty() {
-            "No access review for you.".into()
-        } else {
-            lines.join("\n")
-        }
-    });
-    Ok(0)
-}
-
-fn show(d: &ReviewDetail) -> String {
-    let c = &d.campaign;
-    let mut lines = vec![format!(
-        "{} ({}), {} to {}, due {}, {}",
-        visible(&c.package_name),
-        visible(&c.id),
-        c.period_start.format("%Y-%m-%d"),
-        c.period_end.format("%Y-%m-%d"),
-        c.due_at.format("%Y-%m-%d %H:%M UTC"),
-        visible(&c.status)
-    )];
-    for i in &d.items {
-        let decided = match (&i.decision, &i.reviewer) {
-            (Some(dec), Some(r)) => format!(
-                "{} by {}: {}",
-                visible(dec),
-                visible(&r.name),
-                visible(i.justification.as_deref().unwrap_or(""))
-            ),
-            _ => "undecided".into(),
-        };
-        lines.push(format!(
-            "{:>5}  {:<8}  {}  {}{}{}",
-            i.id,
-            visible(&i.kind),
-            visible(&i.subject_name),
-            decided,
-            i.outcome
-                .as_deref()
-                .map(|o| format!("  → {}", visible(o)))
-                .unwrap_or_default(),
-            if i.may_decide {
-                "  (yours to decide)"
-            } else {
-                ""
-            }
-        ));
-    }
-    lines.join("\n")
+            format!(
+                "Reviewed the break-glass grant {}: {verdict}.",
+                short(&u.request_id)
+            )
+        },
+    )
+    .await
 }

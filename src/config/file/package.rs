@@ -93,6 +93,16 @@ pub(in crate::config) struct RawPackage {
     pub(in crate::config) review_by: String,
     #[serde(default = "default_review_default")]
     pub(in crate::config) review_default: String,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(in crate::config) break_glass: bool,
+    #[serde(default)]
+    pub(in crate::config) break_glass_groups: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_max: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_review_within: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_per_user: Option<String>,
 }
 
 /// `[[package.auto_approve]]`: a rule that approves without a person.

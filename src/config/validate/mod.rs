@@ -12,9 +12,11 @@
 //! - `notify`: `[notify]`, e-mail through Graph or SMTP, chat and audit webhooks;
 //! - `package`: every `[[package]]`;
 //! - `rules`: a package's rules on where from and how much (networks, places, hours);
+//! - `break_glass`: a package's break-glass keys (who, how long, how often, reviewed by when).
 //! - `review`: a package's access reviews.
 
 mod audit;
+mod break_glass;
 mod database;
 mod entra;
 mod jobs;

@@ -32,6 +32,8 @@ pub enum AuditAction {
     GrantShortened,
     PortalSignIn,
     RequestRefused,
+    BreakGlassUsed,
+    BreakGlassReviewed,
     ReviewStarted,
     ReviewDecided,
     ReviewClosed,
@@ -40,7 +42,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -68,6 +70,8 @@ impl AuditAction {
         AuditAction::GrantShortened,
         AuditAction::PortalSignIn,
         AuditAction::RequestRefused,
+        AuditAction::BreakGlassUsed,
+        AuditAction::BreakGlassReviewed,
         AuditAction::ReviewStarted,
         AuditAction::ReviewDecided,
         AuditAction::ReviewClosed,
@@ -104,6 +108,8 @@ impl AuditAction {
             AuditAction::GrantShortened => "grant_shortened",
             AuditAction::PortalSignIn => "portal_sign_in",
             AuditAction::RequestRefused => "request_refused",
+            AuditAction::BreakGlassUsed => "break_glass_used",
+            AuditAction::BreakGlassReviewed => "break_glass_reviewed",
             AuditAction::ReviewStarted => "review_started",
             AuditAction::ReviewDecided => "review_decided",
             AuditAction::ReviewClosed => "review_closed",

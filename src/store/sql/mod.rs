@@ -11,10 +11,12 @@
 //! - [`reviews`] and [`review_rows`]: what access reviews keep (campaigns, items, overrides,
 //!   revocations);
 //! - [`pacing`]: decider e-mails about one person, sent at most once a minute;
+//! - [`break_glass`]: break-glass grants and their reviews, as written and read;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
 //!   sessions, migrations).
 
 mod asks;
+mod break_glass;
 mod filters;
 mod pacing;
 mod reads;
