@@ -281,6 +281,29 @@ async fn a_review_from_start_to_applied_result(db: &TestDb) {
     assert_eq!(status, StatusCode::CONFLICT);
     let applied = t.events("action=review_applied").await;
     assert_eq!(applied.len(), 4);
+    // The removal itself is in the audit trail, about Sam, naming the review it came from.
+    let sam_removed_by_review = |events: Vec<Value>| -> Vec<Value> {
+        events
+            .into_iter()
+            .filter(|e| e["subject"] == SAM && e["request_id"].is_null())
+            .collect()
+    };
+    eventually("Sam's removal in the audit trail", || async {
+        !sam_removed_by_review(t.events("action=membership_removed").await).is_empty()
+    })
+    .await;
+    let removed = t.events("action=membership_removed").await;
+    let sam_removed = sam_removed_by_review(removed.clone());
+    assert_eq!(sam_removed.len(), 1, "{removed:?}");
+    assert_eq!(sam_removed[0]["details"]["verified"], true);
+    assert!(
+        sam_removed[0]["details"]["origin"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("review:{c}:")),
+        "{}",
+        sam_removed[0]
+    );
     let closed = t.events("action=review_closed").await;
     assert_eq!(closed[0]["details"]["removed"], 1);
     assert_eq!(closed[0]["details"]["revoked"], 1);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::attempt::Attempt;
-use super::record;
+use super::{record, record_unattached};
 use crate::domain::{AuditAction, Request, RequestStatus};
 use crate::error::AppResult;
 use crate::graph::MemberChange;
@@ -77,6 +77,25 @@ impl Portal {
                 tx.enqueue_op(&revocation, now).await?;
                 self.wake.worker.notify_one();
             }
+        } else if op.kind != OpKind::RevokeSessions {
+            // No request (an access review's removal of a standing member): the change is
+            // still the audit trail's to know, with its read-back.
+            let action = match op.kind {
+                OpKind::Add => AuditAction::MembershipAdded,
+                _ => AuditAction::MembershipRemoved,
+            };
+            let read_back = attempt.read_back.as_ref();
+            let details = json!({
+                "group_id": op.group_id,
+                "directory_op": op.id,
+                "attempts": op.attempts,
+                "throttled": op.throttled,
+                "already_in_effect": matches!(change, MemberChange::AlreadyMember | MemberChange::NotMember),
+                "graph_ms": attempt.graph_ms,
+                "verified": read_back.is_some_and(|rb| rb.member_seen.is_some()),
+                "member_seen": read_back.and_then(|rb| rb.member_seen),
+            });
+            record_unattached(&self.outbox, &mut *tx, action, op, now, details).await?;
         }
         tracing::info!(op = op.id, kind = op.kind.as_str(), group = %op.group_id, user = %op.user_id, ?change, "directory operation done");
         Ok(())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::attempt::Attempt;
-use super::record;
+use super::{record, record_unattached};
 use crate::domain::{AuditAction, Request, RequestStatus, Transition};
 use crate::error::AppResult;
 use crate::graph::DirectoryError;
@@ -97,6 +97,9 @@ impl Portal {
                 )
                 .await?;
             }
+        } else {
+            let action = AuditAction::DirectoryError;
+            record_unattached(&self.outbox, &mut *tx, action, op, now, details).await?;
         }
         Ok(())
     }

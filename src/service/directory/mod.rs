@@ -16,7 +16,8 @@
 //!
 //! Imports run one way: `answers.rs` uses `claims.rs`, `late.rs` and `attempt.rs`; `done.rs`,
 //! `failed.rs` and `late.rs` use `attempt.rs`, and this file's `record` (an audit event by the
-//! system about a request).
+//! system about a request) and `record_unattached` (about an operation that belongs to no
+//! request: an access review's removal of a standing member).
 
 mod answers;
 mod attempt;
@@ -31,9 +32,9 @@ use chrono::{DateTime, Utc};
 
 use super::event;
 use super::notify::Outbox;
-use crate::domain::{AuditAction, Request};
+use crate::domain::{AuditAction, NewAuditEvent, Request};
 use crate::error::AppResult;
-use crate::store::StoreTx;
+use crate::store::{DirectoryOp, StoreTx};
 
 /// Appends the system's audit event `action` about `r`, with the notifications it calls for.
 async fn record(
@@ -47,5 +48,34 @@ async fn record(
     outbox
         .record(tx, event(None, action, r, now, details), Some(r))
         .await?;
+    Ok(())
+}
+
+/// Appends the system's audit event `action` about `op`, an operation that belongs to no
+/// request (its `request_id` names where it came from, such as `review:<campaign>:<item>`):
+/// its subject is the member, and its details say where it came from.
+async fn record_unattached(
+    outbox: &Outbox,
+    tx: &mut dyn StoreTx,
+    action: AuditAction,
+    op: &DirectoryOp,
+    now: DateTime<Utc>,
+    mut details: serde_json::Value,
+) -> AppResult<()> {
+    if let Some(d) = details.as_object_mut() {
+        d.insert("origin".into(), serde_json::json!(op.request_id));
+    }
+    let e = NewAuditEvent {
+        at: now,
+        actor_id: "system".to_string(),
+        actor_name: "jitgate".to_string(),
+        action,
+        request_id: None,
+        subject_id: Some(op.user_id.to_ascii_lowercase()),
+        details,
+        client_ip: None,
+        user_agent: None,
+    };
+    outbox.record(tx, e, None).await?;
     Ok(())
 }
