@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::emulator::demo::{
-    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DANA, DOMAIN, EXCLUSION_GROUP_ID, ON_CALL_GROUP_ID,
-    REQUESTS_API_ID, TENANT_ID,
+    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DANA, DOMAIN, EXCLUSION_GROUP_ID, KIOSK_01,
+    ON_CALL_GROUP_ID, REQUESTS_API_ID, TENANT_ID,
 };
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::graph::{GraphClient, GraphSettings};
@@ -72,6 +72,8 @@ break_glass = true
 break_glass_groups = ["{ON_CALL_GROUP_ID}"]
 break_glass_max = "15m"
 break_glass_review_within = "1h"
+# The loading dock's kiosk, a device account, stays in the group without a grant.
+standing_members = ["{KIOSK_01}"]
 # An access review every 90 days, due 3 days after it starts (the demo's first starts at once).
 review_every = "90d"
 review_within = "3d"
@@ -123,6 +125,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let emulator = Emulator::start(cfg, TcpListener::bind((opts.listen.ip(), 0)).await?).await?;
     // Dana is on call: she may use break-glass on the first package.
     emulator.set_member(ON_CALL_GROUP_ID, DANA, true);
+    // The kiosk is a standing member of the exclusion group.
+    emulator.set_member(EXCLUSION_GROUP_ID, KIOSK_01, true);
 
     let db = data_dir.join("jitgate-demo.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
@@ -174,7 +178,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     );
     println!("  at once, everyone told, and Morgan reviews it afterwards on the request's page;");
     println!(
-        "  Reviews: an access review of each package is open (Morgan reviews, Alex sees all);"
+        "  Reviews: an access review of each package is open (Morgan reviews, Alex sees all):"
+    );
+    println!(
+        "  keep or remove the loading dock's kiosk (a standing member), confirm the settings;"
     );
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",

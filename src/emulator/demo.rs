@@ -52,6 +52,9 @@ pub const SAM: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c07";
 pub const SCANNER_07: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1d07";
 /// Scanner 08: another warehouse device account.
 pub const SCANNER_08: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1d08";
+/// Kiosk 01: the loading dock's kiosk, a device account that stays in the exclusion group
+/// without a grant (the demo's standing member), so the demo's access review has one to ask about.
+pub const KIOSK_01: &str = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1e01";
 
 /// Template id of the built-in Global Administrator role (the same in every tenant).
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -116,6 +119,7 @@ pub fn users() -> Vec<DemoUser> {
             &[],
             None,
         ),
+        user(KIOSK_01, "Kiosk 01 (loading dock)", "kiosk-01", &[], None),
     ]
 }
 
