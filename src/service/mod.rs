@@ -41,7 +41,8 @@
 //!   `export.rs` exports it;
 //! - `notify/`: the notifications each audit event calls for, and their delivery;
 //! - `metrics.rs`: the Prometheus metrics;
-//! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
+//! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview;
+//! - `setup.rs`: `jitgate setup`, registering jitgate in a tenant with an admin's Graph token.
 //!
 //! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
 //! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
@@ -66,6 +67,7 @@ mod reconcile;
 mod requests;
 pub mod retry;
 pub mod sessions;
+pub mod setup;
 mod sign_ins;
 mod step_up;
 

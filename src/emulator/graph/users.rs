@@ -194,3 +194,20 @@ pub(super) fn manager(
     ));
     odata_json(StatusCode::OK, &body)
 }
+
+/// `GET /me`: the signed-in user of a delegated token; 400 for an app-only one.
+pub(super) fn me(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    select: Option<&str>,
+) -> Response {
+    match caller.user_id.clone() {
+        Some(id) => get(emu, ctx, &caller.as_self(), &id, select),
+        None => super::errors::bad_request(
+            ctx,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        ),
+    }
+}
