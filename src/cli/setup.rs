@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::client::{AdminAuthority, admin_token};
 use crate::graph::AdminGraph;
-use crate::service::setup::{self, Desired, SETUP_SCOPES, config_toml};
+use crate::service::setup::{self, Certificate, Desired, Federated, SETUP_SCOPES, config_toml};
 
 /// "Microsoft Graph Command Line Tools", the public client Microsoft documents for signing in
 /// to Graph as an admin from a terminal (`Connect-MgGraph`), present in every tenant.
@@ -53,6 +53,21 @@ pub struct SetupArgs {
     /// The report-only device-code block policy's display name.
     #[arg(long, default_value = "Block device code flow (jitgate)")]
     policy_name: String,
+    /// A certificate (PEM; only its public part is read and uploaded) to give the app as its
+    /// credential; `credential = "certificate"` with this path goes into the configuration.
+    #[arg(long)]
+    certificate: Option<PathBuf>,
+    /// The private key's PEM file, when the certificate's file does not hold it (for the
+    /// configuration's `private_key_path`; never read here).
+    #[arg(long, requires = "certificate")]
+    private_key: Option<PathBuf>,
+    /// The issuer of the federated tokens to accept as the app (workload identity), e.g. the
+    /// Kubernetes cluster's OIDC issuer URL; with --federated-subject.
+    #[arg(long, requires = "federated_subject")]
+    federated_issuer: Option<String>,
+    /// Their subject, e.g. system:serviceaccount:jitgate:jitgate.
+    #[arg(long, requires = "federated_issuer")]
+    federated_subject: Option<String>,
     /// Where to write the configuration.
     #[arg(long, default_value = "jitgate.toml")]
     write: PathBuf,
@@ -96,8 +111,30 @@ pub async fn run(args: SetupArgs) -> anyhow::Result<i32> {
         group_name: args.group_name,
         role_assignable: args.role_assignable,
         policy_name: args.policy_name.clone(),
+        certificate: args
+            .certificate
+            .as_deref()
+            .map(read_certificate)
+            .transpose()?,
+        federated: args
+            .federated_issuer
+            .clone()
+            .zip(args.federated_subject.clone())
+            .map(|(issuer, subject)| Federated { issuer, subject }),
     };
-    let outcome = setup::run(&graph, &desired, args.dry_run).await?;
+    let mut outcome = setup::run(&graph, &desired, args.dry_run).await?;
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    outcome.written.credential = if args.certificate.is_some() {
+        Some((
+            "certificate".into(),
+            path(&args.certificate),
+            path(&args.private_key),
+        ))
+    } else if desired.federated.is_some() {
+        Some(("workload_identity".into(), None, None))
+    } else {
+        None
+    };
     let verb = if args.dry_run { "Would make" } else { "Made" };
     for c in &outcome.calls {
         println!("{} {}  ({})", c.method.as_str(), c.path, c.what);
@@ -128,13 +165,45 @@ pub async fn run(args: SetupArgs) -> anyhow::Result<i32> {
         "\nThe policy '{}' blocks the device code flow for everyone but the exclusion group in report-only state: it is logged, not enforced. Once its report (Entra admin center → Protection → Conditional Access → the policy → Report-only insights) shows no one who needs the device code flow outside the group, switch it on there: Enable policy → On. jitgate never does this by itself.",
         plain(&args.policy_name)
     );
-    println!(
-        "No client secret was made. Give the app a certificate (or use workload or managed identity) before `jitgate serve`."
-    );
+    if outcome.written.credential.is_none() {
+        println!(
+            "No client secret was made. Give the app a certificate (--certificate) or a federated credential (--federated-issuer, --federated-subject), or use a managed identity, before `jitgate serve`."
+        );
+    }
     Ok(0)
 }
 
 /// `s` without control characters, for the terminal.
 fn plain(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The public part of the PEM certificate at `path`: base64 DER and its SHA-256 thumbprint.
+fn read_certificate(path: &std::path::Path) -> anyhow::Result<Certificate> {
+    use base64::Engine;
+    use sha2::Digest;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the certificate {}", path.display()))?;
+    let body = text
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END CERTIFICATE-----").next())
+        .with_context(|| {
+            format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )
+        })?;
+    let b64: String = body.split_whitespace().collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .with_context(|| format!("{}: the certificate is not valid base64", path.display()))?;
+    let thumbprint: String = sha2::Sha256::digest(&der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Ok(Certificate {
+        key: base64::engine::general_purpose::STANDARD.encode(&der),
+        thumbprint,
+    })
 }

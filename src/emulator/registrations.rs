@@ -47,6 +47,19 @@ pub(crate) struct Registrations {
     /// App role assignments: `principalId` holds `appRoleId` of `resourceId`.
     pub(crate) assignments: Vec<Value>,
     pub(crate) policies: Vec<Value>,
+    /// Federated identity credentials: the application's object id and the credential.
+    pub(crate) federated: Vec<(String, Value)>,
+}
+
+/// An application as Graph reads it back: a key credential's `key` is never returned.
+pub(crate) fn as_read(app: &Value) -> Value {
+    let mut app = app.clone();
+    if let Some(keys) = app["keyCredentials"].as_array_mut() {
+        for k in keys {
+            k["key"] = Value::Null;
+        }
+    }
+    app
 }
 
 /// Microsoft Graph's service principal, with its application permissions.

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use crate::domain::setup::{
     Call, GRAPH_APP_ID, Written, admin_role_call, application_call, cli_client_call,
-    graph_permission_calls, group_call, policy_call, service_principal_call,
+    federated_call, graph_permission_calls, group_call, policy_call, service_principal_call,
 };
 use crate::graph::AdminGraph;
 
-pub use crate::domain::setup::{Desired, SETUP_SCOPES, config_toml};
+pub use crate::domain::setup::{Certificate, Desired, Federated, SETUP_SCOPES, config_toml};
 
 /// What a run did (or, dry, would do).
 pub struct Outcome {
@@ -147,6 +147,14 @@ pub async fn run(graph: &AdminGraph, d: &Desired, dry_run: bool) -> anyhow::Resu
         app = r.apply(call, found.as_ref(), "application").await?;
     }
     let app_id = id_of(&app, "appId");
+    let app_object = id_of(&app, "id");
+    if d.federated.is_some() {
+        let path = format!("/applications/{app_object}/federatedIdentityCredentials");
+        let held = r.all(&path, is_placeholder(&app_object)).await?;
+        if let Some(call) = federated_call(d, &app_object, &held) {
+            r.apply(call, None, "federated identity credential").await?;
+        }
+    }
     let sp_path = format!("/servicePrincipals?$filter={}", filter_eq("appId", &app_id));
     let found_sp = r.first(&sp_path, is_placeholder(&app_id)).await?;
     let sp = match service_principal_call(&app_id, found_sp.as_ref(), "the jitgate app") {

@@ -201,3 +201,82 @@ async fn setup_registers_jitgate_from_an_empty_tenant_and_a_rerun_changes_nothin
         toml
     );
 }
+
+/// A certificate (its public part) and a federated identity credential are given to the app, and
+/// a re-run finds both (Graph never reads a certificate's key back) and writes nothing.
+#[tokio::test]
+async fn setup_gives_the_app_a_certificate_and_a_federated_credential_once() {
+    let emu = tenant().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("jitgate.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUb3Jub3QtYS1yZWFsLWNlcnQ=\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let pem_arg = pem.display().to_string();
+    let args = [
+        "--certificate",
+        pem_arg.as_str(),
+        "--federated-issuer",
+        "https://oidc.prod-aks.azure.com/tenant/cluster/",
+        "--federated-subject",
+        "system:serviceaccount:jitgate:jitgate",
+        "--no-cli",
+    ];
+    let (_, said) = setup(&emu, dir.path(), &args).await;
+    let made = writes(&emu.graph_requests());
+    assert!(
+        made.iter()
+            .any(|w| w.contains("/federatedIdentityCredentials 201")),
+        "{made:?}\n{said}"
+    );
+    let toml = std::fs::read_to_string(dir.path().join("jitgate.toml")).unwrap();
+    let conf: toml::Value = toml::from_str(&toml).unwrap();
+    assert_eq!(conf["entra"]["credential"].as_str(), Some("certificate"));
+    assert_eq!(
+        conf["entra"]["certificate_path"].as_str(),
+        Some(pem_arg.as_str())
+    );
+    assert!(conf["entra"].get("cli_client_id").is_none());
+    let client_id = conf["entra"]["client_id"].as_str().unwrap().to_owned();
+    let token = emu.mint_token(jitgate::emulator::TokenSpec {
+        roles: Some(vec!["Application.Read.All".into()]),
+        ..jitgate::emulator::TokenSpec::new(demo::SAM, "https://graph.microsoft.com")
+    });
+    let apps = get(&emu, &token, "/applications").await;
+    let app = apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appId"] == client_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(app["keyCredentials"][0]["type"], "AsymmetricX509Cert");
+    assert_eq!(
+        app["keyCredentials"][0]["key"],
+        Value::Null,
+        "Graph never reads a key back"
+    );
+    assert!(
+        app.get("passwordCredentials")
+            .is_none_or(|p| p.as_array().is_some_and(Vec::is_empty)),
+        "no secret: {app}"
+    );
+    let id = app["id"].as_str().unwrap();
+    let fics = get(
+        &emu,
+        &token,
+        &format!("/applications/{id}/federatedIdentityCredentials"),
+    )
+    .await;
+    assert_eq!(
+        fics["value"][0]["subject"],
+        "system:serviceaccount:jitgate:jitgate"
+    );
+
+    let before = emu.graph_requests().len();
+    let (_, said) = setup(&emu, dir.path(), &args).await;
+    let again = writes(&emu.graph_requests()[before..]);
+    assert!(again.is_empty(), "{again:?}\n{said}");
+}

@@ -17,11 +17,12 @@ pub const GRAPH_PERMISSIONS: &[&str] = &[
     "RoleManagement.Read.Directory",
 ];
 
-/// The delegated Graph scopes the admin running `jitgate setup` signs in with.
+/// The delegated Graph scopes the admin running `jitgate setup` signs in with (no
+/// `DelegatedPermissionGrant.ReadWrite.All`: the command-line client is pre-authorized on the
+/// API instead of consented with a permission grant).
 pub const SETUP_SCOPES: &[&str] = &[
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
-    "DelegatedPermissionGrant.ReadWrite.All",
     "Group.ReadWrite.All",
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.Read.All",
@@ -60,7 +61,37 @@ pub struct Desired {
     pub role_assignable: bool,
     /// The report-only "block device code flow" policy's display name.
     pub policy_name: String,
+    /// A certificate to upload as the app's credential.
+    pub certificate: Option<Certificate>,
+    /// A federated identity credential (workload identity) to add.
+    pub federated: Option<Federated>,
 }
+
+/// A certificate's public part, as Graph's `keyCredentials` take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// Base64 of the DER certificate.
+    pub key: String,
+    /// Its SHA-256 thumbprint, hex: in the key credential's display name, by which a re-run
+    /// finds it (Graph never returns a key credential's `key`).
+    pub thumbprint: String,
+}
+
+impl Certificate {
+    pub fn display_name(&self) -> String {
+        format!("jitgate {}", self.thumbprint)
+    }
+}
+
+/// Tokens from `issuer` about `subject` (e.g. a Kubernetes service account) accepted as the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Federated {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// The audience Entra expects in a federated token.
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
 
 impl Desired {
     /// The portal's registration is found by this identifier URI. Known before the app exists

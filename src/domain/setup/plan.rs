@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::calls::{Call, Method, differing};
+use super::credentials::key_credentials;
 use super::desired::{API_SCOPE, APP_ROLES, Desired, GRAPH_APP_ID, GRAPH_PERMISSIONS};
 
 /// The loopback redirect of the command-line client (any port; see the README, step 7).
@@ -157,7 +158,7 @@ pub fn application_call(
         }
         None => required.push(json!({"resourceAppId": GRAPH_APP_ID, "resourceAccess": access})),
     }
-    let body = json!({
+    let mut body = json!({
         "displayName": d.app_name,
         "signInAudience": "AzureADMyOrg",
         "identifierUris": add_strings(list(f, "identifierUris"), &[&d.identifier_uri()]),
@@ -166,6 +167,9 @@ pub fn application_call(
         "api": api,
         "requiredResourceAccess": required,
     });
+    if let Some(keys) = key_credentials(d, found)? {
+        body["keyCredentials"] = keys;
+    }
     Ok(create_or_patch(
         "/applications",
         body,

@@ -11,6 +11,8 @@ fn desired() -> Desired {
         group_name: "jitgate: device code flow exemption".into(),
         role_assignable: false,
         policy_name: "Block device code flow (jitgate)".into(),
+        certificate: None,
+        federated: None,
     }
 }
 
@@ -232,7 +234,11 @@ fn the_configuration_names_what_was_registered_and_no_secret() {
         cli_client_id: Some("cli-1".into()),
         api_scope: desired().api_scope(),
         group_id: "g1".into(),
-        credential: None,
+        credential: Some((
+            "certificate".into(),
+            Some("/etc/jitgate/cert.pem".into()),
+            None,
+        )),
     };
     let text = config_toml(&w);
     let v: ::toml::Value = ::toml::from_str(&text).unwrap();
@@ -243,4 +249,57 @@ fn the_configuration_names_what_was_registered_and_no_secret() {
     );
     assert_eq!(v["package"][0]["group_id"].as_str(), Some("g1"));
     assert!(v["entra"].get("client_secret").is_none());
+    assert_eq!(v["entra"]["credential"].as_str(), Some("certificate"));
+    assert_eq!(
+        v["entra"]["certificate_path"].as_str(),
+        Some("/etc/jitgate/cert.pem")
+    );
+}
+
+#[test]
+fn a_certificate_is_uploaded_once_and_never_replaces_others() {
+    let mut d = desired();
+    d.certificate = Some(Certificate {
+        key: "AAEC".into(),
+        thumbprint: "AB12".into(),
+    });
+    let call = application_call(&d, None, &graph(), None).unwrap().unwrap();
+    let keys = &call.body["keyCredentials"];
+    assert_eq!(keys[0]["type"], "AsymmetricX509Cert");
+    assert_eq!(keys[0]["usage"], "Verify");
+    assert_eq!(keys[0]["key"], "AAEC");
+    // Read back, Graph shows no key: found by its name, nothing to do.
+    let mut app = created(&call);
+    app["keyCredentials"][0]["key"] = Value::Null;
+    assert_eq!(
+        application_call(&d, Some(&app), &graph(), None).unwrap(),
+        None
+    );
+    // Another certificate is there: setup would have to replace it, so it says what to do.
+    app["keyCredentials"][0]["displayName"] = json!("CN=someone else's");
+    let err = application_call(&d, Some(&app), &graph(), None).unwrap_err();
+    assert!(err.contains("never removes"), "{err}");
+}
+
+#[test]
+fn a_federated_credential_is_added_once() {
+    let mut d = desired();
+    assert_eq!(federated_call(&d, "obj-1", &[]), None);
+    d.federated = Some(Federated {
+        issuer: "https://oidc.aks/".into(),
+        subject: "system:serviceaccount:jitgate:jitgate".into(),
+    });
+    let call = federated_call(&d, "obj-1", &[]).unwrap();
+    assert_eq!(
+        call.path,
+        "/applications/obj-1/federatedIdentityCredentials"
+    );
+    assert_eq!(
+        call.body["audiences"],
+        json!(["api://AzureADTokenExchange"])
+    );
+    assert_eq!(
+        federated_call(&d, "obj-1", std::slice::from_ref(&call.body)),
+        None
+    );
 }

@@ -10,8 +10,8 @@ pub struct Written {
     pub cli_client_id: Option<String>,
     pub api_scope: String,
     pub group_id: String,
-    /// `[entra] credential` and the key naming its file, when setup uploaded one.
-    pub credential: Option<(String, String)>,
+    /// `[entra] credential`, with `certificate_path` and `private_key_path` for a certificate.
+    pub credential: Option<(String, Option<String>, Option<String>)>,
 }
 
 fn quoted(s: &str) -> String {
@@ -40,9 +40,14 @@ pub fn config_toml(w: &Written) -> String {
     s.push_str(&format!("tenant_id = {}\n", quoted(&w.tenant_id)));
     s.push_str(&format!("client_id = {}\n", quoted(&w.client_id)));
     match &w.credential {
-        Some((kind, path)) => {
+        Some((kind, cert, key)) => {
             s.push_str(&format!("credential = {}\n", quoted(kind)));
-            s.push_str(&format!("certificate_path = {}\n", quoted(path)));
+            if let Some(path) = cert {
+                s.push_str(&format!("certificate_path = {}\n", quoted(path)));
+            }
+            if let Some(path) = key {
+                s.push_str(&format!("private_key_path = {}\n", quoted(path)));
+            }
         }
         None => s.push_str(
             "# client_secret: none was made. Upload a certificate (or use workload or managed identity) and set `credential`.\n",

@@ -10,7 +10,8 @@ use super::caller::Caller;
 use super::errors::{bad_request, forbidden, not_found};
 use super::query::{eq_filter, qparam};
 use crate::emulator::Emulator;
-use crate::emulator::wire::{GraphCtx, graph_date, odata_json};
+use crate::emulator::registrations::as_read;
+use crate::emulator::wire::{GraphCtx, graph_date, graph_error, odata_json};
 
 pub(super) const WRITE_APPS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const READ_APPS: &[&str] = &[
@@ -84,7 +85,13 @@ pub(super) fn list(
     if !caller.has_any(READ_APPS) {
         return forbidden(ctx);
     }
-    let all = emu.state().created.applications.clone();
+    let all = emu
+        .state()
+        .created
+        .applications
+        .iter()
+        .map(as_read)
+        .collect();
     match filtered(ctx, all, query) {
         Ok(v) => collection(emu, "applications", v),
         Err(resp) => resp,
@@ -96,7 +103,7 @@ pub(super) fn get(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, id: &str) -> 
     if !caller.has_any(READ_APPS) {
         return forbidden(ctx);
     }
-    match emu.state().created.application(id).cloned() {
+    match emu.state().created.application(id).map(as_read) {
         Some(mut app) => {
             app["@odata.context"] = json!(format!(
                 "{}/v1.0/$metadata#applications/$entity",
@@ -281,4 +288,92 @@ pub(super) fn create_service_principal(
     let sp = st.created.service_principal(&id).unwrap_or(Value::Null);
     drop(st);
     created(emu, "servicePrincipals", sp)
+}
+
+/// `GET /applications/{id}/federatedIdentityCredentials`
+pub(super) fn list_federated(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    id: &str,
+) -> Response {
+    if !caller.has_any(READ_APPS) {
+        return forbidden(ctx);
+    }
+    let st = emu.state();
+    if st.created.application(id).is_none() {
+        return not_found(ctx, id);
+    }
+    let v: Vec<Value> = st
+        .created
+        .federated
+        .iter()
+        .filter(|(app, _)| app.eq_ignore_ascii_case(id))
+        .map(|(_, f)| f.clone())
+        .collect();
+    drop(st);
+    collection(
+        emu,
+        &format!("applications('{id}')/federatedIdentityCredentials"),
+        v,
+    )
+}
+
+/// `POST /applications/{id}/federatedIdentityCredentials`: `name`, `issuer`, `subject` and
+/// `audiences` required; a name or an issuer and subject already held is refused.
+pub(super) fn add_federated(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    id: &str,
+    body: &[u8],
+) -> Response {
+    if !caller.has_any(WRITE_APPS) {
+        return forbidden(ctx);
+    }
+    let mut fic = match parse_body(ctx, body) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    for required in ["name", "issuer", "subject"] {
+        if fic[required].as_str().is_none_or(|v| v.trim().is_empty()) {
+            return bad_request(
+                ctx,
+                "Request_BadRequest",
+                &format!("Property {required} is required."),
+            );
+        }
+    }
+    if fic["audiences"].as_array().is_none_or(|a| a.len() != 1) {
+        return bad_request(
+            ctx,
+            "Request_BadRequest",
+            "audiences must hold exactly one value.",
+        );
+    }
+    let mut st = emu.state();
+    if st.created.application(id).is_none() {
+        return not_found(ctx, id);
+    }
+    let clash = st.created.federated.iter().any(|(app, f)| {
+        app.eq_ignore_ascii_case(id)
+            && (f["name"] == fic["name"]
+                || (f["issuer"] == fic["issuer"] && f["subject"] == fic["subject"]))
+    });
+    if clash {
+        return graph_error(
+            ctx,
+            StatusCode::CONFLICT,
+            "Request_BadRequest",
+            "FederatedIdentityCredential with the same name or issuer and subject already exists.",
+        );
+    }
+    fic["id"] = json!(uuid::Uuid::new_v4().to_string());
+    st.created.federated.push((id.to_owned(), fic.clone()));
+    drop(st);
+    created(
+        emu,
+        &format!("applications('{id}')/federatedIdentityCredentials"),
+        fic,
+    )
 }

@@ -71,6 +71,12 @@ pub(super) fn route(
         (&Method::PATCH, ["applications", id]) => {
             app_registrations::update(emu, ctx, &caller, id, body)
         }
+        (&Method::GET, ["applications", id, "federatedIdentityCredentials"]) => {
+            app_registrations::list_federated(emu, ctx, &caller, id)
+        }
+        (&Method::POST, ["applications", id, "federatedIdentityCredentials"]) => {
+            app_registrations::add_federated(emu, ctx, &caller, id, body)
+        }
         (&Method::GET, ["servicePrincipals"]) => {
             app_registrations::list_service_principals(emu, ctx, &caller, &query)
         }
