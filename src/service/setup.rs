@@ -115,6 +115,20 @@ pub async fn run(graph: &AdminGraph, d: &Desired, dry_run: bool) -> anyhow::Resu
         .await
         .context("reading who is signed in")?;
     let admin_id = id_of(&me, "id");
+    // `--tenant` may be a domain: the configuration and the identifier URI need its id.
+    let org = graph
+        .list("/organization?$select=id")
+        .await
+        .context("reading the tenant's id")?;
+    let tenant_id = org
+        .first()
+        .map(|o| id_of(o, "id"))
+        .filter(|id| !id.is_empty())
+        .context("Graph named no organization for the signed-in admin")?;
+    let d = &Desired {
+        tenant_id,
+        ..d.clone()
+    };
     let graph_sp = r
         .first(
             &format!(

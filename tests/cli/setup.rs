@@ -31,7 +31,8 @@ async fn setup(emu: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (i32, S
         .args([
             "setup",
             "--tenant",
-            demo::TENANT_ID,
+            // A domain, as people know their tenant: setup writes the tenant's id.
+            demo::DOMAIN,
             "--public-url",
             PUBLIC_URL,
             "--device-code",

@@ -64,6 +64,7 @@ pub(super) fn route(
         ) => members::list(emu, ctx, &caller, g, &query),
         (&Method::GET, ["groups"]) => groups::list(emu, ctx, &caller, &query),
         (&Method::POST, ["groups"]) => groups::create(emu, ctx, &caller, body),
+        (&Method::GET, ["organization"]) => users::organization(emu),
         (&Method::GET, ["me"]) => users::me(emu, ctx, &caller, q("$select")),
         (&Method::GET, ["applications"]) => app_registrations::list(emu, ctx, &caller, &query),
         (&Method::POST, ["applications"]) => app_registrations::create(emu, ctx, &caller, body),

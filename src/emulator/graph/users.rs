@@ -211,3 +211,15 @@ pub(super) fn me(
         ),
     }
 }
+
+/// `GET /organization`: the tenant (its id is the tenant id), for any signed-in caller.
+pub(super) fn organization(emu: &Emulator) -> Response {
+    let cfg = emu.config();
+    odata_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/v1.0/$metadata#organization", emu.base_url()),
+            "value": [{"id": cfg.tenant_id, "displayName": "Contoso (emulated)"}],
+        }),
+    )
+}
