@@ -281,3 +281,69 @@ async fn setup_gives_the_app_a_certificate_and_a_federated_credential_once() {
     let again = writes(&emu.graph_requests()[before..]);
     assert!(again.is_empty(), "{again:?}\n{said}");
 }
+
+/// The Graph writes setup makes need the admin's delegated permissions: a token that may only
+/// read (the portal's own app-only permissions, say) is refused each of them, and nothing is made.
+#[tokio::test]
+async fn the_tenant_refuses_setups_writes_to_a_token_that_may_only_read() {
+    let emu = tenant().await;
+    let token = emu.mint_token(jitgate::emulator::TokenSpec {
+        roles: Some(
+            [
+                "Application.Read.All",
+                "GroupMember.ReadWrite.All",
+                "Policy.Read.All",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        ..jitgate::emulator::TokenSpec::new(demo::SAM, "https://graph.microsoft.com")
+    });
+    let http = reqwest::Client::new();
+    let graph_sp = get(&emu, &token, "/servicePrincipals").await["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, body) in [
+        ("/applications", serde_json::json!({"displayName": "x"})),
+        (
+            "/groups",
+            serde_json::json!({"displayName": "x", "mailNickname": "x", "mailEnabled": false, "securityEnabled": true}),
+        ),
+        (
+            "/identity/conditionalAccess/policies",
+            serde_json::json!({"displayName": "x", "state": "enabled", "conditions": {}}),
+        ),
+        (
+            &format!("/servicePrincipals/{graph_sp}/appRoleAssignedTo"),
+            serde_json::json!({"principalId": demo::SAM, "resourceId": graph_sp, "appRoleId": "dbaae8cf-10b5-4b86-a4a1-f871c94c6695"}),
+        ),
+    ] {
+        let resp = http
+            .post(format!("{}/v1.0{path}", emu.base_url()))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(
+            err["error"]["code"], "Authorization_RequestDenied",
+            "{path}"
+        );
+    }
+    assert!(
+        get(&emu, &token, "/applications").await["value"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        get(&emu, &token, "/servicePrincipals").await["value"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    );
+}
