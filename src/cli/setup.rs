@@ -46,8 +46,8 @@ pub struct SetupArgs {
     /// The exclusion group's display name.
     #[arg(long, default_value = "jitgate: device code flow exemption")]
     group_name: String,
-    /// Create the exclusion group role-assignable (the app then needs
-    /// RoleManagement.ReadWrite.Directory to manage its members).
+    /// Create the exclusion group role-assignable, and grant the app
+    /// RoleManagement.ReadWrite.Directory, which managing its members needs.
     #[arg(long)]
     role_assignable: bool,
     /// The report-only device-code block policy's display name.

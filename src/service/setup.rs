@@ -215,7 +215,7 @@ pub async fn run(graph: &AdminGraph, d: &Desired, dry_run: bool) -> anyhow::Resu
             new_sp,
         )
         .await?;
-    for call in graph_permission_calls(&graph_sp, &sp_id, &held).map_err(anyhow::Error::msg)? {
+    for call in graph_permission_calls(d, &graph_sp, &sp_id, &held).map_err(anyhow::Error::msg)? {
         r.apply(call, None, "app role assignment").await?;
     }
     let assigned = r

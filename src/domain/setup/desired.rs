@@ -111,6 +111,16 @@ impl Desired {
         format!("{}/{API_SCOPE}", self.identifier_uri())
     }
 
+    /// The Graph application permissions the portal's app needs: [`GRAPH_PERMISSIONS`], and
+    /// `RoleManagement.ReadWrite.Directory` to manage a role-assignable group's members.
+    pub fn graph_permissions(&self) -> Vec<&'static str> {
+        let mut all = GRAPH_PERMISSIONS.to_vec();
+        if self.role_assignable {
+            all.push("RoleManagement.ReadWrite.Directory");
+        }
+        all
+    }
+
     /// The id of an app role or of the API scope: stable for a tenant, so that a re-run that finds
     /// none of them under their values would propose the same ids.
     pub fn role_id(&self, value: &str) -> String {

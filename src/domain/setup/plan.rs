@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::calls::{Call, Method, differing};
 use super::credentials::key_credentials;
-use super::desired::{API_SCOPE, APP_ROLES, Desired, GRAPH_APP_ID, GRAPH_PERMISSIONS};
+use super::desired::{API_SCOPE, APP_ROLES, Desired, GRAPH_APP_ID};
 
 /// The loopback redirect of the command-line client (any port; see the README, step 7).
 const CLI_REDIRECT: &str = "http://127.0.0.1";
@@ -145,7 +145,7 @@ pub fn application_call(
         ));
     }
     let mut access = Vec::new();
-    for name in GRAPH_PERMISSIONS {
+    for name in d.graph_permissions() {
         access.push(json!({"id": graph_role_id(graph, name)?, "type": "Role"}));
     }
     let mut required: Vec<Value> = list(f, "requiredResourceAccess");
@@ -273,13 +273,14 @@ pub fn group_call(d: &Desired, found: Option<&Value>) -> Option<Call> {
 /// (`sp_id`) does not hold yet: an app role assignment on Microsoft Graph's service principal.
 /// `assigned` is the portal's service principal's `appRoleAssignments`.
 pub fn graph_permission_calls(
+    d: &Desired,
     graph: &Value,
     sp_id: &str,
     assigned: &[Value],
 ) -> Result<Vec<Call>, String> {
     let graph_sp = graph["id"].as_str().unwrap_or_default();
     let mut calls = Vec::new();
-    for name in GRAPH_PERMISSIONS {
+    for name in d.graph_permissions() {
         let role = graph_role_id(graph, name)?;
         let held = assigned.iter().any(|a| {
             a["appRoleId"]

@@ -19,6 +19,7 @@ fn desired() -> Desired {
 fn graph() -> Value {
     let roles: Vec<Value> = GRAPH_PERMISSIONS
         .iter()
+        .chain(&["RoleManagement.ReadWrite.Directory"])
         .map(|p| json!({"id": stable_id(p), "value": p}))
         .collect();
     json!({"id": "graph-sp", "appId": GRAPH_APP_ID, "appRoles": roles})
@@ -167,7 +168,7 @@ fn the_group_is_a_security_group_and_a_found_one_is_kept() {
 #[test]
 fn permissions_and_the_admin_role_are_granted_once() {
     let g = graph();
-    let calls = graph_permission_calls(&g, "sp-1", &[]).unwrap();
+    let calls = graph_permission_calls(&desired(), &g, "sp-1", &[]).unwrap();
     assert_eq!(calls.len(), GRAPH_PERMISSIONS.len());
     assert!(
         calls
@@ -176,7 +177,7 @@ fn permissions_and_the_admin_role_are_granted_once() {
     );
     let held: Vec<Value> = calls.iter().map(|c| c.body.clone()).collect();
     assert!(
-        graph_permission_calls(&g, "sp-1", &held)
+        graph_permission_calls(&desired(), &g, "sp-1", &held)
             .unwrap()
             .is_empty()
     );
@@ -302,4 +303,21 @@ fn a_federated_credential_is_added_once() {
         federated_call(&d, "obj-1", std::slice::from_ref(&call.body)),
         None
     );
+}
+
+#[test]
+fn a_role_assignable_group_brings_the_permission_to_manage_it() {
+    let mut d = desired();
+    let plain = graph_permission_calls(&d, &graph(), "sp-1", &[]).unwrap();
+    d.role_assignable = true;
+    let calls = graph_permission_calls(&d, &graph(), "sp-1", &[]).unwrap();
+    assert_eq!(calls.len(), plain.len() + 1);
+    let id = stable_id("RoleManagement.ReadWrite.Directory");
+    assert!(calls.iter().any(|c| c.body["appRoleId"] == id.as_str()));
+    let app = application_call(&d, None, &graph(), None).unwrap().unwrap();
+    let asked = app.body["requiredResourceAccess"][0]["resourceAccess"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(asked, plain.len() + 1);
 }
