@@ -1,4 +1,6 @@
-//! The command line.
+//! The command line. `setup` (registering jitgate in a tenant) has a file of its own.
+
+mod setup;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ enum Command {
     Migrate,
     /// Check the configuration, the database, the app's Graph token and permissions, each package's group, reading directory roles and the Conditional Access policy.
     Check,
+    /// Register jitgate in a tenant, signed in as an admin: the app registration, its service principal, the command-line client, the exclusion group, Graph permissions with admin consent, the Admin role for you, a report-only device-code block policy; then write jitgate.toml. Re-running changes only what differs; --dry-run prints the Graph writes and makes none.
+    Setup(setup::SetupArgs),
     /// Work with the audit trail.
     Audit {
         #[command(subcommand)]
@@ -128,6 +132,7 @@ pub async fn run() -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Setup(args) => setup::run(args).await,
         Command::Check => check(load(&cli.config)?).await,
         Command::Audit { command } => {
             let settings = load(&cli.config)?;

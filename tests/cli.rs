@@ -1,6 +1,8 @@
 //! The command line, as an operator uses it: the real binary.
 
 mod common;
+#[path = "cli/setup.rs"]
+mod setup;
 
 use std::process::{Command, Stdio};
 

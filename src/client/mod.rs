@@ -259,3 +259,42 @@ pub struct DecideReviewArgs {
 pub async fn run(command: Command) -> i32 {
     commands::run(command).await
 }
+
+/// Signs an administrator in for `jitgate setup`: at `{authority_host}/{tenant}` as the public
+/// client `client_id`, for `scopes`, in the browser (PKCE on a loopback redirect) or with a device
+/// code; the access token. `graph_url`, where the token will be sent, must be https unless on
+/// this machine, as the authority must.
+pub async fn admin_token(
+    authority: AdminAuthority,
+    device_code: bool,
+    no_browser: bool,
+) -> anyhow::Result<String> {
+    let url = url::Url::parse(&authority.graph_url)?;
+    portal::require_secure(&url, "Microsoft Graph")?;
+    let a = sign_in::Authority {
+        authority_host: authority.authority_host,
+        tenant_id: authority.tenant_id,
+        client_id: authority.client_id,
+        scopes: authority.scopes,
+    };
+    let http = sign_in::http()?;
+    let how = interactive::How {
+        device_code,
+        no_browser,
+    };
+    let out = output::Out {
+        format: Format::Human,
+    };
+    let tokens = interactive::sign_in(&a, &http, how, None, out).await?;
+    Ok(tokens.access_token)
+}
+
+/// Where and as which public client an administrator signs in for `jitgate setup`.
+pub struct AdminAuthority {
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Where the token goes: Microsoft Graph's root.
+    pub graph_url: String,
+}

@@ -19,6 +19,7 @@
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
+//! - `setup/`: `jitgate setup`'s plan: the registration wanted against what the tenant holds;
 //! - `audit/`: the keyed, anchored audit chain (its own folder, one file per part).
 
 pub mod audit;
@@ -35,6 +36,7 @@ pub mod privileged;
 pub mod request;
 pub mod review;
 pub mod review_settings;
+pub mod setup;
 pub mod sign_in;
 pub mod status;
 pub mod step_up;

@@ -24,7 +24,8 @@
 //! handlers read them), `directory_roles` (the built-in directory roles, who holds which
 //! actively or eligible through PIM, and the role-assignable groups), `grants` (what the identity platform handed out: sign-in pages, codes,
 //! device codes, refresh tokens), `config`, `faults`, `records` (the Graph calls and mail
-//! logged), `controls` (what tests and the demo do to the running tenant and read back),
+//! logged), `registrations` (what was created through Graph: app registrations, service
+//! principals, groups, app role assignments, policies), `controls` (what tests and the demo do to the running tenant and read back),
 //! `sign_in_log` (the sign-ins the identity platform records, which Graph's log serves, and the
 //! quirks a test may have one served with),
 //! `minted_tokens` (tokens a test signs directly), `conditions` (Graph's latency, write budget,
@@ -50,6 +51,7 @@ mod late_writes;
 mod mailbox;
 mod minted_tokens;
 mod records;
+mod registrations;
 mod sign_in_log;
 mod state;
 mod tenant;

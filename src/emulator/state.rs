@@ -14,6 +14,7 @@ use super::faults::{Fault, NotMemberStyle};
 use super::grants::{CodeGrant, DeviceFlows, PendingPage, RefreshGrant};
 use super::late_writes::LateWrites;
 use super::records::{GraphCall, SentMail};
+use super::registrations::Registrations;
 use super::{SignIn, SignInQuirk};
 
 #[derive(Default)]
@@ -65,6 +66,9 @@ pub(crate) struct State {
     pub(crate) delta: ChangeTracking,
     /// Who holds which directory role, actively or eligible through PIM.
     pub(crate) directory_roles: RoleHolders,
+    /// What was created through Graph (app registrations, service principals, groups, app
+    /// role assignments, Conditional Access policies).
+    pub(crate) created: Registrations,
 }
 
 impl State {

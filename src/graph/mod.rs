@@ -18,9 +18,11 @@
 //! - `roles`: the directory (administrator) roles a person holds, active or eligible through PIM;
 //! - `mail`: e-mail sent as the application;
 //! - `sign_ins`: device-code sign-ins from the sign-in log;
-//! - `policies`: reading the Conditional Access policies, which `posture` judges.
+//! - `policies`: reading the Conditional Access policies, which `posture` judges;
+//! - `admin`: Graph with an admin's delegated token, for `jitgate setup`.
 
 mod access;
+mod admin;
 mod batch;
 mod client;
 mod delta;
@@ -39,6 +41,7 @@ mod wire;
 
 use std::time::Duration;
 
+pub use admin::AdminGraph;
 pub use batch::read_batch_answer;
 pub use client::GraphClient;
 pub use pacer::Pacer;

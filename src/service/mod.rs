@@ -44,7 +44,8 @@
 //! - `reviews/`: access reviews: campaigns started, reminded and closed by the scheduler,
 //!   decided by reviewers, applied at the due date, and the revocations they leave;
 //! - `metrics.rs`: the Prometheus metrics;
-//! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
+//! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview;
+//! - `setup.rs`: `jitgate setup`, registering jitgate in a tenant with an admin's Graph token.
 //!
 //! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
 //! `lifecycle.rs` and `break_glass/`; `break_glass/` uses `lifecycle.rs` and `policy/`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
@@ -71,6 +72,7 @@ mod requests;
 pub mod retry;
 mod reviews;
 pub mod sessions;
+pub mod setup;
 mod sign_ins;
 mod step_up;
 

@@ -29,6 +29,8 @@ pub(super) const READ_USERS: &[&str] = &[
 /// Application permissions (`roles`) or delegated scopes (`scp`) of the caller.
 pub(super) struct Caller {
     permissions: Vec<String>,
+    /// The signed-in user of a delegated token (`oid`), none for an app-only one.
+    pub(super) user_id: Option<String>,
 }
 
 impl Caller {
@@ -36,6 +38,19 @@ impl Caller {
         self.permissions
             .iter()
             .any(|p| needed.iter().any(|n| n.eq_ignore_ascii_case(p)))
+    }
+
+    /// The caller reading their own account (`/me`): `User.Read` lets them read it as
+    /// `User.Read.All` would.
+    pub(super) fn as_self(&self) -> Caller {
+        let mut permissions = self.permissions.clone();
+        if self.has_any(&["User.Read"]) {
+            permissions.push("User.Read.All".into());
+        }
+        Caller {
+            permissions,
+            user_id: self.user_id.clone(),
+        }
     }
 }
 
@@ -116,5 +131,12 @@ pub(super) fn authenticate(
         .filter_map(|r| r.as_str().map(str::to_owned))
         .collect();
     permissions.extend(scp.unwrap_or("").split_whitespace().map(str::to_owned));
-    Ok(Caller { permissions })
+    let user_id = scp
+        .and(claims.get("oid"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Caller {
+        permissions,
+        user_id,
+    })
 }

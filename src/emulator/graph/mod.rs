@@ -6,14 +6,17 @@
 //! - `entry.rs`: the entry of every request: Graph's headers, the tenant's latency, injected
 //!   faults and chaos, the write budget (throttling) and the call list.
 //! - `routes.rs`: the route table from method and path to the endpoint, after authentication.
-//! - The endpoints: `members.rs` (add, remove and list group members), `groups.rs` (get a group),
+//! - The endpoints: `members.rs` (add, remove and list group members), `groups.rs` (get, find and create a group),
 //!   `delta.rs` (`/groups/delta`: members added and removed since a delta link),
 //!   `users.rs` (get a user or a manager; user properties and `$select`), `user_search.rs`
 //!   (`GET /users` with `$search`, an advanced query), `member_of.rs` (a
 //!   user's groups and active directory roles, `transitiveMemberOf`), `role_eligibility.rs`
 //!   (PIM's role eligibility schedule instances), `user_actions.rs`
 //!   (`checkMemberGroups`, `revokeSignInSessions`, `sendMail`), `applications.rs` (the service
-//!   principal and its app role assignments), `policies.rs` (Conditional Access policies) and
+//!   principal and its app role assignments), `app_registrations.rs` (app registrations and
+//!   service principals created through Graph, as `jitgate setup` makes them), `assignments.rs`
+//!   (their app role assignments: app roles and consented application permissions),
+//!   `policies.rs` (Conditional Access policies, read, created and changed) and
 //!   `sign_ins.rs` (the sign-in log) with `sign_in_filter.rs` (its `$filter` parser).
 //! - `caller.rs`: the caller from its bearer token, and the permission lists endpoints share.
 //! - `query.rs`: query parameters, the `$top` page size and the expired `$skiptoken` answer.
@@ -25,7 +28,9 @@
 // Helpers return the finished error response as `Err`; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+mod app_registrations;
 mod applications;
+mod assignments;
 pub(super) mod batch;
 mod caller;
 mod delta;

@@ -42,3 +42,43 @@ pub(super) fn expired_page_token(ctx: &GraphCtx) -> Response {
         "The specified page token value has expired and can no longer be included in your request.",
     )
 }
+
+/// A `$filter` of the two forms setup sends: `prop eq 'value'`, and
+/// `prop/any(x:x eq 'value')` for a collection of strings. The property and the value
+/// (with `''` unquoted); `None` for anything else.
+pub(super) fn eq_filter(filter: &str) -> Option<(String, String)> {
+    let f = filter.trim();
+    let (prop, rest) = match f.split_once("/any(") {
+        Some((prop, rest)) => {
+            let rest = rest.strip_suffix(')')?;
+            let (var, cond) = rest.split_once(':')?;
+            let cond = cond.trim().strip_prefix(var.trim())?;
+            (prop.trim(), cond.trim())
+        }
+        None => {
+            let (prop, rest) = f.split_once(' ')?;
+            (prop, rest.trim())
+        }
+    };
+    let value = rest.strip_prefix("eq ")?.trim();
+    let value = value.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some((prop.to_owned(), value.replace("''", "'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eq_filter;
+
+    #[test]
+    fn the_filters_setup_sends() {
+        assert_eq!(
+            eq_filter("identifierUris/any(x:x eq 'api://t/jitgate')"),
+            Some(("identifierUris".into(), "api://t/jitgate".into()))
+        );
+        assert_eq!(
+            eq_filter("displayName eq 'O''Brien'"),
+            Some(("displayName".into(), "O'Brien".into()))
+        );
+        assert_eq!(eq_filter("startswith(displayName,'a')"), None);
+    }
+}

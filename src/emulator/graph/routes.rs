@@ -8,8 +8,8 @@ use super::caller::authenticate;
 use super::errors::{bad_request, forbidden};
 use super::query::qparam;
 use super::{
-    applications, delta, groups, member_of, members, policies, role_eligibility, sign_ins,
-    user_actions, user_search, users,
+    app_registrations, applications, assignments, delta, groups, member_of, members, policies,
+    role_eligibility, sign_ins, user_actions, user_search, users,
 };
 use crate::emulator::Emulator;
 use crate::emulator::wire::{GraphCtx, graph_error, percent_decode};
@@ -62,6 +62,45 @@ pub(super) fn route(
             ["groups", g, "transitiveMembers"]
             | ["groups", g, "transitiveMembers", "microsoft.graph.user"],
         ) => members::list(emu, ctx, &caller, g, &query),
+        (&Method::GET, ["groups"]) => groups::list(emu, ctx, &caller, &query),
+        (&Method::POST, ["groups"]) => groups::create(emu, ctx, &caller, body),
+        (&Method::GET, ["organization"]) => users::organization(emu),
+        (&Method::GET, ["me"]) => users::me(emu, ctx, &caller, q("$select")),
+        (&Method::GET, ["applications"]) => app_registrations::list(emu, ctx, &caller, &query),
+        (&Method::POST, ["applications"]) => app_registrations::create(emu, ctx, &caller, body),
+        (&Method::GET, ["applications", id]) => app_registrations::get(emu, ctx, &caller, id),
+        (&Method::PATCH, ["applications", id]) => {
+            app_registrations::update(emu, ctx, &caller, id, body)
+        }
+        (&Method::GET, ["applications", id, "federatedIdentityCredentials"]) => {
+            app_registrations::list_federated(emu, ctx, &caller, id)
+        }
+        (&Method::POST, ["applications", id, "federatedIdentityCredentials"]) => {
+            app_registrations::add_federated(emu, ctx, &caller, id, body)
+        }
+        (&Method::GET, ["servicePrincipals"]) => {
+            app_registrations::list_service_principals(emu, ctx, &caller, &query)
+        }
+        (&Method::POST, ["servicePrincipals"]) => {
+            app_registrations::create_service_principal(emu, ctx, &caller, body)
+        }
+        (&Method::GET, ["servicePrincipals", sp, "appRoleAssignments"]) => {
+            assignments::held_by(emu, ctx, &caller, sp)
+        }
+        (&Method::POST, ["servicePrincipals", sp, "appRoleAssignedTo"]) => {
+            assignments::assign(emu, ctx, &caller, sp, body)
+        }
+        (&Method::GET, ["servicePrincipals", sp, "appRoleAssignedTo"])
+            if assignments::known(emu, sp) =>
+        {
+            assignments::assigned_to(emu, ctx, &caller, sp)
+        }
+        (&Method::POST, ["identity", "conditionalAccess", "policies"]) => {
+            policies::create(emu, ctx, &caller, body)
+        }
+        (&Method::PATCH, ["identity", "conditionalAccess", "policies", id]) => {
+            policies::update(emu, ctx, &caller, id, body)
+        }
         (&Method::GET, ["groups", "delta" | "delta()"]) => delta::delta(emu, ctx, &caller, &query),
         (&Method::GET, ["groups", g]) => groups::get(emu, ctx, &caller, g),
         (&Method::GET, ["users"]) => user_search::list(emu, ctx, &caller, headers, &query),

@@ -194,3 +194,32 @@ pub(super) fn manager(
     ));
     odata_json(StatusCode::OK, &body)
 }
+
+/// `GET /me`: the signed-in user of a delegated token; 400 for an app-only one.
+pub(super) fn me(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    select: Option<&str>,
+) -> Response {
+    match caller.user_id.clone() {
+        Some(id) => get(emu, ctx, &caller.as_self(), &id, select),
+        None => super::errors::bad_request(
+            ctx,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        ),
+    }
+}
+
+/// `GET /organization`: the tenant (its id is the tenant id), for any signed-in caller.
+pub(super) fn organization(emu: &Emulator) -> Response {
+    let cfg = emu.config();
+    odata_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/v1.0/$metadata#organization", emu.base_url()),
+            "value": [{"id": cfg.tenant_id, "displayName": "Contoso (emulated)"}],
+        }),
+    )
+}

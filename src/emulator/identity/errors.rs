@@ -19,7 +19,9 @@ pub(super) const MALFORMED: &str = "Invalid request. Request is malformed or inv
 pub(super) const ALREADY_REDEEMED: &str = "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.";
 
 pub(super) fn tenant_ok(emu: &Emulator, tenant: &str) -> bool {
+    // By its id, or by its verified domain, as Entra takes either in the authority.
     tenant.eq_ignore_ascii_case(&emu.config().tenant_id)
+        || tenant.eq_ignore_ascii_case(crate::emulator::demo::DOMAIN)
 }
 
 pub(super) fn tenant_not_found(tenant: &str) -> String {

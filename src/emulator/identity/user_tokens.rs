@@ -144,6 +144,17 @@ pub(super) fn user_tokens(emu: &Emulator, t: &UserTokens<'_>) -> Value {
             .filter(|s| asked.contains(s))
             .collect();
         graph_scopes.push("User.Read");
+        // Delegated Graph permissions asked for by name (`https://graph.microsoft.com/X`): the
+        // tenant consents to them (an admin signing in to Microsoft's own tools, for setup).
+        for s in t.requested.split_whitespace() {
+            if let Some(name) = s.strip_prefix("https://graph.microsoft.com/")
+                && !name.is_empty()
+                && name != ".default"
+                && !graph_scopes.contains(&name)
+            {
+                graph_scopes.push(name);
+            }
+        }
         response_scope = graph_scopes.join(" ");
         access["aud"] = json!(GRAPH_APP_ID);
         access["scp"] = json!(response_scope);
