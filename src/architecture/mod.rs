@@ -15,9 +15,10 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("client", &["contract", "text"]),
     ("config", &["domain"]),
     ("store", &["domain"]),
-    ("graph", &["config"]),
+    ("credential", &["config"]),
+    ("graph", &["config", "credential"]),
     ("error", &["contract", "domain", "store"]),
-    ("auth", &["config", "domain", "error"]),
+    ("auth", &["config", "credential", "domain", "error"]),
     (
         "service",
         &[
@@ -37,11 +38,30 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "auth", "channels", "clock", "config", "graph", "jobs", "service", "store", "web",
         ],
     ),
-    ("demo", &["clock", "config", "emulator", "graph", "startup"]),
+    (
+        "demo",
+        &[
+            "clock",
+            "config",
+            "credential",
+            "emulator",
+            "graph",
+            "startup",
+        ],
+    ),
     (
         "cli",
         &[
-            "auth", "client", "clock", "config", "demo", "graph", "service", "startup", "store",
+            "auth",
+            "client",
+            "clock",
+            "config",
+            "credential",
+            "demo",
+            "graph",
+            "service",
+            "startup",
+            "store",
         ],
     ),
 ];

@@ -14,6 +14,7 @@
 //! - `rules`: a package's rules on where from and how much (networks, places, hours).
 
 mod audit;
+mod credential;
 mod database;
 mod entra;
 mod jobs;
