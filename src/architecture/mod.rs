@@ -22,7 +22,16 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     (
         "service",
         &[
-            "auth", "channels", "clock", "config", "contract", "domain", "error", "graph", "store",
+            "auth",
+            "channels",
+            "clock",
+            "config",
+            "contract",
+            "credential",
+            "domain",
+            "error",
+            "graph",
+            "store",
         ],
     ),
     ("jobs", &["error", "graph", "service", "store"]),

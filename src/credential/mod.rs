@@ -25,6 +25,32 @@ pub use self_signed::self_signed;
 
 use crate::config::{EntraCredential, EntraSettings};
 
+/// The configured certificate's own expiry (read from its file, not its key): none for the other
+/// credentials. For `jitgate check` and `/metrics`.
+pub fn configured_certificate(
+    kind: &EntraCredential,
+) -> Option<Result<CertificateInfo, CredentialError>> {
+    let EntraCredential::Certificate {
+        certificate_path, ..
+    } = kind
+    else {
+        return None;
+    };
+    Some(
+        std::fs::read_to_string(certificate_path)
+            .map_err(|e| {
+                fatal(format!(
+                    "cannot read the certificate file {}: {e}",
+                    certificate_path.display()
+                ))
+            })
+            .and_then(|text| {
+                read_certificate(&text)
+                    .map_err(|e| fatal(format!("{} {e}", certificate_path.display())))
+            }),
+    )
+}
+
 /// `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The audience of federated tokens that stand for an app registration.

@@ -103,6 +103,63 @@ async fn a_metrics_listener_of_its_own(t: &mut TestApp) {
     app.stop().await;
 }
 
+/// A portal with a certificate (issue 22): Graph and the sign-in work with it, and `/metrics`
+/// tells when it expires.
+async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entra.pem");
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(24 * 3600);
+        let (cert, key) =
+            jitgate::credential::self_signed("jitgate", now - day, now + day * 20).unwrap();
+        std::fs::write(&path, format!("{cert}{key}")).unwrap();
+        let thumbprint = jitgate::credential::read_certificate(&cert)
+            .unwrap()
+            .thumbprint_hex;
+        let entra = format!(
+            "[entra]\ncredential = \"certificate\"\ncertificate_path = \"{}\"\n",
+            path.display()
+        );
+        // Spawning waits for the first reconciliation: Graph took the certificate.
+        let mut t = TestApp::spawn_configured(db, false, |s| format!("{entra}{s}")).await;
+        let b = crate::auth::signed_in(&t, DANA).await;
+        let me: serde_json::Value = b
+            .get(format!("{}/api/v1/me", t.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["id"], DANA);
+        let text = scrape(&t.url).await;
+        let left = sample(
+            &text,
+            &format!(
+                "jitgate_credential_expiry_seconds{{kind=\"certificate\",thumbprint=\"{thumbprint}\"}}"
+            ),
+        )
+        .unwrap_or_else(|| panic!("{text}"));
+        assert!((left - 20.0 * 86400.0).abs() < 120.0, "{left}");
+        t.advance(Duration::days(21));
+        let text = scrape(&t.url).await;
+        let left = sample(
+            &text,
+            &format!(
+                "jitgate_credential_expiry_seconds{{kind=\"certificate\",thumbprint=\"{thumbprint}\"}}"
+            ),
+        )
+        .unwrap();
+        assert!(left < 0.0, "expired: {left}");
+        t.stop().await;
+    }
+}
+
+on_both_databases! {
+    certificate => a_portal_with_a_certificate;
+}
+
 on_both_databases! {
     with TestApp;
     measured => directory_work_is_measured;

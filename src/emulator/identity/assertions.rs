@@ -31,7 +31,11 @@ struct Uploaded {
 }
 
 fn uploaded(pem: &str) -> Option<Uploaded> {
-    let cert = Certificate::from_pem(pem.trim().as_bytes()).ok()?;
+    // Only the certificate is uploaded, whatever else the file holds.
+    const END: &str = "-----END CERTIFICATE-----";
+    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
+    let stop = pem[start..].find(END)? + start + END.len();
+    let cert = Certificate::from_pem(&pem.as_bytes()[start..stop]).ok()?;
     let der = cert.to_der().ok()?;
     let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
     let public = RsaPublicKey::from_public_key_der(&spki).ok()?;
