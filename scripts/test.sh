@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the store contract on SQLite and PostgreSQL, the API
 # and pages end to end against the built-in Entra emulator, sign-in against a real OpenID provider
-# (npm oidc-provider), and the portal in headless Chromium.
+# (npm oidc-provider), and the portal in headless Chromium; and renders and validates the Kubernetes
+# manifests (scripts/k8s-check.sh).
 #
 # PostgreSQL: JITGATE_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres). If it is
 # not answering, this script tries to start the local cluster. Under CI (CI=true) an unreachable
@@ -158,5 +159,9 @@ if [ -x "$ST_VENV/bin/schemathesis" ] && cmp -s "$ST_PINS" "$ST_VENV/installed-r
     export JITGATE_TEST_SCHEMATHESIS
     echo "The OpenAPI property run will use $("$JITGATE_TEST_SCHEMATHESIS" --version 2>/dev/null || echo schemathesis)"
 fi
+
+# The Kubernetes manifests (deploy/kubernetes): both overlays rendered with `kubectl kustomize`
+# and validated against the Kubernetes schemas; the script installs its pinned tools itself.
+bash scripts/k8s-check.sh
 
 cargo test --all-targets --locked "$@"

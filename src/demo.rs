@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 use crate::clock::SystemClock;
 use crate::config::{EntraCredential, Settings};
 use crate::emulator::demo::{
-    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DOMAIN, EXCLUSION_GROUP_ID, REQUESTS_API_ID, TENANT_ID,
+    CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DANA, DOMAIN, EXCLUSION_GROUP_ID, ON_CALL_GROUP_ID,
+    REQUESTS_API_ID, TENANT_ID,
 };
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::graph::{GraphClient, GraphSettings};
@@ -66,6 +67,11 @@ duration_presets = ["1m", "2m", "5m", "15m", "1h", "2h", "4h"]
 manager_may_approve = true
 remind_before = "1m"
 escalate_after = "3m"
+# Break-glass for the on-call engineers (Dana): at once, without approval, reviewed afterwards.
+break_glass = true
+break_glass_groups = ["{ON_CALL_GROUP_ID}"]
+break_glass_max = "15m"
+break_glass_review_within = "1h"
 
 [[package]]
 id = "device-code-production"
@@ -118,6 +124,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     cfg.state_file = Some(data_dir.join("jitgate-demo-entra.json"));
     let users = cfg.users.clone();
     let emulator = Emulator::start(cfg, TcpListener::bind((opts.listen.ip(), 0)).await?).await?;
+    // Dana is on call: she may use break-glass on the first package.
+    emulator.set_member(ON_CALL_GROUP_ID, DANA, true);
 
     let db = data_dir.join("jitgate-demo.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
@@ -163,6 +171,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("  The production change package needs a fresh multi-factor sign-in: asking for it");
     println!("  sends you to sign in again, where the emulated tenant asks you to complete MFA.");
     println!("  Dana is reminded a minute before the end and may extend from the request's page;");
+    println!(
+        "  she is on call, so she may also tick \"Emergency, no approval\" (break-glass): access"
+    );
+    println!("  at once, everyone told, and Morgan reviews it afterwards on the request's page;");
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
         emulator.base_url()
@@ -263,5 +275,19 @@ mod tests {
             .map(|p| p.id.as_str())
             .collect();
         assert_eq!(behind, ["device-code-production"]);
+    }
+
+    /// The demo's on-call engineers (Dana) may break the glass on the first package.
+    #[test]
+    fn the_demo_has_a_package_with_break_glass() {
+        let s = super::settings(
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:9000",
+            "sqlite::memory:",
+        )
+        .unwrap();
+        let b = s.packages[0].break_glass.as_ref().expect("break-glass on");
+        assert_eq!(b.groups, [crate::emulator::demo::ON_CALL_GROUP_ID]);
+        assert!(s.packages[1].break_glass.is_none());
     }
 }

@@ -3,6 +3,8 @@
 
 #[path = "store_contract/audit.rs"]
 mod audit;
+#[path = "store_contract/break_glass.rs"]
+mod break_glass;
 mod common;
 #[path = "store_contract/extensions.rs"]
 mod extensions;

@@ -1,5 +1,5 @@
 //! The command-line client, in the same binary: `jitgate login`, `packages`, `request`, `status`,
-//! `extend`, `end`, `approvals`, `approve`, `deny` and `logout`, for requesters and approvers, against a
+//! `extend`, `end`, `approvals`, `approve`, `deny`, `break-glass-review` and `logout`, for requesters and approvers, against a
 //! portal's JSON API in the API's own types (`crate::contract`). It signs in to Entra ID as a
 //! public client (`sign_in`), keeps its tokens in a file only its owner can read (`home`) and
 //! imports nothing of the portal's insides.
@@ -60,6 +60,29 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Deny a pending request, or the extension waiting on a grant, with a reason.
     Deny(DenyArgs),
+    /// Review a break-glass grant (taken without approval): justified or not, with a comment
+    /// (approvers of its package, not the one who took it).
+    BreakGlassReview(BreakGlassReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BreakGlassReviewArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The grant's id, or the first characters of it.
+    pub id: String,
+    /// What you found.
+    #[arg(long, value_enum)]
+    pub verdict: ReviewVerdict,
+    /// Why (required): e.g. the incident it was for, or what was missing.
+    #[arg(long)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReviewVerdict {
+    Justified,
+    NotJustified,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +132,12 @@ pub struct RequestArgs {
     /// Wait until access is in effect (or refused), showing its progress; Ctrl-C stops waiting.
     #[arg(long, conflicts_with = "on_behalf_of")]
     pub wait: bool,
+    /// Break-glass, where the package allows it and you are in its break-glass group: access at
+    /// once, without approval, for at most the package's `break_glass_max`; every admin and
+    /// approver is told at once and an approver reviews it afterwards. Needs a browser sign-in
+    /// (`jitgate login` without --device-code); only for yourself.
+    #[arg(long, conflicts_with_all = ["start", "on_behalf_of"])]
+    pub emergency: bool,
     /// Ask on others' behalf (approvers, admins and holders of the requester-on-behalf role):
     /// people or device accounts by user principal name or object id, comma-separated; one
     /// request each.

@@ -1,5 +1,6 @@
 //! `GET /api/v1/approvals`: what waits for the caller's decision, as the approvals page shows it.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +12,20 @@ pub struct ApprovalQueue {
     pub requests: Vec<QueuedRequest>,
     /// Extensions waiting on active grants, oldest first.
     pub extensions: Vec<QueuedExtension>,
+    /// Break-glass grants (taken without approval) waiting for the caller's review, the first
+    /// due first.
+    #[serde(default)]
+    pub break_glass: Vec<QueuedBreakGlass>,
+}
+
+/// A break-glass grant the caller may review (`POST /api/v1/requests/{id}/break-glass/review`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueuedBreakGlass {
+    pub request: Request,
+    /// The review is due by then (escalated after).
+    #[serde(with = "super::time")]
+    pub review_due: DateTime<Utc>,
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

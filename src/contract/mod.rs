@@ -5,18 +5,20 @@
 
 mod approvals;
 mod audit;
+mod break_glass;
 mod errors;
 mod people;
 mod requests;
 pub mod rules;
 pub mod time;
 
-pub use approvals::{ApprovalQueue, QueuedExtension, QueuedRequest};
+pub use approvals::{ApprovalQueue, QueuedBreakGlass, QueuedExtension, QueuedRequest};
 pub use audit::{Actor, AnchorRef, AuditEvent, AuditQuery, EventList, Verification};
+pub use break_glass::{BreakGlassReview, BreakGlassReviewBody, BreakGlassUse, BreakGlassVerdict};
 pub use errors::{ErrorBody, ErrorDetail, FieldProblem};
 pub use people::{
-    AutoApproveRule, CliSignIn, Me, Package, PackageList, PackageRule, PeopleQuery, Person,
-    PersonList,
+    AutoApproveRule, BreakGlassPolicy, CliSignIn, Me, Package, PackageList, PackageRule,
+    PeopleQuery, Person, PersonList,
 };
 pub use requests::{
     Approval, ApproveBody, DenyBody, EXTENSION_MIN_MINUTES, Empty, EndBody, ExtendBody, Extended,

@@ -106,6 +106,10 @@ pub struct Package {
     /// Rules that approve a request at once, without a person, tried in order.
     #[serde(default)]
     pub auto_approve: Vec<AutoApproveRule>,
+    /// Break-glass: taken at once in an emergency, without approval, then reviewed (absent:
+    /// not allowed).
+    #[serde(default)]
+    pub break_glass: Option<BreakGlassPolicy>,
     /// Every rule above that the package sets, in words, keyed by its configuration name.
     #[serde(default)]
     pub rules: Vec<PackageRule>,
@@ -123,6 +127,20 @@ pub struct AutoApproveRule {
     /// The portal's time zone (`[server] time_zone`, an IANA name).
     pub time_zone: String,
     pub ticket_required: bool,
+}
+
+/// A package's break-glass settings: who may take it at once, without approval, for how long
+/// and how often, and by when an approver must review each use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BreakGlassPolicy {
+    /// Members (transitively) of any of these Entra groups may use it.
+    pub groups: Vec<String>,
+    /// The longest break-glass grant.
+    pub max_minutes: i64,
+    /// An approver must review each use within this long.
+    pub review_within_minutes: i64,
+    /// Uses per person in a rolling window, as configured (e.g. `2/30d`).
+    pub per_user: String,
 }
 
 /// One of a package's rules, in words.

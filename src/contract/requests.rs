@@ -92,6 +92,10 @@ pub struct Request {
     pub close_reason: Option<String>,
     pub approvals: Vec<Approval>,
     pub membership: Membership,
+    /// Taken with break-glass: at once, without approval (its approver of record is
+    /// `break-glass`); see `GET /api/v1/requests/{id}/break-glass` for its review.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// An approver's decision.
@@ -189,6 +193,11 @@ pub struct NewRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub starts_at: Option<DateTime<Utc>>,
+    /// Break-glass ("emergency, no approval"), where the package allows it: granted at once
+    /// for at most its `break_glass.max_minutes`, told to every admin and approver, and
+    /// reviewed afterwards. Refused with a token for the requests API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emergency: bool,
     /// Ask on others' behalf (approvers, admins and holders of the `requester_on_behalf` app
     /// role; never with a requests-API token): one request for each person or device account
     /// named here, by user principal name or object id (1 to 20), each checked against the

@@ -5,6 +5,7 @@
 //! - `request`: requests, their approvals and who may decide them;
 //! - `extension`: extensions of a live grant;
 //! - `validation`: checking what people submit, field by field;
+//! - `break_glass`: a grant taken in an emergency without approval, and its review;
 //! - `package`: an access package (one group and its policy);
 //! - `durations`: durations as configuration spells them;
 //! - `package_rules`: a package's rules in words, for the form, the API and the command line;
@@ -19,6 +20,7 @@
 //! - `audit/`: the keyed, anchored audit chain (its own folder, one file per part).
 
 pub mod audit;
+pub mod break_glass;
 pub mod durations;
 pub mod extension;
 pub mod ids;

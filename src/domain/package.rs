@@ -78,6 +78,9 @@ pub struct Package {
     pub auto_approve: Vec<super::policy::auto_approve::AutoApprove>,
     /// Object ids (lower case) allowed to ask despite `deny_privileged`.
     pub privileged_allow: Vec<String>,
+    /// Break-glass: taken at once in an emergency, without approval, then reviewed (none: not
+    /// allowed).
+    pub break_glass: Option<super::policy::break_glass::BreakGlass>,
 }
 
 /// Where a package's tickets are checked (`ticket_validator`), and whether a ticket system that
@@ -162,6 +165,7 @@ impl Package {
             max_hours_per_user: None,
             auto_approve: Vec::new(),
             privileged_allow: Vec::new(),
+            break_glass: None,
         }
     }
 }

@@ -67,6 +67,22 @@ pub fn rules_in_words(pkg: &Package) -> Vec<(&'static str, String)> {
     for rule in &pkg.auto_approve {
         out.push(("auto_approve", rule.describe()));
     }
+    if let Some(b) = &pkg.break_glass {
+        let groups = match b.groups.len() {
+            1 => "one break-glass group".to_string(),
+            n => format!("one of {n} break-glass groups"),
+        };
+        out.push((
+            Rule::BreakGlassGroups.key(),
+            format!(
+                "In an emergency, members of {groups} may take it at once without approval (break-glass): for at most {}, {} times per person in any {}; every admin and approver is told at once, and an approver reviews it within {}.",
+                format_duration(b.max),
+                b.per_user.count,
+                format_duration(b.per_user.window),
+                format_duration(b.review_within),
+            ),
+        ));
+    }
     out
 }
 

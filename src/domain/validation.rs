@@ -16,6 +16,9 @@ pub struct NewRequestInput {
     pub justification: String,
     pub ticket: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
+    /// Break-glass: taken at once without approval, where the package allows it.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// One problem with one field of the input.
@@ -90,14 +93,33 @@ pub fn validate_new_request(
 ) -> Result<ValidRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
 
+    let break_glass = pkg.break_glass.as_ref().filter(|_| input.emergency);
+    if input.emergency && break_glass.is_none() {
+        errors.push(FieldError::new(
+            "emergency",
+            format!(
+                "{} does not allow break-glass: ask for it the usual way, and an approver decides.",
+                pkg.name
+            ),
+        ));
+    }
+    // Break-glass grants are at most break_glass_max (which lies within the package's limits).
+    let longest = break_glass.map_or(pkg.max_duration, |b| b.max);
     let duration_minutes = input
         .duration_minutes
-        .unwrap_or(pkg.default_duration.num_minutes());
-    let (min, max) = (
-        pkg.min_duration.num_minutes(),
-        pkg.max_duration.num_minutes(),
-    );
-    if duration_minutes < min || duration_minutes > max {
+        .unwrap_or(pkg.default_duration.min(longest).num_minutes());
+    let (min, max) = (pkg.min_duration.num_minutes(), longest.num_minutes());
+    if break_glass.is_some() && duration_minutes > max && duration_minutes >= min {
+        errors.push(FieldError::new(
+            "duration_minutes",
+            format!(
+                "Break-glass access lasts at most {} for {} ({} minutes asked).",
+                format_duration(longest),
+                pkg.name,
+                duration_minutes
+            ),
+        ));
+    } else if duration_minutes < min || duration_minutes > max {
         errors.push(FieldError::new(
             "duration_minutes",
             format!(
@@ -145,6 +167,13 @@ pub fn validate_new_request(
 
     let requested_start = match input.starts_at {
         None => None,
+        Some(at) if break_glass.is_some() && at > now + START_SKEW => {
+            errors.push(FieldError::new(
+                "starts_at",
+                "Break-glass access starts at once: leave the start out.",
+            ));
+            None
+        }
         Some(at) if at < now - START_SKEW => {
             errors.push(FieldError::new(
                 "starts_at",

@@ -25,6 +25,8 @@ pub const DOMAIN: &str = "jitgate-demo.onmicrosoft.com";
 pub const EXCLUSION_GROUP_ID: &str = "5a1f3f3e-6a4b-4d5e-9a8b-1c2d3e4f5a6b";
 /// A second group, for approvers named by Entra group.
 pub const APPROVERS_GROUP_ID: &str = "c0a8e2d4-1f3b-4a5c-8d6e-7f9a0b1c2d3e";
+/// The on-call engineers, who may use break-glass in the demo (the demo puts Dana in it).
+pub const ON_CALL_GROUP_ID: &str = "e1c0a11e-2b3c-4d5e-8f9a-0b1c2d3e4f5a";
 /// Id of the emulated Conditional Access policy.
 pub const CA_POLICY_ID: &str = "b373b922-3bf9-4d48-a6df-f8ec5a03bd70";
 
@@ -136,6 +138,10 @@ pub fn groups() -> Vec<DemoGroup> {
         DemoGroup {
             id: APPROVERS_GROUP_ID.to_owned(),
             display_name: "jitgate approvers".to_owned(),
+        },
+        DemoGroup {
+            id: ON_CALL_GROUP_ID.to_owned(),
+            display_name: "On-call engineers".to_owned(),
         },
     ]
 }

@@ -101,7 +101,8 @@ impl Portal {
             other => other.into(),
         })?;
         let cap = cap_of(&mut *tx, &r, pkg).await?;
-        let at_once = takes_effect_at_once(pkg, cap);
+        // A break-glass grant was never approved by a person: its extensions always are.
+        let at_once = takes_effect_at_once(pkg, cap) && !r.is_break_glass();
         let mut details = json!({"extension": x.id, "minutes": minutes, "justification": justification, "ends_at": r.ends_at, "self_extend": at_once});
         if let Some(cap) = cap {
             // Why a self-extending package asks its approvers this time.

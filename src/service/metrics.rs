@@ -36,6 +36,7 @@ pub struct Metrics {
     asks_refused: IntCounterVec,
     policy_refusals: IntCounterVec,
     credential_expiry: prometheus::GaugeVec,
+    break_glass_unreviewed: IntGauge,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -48,6 +49,11 @@ impl Metrics {
         let m = Metrics {
             registry: Registry::new(),
             active_grants: IntGauge::new("jitgate_active_grants", "Grants in effect now.").expect("gauge"),
+            break_glass_unreviewed: IntGauge::new(
+                "jitgate_break_glass_unreviewed",
+                "Break-glass grants (taken without approval) no approver has reviewed yet.",
+            )
+            .expect("gauge"),
             pending_ops: IntGauge::new(
                 "jitgate_directory_operations_pending",
                 "Directory operations not carried out yet (in flight included).",
@@ -151,6 +157,7 @@ impl Metrics {
             Box::new(m.asks_refused.clone()),
             Box::new(m.policy_refusals.clone()),
             Box::new(m.credential_expiry.clone()),
+            Box::new(m.break_glass_unreviewed.clone()),
         ] {
             r.register(c).expect("each metric is registered once");
         }
@@ -242,6 +249,8 @@ impl Portal {
             })
             .await?;
         m.active_grants.set(active);
+        m.break_glass_unreviewed
+            .set(self.store.count_unreviewed_break_glass().await?);
         let (pending, in_flight) = self.store.op_counts(self.now()).await?;
         m.pending_ops.set(pending);
         m.in_flight_ops.set(in_flight);

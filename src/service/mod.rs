@@ -29,6 +29,7 @@
 //! - `drift_watch.rs`: the fast drift check between reconciliations (Graph's delta query, and
 //!   members watched after a write whose outcome is unknown);
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
+//! - `break_glass/`: emergency access without approval (break-glass), and its review;
 //! - `policy/`: a package's rules (groups, networks, privileged accounts, places, hours) at
 //!   each stage, and their refusals;
 //! - `privileged.rs`: the directory roles a person holds (cached per `role_refresh`), and what
@@ -44,12 +45,13 @@
 //! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
 //!
 //! Imports between them run one way: `extensions.rs` uses `requests/`; `requests/` uses
-//! `lifecycle.rs`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
+//! `lifecycle.rs` and `break_glass/`; `break_glass/` uses `lifecycle.rs` and `policy/`; `directory/` uses `lifecycle.rs`, `retry.rs`, `drift_watch.rs` and `notify/`; `deadlines.rs`
 //! and `lifecycle.rs` use `notify/`.
 
 mod ask_limits;
 pub mod audit;
 mod bearers;
+mod break_glass;
 mod deadlines;
 mod demo_device;
 pub mod directory;
@@ -70,6 +72,7 @@ mod sign_ins;
 mod step_up;
 
 pub use audit::{ChainStatus, EventPage, ExportChunk, ExportFormat, ExportStream, event_record};
+pub use break_glass::BreakGlassEntry;
 pub use demo_device::DeviceCodeTry;
 pub use drift_watch::Suspect;
 pub use extensions::{ExtendInput, ExtensionEntry};

@@ -170,6 +170,18 @@ pub trait Store: Send + Sync + 'static {
     /// Extensions waiting for a decision, oldest first (at most 1,000).
     async fn pending_extensions(&self) -> StoreResult<Vec<crate::domain::extension::Extension>>;
 
+    /// The break-glass use of request `request_id`, with its review once made.
+    async fn break_glass_use(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Option<crate::domain::break_glass::BreakGlassUse>>;
+    /// Break-glass uses not reviewed yet, the first due first, at most `limit`.
+    async fn unreviewed_break_glass(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::domain::break_glass::BreakGlassUse>>;
+    async fn count_unreviewed_break_glass(&self) -> StoreResult<i64>;
+
     /// Newest first.
     async fn list_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
     /// Oldest first, for verification and export.
@@ -368,5 +380,25 @@ pub trait StoreTx: Send {
         owner: &str,
         lease: Duration,
     ) -> StoreResult<Vec<Notification>>;
+    /// Records a use of break-glass (its request inserted before, in this transaction).
+    async fn insert_break_glass(
+        &mut self,
+        u: &crate::domain::break_glass::BreakGlassUse,
+    ) -> StoreResult<()>;
+    /// When `requester_id` used break-glass for `package` after `since`, oldest first: what
+    /// `break_glass_per_user` counts, read in the transaction that would add one more.
+    async fn break_glass_since(
+        &mut self,
+        requester_id: &str,
+        package: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
+    /// Records the review of request `request_id`'s break-glass use; `false` when it had been
+    /// reviewed already (or there is none).
+    async fn review_break_glass(
+        &mut self,
+        request_id: &str,
+        r: &crate::domain::break_glass::Review,
+    ) -> StoreResult<bool>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authz;
 mod auto_approve;
+mod break_glass;
 mod chat;
 mod directory;
 mod drift;

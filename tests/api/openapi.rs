@@ -30,6 +30,8 @@ default_duration = "2h"
 max_duration = "4h"
 max_extension = "2h"
 manager_may_approve = true
+break_glass = true
+break_glass_groups = ["7e57a11e-0000-4000-8000-0000000b9a55"]
 "#;
 
 /// Every `(METHOD, path)` the document lists.
@@ -277,6 +279,22 @@ async fn documented_examples_are_accepted() {
     wait_added(&t, &fourth).await;
     let revoked = ex.send(ALEX, "/api/v1/requests/{id}/revoke", &fourth).await;
     assert_eq!(revoked["status"], "revoked");
+    // And one taken with break-glass, reviewed from the example.
+    wait_removed(&t, &fourth).await;
+    t.emulator
+        .set_member("7e57a11e-0000-4000-8000-0000000b9a55", DANA, true);
+    let mut emergency = example(&doc, "POST", "/api/v1/requests");
+    emergency["emergency"] = serde_json::json!(true);
+    emergency["duration_minutes"] = serde_json::json!(60);
+    let fifth = t.create(DANA, emergency).await;
+    let reviewed = ex
+        .send(MORGAN, "/api/v1/requests/{id}/break-glass/review", &fifth)
+        .await;
+    let reviewed: contract::BreakGlassUse = serde_json::from_value(reviewed).unwrap();
+    assert_eq!(
+        reviewed.review.map(|r| r.verdict),
+        Some(contract::BreakGlassVerdict::Justified)
+    );
 
     // Every operation that takes a body was tried.
     let with_body: BTreeSet<(String, String)> = operations(&doc)

@@ -9,6 +9,7 @@
 mod common;
 mod harness;
 
+mod break_glass;
 mod device_code;
 mod escaping;
 mod extend;

@@ -158,6 +158,7 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
         justification: a.reason,
         ticket: a.ticket,
         starts_at,
+        emergency: a.emergency,
         on_behalf_of: a.on_behalf_of.clone(),
     };
     if !body.on_behalf_of.is_empty() {
@@ -166,6 +167,11 @@ pub(super) async fn request(a: RequestArgs, out: Out) -> anyhow::Result<i32> {
     }
     let r: Request = s.post("/api/v1/requests", &body).await?;
     let now = Utc::now();
+    if r.emergency {
+        out.note(
+            "Break-glass: granted without approval. Every admin and approver has been told, and an approver will review it.",
+        );
+    }
     if !a.wait {
         out.answer(&r, || {
             format!(

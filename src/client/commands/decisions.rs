@@ -74,11 +74,23 @@ pub(super) async fn approvals(c: Common, out: Out) -> anyhow::Result<i32> {
                     .unwrap_or_default()
             ));
         }
+        for b in &q.break_glass {
+            lines.push(format!(
+                "{}  {} ({})  {}  BREAK-GLASS (no approval), review due {}{}  \"{}\"",
+                short(&b.request.id),
+                visible(&b.request.requester.name),
+                visible(&b.request.requester.username),
+                visible(&b.request.package),
+                when_relative(b.review_due, now),
+                if b.overdue { " (OVERDUE)" } else { "" },
+                visible(&b.request.justification)
+            ));
+        }
         if lines.is_empty() {
             "Nothing waits for your decision.".to_string()
         } else {
             lines.push(
-                "\n`jitgate approve ID` or `jitgate deny ID --comment \"…\"` decides.".into(),
+                "\n`jitgate approve ID` or `jitgate deny ID --comment \"…\"` decides; `jitgate break-glass-review ID --verdict … --comment \"…\"` reviews.".into(),
             );
             lines.join("\n")
         }

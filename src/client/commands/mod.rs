@@ -9,6 +9,7 @@
 //! - `asking`: `jitgate request`, and following it with `--wait`.
 //! - `own_grants`: `jitgate status`, `extend` and `end`, on the caller's own requests and grants.
 //! - `decisions`: `jitgate approvals`, `approve` and `deny`, for approvers.
+//! - `reviews`: `jitgate break-glass-review`, for approvers.
 //! - `flags`: durations and start times as typed, and which flag an API error field stands for.
 //! - `pick`: which request an id, or its first characters, names.
 
@@ -18,6 +19,7 @@ mod flags;
 mod own_grants;
 mod packages;
 mod pick;
+mod reviews;
 mod signing_in;
 
 use std::future::Future;
@@ -59,6 +61,7 @@ fn common(c: &Command) -> &Common {
         Command::End(a) => &a.common,
         Command::Approve(a) => &a.common,
         Command::Deny(a) => &a.common,
+        Command::BreakGlassReview(a) => &a.common,
     }
 }
 
@@ -77,6 +80,7 @@ pub async fn run(command: Command) -> i32 {
         Command::Approvals(c) => decisions::approvals(c, out).await,
         Command::Approve(a) => decisions::approve(a, out).await,
         Command::Deny(a) => decisions::deny(a, out).await,
+        Command::BreakGlassReview(a) => reviews::break_glass_review(a, out).await,
     };
     match result {
         Ok(code) => code,

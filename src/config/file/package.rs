@@ -83,6 +83,16 @@ pub(in crate::config) struct RawPackage {
     pub(in crate::config) auto_approve: Vec<RawAutoApprove>,
     #[serde(default)]
     pub(in crate::config) privileged_allow: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub(in crate::config) break_glass: bool,
+    #[serde(default)]
+    pub(in crate::config) break_glass_groups: Vec<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_max: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_review_within: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) break_glass_per_user: Option<String>,
 }
 
 /// `[[package.auto_approve]]`: a rule that approves without a person.

@@ -11,9 +11,11 @@
 //! - `audit`: `[audit]`, the chain's key and anchors;
 //! - `notify`: `[notify]`, e-mail through Graph or SMTP, chat and audit webhooks;
 //! - `package`: every `[[package]]`;
-//! - `rules`: a package's rules on where from and how much (networks, places, hours).
+//! - `rules`: a package's rules on where from and how much (networks, places, hours);
+//! - `break_glass`: a package's break-glass keys (who, how long, how often, reviewed by when).
 
 mod audit;
+mod break_glass;
 mod credential;
 mod database;
 mod entra;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
 
-use super::{duration, each, guid, mailbox, non_empty, rules, secret_url};
+use super::{break_glass, duration, each, guid, mailbox, non_empty, rules, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
@@ -156,6 +156,7 @@ pub(super) fn check(
         };
         let (ticket_pattern, ticket_hint) = ticket_rule(&k, &p)?;
         let ticket_validator = ticket_validator(&k, &p, notify)?;
+        let break_glass = break_glass::check(&k, &p, min, max)?;
         let max_requests_per_hour = per_hour("max_requests_per_hour", p.max_requests_per_hour)?;
         let max_extensions_per_hour =
             per_hour("max_extensions_per_hour", p.max_extensions_per_hour)?;
@@ -234,6 +235,7 @@ pub(super) fn check(
                 p.approvals_required,
             )?,
             privileged_allow: each(&k("privileged_allow"), &p.privileged_allow, guid)?,
+            break_glass,
         });
     }
     notify.package_teams = package_teams;

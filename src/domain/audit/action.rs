@@ -32,10 +32,12 @@ pub enum AuditAction {
     GrantShortened,
     PortalSignIn,
     RequestRefused,
+    BreakGlassUsed,
+    BreakGlassReviewed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -63,6 +65,8 @@ impl AuditAction {
         AuditAction::GrantShortened,
         AuditAction::PortalSignIn,
         AuditAction::RequestRefused,
+        AuditAction::BreakGlassUsed,
+        AuditAction::BreakGlassReviewed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +98,8 @@ impl AuditAction {
             AuditAction::GrantShortened => "grant_shortened",
             AuditAction::PortalSignIn => "portal_sign_in",
             AuditAction::RequestRefused => "request_refused",
+            AuditAction::BreakGlassUsed => "break_glass_used",
+            AuditAction::BreakGlassReviewed => "break_glass_reviewed",
         }
     }
 

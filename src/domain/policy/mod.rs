@@ -3,11 +3,14 @@
 //! more stages of a request's life, and refuses with a sentence a person understands.
 //!
 //! - `auto_approve`: rules that approve a request without a person;
+//! - `break_glass`: who may take the package in an emergency without approval, how long and
+//!   how often;
 //! - `networks`: the client addresses requests and decisions may come from;
 //! - `quota`: granted time per person in a rolling window (`max_hours_per_user`);
 //! - `slots`: how many people may hold the package at once (`max_active`).
 
 pub mod auto_approve;
+pub mod break_glass;
 pub mod networks;
 pub mod quota;
 pub mod slots;
@@ -25,10 +28,15 @@ pub enum Rule {
     MaxActive,
     MaxHoursPerUser,
     DenyPrivileged,
+    /// An emergency ask without approval that may not be made this way at all (a token for the
+    /// requests API).
+    BreakGlass,
+    BreakGlassGroups,
+    BreakGlassPerUser,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 11] = [
         Rule::EligibleGroups,
         Rule::TicketPattern,
         Rule::TicketValidator,
@@ -37,6 +45,9 @@ impl Rule {
         Rule::MaxActive,
         Rule::MaxHoursPerUser,
         Rule::DenyPrivileged,
+        Rule::BreakGlass,
+        Rule::BreakGlassGroups,
+        Rule::BreakGlassPerUser,
     ];
 
     /// The rule's configuration key.
@@ -50,6 +61,9 @@ impl Rule {
             Rule::MaxActive => "max_active",
             Rule::MaxHoursPerUser => "max_hours_per_user",
             Rule::DenyPrivileged => "deny_privileged",
+            Rule::BreakGlass => "break_glass",
+            Rule::BreakGlassGroups => "break_glass_groups",
+            Rule::BreakGlassPerUser => "break_glass_per_user",
         }
     }
 
@@ -58,7 +72,12 @@ impl Rule {
     pub fn forbids(self) -> bool {
         matches!(
             self,
-            Rule::EligibleGroups | Rule::TrustedNetworks | Rule::DenyPrivileged | Rule::AuthContext
+            Rule::EligibleGroups
+                | Rule::TrustedNetworks
+                | Rule::DenyPrivileged
+                | Rule::AuthContext
+                | Rule::BreakGlass
+                | Rule::BreakGlassGroups
         )
     }
 
@@ -85,6 +104,8 @@ pub enum Stage {
     Extension,
     /// Just before the membership is added.
     BeforeAdd,
+    /// A person takes the package in an emergency, without approval (break-glass).
+    BreakGlass,
 }
 
 impl Stage {
@@ -95,6 +116,7 @@ impl Stage {
             Stage::Denial => "denial",
             Stage::Extension => "extension",
             Stage::BeforeAdd => "before_add",
+            Stage::BreakGlass => "break_glass",
         }
     }
 }
@@ -128,6 +150,7 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), Rule::ALL.len());
         assert!(Rule::DenyPrivileged.forbids() && !Rule::MaxActive.forbids());
+        assert!(Rule::BreakGlassGroups.forbids() && !Rule::BreakGlassPerUser.forbids());
         assert_eq!(Rule::TicketValidator.field(), Some("ticket"));
     }
 }

@@ -27,6 +27,11 @@ impl Portal {
             };
             people.extend(self.deciders(r).await?);
         }
+        if let Some(id) = n.audience.get("manager_of").and_then(|v| v.as_str())
+            && let Some(m) = self.directory.get_manager(id).await?
+        {
+            people.push(m);
+        }
         if n.audience.get("admins").and_then(|v| v.as_bool()) == Some(true) {
             people.extend(
                 self.directory

@@ -101,12 +101,30 @@ impl Portal {
             Some(id) => self.store.get_request(id).await?,
             None => None,
         };
-        if !still_applies(n, request.as_ref()) {
+        if !still_applies(n, request.as_ref()) || self.reviewed_since(n).await? {
             return self.skip(n).await;
         }
         let delivered = self.send(n, request.as_ref()).await;
         self.record_delivery(n, request.as_ref(), delivered, 1)
             .await
+    }
+
+    /// Whether `n` is a reminder or escalation of a break-glass review (`only_if`
+    /// `break_glass_unreviewed`) whose review has been made since it was queued.
+    async fn reviewed_since(&self, n: &Notification) -> AppResult<bool> {
+        let waits = n
+            .audience
+            .get("only_if")
+            .and_then(|c| c.get("break_glass_unreviewed"))
+            .is_some();
+        let Some(id) = n.request_id.as_deref().filter(|_| waits) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .break_glass_use(id)
+            .await?
+            .is_none_or(|u| u.review.is_some()))
     }
 
     /// Marks `n` skipped: it no longer applies.

@@ -31,7 +31,7 @@ impl Portal {
         let pkg = ask.pkg;
         if let Some(actor) = ask.actor {
             let doing = match ask.stage {
-                Stage::Request => format!("ask for {}", pkg.name),
+                Stage::Request | Stage::BreakGlass => format!("ask for {}", pkg.name),
                 Stage::Extension if ask.by_requester() => format!("extend {}", pkg.name),
                 _ => format!("decide requests for {}", pkg.name),
             };

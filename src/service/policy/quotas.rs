@@ -36,7 +36,11 @@ impl Portal {
         let pkg = ask.pkg;
         let now = self.now();
         let own = ask.request.map(|r| r.id.as_str());
-        let approving = ask.stage == crate::domain::policy::Stage::Approval;
+        // A break-glass grant is approved as it is asked for: it needs a place like any approval.
+        let approving = matches!(
+            ask.stage,
+            crate::domain::policy::Stage::Approval | crate::domain::policy::Stage::BreakGlass
+        );
         if let (Some(max), Taking::Grant { start, end }, true) = (pkg.max_active, taking, approving)
         {
             let holders: Vec<Holder> = tx

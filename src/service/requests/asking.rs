@@ -2,13 +2,14 @@
 //! rules, its step-up, one open request or grant per package, its ticket system, how often one
 //! may ask), with the requester's manager looked up where the package lets managers decide;
 //! for oneself, or on someone else's behalf ([`OnBehalf`]: the rules about the holder are then
-//! theirs).
+//! theirs). An emergency ask (break-glass, only for oneself) passes the same rules and
+//! break-glass's own, and is then granted at once by `break_glass/`.
 
 use serde_json::json;
 
 use crate::auth::Principal;
 use crate::domain::limits::AskKind;
-use crate::domain::policy::{Refusal, Rule};
+use crate::domain::policy::{Refusal, Rule, Stage};
 use crate::domain::request::validate_new_request;
 use crate::domain::validation::FieldError;
 use crate::domain::{AuditAction, NewRequestInput, Request, RequestId, RequestStatus, UserRef};
@@ -60,7 +61,17 @@ impl Portal {
             }));
         }
         let now = self.now();
-        let ask = Ask::asking(who, requester, pkg);
+        let emergency = input.emergency;
+        if emergency && on_behalf.is_some() {
+            return Err(AppError::invalid_field(
+                "emergency",
+                "Break-glass is for oneself: it cannot be asked on someone else's behalf.",
+            ));
+        }
+        let mut ask = Ask::asking(who, requester, pkg);
+        if emergency {
+            ask.stage = Stage::BreakGlass;
+        }
         // Refused asks count toward the hour's limit too (each is an audit event): beyond it,
         // 429 before any rule is read, so that a flood of refused asks cannot flood the trail.
         // Checked again in the transaction that adds the request.
@@ -75,7 +86,11 @@ impl Portal {
         };
         // The rules no sign-in can satisfy refuse first: nobody is sent to sign in again only
         // to be refused for where they ask from.
-        let notes = self.check_outer(&ask).await?;
+        let mut notes = self.check_outer(&ask).await?;
+        if emergency {
+            let more = self.check_break_glass(&ask).await?;
+            notes["break_glass"] = more;
+        }
         self.require_step_up(who, pkg)?;
 
         let open = RequestFilter {
@@ -124,6 +139,25 @@ impl Portal {
         );
         r.ticket_url = checked.url;
         r.asked_by = on_behalf.map(|_| who.user.clone());
+        let created = json!({
+            "package": r.package,
+            "group_id": r.group_id,
+            "duration_minutes": r.duration_minutes,
+            "justification": r.justification,
+            "ticket": r.ticket,
+            "requested_start": r.requested_start,
+            "manager_id": r.manager_id,
+            "policy": notes,
+            "ticket_url": r.ticket_url,
+            "ticket_check": checked.note,
+            "asked_by": r.asked_by.as_ref().map(person),
+            "on_behalf_of": r.asked_by.as_ref().map(|_| person(&r.requester)),
+        });
+        if emergency {
+            let mut created = created;
+            created["break_glass"] = json!(true);
+            return self.take_break_glass(&ask, r, created).await;
+        }
         let tx = self.store.begin().await?;
         let mut tx = self
             .within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
@@ -145,26 +179,7 @@ impl Portal {
         self.outbox
             .record(
                 &mut *tx,
-                event(
-                    Some(who),
-                    AuditAction::RequestCreated,
-                    &r,
-                    now,
-                    json!({
-                        "package": r.package,
-                        "group_id": r.group_id,
-                        "duration_minutes": r.duration_minutes,
-                        "justification": r.justification,
-                        "ticket": r.ticket,
-                        "requested_start": r.requested_start,
-                        "manager_id": r.manager_id,
-                        "policy": notes,
-                        "ticket_url": r.ticket_url,
-                        "ticket_check": checked.note,
-                        "asked_by": r.asked_by.as_ref().map(person),
-                        "on_behalf_of": r.asked_by.as_ref().map(|_| person(&r.requester)),
-                    }),
-                ),
+                event(Some(who), AuditAction::RequestCreated, &r, now, created),
                 Some(&r),
             )
             .await?;

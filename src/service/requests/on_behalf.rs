@@ -129,6 +129,12 @@ impl Portal {
                 self.on_behalf_role()
             )));
         }
+        if input.emergency {
+            return Err(AppError::invalid_field(
+                "emergency",
+                "Break-glass is for oneself: it cannot be asked on someone else's behalf.",
+            ));
+        }
         let names = beneficiaries(named)?;
         // The form's own rules hold for everyone alike: refused once, for the whole ask.
         validate_new_request(pkg, &input, self.now()).map_err(AppError::invalid)?;

@@ -9,10 +9,12 @@
 //!   read (requests, grants, the outboxes, the audit trail, the jobs' records), in a folder;
 //! - [`asks`]: what a package's per-person limits count, read in the write transaction;
 //! - [`pacing`]: decider e-mails about one person, sent at most once a minute;
+//! - [`break_glass`]: break-glass grants and their reviews, as written and read;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
 //!   sessions, migrations).
 
 mod asks;
+mod break_glass;
 mod filters;
 mod pacing;
 mod reads;

@@ -38,6 +38,7 @@ macro_rules! impl_store_tx {
 
             $crate::store::sql::asks::ask_reads!($Tx);
             $crate::store::sql::pacing::pacing!($Tx);
+            $crate::store::sql::break_glass::break_glass_writes!($Tx);
 
             #[async_trait]
             impl StoreTx for $Tx {
@@ -421,6 +422,10 @@ macro_rules! impl_store_tx {
                 ) -> StoreResult<Vec<$crate::store::Notification>> {
                     self.write_take_paced(key, now, owner, lease).await
                 }
+
+                async fn insert_break_glass(&mut self, u: &$crate::domain::break_glass::BreakGlassUse) -> StoreResult<()> { self.write_break_glass(u).await }
+                async fn break_glass_since(&mut self, requester_id: &str, package: &str, since: DateTime<Utc>) -> StoreResult<Vec<DateTime<Utc>>> { self.read_break_glass_since(requester_id, package, since).await }
+                async fn review_break_glass(&mut self, request_id: &str, r: &$crate::domain::break_glass::Review) -> StoreResult<bool> { self.write_break_glass_review(request_id, r).await }
 
                 async fn commit(self: Box<Self>) -> StoreResult<()> {
                     self.tx.commit().await?;

@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::views;
-use crate::contract::{ApprovalQueue, ErrorBody, QueuedExtension, QueuedRequest};
+use crate::contract::{ApprovalQueue, ErrorBody, QueuedBreakGlass, QueuedExtension, QueuedRequest};
 use crate::error::AppResult;
 use crate::web::{AppState, Auth};
 
@@ -15,7 +15,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The pending requests and extensions the caller may see as a decider, oldest first, each with
-/// whether the caller may decide it now and the requester's recent use.
+/// whether the caller may decide it now and the requester's recent use; and the break-glass
+/// grants waiting for the caller's review.
 #[utoipa::path(
     get, path = "/api/v1/approvals", operation_id = "get_approvals", tag = "decisions",
     responses(
@@ -46,8 +47,22 @@ async fn approvals(State(app): State<AppState>, Auth(who): Auth) -> AppResult<Js
             may_decide: e.may_decide,
         })
         .collect();
+    let break_glass = app
+        .portal
+        .break_glass_to_review(&who)
+        .await?
+        .into_iter()
+        .filter_map(|b| {
+            Some(QueuedBreakGlass {
+                request: views::request(b.request.as_ref()?),
+                review_due: b.used.review_due,
+                overdue: b.overdue,
+            })
+        })
+        .collect();
     Ok(Json(ApprovalQueue {
         requests,
         extensions,
+        break_glass,
     }))
 }

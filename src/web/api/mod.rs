@@ -5,13 +5,14 @@
 //! One router per feature: `me` (who is calling, the packages they may ask for), `people` (the
 //! directory searched, to ask on others' behalf), `requests`
 //! (requests, their extensions and sign-ins), `approvals` (what waits for the caller's
-//! decision), `audit` (the trail, exported and verified) and `cli` (how the command line signs
+//! decision), `break_glass` (a grant's break-glass use and its review), `audit` (the trail, exported and verified) and `cli` (how the command line signs
 //! in); `openapi` serves the document. They answer through `views` (the service's answers in
 //! the contract's types) and read bodies and paths through `body` (errors in the API's shape).
 
 mod approvals;
 pub mod audit;
 mod body;
+mod break_glass;
 mod cli;
 mod me;
 pub mod openapi;
@@ -35,6 +36,7 @@ fn router_with_document() -> OpenApiRouter<AppState> {
         .merge(cli::router())
         .merge(requests::router())
         .merge(approvals::router())
+        .merge(break_glass::router())
         .merge(audit::router())
 }
 

@@ -70,6 +70,7 @@ async fn create(
         justification: b.justification,
         ticket: b.ticket,
         starts_at: b.starts_at,
+        emergency: b.emergency,
     };
     if !b.on_behalf_of.is_empty() {
         let outcomes = app

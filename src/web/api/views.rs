@@ -68,6 +68,7 @@ pub fn request(r: &Request) -> contract::Request {
             added_at: r.added_at,
             removed_at: r.removed_at,
         },
+        emergency: r.is_break_glass(),
     }
 }
 
@@ -194,6 +195,12 @@ pub fn package(p: &Package, who: &Principal, time_zone: &str) -> contract::Packa
                 ticket_required: r.ticket_required,
             })
             .collect(),
+        break_glass: p.break_glass.as_ref().map(|b| contract::BreakGlassPolicy {
+            groups: b.groups.clone(),
+            max_minutes: b.max.num_minutes(),
+            review_within_minutes: b.review_within.num_minutes(),
+            per_user: b.per_user.describe().replace(' ', ""),
+        }),
         rules: rules_in_words(p)
             .into_iter()
             .map(|(rule, text)| contract::PackageRule {
@@ -201,5 +208,25 @@ pub fn package(p: &Package, who: &Principal, time_zone: &str) -> contract::Packa
                 text,
             })
             .collect(),
+    }
+}
+
+pub fn break_glass_use(u: &crate::domain::break_glass::BreakGlassUse) -> contract::BreakGlassUse {
+    use crate::domain::break_glass::Verdict;
+    contract::BreakGlassUse {
+        request_id: u.request_id.clone(),
+        package: u.package.clone(),
+        requester_id: u.requester_id.clone(),
+        used_at: u.used_at,
+        review_due: u.review_due,
+        review: u.review.as_ref().map(|r| contract::BreakGlassReview {
+            reviewer: person(&r.reviewer),
+            verdict: match r.verdict {
+                Verdict::Justified => contract::BreakGlassVerdict::Justified,
+                Verdict::NotJustified => contract::BreakGlassVerdict::NotJustified,
+            },
+            comment: r.comment.clone(),
+            at: r.at,
+        }),
     }
 }

@@ -73,6 +73,10 @@ pub struct PackageForm {
     pub privileged_note: String,
     /// The package's other rules (groups, networks, places, hours): key and sentence.
     pub rules: Vec<(String, String)>,
+    /// Break-glass, in words (empty: the package does not allow it).
+    pub break_glass: String,
+    /// The "emergency, no approval" box was ticked.
+    pub emergency: bool,
     /// What the user typed, when the form comes back with problems.
     pub selected: String,
     pub custom_minutes: String,
@@ -197,6 +201,18 @@ async fn render(
                     .into_iter()
                     .map(|(rule, text)| (rule.to_string(), text))
                     .collect(),
+                break_glass: pkg
+                    .break_glass
+                    .as_ref()
+                    .map(|b| {
+                        format!(
+                            "Only in an emergency, and only if you are in a break-glass group: access at once, without approval, for at most {} (choose that or less above). Every admin and approver is told at once, and an approver reviews it within {}.",
+                            format_duration(b.max),
+                            format_duration(b.review_within)
+                        )
+                    })
+                    .unwrap_or_default(),
+                emergency: false,
                 selected: pkg.default_duration.num_minutes().to_string(),
                 custom_minutes: String::new(),
                 justification: String::new(),
@@ -213,6 +229,7 @@ async fn render(
                 f.justification = form.justification.clone();
                 f.ticket = form.ticket.clone();
                 f.starts_at = form.starts_at.clone();
+                f.emergency = !form.emergency.is_empty();
                 f.errors = errors.clone();
                 f.problem = problem.clone();
             }
@@ -249,6 +266,9 @@ pub struct CreateForm {
     ticket: String,
     #[serde(default)]
     starts_at: String,
+    /// Break-glass: "on" when the "emergency, no approval" box is ticked.
+    #[serde(default)]
+    emergency: String,
     /// The browser's `Date.getTimezoneOffset()`, set by script: minutes to add to local time for UTC.
     #[serde(default)]
     tz_offset: String,
@@ -316,6 +336,7 @@ fn parse_form(f: &CreateForm) -> Result<NewRequestInput, Vec<FieldError>> {
         justification: f.justification.clone(),
         ticket: Some(f.ticket.clone()),
         starts_at,
+        emergency: !f.emergency.trim().is_empty(),
     })
 }
 

@@ -57,12 +57,20 @@ pub struct ExtensionQueueRow {
     pub may_decide: bool,
 }
 
+/// A break-glass grant waiting for the viewer's review.
+pub struct BreakGlassQueueRow {
+    pub r: RequestView,
+    pub due: String,
+    pub overdue: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "approvals/queue.html")]
 struct QueuePage {
     chrome: Chrome,
     rows: Vec<QueueRow>,
     extensions: Vec<ExtensionQueueRow>,
+    break_glass: Vec<BreakGlassQueueRow>,
 }
 
 async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage, PageError> {
@@ -130,6 +138,23 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
             may_decide: e.may_decide,
         })
         .collect();
+    let break_glass: Vec<BreakGlassQueueRow> = p
+        .break_glass_to_review(&user.who)
+        .await
+        .map_err(|e| user.page_error(e))?
+        .into_iter()
+        .filter_map(|b| {
+            Some(BreakGlassQueueRow {
+                r: RequestView::new(&app, &user.who, b.request.as_ref()?, now),
+                due: format!(
+                    "{} ({})",
+                    super::when(b.used.review_due),
+                    relative(b.used.review_due, now)
+                ),
+                overdue: b.overdue,
+            })
+        })
+        .collect();
     let mut chrome = user.chrome;
     chrome.badge = rows.iter().filter(|r| r.may_decide).count()
         + extensions.iter().filter(|x| x.may_decide).count();
@@ -137,5 +162,6 @@ async fn queue(State(app): State<AppState>, user: PageUser) -> Result<QueuePage,
         chrome,
         rows,
         extensions,
+        break_glass,
     })
 }

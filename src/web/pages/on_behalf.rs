@@ -158,6 +158,7 @@ async fn ask(
         justification: f.justification.clone(),
         ticket: Some(f.ticket.clone()),
         starts_at: None,
+        emergency: false,
     };
     let people = f.people();
     match app

@@ -1,4 +1,5 @@
-//! "Operations": active grants (with revoke), the directory outbox, errors, heartbeats.
+//! "Operations": break-glass grants waiting for a review, active grants (with revoke), the
+//! directory outbox, errors, heartbeats.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -52,6 +53,16 @@ pub struct BlockedRow {
     pub ip: String,
 }
 
+/// A break-glass grant no approver has reviewed yet.
+pub struct BreakGlassRow {
+    pub request_id: String,
+    pub who: String,
+    pub package: String,
+    pub used: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
 pub struct DriftRow {
     pub at: String,
     pub subject: String,
@@ -74,6 +85,7 @@ struct OperationsPage {
     drift: Vec<DriftRow>,
     blocked: Vec<BlockedRow>,
     sign_ins_read: bool,
+    break_glass: Vec<BreakGlassRow>,
 }
 
 async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsPage, PageError> {
@@ -96,7 +108,33 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             ip: s.ip_address,
         })
         .collect();
+    let break_glass = p
+        .unreviewed_break_glass(&user.who)
+        .await
+        .map_err(|e| user.page_error(e))?
+        .into_iter()
+        .map(|b| BreakGlassRow {
+            who: b
+                .request
+                .as_ref()
+                .map(|r| r.requester.name.clone())
+                .unwrap_or_else(|| b.used.requester_id.clone()),
+            package: p
+                .package(&b.used.package)
+                .map(|k| k.name.clone())
+                .unwrap_or_else(|| b.used.package.clone()),
+            used: when(b.used.used_at),
+            due: format!(
+                "{} ({})",
+                when(b.used.review_due),
+                relative(b.used.review_due, now)
+            ),
+            overdue: b.overdue,
+            request_id: b.used.request_id,
+        })
+        .collect();
     Ok(OperationsPage {
+        break_glass,
         blocked,
         sign_ins_read: p.sign_in_reading().is_some(),
         reconcile_every: rec.every,

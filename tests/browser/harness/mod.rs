@@ -169,6 +169,7 @@ impl Portal {
                     justification: "Registering the build runner".into(),
                     ticket: None,
                     starts_at: None,
+                    emergency: false,
                 },
             )
             .await

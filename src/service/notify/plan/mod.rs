@@ -13,6 +13,9 @@
 //! | ended (by someone else), expired, revoked | the requester | e-mail |
 //! | grant failed | the requester and the admins | e-mail, admin chat |
 //! | directory error, drift found | the admins | e-mail, admin chat |
+//! | break-glass used (access without approval) | the deciders and the admins | e-mail, the package's chat and the admin chat |
+//! | break-glass unreviewed halfway to its due time; at its due time | the same (and `escalate_to` when due) | e-mail (and chat when due) |
+//! | break-glass reviewed | the requester; "not justified": also the manager and the admins | e-mail, admin chat |
 //! | every event | the generic webhook | signed JSON |
 //!
 //! Reminders and escalations are queued for later with a condition the sender checks when they
@@ -23,12 +26,14 @@
 //! (asked for, with its escalation; approved, denied, timed out), `grants.rs` (in effect,
 //! failed, ended), `reminders.rs` (the reminder before a grant's end), `extensions.rs` (asked
 //! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift) and
+//! `break_glass.rs` (access taken without approval, its reminder and escalation, its review),
 //! `webhook.rs` (the generic webhook's copy of every event); `in_your_name.rs` tells a requester
 //! of every request and extension asked in their name through the requests API or on their
 //! behalf by someone else (whom every later message to the requester is copied to). `recipients.rs` turns a message
 //! and who hears it into the e-mail and chat notifications that carry it.
 
 mod alerts;
+mod break_glass;
 mod extensions;
 mod grants;
 mod in_your_name;
@@ -95,10 +100,15 @@ impl Outbox {
         let d = &e.details;
         let mut out = Vec::new();
         match e.action {
+            // Break-glass asks nobody and needs no approval told: its own alert says it all.
+            AuditAction::RequestCreated | AuditAction::RequestApproved
+                if d.get("break_glass") == Some(&json!(true)) => {}
             AuditAction::RequestCreated => requests::created(&a, &mut out),
             AuditAction::RequestApproved if r.status != RequestStatus::Pending => {
                 requests::approved(&a, &mut out)
             }
+            AuditAction::BreakGlassUsed => break_glass::used(&a, &mut out),
+            AuditAction::BreakGlassReviewed => break_glass::reviewed(&a, &mut out),
             AuditAction::RequestDenied => requests::denied(&a, &mut out),
             AuditAction::RequestTimedOut => requests::timed_out(&a, &mut out),
             AuditAction::MembershipAdded => grants::in_effect(&a, &mut out),

@@ -35,6 +35,11 @@ pub(super) enum To {
     Admins,
     /// The requester and the admins.
     RequesterAndAdmins,
+    /// Everyone who must know at once: the people who may decide the request, the admins and
+    /// these extra addresses; in chat, the package's own channel and the global one.
+    Everyone(Vec<String>),
+    /// The requester's manager (read from the directory when it is sent) and the requester.
+    ManagerAndRequester,
 }
 
 /// The e-mail (when configured) and chat messages (when `chat` and a channel is set) of `m`.
@@ -57,6 +62,12 @@ pub(super) fn queue(
         To::Deciders(extra) => json!({"deciders": r.map(|r| &r.id), "addresses": extra}),
         To::Admins => json!({"admins": true}),
         To::RequesterAndAdmins => json!({"user": r.map(|r| &r.requester.id), "admins": true}),
+        To::Everyone(extra) => {
+            json!({"deciders": r.map(|r| &r.id), "admins": true, "addresses": extra})
+        }
+        To::ManagerAndRequester => {
+            json!({"user": r.map(|r| &r.requester.id), "manager_of": r.map(|r| &r.requester.id)})
+        }
     };
     if let Some(asker) = asker.filter(|_| matches!(to, To::Requester | To::RequesterAndAdmins)) {
         audience["addresses"] = json!([asker]);
@@ -96,18 +107,36 @@ pub(super) fn queue(
     // A package's own channel for its requests; the global one for admin alerts and
     // packages without their own. The URL itself (a credential) stays in the settings.
     let pkg = r.map(|r| r.package.as_str()).filter(|_| !admin);
+    let everywhere = matches!(to, To::Everyone(_));
     for (channel, own, global) in [
         (Channel::Teams, &notify.package_teams, &notify.teams_webhook),
         (Channel::Slack, &notify.package_slack, &notify.slack_webhook),
     ] {
-        let target = match pkg {
-            Some(p) if own.contains_key(p) => format!("package:{p}"),
-            _ if global.is_some() => "global".to_string(),
-            _ => continue,
-        };
-        let mut a = audience.clone();
-        a["chat"] = json!(target);
-        out.push(base(channel, a, m.body.trim_end_matches(':').to_string()));
+        let mut targets = Vec::new();
+        match r.map(|r| r.package.as_str()) {
+            Some(p) if everywhere && own.contains_key(p) => targets.push(format!("package:{p}")),
+            _ => {}
+        }
+        if everywhere {
+            if global.is_some() {
+                targets.push("global".to_string());
+            }
+        } else {
+            match pkg {
+                Some(p) if own.contains_key(p) => targets.push(format!("package:{p}")),
+                _ if global.is_some() => targets.push("global".to_string()),
+                _ => {}
+            }
+        }
+        for target in targets {
+            let mut a = audience.clone();
+            a["chat"] = json!(target);
+            let mut n = base(channel, a, m.body.trim_end_matches(':').to_string());
+            if everywhere {
+                n.dedupe_key = format!("{}:{}:{target}", m.key, channel.as_str());
+            }
+            out.push(n);
+        }
     }
 }
 

@@ -9,15 +9,18 @@
 //! - `grants`: what happens during a grant: its extensions and its device-code sign-ins;
 //! - `outbox`: claiming, leasing and counting directory operations and notifications;
 //! - `audit`: the audit trail, newest first or in order;
-//! - `jobs`: the background jobs' turns and heartbeats.
+//! - `jobs`: the background jobs' turns and heartbeats;
+//! - `break_glass`: break-glass grants, one and those waiting for a review.
 
 mod audit;
+mod break_glass;
 mod grants;
 mod jobs;
 mod outbox;
 mod requests;
 
 pub(super) use audit::audit_reads;
+pub(super) use break_glass::break_glass_reads;
 pub(super) use grants::grant_reads;
 pub(super) use jobs::job_reads;
 pub(super) use outbox::outbox_reads;
@@ -63,7 +66,7 @@ macro_rules! impl_store {
         }
 
         $crate::store::sql::reads::request_reads! { $Store, $Db, $lease_free;
-            [grant_reads, outbox_reads, audit_reads, job_reads, store_impl]
+            [grant_reads, outbox_reads, audit_reads, job_reads, break_glass_reads, store_impl]
 
             fn backend(&self) -> &'static str {
                 $backend

@@ -6,6 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 
+use super::break_glass::BreakGlassPanel;
 use super::timeline::{TimelineEntry, describe, label};
 use super::view::{ExtensionRow, RequestView, SignInRow};
 use crate::domain::Request;
@@ -33,6 +34,8 @@ pub struct DetailPage {
     /// The requester's device-code sign-ins in the last 30 days (shown to deciders).
     past_use: Vec<SignInRow>,
     sign_ins_read: bool,
+    /// Taken with break-glass: its review.
+    break_glass: Option<BreakGlassPanel>,
 }
 
 pub async fn detail(
@@ -74,6 +77,14 @@ pub async fn detail(
         })
         .collect();
     let extend_choices = extend_choices(&app, &r, now);
+    let break_glass = match r.is_break_glass() {
+        true => p
+            .break_glass_of(&user.who, &r_id(&r))
+            .await
+            .map_err(|e| user.page_error(e))?
+            .map(|used| BreakGlassPanel::new(&app, &user.who, &r, &used)),
+        false => None,
+    };
     let sign_ins = p
         .sign_ins_for(&user.who, &r_id(&r))
         .await
@@ -103,6 +114,7 @@ pub async fn detail(
         sign_ins,
         past_use,
         sign_ins_read: p.sign_in_reading().is_some(),
+        break_glass,
         chrome: user.chrome,
     })
 }

@@ -7,12 +7,14 @@
 //! - `timeline.rs`: a label and a sentence for each audit event, also used by the audit pages.
 //! - `actions.rs`: the forms that cancel, end, approve or deny a request.
 //! - `extension.rs`: the forms that ask for an extension and approve or deny it.
+//! - `break_glass.rs`: a break-glass grant's review, shown and made.
 //! - `form.rs`: what those forms share: the posted fields, who posts them, and the way back
 //!   with a flash message.
 //!
 //! Asking for access is the form of "My access" (`../access.rs`), which shows its mistakes.
 
 mod actions;
+mod break_glass;
 mod detail;
 mod extension;
 mod form;
@@ -35,6 +37,10 @@ pub fn router() -> Router<AppState> {
         // `approve` or `deny`
         .route("/requests/{id}/{decision}", post(actions::decide))
         .route("/requests/{id}/extend", post(extension::extend))
+        .route(
+            "/requests/{id}/break-glass/review",
+            post(break_glass::review),
+        )
         .route(
             "/requests/{id}/extension/{decision}",
             post(extension::decide),

@@ -173,6 +173,35 @@ fn sentence(action: &str, details: &serde_json::Value) -> String {
             s("result")
         ),
         "grant_shortened" => s("reason"),
+        "break_glass_used" => format!(
+            "took it without approval for {} (use {} of {} allowed); review due {}",
+            details
+                .get("duration_minutes")
+                .and_then(|v| v.as_i64())
+                .map(minutes)
+                .unwrap_or_default(),
+            details
+                .get("uses_in_window")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(1),
+            s("per_user"),
+            details
+                .get("review_due")
+                .and_then(|v| v.as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| when(t.with_timezone(&Utc)))
+                .unwrap_or_default(),
+        ),
+        "break_glass_reviewed" => format!(
+            "{} — “{}”{}",
+            s("verdict").replace('_', " "),
+            s("comment"),
+            if details.get("late").and_then(|v| v.as_bool()) == Some(true) {
+                " (after its due time)"
+            } else {
+                ""
+            }
+        ),
         "notification_sent" => format!(
             "{} about {} to {}",
             s("channel"),
