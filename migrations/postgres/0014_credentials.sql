@@ -5,9 +5,3 @@ CREATE TABLE portal_keys (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
--- The admins' alerts that the portal's credential expires (30 and 7 days before): one per
--- credential and threshold, sent once.
-CREATE TABLE credential_alerts (
-    alert_key TEXT PRIMARY KEY,
-    sent_at   BIGINT NOT NULL
-);

@@ -122,7 +122,29 @@ async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
             path.display()
         );
         // Spawning waits for the first reconciliation: Graph took the certificate.
-        let mut t = TestApp::spawn_configured(db, false, |s| format!("{entra}{s}")).await;
+        let mut t = TestApp::spawn_configured(db, false, |s| {
+            let s = s.replace("every = \"1d\"", "every = \"5m\"\nmode = \"report\"");
+            format!("{entra}{s}\n[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n")
+        })
+        .await;
+        let alerts = |t: &TestApp| {
+            t.emulator
+                .mail()
+                .into_iter()
+                .filter(|m| m.subject.contains("Entra certificate expires"))
+                .collect::<Vec<_>>()
+        };
+        // 20 days left: the 30-day alert, to the admins, once.
+        eventually("the 30-day alert", || async { alerts(&t).len() == 1 }).await;
+        let first = &alerts(&t)[0];
+        assert!(
+            first.subject.contains("expires in 19 days")
+                || first.subject.contains("expires in 20 days"),
+            "{}",
+            first.subject
+        );
+        assert_eq!(first.to, ["alex@jitgate-demo.onmicrosoft.com"]);
+        assert!(first.body.contains(&thumbprint), "{}", first.body);
         let b = crate::auth::signed_in(&t, DANA).await;
         let me: serde_json::Value = b
             .get(format!("{}/api/v1/me", t.url))
@@ -142,7 +164,17 @@ async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
         )
         .unwrap_or_else(|| panic!("{text}"));
         assert!((left - 20.0 * 86400.0).abs() < 120.0, "{left}");
-        t.advance(Duration::days(21));
+        // Two weeks on, 6 days left: the 7-day alert, once.
+        t.advance(Duration::days(14));
+        eventually("the 7-day alert", || async { alerts(&t).len() == 2 }).await;
+        assert!(
+            alerts(&t)[1].subject.contains("expires in 5 days")
+                || alerts(&t)[1].subject.contains("expires in 6 days")
+        );
+        t.advance(Duration::minutes(5));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(alerts(&t).len(), 2, "each alert once");
+        t.advance(Duration::days(7));
         let text = scrape(&t.url).await;
         let left = sample(
             &text,
