@@ -164,6 +164,18 @@ async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
         )
         .unwrap_or_else(|| panic!("{text}"));
         assert!((left - 20.0 * 86400.0).abs() < 120.0, "{left}");
+        // The operations page says so too.
+        let admin = crate::auth::signed_in(&t, ALEX).await;
+        let html = admin
+            .get(format!("{}/operations", t.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(r#"data-credential="certificate""#), "{html}");
+        assert!(html.contains(&thumbprint) && html.contains(r#"data-certificate-soon="true""#));
         // Two weeks on, 6 days left: the 7-day alert, once.
         t.advance(Duration::days(14));
         eventually("the 7-day alert", || async { alerts(&t).len() == 2 }).await;
