@@ -25,6 +25,9 @@ function tick() {
 
 document.addEventListener("DOMContentLoaded", () => {
   tick();
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
   setInterval(tick, 1000);
   for (const form of document.querySelectorAll("form.package")) {
     const select = form.querySelector("select[name=duration_minutes]");

@@ -72,6 +72,9 @@ break_glass = true
 break_glass_groups = ["{ON_CALL_GROUP_ID}"]
 break_glass_max = "15m"
 break_glass_review_within = "1h"
+# An access review every 90 days, due 3 days after it starts (the demo's first starts at once).
+review_every = "90d"
+review_within = "3d"
 
 [[package]]
 id = "device-code-production"
@@ -145,6 +148,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         reqwest::Client::new(),
     ));
     let app = App::build(settings, listener, Arc::new(SystemClock), directory).await?;
+    // A review due in the demo: its packages count as configured a day ago, so that their
+    // first access review (at the first midnight after) starts now.
+    app.portal
+        .backdate_review_schedules(chrono::Duration::days(1))
+        .await?;
 
     let line = "=".repeat(78);
     println!("{line}");
@@ -175,6 +183,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "  she is on call, so she may also tick \"Emergency, no approval\" (break-glass): access"
     );
     println!("  at once, everyone told, and Morgan reviews it afterwards on the request's page;");
+    println!(
+        "  Reviews: an access review of each package is open (Morgan reviews, Alex sees all);"
+    );
     println!(
         "  every e-mail jitgate sends is in the demo mailbox: {}/mailbox",
         emulator.base_url()

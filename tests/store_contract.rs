@@ -20,6 +20,8 @@ mod notifications;
 mod outbox;
 #[path = "store_contract/requests.rs"]
 mod requests;
+#[path = "store_contract/reviews.rs"]
+mod reviews;
 #[path = "store_contract/schema.rs"]
 mod schema;
 #[path = "store_contract/sign_ins.rs"]

@@ -60,6 +60,9 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Deny a pending request, or the extension waiting on a grant, with a reason.
     Deny(DenyArgs),
+    /// Access reviews: `jitgate reviews list`, `jitgate reviews show <id>`,
+    /// `jitgate reviews decide <id> <item> --decision Deny --reason "…"`.
+    Reviews(ReviewsArgs),
     /// Review a break-glass grant (taken without approval): justified or not, with a comment
     /// (approvers of its package, not the one who took it).
     BreakGlassReview(BreakGlassReviewArgs),
@@ -209,6 +212,46 @@ pub struct DenyArgs {
     /// Why (required).
     #[arg(long, alias = "reason")]
     pub comment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewsArgs {
+    #[command(subcommand)]
+    pub command: ReviewsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewsCommand {
+    /// The access reviews you review or attest in, newest first, with what waits for you.
+    List(Common),
+    /// One review's items: what was reviewed, the decisions, and (once closed) the results.
+    Show(ShowReviewArgs),
+    /// Decide an item: Approve, Deny or DontKnow, with a justification.
+    Decide(DecideReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowReviewArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The review's id (`jitgate reviews list` shows them).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideReviewArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The review's id.
+    pub id: String,
+    /// The item's number (`jitgate reviews show` lists them).
+    pub item: i64,
+    /// Approve, Deny or DontKnow.
+    #[arg(long)]
+    pub decision: String,
+    /// Why (required).
+    #[arg(long, alias = "justification")]
+    pub reason: String,
 }
 
 /// Runs a client command; the process's exit status: 0 done, 1 refused or ended without

@@ -9,6 +9,7 @@ mod break_glass;
 mod errors;
 mod people;
 mod requests;
+mod reviews;
 pub mod rules;
 pub mod time;
 
@@ -25,4 +26,8 @@ pub use requests::{
     Extension, ExtensionDecisionBody, ExtensionList, ExtensionStatus, Membership, NewRequest,
     OnBehalfResult, OnBehalfResults, Request, RequestList, RequestQuery, RevokeBody, SignIn,
     SignInList, Status, Verdict,
+};
+pub use reviews::{
+    RestoreBody, ReviewCampaign, ReviewDecisionBody, ReviewDetail, ReviewItem, ReviewList,
+    ReviewRevocation, RevocationList,
 };

@@ -25,6 +25,8 @@ pub const TEXT_PATTERNS: &[(&str, &str, &str)] = &[
     ("RevokeBody", "reason", SOME_TEXT),
     ("ExtendBody", "justification", PLAIN_TEXT),
     ("ExtensionDecisionBody", "comment", PLAIN_TEXT),
+    ("ReviewDecisionBody", "justification", SOME_TEXT),
+    ("RestoreBody", "reason", SOME_TEXT),
 ];
 
 /// An integer as JSON may write it: `120` or `120.0` (JSON Schema counts both as integers).

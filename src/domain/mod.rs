@@ -14,6 +14,8 @@
 //! - `privileged`: whether holders of Entra directory roles may ask for a package;
 //! - `ticket`: the form a package expects its tickets in (a pattern the whole ticket matches);
 //! - `step_up`: a package's authentication context (step-up MFA) and the claims challenge for it;
+//! - `review/`: access reviews: campaigns, their items, decisions and schedule;
+//! - `review_settings`: a package's review settings (how often, by whom, the default);
 //! - `sign_in`: device-code sign-ins as jitgate keeps them;
 //! - `notification`: who is told what, through which channel;
 //! - `ids`: identifiers parsed once at the edge;
@@ -31,6 +33,8 @@ pub mod package_rules;
 pub mod policy;
 pub mod privileged;
 pub mod request;
+pub mod review;
+pub mod review_settings;
 pub mod sign_in;
 pub mod status;
 pub mod step_up;

@@ -81,6 +81,8 @@ pub struct Package {
     /// Break-glass: taken at once in an emergency, without approval, then reviewed (none: not
     /// allowed).
     pub break_glass: Option<super::policy::break_glass::BreakGlass>,
+    /// Its access reviews: how often, by whom, and what an undecided item becomes.
+    pub review: super::review_settings::ReviewSettings,
 }
 
 /// Where a package's tickets are checked (`ticket_validator`), and whether a ticket system that
@@ -166,6 +168,7 @@ impl Package {
             auto_approve: Vec::new(),
             privileged_allow: Vec::new(),
             break_glass: None,
+            review: Default::default(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The scheduler: carries out deadlines (later starts, expiries, time-outs) the moment they come.
+//! The scheduler: carries out deadlines (later starts, expiries, time-outs) the moment they come,
+//! and the access reviews' (campaigns started, reminded and closed; see `Portal::run_reviews`).
 //!
 //! It sleeps until the earliest deadline in the database (woken early when a new request or
 //! grant appears) and also on the configured cron sweep, a safety net for deadlines that other
@@ -38,6 +39,18 @@ impl Scheduler {
         let p = &self.portal;
         p.heartbeat("scheduler").await;
         let mut done = 0;
+        // Access reviews: campaigns started, reminded and closed when due.
+        let reviews_failed = match p.run_reviews().await {
+            Ok(n) => {
+                done += n;
+                false
+            }
+            Err(e) => {
+                e.log();
+                tracing::error!(error = %e, "access reviews failed");
+                true
+            }
+        };
         loop {
             let due = p
                 .due_deadlines(BATCH)
@@ -69,7 +82,9 @@ impl Scheduler {
                 }
             }
             if (due.len() as i64) < BATCH || !progressed {
-                return if progressed || due.is_empty() {
+                return if reviews_failed {
+                    Err(())
+                } else if progressed || due.is_empty() {
                     Ok(done)
                 } else {
                     Err(())

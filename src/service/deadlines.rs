@@ -16,13 +16,16 @@ impl Portal {
         Ok(self.store.due(self.now(), limit).await?)
     }
 
-    /// When the scheduler should look again: the earliest of the next deadline and the next
-    /// cron sweep (a minute from now if neither is known), never in the past.
+    /// When the scheduler should look again: the earliest of the next deadline, the next access
+    /// review start, reminder or due date, and the next cron sweep (a minute from now if neither is known), never in the past.
     pub async fn next_scheduler_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let sweep = self.settings.scheduler.sweep.after(&now).next();
         let deadline = self.store.next_deadline().await.ok().flatten();
+        // What of the reviews came due while the scheduler was busy is done at once (a review
+        // that fails makes the scheduler pause a second, see `Scheduler::catch_up`).
+        let review = self.next_review_at().await;
         let fallback = now + Duration::minutes(1);
-        [sweep, deadline]
+        [sweep, deadline, review]
             .into_iter()
             .flatten()
             .min()
@@ -90,6 +93,26 @@ async fn apply_due(
         DueKind::Start
             if r.status == RequestStatus::Approved && r.starts_at.is_some_and(|t| t <= now) =>
         {
+            // An access review revoked its holder since the approval: it fails instead.
+            if let Some(rev) = tx.revocation_in_force(&r.package, &r.requester.id).await? {
+                let reason = format!(
+                    "Not started: the access review of {} revoked {}'s eligibility ({}).",
+                    rev.revoked_at.format("%Y-%m-%d"),
+                    r.requester.name,
+                    rev.reason
+                );
+                lifecycle::close(
+                    outbox,
+                    tx,
+                    &mut r,
+                    Transition::Fail,
+                    None,
+                    Some(reason),
+                    now,
+                )
+                .await?;
+                return Ok(Some(r));
+            }
             r.status = r.status.apply(Transition::Start)?;
             tx.update_request(&r, now).await?;
             lifecycle::open_window(outbox, tx, &r, now).await?;

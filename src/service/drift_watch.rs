@@ -138,9 +138,10 @@ impl Portal {
             .drift_recorded_since(asked_at - self.delta_every())
             .await?;
         let (mut strays, mut missing) = (Vec::new(), 0);
+        let standing = self.standing_members_of(group_id).await?;
         for (user, present) in seen {
             let user = user.to_ascii_lowercase();
-            if self.is_standing_member(group_id, &user) {
+            if standing.contains(&user) {
                 continue;
             }
             if busy.contains(&user) || recent.contains(&user) {

@@ -75,6 +75,10 @@ impl Portal {
         let mut tx = self
             .within_ask_limit(tx, who, &r.requester, pkg, AskKind::Extension, Some(&r))
             .await?;
+        // A grant running when an access review revoked its holder ends as planned, no later.
+        let whose = format!("{}'s", r.requester.name);
+        self.refuse_if_revoked(&mut *tx, pkg, &r.requester.id, &whose)
+            .await?;
         let ask = Ask::on(Stage::Extension, pkg, Some(who), &r);
         let more = Taking::More(chrono::Duration::minutes(minutes));
         if let Some(refusal) = self.quota_refusal(&mut *tx, &ask, more).await? {

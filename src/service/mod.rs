@@ -42,6 +42,8 @@
 //!   the anchors `read_back.rs` reads, `anchors.rs` anchors its head outside the database,
 //!   `export.rs` exports it;
 //! - `notify/`: the notifications each audit event calls for, and their delivery;
+//! - `reviews/`: access reviews: campaigns started, reminded and closed by the scheduler,
+//!   decided by reviewers, applied at the due date, and the revocations they leave;
 //! - `metrics.rs`: the Prometheus metrics;
 //! - `operations.rs`: the background jobs' heartbeats, readiness, the admins' overview.
 //!
@@ -69,6 +71,7 @@ mod queue;
 mod reconcile;
 mod requests;
 pub mod retry;
+mod reviews;
 pub mod sessions;
 mod sign_ins;
 mod step_up;
@@ -81,6 +84,7 @@ pub use extensions::{ExtendInput, ExtensionEntry};
 pub use operations::{Heartbeat, Operations, Readiness, Reconciliation};
 pub use queue::QueueEntry;
 pub use requests::{DecisionInput, ListQuery, MAX_ON_BEHALF, OnBehalf, OnBehalfOutcome};
+pub use reviews::{CampaignView, ItemView, ReviewExport};
 pub use sign_ins::SignInReading;
 
 use std::collections::BTreeSet;

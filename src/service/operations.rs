@@ -63,8 +63,11 @@ pub struct Reconciliation {
     pub mode: &'static str,
     /// When the last round ended, on any replica.
     pub last_at: Option<DateTime<Utc>>,
-    /// Per package with standing members: its name, group and the members left alone.
+    /// Per package with standing members: its name, group and the members left alone (the
+    /// file's, less those an access review removed).
     pub standing: Vec<(String, String, Vec<String>)>,
+    /// Standing members access reviews removed, while the file's list stays as it was.
+    pub standing_removed: Vec<crate::store::StandingOverride>,
     /// The most recent drift found, newest first.
     pub drift: Vec<AuditEvent>,
 }
@@ -172,6 +175,20 @@ impl Portal {
                 ..Default::default()
             })
             .await?;
+        let (mut standing, mut standing_removed) = (Vec::new(), Vec::new());
+        for p in self
+            .settings
+            .packages
+            .iter()
+            .filter(|p| !p.standing_members.is_empty())
+        {
+            standing.push((
+                p.name.clone(),
+                p.group_id.clone(),
+                self.standing_in_force(p).await?,
+            ));
+            standing_removed.extend(self.overrides_in_force(p).await?);
+        }
         let r = &self.settings.reconcile;
         let reconciliation = Reconciliation {
             every: match &r.every {
@@ -186,19 +203,8 @@ impl Portal {
                 .iter()
                 .find(|b| b.job == "reconciler")
                 .map(|b| b.at),
-            standing: self
-                .settings
-                .packages
-                .iter()
-                .filter(|p| !p.standing_members.is_empty())
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        p.group_id.clone(),
-                        p.standing_members.clone(),
-                    )
-                })
-                .collect(),
+            standing,
+            standing_removed,
             drift,
         };
         let kind = &self.settings.entra.credential;

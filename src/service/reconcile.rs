@@ -73,11 +73,23 @@ impl Portal {
         Ok(())
     }
 
-    pub(super) fn is_standing_member(&self, group_id: &str, member: &str) -> bool {
-        self.settings
-            .packages
-            .iter()
-            .any(|p| p.group_id.eq_ignore_ascii_case(group_id) && p.is_standing_member(member))
+    /// The standing members in force of the packages granting `group_id` (lower case): the
+    /// file's, less those an access review removed while the file's list stays as it was.
+    pub(super) async fn standing_members_of(&self, group_id: &str) -> AppResult<HashSet<String>> {
+        let mut out = HashSet::new();
+        for p in
+            self.settings.packages.iter().filter(|p| {
+                p.group_id.eq_ignore_ascii_case(group_id) && !p.standing_members.is_empty()
+            })
+        {
+            out.extend(
+                self.standing_in_force(p)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.to_ascii_lowercase()),
+            );
+        }
+        Ok(out)
     }
 
     /// Compares `members` (Graph's list of `group_id`, taken at `listed_at`) with the active
@@ -101,15 +113,14 @@ impl Portal {
             .map(|u| u.to_ascii_lowercase())
             .collect();
         let listed: HashSet<String> = members.iter().map(|m| m.id.to_ascii_lowercase()).collect();
+        let standing = self.standing_members_of(group_id).await?;
         let now = self.now();
 
         let strays: Vec<&DirectoryUser> = members
             .iter()
             .filter(|m| {
                 let id = m.id.to_ascii_lowercase();
-                !grants.contains_key(&id)
-                    && !in_flux.contains(&id)
-                    && !self.is_standing_member(group_id, &id)
+                !grants.contains_key(&id) && !in_flux.contains(&id) && !standing.contains(&id)
             })
             .collect();
         let missing: Vec<&Request> = grants

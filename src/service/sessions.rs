@@ -119,7 +119,7 @@ pub(crate) struct GroupReading {
 }
 
 impl Portal {
-    /// `who` with the packages' approver groups they are in. Read through Graph
+    /// `who` with the packages' approver groups (and access reviewer groups) they are in. Read through Graph
     /// (`checkMemberGroups`, transitive) at most once per `role_refresh` per person, for browser
     /// sessions and bearer tokens alike; when a reading fails the last one stands for one more
     /// interval, and the next try is a minute later. No call at all when no package names
@@ -132,7 +132,12 @@ impl Portal {
             .settings
             .packages
             .iter()
-            .flat_map(|p| p.approver_groups.iter().map(|g| g.to_ascii_lowercase()))
+            .flat_map(|p| {
+                p.approver_groups
+                    .iter()
+                    .chain(&p.review.reviewers)
+                    .map(|g| g.to_ascii_lowercase())
+            })
             .collect();
         if wanted.is_empty() {
             return who;

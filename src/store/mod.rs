@@ -13,6 +13,7 @@
 //!   [`GrantCount`], [`DueItem`]);
 //! - `directory_ops` and [`notifications`]: the rows of the two outboxes;
 //! - `replicas`: processes sharing one database ([`Work`], [`WorkerLock`], [`JobsLock`]);
+//! - `reviews`: what access reviews keep ([`ReviewStore`], [`ReviewTx`]);
 //! - [`session`]: browser sessions, on the same database, cached;
 //! - `connect`: opening a store by URL, and [`POSTGRES_RUNTIME_GRANTS`];
 //! - `millis`: times as the database keeps them;
@@ -25,6 +26,7 @@ mod millis;
 pub mod notifications;
 mod queries;
 mod replicas;
+mod reviews;
 pub mod session;
 mod sql;
 
@@ -40,11 +42,12 @@ pub(crate) use millis::{from_ms, ms};
 pub use notifications::{NewNotification, Notification};
 pub use queries::{AuditFilter, DueItem, DueKind, GrantCount, RequestFilter};
 pub use replicas::{JobsLock, Work, WorkerLock};
+pub use reviews::{NewReviewItem, ReviewStore, ReviewTx, Revocation, StandingOverride};
 pub use session::AnySessionStore;
 pub use sql::{PgStore, SqliteStore};
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ReviewStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Closes every connection, once the process is done with the store: a connection a
@@ -246,7 +249,7 @@ pub struct GrantSpan {
 }
 
 #[async_trait]
-pub trait StoreTx: Send {
+pub trait StoreTx: ReviewTx + Send {
     async fn get_request(&mut self, id: &str) -> StoreResult<Option<Request>>;
     /// Fails with [`StoreError::Conflict`] when the user already has an open request for the package.
     async fn insert_request(&mut self, r: &Request) -> StoreResult<()>;

@@ -26,7 +26,8 @@ pub const GROUP: &str = EXCLUSION_GROUP_ID;
 
 /// The configuration sections after `[entra]`: a sweep and a reconciliation that never
 /// interfere (the reconciler runs once at start), four attempts for additions, and three
-/// packages granting the same group.
+/// packages granting the same group, none reviewed (a test crossing midnight would otherwise
+/// start access reviews; `reviews.rs` turns them on).
 pub const SECTIONS: &str = r#"
 [scheduler]
 sweep = "0 0 * * * *"
@@ -37,6 +38,7 @@ every = "1d"
 
 [[package]]
 id = "device-code"
+review_every = "off"
 name = "Device code flow exemption"
 group_id = "GROUP"
 min_duration = "15m"
@@ -45,6 +47,7 @@ max_duration = "4h"
 
 [[package]]
 id = "device-code-ticketed"
+review_every = "off"
 name = "Device code flow exemption (ticketed, two approvals)"
 group_id = "GROUP"
 min_duration = "15m"
@@ -56,6 +59,7 @@ manager_may_approve = true
 
 [[package]]
 id = "developers-only"
+review_every = "off"
 name = "Developers only"
 group_id = "GROUP"
 min_duration = "15m"

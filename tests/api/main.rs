@@ -26,6 +26,7 @@ mod policies;
 mod privileged;
 mod reach;
 mod reads;
+mod reviews;
 mod schema_run;
 mod service;
 mod sessions;

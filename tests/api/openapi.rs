@@ -296,6 +296,50 @@ async fn documented_examples_are_accepted() {
         Some(contract::BreakGlassVerdict::Justified)
     );
 
+    // The package's first access review (at the next midnight): Dana's item denied from the
+    // example; at the due date she is revoked, and restored from the example.
+    eventually("the reviews scheduled", || async {
+        t.portal().next_review_at().await.is_some()
+    })
+    .await;
+    let start = jitgate::domain::review::first_start(t.clock.now());
+    t.advance(start - t.clock.now() + chrono::Duration::minutes(1));
+    let list = || async { t.get(ALEX, "/api/v1/reviews").await };
+    eventually("the first access review", || async {
+        !list().await["campaigns"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let reviews: contract::ReviewList = serde_json::from_value(list().await).unwrap();
+    let campaign = reviews.campaigns[0].id.clone();
+    let detail: contract::ReviewDetail =
+        serde_json::from_value(t.get(MORGAN, &format!("/api/v1/reviews/{campaign}")).await)
+            .unwrap();
+    let dana_item = detail
+        .items
+        .iter()
+        .find(|i| i.subject_id.as_deref() == Some(DANA))
+        .unwrap();
+    let decide = "/api/v1/reviews/{id}/items/{item}/decide";
+    let (status, answer) = t
+        .post(
+            MORGAN,
+            &format!("/api/v1/reviews/{campaign}/items/{}/decide", dana_item.id),
+            example(&doc, "POST", decide),
+        )
+        .await;
+    assert!(status.is_success(), "{answer}");
+    let _: contract::ReviewItem = serde_json::from_value(answer).unwrap();
+    ex.covered.insert(("POST".into(), decide.into()));
+    t.advance(chrono::Duration::days(14));
+    eventually("the review closed", || async {
+        t.get(ALEX, &format!("/api/v1/reviews/{campaign}")).await["campaign"]["status"] == "closed"
+    })
+    .await;
+    let _: contract::RevocationList =
+        serde_json::from_value(t.get(AVERY, "/api/v1/reviews/revocations").await).unwrap();
+    ex.send(ALEX, "/api/v1/reviews/revocations/restore", "")
+        .await;
+
     // Every operation that takes a body was tried.
     let with_body: BTreeSet<(String, String)> = operations(&doc)
         .into_iter()

@@ -15,6 +15,7 @@ mod escaping;
 mod extend;
 mod navigation;
 mod on_behalf;
+mod reviews;
 mod sign_in;
 mod step_up;
 mod story;

@@ -1,4 +1,5 @@
-//! The navigation offers each person only what their roles allow.
+//! The navigation offers each person only what their roles allow (and everyone the access
+//! reviews, where they may have to attest for themself).
 
 use crate::common::db::Backend;
 use crate::harness::*;
@@ -11,18 +12,23 @@ async fn navigation_follows_the_roles() {
     let b = s.browser().await;
 
     let cases: [(&str, &str, &[&str], &[&str]); 4] = [
-        (DANA, "Dana Developer", &["access"], &[]),
+        (DANA, "Dana Developer", &["access", "reviews"], &[]),
         (
             MORGAN,
             "Morgan Manager",
-            &["access", "approvals", "on-behalf"],
+            &["access", "approvals", "on-behalf", "reviews"],
             &["Approver"],
         ),
-        (AVERY, "Avery Auditor", &["access", "audit"], &["Auditor"]),
+        (
+            AVERY,
+            "Avery Auditor",
+            &["access", "audit", "reviews"],
+            &["Auditor"],
+        ),
         (
             ALEX,
             "Alex Admin",
-            &["access", "audit", "operations", "on-behalf"],
+            &["access", "audit", "operations", "on-behalf", "reviews"],
             &["Admin"],
         ),
     ];

@@ -9,10 +9,12 @@
 //! - `asking`: `jitgate request`, and following it with `--wait`.
 //! - `own_grants`: `jitgate status`, `extend` and `end`, on the caller's own requests and grants.
 //! - `decisions`: `jitgate approvals`, `approve` and `deny`, for approvers.
+//! - `access_reviews`: `jitgate reviews list`, `show` and `decide`, for access reviews.
 //! - `reviews`: `jitgate break-glass-review`, for approvers.
 //! - `flags`: durations and start times as typed, and which flag an API error field stands for.
 //! - `pick`: which request an id, or its first characters, names.
 
+mod access_reviews;
 mod asking;
 mod decisions;
 mod flags;
@@ -61,6 +63,7 @@ fn common(c: &Command) -> &Common {
         Command::End(a) => &a.common,
         Command::Approve(a) => &a.common,
         Command::Deny(a) => &a.common,
+        Command::Reviews(a) => access_reviews::common(a),
         Command::BreakGlassReview(a) => &a.common,
     }
 }
@@ -80,6 +83,7 @@ pub async fn run(command: Command) -> i32 {
         Command::Approvals(c) => decisions::approvals(c, out).await,
         Command::Approve(a) => decisions::approve(a, out).await,
         Command::Deny(a) => decisions::deny(a, out).await,
+        Command::Reviews(a) => access_reviews::run(a, out).await,
         Command::BreakGlassReview(a) => reviews::break_glass_review(a, out).await,
     };
     match result {

@@ -83,6 +83,16 @@ pub(in crate::config) struct RawPackage {
     pub(in crate::config) auto_approve: Vec<RawAutoApprove>,
     #[serde(default)]
     pub(in crate::config) privileged_allow: Vec<String>,
+    #[serde(default = "default_review_every")]
+    pub(in crate::config) review_every: String,
+    #[serde(default = "default_review_within")]
+    pub(in crate::config) review_within: String,
+    #[serde(default)]
+    pub(in crate::config) reviewers: Vec<String>,
+    #[serde(default = "default_review_by")]
+    pub(in crate::config) review_by: String,
+    #[serde(default = "default_review_default")]
+    pub(in crate::config) review_default: String,
     #[serde(default, deserialize_with = "lenient::bool")]
     pub(in crate::config) break_glass: bool,
     #[serde(default)]
@@ -130,4 +140,16 @@ fn default_approval_timeout() -> String {
 }
 fn default_max_start_delay() -> String {
     "7d".into()
+}
+fn default_review_every() -> String {
+    "365d".into()
+}
+fn default_review_within() -> String {
+    "14d".into()
+}
+fn default_review_by() -> String {
+    "deciders".into()
+}
+fn default_review_default() -> String {
+    "report".into()
 }

@@ -13,6 +13,7 @@
 //! - `package`: every `[[package]]`;
 //! - `rules`: a package's rules on where from and how much (networks, places, hours);
 //! - `break_glass`: a package's break-glass keys (who, how long, how often, reviewed by when).
+//! - `review`: a package's access reviews.
 
 mod audit;
 mod break_glass;
@@ -22,6 +23,7 @@ mod entra;
 mod jobs;
 mod notify;
 mod package;
+mod review;
 mod rules;
 mod server;
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
 
-use super::{break_glass, duration, each, guid, mailbox, non_empty, rules, secret_url};
+use super::{break_glass, duration, each, guid, mailbox, non_empty, review, rules, secret_url};
 use crate::config::file::RawPackage;
 use crate::config::{ConfigError, NotifySettings, err};
 use crate::domain::Package;
@@ -166,6 +166,7 @@ pub(super) fn check(
         if let Some(u) = &p.slack_webhook {
             package_slack.insert(id.clone(), secret_url(&k("slack_webhook"), u)?);
         }
+        let review = review::review(&k, &p)?;
         packages.push(Package {
             id,
             name: non_empty(&k("name"), &p.name)?,
@@ -235,6 +236,7 @@ pub(super) fn check(
                 p.approvals_required,
             )?,
             privileged_allow: each(&k("privileged_allow"), &p.privileged_allow, guid)?,
+            review,
             break_glass,
         });
     }

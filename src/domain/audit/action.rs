@@ -34,10 +34,15 @@ pub enum AuditAction {
     RequestRefused,
     BreakGlassUsed,
     BreakGlassReviewed,
+    ReviewStarted,
+    ReviewDecided,
+    ReviewClosed,
+    ReviewApplied,
+    ReviewRestored,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::RequestCreated,
         AuditAction::RequestApproved,
         AuditAction::RequestDenied,
@@ -67,6 +72,11 @@ impl AuditAction {
         AuditAction::RequestRefused,
         AuditAction::BreakGlassUsed,
         AuditAction::BreakGlassReviewed,
+        AuditAction::ReviewStarted,
+        AuditAction::ReviewDecided,
+        AuditAction::ReviewClosed,
+        AuditAction::ReviewApplied,
+        AuditAction::ReviewRestored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +110,11 @@ impl AuditAction {
             AuditAction::RequestRefused => "request_refused",
             AuditAction::BreakGlassUsed => "break_glass_used",
             AuditAction::BreakGlassReviewed => "break_glass_reviewed",
+            AuditAction::ReviewStarted => "review_started",
+            AuditAction::ReviewDecided => "review_decided",
+            AuditAction::ReviewClosed => "review_closed",
+            AuditAction::ReviewApplied => "review_applied",
+            AuditAction::ReviewRestored => "review_restored",
         }
     }
 

@@ -102,7 +102,7 @@ fn csv_row(e: &AuditEvent) -> [String; 12] {
 /// A text cell a spreadsheet will not run as a formula (OWASP's rule for CSV injection): one
 /// starting with `=`, `+`, `-`, `@`, a TAB or a CR is prefixed with `'`. The CSV export is for
 /// reading; the JSON Lines export keeps every value exactly as chained.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

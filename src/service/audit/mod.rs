@@ -15,6 +15,7 @@ mod read_back;
 
 pub use anchors::anchor;
 pub use chain::{ChainStatus, ChainWatch, FULL_WALK_EVERY, verify};
+pub(crate) use export::cell as csv_cell;
 pub use export::{EXPORT_MAX, ExportChunk, ExportFormat, ExportStream, event_record, export};
 pub use read_back::{SENT, anchors_to_check, read_anchor_file, read_anchor_lines};
 

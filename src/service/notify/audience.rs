@@ -27,6 +27,9 @@ impl Portal {
             };
             people.extend(self.deciders(r).await?);
         }
+        if let Some(pkg) = n.audience.get("reviewers").and_then(|v| v.as_str()) {
+            people.extend(self.reviewers_of(pkg).await?);
+        }
         if let Some(id) = n.audience.get("manager_of").and_then(|v| v.as_str())
             && let Some(m) = self.directory.get_manager(id).await?
         {
@@ -86,6 +89,37 @@ impl Portal {
             && let Some(u) = self.directory.get_user(m).await?
         {
             people.push(u);
+        }
+        people.sort_by(|a, b| a.id.cmp(&b.id));
+        people.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+        Ok(people)
+    }
+
+    /// The people who review package `id`'s access reviews now: the members of its `reviewers`
+    /// groups, or else its deciders (the approver role where it applies, its approver groups).
+    async fn reviewers_of(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::graph::DirectoryUser>, DirectoryError> {
+        let Some(pkg) = self.package(id) else {
+            return Ok(Vec::new());
+        };
+        let mut people = Vec::new();
+        if pkg.review.reviewers.is_empty() {
+            if pkg.approver_role_applies {
+                people.extend(
+                    self.directory
+                        .app_role_holders(&self.settings.roles.approver)
+                        .await?,
+                );
+            }
+            for g in &pkg.approver_groups {
+                people.extend(self.directory.list_transitive_members(g).await?);
+            }
+        } else {
+            for g in &pkg.review.reviewers {
+                people.extend(self.directory.list_transitive_members(g).await?);
+            }
         }
         people.sort_by(|a, b| a.id.cmp(&b.id));
         people.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));

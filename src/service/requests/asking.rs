@@ -1,6 +1,6 @@
 //! Asking for access: a new request, checked against the package (eligibility, the form's
 //! rules, its step-up, one open request or grant per package, its ticket system, how often one
-//! may ask), with the requester's manager looked up where the package lets managers decide;
+//! may ask, no revocation by an access review), with the requester's manager looked up where the package lets managers decide;
 //! for oneself, or on someone else's behalf ([`OnBehalf`]: the rules about the holder are then
 //! theirs). An emergency ask (break-glass, only for oneself) passes the same rules and
 //! break-glass's own, and is then granted at once by `break_glass/`.
@@ -61,6 +61,11 @@ impl Portal {
             }));
         }
         let now = self.now();
+        // Whose eligibility an access review may have revoked: the one who would hold it.
+        let whose = match on_behalf {
+            Some(b) => format!("{}'s", b.user.name),
+            None => "your".to_string(),
+        };
         let emergency = input.emergency;
         if emergency && on_behalf.is_some() {
             return Err(AppError::invalid_field(
@@ -76,10 +81,13 @@ impl Portal {
         // 429 before any rule is read, so that a flood of refused asks cannot flood the trail.
         // Checked again in the transaction that adds the request.
         let tx = self.store.begin().await?;
-        drop(
-            self.within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
-                .await?,
-        );
+        let mut tx = self
+            .within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
+            .await?;
+        // A person an access review revoked is refused until an admin restores them.
+        self.refuse_if_revoked(&mut *tx, pkg, &requester.id, &whose)
+            .await?;
+        drop(tx);
         let valid = match validate_new_request(pkg, &input, now) {
             Ok(v) => v,
             Err(fields) => return Err(self.invalid_ask(&ask, &input, fields).await),
@@ -161,6 +169,8 @@ impl Portal {
         let tx = self.store.begin().await?;
         let mut tx = self
             .within_ask_limit(tx, who, requester, pkg, AskKind::Request, None)
+            .await?;
+        self.refuse_if_revoked(&mut *tx, pkg, &requester.id, &whose)
             .await?;
         let start = r.requested_start.unwrap_or(now).max(now);
         let taking = Taking::Grant {

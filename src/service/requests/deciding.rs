@@ -47,6 +47,10 @@ impl Portal {
         r.check_decider(&who.user.id, self.is_package_approver(who, pkg), pkg, now)?;
         if decision == Decision::Approve {
             self.require_step_up(who, pkg)?;
+            // Revoked by an access review since asking: not approved until restored.
+            let whose = format!("{}'s", r.requester.name);
+            self.refuse_if_revoked(&mut *tx, pkg, &r.requester.id, &whose)
+                .await?;
         }
         let approval = Approval {
             approver: who.user.clone(),

@@ -8,6 +8,8 @@
 //!   [`StoreTx`](super::StoreTx) implementations for a backend; the reads, one file per thing
 //!   read (requests, grants, the outboxes, the audit trail, the jobs' records), in a folder;
 //! - [`asks`]: what a package's per-person limits count, read in the write transaction;
+//! - [`reviews`] and [`review_rows`]: what access reviews keep (campaigns, items, overrides,
+//!   revocations);
 //! - [`pacing`]: decider e-mails about one person, sent at most once a minute;
 //! - [`break_glass`]: break-glass grants and their reviews, as written and read;
 //! - [`sqlite`] and [`postgres`]: the backends themselves (connecting, serializing writers,
@@ -18,6 +20,8 @@ mod break_glass;
 mod filters;
 mod pacing;
 mod reads;
+mod review_rows;
+mod reviews;
 mod rows;
 mod writes;
 

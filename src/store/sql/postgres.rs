@@ -27,6 +27,7 @@ super::writes::impl_store_tx!(PgTx, Postgres, |w| Some(match w {
     crate::store::Work::Directory => "SELECT pg_notify('jitgate_work', 'directory')",
     crate::store::Work::Deadline => "SELECT pg_notify('jitgate_work', 'deadline')",
 }));
+super::reviews::review_store!(PgStore, PgTx, Postgres);
 
 /// Serializes writers across replicas; any constant will do, it only has to be the same everywhere.
 const WRITE_LOCK: i64 = 0x006a_6974_6761_7465;

@@ -19,6 +19,7 @@ super::reads::impl_store!(
 );
 // One process per file: nobody else to tell about new work.
 super::writes::impl_store_tx!(SqliteTx, Sqlite, |_| None::<&'static str>);
+super::reviews::review_store!(SqliteStore, SqliteTx, Sqlite);
 
 /// The embedded default: one file, WAL journal, fully synchronous commits.
 #[derive(Clone)]

@@ -5,7 +5,7 @@
 //! One router per feature: `me` (who is calling, the packages they may ask for), `people` (the
 //! directory searched, to ask on others' behalf), `requests`
 //! (requests, their extensions and sign-ins), `approvals` (what waits for the caller's
-//! decision), `break_glass` (a grant's break-glass use and its review), `audit` (the trail, exported and verified) and `cli` (how the command line signs
+//! decision), `break_glass` (a grant's break-glass use and its review), `audit` (the trail, exported and verified), `reviews` (access reviews) and `cli` (how the command line signs
 //! in); `openapi` serves the document. They answer through `views` (the service's answers in
 //! the contract's types) and read bodies and paths through `body` (errors in the API's shape).
 
@@ -18,6 +18,7 @@ mod me;
 pub mod openapi;
 mod people;
 mod requests;
+pub mod reviews;
 pub mod views;
 
 use axum::Router;
@@ -38,6 +39,7 @@ fn router_with_document() -> OpenApiRouter<AppState> {
         .merge(approvals::router())
         .merge(break_glass::router())
         .merge(audit::router())
+        .merge(reviews::router())
 }
 
 pub fn router() -> Router<AppState> {

@@ -27,6 +27,7 @@ use crate::web::AppState;
         (name = "decisions", description = "Approving and denying"),
         (name = "extensions", description = "More time on an active grant"),
         (name = "audit", description = "The audit trail (auditors, admins)"),
+        (name = "reviews", description = "Access reviews: recurring campaigns that recertify each package"),
         (name = "people", description = "The caller, the packages, how to sign in"),
     ),
 )]

@@ -8,6 +8,7 @@
 //! - `request/`: one request's page and the forms that change it (cancel, end, approve, deny,
 //!   extend), and how a request is shown in lists.
 //! - `audit.rs` and `operations.rs`: the audit log and the operations page.
+//! - `reviews.rs`: access reviews: the campaigns, one campaign's page and report, revocations.
 //! - `chrome.rs`: what every page shares: who is signed in, the navigation, the flash message.
 //! - `step_up.rs`: a form refused for want of a package's step-up: signing in again for it,
 //!   what was typed kept meanwhile.
@@ -22,6 +23,7 @@ mod chrome;
 mod on_behalf;
 mod operations;
 mod request;
+mod reviews;
 mod step_up;
 
 use askama::Template;
@@ -45,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(request::router())
         .merge(audit::router())
         .merge(operations::router())
+        .merge(reviews::router())
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
 }

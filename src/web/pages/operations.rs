@@ -18,7 +18,8 @@ pub fn router() -> Router<AppState> {
 pub struct OpRow {
     pub id: i64,
     pub kind: &'static str,
-    pub request_id: String,
+    /// The page of what the operation is for: a request's, or an access review's.
+    pub link: String,
     pub user_id: String,
     pub group_id: String,
     pub due: String,
@@ -82,6 +83,8 @@ struct OperationsPage {
     reconcile_mode: &'static str,
     reconciled: String,
     standing: Vec<StandingRow>,
+    /// Standing members access reviews removed (until an admin changes the file's list).
+    standing_removed: Vec<String>,
     drift: Vec<DriftRow>,
     blocked: Vec<BlockedRow>,
     sign_ins_read: bool,
@@ -159,6 +162,20 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             .last_at
             .map(|t| format!("{} ({})", relative(t, now), when(t)))
             .unwrap_or_else(|| "not yet".into()),
+        standing_removed: rec
+            .standing_removed
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} ({}) of {}: removed by the access review of {} ({})",
+                    o.member_name,
+                    o.member_id,
+                    o.package,
+                    o.at.format("%Y-%m-%d"),
+                    o.reason
+                )
+            })
+            .collect(),
         standing: rec
             .standing
             .into_iter()
@@ -189,7 +206,13 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             .map(|o| OpRow {
                 id: o.id,
                 kind: o.kind.as_str(),
-                request_id: o.request_id,
+                // A review's removal of a standing member belongs to its campaign.
+                link: match o.request_id.strip_prefix("review:") {
+                    Some(rest) => {
+                        format!("/reviews/{}", rest.split(':').next().unwrap_or_default())
+                    }
+                    None => format!("/requests/{}", o.request_id),
+                },
                 user_id: o.user_id,
                 group_id: o.group_id,
                 due: relative(o.not_before, now),

@@ -16,6 +16,7 @@
 //! | break-glass used (access without approval) | the deciders and the admins | e-mail, the package's chat and the admin chat |
 //! | break-glass unreviewed halfway to its due time; at its due time | the same (and `escalate_to` when due) | e-mail (and chat when due) |
 //! | break-glass reviewed | the requester; "not justified": also the manager and the admins | e-mail, admin chat |
+//! | access review started, reminders, closed | its reviewers (and each person attesting for themself; the admins at the close) | e-mail, the package's chat |
 //! | every event | the generic webhook | signed JSON |
 //!
 //! Reminders and escalations are queued for later with a condition the sender checks when they
@@ -25,7 +26,8 @@
 //! Here each event's action is matched to the file that words its messages: `requests.rs`
 //! (asked for, with its escalation; approved, denied, timed out), `grants.rs` (in effect,
 //! failed, ended), `reminders.rs` (the reminder before a grant's end), `extensions.rs` (asked
-//! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift) and
+//! for, decided, lapsed), `alerts.rs` (the admins' alerts of directory failures and drift),
+//! `reviews.rs` (access reviews) and
 //! `break_glass.rs` (access taken without approval, its reminder and escalation, its review),
 //! `webhook.rs` (the generic webhook's copy of every event); `in_your_name.rs` tells a requester
 //! of every request and extension asked in their name through the requests API or on their
@@ -41,6 +43,7 @@ mod in_your_name;
 mod recipients;
 mod reminders;
 mod requests;
+mod reviews;
 mod webhook;
 
 use std::sync::Arc;
@@ -184,6 +187,19 @@ impl Outbox {
         out
     }
 
+    /// The reminder `which` of campaign `c`: to its reviewers when `reviewers_waiting`, and to
+    /// each of `waiting` (people who attest for themself and have not yet).
+    pub(crate) fn review_reminder(
+        &self,
+        c: &crate::domain::review::Campaign,
+        which: &str,
+        reviewers_waiting: bool,
+        waiting: &[String],
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
+        reviews::reminder(&self.settings, c, which, reviewers_waiting, waiting, now)
+    }
+
     /// Events about no request: drift of someone who holds no grant, directory errors.
     fn plan_system(&self, e: &NewAuditEvent) -> Vec<NewNotification> {
         let mut out = Vec::new();
@@ -193,6 +209,11 @@ impl Outbox {
         ) {
             let m = alerts::alert(e, None);
             recipients::queue(&self.settings, &mut out, None, &To::Admins, true, m);
+        }
+        match e.action {
+            AuditAction::ReviewStarted => reviews::started(&self.settings, e, &mut out),
+            AuditAction::ReviewClosed => reviews::closed(&self.settings, e, &mut out),
+            _ => {}
         }
         out
     }

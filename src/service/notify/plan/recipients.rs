@@ -141,7 +141,7 @@ pub(super) fn queue(
 }
 
 /// The portal's public address of `path`.
-fn link(settings: &Settings, path: &str) -> String {
+pub(super) fn link(settings: &Settings, path: &str) -> String {
     settings
         .server
         .public_url

@@ -17,7 +17,7 @@ mod actions;
 mod break_glass;
 mod detail;
 mod extension;
-mod form;
+pub(super) mod form;
 mod timeline;
 mod view;
 
