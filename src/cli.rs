@@ -276,6 +276,44 @@ async fn verify(
     }
 }
 
+/// Days before a certificate's end from which `jitgate check` warns (the admins' first alert).
+const CREDENTIAL_WARN_DAYS: i64 = 30;
+
+/// `jitgate check`'s line about the Entra credential: its kind, and a certificate's end (a
+/// failure once past, a warning within [`CREDENTIAL_WARN_DAYS`]). The Graph checks after it use
+/// the credential, so they show whether Entra accepts it.
+fn credential_report(settings: &Settings, report: &mut impl FnMut(bool, &str, String)) {
+    let kind = settings.entra.credential.kind();
+    match crate::credential::configured_certificate(&settings.entra.credential) {
+        None => report(
+            true,
+            "credential",
+            format!("{kind} (no expiry to read here)"),
+        ),
+        Some(Err(e)) => report(false, "credential", e.to_string()),
+        Some(Ok(cert)) => {
+            let left = cert.not_after - chrono::Utc::now();
+            let end = cert.not_after.format("%Y-%m-%d %H:%M UTC");
+            let what = format!("certificate {} ({})", cert.thumbprint_hex, cert.subject);
+            if left <= chrono::Duration::zero() {
+                report(false, "credential", format!("{what} expired on {end}"));
+            } else {
+                report(
+                    true,
+                    "credential",
+                    format!("{what} valid until {end} ({} days)", left.num_days()),
+                );
+                if left.num_days() < CREDENTIAL_WARN_DAYS {
+                    println!(
+                        "warn credential: the certificate expires in {} days: upload a new one to the app registration and replace the file",
+                        left.num_days()
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `jitgate check`: every dependency the portal has, one line each, and what the configuration
 /// allows but weakens (`warn`).
 async fn check(settings: Settings) -> anyhow::Result<i32> {
@@ -302,6 +340,7 @@ async fn check(settings: Settings) -> anyhow::Result<i32> {
         },
         Err(e) => report(false, "database", format!("{e:#}")),
     }
+    credential_report(&settings, &mut report);
     let oidc = crate::auth::Oidc::new(Arc::new(settings.clone()))?;
     match oidc.discovered(false).await {
         Ok(_) => report(

@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
-use crate::config::Settings;
+use crate::config::{EntraCredential, Settings};
 use crate::emulator::demo::{
     CLI_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, DANA, DOMAIN, EXCLUSION_GROUP_ID, KIOSK_01,
     ON_CALL_GROUP_ID, REQUESTS_API_ID, TENANT_ID,
@@ -118,7 +118,13 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     })?;
     let portal_url = format!("http://{}", listener.local_addr()?);
 
+    // No secret: the portal signs in with a certificate made now, uploaded to the emulated
+    // tenant's app registration as an admin would upload theirs.
+    let certificate_path = data_dir.join("jitgate-demo-certificate.pem");
+    let certificate = demo_certificate(&certificate_path)?;
     let mut cfg = EmulatorConfig::demo();
+    cfg.certificates = vec![certificate];
+    cfg.client_secret = String::new();
     cfg.redirect_uris = vec![format!("{portal_url}/auth/callback")];
     cfg.state_file = Some(data_dir.join("jitgate-demo-entra.json"));
     let users = cfg.users.clone();
@@ -131,6 +137,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let db = data_dir.join("jitgate-demo.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     let mut settings = settings(&portal_url, &emulator.base_url(), &db_url)?;
+    settings.entra.credential = EntraCredential::Certificate {
+        certificate_path,
+        private_key_path: None,
+    };
     // The demo's audit trail is keyed and anchored like a real one: the key is made once and
     // kept in the data folder (a real deployment passes it in JITGATE_AUDIT__KEY instead).
     settings
@@ -208,12 +218,35 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!();
     println!("  Data: {}", data_dir.display());
     println!("  Audit: keyed with jitgate-demo-audit.key, anchored to jitgate-demo-anchors.jsonl");
+    println!("  Entra credential: the certificate in jitgate-demo-certificate.pem (no secret)");
     println!("  Emulated tenant: {} (loopback only)", emulator.base_url());
     println!("  Stop with Ctrl-C.");
     println!("{line}");
     app.run_until_stopped().await?;
     emulator.shutdown();
     Ok(())
+}
+
+/// A new self-signed certificate and its key, valid for a year, written to `path` (one PEM
+/// file, readable by the owner only); the certificate's PEM, for the emulated tenant.
+fn demo_certificate(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    let now = std::time::SystemTime::now();
+    let (cert, key) = crate::credential::self_signed(
+        "jitgate demo",
+        now - std::time::Duration::from_secs(60),
+        now + std::time::Duration::from_secs(365 * 24 * 3600),
+    )?;
+    let _ = std::fs::remove_file(path);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(format!("{cert}{key}").as_bytes())?;
+    Ok(cert)
 }
 
 /// The demo's audit key: read from `path`, or made (48 random bytes, base64) and written there

@@ -8,6 +8,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod credential;
 pub mod demo;
 pub mod domain;
 pub mod emulator;

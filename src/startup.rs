@@ -44,8 +44,18 @@ impl App {
         let sessions = store.session_store();
         sessions.migrate().await?;
         let settings = Arc::new(settings);
+        let mut oidc = Oidc::new(settings.clone())?;
+        if oidc.credential().secret().is_none() {
+            // Without a client secret, the login cookies' key is one the replicas share.
+            use base64::Engine;
+            let mut fresh = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+            let fresh = base64::engine::general_purpose::STANDARD.encode(fresh);
+            let key = store.portal_key("login-state", &fresh).await?;
+            oidc = oidc.with_login_key(key.as_bytes());
+        }
+        let oidc = Arc::new(oidc);
         let portal = Portal::new(settings.clone(), store, directory.clone(), clock);
-        let oidc = Arc::new(Oidc::new(settings.clone())?);
         let state = AppState {
             portal: portal.clone(),
             oidc,

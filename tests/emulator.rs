@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 #[path = "emulator/conditions.rs"]
 mod conditions;
+#[path = "emulator/credentials.rs"]
+mod credentials;
 #[path = "emulator/device_code.rs"]
 mod device_code;
 #[path = "emulator/directory_roles.rs"]

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jitgate::config::EntraCredential;
+use jitgate::credential::Credential;
 use jitgate::emulator::{Emulator, EmulatorConfig, Fault, NotMemberStyle, demo};
 use jitgate::graph::{Directory, DirectoryError, GraphClient, GraphSettings, MemberChange};
 
@@ -17,7 +19,10 @@ fn settings(emu: &Emulator) -> GraphSettings {
         authority_host: emu.base_url(),
         tenant_id: emu.config().tenant_id.clone(),
         client_id: emu.config().client_id.clone(),
-        client_secret: emu.config().client_secret.clone().into(),
+        credential: Credential::of(
+            &emu.config().client_id,
+            EntraCredential::Secret(emu.config().client_secret.clone().into()),
+        ),
         graph_url: emu.base_url(),
         timeout: std::time::Duration::from_secs(10),
         write_budget: None,
@@ -348,7 +353,10 @@ async fn token_failures() {
     let emu = start(EmulatorConfig::demo()).await;
 
     let mut bad = settings(&emu);
-    bad.client_secret = "wrong-secret".to_owned().into();
+    bad.credential = Credential::of(
+        &bad.client_id,
+        EntraCredential::Secret("wrong-secret".to_owned().into()),
+    );
     let graph = GraphClient::new(bad, reqwest::Client::new());
     let err = graph.add_member(G, demo::DANA).await.unwrap_err();
     match &err {

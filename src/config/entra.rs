@@ -2,14 +2,58 @@
 //! where Entra and Graph are, the command-line client's registration and the API scope it asks
 //! for; and the values of the app roles that make an approver, an auditor and an admin.
 
+use std::path::PathBuf;
+
 use secrecy::SecretString;
 use url::Url;
+
+/// How the portal proves itself to Entra, for Graph (client credentials) and for the sign-in's
+/// code redemption alike.
+#[derive(Debug, Clone)]
+pub enum EntraCredential {
+    /// A client secret (`client_secret`).
+    Secret(SecretString),
+    /// A certificate uploaded to the app registration: each token request carries an assertion
+    /// signed with its private key. The files are read again when they change.
+    Certificate {
+        certificate_path: PathBuf,
+        /// The private key, when not in the certificate's file.
+        private_key_path: Option<PathBuf>,
+    },
+    /// A federated token (Kubernetes workload identity), read from the file for every request.
+    WorkloadIdentity { token_file: PathBuf },
+    /// A user-assigned managed identity, a federated credential of the app registration: its
+    /// token for `api://AzureADTokenExchange` is the assertion.
+    ManagedIdentity {
+        /// The managed identity's client id.
+        client_id: String,
+        /// The instance metadata endpoint, or App Service's / Container Apps' `IDENTITY_ENDPOINT`.
+        endpoint: Url,
+        /// App Service's / Container Apps' `IDENTITY_HEADER`; none for the metadata endpoint.
+        header: Option<SecretString>,
+    },
+}
+
+impl EntraCredential {
+    /// `secret`, `certificate`, `workload_identity` or `managed_identity`, as configured.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EntraCredential::Secret(_) => "secret",
+            EntraCredential::Certificate { .. } => "certificate",
+            EntraCredential::WorkloadIdentity { .. } => "workload_identity",
+            EntraCredential::ManagedIdentity { .. } => "managed_identity",
+        }
+    }
+}
+
+/// The instance metadata endpoint's token address.
+pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
 #[derive(Debug, Clone)]
 pub struct EntraSettings {
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: EntraCredential,
     pub authority_host: Url,
     pub graph_url: Url,
     /// The command-line client's app registration (a public client), for `jitgate login` and

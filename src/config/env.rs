@@ -71,6 +71,42 @@ pub(super) fn apply(
     Ok(())
 }
 
+/// What Azure puts in the environment, taken where the file and the `JITGATE_*` overrides leave
+/// a key unset: the workload identity webhook's `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
+/// `AZURE_AUTHORITY_HOST` and `AZURE_FEDERATED_TOKEN_FILE` for `credential = "workload_identity"`,
+/// and App Service's / Container Apps' `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` for
+/// `credential = "managed_identity"`.
+pub(super) fn apply_azure(root: &mut toml::Value, env: &[(String, String)]) {
+    let Some(entra) = root.get_mut("entra").and_then(|e| e.as_table_mut()) else {
+        return;
+    };
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let pairs: &[(&str, &str)] = match entra.get("credential").and_then(|c| c.as_str()) {
+        Some("workload_identity") => &[
+            ("client_id", "AZURE_CLIENT_ID"),
+            ("tenant_id", "AZURE_TENANT_ID"),
+            ("authority_host", "AZURE_AUTHORITY_HOST"),
+            ("federated_token_file", "AZURE_FEDERATED_TOKEN_FILE"),
+        ],
+        Some("managed_identity") if var("IDENTITY_HEADER").is_some() => &[
+            ("managed_identity_endpoint", "IDENTITY_ENDPOINT"),
+            ("managed_identity_header", "IDENTITY_HEADER"),
+        ],
+        _ => &[],
+    };
+    for (key, name) in pairs {
+        if !entra.contains_key(*key)
+            && let Some(v) = var(name)
+        {
+            entra.insert(key.to_string(), toml::Value::String(v));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
@@ -92,7 +128,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(s.entra.client_secret.expose_secret(), "12345");
+        assert!(matches!(
+            &s.entra.credential,
+            crate::config::EntraCredential::Secret(x) if x.expose_secret() == "12345"
+        ));
         let p = &s.packages[0];
         assert_eq!(
             (p.max_duration, p.approvals_required, p.ticket_required),

@@ -27,7 +27,7 @@ mod validate;
 use std::path::Path;
 
 pub use audit::AuditSettings;
-pub use entra::{EntraSettings, RoleSettings};
+pub use entra::{EntraCredential, EntraSettings, IMDS_ENDPOINT, RoleSettings};
 pub use jobs::{
     DirectorySettings, Every, ReconcileMode, ReconcileSettings, SchedulerSettings, SignInSettings,
     WriteBudget,
@@ -124,7 +124,9 @@ max_duration = "2h"
                 "must come from the environment (JITGATE_AUDIT__KEY), never from the file",
             ));
         }
-        env::apply(&mut value, env)?;
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        env::apply(&mut value, env.clone())?;
+        env::apply_azure(&mut value, &env);
         let raw: file::RawSettings = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
             err(

@@ -36,6 +36,20 @@ pub struct RoleGrant {
     pub eligible: bool,
 }
 
+/// A federated identity credential of the app registration: tokens from `issuer` about
+/// `subject` for `audience` stand for the app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedCredential {
+    pub issuer: String,
+    /// Case-sensitive, no wildcards, as Entra compares it.
+    pub subject: String,
+    /// `api://AzureADTokenExchange`.
+    pub audience: String,
+    /// The issuer's signing key (PEM, SPKI or PKCS#1); none for the emulated tenant's own
+    /// issuer (a managed identity's tokens), whose keys it has.
+    pub public_key_pem: Option<String>,
+}
+
 /// What the emulated tenant contains and how its app registration is set up.
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -58,4 +72,12 @@ pub struct EmulatorConfig {
     /// Directory roles held from the start (tests give and take more with
     /// `Emulator::give_directory_role`).
     pub directory_roles: Vec<RoleGrant>,
+    /// Certificates uploaded to the app registration (PEM): assertions signed with their keys
+    /// authenticate it, while the certificate is valid.
+    pub certificates: Vec<String>,
+    /// Federated identity credentials of the app registration.
+    pub federated_credentials: Vec<FederatedCredential>,
+    /// Client ids of the user-assigned managed identities the metadata endpoint
+    /// (`/metadata/identity/oauth2/token`) gives tokens for.
+    pub managed_identities: Vec<String>,
 }

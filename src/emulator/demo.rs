@@ -168,6 +168,9 @@ impl EmulatorConfig {
             public_clients: vec![CLI_CLIENT_ID.to_owned()],
             requests_api_id: Some(REQUESTS_API_ID.to_owned()),
             directory_roles: directory_roles(),
+            certificates: Vec::new(),
+            federated_credentials: Vec::new(),
+            managed_identities: Vec::new(),
         }
     }
 }

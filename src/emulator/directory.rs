@@ -97,8 +97,8 @@ impl Emulator {
     }
 }
 
-/// A stable GUID-shaped object id for the app's service principal.
-pub(crate) fn service_principal_id(client_id: &str) -> String {
+/// A stable GUID-shaped object id for the app's service principal (a managed identity's too).
+pub fn service_principal_id(client_id: &str) -> String {
     let d = Sha256::digest(format!("sp|{client_id}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);

@@ -57,7 +57,7 @@ mod state;
 mod tenant;
 mod wire;
 
-pub use config::{DemoGroup, DemoUser, EmulatorConfig, RoleGrant};
+pub use config::{DemoGroup, DemoUser, EmulatorConfig, FederatedCredential, RoleGrant};
 pub use controls::RoleGiven;
 pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;
@@ -67,7 +67,7 @@ pub use records::{GraphCall, SentMail};
 pub use sign_in_log::{SignIn, SignInQuirk};
 pub use tenant::Emulator;
 
-pub(crate) use directory::service_principal_id;
+pub use directory::service_principal_id;
 pub(crate) use state::set_membership;
 
 use axum::Router;
@@ -98,6 +98,10 @@ fn router(emu: Emulator) -> Router {
         .route(
             "/{tenant}/oauth2/deviceauth",
             get(identity::device_page).post(identity::device_page_submit),
+        )
+        .route(
+            "/metadata/identity/oauth2/token",
+            get(identity::managed_identity_token),
         )
         .route("/mailbox", get(mailbox::page))
         .route("/v1.0/$batch", any(graph::batch::handle))

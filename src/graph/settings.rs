@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
-
 use crate::config::{Settings, WriteBudget};
+use crate::credential::Credential;
 
 /// Where and as whom jitgate talks to Microsoft Graph.
 #[derive(Clone, Debug)]
@@ -13,7 +12,8 @@ pub struct GraphSettings {
     pub authority_host: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    /// How the app proves itself to the token endpoint.
+    pub credential: Credential,
     /// `https://graph.microsoft.com`; requests go to `{graph_url}/v1.0/...`.
     pub graph_url: String,
     /// Every call (token requests included) fails after this long, connecting included.
@@ -33,7 +33,7 @@ impl GraphSettings {
             authority_host: e.authority_host.as_str().trim_end_matches('/').to_string(),
             tenant_id: e.tenant_id.clone(),
             client_id: e.client_id.clone(),
-            client_secret: e.client_secret.clone(),
+            credential: Credential::new(e),
             graph_url: e.graph_url.as_str().trim_end_matches('/').to_string(),
         }
     }

@@ -74,12 +74,20 @@ impl TokenCache {
         settings: &GraphSettings,
         http: &reqwest::Client,
     ) -> Result<CachedToken, DirectoryError> {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", settings.client_id.as_str()),
-            ("client_secret", settings.client_secret.expose_secret()),
-            ("scope", self.scope.as_str()),
+        let auth = settings
+            .credential
+            .client_auth(&self.url)
+            .await
+            .map_err(|e| DirectoryError::Token {
+                retriable: e.retriable,
+                message: format!("the app's {} credential: {e}", settings.credential.kind()),
+            })?;
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", settings.client_id.clone()),
+            ("scope", self.scope.clone()),
         ];
+        form.extend(auth.form());
         let resp = http
             .post(&self.url)
             .timeout(settings.timeout)

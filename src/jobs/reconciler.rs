@@ -76,5 +76,8 @@ impl Reconciler {
             }
         }
         self.portal.reconciled().await;
+        if let Err(e) = self.portal.check_credential_expiry().await {
+            e.log();
+        }
     }
 }

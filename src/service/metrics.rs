@@ -35,6 +35,7 @@ pub struct Metrics {
     unreadable_sign_ins: IntCounter,
     asks_refused: IntCounterVec,
     policy_refusals: IntCounterVec,
+    credential_expiry: prometheus::GaugeVec,
     break_glass_unreviewed: IntGauge,
 }
 
@@ -130,6 +131,14 @@ impl Metrics {
                 &["package", "rule"],
             )
             .expect("counter"),
+            credential_expiry: prometheus::GaugeVec::new(
+                Opts::new(
+                    "jitgate_credential_expiry_seconds",
+                    "Seconds until the portal's Entra certificate expires (negative once expired), by kind and SHA-256 thumbprint.",
+                ),
+                &["kind", "thumbprint"],
+            )
+            .expect("gauge"),
         };
         let r = &m.registry;
         for c in [
@@ -147,6 +156,7 @@ impl Metrics {
             Box::new(m.unreadable_sign_ins.clone()),
             Box::new(m.asks_refused.clone()),
             Box::new(m.policy_refusals.clone()),
+            Box::new(m.credential_expiry.clone()),
             Box::new(m.break_glass_unreviewed.clone()),
         ] {
             r.register(c).expect("each metric is registered once");
@@ -253,6 +263,15 @@ impl Portal {
         {
             m.last_reconciliation
                 .set(at.timestamp_millis() as f64 / 1000.0);
+        }
+        // The certificate's own end, read from its file at each scrape (it may be renewed).
+        m.credential_expiry.reset();
+        if let Some(Ok(cert)) =
+            crate::credential::configured_certificate(&self.settings.entra.credential)
+        {
+            m.credential_expiry
+                .with_label_values(&["certificate", &cert.thumbprint_hex])
+                .set((cert.not_after - self.now()).num_seconds() as f64);
         }
         let mut out = Vec::new();
         TextEncoder::new()

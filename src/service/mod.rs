@@ -30,6 +30,7 @@
 //!   members watched after a write whose outcome is unknown);
 //! - `sessions.rs`: browser sessions' limits and the refresh of roles;
 //! - `break_glass/`: emergency access without approval (break-glass), and its review;
+//! - `credential_expiry`: the admins alerted 30 and 7 days before the Entra certificate ends;
 //! - `policy/`: a package's rules (groups, networks, privileged accounts, places, hours) at
 //!   each stage, and their refusals;
 //! - `privileged.rs`: the directory roles a person holds (cached per `role_refresh`), and what
@@ -55,6 +56,7 @@ mod ask_limits;
 pub mod audit;
 mod bearers;
 mod break_glass;
+mod credential_expiry;
 mod deadlines;
 mod demo_device;
 pub mod directory;

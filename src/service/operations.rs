@@ -42,6 +42,18 @@ pub struct Operations {
     pub directory_errors: Vec<AuditEvent>,
     pub heartbeats: Vec<Heartbeat>,
     pub reconciliation: Reconciliation,
+    /// How the portal signs in to Entra, and when its certificate ends.
+    pub credential: CredentialState,
+}
+
+/// The portal's Entra credential at a glance.
+pub struct CredentialState {
+    /// `secret`, `certificate`, `workload_identity` or `managed_identity`.
+    pub kind: &'static str,
+    /// The certificate's SHA-256 thumbprint, subject and end.
+    pub certificate: Option<(String, String, DateTime<Utc>)>,
+    /// Why the certificate cannot be read (no secret in it).
+    pub problem: Option<String>,
 }
 
 /// Drift reconciliation at a glance.
@@ -195,12 +207,23 @@ impl Portal {
             standing_removed,
             drift,
         };
+        let kind = &self.settings.entra.credential;
+        let (certificate, problem) = match crate::credential::configured_certificate(kind) {
+            None => (None, None),
+            Some(Ok(c)) => (Some((c.thumbprint_hex, c.subject, c.not_after)), None),
+            Some(Err(e)) => (None, Some(e.message)),
+        };
         Ok(Operations {
             grants,
             pending_ops,
             directory_errors,
             heartbeats,
             reconciliation,
+            credential: CredentialState {
+                kind: kind.kind(),
+                certificate,
+                problem,
+            },
         })
     }
 }

@@ -215,6 +215,8 @@ pub trait Store: ReviewStore + Send + Sync + 'static {
     /// Forgets the watches ended by `now`; returns how many.
     async fn end_watches(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+    /// The key kept under `name`, shared by every replica: `fresh` if there was none yet.
+    async fn portal_key(&self, name: &str, fresh: &str) -> StoreResult<String>;
 
     /// The tower-sessions store on the same database.
     fn session_store(&self) -> AnySessionStore;

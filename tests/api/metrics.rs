@@ -103,6 +103,107 @@ async fn a_metrics_listener_of_its_own(t: &mut TestApp) {
     app.stop().await;
 }
 
+/// A portal with a certificate (issue 22): Graph and the sign-in work with it, and `/metrics`
+/// tells when it expires.
+async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entra.pem");
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(24 * 3600);
+        let (cert, key) =
+            jitgate::credential::self_signed("jitgate", now - day, now + day * 20).unwrap();
+        std::fs::write(&path, format!("{cert}{key}")).unwrap();
+        let thumbprint = jitgate::credential::read_certificate(&cert)
+            .unwrap()
+            .thumbprint_hex;
+        let entra = format!(
+            "[entra]\ncredential = \"certificate\"\ncertificate_path = \"{}\"\n",
+            path.display()
+        );
+        // Spawning waits for the first reconciliation: Graph took the certificate.
+        let mut t = TestApp::spawn_configured(db, false, |s| {
+            let s = s.replace("every = \"1d\"", "every = \"5m\"\nmode = \"report\"");
+            format!("{entra}{s}\n[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n")
+        })
+        .await;
+        let alerts = |t: &TestApp| {
+            t.emulator
+                .mail()
+                .into_iter()
+                .filter(|m| m.subject.contains("Entra certificate expires"))
+                .collect::<Vec<_>>()
+        };
+        // 20 days left: the 30-day alert, to the admins, once.
+        eventually("the 30-day alert", || async { alerts(&t).len() == 1 }).await;
+        let first = &alerts(&t)[0];
+        assert!(
+            first.subject.contains("expires in 19 days")
+                || first.subject.contains("expires in 20 days"),
+            "{}",
+            first.subject
+        );
+        assert_eq!(first.to, ["alex@jitgate-demo.onmicrosoft.com"]);
+        assert!(first.body.contains(&thumbprint), "{}", first.body);
+        let b = crate::auth::signed_in(&t, DANA).await;
+        let me: serde_json::Value = b
+            .get(format!("{}/api/v1/me", t.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["id"], DANA);
+        let text = scrape(&t.url).await;
+        let left = sample(
+            &text,
+            &format!(
+                "jitgate_credential_expiry_seconds{{kind=\"certificate\",thumbprint=\"{thumbprint}\"}}"
+            ),
+        )
+        .unwrap_or_else(|| panic!("{text}"));
+        assert!((left - 20.0 * 86400.0).abs() < 120.0, "{left}");
+        // The operations page says so too.
+        let admin = crate::auth::signed_in(&t, ALEX).await;
+        let html = admin
+            .get(format!("{}/operations", t.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(r#"data-credential="certificate""#), "{html}");
+        assert!(html.contains(&thumbprint) && html.contains(r#"data-certificate-soon="true""#));
+        // Two weeks on, 6 days left: the 7-day alert, once.
+        t.advance(Duration::days(14));
+        eventually("the 7-day alert", || async { alerts(&t).len() == 2 }).await;
+        assert!(
+            alerts(&t)[1].subject.contains("expires in 5 days")
+                || alerts(&t)[1].subject.contains("expires in 6 days")
+        );
+        t.advance(Duration::minutes(5));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(alerts(&t).len(), 2, "each alert once");
+        t.advance(Duration::days(7));
+        let text = scrape(&t.url).await;
+        let left = sample(
+            &text,
+            &format!(
+                "jitgate_credential_expiry_seconds{{kind=\"certificate\",thumbprint=\"{thumbprint}\"}}"
+            ),
+        )
+        .unwrap();
+        assert!(left < 0.0, "expired: {left}");
+        t.stop().await;
+    }
+}
+
+on_both_databases! {
+    certificate => a_portal_with_a_certificate;
+}
+
 on_both_databases! {
     with TestApp;
     measured => directory_work_is_measured;

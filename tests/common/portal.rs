@@ -84,6 +84,15 @@ impl EmulatedPortal {
         let (listener, url) = bind().await;
         let mut cfg = EmulatorConfig::demo();
         cfg.redirect_uris = vec![format!("{url}/auth/callback")];
+        // A portal with a certificate: the tenant has it uploaded.
+        let over: toml::Table = sections.parse().unwrap_or_default();
+        if let Some(path) = over
+            .get("entra")
+            .and_then(|e| e.get("certificate_path"))
+            .and_then(|p| p.as_str())
+        {
+            cfg.certificates = vec![std::fs::read_to_string(path).unwrap()];
+        }
         let emulator = Emulator::start(cfg, TcpListener::bind("127.0.0.1:0").await.unwrap())
             .await
             .unwrap();
@@ -111,6 +120,14 @@ impl EmulatedPortal {
             .sections
             .parse()
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
+        // Another credential than the emulator's secret replaces it.
+        if over
+            .get("entra")
+            .is_some_and(|e| e.get("credential").is_some())
+            && let Some(toml::Value::Table(entra)) = config.get_mut("entra")
+        {
+            entra.remove("client_secret");
+        }
         overlay(&mut config, over);
         let mut s = Settings::from_toml(&config.to_string(), self.env.clone())
             .unwrap_or_else(|e| panic!("test configuration: {e}"));

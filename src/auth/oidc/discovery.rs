@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, RedirectUrl,
+    AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    RedirectUrl,
 };
 use secrecy::ExposeSecret;
 
@@ -123,14 +124,21 @@ impl Oidc {
             .json()
             .await?;
         let e = &self.settings.entra;
-        let client = CoreClient::from_provider_metadata(
-            meta,
-            ClientId::new(e.client_id.clone()),
-            Some(ClientSecret::new(
-                e.client_secret.expose_secret().to_string(),
-            )),
-        )
-        .set_redirect_uri(RedirectUrl::new(self.settings.redirect_uri())?);
+        // Without a secret, the code redemption names the client in the body and carries an
+        // assertion instead (`sign_in` adds it): oauth2 has no `private_key_jwt` of its own.
+        let secret = self
+            .credential
+            .secret()
+            .map(|s| ClientSecret::new(s.expose_secret().to_string()));
+        let auth_type = if secret.is_some() {
+            AuthType::BasicAuth
+        } else {
+            AuthType::RequestBody
+        };
+        let client =
+            CoreClient::from_provider_metadata(meta, ClientId::new(e.client_id.clone()), secret)
+                .set_auth_type(auth_type)
+                .set_redirect_uri(RedirectUrl::new(self.settings.redirect_uri())?);
         Ok(Discovered {
             client,
             jwks,

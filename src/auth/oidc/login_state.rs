@@ -1,5 +1,6 @@
 //! The sign-in under way: its `state`, `nonce`, PKCE verifier and return path ([`LoginState`]),
-//! kept by the browser in a short-lived cookie sealed with a key derived from the client secret;
+//! kept by the browser in a short-lived cookie sealed with a key derived from the client secret
+//! (or a random key the database keeps);
 //! and how long a started sign-in may take.
 
 use std::time::Duration;
@@ -53,12 +54,11 @@ impl LoginState {
 
 impl Oidc {
     /// The key that seals login cookies: derived from the client secret, which every replica
-    /// has and which never leaves the server, so nothing more needs to be kept or shared.
+    /// has and which never leaves the server, so nothing more needs to be kept or shared; a
+    /// portal without one derives it from a random key its database keeps.
     fn login_key(&self) -> HmacSha256 {
-        let mut derive = HmacSha256::new_from_slice(
-            self.settings.entra.client_secret.expose_secret().as_bytes(),
-        )
-        .expect("HMAC takes keys of any length");
+        let mut derive = HmacSha256::new_from_slice(self.login_secret.expose_secret())
+            .expect("HMAC takes keys of any length");
         derive.update(b"jitgate login state v1");
         HmacSha256::new_from_slice(&derive.finalize().into_bytes())
             .expect("HMAC takes keys of any length")

@@ -30,10 +30,17 @@ pub use id_token::decode_payload;
 pub use login_state::{LOGIN_LIFETIME, LoginState};
 pub use sign_in::CallbackParams;
 
+use secrecy::{ExposeSecret, SecretSlice};
+
 use crate::config::Settings;
+use crate::credential::Credential;
 
 pub struct Oidc {
     pub(super) settings: Arc<Settings>,
+    /// How the portal authenticates when it redeems a sign-in's code.
+    credential: Credential,
+    /// What the login cookies' key is derived from (see `login_state`).
+    login_secret: SecretSlice<u8>,
     http: reqwest::Client,
     cache: std::sync::RwLock<Option<Arc<Discovered>>>,
     /// Held for the duration of a fetch: one at a time.
@@ -48,13 +55,39 @@ impl Oidc {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()?;
+        let credential = Credential::new(&settings.entra);
+        // With a client secret, the key comes from it, as every replica has it; otherwise a
+        // random one until [`Oidc::with_login_key`] gives the one the replicas share.
+        let login_secret: Vec<u8> = match credential.secret() {
+            Some(s) => s.expose_secret().as_bytes().to_vec(),
+            None => {
+                use rand::RngCore;
+                let mut k = vec![0u8; 32];
+                rand::thread_rng().fill_bytes(&mut k);
+                k
+            }
+        };
         Ok(Oidc {
             settings,
+            credential,
+            login_secret: login_secret.into(),
             http,
             cache: std::sync::RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             failed_at: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Seals login cookies with a key derived from `key`, one that every replica shares (a
+    /// portal without a client secret keeps one in its database).
+    pub fn with_login_key(mut self, key: &[u8]) -> Oidc {
+        self.login_secret = key.to_vec().into();
+        self
+    }
+
+    /// The portal's credential, as the sign-in uses it.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     pub fn issuer(&self) -> String {

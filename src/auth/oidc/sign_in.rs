@@ -98,15 +98,46 @@ impl Oidc {
             ));
         };
         let d = self.discovered(false).await?;
-        let token = d
+        let mut exchange = d
             .client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| AppError::Internal(e.into()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier))
+            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier));
+        if self.credential.secret().is_none() {
+            let token_url = d
+                .client
+                .token_uri()
+                .map(|u| u.url().to_string())
+                .unwrap_or_default();
+            let auth = self.credential.client_auth(&token_url).await.map_err(|e| {
+                tracing::error!(credential = self.credential.kind(), error = %e, "the sign-in's code redemption has no credential");
+                refused(
+                    503,
+                    "The portal cannot prove itself to the identity provider right now (its credential is not usable); please tell your administrator.",
+                )
+            })?;
+            for (name, value) in auth.form() {
+                exchange = exchange.add_extra_param(name, value);
+            }
+        }
+        let token = exchange
             .request_async(&self.http)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "code redemption failed");
+                if let openidconnect::RequestTokenError::ServerResponse(r) = &e
+                    && *r.error() == openidconnect::core::CoreErrorResponseType::InvalidClient
+                {
+                    tracing::error!(
+                        credential = self.credential.kind(),
+                        said = r.error_description().map(String::as_str).unwrap_or(""),
+                        "the identity provider refused the portal's credential at the sign-in"
+                    );
+                    return refused(
+                        503,
+                        "The identity provider refused the portal's own credential, so no sign-in can finish; please tell your administrator (the portal's log says why).",
+                    );
+                }
                 refused(401, "The identity provider did not accept the sign-in code (it may have been used already).")
             })?;
         let id_token = token

@@ -1,4 +1,4 @@
-//! `[entra]` as written: the tenant, the portal's app registration and its secret, where Entra
+//! `[entra]` as written: the tenant, the portal's app registration and its credential, where Entra
 //! and Graph are (public Azure by default), the command-line client and its scope, the requests
 //! API (the one resource device-code sign-ins may reach) and its scope; and `[roles]`,
 //! the app role values (`Approver`, `Auditor`, `Admin` by default).
@@ -9,9 +9,28 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::config) struct RawEntra {
+    #[serde(default)]
     pub(in crate::config) tenant_id: String,
+    #[serde(default)]
     pub(in crate::config) client_id: String,
-    pub(in crate::config) client_secret: SecretString,
+    /// `secret`, `certificate`, `workload_identity` or `managed_identity`; `secret` when
+    /// `client_secret` is set.
+    #[serde(default)]
+    pub(in crate::config) credential: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) client_secret: Option<SecretString>,
+    #[serde(default)]
+    pub(in crate::config) certificate_path: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) private_key_path: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) federated_token_file: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) managed_identity_client_id: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) managed_identity_endpoint: Option<String>,
+    #[serde(default)]
+    pub(in crate::config) managed_identity_header: Option<SecretString>,
     #[serde(default = "default_authority")]
     pub(in crate::config) authority_host: String,
     #[serde(default = "default_graph")]

@@ -1,18 +1,15 @@
-//! `[entra]`: the tenant, the portal's app registration and its secret, where Entra and Graph
+//! `[entra]`: the tenant, the portal's app registration and its credential (`credential`), where Entra and Graph
 //! are, the command-line client's registration and the API scope it asks for, the requests API's
 //! registration and its scope; and `[roles]`, the
 //! values of the app roles that make an approver, an auditor and an admin.
 
-use secrecy::ExposeSecret;
-
+use super::credential;
 use super::{guid, http_url, non_empty};
 use crate::config::file::{RawEntra, RawRoles};
 use crate::config::{ConfigError, EntraSettings, RoleSettings, err};
 
 pub(super) fn check(e: RawEntra) -> Result<EntraSettings, ConfigError> {
-    if e.client_secret.expose_secret().trim().is_empty() {
-        return Err(err("entra.client_secret", "must not be empty"));
-    }
+    let credential = credential::check(&e)?;
     let requests_api_id = e
         .requests_api_id
         .as_deref()
@@ -30,7 +27,7 @@ pub(super) fn check(e: RawEntra) -> Result<EntraSettings, ConfigError> {
     Ok(EntraSettings {
         tenant_id: guid("entra.tenant_id", &e.tenant_id)?,
         client_id: non_empty("entra.client_id", &e.client_id)?,
-        client_secret: e.client_secret,
+        credential,
         authority_host: http_url("entra.authority_host", &e.authority_host)?,
         graph_url: http_url("entra.graph_url", &e.graph_url)?,
         cli_client_id: e

@@ -17,6 +17,7 @@
 
 mod audit;
 mod break_glass;
+mod credential;
 mod database;
 mod entra;
 mod jobs;

@@ -21,6 +21,7 @@
 //! tenant (its handle, state, configuration and what it handed out) from the emulator's
 //! top-level modules and nothing from the Graph half.
 
+mod assertions;
 mod authorization_code;
 mod authorize;
 mod authorize_request;
@@ -34,6 +35,7 @@ mod device_login;
 mod device_page;
 mod discovery;
 mod errors;
+mod managed_identity;
 mod pages;
 mod refresh;
 mod resources;
@@ -48,4 +50,5 @@ pub(super) use device_authorization::device_code;
 pub(super) use device_login::{LOCAL_IP, complete, decline};
 pub(super) use device_page::{device_page, device_page_submit};
 pub(super) use discovery::{discovery, jwks};
+pub(super) use managed_identity::managed_identity_token;
 pub(super) use token::token;

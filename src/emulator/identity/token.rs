@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::assertions;
 use super::authorization_code::authorization_code;
 use super::client_credentials::client_credentials;
 use super::clients::{client_auth, is_public, same_secret, without_credential};
@@ -24,6 +25,9 @@ use crate::emulator::tenant::Emulator;
 /// AADSTS7000218, for a confidential grant without a credential.
 const NO_CREDENTIAL: &str =
     "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+
+/// `client_assertion_type` of a JWT client assertion.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// `POST /{tenant}/oauth2/v2.0/token`
 pub(crate) async fn token(
@@ -41,12 +45,13 @@ pub(crate) async fn token(
     if !tenant_ok(&emu, &tenant) {
         return invalid_tenant(&emu, &tenant);
     }
-    let result = post_form(&method, &body).and_then(|form| issue(&emu, &headers, &form));
+    let result = post_form(&method, &body).and_then(|form| issue(&emu, &tenant, &headers, &form));
     token_answer(&emu, result)
 }
 
 fn issue(
     emu: &Emulator,
+    tenant: &str,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<Value, TokenError> {
@@ -85,6 +90,40 @@ fn issue(
     if client_id != cfg.client_id {
         return Err(unknown_client(emu, &client_id));
     }
+    match form.get("client_assertion").filter(|a| !a.is_empty()) {
+        Some(assertion) => {
+            if secret.is_some() {
+                return Err(terr(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    90014,
+                    "A request may carry a client_secret or a client_assertion, not both.",
+                ));
+            }
+            if form.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER) {
+                return Err(terr(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    900144,
+                    format!(
+                        "The request body must contain the following parameter: 'client_assertion_type' ({JWT_BEARER})."
+                    ),
+                ));
+            }
+            assertions::verify(emu, tenant, &cfg.client_id, assertion)?;
+        }
+        None => check_secret(emu, secret)?,
+    }
+    match grant_type.as_str() {
+        "client_credentials" => client_credentials(emu, form),
+        "refresh_token" => refresh(emu, form, &cfg.client_id, true),
+        _ => authorization_code(emu, form, &cfg.client_id, true),
+    }
+}
+
+/// The portal's secret, when it presents one.
+fn check_secret(emu: &Emulator, secret: Option<String>) -> Result<(), TokenError> {
+    let cfg = emu.config();
     let secret = secret.ok_or_else(|| {
         terr(
             StatusCode::UNAUTHORIZED,
@@ -104,9 +143,5 @@ fn issue(
             ),
         ));
     }
-    match grant_type.as_str() {
-        "client_credentials" => client_credentials(emu, form),
-        "refresh_token" => refresh(emu, form, &cfg.client_id, true),
-        _ => authorization_code(emu, form, &cfg.client_id, true),
-    }
+    Ok(())
 }

@@ -89,6 +89,10 @@ struct OperationsPage {
     blocked: Vec<BlockedRow>,
     sign_ins_read: bool,
     break_glass: Vec<BreakGlassRow>,
+    credential_kind: &'static str,
+    /// The certificate's thumbprint, subject, end and how far off it is; whether within 30 days.
+    certificate: Option<(String, String, String, bool)>,
+    credential_problem: String,
 }
 
 async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsPage, PageError> {
@@ -136,7 +140,19 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             request_id: b.used.request_id,
         })
         .collect();
+    let cred = ops.credential;
+    let certificate = cred.certificate.map(|(thumbprint, subject, end)| {
+        (
+            thumbprint,
+            subject,
+            format!("{} ({})", when(end), relative(end, now)),
+            end - now < chrono::Duration::days(30),
+        )
+    });
     Ok(OperationsPage {
+        credential_kind: cred.kind,
+        certificate,
+        credential_problem: cred.problem.unwrap_or_default(),
         break_glass,
         blocked,
         sign_ins_read: p.sign_in_reading().is_some(),

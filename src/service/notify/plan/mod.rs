@@ -36,6 +36,7 @@
 
 mod alerts;
 mod break_glass;
+mod credential;
 mod extensions;
 mod grants;
 mod in_your_name;
@@ -88,6 +89,33 @@ impl Outbox {
             tx.enqueue_notification(&n, at).await?;
         }
         Ok(sealed)
+    }
+
+    /// Queues the admins' alert that the certificate `thumbprint` ends at `not_after`, for the
+    /// `threshold` (days) it has come within: once per certificate and threshold.
+    pub(crate) async fn credential_expiring(
+        &self,
+        tx: &mut dyn StoreTx,
+        thumbprint: &str,
+        subject: &str,
+        not_after: DateTime<Utc>,
+        threshold: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<usize> {
+        let mut queued = 0;
+        for n in credential::expiring(
+            &self.settings,
+            thumbprint,
+            subject,
+            not_after,
+            threshold,
+            now,
+        ) {
+            if tx.enqueue_notification(&n, now).await?.is_some() {
+                queued += 1;
+            }
+        }
+        Ok(queued)
     }
 
     /// Events about a request, each handed to the file that words its messages.

@@ -1,6 +1,6 @@
 //! The background jobs' own records: whose turn it is to run a one-at-a-time job, the
 //! heartbeats each job leaves, and what the drift check keeps between rounds (each group's
-//! delta link, the members it watches).
+//! delta link, the members it watches); and the keys the replicas share (`portal_keys`).
 
 /// Adds the jobs' turns and heartbeats to the methods gathered for `impl Store` (see
 /// [`impl_store!`](super::impl_store)), and hands them on.
@@ -84,6 +84,18 @@ macro_rules! job_reads {
                     .execute(&self.pool)
                     .await?
                     .rows_affected())
+            }
+
+            async fn portal_key(&self, name: &str, fresh: &str) -> StoreResult<String> {
+                sqlx::query("INSERT INTO portal_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(fresh)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT value FROM portal_keys WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
             async fn heartbeats(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
