@@ -233,6 +233,10 @@ async fn setup_gives_the_app_a_certificate_and_a_federated_credential_once() {
         "{made:?}\n{said}"
     );
     let toml = std::fs::read_to_string(dir.path().join("jitgate.toml")).unwrap();
+    // The file written is one jitgate itself accepts, certificate and all.
+    let settings = jitgate::config::Settings::from_toml(&toml, [])
+        .unwrap_or_else(|e| panic!("the written configuration loads: {e:#}\n{toml}"));
+    assert_eq!(settings.packages.len(), 1);
     let conf: toml::Value = toml::from_str(&toml).unwrap();
     assert_eq!(conf["entra"]["credential"].as_str(), Some("certificate"));
     assert_eq!(
