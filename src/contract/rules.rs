@@ -12,6 +12,13 @@ pub const PLAIN_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\
 /// (a reason that is required).
 pub const SOME_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 
+/// Plain text with at least three characters that are neither white space nor control
+/// characters (a break-glass review's comment).
+pub const THREE_VISIBLE: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// An access review's decision, in Entra's words.
+pub const REVIEW_DECISION: &str = "^(Approve|Deny|DontKnow)$";
+
 /// One line with no control characters at all (a ticket reference).
 pub const ONE_LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 
@@ -25,7 +32,9 @@ pub const TEXT_PATTERNS: &[(&str, &str, &str)] = &[
     ("RevokeBody", "reason", SOME_TEXT),
     ("ExtendBody", "justification", PLAIN_TEXT),
     ("ExtensionDecisionBody", "comment", PLAIN_TEXT),
+    ("ReviewDecisionBody", "decision", REVIEW_DECISION),
     ("ReviewDecisionBody", "justification", SOME_TEXT),
+    ("BreakGlassReviewBody", "comment", THREE_VISIBLE),
     ("RestoreBody", "reason", SOME_TEXT),
 ];
 

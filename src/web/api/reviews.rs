@@ -3,6 +3,7 @@
 //! leave (restored by admins). Decisions and restoring refuse tokens of the requests API.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use crate::contract::{
     ReviewList, ReviewRevocation, RevocationList,
 };
 use crate::domain::review::{self, Campaign};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::{CampaignView, ItemView};
 use crate::store::Revocation;
 use crate::web::{AppState, Auth};
@@ -186,6 +187,7 @@ struct ExportQuery {
     params(("id" = String, Path, description = "The campaign's id"), ExportQuery),
     responses(
         (status = 200, description = "The campaign and its items", content_type = "text/csv"),
+        (status = 400, description = "The query is not valid", body = ErrorBody),
         (status = 403, description = "Neither admin, auditor nor one of its reviewers", body = ErrorBody),
     ),
 )]
@@ -193,8 +195,9 @@ async fn export(
     State(app): State<AppState>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
-    Query(q): Query<ExportQuery>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> AppResult<Response> {
+    let Query(q) = q.map_err(invalid_query)?;
     let format = q.format.as_deref().unwrap_or("csv");
     let file = app.portal.export_review(&who, &id, format).await?;
     Ok((
@@ -224,14 +227,16 @@ struct RevocationQuery {
     params(RevocationQuery),
     responses(
         (status = 200, body = RevocationList),
+        (status = 400, description = "A filter is not valid", body = ErrorBody),
         (status = 403, description = "Neither admin nor auditor", body = ErrorBody),
     ),
 )]
 async fn revocations(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<RevocationQuery>,
+    q: Result<Query<RevocationQuery>, QueryRejection>,
 ) -> AppResult<Json<RevocationList>> {
+    let Query(q) = q.map_err(invalid_query)?;
     let list = app
         .portal
         .review_revocations(&who, q.in_force.unwrap_or(true))
@@ -262,4 +267,9 @@ async fn restore(
         .restore_eligibility(&who, body.package.trim(), body.user_id.trim(), &body.reason)
         .await?;
     Ok(Json(Empty {}))
+}
+
+/// A query string that cannot be read: a JSON error, like every other.
+fn invalid_query(e: QueryRejection) -> AppError {
+    AppError::BadRequest(format!("Invalid query: {}.", e.body_text()))
 }
