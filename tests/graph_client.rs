@@ -790,3 +790,65 @@ async fn users_are_searched_by_name_or_principal_name() {
             .is_empty()
     );
 }
+
+/// The app registration's client secrets (issue 22): `GET /applications(appId='…')` answers in
+/// Graph's shape, with the hint and key id but never the secret; another app is not found.
+#[tokio::test]
+async fn app_credentials_list_the_registrations_secrets() {
+    use jitgate::emulator::PasswordCredential;
+    let end = chrono::DateTime::parse_from_rfc3339("2027-01-15T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut config = EmulatorConfig::demo();
+    config.password_credentials = vec![PasswordCredential {
+        key_id: "6f1c3a52-0b8e-4d0e-9d7a-2f4b1c9e8a10".to_owned(),
+        display_name: "jitgate".to_owned(),
+        hint: "Q~x".to_owned(),
+        end,
+    }];
+    let emu = start(config).await;
+    let graph = client(&emu);
+    let listed = graph
+        .app_credentials(&emu.config().client_id)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let secret = &listed[0];
+    assert_eq!(secret.kind, "secret");
+    assert_eq!(secret.key_id, "6f1c3a52-0b8e-4d0e-9d7a-2f4b1c9e8a10");
+    assert_eq!(secret.hint.as_deref(), Some("Q~x"));
+    assert_eq!(secret.display_name.as_deref(), Some("jitgate"));
+    assert_eq!(secret.end, Some(end));
+    assert_eq!(
+        secret.label(),
+        "Q~x… (6f1c3a52-0b8e-4d0e-9d7a-2f4b1c9e8a10)"
+    );
+    assert!(!format!("{listed:?}").contains(&emu.config().client_secret));
+    // The request asked only for the credentials, as documented.
+    let asked = emu
+        .graph_requests()
+        .into_iter()
+        .map(|c| format!("{c:?}"))
+        .find(|c| c.contains("applications(appId="))
+        .expect("the registration was read");
+    assert!(
+        asked.contains("passwordCredentials,keyCredentials"),
+        "{asked}"
+    );
+
+    let err = graph
+        .app_credentials(&uuid::Uuid::new_v4().to_string())
+        .await
+        .unwrap_err();
+    assert_err!(err, DirectoryError::Rejected { status: 404, .. });
+
+    // Without Application.Read.All the read is refused, and says so.
+    let mut config = EmulatorConfig::demo();
+    config.app_permissions = vec!["GroupMember.ReadWrite.All".to_owned()];
+    let emu = start(config).await;
+    let err = client(&emu)
+        .app_credentials(&emu.config().client_id)
+        .await
+        .unwrap_err();
+    assert_err!(err, DirectoryError::Rejected { status: 403, .. });
+}

@@ -50,6 +50,16 @@ pub struct FederatedCredential {
     pub public_key_pem: Option<String>,
 }
 
+/// A client secret of the app registration as Graph lists it (`passwordCredentials`): never
+/// the secret itself, only its first characters (`hint`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordCredential {
+    pub key_id: String,
+    pub display_name: String,
+    pub hint: String,
+    pub end: chrono::DateTime<chrono::Utc>,
+}
+
 /// What the emulated tenant contains and how its app registration is set up.
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -80,4 +90,6 @@ pub struct EmulatorConfig {
     /// Client ids of the user-assigned managed identities the metadata endpoint
     /// (`/metadata/identity/oauth2/token`) gives tokens for.
     pub managed_identities: Vec<String>,
+    /// The app registration's client secrets as `GET /applications(appId='…')` lists them.
+    pub password_credentials: Vec<PasswordCredential>,
 }

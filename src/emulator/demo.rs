@@ -171,6 +171,7 @@ impl EmulatorConfig {
             certificates: Vec::new(),
             federated_credentials: Vec::new(),
             managed_identities: Vec::new(),
+            password_credentials: Vec::new(),
         }
     }
 }

@@ -57,7 +57,9 @@ mod state;
 mod tenant;
 mod wire;
 
-pub use config::{DemoGroup, DemoUser, EmulatorConfig, FederatedCredential, RoleGrant};
+pub use config::{
+    DemoGroup, DemoUser, EmulatorConfig, FederatedCredential, PasswordCredential, RoleGrant,
+};
 pub use controls::RoleGiven;
 pub use faults::{Chaos, Fault, NotMemberStyle};
 pub use identity::DeviceLogin;

@@ -8,8 +8,8 @@ use super::pacer::Pacer;
 use super::settings::GraphSettings;
 use super::token::TokenCache;
 use super::{
-    Directory, DirectoryError, DirectoryRole, DirectoryUser, MemberChange, MemberDelta, MemberOp,
-    SignInLog, UserAccess,
+    AppCredential, Directory, DirectoryError, DirectoryRole, DirectoryUser, MemberChange,
+    MemberDelta, MemberOp, SignInLog, UserAccess,
 };
 
 /// Microsoft Graph directory client with a client-credentials token cache.
@@ -175,5 +175,9 @@ impl Directory for GraphClient {
 
     async fn list_conditional_access_policies(&self) -> Result<Value, DirectoryError> {
         self.conditional_access_policies().await
+    }
+
+    async fn app_credentials(&self, app_id: &str) -> Result<Vec<AppCredential>, DirectoryError> {
+        self.registration_credentials(app_id).await
     }
 }

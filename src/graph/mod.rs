@@ -23,6 +23,7 @@
 
 mod access;
 mod admin;
+mod app_credentials;
 mod batch;
 mod client;
 mod delta;
@@ -342,6 +343,32 @@ pub trait Directory: Send + Sync + 'static {
     ) -> Result<SignInLog, DirectoryError>;
     /// `GET /identity/conditionalAccess/policies`, all pages merged into one `value` array.
     async fn list_conditional_access_policies(&self) -> Result<serde_json::Value, DirectoryError>;
+    /// The client secrets and certificates of the app registration `app_id`
+    /// (`GET /applications(appId='…')`, `Application.Read.All`): names and ends, never a secret.
+    async fn app_credentials(&self, app_id: &str) -> Result<Vec<AppCredential>, DirectoryError>;
+}
+
+/// One credential of an app registration as Graph lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppCredential {
+    /// `"secret"` (`passwordCredentials`) or `"certificate"` (`keyCredentials`).
+    pub kind: &'static str,
+    pub key_id: String,
+    pub display_name: Option<String>,
+    /// A secret's first characters, as Entra shows them.
+    pub hint: Option<String>,
+    /// None when Graph gives no end.
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl AppCredential {
+    /// How the credential is named in metrics and pages: the hint and key id, never the secret.
+    pub fn label(&self) -> String {
+        match &self.hint {
+            Some(h) if !h.is_empty() => format!("{h}… ({})", self.key_id),
+            _ => self.key_id.clone(),
+        }
+    }
 }
 
 /// True for the 36-character hyphenated GUID form of directory object ids.

@@ -273,6 +273,14 @@ impl Portal {
                 .with_label_values(&["certificate", &cert.thumbprint_hex])
                 .set((cert.not_after - self.now()).num_seconds() as f64);
         }
+        // A client secret's end, read through Graph (the soonest-ending secret of the app).
+        if let Some(secret) = self.secret_in_use().await
+            && let Some(end) = secret.end
+        {
+            m.credential_expiry
+                .with_label_values(&["secret", &secret.label()])
+                .set((end - self.now()).num_seconds() as f64);
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&m.registry.gather(), &mut out)

@@ -75,6 +75,51 @@ pub(super) fn by_app_id(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, app_id:
     )
 }
 
+/// `GET /applications(appId='{appId}')`: the portal's own app registration with its client
+/// secrets (`passwordCredentials`, the secret never shown: only its `hint`). `keyCredentials`
+/// is empty here: jitgate reads a certificate's end from the certificate itself.
+pub(super) fn registration_by_app_id(
+    emu: &Emulator,
+    ctx: &GraphCtx,
+    caller: &Caller,
+    app_id: &str,
+) -> Response {
+    if !caller.has_any(READ_APPS) {
+        return forbidden(ctx);
+    }
+    let cfg = emu.config();
+    if !app_id.eq_ignore_ascii_case(&cfg.client_id) {
+        return not_found(ctx, app_id);
+    }
+    let passwords: Vec<Value> = cfg
+        .password_credentials
+        .iter()
+        .map(|p| {
+            json!({
+                "customKeyIdentifier": null,
+                "displayName": p.display_name,
+                "endDateTime": p.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "hint": p.hint,
+                "keyId": p.key_id,
+                "secretText": null,
+                "startDateTime": (p.end - chrono::Duration::days(180))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        })
+        .collect();
+    odata_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!(
+                "{}/v1.0/$metadata#applications(passwordCredentials,keyCredentials)/$entity",
+                emu.base_url()
+            ),
+            "passwordCredentials": passwords,
+            "keyCredentials": [],
+        }),
+    )
+}
+
 /// `GET /servicePrincipals/{id}/appRoleAssignedTo`: one assignment per user and role.
 pub(super) fn assigned_to(emu: &Emulator, ctx: &GraphCtx, caller: &Caller, sp: &str) -> Response {
     if !caller.has_any(READ_APPS) {

@@ -135,6 +135,13 @@ pub(super) fn route(
                 .trim_matches('\'');
             applications::by_app_id(emu, ctx, &caller, app_id)
         }
+        (&Method::GET, [app]) if app.starts_with("applications(appId=") => {
+            let app_id = app
+                .trim_start_matches("applications(appId=")
+                .trim_end_matches(')')
+                .trim_matches('\'');
+            applications::registration_by_app_id(emu, ctx, &caller, app_id)
+        }
         (&Method::GET, ["servicePrincipals", sp, "appRoleAssignedTo"]) => {
             applications::assigned_to(emu, ctx, &caller, sp)
         }

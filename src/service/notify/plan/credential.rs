@@ -37,3 +37,35 @@ pub(super) fn expiring(
     queue(settings, &mut out, None, &To::Admins, true, m);
     out
 }
+
+/// The alert for `threshold` days before the client secret `label` (its hint and key id, never
+/// the secret) ends at `end`, written at `now`. `soonest` when the secret in use could not be
+/// told apart from the app's other secrets and this is the one ending first.
+pub(super) fn secret_expiring(
+    settings: &Settings,
+    label: &str,
+    end: DateTime<Utc>,
+    threshold: i64,
+    now: DateTime<Utc>,
+) -> Vec<NewNotification> {
+    let days = (end - now).num_days().max(0);
+    let m = Message {
+        event: "credential_expiring".into(),
+        key: format!("alert:credential_expiring:secret:{label}:{threshold}"),
+        subject: format!("jitgate's Entra client secret expires in {days} days"),
+        body: format!(
+            "A client secret of jitgate's app registration ({label}; the one ending first, as \
+             Graph cannot tell which one jitgate uses) expires on {}. After that jitgate can \
+             neither change group memberships nor sign anyone in.\n\nAdd a new secret to the \
+             app registration (Certificates & secrets), give it to jitgate (entra.client_secret) \
+             and restart it, then remove the old secret — or move to a certificate or workload \
+             identity.\n\nSee the Operations page:",
+            end.format("%Y-%m-%d %H:%M UTC")
+        ),
+        not_before: now,
+        only_if: None,
+    };
+    let mut out = Vec::new();
+    queue(settings, &mut out, None, &To::Admins, true, m);
+    out
+}

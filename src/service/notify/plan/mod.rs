@@ -91,6 +91,25 @@ impl Outbox {
         Ok(sealed)
     }
 
+    /// Queues the admins' alert that the client secret `label` ends at `end`, for the
+    /// `threshold` (days) it has come within: once per secret and threshold.
+    pub(crate) async fn secret_expiring(
+        &self,
+        tx: &mut dyn StoreTx,
+        label: &str,
+        end: DateTime<Utc>,
+        threshold: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<usize> {
+        let mut queued = 0;
+        for n in credential::secret_expiring(&self.settings, label, end, threshold, now) {
+            if tx.enqueue_notification(&n, now).await?.is_some() {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
     /// Queues the admins' alert that the certificate `thumbprint` ends at `not_after`, for the
     /// `threshold` (days) it has come within: once per certificate and threshold.
     pub(crate) async fn credential_expiring(
