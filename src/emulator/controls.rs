@@ -59,6 +59,12 @@ impl Emulator {
         Some(out)
     }
 
+    /// Replaces the app registration's client secrets (`passwordCredentials`): a secret added
+    /// or about to end.
+    pub fn set_password_credentials(&self, secrets: Vec<super::PasswordCredential>) {
+        self.state().password_credentials = Some(secrets);
+    }
+
     /// Drops all queued faults.
     pub fn clear_faults(&self) {
         self.state().faults.clear();

@@ -22,6 +22,9 @@ pub(crate) struct State {
     /// group id (lower case) → member ids, in insertion order.
     pub(crate) members: BTreeMap<String, Vec<String>>,
     pub(crate) faults: VecDeque<Fault>,
+    /// The app registration's client secrets when changed since start (see
+    /// [`Emulator::set_password_credentials`](super::Emulator::set_password_credentials)).
+    pub(crate) password_credentials: Option<Vec<super::PasswordCredential>>,
     pub(crate) not_member_style: NotMemberStyle,
     pub(crate) calls: Vec<GraphCall>,
     pub(crate) pages: HashMap<String, PendingPage>,

@@ -200,8 +200,69 @@ async fn a_portal_with_a_certificate(db: &crate::common::db::TestDb) {
     }
 }
 
+/// A portal with a client secret (issue 22): the app registration's secret ending first, read
+/// through Graph, is in `/metrics` and the admins are alerted 30 days before; a failed read
+/// changes nothing else.
+async fn a_portal_with_a_client_secret(db: &crate::common::db::TestDb) {
+    {
+        let mut t = TestApp::spawn_configured(db, false, |s| {
+            let s = s.replace("every = \"1d\"", "every = \"5m\"\nmode = \"report\"");
+            format!("{s}\n[notify]\nemail_from = \"alex@jitgate-demo.onmicrosoft.com\"\n")
+        })
+        .await;
+        let key = "6f1c3a52-0b8e-4d0e-9d7a-2f4b1c9e8a10";
+        let secret = |key: &str, days: i64| jitgate::emulator::PasswordCredential {
+            key_id: key.to_owned(),
+            display_name: "jitgate".to_owned(),
+            hint: "Q~x".to_owned(),
+            end: chrono::Utc::now() + Duration::days(days),
+        };
+        // Two secrets: the one ending first stands for the one in use.
+        t.emulator.set_password_credentials(vec![
+            secret("0d7e4c1b-9a55-4c2f-8b1e-3c6a7d2e9f01", 200),
+            secret(key, 20),
+        ]);
+        let alerts = |t: &TestApp| {
+            t.emulator
+                .mail()
+                .into_iter()
+                .filter(|m| m.subject.contains("Entra client secret expires"))
+                .collect::<Vec<_>>()
+        };
+        t.advance(Duration::minutes(5));
+        eventually("the 30-day alert", || async { alerts(&t).len() == 1 }).await;
+        let first = &alerts(&t)[0];
+        assert!(
+            first.subject.contains("expires in 19 days"),
+            "{}",
+            first.subject
+        );
+        assert_eq!(first.to, ["alex@jitgate-demo.onmicrosoft.com"]);
+        assert!(first.body.contains(key), "{}", first.body);
+        assert!(!first.body.contains(&t.emulator.config().client_secret));
+        let label = format!("Q~x… ({key})");
+        let name =
+            format!("jitgate_credential_expiry_seconds{{kind=\"secret\",thumbprint=\"{label}\"}}");
+        let text = scrape(&t.url).await;
+        let left = sample(&text, &name).unwrap_or_else(|| panic!("{text}"));
+        assert!((left - 20.0 * 86400.0).abs() < 600.0, "{left}");
+        assert!(!text.contains(&t.emulator.config().client_secret));
+        // Graph unreadable: no sample, the scrape still answers, nothing else breaks.
+        t.emulator.inject(Fault::new(503, 10));
+        let text = scrape(&t.url).await;
+        assert_eq!(sample(&text, &name), None, "{text}");
+        assert!(text.contains("jitgate_directory_operations_pending"));
+        t.emulator.clear_faults();
+        t.advance(Duration::minutes(5));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(alerts(&t).len(), 1, "each alert once");
+        t.stop().await;
+    }
+}
+
 on_both_databases! {
     certificate => a_portal_with_a_certificate;
+    client_secret => a_portal_with_a_client_secret;
 }
 
 on_both_databases! {

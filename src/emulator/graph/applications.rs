@@ -91,8 +91,12 @@ pub(super) fn registration_by_app_id(
     if !app_id.eq_ignore_ascii_case(&cfg.client_id) {
         return not_found(ctx, app_id);
     }
-    let passwords: Vec<Value> = cfg
+    let secrets = emu
+        .state()
         .password_credentials
+        .clone()
+        .unwrap_or_else(|| cfg.password_credentials.clone());
+    let passwords: Vec<Value> = secrets
         .iter()
         .map(|p| {
             json!({
