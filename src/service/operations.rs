@@ -54,6 +54,9 @@ pub struct CredentialState {
     pub certificate: Option<(String, String, DateTime<Utc>)>,
     /// Why the certificate cannot be read (no secret in it).
     pub problem: Option<String>,
+    /// For a client secret: the app registration's secret ending first (its hint and key id)
+    /// and its end, read through Graph; None when unknown (not readable, or no end listed).
+    pub secret: Option<(String, DateTime<Utc>)>,
 }
 
 /// Drift reconciliation at a glance.
@@ -213,6 +216,10 @@ impl Portal {
             Some(Ok(c)) => (Some((c.thumbprint_hex, c.subject, c.not_after)), None),
             Some(Err(e)) => (None, Some(e.message)),
         };
+        let secret = match self.secret_in_use().await {
+            Some(c) => c.end.map(|end| (c.label(), end)),
+            None => None,
+        };
         Ok(Operations {
             grants,
             pending_ops,
@@ -223,6 +230,7 @@ impl Portal {
                 kind: kind.kind(),
                 certificate,
                 problem,
+                secret,
             },
         })
     }

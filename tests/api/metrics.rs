@@ -247,11 +247,31 @@ async fn a_portal_with_a_client_secret(db: &crate::common::db::TestDb) {
         let left = sample(&text, &name).unwrap_or_else(|| panic!("{text}"));
         assert!((left - 20.0 * 86400.0).abs() < 600.0, "{left}");
         assert!(!text.contains(&t.emulator.config().client_secret));
+        // The operations page says so too.
+        let admin = crate::auth::signed_in(&t, ALEX).await;
+        let page = |admin: reqwest::Client, url: String| async move {
+            admin
+                .get(format!("{url}/operations"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let html = page(admin.clone(), t.url.clone()).await;
+        assert!(html.contains(r#"data-credential="secret""#), "{html}");
+        assert!(
+            html.contains(key) && html.contains(r#"data-secret-soon="true""#),
+            "{html}"
+        );
         // Graph unreadable: no sample, the scrape still answers, nothing else breaks.
         t.emulator.inject(Fault::new(503, 10));
         let text = scrape(&t.url).await;
         assert_eq!(sample(&text, &name), None, "{text}");
         assert!(text.contains("jitgate_directory_operations_pending"));
+        let html = page(admin.clone(), t.url.clone()).await;
+        assert!(html.contains(r#"data-secret-soon="unknown""#), "{html}");
         t.emulator.clear_faults();
         t.advance(Duration::minutes(5));
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;

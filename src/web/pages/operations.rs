@@ -93,6 +93,8 @@ struct OperationsPage {
     /// The certificate's thumbprint, subject, end and how far off it is; whether within 30 days.
     certificate: Option<(String, String, String, bool)>,
     credential_problem: String,
+    /// The client secret ending first, its end and how far off; whether within 30 days.
+    secret: Option<(String, String, bool)>,
 }
 
 async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsPage, PageError> {
@@ -149,7 +151,15 @@ async fn page(State(app): State<AppState>, user: PageUser) -> Result<OperationsP
             end - now < chrono::Duration::days(30),
         )
     });
+    let secret = cred.secret.map(|(label, end)| {
+        (
+            label,
+            format!("{} ({})", when(end), relative(end, now)),
+            end - now < chrono::Duration::days(30),
+        )
+    });
     Ok(OperationsPage {
+        secret,
         credential_kind: cred.kind,
         certificate,
         credential_problem: cred.problem.unwrap_or_default(),
